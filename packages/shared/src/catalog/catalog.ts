@@ -1,0 +1,76 @@
+import type { Capability, GatewayConfig, Pricing } from '../config/schema.js';
+
+/** One model served by one backend: the unit the router chooses between. */
+export interface Deployment {
+  /** `<backend>/<model>`: stable, unique, shown in `x-dosrouter-deployment`, logs and metrics. */
+  readonly id: string;
+  readonly backend: string;
+  /** The name clients use. */
+  readonly model: string;
+  /** The backend's own id, written into the forwarded body's `model`. */
+  readonly upstreamModel: string;
+  readonly weight: number;
+  readonly pricing: Pricing;
+  readonly contextWindow: number;
+  readonly maxOutputTokens: number;
+  readonly capabilities: ReadonlySet<Capability>;
+}
+
+/** A client-facing model and the deployments that serve it. */
+export interface ModelGroup {
+  readonly name: string;
+  readonly deployments: readonly Deployment[];
+}
+
+/** The models this gateway serves, from config. Immutable; a config reload builds a new one. */
+export class ModelCatalog {
+  private readonly groups = new Map<string, ModelGroup>();
+  private readonly aliases = new Map<string, string>();
+  private readonly deploymentsById = new Map<string, Deployment>();
+
+  constructor(config: Pick<GatewayConfig, 'backends' | 'aliases'>) {
+    const byModel = new Map<string, Deployment[]>();
+    for (const backend of config.backends) {
+      for (const model of backend.models) {
+        const deployment: Deployment = {
+          id: `${backend.name}/${model.name}`,
+          backend: backend.name,
+          model: model.name,
+          upstreamModel: model.upstreamModel ?? model.name,
+          weight: model.weight,
+          pricing: model.pricing,
+          contextWindow: model.contextWindow,
+          maxOutputTokens: model.maxOutputTokens,
+          capabilities: new Set(model.capabilities),
+        };
+        this.deploymentsById.set(deployment.id, deployment);
+        const list = byModel.get(model.name) ?? [];
+        list.push(deployment);
+        byModel.set(model.name, list);
+      }
+    }
+    for (const [name, deployments] of byModel) this.groups.set(name, { name, deployments });
+    for (const [alias, target] of Object.entries(config.aliases)) this.aliases.set(alias, target);
+  }
+
+  /** The model a client-facing name or alias refers to, or undefined. */
+  resolve(name: string): ModelGroup | undefined {
+    return this.groups.get(name) ?? this.groups.get(this.aliases.get(name) ?? '');
+  }
+
+  deployment(id: string): Deployment | undefined {
+    return this.deploymentsById.get(id);
+  }
+
+  models(): ModelGroup[] {
+    return [...this.groups.values()];
+  }
+
+  deployments(): Deployment[] {
+    return [...this.deploymentsById.values()];
+  }
+
+  aliasEntries(): [alias: string, model: string][] {
+    return [...this.aliases.entries()];
+  }
+}

@@ -1,0 +1,94 @@
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfigFile, parseConfig } from './load.js';
+
+const minimal = `
+backends:
+  - name: local
+    baseUrl: http://127.0.0.1:9000/v1
+    models:
+      - name: small
+`;
+
+describe('parseConfig', () => {
+  it('fills every documented default', () => {
+    const config = parseConfig(minimal, 'test.yaml', {});
+    expect(config.server).toMatchObject({ host: '0.0.0.0', port: 8080, bodyLimit: 10 * 1024 * 1024, shutdownGraceMs: 30_000 });
+    expect(config.logging).toEqual({ level: 'info', accessLog: true });
+    expect(config.upstream.timeouts).toEqual({ connectMs: 5_000, firstByteMs: 60_000, idleMs: 30_000, totalMs: 600_000 });
+    const backend = config.backends[0]!;
+    expect(backend).toMatchObject({ apiKeyHeader: 'authorization', maxConnections: 256, requestStreamUsage: true, headers: {}, query: {} });
+    expect(backend.models[0]).toMatchObject({ weight: 1, contextWindow: 128_000, maxOutputTokens: 4_096, capabilities: ['streaming'] });
+    expect(backend.models[0]?.pricing).toEqual({ inputPerMTok: 0, outputPerMTok: 0 });
+  });
+
+  it('reads byte sizes written with units', () => {
+    const config = parseConfig(`server: { bodyLimit: 512kb }\n${minimal}`, 'test.yaml', {});
+    expect(config.server.bodyLimit).toBe(512 * 1024);
+  });
+
+  it('names the field and the problem when a value is wrong', () => {
+    const text = minimal.replace('http://127.0.0.1:9000/v1', 'not a url');
+    expect(() => parseConfig(text, 'bad.yaml', {})).toThrow(/bad\.yaml: invalid configuration\n {2}- backends\.0\.baseUrl: /);
+  });
+
+  it('names a field with the wrong type', () => {
+    expect(() => parseConfig(`server: { port: "eighty" }\n${minimal}`, 'bad.yaml', {})).toThrow(/server\.port: /);
+  });
+
+  it('refuses a config without backends', () => {
+    expect(() => parseConfig('logging: { level: info }', 'empty.yaml', {})).toThrow(/backends: /);
+  });
+
+  it('refuses a backend with both or neither of baseUrl and simulator', () => {
+    const neither = minimal.replace('    baseUrl: http://127.0.0.1:9000/v1\n', '');
+    expect(() => parseConfig(neither, 'bad.yaml', {})).toThrow(/backends\.0\.baseUrl: give exactly one of baseUrl or simulator/);
+  });
+
+  it('refuses duplicate backends and aliases that point nowhere', () => {
+    const text = `${minimal}  - name: local\n    baseUrl: http://127.0.0.1:9001/v1\n    models: [{ name: other }]\naliases:\n  big: missing\n`;
+    const error = (() => {
+      try {
+        parseConfig(text, 'bad.yaml', {});
+      } catch (caught) {
+        return caught as Error;
+      }
+      throw new Error('expected a ConfigError');
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toMatch(/backends\.1\.name: duplicate backend "local"/);
+    expect(error.message).toMatch(/aliases\.big: no backend serves model "missing"/);
+  });
+
+  it('interpolates environment variables and names a missing one', () => {
+    const text = minimal.replace('http://127.0.0.1:9000/v1', '${LOCAL_URL}') + '    apiKey: ${LOCAL_KEY}\n';
+    const config = parseConfig(text, 'env.yaml', { LOCAL_URL: 'http://127.0.0.1:7/v1', LOCAL_KEY: 'sk-x' });
+    expect(config.backends[0]?.baseUrl).toBe('http://127.0.0.1:7/v1');
+    expect(() => parseConfig(text, 'env.yaml', { LOCAL_URL: 'http://127.0.0.1:7/v1' })).toThrow(/environment variable not set: LOCAL_KEY/);
+  });
+
+  it('treats an empty apiKey as no key', () => {
+    const config = parseConfig(`${minimal}    apiKey: \${LOCAL_KEY:-}\n`, 'env.yaml', {});
+    expect(config.backends[0]?.apiKey).toBeUndefined();
+  });
+
+  it('reports YAML syntax errors with the file name', () => {
+    expect(() => parseConfig('backends: [', 'broken.yaml', {})).toThrow(/^broken\.yaml: /);
+  });
+});
+
+describe('the shipped config files', () => {
+  const root = fileURLToPath(new URL('../../../../config/', import.meta.url));
+  const files = ['demo.yaml', ...readdirSync(`${root}examples`).map((name) => `examples/${name}`)];
+  // Every credential set to a dummy; URL variables left unset so that each file's own defaults apply.
+  const dummyEnvironment = new Proxy({} as NodeJS.ProcessEnv, {
+    get: (_target, name) => (String(name).endsWith('_URL') ? undefined : name === 'AZURE_OPENAI_RESOURCE' ? 'example' : `dummy-${String(name)}`),
+  });
+
+  for (const file of files) {
+    it(`${file} is valid`, () => {
+      expect(() => loadConfigFile(`${root}${file}`, dummyEnvironment)).not.toThrow();
+    });
+  }
+});

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import type { Deployment } from '../../catalog/catalog.js';
+import { weightedStrategy } from './weighted.js';
+
+function deployment(id: string, weight: number): Deployment {
+  return {
+    id,
+    backend: id,
+    model: 'm',
+    upstreamModel: 'm',
+    weight,
+    pricing: { inputPerMTok: 0, outputPerMTok: 0 },
+    contextWindow: 1000,
+    maxOutputTokens: 100,
+    capabilities: new Set(['streaming']),
+  };
+}
+
+/** A small deterministic generator (mulberry32), so the distribution test is reproducible. */
+function seeded(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let value = Math.imul(state ^ (state >>> 15), 1 | state);
+    value = (value + Math.imul(value ^ (value >>> 7), 61 | value)) ^ value;
+    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('the weighted strategy', () => {
+  const empty = { weights: new Map<string, number>() };
+
+  it('picks first in proportion to the weights (3:1 → 75% ± 3%)', () => {
+    const candidates = [deployment('a', 3), deployment('b', 1)];
+    const random = seeded(42);
+    let firstA = 0;
+    const rounds = 10_000;
+    for (let index = 0; index < rounds; index += 1) {
+      if (weightedStrategy.order(candidates, { snapshot: empty, random })[0]?.id === 'a') firstA += 1;
+    }
+    expect(firstA / rounds).toBeGreaterThan(0.72);
+    expect(firstA / rounds).toBeLessThan(0.78);
+  });
+
+  it('lists every deployment once, the rest as the failover order', () => {
+    const order = weightedStrategy.order([deployment('a', 1), deployment('b', 1), deployment('c', 1)], { snapshot: empty, random: seeded(1) });
+    expect(order.map((entry) => entry.id).sort()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('uses the snapshot weight over the configured one and leaves out weight 0', () => {
+    const snapshot = { weights: new Map([['a', 0]]) };
+    const order = weightedStrategy.order([deployment('a', 5), deployment('b', 1)], { snapshot, random: seeded(7) });
+    expect(order.map((entry) => entry.id)).toEqual(['b']);
+  });
+
+  it('keeps the configured order when every weight is 0', () => {
+    const snapshot = { weights: new Map([['a', 0], ['b', 0]]) };
+    const order = weightedStrategy.order([deployment('a', 1), deployment('b', 1)], { snapshot, random: seeded(7) });
+    expect(order.map((entry) => entry.id)).toEqual(['a', 'b']);
+  });
+});
