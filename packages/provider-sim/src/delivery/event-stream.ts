@@ -1,0 +1,84 @@
+import type { ActiveFault } from '../faults/fault-schedule.js';
+import type { Exchange } from '../http/exchange.js';
+
+/** One server-sent event: its `data` payload and how long to wait before sending it. */
+export interface StreamEvent {
+  payload: string;
+  delayBeforeMs: number;
+}
+
+export const DONE_PAYLOAD = '[DONE]';
+/** The broken event the malformed_chunk fault slips into the middle of a stream. */
+export const MALFORMED_PAYLOAD = '{not json';
+/** stream_stall sends at most this many events before going silent. */
+const EVENTS_BEFORE_STALL = 3;
+
+interface StreamPlan {
+  events: StreamEvent[];
+  /** Stop after the event at this index: drop the connection ('cut') or go silent with it open ('stall'). */
+  stop?: { afterIndex: number; action: 'cut' | 'stall' };
+}
+
+/** Rewrites the event list for the faults that act on streams; `events` ends with the [DONE] event. */
+export function planStream(events: readonly StreamEvent[], fault: ActiveFault | undefined): StreamPlan {
+  const dataEvents = Math.max(1, events.length - 1);
+  const half = Math.max(1, Math.floor(dataEvents / 2));
+  switch (fault?.kind) {
+    case 'slow_first_token':
+      return {
+        events: events.map((event, index) =>
+          index === 0 ? { payload: event.payload, delayBeforeMs: event.delayBeforeMs + fault.delayMs } : event,
+        ),
+      };
+    case 'malformed_chunk':
+      return {
+        events: [...events.slice(0, half), { payload: MALFORMED_PAYLOAD, delayBeforeMs: 0 }, ...events.slice(half)],
+      };
+    case 'stream_cut':
+      return { events: [...events], stop: { afterIndex: half - 1, action: 'cut' } };
+    case 'stream_stall':
+      return { events: [...events], stop: { afterIndex: Math.min(EVENTS_BEFORE_STALL, half) - 1, action: 'stall' } };
+    default:
+      return { events: [...events] };
+  }
+}
+
+export function encodeEvent(payload: string): string {
+  return `data: ${payload}\n\n`;
+}
+
+/**
+ * Streams the events as SSE. Consecutive events without a delay go out in one write, so a zero-delay model answers
+ * with a single write and no timer; a full socket buffer is waited out before the next write.
+ */
+export async function deliverEventStream(
+  exchange: Exchange,
+  events: readonly StreamEvent[],
+  fault: ActiveFault | undefined,
+): Promise<void> {
+  const plan = planStream(events, fault);
+  exchange.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  let pending = '';
+  for (const [index, event] of plan.events.entries()) {
+    if (event.delayBeforeMs > 0) {
+      if (pending.length > 0) {
+        await exchange.write(pending);
+        pending = '';
+      } else if (index === 0) {
+        exchange.flushHeaders();
+      }
+      await exchange.wait(event.delayBeforeMs);
+    }
+    pending += encodeEvent(event.payload);
+    if (plan.stop !== undefined && index === plan.stop.afterIndex) {
+      if (plan.stop.action === 'cut') {
+        exchange.destroyAfterWriting(pending);
+      } else {
+        // Stalled on purpose: the connection stays open, silent, until the client gives up or the simulator closes.
+        await exchange.write(pending);
+      }
+      return;
+    }
+  }
+  exchange.end(pending);
+}

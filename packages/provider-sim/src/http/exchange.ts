@@ -1,0 +1,115 @@
+import { once } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface ExchangeObserver {
+  /** We wrote the whole response. */
+  onCompleted(): void;
+  /** The client went away before we finished. */
+  onAborted(): void;
+}
+
+/**
+ * One request/response pair on a /v1 route. It knows whether the client is still there: when the connection closes
+ * before we settle the exchange, every pending wait rejects with an AbortError so generation stops and no timer is
+ * left behind.
+ */
+export class Exchange {
+  private readonly abortController = new AbortController();
+  private settled = false;
+
+  constructor(
+    readonly response: ServerResponse,
+    private readonly observer: ExchangeObserver,
+    private readonly commonHeaders: Readonly<Record<string, string>>,
+  ) {
+    response.once('close', () => {
+      if (this.settle()) {
+        this.abortController.abort();
+        this.observer.onAborted();
+      }
+    });
+  }
+
+  get aborted(): boolean {
+    return this.abortController.signal.aborted;
+  }
+
+  /** True once nothing more can be sent: the client left or the connection was dropped. */
+  get closed(): boolean {
+    return this.aborted || this.response.destroyed;
+  }
+
+  /** Resolves after `delayMs`, at once for 0 (no timer), or rejects with an AbortError when the client leaves. */
+  wait(delayMs: number): Promise<void> {
+    return delayMs > 0 ? sleep(delayMs, undefined, { signal: this.abortController.signal }) : Promise.resolve();
+  }
+
+  writeHead(status: number, headers: Record<string, string | number>): void {
+    this.response.writeHead(status, { ...this.commonHeaders, ...headers });
+  }
+
+  /** Sends the headers now, so that the client sees them before a delayed first token. */
+  flushHeaders(): void {
+    this.response.flushHeaders();
+  }
+
+  /** Writes and, when the socket buffer is full, waits for 'drain' before resolving. */
+  async write(text: string): Promise<void> {
+    if (!this.response.write(text)) {
+      await once(this.response, 'drain', { signal: this.abortController.signal });
+    }
+  }
+
+  end(text?: string): void {
+    if (!this.settle()) {
+      return;
+    }
+    this.observer.onCompleted();
+    if (text === undefined) {
+      this.response.end();
+    } else {
+      this.response.end(text);
+    }
+  }
+
+  sendJson(status: number, body: unknown, headers: Record<string, string> = {}): void {
+    const text = JSON.stringify(body);
+    this.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+      ...headers,
+    });
+    this.end(text);
+  }
+
+  /** Writes `text`, waits until it reached the socket, then drops the connection mid-response. */
+  destroyAfterWriting(text: string): void {
+    if (!this.settle()) {
+      return;
+    }
+    this.response.write(text, () => this.response.destroy());
+  }
+
+  /** Drops the connection with a TCP reset, so the client sees ECONNRESET rather than a clean close. */
+  resetConnection(): void {
+    if (!this.settle()) {
+      return;
+    }
+    const socket = this.response.socket;
+    if (socket !== null && typeof socket.resetAndDestroy === 'function') {
+      socket.resetAndDestroy();
+    } else {
+      this.response.destroy();
+    }
+  }
+
+  /** Marks the exchange as finished by us; false when it already was (or the client already left). */
+  private settle(): boolean {
+    if (this.settled) {
+      return false;
+    }
+    this.settled = true;
+    return true;
+  }
+}

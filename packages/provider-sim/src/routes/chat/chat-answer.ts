@@ -1,0 +1,81 @@
+import { splitJsonIntoPieces } from '../../generation/json-pieces.js';
+import { generateValueFromSchema } from '../../generation/schema-value.js';
+import { createSeededRandom, randomAlphanumeric } from '../../generation/seeded-random.js';
+import { answerSeed, generateTextTokens, wrapTokensAsJsonAnswer } from '../../generation/text-generator.js';
+import { isRecord } from '../../json-value.js';
+import { completionLength } from '../request-fields.js';
+import type { ChatRequest, ChatTool } from './chat-request.js';
+
+export interface TextChoiceAnswer {
+  kind: 'text';
+  index: number;
+  /** Joined, the message content; streamed one per chunk. */
+  tokens: string[];
+  finishReason: 'stop' | 'length';
+}
+
+export interface ToolCallChoiceAnswer {
+  kind: 'tool_call';
+  index: number;
+  callId: string;
+  functionName: string;
+  /** Joined, the arguments JSON; streamed one per chunk. */
+  argumentPieces: string[];
+}
+
+export type ChatChoiceAnswer = TextChoiceAnswer | ToolCallChoiceAnswer;
+
+/** The units a choice streams, one per chunk, and counts as completion tokens. */
+export function piecesOf(answer: ChatChoiceAnswer): readonly string[] {
+  return answer.kind === 'text' ? answer.tokens : answer.argumentPieces;
+}
+
+function toolCallAnswer(index: number, seed: number, tool: ChatTool): ToolCallChoiceAnswer {
+  const random = createSeededRandom(seed);
+  const callId = `call_${randomAlphanumeric(random, 24)}`;
+  // Tool arguments are always a JSON object, even when the schema is missing or says otherwise at the top.
+  const argumentsValue = isRecord(tool.parameters) ? generateValueFromSchema({ ...tool.parameters, type: 'object' }, random) : {};
+  return {
+    kind: 'tool_call',
+    index,
+    callId,
+    functionName: tool.name,
+    argumentPieces: splitJsonIntoPieces(JSON.stringify(argumentsValue)),
+  };
+}
+
+function textAnswer(request: ChatRequest, index: number, seed: number): TextChoiceAnswer {
+  const format = request.responseFormat;
+  if (format.type === 'json_schema' && isRecord(format.schema)) {
+    // Structured output follows the schema whatever the length limit, so that the content always parses.
+    const value = generateValueFromSchema(format.schema, createSeededRandom(seed));
+    return { kind: 'text', index, tokens: splitJsonIntoPieces(JSON.stringify(value)), finishReason: 'stop' };
+  }
+  const length = completionLength(request.model, request.maximumTokens);
+  const words = generateTextTokens(seed, length.tokens);
+  return {
+    kind: 'text',
+    index,
+    tokens: format.type === 'text' ? words : wrapTokensAsJsonAnswer(words),
+    finishReason: length.capped ? 'length' : 'stop',
+  };
+}
+
+/**
+ * Every choice's answer. Each is a pure function of (model id, messages, choice index), so streaming and
+ * non-streaming requests, and separate simulators, agree. `empty` (the empty fault) answers "" with no tool call.
+ */
+export function answerChat(request: ChatRequest, empty: boolean): ChatChoiceAnswer[] {
+  const answers: ChatChoiceAnswer[] = [];
+  for (let index = 0; index < request.choiceCount; index += 1) {
+    const seed = answerSeed(request.model.id, request.promptKey, index);
+    if (empty) {
+      answers.push({ kind: 'text', index, tokens: [], finishReason: 'stop' });
+    } else if (request.toolToCall !== undefined) {
+      answers.push(toolCallAnswer(index, seed, request.toolToCall));
+    } else {
+      answers.push(textAnswer(request, index, seed));
+    }
+  }
+  return answers;
+}

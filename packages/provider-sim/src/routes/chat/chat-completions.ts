@@ -1,0 +1,34 @@
+import { deliverEventStream } from '../../delivery/event-stream.js';
+import { deliverJson } from '../../delivery/json-delivery.js';
+import { requireJsonObject } from '../../http/request-body.js';
+import { generationDelayMs, startAnswer } from '../model-answer.js';
+import { createResponseMeta } from '../response-meta.js';
+import type { RouteContext } from '../route-context.js';
+import { buildUsage } from '../usage.js';
+import { answerChat, piecesOf } from './chat-answer.js';
+import { parseChatRequest } from './chat-request.js';
+import { buildChatCompletion, buildChatStreamEvents, completionTokensOf } from './chat-response.js';
+
+/** POST /v1/chat/completions */
+export async function handleChatCompletions(context: RouteContext): Promise<void> {
+  const request = parseChatRequest(requireJsonObject(context.body), context.state.options.models);
+  const start = await startAnswer(context, request.model, { promptTokens: request.promptTokens, promptParam: 'messages' });
+  if (!start.proceed) {
+    return;
+  }
+  const answers = answerChat(request, start.fault?.kind === 'empty');
+  const usage = buildUsage(request.promptTokens, completionTokensOf(answers));
+  const meta = createResponseMeta(context.state, request.model, 'chatcmpl-');
+  if (request.stream) {
+    const events = buildChatStreamEvents(meta, answers, usage, request.includeUsage, request.model);
+    await deliverEventStream(context.exchange, events, start.fault);
+    return;
+  }
+  const longest = answers.reduce((maximum, answer) => Math.max(maximum, piecesOf(answer).length), 0);
+  await deliverJson(
+    context.exchange,
+    buildChatCompletion(meta, answers, usage),
+    generationDelayMs(request.model, longest),
+    start.fault,
+  );
+}

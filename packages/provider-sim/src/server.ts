@@ -1,0 +1,158 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { Exchange, type ExchangeObserver } from './http/exchange.js';
+import { invalidUrlError, SimulatorHttpError } from './http/http-error.js';
+import { sendJsonResponse } from './http/json-response.js';
+import { parseJsonBody, readRequestBody } from './http/request-body.js';
+import { errorMessage, isRecord } from './json-value.js';
+import { handleChatCompletions } from './routes/chat/chat-completions.js';
+import { handleCompletions } from './routes/completions/completions.js';
+import { CONTROL_PREFIX, handleControl } from './routes/control.js';
+import { handleEmbeddings } from './routes/embeddings/embeddings.js';
+import { handleListModels, handleRetrieveModel } from './routes/models.js';
+import type { RouteHandler } from './routes/route-context.js';
+import { flattenHeaders } from './state/request-recorder.js';
+import type { SimulatorState } from './state/simulator-state.js';
+
+const ROUTES: ReadonlyMap<string, RouteHandler> = new Map([
+  ['POST /v1/chat/completions', handleChatCompletions],
+  ['POST /v1/completions', handleCompletions],
+  ['POST /v1/embeddings', handleEmbeddings],
+  ['GET /v1/models', handleListModels],
+]);
+const MODEL_PATH_PREFIX = '/v1/models/';
+
+/** The one place that turns anything thrown by a handler into an OpenAI-shaped error. */
+function toHttpError(error: unknown): SimulatorHttpError {
+  if (error instanceof SimulatorHttpError) {
+    return error;
+  }
+  const message = errorMessage(error);
+  process.stderr.write(`${JSON.stringify({ msg: 'provider simulator handler failed', error: message })}\n`);
+  return new SimulatorHttpError({ status: 500, message: `The simulator failed: ${message}`, type: 'server_error', cause: error });
+}
+
+function authorize(state: SimulatorState, request: IncomingMessage): void {
+  const apiKey = state.options.apiKey;
+  if (apiKey === undefined) {
+    return;
+  }
+  const header = request.headers.authorization;
+  if (header === `Bearer ${apiKey}`) {
+    return;
+  }
+  throw new SimulatorHttpError({
+    status: 401,
+    // Never echo the key that was sent: these messages end up in logs.
+    message:
+      header === undefined
+        ? "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+        : 'Incorrect API key provided.',
+    type: 'authentication_error',
+    code: 'invalid_api_key',
+  });
+}
+
+function decodePathSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+function selectRoute(method: string, path: string): RouteHandler | undefined {
+  const handler = ROUTES.get(`${method} ${path}`);
+  if (handler !== undefined) {
+    return handler;
+  }
+  if (method === 'GET' && path.startsWith(MODEL_PATH_PREFIX) && path.length > MODEL_PATH_PREFIX.length) {
+    const modelId = decodePathSegment(path.slice(MODEL_PATH_PREFIX.length));
+    return modelId === undefined ? undefined : (context) => handleRetrieveModel(context, modelId);
+  }
+  return undefined;
+}
+
+/** Counts, records, authenticates and routes one request to the OpenAI-compatible API. */
+async function handleApiRequest(
+  state: SimulatorState,
+  observer: ExchangeObserver,
+  request: IncomingMessage,
+  response: ServerResponse,
+  method: string,
+  path: string,
+): Promise<void> {
+  const receivedAt = state.clock();
+  state.stats.countRequest();
+  const exchange = new Exchange(response, observer, { 'x-request-id': state.ids.next('req_') });
+  try {
+    const body = parseJsonBody(await readRequestBody(request));
+    state.recorder.record({
+      method,
+      path,
+      headers: flattenHeaders(request.headers),
+      body: body.kind === 'json' ? body.value : undefined,
+      receivedAt,
+    });
+    if (body.kind === 'json' && isRecord(body.value) && typeof body.value['model'] === 'string') {
+      state.stats.countModel(body.value['model']);
+    }
+    authorize(state, request);
+    const handler = selectRoute(method, path);
+    if (handler === undefined) {
+      throw invalidUrlError(method, path);
+    }
+    await handler({ exchange, body, state });
+  } catch (error) {
+    if (exchange.closed) {
+      // The client left (or a fault dropped the connection): there is nobody to answer.
+      return;
+    }
+    const httpError = toHttpError(error);
+    exchange.sendJson(httpError.status, httpError.toBody(), httpError.headers);
+  }
+}
+
+async function handleOtherRequest(
+  state: SimulatorState,
+  request: IncomingMessage,
+  response: ServerResponse,
+  method: string,
+  path: string,
+): Promise<void> {
+  try {
+    const body = parseJsonBody(await readRequestBody(request));
+    if (path === '/healthz' && (method === 'GET' || method === 'HEAD')) {
+      sendJsonResponse(response, 200, { status: 'ok' });
+    } else if (path.startsWith(CONTROL_PREFIX)) {
+      handleControl(state, method, path, body, response);
+    } else {
+      throw invalidUrlError(method, path);
+    }
+  } catch (error) {
+    if (!response.headersSent && !response.destroyed) {
+      const httpError = toHttpError(error);
+      sendJsonResponse(response, httpError.status, httpError.toBody());
+    }
+  }
+}
+
+/** The simulator's whole HTTP surface on plain node:http, so it never becomes the bottleneck of a benchmark. */
+export function createRequestListener(state: SimulatorState): RequestListener {
+  const observer: ExchangeObserver = {
+    onCompleted: () => state.stats.countCompleted(),
+    onAborted: () => state.stats.countAborted(),
+  };
+  return (request, response) => {
+    const url = request.url ?? '/';
+    const queryStart = url.indexOf('?');
+    const path = queryStart === -1 ? url : url.slice(0, queryStart);
+    const method = request.method ?? 'GET';
+    const handling = path.startsWith('/v1/')
+      ? handleApiRequest(state, observer, request, response, method, path)
+      : handleOtherRequest(state, request, response, method, path);
+    handling.catch((error: unknown) => {
+      process.stderr.write(`${JSON.stringify({ msg: 'provider simulator request failed', error: String(error) })}\n`);
+      response.destroy();
+    });
+  };
+}

@@ -1,0 +1,89 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseSimulatorOptions } from './config/parse-simulator-options.js';
+import { FaultSchedule } from './faults/fault-schedule.js';
+import { createRequestListener } from './server.js';
+import { IdGenerator } from './state/id-generator.js';
+import { RequestRecorder } from './state/request-recorder.js';
+import { injectFault, resetState } from './state/simulator-controls.js';
+import type { SimulatorState } from './state/simulator-state.js';
+import { StatsCounter } from './state/simulator-stats.js';
+import type { FaultInjection, RecordedRequest, Simulator, SimulatorOptions, SimulatorStats } from './types.js';
+
+class RunningSimulator implements Simulator {
+  readonly baseUrl: string;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly server: Server,
+    private readonly state: SimulatorState,
+    readonly port: number,
+    host: string,
+  ) {
+    const urlHost = host.includes(':') ? `[${host}]` : host;
+    this.baseUrl = `http://${urlHost}:${port}/v1`;
+  }
+
+  get stats(): SimulatorStats {
+    return this.state.stats.snapshot();
+  }
+
+  injectFaults(fault: FaultInjection): void {
+    injectFault(this.state, fault);
+  }
+
+  clearFaults(): void {
+    this.state.faults.clear();
+  }
+
+  recentRequests(): RecordedRequest[] {
+    return this.state.recorder.list();
+  }
+
+  reset(): void {
+    resetState(this.state);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= new Promise<void>((resolve, reject) => {
+      this.server.close((error) => (error === undefined ? resolve() : reject(error)));
+      // Hung and stalled exchanges would keep close() waiting forever: drop every connection, busy or idle.
+      this.server.closeAllConnections();
+    });
+    return this.closing;
+  }
+}
+
+function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => reject(error);
+    server.once('error', onError);
+    server.listen({ host, port }, () => {
+      server.off('error', onError);
+      const address = server.address();
+      if (address === null || typeof address === 'string') {
+        reject(new Error('the simulator server is not listening on a TCP port'));
+        return;
+      }
+      resolve(address);
+    });
+  });
+}
+
+/** Starts an OpenAI-compatible simulator; options are validated first and an error names any bad field. */
+export async function startSimulator(options: SimulatorOptions): Promise<Simulator> {
+  const resolved = parseSimulatorOptions(options);
+  const clock = (): number => Date.now();
+  const state: SimulatorState = {
+    options: resolved,
+    faults: new FaultSchedule(resolved.seed),
+    stats: new StatsCounter(),
+    recorder: new RequestRecorder(resolved.recordRequests),
+    ids: new IdGenerator(resolved.seed),
+    clock,
+    startedAtSeconds: Math.floor(clock() / 1000),
+  };
+  const server = createServer(createRequestListener(state));
+  const address = await listen(server, resolved.host, resolved.port);
+  return new RunningSimulator(server, state, address.port, resolved.host);
+}

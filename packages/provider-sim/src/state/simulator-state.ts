@@ -1,0 +1,18 @@
+import type { ResolvedOptions } from '../config/parse-simulator-options.js';
+import type { FaultSchedule } from '../faults/fault-schedule.js';
+import type { IdGenerator } from './id-generator.js';
+import type { RequestRecorder } from './request-recorder.js';
+import type { StatsCounter } from './simulator-stats.js';
+
+/** Everything the route handlers share; built once per simulator. */
+export interface SimulatorState {
+  options: ResolvedOptions;
+  faults: FaultSchedule;
+  stats: StatsCounter;
+  recorder: RequestRecorder;
+  ids: IdGenerator;
+  /** Epoch milliseconds; injected so nothing deep in the handlers reads the wall clock itself. */
+  clock: () => number;
+  /** Epoch seconds the simulator started: the `created` of every listed model. */
+  startedAtSeconds: number;
+}

@@ -1,0 +1,49 @@
+import type { FaultKind } from '../faults/fault-kinds.js';
+import type { SimulatorStats } from '../types.js';
+
+/** The live counters behind Simulator.stats; callers only ever see snapshots. */
+export class StatsCounter {
+  private requests = 0;
+  private completed = 0;
+  private aborted = 0;
+  private faults: Record<string, number> = {};
+  private byModel: Record<string, number> = {};
+
+  countRequest(): void {
+    this.requests += 1;
+  }
+
+  countModel(model: string): void {
+    this.byModel[model] = (this.byModel[model] ?? 0) + 1;
+  }
+
+  countCompleted(): void {
+    this.completed += 1;
+  }
+
+  countAborted(): void {
+    this.aborted += 1;
+  }
+
+  countFault(kind: FaultKind): void {
+    this.faults[kind] = (this.faults[kind] ?? 0) + 1;
+  }
+
+  snapshot(): SimulatorStats {
+    return {
+      requests: this.requests,
+      completed: this.completed,
+      aborted: this.aborted,
+      faults: { ...this.faults },
+      byModel: { ...this.byModel },
+    };
+  }
+
+  reset(): void {
+    this.requests = 0;
+    this.completed = 0;
+    this.aborted = 0;
+    this.faults = {};
+    this.byModel = {};
+  }
+}

@@ -1,0 +1,89 @@
+import type { FaultKind } from './faults/fault-kinds.js';
+
+export interface SimulatedModel {
+  /** Model id the simulator serves, e.g. "sim-fast". */
+  id: string;
+  /** Delay before response headers. Default 0. */
+  headersDelayMs?: number;
+  /** Streaming: delay after headers before the first content token. Default 0. */
+  firstTokenDelayMs?: number;
+  /** Streaming: delay between tokens. Default 0. */
+  interTokenDelayMs?: number;
+  /** Completion length in tokens. Default 16; a request's max_tokens / max_completion_tokens caps it. */
+  outputTokens?: number;
+  /** Prompt tokens + max_tokens above this answer 400 context_length_exceeded. Default 128000. */
+  contextWindow?: number;
+  /** Probability per request of each fault, drawn from the seeded PRNG. Default none. */
+  faultRates?: Partial<Record<FaultKind, number>>;
+  /** Retry-After (seconds) sent with 429 and 503 faults. Default 1. */
+  retryAfterSeconds?: number;
+}
+
+export interface SimulatorOptions {
+  models: SimulatedModel[];
+  /** When set, /v1 requests must send `Authorization: Bearer <apiKey>`. Default: no authentication. */
+  apiKey?: string;
+  /** Seed of the PRNG used for rate-based fault draws. Default 1. */
+  seed?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0 (an ephemeral port). */
+  port?: number;
+  /** How many recent requests to keep for inspection. Default 100. */
+  recordRequests?: number;
+}
+
+/** One queued fault: the next `count` requests for `model` (any model when omitted) get it. */
+export interface FaultInjection {
+  kind: FaultKind;
+  /** Default 1. */
+  count?: number;
+  model?: string;
+  /** Overrides the model's retryAfterSeconds for 429 and 503 faults. */
+  retryAfterSeconds?: number;
+  /** Also sends `retry-after-ms` with 429 and 503 faults. */
+  retryAfterMs?: number;
+  /** slow_first_token: extra delay before the first token. Default 5000. */
+  delayMs?: number;
+}
+
+export interface SimulatorStats {
+  /** Requests received on /v1 routes. */
+  requests: number;
+  /** Responses we finished writing, errors included. */
+  completed: number;
+  /** Requests whose client closed the connection before we finished. */
+  aborted: number;
+  /** Applied faults by kind. */
+  faults: Record<string, number>;
+  /** Requests by the model they named. */
+  byModel: Record<string, number>;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  /** Header names are lower-case; repeated headers are joined with ", ". */
+  headers: Record<string, string>;
+  /** The parsed JSON body, or undefined when there was none or it was not JSON. */
+  body: unknown;
+  /** Epoch milliseconds. */
+  receivedAt: number;
+}
+
+export interface Simulator {
+  readonly port: number;
+  /** e.g. "http://127.0.0.1:43123/v1" */
+  readonly baseUrl: string;
+  /** Queues a fault for the next matching requests, ahead of any rate-based draw. */
+  injectFaults(fault: FaultInjection): void;
+  clearFaults(): void;
+  /** A snapshot of the live counters, taken on every read. */
+  readonly stats: SimulatorStats;
+  /** Newest last. */
+  recentRequests(): RecordedRequest[];
+  /** Clears stats, queued faults and recorded requests, and re-seeds the fault PRNG. */
+  reset(): void;
+  /** Closes the server and destroys open sockets, hung ones included. */
+  close(): Promise<void>;
+}
