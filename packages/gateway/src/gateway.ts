@@ -1,0 +1,123 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import {
+  ModelCatalog,
+  createLogger,
+  weightedStrategy,
+  type GatewayConfig,
+  type Logger,
+  type RandomSource,
+  type RoutingSnapshot,
+} from '@dosrouter/shared';
+import { createApp } from './app.js';
+import { InFlightTracker } from './lifecycle/in-flight.js';
+import { Readiness } from './lifecycle/readiness.js';
+import { GatewayMetrics } from './telemetry/metrics.js';
+import { BackendRegistry } from './upstream/backend-registry.js';
+
+export interface GatewayOptions {
+  readonly config: GatewayConfig;
+  readonly logger?: Logger;
+  /** Defaults to Math.random; tests inject a seeded source. */
+  readonly random?: RandomSource;
+  /** Overrides config.server.port (0 picks a free port). */
+  readonly port?: number;
+  readonly host?: string;
+}
+
+export interface RunningGateway {
+  /** e.g. http://127.0.0.1:8080 */
+  readonly url: string;
+  readonly port: number;
+  readonly server: Server;
+  readonly metrics: GatewayMetrics;
+  readonly readiness: Readiness;
+  readonly logger: Logger;
+  /**
+   * Drains and stops: not ready at once, no new connections, in-flight requests and streams get `graceMs`
+   * (default config.server.shutdownGraceMs) to finish, then remaining connections are cut and backends closed.
+   * Resolves true when everything finished within the grace period.
+   */
+  close(graceMs?: number): Promise<boolean>;
+}
+
+/** Embedded mode has no cluster state: every deployment routes on its configured weight. */
+const CONFIGURED_WEIGHTS: RoutingSnapshot = { weights: new Map() };
+
+export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger({ level: config.logging.level, service: 'gateway' });
+  const clock = (): number => performance.now();
+  const metrics = new GatewayMetrics();
+  const readiness = new Readiness();
+  const catalog = new ModelCatalog(config);
+  const backends = await BackendRegistry.create(config);
+
+  const app = createApp({
+    config,
+    logger,
+    readiness,
+    metrics,
+    catalog,
+    backends,
+    strategy: weightedStrategy,
+    snapshot: () => CONFIGURED_WEIGHTS,
+    random: options.random ?? Math.random,
+    clock,
+    startedAtSeconds: Math.floor(Date.now() / 1000),
+  });
+  const server = createServer(
+    {
+      maxHeaderSize: config.server.maxHeaderBytes,
+      headersTimeout: config.server.headersTimeoutMs,
+      requestTimeout: config.server.requestTimeoutMs,
+      keepAliveTimeout: config.server.keepAliveTimeoutMs,
+    },
+    app,
+  );
+  const inFlight = new InFlightTracker();
+  inFlight.attach(server);
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    // Malformed HTTP, oversized headers, slow clients: answer if the socket still can, never crash.
+    if (!socket.writable || error.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const body = JSON.stringify({
+      error: { message: `Bad HTTP request (${error.code ?? 'parse error'}).`, type: 'invalid_request_error', param: null, code: 'bad_http_request' },
+    });
+    socket.end(`HTTP/1.1 ${status} Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  });
+
+  const host = options.host ?? config.server.host;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? config.server.port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  readiness.markReady();
+  const displayHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+
+  let closing: Promise<boolean> | undefined;
+  const close = (graceMs = config.server.shutdownGraceMs): Promise<boolean> => {
+    closing ??= (async () => {
+      readiness.markDraining();
+      inFlight.startDraining();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const finished = await inFlight.whenIdle(graceMs);
+      server.closeAllConnections();
+      await closed;
+      await backends.close();
+      return finished;
+    })();
+    return closing;
+  };
+
+  return { url: `http://${displayHost.includes(':') ? `[${displayHost}]` : displayHost}:${port}`, port, server, metrics, readiness, logger, close };
+}

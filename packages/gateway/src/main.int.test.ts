@@ -1,0 +1,81 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const repository = fileURLToPath(new URL('../../../', import.meta.url));
+const mainScript = join(repository, 'packages/gateway/dist/main.js');
+
+interface Started {
+  child: ChildProcess;
+  lines: Record<string, unknown>[];
+  url: string;
+}
+
+/** Runs the built gateway as `pnpm start` does, on a free port, and waits for its "listening" line. */
+async function startMain(args: string[], environment: Record<string, string> = {}): Promise<Started> {
+  const child = spawn(process.execPath, [mainScript, ...args], {
+    cwd: repository,
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', REDIS_URL: '', ...environment },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Record<string, unknown>[] = [];
+  const url = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      lines.push(entry);
+      if (entry.message === 'gateway listening') resolve(entry.url as string);
+    });
+    child.once('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
+  });
+  return { child, lines, url };
+}
+
+describe('the gateway process with the demo config', () => {
+  let started: Started;
+  beforeAll(async () => {
+    started = await startMain([]);
+  });
+  afterAll(() => {
+    if (started.child.exitCode === null) started.child.kill('SIGKILL');
+  });
+
+  it('answers the openai client at once, streaming too', async () => {
+    const client = new OpenAI({ apiKey: 'unused', baseURL: `${started.url}/v1`, maxRetries: 0 });
+    const completion = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello!' }] });
+    expect(completion.choices[0]?.message.content?.length).toBeGreaterThan(0);
+    const stream = await client.chat.completions.create({ model: 'vision', messages: [{ role: 'user', content: 'Hello!' }], stream: true });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text.split(' ')).toHaveLength(32);
+    const models = await client.models.list();
+    expect(models.data.map((model) => model.id)).toEqual(expect.arrayContaining(['fast', 'capable', 'vision', 'embed']));
+  });
+
+  it('drains on SIGTERM, logs that it stopped and exits 0', async () => {
+    started.child.kill('SIGTERM');
+    const [code] = (await once(started.child, 'exit')) as [number | null];
+    expect(code).toBe(0);
+    expect(started.lines.map((line) => line.message)).toEqual(expect.arrayContaining(['draining', 'stopped']));
+  });
+});
+
+describe('the gateway process with a bad config', () => {
+  it('stops at start with a message that names the field', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'dosrouter-config-'));
+    const path = join(directory, 'bad.yaml');
+    writeFileSync(path, 'backends:\n  - name: x\n    baseUrl: ftp://nowhere\n    models: [{ name: m }]\n');
+    const child = spawn(process.execPath, [mainScript, '--config', path], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code).toBe(1);
+    expect(stderr).toContain(`${path}: invalid configuration`);
+    expect(stderr).toContain('backends.0.baseUrl');
+  });
+});

@@ -1,0 +1,50 @@
+import type { NextFunction, Request, Response } from 'express';
+import { GatewayError, internalError, type Logger } from '@dosrouter/shared';
+import { outcomeOf } from '../proxy/request-outcome.js';
+
+/**
+ * The one place errors become responses: OpenAI's `{"error":{message,type,param,code}}` with its status,
+ * `x-should-retry` as the gateway decides it, and `retry-after` when known. Never a stack trace or HTML.
+ */
+export function errorHandler({ logger }: { logger: Logger }) {
+  return function errorHandlerMiddleware(error: unknown, request: Request, response: Response, _next: NextFunction): void {
+    const gatewayError = toGatewayError(error);
+    const outcome = response.locals.outcome ? outcomeOf(response) : undefined;
+    if (outcome) outcome.errorCode = gatewayError.code;
+    if (gatewayError.code === 'internal_error') {
+      logger.error('unhandled error', { requestId: outcome?.requestId, route: request.path, error: describe(error) });
+    }
+    if (response.headersSent) {
+      response.destroy();
+      return;
+    }
+    const headers: Record<string, string> = {
+      'content-type': 'application/json; charset=utf-8',
+      'x-should-retry': String(shouldClientRetry(gatewayError)),
+    };
+    if (gatewayError.retryAfterSeconds !== undefined) headers['retry-after'] = String(gatewayError.retryAfterSeconds);
+    if (outcome?.model) headers['x-dosrouter-model'] = outcome.model;
+    if (outcome?.deployment) headers['x-dosrouter-deployment'] = outcome.deployment;
+    response.writeHead(gatewayError.status, headers);
+    response.end(JSON.stringify(gatewayError.toBody()));
+  };
+}
+
+/** A client should retry rate limits and server-side failures, never its own bad requests. */
+export function shouldClientRetry(error: GatewayError): boolean {
+  return error.retryable && (error.status === 429 || error.status >= 500);
+}
+
+function toGatewayError(error: unknown): GatewayError {
+  if (error instanceof GatewayError) return error;
+  // Errors raised by Node's HTTP parser or Express itself carry a 4xx status: the client's fault, say so.
+  const status = (error as { status?: unknown } | null)?.status;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new GatewayError('The request could not be processed.', { status, code: 'invalid_request' });
+  }
+  return internalError(error);
+}
+
+function describe(error: unknown): Record<string, unknown> {
+  return error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : { value: String(error) };
+}

@@ -1,0 +1,44 @@
+import { randomUUID } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from '@dosrouter/shared';
+import { createOutcome } from '../proxy/request-outcome.js';
+import { writeAccessLog } from '../telemetry/access-log.js';
+import type { GatewayMetrics } from '../telemetry/metrics.js';
+
+/** A client's request id is kept when it is a sane token; anything else is replaced, so logs stay parseable. */
+const ACCEPTABLE_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+
+/** Routes get their own metric label; anything else is "other", so unknown paths cannot explode cardinality. */
+const KNOWN_ROUTES = new Set(['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/models']);
+
+export interface RequestContextOptions {
+  readonly logger: Logger;
+  readonly metrics: GatewayMetrics;
+  readonly accessLog: boolean;
+  readonly clock: () => number;
+}
+
+/**
+ * Gives every request an id (`x-request-id`, the client's kept) and an outcome record, counts it in flight,
+ * and when its response is over writes the access log line and the metrics. A response that closed before it
+ * finished was abandoned by the client and is recorded as 499.
+ */
+export function requestContext({ logger, metrics, accessLog, clock }: RequestContextOptions) {
+  return function requestContextMiddleware(request: Request, response: Response, next: NextFunction): void {
+    const offered = request.headers['x-request-id'];
+    const requestId = typeof offered === 'string' && ACCEPTABLE_REQUEST_ID.test(offered) ? offered : randomUUID();
+    response.setHeader('x-request-id', requestId);
+    const route = KNOWN_ROUTES.has(request.path) ? request.path : 'other';
+    const outcome = createOutcome(requestId, route, clock());
+    response.locals.outcome = outcome;
+    metrics.inFlight.inc();
+    response.once('close', () => {
+      metrics.inFlight.dec();
+      const endedAt = clock();
+      const status = response.writableFinished ? response.statusCode : 499;
+      metrics.recordRequest(outcome, status, endedAt);
+      if (accessLog) writeAccessLog(logger, outcome, request.method, status, endedAt);
+    });
+    next();
+  };
+}

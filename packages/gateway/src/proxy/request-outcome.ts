@@ -1,0 +1,36 @@
+import type { TokenUsage } from '../upstream/sse-scanner.js';
+
+/**
+ * What happened to one client request, filled in as it goes and read once when the response is over
+ * (access log line and metrics). Times are milliseconds from performance.now().
+ */
+export interface RequestOutcome {
+  readonly requestId: string;
+  readonly route: string;
+  readonly receivedAt: number;
+  /** The model the client asked for, as sent. */
+  requestedModel?: string;
+  /** The configured model that answered (an alias resolves to it). */
+  model?: string;
+  deployment?: string;
+  stream?: boolean;
+  attempts: number;
+  /** When the last attempt's upstream request was sent, and when its response ended. */
+  upstreamStartedAt?: number;
+  upstreamEndedAt?: number;
+  firstTokenAt?: number;
+  usage?: TokenUsage;
+  /** The error code a client received, or the reason a stream ended early. */
+  errorCode?: string;
+}
+
+export function createOutcome(requestId: string, route: string, receivedAt: number): RequestOutcome {
+  return { requestId, route, receivedAt, attempts: 0 };
+}
+
+/** The outcome the request-context middleware attached to this response. */
+export function outcomeOf(response: { locals: Record<string, unknown> }): RequestOutcome {
+  const outcome = response.locals.outcome as RequestOutcome | undefined;
+  if (!outcome) throw new Error('request context middleware is not installed');
+  return outcome;
+}

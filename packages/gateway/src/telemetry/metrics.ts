@@ -1,0 +1,83 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RequestOutcome } from '../proxy/request-outcome.js';
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+const OVERHEAD_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1];
+
+type ModelLabels = 'model' | 'deployment';
+
+/** The gateway's Prometheus metrics, on a registry of its own so that several gateways can share a process in tests. */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  private readonly requests = new Counter({
+    name: 'dosrouter_requests_total',
+    help: 'Finished client requests by model, deployment and HTTP status.',
+    labelNames: ['route', 'model', 'deployment', 'status'] as const,
+    registers: [this.registry],
+  });
+  private readonly duration = new Histogram<ModelLabels>({
+    name: 'dosrouter_request_duration_seconds',
+    help: 'Time from receiving a request to the end of its response.',
+    labelNames: ['model', 'deployment'],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly timeToFirstToken = new Histogram<ModelLabels>({
+    name: 'dosrouter_time_to_first_token_seconds',
+    help: 'Time from receiving a streaming request to forwarding its first content token.',
+    labelNames: ['model', 'deployment'],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly overhead = new Histogram({
+    name: 'dosrouter_gateway_overhead_seconds',
+    help: 'Time a request spent in the gateway itself: total duration minus the wait on the backend.',
+    buckets: OVERHEAD_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly tokens = new Counter({
+    name: 'dosrouter_tokens_total',
+    help: 'Tokens reported by backends, by model, deployment and kind (prompt, completion).',
+    labelNames: ['model', 'deployment', 'kind'] as const,
+    registers: [this.registry],
+  });
+  private readonly upstreamErrors = new Counter({
+    name: 'dosrouter_upstream_errors_total',
+    help: 'Failed upstream attempts by deployment and error code (each failover attempt counts).',
+    labelNames: ['deployment', 'code'] as const,
+    registers: [this.registry],
+  });
+  readonly inFlight = new Gauge({
+    name: 'dosrouter_requests_in_flight',
+    help: 'Client requests being processed by this gateway process.',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'dosrouter_process_' });
+  }
+
+  recordUpstreamError(deployment: string, code: string): void {
+    this.upstreamErrors.inc({ deployment, code });
+  }
+
+  /** Called once per request when its response is over. */
+  recordRequest(outcome: RequestOutcome, status: number, endedAt: number): void {
+    const model = outcome.model ?? 'none';
+    const deployment = outcome.deployment ?? 'none';
+    this.requests.inc({ route: outcome.route, model, deployment, status: String(status) });
+    const labels = { model, deployment };
+    this.duration.observe(labels, (endedAt - outcome.receivedAt) / 1000);
+    if (outcome.stream && outcome.firstTokenAt !== undefined) {
+      this.timeToFirstToken.observe(labels, (outcome.firstTokenAt - outcome.receivedAt) / 1000);
+    }
+    if (outcome.upstreamStartedAt !== undefined && outcome.upstreamEndedAt !== undefined) {
+      const waited = outcome.upstreamEndedAt - outcome.upstreamStartedAt;
+      this.overhead.observe(Math.max(0, endedAt - outcome.receivedAt - waited) / 1000);
+    }
+    if (outcome.usage) {
+      this.tokens.inc({ model, deployment, kind: 'prompt' }, outcome.usage.promptTokens);
+      this.tokens.inc({ model, deployment, kind: 'completion' }, outcome.usage.completionTokens);
+    }
+  }
+}

@@ -1,0 +1,84 @@
+import { Writable } from 'node:stream';
+import OpenAI from 'openai';
+import { startSimulator, type SimulatedModel, type Simulator } from '@dosrouter/provider-sim';
+import { configSchema, createLogger, type GatewayConfig } from '@dosrouter/shared';
+import { startGateway, type RunningGateway } from '../gateway.js';
+
+/** Collects the gateway's JSON log lines in memory, so that tests can read what was logged. */
+export class LogCapture extends Writable {
+  readonly lines: Record<string, unknown>[] = [];
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
+    for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) this.lines.push(JSON.parse(line) as Record<string, unknown>);
+    callback();
+  }
+  accessLines(): Record<string, unknown>[] {
+    return this.lines.filter((line) => line.message === 'request');
+  }
+}
+
+export interface Harness {
+  readonly simulator: Simulator;
+  readonly gateway: RunningGateway;
+  readonly logs: LogCapture;
+  /** An official OpenAI client pointed at the gateway, with the SDK's retries off unless asked for. */
+  client(options?: { maxRetries?: number }): OpenAI;
+  close(): Promise<void>;
+}
+
+export const SIMULATOR_KEY = 'sk-sim-backend-secret-0001';
+
+/** A simulator, and a gateway whose one backend `sim` serves the given models under the same names. */
+export async function startHarness(options: {
+  models: SimulatedModel[];
+  /** Extra config merged over the generated one (before validation). */
+  configure?: (config: Record<string, unknown>) => void;
+}): Promise<Harness> {
+  const simulator = await startSimulator({ models: options.models, apiKey: SIMULATOR_KEY });
+  const document: Record<string, unknown> = {
+    logging: { level: 'info' },
+    backends: [
+      {
+        name: 'sim',
+        baseUrl: simulator.baseUrl,
+        apiKey: SIMULATOR_KEY,
+        models: options.models.map((model) => ({ name: model.id, capabilities: ['streaming', 'tools', 'vision'] })),
+      },
+    ],
+  };
+  options.configure?.(document);
+  const config: GatewayConfig = configSchema.parse(document);
+  const logs = new LogCapture();
+  const logger = createLogger({ level: config.logging.level, service: 'gateway', destination: logs });
+  const gateway = await startGateway({ config, logger, port: 0, host: '127.0.0.1' });
+  return {
+    simulator,
+    gateway,
+    logs,
+    client: ({ maxRetries = 0 } = {}) =>
+      new OpenAI({ apiKey: 'client-key-not-forwarded', baseURL: `${gateway.url}/v1`, maxRetries, timeout: 20_000 }),
+    close: async () => {
+      await gateway.close(1_000);
+      await simulator.close();
+    },
+  };
+}
+
+/** Polls a condition until it holds or the deadline passes; for states reached asynchronously by other processes. */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Awaits a call that must fail with an OpenAI SDK APIError, and returns the error with its headers. */
+export async function captureApiError(call: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError> & { headers: Headers }> {
+  const error = await call.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  if (!(error instanceof OpenAI.APIError)) throw new Error(`expected an APIError, got ${String(error)}`);
+  if (!error.headers) throw new Error('the APIError carries no headers');
+  return error as InstanceType<typeof OpenAI.APIError> & { headers: Headers };
+}

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { SseScanner } from './sse-scanner.js';
+
+const chunk = (content: string, finish: string | null = null): string =>
+  `data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":${JSON.stringify(content)}},"finish_reason":${finish === null ? 'null' : `"${finish}"`}}]}\n\n`;
+const roleChunk = 'data: {"id":"c1","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}\n\n';
+const usageChunk = 'data: {"id":"c1","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11}}\n\n';
+const done = 'data: [DONE]\n\n';
+
+describe('SseScanner', () => {
+  it('forwards only complete events, holding back a partial one', () => {
+    const scanner = new SseScanner(false);
+    const whole = roleChunk + chunk('Hel');
+    const cut = whole.length - 10;
+    expect(scanner.push(Buffer.from(whole.slice(0, cut)))).toBe(roleChunk);
+    expect(scanner.push(Buffer.from(whole.slice(cut)))).toBe(chunk('Hel'));
+  });
+
+  it('keeps a multi-byte character split across chunks intact', () => {
+    const scanner = new SseScanner(false);
+    const bytes = Buffer.from(chunk('héllo'));
+    const split = bytes.indexOf(0xa9); // second byte of "é"
+    const out = scanner.push(bytes.subarray(0, split)) + scanner.push(bytes.subarray(split));
+    expect(out).toBe(chunk('héllo'));
+  });
+
+  it('notes the first token, not the empty role chunk', () => {
+    const scanner = new SseScanner(false);
+    scanner.push(Buffer.from(roleChunk));
+    expect(scanner.firstTokenSeen).toBe(false);
+    scanner.push(Buffer.from(chunk('Hi')));
+    expect(scanner.firstTokenSeen).toBe(true);
+  });
+
+  it('counts a tool call delta as the first token', () => {
+    const scanner = new SseScanner(false);
+    scanner.push(Buffer.from('data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1"}]}}]}\n\n'));
+    expect(scanner.firstTokenSeen).toBe(true);
+  });
+
+  it('reads usage and drops the usage-only chunk when the gateway asked for it', () => {
+    const scanner = new SseScanner(true);
+    const out = scanner.push(Buffer.from(chunk('Hi', 'stop') + usageChunk + done));
+    expect(out).toBe(chunk('Hi', 'stop') + done);
+    expect(scanner.usage).toEqual({ promptTokens: 9, completionTokens: 2, totalTokens: 11 });
+    expect(scanner.complete).toBe(true);
+  });
+
+  it('keeps the usage chunk when the client asked for it', () => {
+    const scanner = new SseScanner(false);
+    expect(scanner.push(Buffer.from(usageChunk))).toBe(usageChunk);
+    expect(scanner.usage?.totalTokens).toBe(11);
+  });
+
+  it('is complete after a finish reason even without [DONE]', () => {
+    const scanner = new SseScanner(false);
+    scanner.push(Buffer.from(chunk('Hi') + chunk('', 'stop')));
+    expect(scanner.complete).toBe(true);
+    expect(scanner.doneSeen).toBe(false);
+  });
+
+  it('is not complete when the stream stops mid-answer', () => {
+    const scanner = new SseScanner(false);
+    scanner.push(Buffer.from(roleChunk + chunk('Hi')));
+    expect(scanner.complete).toBe(false);
+  });
+
+  it('notices an error event from the backend', () => {
+    const scanner = new SseScanner(false);
+    scanner.push(Buffer.from('data: {"error":{"message":"overloaded","type":"server_error"}}\n\n'));
+    expect(scanner.errorSeen).toBe(true);
+    expect(scanner.complete).toBe(false);
+  });
+
+  it('accepts CRLF line endings and passes comment lines through', () => {
+    const scanner = new SseScanner(false);
+    const out = scanner.push(Buffer.from(': keep-alive\r\n\r\ndata: [DONE]\r\n\r\n'));
+    expect(out).toBe(': keep-alive\n\ndata: [DONE]\n\n');
+    expect(scanner.doneSeen).toBe(true);
+  });
+});

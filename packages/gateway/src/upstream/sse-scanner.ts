@@ -1,0 +1,97 @@
+import { StringDecoder } from 'node:string_decoder';
+
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+}
+
+/** A content token: non-empty text, reasoning text, or tool-call arguments in a chunk. */
+const TOKEN_PATTERN = /"(?:content|text|reasoning_content|reasoning|arguments)":"[^"]/;
+
+/**
+ * Scans an OpenAI server-sent-event stream as it passes through, without parsing every chunk: it cuts the byte
+ * stream at event boundaries (so a client never receives half an event), notes the first token, a finish reason,
+ * `[DONE]` and the usage chunk, and can drop the usage-only chunk the gateway asked for on the client's behalf.
+ * JSON.parse runs only on the one event that carries `"usage":{`.
+ */
+export class SseScanner {
+  firstTokenSeen = false;
+  finishSeen = false;
+  doneSeen = false;
+  errorSeen = false;
+  usage: TokenUsage | undefined;
+  private pending = '';
+  private readonly decoder = new StringDecoder('utf8');
+
+  constructor(private readonly dropUsageOnlyChunk: boolean) {}
+
+  /** Feeds upstream bytes; returns the complete events to forward now ('' when none are complete yet). */
+  push(chunk: Buffer): string {
+    let text = this.pending + this.decoder.write(chunk);
+    if (text.includes('\r')) text = text.replace(/\r\n/g, '\n');
+    const boundary = text.lastIndexOf('\n\n');
+    if (boundary === -1) {
+      this.pending = text;
+      return '';
+    }
+    this.pending = text.slice(boundary + 2);
+    return this.inspect(text.slice(0, boundary + 2));
+  }
+
+  /** True when the stream ended as a complete answer: `[DONE]`, or a finish reason and nothing left half-sent. */
+  get complete(): boolean {
+    return !this.errorSeen && (this.doneSeen || (this.finishSeen && this.pending.trim() === ''));
+  }
+
+  private inspect(events: string): string {
+    let dropped = false;
+    const kept: string[] = [];
+    let start = 0;
+    while (start < events.length) {
+      const end = events.indexOf('\n\n', start) + 2;
+      const event = events.slice(start, end);
+      start = end;
+      if (this.inspectEvent(event)) kept.push(event);
+      else dropped = true;
+    }
+    return dropped ? kept.join('') : events;
+  }
+
+  /** Returns false when the event is to be dropped. */
+  private inspectEvent(event: string): boolean {
+    const dataIndex = event.startsWith('data:') ? 0 : event.indexOf('\ndata:') + 1;
+    if (dataIndex === 0 && !event.startsWith('data:')) return true; // comments (keep-alives), event names, ids
+    const data = event.slice(dataIndex + 5).trim();
+    if (data === '[DONE]') {
+      this.doneSeen = true;
+      return true;
+    }
+    if (!this.firstTokenSeen && (TOKEN_PATTERN.test(data) || data.includes('"tool_calls":[{'))) this.firstTokenSeen = true;
+    if (!this.finishSeen && data.includes('"finish_reason":"')) this.finishSeen = true;
+    if (data.startsWith('{"error"')) this.errorSeen = true;
+    if (data.includes('"usage":{')) return this.readUsage(data);
+    return true;
+  }
+
+  private readUsage(data: string): boolean {
+    let chunk: { choices?: unknown[] };
+    try {
+      chunk = JSON.parse(data) as typeof chunk;
+    } catch {
+      return true;
+    }
+    this.usage = usageFromResponse(chunk) ?? this.usage;
+    const usageOnly = Array.isArray(chunk.choices) && chunk.choices.length === 0;
+    return !(this.dropUsageOnlyChunk && usageOnly);
+  }
+}
+
+/** Reads `usage` from a non-streaming response body. */
+export function usageFromResponse(body: unknown): TokenUsage | undefined {
+  const usage = (body as { usage?: Record<string, unknown> } | null)?.usage;
+  if (!usage || typeof usage !== 'object') return undefined;
+  const promptTokens = Number(usage.prompt_tokens) || 0;
+  const completionTokens = Number(usage.completion_tokens) || 0;
+  return { promptTokens, completionTokens, totalTokens: Number(usage.total_tokens) || promptTokens + completionTokens };
+}

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { fromErrorResponse, fromTransportError, parseRetryAfter } from './upstream-error.js';
+
+const now = Date.parse('2026-01-01T00:00:00Z');
+
+describe('fromErrorResponse', () => {
+  it('keeps the backend’s status, message, type, param and code', () => {
+    const body = JSON.stringify({ error: { message: 'max_tokens is too large', type: 'invalid_request_error', param: 'max_tokens', code: 'invalid_value' } });
+    const error = fromErrorResponse(400, {}, body, 'a/m', now);
+    expect(error.toBody()).toEqual({ error: { message: 'max_tokens is too large', type: 'invalid_request_error', param: 'max_tokens', code: 'invalid_value' } });
+    expect(error.status).toBe(400);
+    expect(error.retryable).toBe(false);
+  });
+
+  it('marks 429 retryable and carries retry-after', () => {
+    const error = fromErrorResponse(429, { 'retry-after': '7' }, '{"error":{"message":"slow down"}}', 'a/m', now);
+    expect(error).toMatchObject({ status: 429, retryable: true, retryAfterSeconds: 7, type: 'rate_limit_error' });
+  });
+
+  it('reads the other error shapes OpenAI-compatible servers use', () => {
+    expect(fromErrorResponse(500, {}, '{"error":"model crashed"}', 'a/m', now).message).toBe('model crashed');
+    expect(fromErrorResponse(422, {}, '{"detail":"bad field"}', 'a/m', now).message).toBe('bad field');
+    expect(fromErrorResponse(503, {}, 'upstream connect error', 'a/m', now).message).toBe('upstream connect error');
+    expect(fromErrorResponse(502, {}, '', 'a/m', now).message).toBe('The backend for a/m answered with status 502.');
+  });
+
+  it('turns a refused backend credential into a 502 without the backend’s text', () => {
+    const error = fromErrorResponse(401, {}, '{"error":{"message":"Incorrect API key provided: sk-proj-****abcd"}}', 'a/m', now);
+    expect(error.status).toBe(502);
+    expect(error.code).toBe('upstream_authentication_failed');
+    expect(error.message).not.toContain('sk-');
+  });
+});
+
+describe('fromTransportError', () => {
+  it('maps undici timeouts to 504 and everything else to 502', () => {
+    expect(fromTransportError(Object.assign(new Error('t'), { code: 'UND_ERR_HEADERS_TIMEOUT' }), 'a/m', false).status).toBe(504);
+    expect(fromTransportError(Object.assign(new Error('t'), { code: 'UND_ERR_CONNECT_TIMEOUT' }), 'a/m', false).status).toBe(504);
+    expect(fromTransportError(Object.assign(new Error('t'), { code: 'ECONNREFUSED' }), 'a/m', false).status).toBe(502);
+    expect(fromTransportError(new Error('aborted'), 'a/m', true).message).toMatch(/total deadline/);
+  });
+});
+
+describe('parseRetryAfter', () => {
+  it('prefers retry-after-ms, then seconds, then an HTTP date', () => {
+    expect(parseRetryAfter({ 'retry-after-ms': '1500', 'retry-after': '9' }, now)).toBe(2);
+    expect(parseRetryAfter({ 'retry-after': '3' }, now)).toBe(3);
+    expect(parseRetryAfter({ 'retry-after': 'Thu, 01 Jan 2026 00:00:10 GMT' }, now)).toBe(10);
+    expect(parseRetryAfter({ 'retry-after': 'soon' }, now)).toBeUndefined();
+    expect(parseRetryAfter({}, now)).toBeUndefined();
+  });
+});

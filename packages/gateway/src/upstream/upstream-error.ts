@@ -1,0 +1,105 @@
+import { GatewayError, isRetryableStatus, upstreamTimeout, upstreamUnreachable } from '@dosrouter/shared';
+
+/** Where an attempt was when a transport failure happened; decides 502 against 504 and what the log says. */
+export type AttemptPhase = 'connect' | 'first_byte' | 'body' | 'total';
+
+/** Turns a failure to talk to a backend (no HTTP status) into the error a client sees. Always retryable. */
+export function fromTransportError(error: unknown, deployment: string, totalTimedOut: boolean): GatewayError {
+  if (totalTimedOut) return upstreamTimeout(deployment, 'total deadline', error);
+  const code = (error as { code?: unknown } | null)?.code;
+  switch (code) {
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return upstreamTimeout(deployment, 'connect', error);
+    case 'UND_ERR_HEADERS_TIMEOUT':
+      return upstreamTimeout(deployment, 'first byte', error);
+    case 'UND_ERR_BODY_TIMEOUT':
+      return upstreamTimeout(deployment, 'idle between chunks', error);
+    default:
+      return upstreamUnreachable(deployment, error);
+  }
+}
+
+/** Seconds to wait from `retry-after-ms` or `retry-after` (seconds or an HTTP date), if the backend sent one. */
+export function parseRetryAfter(headers: Record<string, string | string[] | undefined>, now: number): number | undefined {
+  const milliseconds = Number(single(headers['retry-after-ms']));
+  if (Number.isFinite(milliseconds) && milliseconds >= 0) return Math.ceil(milliseconds / 1000);
+  const value = single(headers['retry-after']);
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
+}
+
+const MAX_MESSAGE_LENGTH = 2_000;
+
+/**
+ * Turns a backend's error response into the error a client sees: the backend's status and message in OpenAI's
+ * shape. Two exceptions keep secrets and blame straight: a backend's 401/403 means the gateway's own credential
+ * was refused (its message may echo part of that key), so the client gets a 502 without the backend's text.
+ */
+export function fromErrorResponse(
+  status: number,
+  headers: Record<string, string | string[] | undefined>,
+  bodyText: string,
+  deployment: string,
+  now: number,
+): GatewayError {
+  if (status === 401 || status === 403) {
+    return new GatewayError(`The backend for ${deployment} refused the gateway's credentials.`, {
+      status: 502,
+      code: 'upstream_authentication_failed',
+      type: 'server_error',
+      retryable: true,
+    });
+  }
+  const detail = parseErrorBody(bodyText);
+  const message = (detail.message ?? `The backend for ${deployment} answered with status ${status}.`).slice(0, MAX_MESSAGE_LENGTH);
+  return new GatewayError(message, {
+    status: status >= 400 && status <= 599 ? status : 502,
+    code: detail.code ?? (status >= 500 ? 'upstream_error' : 'upstream_invalid_request'),
+    type: detail.type,
+    param: detail.param,
+    retryable: isRetryableStatus(status),
+    retryAfterSeconds: parseRetryAfter(headers, now),
+  });
+}
+
+interface ErrorDetail {
+  message?: string;
+  code?: string;
+  type?: GatewayError['type'];
+  param?: string | null;
+}
+
+/** Reads OpenAI's `{"error":{...}}` and the other shapes OpenAI-compatible servers use (`{"error":"..."}`, `{"detail":...}`). */
+function parseErrorBody(bodyText: string): ErrorDetail {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bodyText);
+  } catch {
+    return bodyText.trim() ? { message: bodyText.trim() } : {};
+  }
+  const root = Array.isArray(parsed) ? parsed[0] : parsed;
+  if (!root || typeof root !== 'object') return {};
+  const record = root as Record<string, unknown>;
+  const error = record.error;
+  if (typeof error === 'string') return { message: error };
+  const source = error && typeof error === 'object' ? (error as Record<string, unknown>) : record;
+  const message = asString(source.message) ?? asString(source.detail) ?? (typeof source.detail === 'object' ? JSON.stringify(source.detail) : undefined);
+  const code = source.code;
+  return {
+    message,
+    code: typeof code === 'string' ? code : typeof code === 'number' ? String(code) : undefined,
+    type: asString(source.type) as GatewayError['type'] | undefined,
+    param: asString(source.param) ?? null,
+  };
+}
+
+function asString(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

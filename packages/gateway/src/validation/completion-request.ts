@@ -1,0 +1,13 @@
+import { invalidRequest } from '@dosrouter/shared';
+import { checkPositiveInteger, readStreamFlags, requireModel, type ProxiedRequest } from './request-fields.js';
+
+export function validateCompletionRequest(body: Record<string, unknown>): ProxiedRequest {
+  const model = requireModel(body);
+  const prompt = body.prompt;
+  if (prompt !== undefined && prompt !== null && typeof prompt !== 'string' && !Array.isArray(prompt)) {
+    throw invalidRequest('`prompt` must be a string or an array.', 'prompt', 'invalid_type');
+  }
+  checkPositiveInteger(body, 'n', 128);
+  checkPositiveInteger(body, 'max_tokens');
+  return { body, model, ...readStreamFlags(body) };
+}

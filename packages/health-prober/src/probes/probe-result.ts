@@ -1,0 +1,20 @@
+/** What one probe of one deployment saw. */
+export interface ProbeResult {
+  readonly ok: boolean;
+  /** Milliseconds from sending the probe to its verdict. */
+  readonly latencyMs: number;
+  /** The backend's HTTP status, when it answered at all. */
+  readonly status?: number;
+  /** Why the probe failed, in words for logs and metrics. */
+  readonly reason?: string;
+}
+
+/** Where and how to reach a deployment's backend. Headers carry the backend's credential: never log them. */
+export interface ProbeTarget {
+  /** The backend's OpenAI-compatible base URL, e.g. https://api.openai.com/v1 */
+  readonly baseUrl: string;
+  readonly headers: Readonly<Record<string, string>>;
+  /** The backend's own model id. */
+  readonly upstreamModel: string;
+  readonly timeoutMs: number;
+}
