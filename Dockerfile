@@ -1,0 +1,29 @@
+# Multi-stage image for the gateway (and, from the same image, the provider simulator).
+# Build: docker build -t dosrouter .     Run: docker run -p 8080:8080 dosrouter
+FROM node:20-bookworm-slim AS base
+RUN npm install -g pnpm@10.34.8 --no-fund --no-audit --loglevel=error
+WORKDIR /app
+COPY pnpm-lock.yaml pnpm-workspace.yaml package.json .npmrc ./
+COPY packages/shared/package.json packages/shared/
+COPY packages/gateway/package.json packages/gateway/
+COPY packages/health-prober/package.json packages/health-prober/
+COPY packages/provider-sim/package.json packages/provider-sim/
+
+FROM base AS build
+RUN pnpm install --frozen-lockfile
+COPY tsconfig.base.json ./
+COPY packages packages
+RUN pnpm run build
+
+FROM base AS runtime
+ENV NODE_ENV=production
+RUN pnpm install --frozen-lockfile --prod && pnpm store prune
+COPY --from=build /app/packages/shared/dist packages/shared/dist
+COPY --from=build /app/packages/provider-sim/dist packages/provider-sim/dist
+COPY --from=build /app/packages/gateway/dist packages/gateway/dist
+COPY --from=build /app/packages/health-prober/dist packages/health-prober/dist
+COPY config config
+USER node
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=2s --retries=3 CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+CMD ["node", "packages/gateway/dist/main.js"]
