@@ -22,4 +22,31 @@ export type { GatewayErrorOptions, OpenAIErrorBody, OpenAIErrorType } from './er
 export { createLogger, flushLogger } from './logger/logger.js';
 export type { Logger, LogLevel, LoggerOptions } from './logger/logger.js';
 export { weightedStrategy, effectiveWeight } from './routing/strategies/weighted.js';
+export { EMPTY_SNAPSHOT } from './routing/types.js';
 export type { RandomSource, RoutingSnapshot, Strategy, StrategyContext } from './routing/types.js';
+export { rateLimitsSchema, breakerSchema } from './config/schema.js';
+export type { BreakerConfig } from './config/schema.js';
+export { RedisKeys, KEY_SCHEMA_VERSION } from './state/keys.js';
+export { LIMIT_WINDOW_MS, hasLimits } from './state/limits.js';
+export type { RateLimits, LimitScope, LimitKind, WindowStatus, AdmissionRequest, AdmissionResult, Release } from './state/limits.js';
+export type { Limiter } from './state/limiter.js';
+export { MemoryLimiter } from './state/memory/memory-limiter.js';
+export { MemoryStats } from './state/memory/memory-stats.js';
+export { RedisLimiter } from './state/redis/redis-limiter.js';
+export { RedisStats } from './state/redis/redis-stats.js';
+export { RedisBreakerStore } from './state/redis/redis-breakers.js';
+export { connectRedis, connectSubscriber } from './state/redis/connection.js';
+export type { RedisConnectionConfig } from './state/redis/connection.js';
+export { registerScripts, scriptSource } from './state/redis/scripts.js';
+export type { ScriptCommands, ScriptName } from './state/redis/scripts.js';
+export { RedisHealth } from './state/redis-health.js';
+export { ResilientLimiter, LimitsUnavailableError } from './state/resilient-limiter.js';
+export type { BreakerEvent, BreakerStore } from './state/breakers.js';
+export {
+  STATS_BUCKET_MS,
+  STATS_HORIZON_MS,
+  summarize,
+  bucketStart,
+  bucketsInWindow,
+} from './state/rolling-stats.js';
+export type { StatsSample, StatsStore, DeploymentStats, StatsTotals } from './state/rolling-stats.js';

@@ -1,4 +1,5 @@
-import type { Capability, GatewayConfig, Pricing } from '../config/schema.js';
+import type { BreakerConfig, Capability, GatewayConfig, Pricing } from '../config/schema.js';
+import type { RateLimits } from '../state/limits.js';
 
 /** One model served by one backend: the unit the router chooses between. */
 export interface Deployment {
@@ -14,6 +15,9 @@ export interface Deployment {
   readonly contextWindow: number;
   readonly maxOutputTokens: number;
   readonly capabilities: ReadonlySet<Capability>;
+  readonly limits: RateLimits;
+  /** The `breakers` defaults with this deployment's overrides applied. */
+  readonly breaker: BreakerConfig;
 }
 
 /** A client-facing model and the deployments that serve it. */
@@ -28,7 +32,7 @@ export class ModelCatalog {
   private readonly aliases = new Map<string, string>();
   private readonly deploymentsById = new Map<string, Deployment>();
 
-  constructor(config: Pick<GatewayConfig, 'backends' | 'aliases'>) {
+  constructor(config: Pick<GatewayConfig, 'backends' | 'aliases' | 'breakers'>) {
     const byModel = new Map<string, Deployment[]>();
     for (const backend of config.backends) {
       for (const model of backend.models) {
@@ -42,6 +46,8 @@ export class ModelCatalog {
           contextWindow: model.contextWindow,
           maxOutputTokens: model.maxOutputTokens,
           capabilities: new Set(model.capabilities),
+          limits: model.limits,
+          breaker: { ...config.breakers, ...model.breaker },
         };
         this.deploymentsById.set(deployment.id, deployment);
         const list = byModel.get(model.name) ?? [];

@@ -42,6 +42,26 @@ export const pricingSchema = z.object({
 });
 export type Pricing = z.infer<typeof pricingSchema>;
 
+/** Per-minute and concurrency limits; unset means unlimited. */
+export const rateLimitsSchema = z.object({
+  requestsPerMinute: z.number().int().positive().optional(),
+  tokensPerMinute: z.number().int().positive().optional(),
+  concurrency: z.number().int().positive().optional(),
+});
+
+/** When a deployment's circuit opens, and for how long. */
+export const breakerSchema = z.object({
+  /** Open when at least this share of requests in the window failed (5xx, timeouts, connection errors)… */
+  errorThresholdPercentage: z.number().min(1).max(100).default(50),
+  /** …and the window holds at least this many requests. */
+  volumeThreshold: z.number().int().positive().default(10),
+  /** The rolling window the percentage is computed over. */
+  windowMs: z.number().int().min(1_000).default(10_000),
+  /** How long an open circuit stays open before one trial request may go through (half-open). */
+  cooldownMs: z.number().int().min(100).default(30_000),
+});
+export type BreakerConfig = z.infer<typeof breakerSchema>;
+
 const modelNamePattern = /^[A-Za-z0-9][A-Za-z0-9._:/@-]*$/;
 
 export const backendModelSchema = z.object({
@@ -55,6 +75,10 @@ export const backendModelSchema = z.object({
   contextWindow: z.number().int().positive().default(128_000),
   maxOutputTokens: z.number().int().positive().default(4_096),
   capabilities: z.array(capabilitySchema).default(['streaming']),
+  /** This deployment's own quota at its provider, enforced across every replica. */
+  limits: rateLimitsSchema.default({}),
+  /** Overrides of the `breakers` defaults for this deployment. */
+  breaker: breakerSchema.partial().default({}),
 });
 export type BackendModelConfig = z.infer<typeof backendModelSchema>;
 
@@ -142,6 +166,44 @@ export const configSchema = z.object({
       timeouts: timeoutsSchema.prefault({}),
     })
     .prefault({}),
+  /** Cluster mode: where the replicas share their state. Without `url` or `sentinels` the gateway runs embedded. */
+  redis: z
+    .object({
+      /** redis://[user:password@]host:port[/db], or rediss:// for TLS. REDIS_URL sets it. */
+      url: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+      /** Redis Sentinel instead of a URL: the sentinels and the master's name. */
+      sentinels: z.array(z.object({ host: z.string(), port: z.number().int().positive() })).optional(),
+      sentinelMasterName: z.string().default('mymaster'),
+      sentinelPassword: z.string().optional(),
+      password: z.string().optional(),
+      /** Prefix of every key, so several deployments (and tests) can share one Redis. DOSROUTER_REDIS_PREFIX sets it. */
+      keyPrefix: z.string().regex(/^[A-Za-z0-9._-]+$/).default('dosrouter'),
+      /** Deadline of every Redis command; past it the request goes on in degraded mode. */
+      commandTimeoutMs: milliseconds.min(1).default(250),
+      /** How often a replica refreshes its snapshot (breakers, stats, in-flight) and writes its own. At most 1 s. */
+      pollIntervalMs: z.number().int().min(50).max(1_000).default(1_000),
+      /**
+       * While Redis is unreachable: `open` enforces each limit's per-replica share locally;
+       * `closed` refuses requests that have limits with 503.
+       */
+      failMode: z.enum(['open', 'closed']).default('open'),
+    })
+    .prefault({}),
+  limits: z
+    .object({
+      /**
+       * Limits for every client key. Until API keys exist, a key is the Authorization header's value as sent
+       * (hashed before it reaches Redis); requests without one share the `anonymous` key.
+       */
+      perKey: rateLimitsSchema.default({}),
+      /** Completion tokens reserved for a request without max_tokens, settled to the real count afterwards. */
+      completionTokensEstimate: z.number().int().nonnegative().default(256),
+      /** A concurrency slot is held this long without renewal; a dead replica's slots free after it. */
+      leaseMs: z.number().int().min(1_000).default(30_000),
+    })
+    .prefault({}),
+  /** Circuit-breaker defaults for every deployment. */
+  breakers: breakerSchema.prefault({}),
   backends: z.array(backendSchema).min(1, 'configure at least one backend'),
   /** Other names clients may use for a model: alias → model name. */
   aliases: z.record(z.string(), z.string()).default({}),

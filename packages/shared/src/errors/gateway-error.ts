@@ -8,6 +8,8 @@ export type OpenAIErrorType =
   | 'permission_error'
   | 'not_found_error'
   | 'rate_limit_error'
+  | 'requests'
+  | 'tokens'
   | 'insufficient_quota'
   | 'server_error'
   | 'api_error';
@@ -21,6 +23,10 @@ export interface GatewayErrorOptions {
   retryable?: boolean;
   /** Seconds a client should wait before retrying (429, 503); sent as `retry-after`. */
   retryAfterSeconds?: number;
+  /** The same wait in milliseconds, when known more precisely; sent as `retry-after-ms`. */
+  retryAfterMs?: number;
+  /** Extra headers the client receives with this error (e.g. `x-ratelimit-*`). */
+  headers?: Record<string, string>;
   cause?: unknown;
 }
 
@@ -46,6 +52,8 @@ export class GatewayError extends Error {
   readonly param: string | null;
   readonly retryable: boolean;
   readonly retryAfterSeconds: number | undefined;
+  readonly retryAfterMs: number | undefined;
+  readonly headers: Record<string, string>;
 
   constructor(message: string, options: GatewayErrorOptions) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -55,6 +63,8 @@ export class GatewayError extends Error {
     this.param = options.param ?? null;
     this.retryable = options.retryable ?? isRetryableStatus(options.status);
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.retryAfterMs = options.retryAfterMs;
+    this.headers = options.headers ?? {};
   }
 
   /** The body a client receives. */

@@ -1,4 +1,5 @@
 import type { Deployment } from '../catalog/catalog.js';
+import type { DeploymentStats } from '../state/rolling-stats.js';
 
 /** A source of uniform numbers in [0, 1). Injected so that routing decisions are reproducible in tests. */
 export type RandomSource = () => number;
@@ -7,7 +8,23 @@ export type RandomSource = () => number;
 export interface RoutingSnapshot {
   /** Effective weight per deployment id; a deployment missing here uses its configured weight. */
   readonly weights: ReadonlyMap<string, number>;
+  /** Requests in flight per deployment, across every live replica. */
+  readonly inFlight: ReadonlyMap<string, number>;
+  /** Rolling stats per deployment over the last minute, from every replica. */
+  readonly stats: ReadonlyMap<string, DeploymentStats>;
+  /** Deployments whose circuit is open. */
+  readonly openCircuits: ReadonlySet<string>;
+  /** Gateway replicas alive right now (1 in embedded mode). */
+  readonly replicas: number;
 }
+
+export const EMPTY_SNAPSHOT: RoutingSnapshot = {
+  weights: new Map(),
+  inFlight: new Map(),
+  stats: new Map(),
+  openCircuits: new Set(),
+  replicas: 1,
+};
 
 export interface StrategyContext {
   readonly snapshot: RoutingSnapshot;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Deployment } from '../../catalog/catalog.js';
+import { EMPTY_SNAPSHOT } from '../types.js';
 import { weightedStrategy } from './weighted.js';
 
 function deployment(id: string, weight: number): Deployment {
@@ -13,6 +14,8 @@ function deployment(id: string, weight: number): Deployment {
     contextWindow: 1000,
     maxOutputTokens: 100,
     capabilities: new Set(['streaming']),
+    limits: {},
+    breaker: { errorThresholdPercentage: 50, volumeThreshold: 10, windowMs: 10_000, cooldownMs: 30_000 },
   };
 }
 
@@ -28,7 +31,7 @@ function seeded(seed: number): () => number {
 }
 
 describe('the weighted strategy', () => {
-  const empty = { weights: new Map<string, number>() };
+  const empty = EMPTY_SNAPSHOT;
 
   it('picks first in proportion to the weights (3:1 → 75% ± 3%)', () => {
     const candidates = [deployment('a', 3), deployment('b', 1)];
@@ -48,13 +51,13 @@ describe('the weighted strategy', () => {
   });
 
   it('uses the snapshot weight over the configured one and leaves out weight 0', () => {
-    const snapshot = { weights: new Map([['a', 0]]) };
+    const snapshot = { ...EMPTY_SNAPSHOT, weights: new Map([['a', 0]]) };
     const order = weightedStrategy.order([deployment('a', 5), deployment('b', 1)], { snapshot, random: seeded(7) });
     expect(order.map((entry) => entry.id)).toEqual(['b']);
   });
 
   it('keeps the configured order when every weight is 0', () => {
-    const snapshot = { weights: new Map([['a', 0], ['b', 0]]) };
+    const snapshot = { ...EMPTY_SNAPSHOT, weights: new Map([['a', 0], ['b', 0]]) };
     const order = weightedStrategy.order([deployment('a', 1), deployment('b', 1)], { snapshot, random: seeded(7) });
     expect(order.map((entry) => entry.id)).toEqual(['a', 'b']);
   });

@@ -1,0 +1,21 @@
+/** A circuit state change that every replica applies. */
+export interface BreakerEvent {
+  readonly deploymentId: string;
+  readonly state: 'open' | 'closed';
+  /** For `open`: how long it stays open from now (ms). */
+  readonly durationMs?: number;
+  /** The replica that made the change; replicas ignore their own events. */
+  readonly replica: string;
+  readonly reason?: string;
+}
+
+/** Where breaker transitions are shared across replicas. Embedded mode has none: the local breakers are all. */
+export interface BreakerStore {
+  publish(event: BreakerEvent): Promise<void>;
+  /** Deployments open cluster-wide right now, with the milliseconds each stays open. */
+  readOpen(deploymentIds: readonly string[]): Promise<Map<string, number>>;
+  /** Takes the one half-open trial of a deployment cluster-wide; false when another replica holds it. */
+  tryTrial(deploymentId: string, replica: string, ttlMs: number): Promise<boolean>;
+  subscribe(onEvent: (event: BreakerEvent) => void): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,56 @@
+/**
+ * Every Redis key and channel DOSRouter uses, built in this one place: `<prefix>:<schema-version>:…`.
+ * The prefix lets several deployments, and every test, share one Redis. Keys that one Lua script touches
+ * together share a hash tag (`{…}`), so the scripts also run on Redis Cluster. All rate-limit keys share the
+ * `{limits}` tag because one admission script checks an API key and several deployments at once.
+ */
+export const KEY_SCHEMA_VERSION = 'v1';
+
+export class RedisKeys {
+  readonly base: string;
+
+  constructor(prefix = 'dosrouter') {
+    if (!/^[A-Za-z0-9._-]+$/.test(prefix)) throw new Error(`invalid Redis key prefix "${prefix}"`);
+    this.base = `${prefix}:${KEY_SCHEMA_VERSION}`;
+  }
+
+  /** Hash { start, requests, tokens }: the current one-minute window of a rate-limit scope. TTL: the window. */
+  limitWindow(scope: string): string {
+    return `${this.base}:{limits}:window:${scope}`;
+  }
+
+  /** Sorted set requestId → lease expiry (ms): requests in flight against a concurrency limit. TTL: the lease. */
+  limitLeases(scope: string): string {
+    return `${this.base}:{limits}:leases:${scope}`;
+  }
+
+  /** String (JSON) while a deployment's circuit is open cluster-wide. TTL: the cooldown. */
+  breaker(deployment: string): string {
+    return `${this.base}:breaker:{${deployment}}`;
+  }
+
+  /** String holding the replica id that runs the one half-open trial request. TTL: the trial deadline. */
+  breakerTrial(deployment: string): string {
+    return `${this.base}:breaker:{${deployment}}:trial`;
+  }
+
+  /** Hash of one 10-second bucket of a deployment's rolling stats. TTL: the stats horizon. */
+  statsBucket(deployment: string, bucketStartMs: number): string {
+    return `${this.base}:stats:{${deployment}}:${bucketStartMs}`;
+  }
+
+  /** Hash deployment → requests in flight on one replica. TTL: a few heartbeats, so a dead replica's counts vanish. */
+  inFlight(replica: string): string {
+    return `${this.base}:inflight:${replica}`;
+  }
+
+  /** Sorted set replica id → last heartbeat (ms): the live gateway replicas. */
+  replicas(): string {
+    return `${this.base}:replicas`;
+  }
+
+  /** Pub/sub channel for breaker transitions. */
+  breakerChannel(): string {
+    return `${this.base}:events:breakers`;
+  }
+}

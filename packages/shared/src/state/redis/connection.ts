@@ -1,0 +1,51 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import { registerScripts, type ScriptCommands } from './scripts.js';
+
+export interface RedisConnectionConfig {
+  /** redis://[user:password@]host:port[/db] or rediss:// for TLS. Ignored when `sentinels` is set. */
+  readonly url?: string;
+  /** Redis Sentinel: the sentinels to ask, and the master's name. */
+  readonly sentinels?: readonly { host: string; port: number }[];
+  readonly sentinelMasterName?: string;
+  readonly sentinelPassword?: string;
+  /** Password for the master (Sentinel setups; with a URL, put it in the URL). */
+  readonly password?: string;
+  /** Every command's deadline: past it the command fails and the caller falls back (degraded mode). */
+  readonly commandTimeoutMs: number;
+}
+
+/**
+ * A connection for commands on a request's path: it never queues while disconnected (a command fails at once,
+ * so the caller can fall back) and never waits past the deadline, but it keeps reconnecting in the background.
+ */
+export function connectRedis(config: RedisConnectionConfig, connectionName: string): Redis & ScriptCommands {
+  const options: RedisOptions = {
+    connectionName,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: config.commandTimeoutMs,
+    connectTimeout: 2_000,
+    // Reconnect forever, backing off to one attempt every 2 s.
+    retryStrategy: (attempt) => Math.min(100 * attempt, 2_000),
+    lazyConnect: true,
+  };
+  const redis = config.sentinels?.length
+    ? new Redis({
+        ...options,
+        sentinels: config.sentinels.map((sentinel) => ({ ...sentinel })),
+        name: config.sentinelMasterName ?? 'mymaster',
+        password: config.password,
+        sentinelPassword: config.sentinelPassword,
+      })
+    : new Redis(config.url ?? 'redis://127.0.0.1:6379', options);
+  // Errors surface on the commands that fail; the connection's own error events would otherwise be unhandled.
+  redis.on('error', () => undefined);
+  return registerScripts(redis);
+}
+
+/** A second connection in subscriber mode, for pub/sub (a subscribed connection cannot run other commands). */
+export function connectSubscriber(commands: Redis, connectionName: string): Redis {
+  const subscriber = commands.duplicate({ connectionName, enableOfflineQueue: true, commandTimeout: undefined, lazyConnect: true });
+  subscriber.on('error', () => undefined);
+  return subscriber;
+}

@@ -1,0 +1,114 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { testRedis, type TestRedis } from '../../test-support/redis.js';
+import type { LimitScope } from '../limits.js';
+import { RedisLimiter } from './redis-limiter.js';
+
+describe('the admitRequest and releaseRequest scripts', () => {
+  let test: TestRedis;
+  let limiter: RedisLimiter;
+  beforeEach(async () => {
+    test = await testRedis('limiter');
+    limiter = new RedisLimiter(test.redis, test.keys, 30_000);
+  });
+  afterEach(() => test.cleanup());
+
+  const key = (limits: LimitScope['limits']): LimitScope => ({ id: 'key:k1', limits });
+  const deployment = (name: string, limits: LimitScope['limits'] = {}): LimitScope => ({ id: `deployment:${name}`, limits });
+  let sequence = 0;
+  const admit = (scopes: { key?: LimitScope; deployments: LimitScope[] }, estimatedTokens = 10) =>
+    limiter.admit({ requestId: `r${++sequence}`, estimatedTokens, ...scopes });
+
+  it('admits exactly the per-minute request count, then refuses with the time to the window’s end', async () => {
+    const results = [];
+    for (let index = 0; index < 7; index += 1) results.push(await admit({ key: key({ requestsPerMinute: 5 }), deployments: [deployment('a')] }));
+    expect(results.filter((result) => result.admitted)).toHaveLength(5);
+    const refused = results[5]!;
+    expect(refused).toMatchObject({ admitted: false, refusedBy: 'key', limit: 'requests' });
+    if (refused.admitted) throw new Error('expected a refusal');
+    expect(refused.retryAfterMs).toBeGreaterThan(55_000);
+    expect(refused.retryAfterMs).toBeLessThanOrEqual(60_000);
+  });
+
+  it('reports the key window for the x-ratelimit headers', async () => {
+    await admit({ key: key({ requestsPerMinute: 5 }), deployments: [deployment('a')] }, 40);
+    const second = await admit({ key: key({ requestsPerMinute: 5 }), deployments: [deployment('a')] }, 40);
+    expect(second.key).toMatchObject({ requests: 2, tokens: 80 });
+    expect(second.key?.resetMs).toBeGreaterThan(59_000);
+  });
+
+  it('reserves estimated tokens and refuses past the token limit', async () => {
+    const scopes = { key: key({ tokensPerMinute: 100 }), deployments: [deployment('a')] };
+    expect((await admit(scopes, 60)).admitted).toBe(true);
+    expect(await admit(scopes, 60)).toMatchObject({ admitted: false, limit: 'tokens' });
+  });
+
+  it('settles a reservation to the real usage, in the window it was made in', async () => {
+    const scopes = { key: key({ tokensPerMinute: 100 }), deployments: [deployment('a')] };
+    const first = await admit(scopes, 80);
+    if (!first.admitted || !first.key) throw new Error('expected an admission');
+    await limiter.release({ requestId: `r${sequence}`, tokenCorrection: 15 - 80, scopes: [{ id: 'key:k1', windowStart: first.key.windowStart, hasConcurrencyLimit: false }] });
+    expect(await test.redis.hget(test.keys.limitWindow('key:k1'), 'tokens')).toBe('15');
+    expect((await admit(scopes, 80)).admitted).toBe(true);
+  });
+
+  it('leaves a window alone that is not the reservation’s', async () => {
+    await admit({ key: key({ tokensPerMinute: 100 }), deployments: [deployment('a')] }, 50);
+    await limiter.release({ requestId: 'old', tokenCorrection: -50, scopes: [{ id: 'key:k1', windowStart: 1, hasConcurrencyLimit: false }] });
+    expect(await test.redis.hget(test.keys.limitWindow('key:k1'), 'tokens')).toBe('50');
+  });
+
+  it('holds a concurrency slot until release', async () => {
+    const scopes = { key: key({ concurrency: 2 }), deployments: [deployment('a')] };
+    expect((await admit(scopes)).admitted).toBe(true);
+    const holder = `r${sequence}`;
+    expect((await admit(scopes)).admitted).toBe(true);
+    expect(await admit(scopes)).toMatchObject({ admitted: false, limit: 'concurrency', retryAfterMs: 1000 });
+    await limiter.release({ requestId: holder, tokenCorrection: 0, scopes: [{ id: 'key:k1', windowStart: 0, hasConcurrencyLimit: true }] });
+    expect((await admit(scopes)).admitted).toBe(true);
+  });
+
+  it('frees the slots of a replica that stopped renewing once their lease expires', async () => {
+    const shortLeases = new RedisLimiter(test.redis, test.keys, 200);
+    const scopes = { key: key({ concurrency: 1 }), deployments: [deployment('a')], estimatedTokens: 1 };
+    expect((await shortLeases.admit({ requestId: 'dead-1', ...scopes })).admitted).toBe(true);
+    expect((await shortLeases.admit({ requestId: 'r-2', ...scopes })).admitted).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect((await shortLeases.admit({ requestId: 'r-3', ...scopes })).admitted).toBe(true);
+  });
+
+  it('renews the leases of requests still running', async () => {
+    const shortLeases = new RedisLimiter(test.redis, test.keys, 300);
+    const scopes = { key: key({ concurrency: 1 }), deployments: [deployment('a')], estimatedTokens: 1 };
+    await shortLeases.admit({ requestId: 'long-stream', ...scopes });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await shortLeases.renew([{ requestId: 'long-stream', scopeIds: ['key:k1'] }]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((await shortLeases.admit({ requestId: 'r-2', ...scopes })).admitted).toBe(false);
+  });
+
+  it('takes the first deployment with room and reports its index', async () => {
+    const deployments = [deployment('full', { requestsPerMinute: 1 }), deployment('free', { requestsPerMinute: 10 })];
+    expect(await admit({ deployments })).toMatchObject({ admitted: true, deploymentIndex: 0 });
+    expect(await admit({ deployments })).toMatchObject({ admitted: true, deploymentIndex: 1 });
+    expect(await test.redis.hget(test.keys.limitWindow('deployment:free'), 'requests')).toBe('1');
+  });
+
+  it('refuses when every deployment is full, without counting the key', async () => {
+    const deployments = [deployment('only', { requestsPerMinute: 1 })];
+    await admit({ key: key({ requestsPerMinute: 100 }), deployments });
+    expect(await admit({ key: key({ requestsPerMinute: 100 }), deployments })).toMatchObject({ admitted: false, refusedBy: 'deployments' });
+    expect(await test.redis.hget(test.keys.limitWindow('key:k1'), 'requests')).toBe('1');
+  });
+
+  it('gives every key its TTL', async () => {
+    await admit({ key: key({ requestsPerMinute: 5, concurrency: 3 }), deployments: [deployment('a')] });
+    expect(await test.redis.pttl(test.keys.limitWindow('key:k1'))).toBeGreaterThan(59_000);
+    expect(await test.redis.pttl(test.keys.limitLeases('key:k1'))).toBeGreaterThan(29_000);
+  });
+
+  it('admits exactly the limit when many callers race', async () => {
+    const scopes = { key: key({ requestsPerMinute: 50 }), deployments: [deployment('a')] };
+    const results = await Promise.all(Array.from({ length: 120 }, (_, index) => limiter.admit({ requestId: `race-${index}`, estimatedTokens: 1, ...scopes })));
+    expect(results.filter((result) => result.admitted)).toHaveLength(50);
+  });
+});

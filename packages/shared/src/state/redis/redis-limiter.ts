@@ -1,0 +1,67 @@
+import type { Redis } from 'ioredis';
+import type { RedisKeys } from '../keys.js';
+import type { Limiter } from '../limiter.js';
+import { LIMIT_WINDOW_MS, type AdmissionRequest, type AdmissionResult, type LimitKind, type Release, type WindowStatus } from '../limits.js';
+import type { ScriptCommands } from './scripts.js';
+
+type AdmitReply = [number, number, string, number, number, number, number, number, number];
+
+/** Limits shared by every replica: one `admitRequest` script call per request, exact across replicas. */
+export class RedisLimiter implements Limiter {
+  constructor(
+    private readonly redis: Redis & ScriptCommands,
+    private readonly keys: RedisKeys,
+    /** How long a concurrency slot is held without renewal: what a dead replica's requests cost. */
+    private readonly leaseMs: number,
+  ) {}
+
+  async admit(request: AdmissionRequest): Promise<AdmissionResult> {
+    const scopes = request.key ? [request.key, ...request.deployments] : [...request.deployments];
+    const keys = scopes.flatMap((scope) => [this.keys.limitWindow(scope.id), this.keys.limitLeases(scope.id)]);
+    const limits = scopes.flatMap(({ limits }) => [limits.requestsPerMinute ?? 0, limits.tokensPerMinute ?? 0, limits.concurrency ?? 0]);
+    const reply = (await this.redis.dosrouterAdmitRequestV1(
+      keys.length,
+      ...keys,
+      request.key ? '1' : '0',
+      request.requestId,
+      request.estimatedTokens,
+      LIMIT_WINDOW_MS,
+      this.leaseMs,
+      ...limits,
+    )) as AdmitReply;
+    const [admitted, index, limit, retryAfterMs, keyStart, keyRequests, keyTokens, keyResetMs, deploymentStart] = reply;
+    const key: WindowStatus | undefined = request.key
+      ? { windowStart: keyStart, requests: keyRequests, tokens: keyTokens, resetMs: keyResetMs }
+      : undefined;
+    if (admitted === 1) return { admitted: true, deploymentIndex: index - 1, key, deploymentWindowStart: deploymentStart };
+    return { admitted: false, refusedBy: index === 0 ? 'key' : 'deployments', limit: limit as LimitKind, retryAfterMs, key };
+  }
+
+  async release(release: Release): Promise<void> {
+    const keys = release.scopes.flatMap((scope) => [this.keys.limitWindow(scope.id), this.keys.limitLeases(scope.id)]);
+    await this.redis.dosrouterReleaseRequestV1(
+      keys.length,
+      ...keys,
+      release.requestId,
+      release.tokenCorrection,
+      ...release.scopes.map((scope) => String(scope.windowStart)),
+    );
+  }
+
+  async renew(requests: readonly { requestId: string; scopeIds: readonly string[] }[]): Promise<void> {
+    if (requests.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    const expiry = Date.now() + this.leaseMs;
+    const touched = new Set<string>();
+    for (const { requestId, scopeIds } of requests) {
+      for (const scopeId of scopeIds) {
+        const leases = this.keys.limitLeases(scopeId);
+        // XX: only a lease that still exists is extended; a released request is not brought back.
+        pipeline.zadd(leases, 'XX', expiry, requestId);
+        touched.add(leases);
+      }
+    }
+    for (const leases of touched) pipeline.pexpire(leases, this.leaseMs);
+    await pipeline.exec();
+  }
+}

@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+
+/**
+ * The Lua scripts, loaded from their .lua files and registered with ioredis `defineCommand` under versioned
+ * names, so two releases sharing a Redis during a rolling deploy never run each other's scripts. ioredis sends
+ * EVALSHA and falls back to EVAL by itself.
+ */
+const SCRIPT_FILES = {
+  dosrouterAdmitRequestV1: 'admitRequest.lua',
+  dosrouterReleaseRequestV1: 'releaseRequest.lua',
+  dosrouterReadStatsV1: 'readStats.lua',
+} as const;
+
+export type ScriptName = keyof typeof SCRIPT_FILES;
+
+/** The script commands as ioredis adds them: the number of keys first, then keys, then arguments. */
+export type ScriptCommands = {
+  [name in ScriptName]: (numberOfKeys: number, ...keysAndArguments: (string | number)[]) => Promise<unknown>;
+};
+
+const sources = new Map<ScriptName, string>();
+
+export function scriptSource(name: ScriptName): string {
+  let source = sources.get(name);
+  if (source === undefined) {
+    source = readFileSync(new URL(`../lua/${SCRIPT_FILES[name]}`, import.meta.url), 'utf8');
+    sources.set(name, source);
+  }
+  return source;
+}
+
+export function registerScripts(redis: Redis): Redis & ScriptCommands {
+  for (const name of Object.keys(SCRIPT_FILES) as ScriptName[]) {
+    if (!(name in redis)) redis.defineCommand(name, { lua: scriptSource(name) });
+  }
+  return redis as Redis & ScriptCommands;
+}
