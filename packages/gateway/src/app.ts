@@ -28,7 +28,7 @@ export function createApp(dependencies: AppDependencies): Express {
 
   app.use(healthRoutes(readiness));
   app.use(metricsRoutes(metrics));
-  app.use(requestContext({ logger, metrics, accessLog: config.logging.accessLog, clock }));
+  app.use(requestContext({ logger, metrics, accessLog: config.logging.accessLog, clock, replica: dependencies.cluster.replica }));
   app.use(modelRoutes(catalog, dependencies.startedAtSeconds));
 
   const body = jsonBody({ limitBytes: config.server.bodyLimit });

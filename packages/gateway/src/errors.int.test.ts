@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { captureApiError, startHarness, type Harness } from './test-support/harness.js';
 
 interface RawResponse {
@@ -131,11 +131,12 @@ describe('bad input', () => {
 });
 
 describe('errors as the official SDK sees them', () => {
+  // A fresh gateway per test: a backend 429 or 5xx can open the deployment's circuit, which must not leak.
   let harness: Harness;
-  beforeAll(async () => {
+  beforeEach(async () => {
     harness = await startHarness({ models: [{ id: 'sim-model' }] });
   });
-  afterAll(() => harness.close());
+  afterEach(() => harness.close());
   const messages = [{ role: 'user' as const, content: 'hello' }];
 
   it('raises NotFoundError for an unknown model', async () => {
@@ -158,6 +159,16 @@ describe('errors as the official SDK sees them', () => {
       const headers = error.headers;
       expect(headers.get('retry-after')).toBe('3');
       expect(headers.get('x-should-retry')).toBe('true');
+    });
+
+    it('opens the deployment’s circuit for that long and says so', async () => {
+      harness.simulator.injectFaults({ kind: 'rate_limit', retryAfterSeconds: 5 });
+      await captureApiError(harness.client().chat.completions.create({ model: 'sim-model', messages }));
+      const error = await captureApiError(harness.client().chat.completions.create({ model: 'sim-model', messages }));
+      expect(error.status).toBe(503);
+      expect(error.code).toBe('circuit_open');
+      expect(Number(error.headers.get('retry-after'))).toBeGreaterThanOrEqual(4);
+      expect(harness.simulator.stats.requests).toBe(1);
     });
 
     it('lets the SDK honour the retry and succeed', async () => {

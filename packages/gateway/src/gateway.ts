@@ -1,16 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import {
-  ModelCatalog,
-  createLogger,
-  weightedStrategy,
-  type GatewayConfig,
-  type Logger,
-  type RandomSource,
-  type RoutingSnapshot,
-} from '@dosrouter/shared';
+import { ModelCatalog, createLogger, weightedStrategy, type GatewayConfig, type Logger, type RandomSource } from '@dosrouter/shared';
 import { createApp } from './app.js';
+import { createClusterState, type ClusterState } from './cluster/cluster-state.js';
 import { InFlightTracker } from './lifecycle/in-flight.js';
 import { Readiness } from './lifecycle/readiness.js';
 import { GatewayMetrics } from './telemetry/metrics.js';
@@ -24,6 +17,8 @@ export interface GatewayOptions {
   /** Overrides config.server.port (0 picks a free port). */
   readonly port?: number;
   readonly host?: string;
+  /** This replica's id; defaults to DOSROUTER_REPLICA_ID or hostname-pid. */
+  readonly replica?: string;
 }
 
 export interface RunningGateway {
@@ -34,6 +29,7 @@ export interface RunningGateway {
   readonly metrics: GatewayMetrics;
   readonly readiness: Readiness;
   readonly logger: Logger;
+  readonly cluster: ClusterState;
   /**
    * Drains and stops: not ready at once, no new connections, in-flight requests and streams get `graceMs`
    * (default config.server.shutdownGraceMs) to finish, then remaining connections are cut and backends closed.
@@ -41,9 +37,6 @@ export interface RunningGateway {
    */
   close(graceMs?: number): Promise<boolean>;
 }
-
-/** Embedded mode has no cluster state: every deployment routes on its configured weight. */
-const CONFIGURED_WEIGHTS: RoutingSnapshot = { weights: new Map() };
 
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const { config } = options;
@@ -53,6 +46,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const readiness = new Readiness();
   const catalog = new ModelCatalog(config);
   const backends = await BackendRegistry.create(config);
+  const cluster = await createClusterState({ config, deployments: catalog.deployments(), logger, metrics, replica: options.replica });
 
   const app = createApp({
     config,
@@ -62,7 +56,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     catalog,
     backends,
     strategy: weightedStrategy,
-    snapshot: () => CONFIGURED_WEIGHTS,
+    cluster,
+    limits: config.limits,
     random: options.random ?? Math.random,
     clock,
     startedAtSeconds: Math.floor(Date.now() / 1000),
@@ -113,11 +108,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       const finished = await inFlight.whenIdle(graceMs);
       server.closeAllConnections();
       await closed;
+      await cluster.close();
       await backends.close();
       return finished;
     })();
     return closing;
   };
 
-  return { url: `http://${displayHost.includes(':') ? `[${displayHost}]` : displayHost}:${port}`, port, server, metrics, readiness, logger, close };
+  const url = `http://${displayHost.includes(':') ? `[${displayHost}]` : displayHost}:${port}`;
+  return { url, port, server, metrics, readiness, logger, cluster, close };
 }

@@ -1,16 +1,7 @@
-import { createServer } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../shared/src/test-support/redis-server.js';
 import { captureApiError, eventually, startHarness, type Harness } from './test-support/harness.js';
-
-/** A loopback port that nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 type Backends = { backends: Record<string, unknown>[] };
 const messages = [{ role: 'user' as const, content: 'Tell me a story.' }];
@@ -18,7 +9,7 @@ const messages = [{ role: 'user' as const, content: 'Tell me a story.' }];
 describe('when the backend cannot be reached', () => {
   let harness: Harness;
   beforeAll(async () => {
-    const port = await closedPort();
+    const port = await freePort(); // nothing listens there
     harness = await startHarness({
       models: [{ id: 'sim-model' }],
       configure: (config) => {

@@ -19,10 +19,12 @@ export function errorHandler({ logger }: { logger: Logger }) {
       return;
     }
     const headers: Record<string, string> = {
+      ...gatewayError.headers,
       'content-type': 'application/json; charset=utf-8',
       'x-should-retry': String(shouldClientRetry(gatewayError)),
     };
     if (gatewayError.retryAfterSeconds !== undefined) headers['retry-after'] = String(gatewayError.retryAfterSeconds);
+    if (gatewayError.retryAfterMs !== undefined) headers['retry-after-ms'] = String(gatewayError.retryAfterMs);
     if (outcome?.model) headers['x-dosrouter-model'] = outcome.model;
     if (outcome?.deployment) headers['x-dosrouter-deployment'] = outcome.deployment;
     response.writeHead(gatewayError.status, headers);

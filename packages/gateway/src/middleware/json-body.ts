@@ -45,6 +45,7 @@ export function jsonBody({ limitBytes }: JsonBodyOptions) {
     request.once('end', () => {
       if (done) return;
       done = true;
+      response.locals.bodyBytes = size;
       next(parseBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), request));
     });
     // An aborted upload needs no answer: the client is gone, and the response 'close' records it.

@@ -16,6 +16,8 @@ export interface RequestContextOptions {
   readonly metrics: GatewayMetrics;
   readonly accessLog: boolean;
   readonly clock: () => number;
+  /** This replica's id, sent as `x-dosrouter-replica` so that a response can be traced to its process. */
+  readonly replica: string;
 }
 
 /**
@@ -23,11 +25,12 @@ export interface RequestContextOptions {
  * and when its response is over writes the access log line and the metrics. A response that closed before it
  * finished was abandoned by the client and is recorded as 499.
  */
-export function requestContext({ logger, metrics, accessLog, clock }: RequestContextOptions) {
+export function requestContext({ logger, metrics, accessLog, clock, replica }: RequestContextOptions) {
   return function requestContextMiddleware(request: Request, response: Response, next: NextFunction): void {
     const offered = request.headers['x-request-id'];
     const requestId = typeof offered === 'string' && ACCEPTABLE_REQUEST_ID.test(offered) ? offered : randomUUID();
     response.setHeader('x-request-id', requestId);
+    response.setHeader('x-dosrouter-replica', replica);
     const route = KNOWN_ROUTES.has(request.path) ? request.path : 'other';
     const outcome = createOutcome(requestId, route, clock());
     response.locals.outcome = outcome;

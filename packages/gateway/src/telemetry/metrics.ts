@@ -53,8 +53,38 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  private readonly circuitState = new Gauge({
+    name: 'dosrouter_circuit_state',
+    help: 'Circuit of each deployment as this replica sees it: 0 closed, 0.5 half-open, 1 open.',
+    labelNames: ['deployment'] as const,
+    registers: [this.registry],
+  });
+  private readonly degraded = new Gauge({
+    name: 'dosrouter_redis_degraded',
+    help: '1 while Redis is unreachable and the replica runs on its last snapshot and per-replica limits.',
+    registers: [this.registry],
+  });
+  private readonly rateLimited = new Counter({
+    name: 'dosrouter_rate_limited_total',
+    help: 'Requests refused by a rate, token or concurrency limit, by who refused (key, deployments) and which limit.',
+    labelNames: ['scope', 'limit'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'dosrouter_process_' });
+  }
+
+  recordCircuitState(deployment: string, state: 'closed' | 'open' | 'half_open'): void {
+    this.circuitState.set({ deployment }, state === 'open' ? 1 : state === 'half_open' ? 0.5 : 0);
+  }
+
+  recordDegraded(degraded: boolean): void {
+    this.degraded.set(degraded ? 1 : 0);
+  }
+
+  recordRateLimited(scope: 'key' | 'deployments', limit: string): void {
+    this.rateLimited.inc({ scope, limit });
   }
 
   recordUpstreamError(deployment: string, code: string): void {

@@ -1,0 +1,115 @@
+import type { Redis } from 'ioredis';
+import {
+  EMPTY_SNAPSHOT,
+  type BreakerStore,
+  type Deployment,
+  type Logger,
+  type RedisHealth,
+  type RedisKeys,
+  type RoutingSnapshot,
+  type StatsStore,
+} from '@dosrouter/shared';
+import type { BreakerBoard } from './breaker-board.js';
+import type { InFlightCounts } from './in-flight-counts.js';
+
+export interface ClusterPollerOptions {
+  readonly redis: Redis;
+  readonly keys: RedisKeys;
+  readonly replica: string;
+  readonly deployments: readonly Deployment[];
+  readonly breakers: BreakerBoard;
+  readonly breakerStore: BreakerStore;
+  readonly stats: StatsStore;
+  readonly inFlight: InFlightCounts;
+  readonly health: RedisHealth;
+  readonly intervalMs: number;
+  readonly leaseMs: number;
+  readonly statsWindowMs: number;
+  readonly renewLeases: () => Promise<void>;
+  readonly logger: Logger;
+}
+
+/**
+ * The replica's background exchange with Redis, once per interval and never on a request's path: it writes
+ * its heartbeat, its in-flight counts and its batched stats, renews its concurrency leases, and reads back the
+ * live replicas, cluster-wide in-flight counts, open circuits and rolling stats into the routing snapshot.
+ * When Redis fails, the last snapshot stays in use; the next successful tick resyncs everything.
+ */
+export class ClusterPoller {
+  snapshot: RoutingSnapshot;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private lastLeaseRenewal = 0;
+
+  constructor(private readonly options: ClusterPollerOptions) {
+    this.snapshot = { ...EMPTY_SNAPSHOT, openCircuits: options.breakers.openIds };
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+    // Leave the cluster at once rather than when the heartbeat goes stale.
+    const { redis, keys, replica } = this.options;
+    await redis.pipeline().zrem(keys.replicas(), replica).del(keys.inFlight(replica)).exec().catch(() => undefined);
+  }
+
+  /** One exchange; overlapping ticks are skipped (a slow Redis must not pile them up). */
+  tick(): Promise<void> {
+    this.running ??= this.exchange().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async exchange(): Promise<void> {
+    const { redis, keys, replica, intervalMs, health } = this.options;
+    const startedAt = Date.now();
+    try {
+      await this.options.stats.flush();
+      const now = Date.now();
+      const staleAfterMs = intervalMs * 3;
+      const inFlightKey = keys.inFlight(replica);
+      const counts = this.options.inFlight.entries();
+      const write = redis
+        .pipeline()
+        .zadd(keys.replicas(), now, replica)
+        .zremrangebyscore(keys.replicas(), '-inf', now - staleAfterMs)
+        .pexpire(keys.replicas(), staleAfterMs)
+        .del(inFlightKey);
+      if (counts.length > 0) write.hset(inFlightKey, Object.fromEntries(counts)).pexpire(inFlightKey, staleAfterMs);
+      write.zrange(keys.replicas(), '0', '-1');
+      const written = (await write.exec()) ?? [];
+      const failed = written.find(([error]) => error);
+      if (failed) throw failed[0];
+      const replicas = (written.at(-1)?.[1] as string[] | undefined) ?? [replica];
+
+      const deploymentIds = this.options.deployments.map((deployment) => deployment.id);
+      const read = redis.pipeline();
+      for (const id of replicas) read.hgetall(keys.inFlight(id));
+      const [inFlightReplies, open, stats] = await Promise.all([
+        read.exec(),
+        this.options.breakerStore.readOpen(deploymentIds),
+        this.options.stats.read(deploymentIds, this.options.statsWindowMs),
+      ]);
+      const inFlight = new Map<string, number>();
+      for (const [error, counts] of inFlightReplies ?? []) {
+        if (error) throw error;
+        for (const [deploymentId, count] of Object.entries(counts as Record<string, string>)) {
+          inFlight.set(deploymentId, (inFlight.get(deploymentId) ?? 0) + Number(count));
+        }
+      }
+      this.options.breakers.syncOpen(open);
+      this.snapshot = { ...this.snapshot, inFlight, stats, replicas: Math.max(1, replicas.length) };
+      if (now - this.lastLeaseRenewal >= this.options.leaseMs / 3) {
+        await this.options.renewLeases();
+        this.lastLeaseRenewal = now;
+      }
+      health.markSuccess(startedAt);
+    } catch (error) {
+      health.markFailure(error);
+    }
+  }
+}

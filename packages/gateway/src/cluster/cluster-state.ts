@@ -1,0 +1,166 @@
+import { hostname } from 'node:os';
+import {
+  EMPTY_SNAPSHOT,
+  MemoryLimiter,
+  MemoryStats,
+  RedisBreakerStore,
+  RedisHealth,
+  RedisKeys,
+  RedisLimiter,
+  RedisStats,
+  ResilientLimiter,
+  connectRedis,
+  connectSubscriber,
+  type Deployment,
+  type GatewayConfig,
+  type Limiter,
+  type Logger,
+  type RoutingSnapshot,
+  type StatsStore,
+} from '@dosrouter/shared';
+import type { GatewayMetrics } from '../telemetry/metrics.js';
+import { BreakerBoard } from './breaker-board.js';
+import { InFlightCounts } from './in-flight-counts.js';
+import { ClusterPoller } from './cluster-poller.js';
+import { LeaseTrackingLimiter } from './lease-tracking-limiter.js';
+
+/** Window of rolling stats that routing reads. */
+export const ROUTING_STATS_WINDOW_MS = 60_000;
+
+/**
+ * Everything one replica shares with the others, behind one shape for both modes: embedded (in memory, one
+ * process) and cluster (Redis). Request handling reads `snapshot()` (never waits on Redis) and calls the
+ * limiter once per request when limits apply.
+ */
+export interface ClusterState {
+  readonly mode: 'embedded' | 'cluster';
+  readonly replica: string;
+  readonly limiter: Limiter;
+  readonly stats: StatsStore;
+  readonly breakers: BreakerBoard;
+  readonly inFlight: InFlightCounts;
+  /** Present in cluster mode. */
+  readonly health?: RedisHealth;
+  snapshot(): RoutingSnapshot;
+  close(): Promise<void>;
+}
+
+export interface ClusterStateOptions {
+  readonly config: GatewayConfig;
+  readonly deployments: readonly Deployment[];
+  readonly logger: Logger;
+  readonly metrics: GatewayMetrics;
+  readonly replica?: string;
+}
+
+export function replicaId(): string {
+  return process.env.DOSROUTER_REPLICA_ID || `${hostname()}-${process.pid}`;
+}
+
+export function isClusterMode(config: GatewayConfig): boolean {
+  return Boolean(config.redis.url || config.redis.sentinels?.length);
+}
+
+export async function createClusterState(options: ClusterStateOptions): Promise<ClusterState> {
+  return isClusterMode(options.config) ? createRedisState(options) : createEmbeddedState(options);
+}
+
+function breakerStateReporter(metrics: GatewayMetrics) {
+  return (deploymentId: string, state: 'closed' | 'open' | 'half_open'): void => metrics.recordCircuitState(deploymentId, state);
+}
+
+function createEmbeddedState({ deployments, logger, metrics, replica = replicaId() }: ClusterStateOptions): ClusterState {
+  const breakers = new BreakerBoard(deployments, replica, undefined, logger, breakerStateReporter(metrics));
+  const inFlight = new InFlightCounts();
+  const snapshot: RoutingSnapshot = { ...EMPTY_SNAPSHOT, inFlight: inFlight.counts, openCircuits: breakers.openIds };
+  return {
+    mode: 'embedded',
+    replica,
+    limiter: new MemoryLimiter(Date.now),
+    stats: new MemoryStats(Date.now),
+    breakers,
+    inFlight,
+    snapshot: () => snapshot,
+    close: async () => breakers.shutdown(),
+  };
+}
+
+async function createRedisState({ config, deployments, logger, metrics, replica = replicaId() }: ClusterStateOptions): Promise<ClusterState> {
+  const keys = new RedisKeys(config.redis.keyPrefix);
+  const redis = connectRedis(
+    {
+      url: config.redis.url,
+      sentinels: config.redis.sentinels,
+      sentinelMasterName: config.redis.sentinelMasterName,
+      sentinelPassword: config.redis.sentinelPassword,
+      password: config.redis.password,
+      commandTimeoutMs: config.redis.commandTimeoutMs,
+    },
+    `dosrouter-gateway-${replica}`,
+  );
+  const subscriber = connectSubscriber(redis, `dosrouter-gateway-${replica}-events`);
+  const health = new RedisHealth(Date.now);
+  health.onChange((degraded, cause) => {
+    metrics.recordDegraded(degraded);
+    if (degraded) {
+      logger.warn('degraded: Redis is unreachable; routing on the last snapshot, limits enforced per replica', {
+        failMode: config.redis.failMode,
+        error: cause instanceof Error ? cause.message : String(cause),
+      });
+    } else {
+      logger.info('Redis is back: shared state resynced');
+    }
+  });
+  const breakerStore = new RedisBreakerStore(redis, subscriber, keys);
+  const breakers = new BreakerBoard(deployments, replica, breakerStore, logger, breakerStateReporter(metrics));
+  const inFlight = new InFlightCounts();
+  const stats = new RedisStats(redis, keys);
+  // While Redis is down, each replica enforces its share of every limit, by the last count of live replicas.
+  const fallback = new MemoryLimiter(Date.now, () => 1 / poller.snapshot.replicas);
+  const limiter = new LeaseTrackingLimiter(
+    new ResilientLimiter(new RedisLimiter(redis, keys, config.limits.leaseMs), fallback, health, config.redis.failMode),
+  );
+  const poller: ClusterPoller = new ClusterPoller({
+    redis,
+    keys,
+    replica,
+    deployments,
+    breakers,
+    breakerStore,
+    stats,
+    inFlight,
+    health,
+    intervalMs: config.redis.pollIntervalMs,
+    leaseMs: config.limits.leaseMs,
+    statsWindowMs: ROUTING_STATS_WINDOW_MS,
+    renewLeases: () => limiter.renew(),
+    logger,
+  });
+
+  try {
+    await redis.connect();
+    await breakerStore.subscribe((event) => breakers.apply(event));
+  } catch (error) {
+    // Starting without Redis is a degraded start, not a failure: traffic flows and state syncs once it answers.
+    health.markFailure(error);
+  }
+  await poller.tick();
+  poller.start();
+
+  return {
+    mode: 'cluster',
+    replica,
+    limiter,
+    stats,
+    breakers,
+    inFlight,
+    health,
+    snapshot: () => poller.snapshot,
+    close: async () => {
+      await poller.stop();
+      breakers.shutdown();
+      await breakerStore.close();
+      redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSimulator, type Simulator } from '@dosrouter/provider-sim';
+import { PrivateRedisServer } from '../../../shared/src/test-support/redis-server.js';
+import { startClusterHarness, type ClusterHarness } from '../test-support/cluster-harness.js';
+import { eventually } from '../test-support/harness.js';
+
+const messages = [{ role: 'user' as const, content: 'Are you there?' }];
+
+async function metric(cluster: ClusterHarness, replica: number, name: string): Promise<string | undefined> {
+  const text = await cluster.gateways[replica]!.metrics.registry.metrics();
+  return new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1];
+}
+
+describe('when Redis goes down under load and comes back', () => {
+  let redisServer: PrivateRedisServer;
+  let simulator: Simulator;
+  let cluster: ClusterHarness;
+
+  beforeAll(async () => {
+    redisServer = await PrivateRedisServer.start();
+    simulator = await startSimulator({ models: [{ id: 'm' }] });
+    cluster = await startClusterHarness({
+      replicas: 2,
+      redisUrl: redisServer.url,
+      document: {
+        redis: { pollIntervalMs: 200, commandTimeoutMs: 100 },
+        limits: { perKey: { requestsPerMinute: 10_000 } },
+        backends: [{ name: 'sim', baseUrl: simulator.baseUrl, models: [{ name: 'm' }] }],
+      },
+    });
+  });
+  afterAll(async () => {
+    await cluster?.close();
+    await simulator?.close();
+    await redisServer?.dispose();
+  });
+
+  it('keeps serving on the last snapshot, says it is degraded, and resyncs when Redis returns', async () => {
+    const send = async (count: number) => {
+      const results = await Promise.allSettled(
+        Array.from({ length: count }, (_, index) => cluster.client(index % 2).chat.completions.create({ model: 'm', messages })),
+      );
+      return results.filter((result) => result.status === 'fulfilled').length;
+    };
+    expect(await send(20)).toBe(20);
+    expect(await metric(cluster, 0, 'dosrouter_redis_degraded')).not.toBe('1');
+
+    await redisServer.stop();
+    expect(await send(40)).toBe(40);
+    await eventually(async () => (await metric(cluster, 0, 'dosrouter_redis_degraded')) === '1', 2_000);
+    expect(cluster.logs[0]!.lines.filter((line) => String(line.message).startsWith('degraded'))).toHaveLength(1);
+    expect(await send(20)).toBe(20);
+
+    await redisServer.start();
+    await eventually(async () => (await metric(cluster, 0, 'dosrouter_redis_degraded')) === '0' && (await metric(cluster, 1, 'dosrouter_redis_degraded')) === '0', 5_000);
+    expect(cluster.logs[0]!.lines.some((line) => line.message === 'Redis is back: shared state resynced')).toBe(true);
+    expect(await send(10)).toBe(10);
+    await eventually(() => cluster.gateways[1]!.cluster.snapshot().replicas === 2, 2_000);
+  });
+});

@@ -1,0 +1,101 @@
+import {
+  GatewayError,
+  LimitsUnavailableError,
+  hasLimits,
+  type Deployment,
+  type GatewayConfig,
+  type Limiter,
+  type LimitScope,
+  type Release,
+} from '@dosrouter/shared';
+import type { GatewayMetrics } from '../telemetry/metrics.js';
+import { deploymentScope, estimateTokens, keyScope, rateLimitHeaders, rateLimitedError } from './admission.js';
+
+type HeldScope = Release['scopes'][number];
+
+/**
+ * One request's dealings with the limiter: admission before the first attempt (one round trip, and none at
+ * all when neither the key nor the first deployment has limits), a further admission only when failing over to
+ * a deployment with limits of its own, and one release when the request is over.
+ */
+export class RequestLimits {
+  /** `x-ratelimit-*` headers for the client's key. */
+  headers: Record<string, string> = {};
+  private readonly held: HeldScope[] = [];
+  private readonly estimate: number;
+  private readonly key: LimitScope | undefined;
+
+  constructor(
+    private readonly limiter: Limiter,
+    private readonly metrics: GatewayMetrics,
+    private readonly requestId: string,
+    limits: GatewayConfig['limits'],
+    authorization: string | undefined,
+    bodyBytes: number,
+    body: Record<string, unknown>,
+  ) {
+    this.key = keyScope(authorization, limits.perKey);
+    this.estimate = estimateTokens(bodyBytes, body, limits.completionTokensEstimate);
+  }
+
+  /** Admits the request; returns the index in `order` of the first deployment to try. Throws a 429 when refused. */
+  async admit(order: readonly Deployment[], model: string): Promise<number> {
+    const firstUnlimited = order.findIndex((deployment) => !hasLimits(deployment.limits));
+    if (!this.key && firstUnlimited === 0) return 0;
+    const candidates = firstUnlimited === -1 ? order : order.slice(0, firstUnlimited + 1);
+    const result = await this.call(() =>
+      this.limiter.admit({ requestId: this.requestId, key: this.key, deployments: candidates.map(deploymentScope), estimatedTokens: this.estimate }),
+    );
+    if (this.key) this.headers = rateLimitHeaders(this.key.limits, result.key);
+    if (!result.admitted) {
+      this.metrics.recordRateLimited(result.refusedBy, result.limit);
+      const error = rateLimitedError(result, model);
+      Object.assign(error.headers, this.headers);
+      throw error;
+    }
+    if (this.key && result.key) this.hold(this.key, result.key.windowStart);
+    this.hold(deploymentScope(candidates[result.deploymentIndex]!), result.deploymentWindowStart);
+    return result.deploymentIndex;
+  }
+
+  /** Before failing over to `deployment`: false when its own limits have no room. */
+  async admitFailover(deployment: Deployment): Promise<boolean> {
+    if (!hasLimits(deployment.limits)) return true;
+    const scope = deploymentScope(deployment);
+    const result = await this.call(() =>
+      this.limiter.admit({ requestId: this.requestId, deployments: [scope], estimatedTokens: this.estimate }),
+    );
+    if (result.admitted) this.hold(scope, result.deploymentWindowStart);
+    return result.admitted;
+  }
+
+  /** Frees slots and settles tokens to `totalTokens`; with no usage, an answered request keeps its estimate. */
+  release(totalTokens: number | undefined, answered: boolean): void {
+    if (this.held.length === 0) return;
+    const correction = totalTokens !== undefined ? totalTokens - this.estimate : answered ? 0 : -this.estimate;
+    this.limiter.release({ requestId: this.requestId, scopes: this.held, tokenCorrection: correction }).catch(() => undefined);
+  }
+
+  private hold(scope: LimitScope, windowStart: number): void {
+    if (!hasLimits(scope.limits)) return;
+    this.held.push({ id: scope.id, windowStart, hasConcurrencyLimit: Boolean(scope.limits.concurrency) });
+  }
+
+  private async call<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      if (error instanceof LimitsUnavailableError) {
+        throw new GatewayError('Rate limits cannot be checked right now; the gateway is configured to refuse requests meanwhile.', {
+          status: 503,
+          code: 'limits_unavailable',
+          type: 'server_error',
+          retryable: true,
+          retryAfterSeconds: 1,
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  }
+}
