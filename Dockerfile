@@ -1,5 +1,5 @@
 # Multi-stage image for the gateway (and, from the same image, the provider simulator).
-# Build: docker build -t dosrouter .     Run: docker run -p 8080:8080 dosrouter
+# Build: docker build -t dosrouter .     Run: docker run -p 8080:8080 dosrouter     Cluster: docker-compose.yml
 FROM node:20-bookworm-slim AS base
 RUN npm install -g pnpm@10.34.8 --no-fund --no-audit --loglevel=error
 WORKDIR /app
@@ -13,6 +13,8 @@ FROM base AS build
 RUN pnpm install --frozen-lockfile
 COPY tsconfig.base.json ./
 COPY packages packages
+# The build script also runs scripts/copy-assets.mjs (the Lua files next to the compiled JavaScript).
+COPY scripts scripts
 RUN pnpm run build
 
 FROM base AS runtime

@@ -1,0 +1,276 @@
+// The cluster topology on one machine: redis-server (or a given Redis), N gateway replicas, nginx in front.
+// scripts/cluster.mjs runs it for people; test/cluster/support/ runs it for tests and breaks it on purpose.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { renderNginxConfig } from './nginx-config.mjs';
+import { ManagedProcess, ProcessExitError, findExecutable, freePort, waitForHttpOk } from './processes.mjs';
+
+const READY_TIMEOUT_MS = 20_000;
+/** How many times a replacement replica tries its port while the replica it replaces is still letting go of it. */
+const PORT_RETRY_ATTEMPTS = 20;
+const PORT_RETRY_DELAY_MS = 100;
+
+/**
+ * Starts the topology and resolves once nginx answers and every replica is ready.
+ * On any failure while starting, whatever was started is stopped before the error is thrown.
+ *
+ * @param {import('./topology.d.mts').ClusterOptions} options
+ * @returns {Promise<import('./topology.d.mts').Cluster>}
+ */
+export async function startCluster(options) {
+  const cluster = new LocalCluster(options);
+  try {
+    await cluster.start();
+  } catch (error) {
+    await cluster.close({ replicaGraceMs: 2_000 });
+    throw error;
+  }
+  return cluster;
+}
+
+class LocalCluster {
+  constructor(options) {
+    this.options = {
+      replicas: 3,
+      host: '127.0.0.1',
+      port: 0,
+      clusterMode: 'on',
+      redis: 'start',
+      keepLines: false,
+      stopGraceMs: 35_000,
+      // An option given as undefined keeps its default.
+      ...Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)),
+    };
+    if (!Number.isInteger(this.options.replicas) || this.options.replicas < 1) throw new Error(`replicas must be a whole number >= 1, got ${this.options.replicas}`);
+    this.runDirectory = this.options.runDirectory;
+    this.gatewayMain = join(this.options.root, 'packages', 'gateway', 'dist', 'main.js');
+    this.mode = this.options.clusterMode === 'off' || this.options.redis === 'none' ? 'embedded' : 'cluster';
+    this.replicas = [];
+    /** Every replica process not yet exited, including replaced ones still draining. */
+    this.replicaProcesses = new Set();
+    /** Every replica process that became ready, with the id it had: who answered what, after restarts too. */
+    this.replicaHistory = [];
+    this.redis = undefined;
+    this.nginx = undefined;
+    this.url = undefined;
+    this.closing = undefined;
+  }
+
+  async start() {
+    mkdirSync(this.runDirectory, { recursive: true });
+    await this.startRedisIfWanted();
+    for (let index = 0; index < this.options.replicas; index += 1) {
+      this.replicas.push({ index, name: `gateway-${index + 1}`, generation: 0, port: 0, url: undefined, id: undefined, process: undefined });
+    }
+    await Promise.all(this.replicas.map((replica) => this.startReplica(replica.index)));
+    await this.startNginx();
+  }
+
+  async startRedisIfWanted() {
+    const { redis } = this.options;
+    if (redis === 'start') {
+      const port = await freePort();
+      this.redis = { url: `redis://127.0.0.1:${port}`, port, started: true, process: undefined };
+      await this.startRedis();
+    } else if (redis !== undefined && redis !== 'none') {
+      this.redis = { url: redis.url, port: Number(new URL(redis.url).port || 6379), started: false, process: undefined };
+    }
+  }
+
+  /** (Re)starts the redis-server this topology owns, on its port, with nothing on disk. */
+  async startRedis() {
+    if (!this.redis?.started) throw new Error('this cluster did not start its own redis-server');
+    if (this.redis.process?.running) return;
+    const executable = findExecutable('redis-server', process.env.REDIS_SERVER);
+    const directory = join(this.runDirectory, 'redis');
+    mkdirSync(directory, { recursive: true });
+    const redisProcess = this.track(
+      new ManagedProcess({
+        name: 'redis',
+        command: executable,
+        args: ['--port', String(this.redis.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', directory, '--daemonize', 'no'],
+        environment: process.env,
+        cwd: directory,
+        logFile: join(this.runDirectory, 'redis.log'),
+      }),
+    );
+    this.redis.process = redisProcess;
+    await redisProcess.waitForLine((line) => line.includes('Ready to accept connections'), READY_TIMEOUT_MS);
+    redisProcess.ready = true;
+  }
+
+  /** Stops this topology's own redis-server (SIGTERM: it exits at once; nothing is kept on disk). */
+  async stopRedis() {
+    if (!this.redis?.started) throw new Error('this cluster did not start its own redis-server');
+    await this.redis.process?.stop({ signal: 'SIGTERM', timeoutMs: 5_000 });
+  }
+
+  replicaEnvironment(replica) {
+    const environment = {
+      ...process.env,
+      ...this.options.gatewayEnvironment,
+      PORT: String(replica.port),
+      HOST: this.options.host,
+      DOSROUTER_REPLICA_ID: replica.id,
+    };
+    if (this.options.gatewayConfig !== undefined) environment.DOSROUTER_CONFIG = this.options.gatewayConfig;
+    delete environment.REDIS_URL;
+    delete environment.DOSROUTER_REDIS_PREFIX;
+    if (this.mode === 'cluster' && this.redis !== undefined) {
+      environment.REDIS_URL = this.redis.url;
+      if (this.options.redisPrefix !== undefined) environment.DOSROUTER_REDIS_PREFIX = this.options.redisPrefix;
+    }
+    return environment;
+  }
+
+  /**
+   * Starts replica `index` (again): the first time on a free port, afterwards on the port it had, so that nginx's
+   * config stays valid. Resolves once it is ready. Its replica id changes with every start (gateway-2, then
+   * gateway-2.2, …): a new process is a new replica for the cluster's shared state.
+   */
+  async startReplica(index) {
+    const replica = this.replicaAt(index);
+    if (replica.process?.running && !replica.process.stopping) throw new Error(`${replica.name} is still running (pid ${replica.process.pid})`);
+    replica.generation += 1;
+    replica.id = replica.generation === 1 ? replica.name : `${replica.name}.${replica.generation}`;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.launchReplica(replica);
+        return replica;
+      } catch (error) {
+        const portTaken = error instanceof ProcessExitError && error.stderr.includes('EADDRINUSE') && replica.port !== 0;
+        if (!portTaken || attempt >= PORT_RETRY_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, PORT_RETRY_DELAY_MS));
+      }
+    }
+  }
+
+  async launchReplica(replica) {
+    const replicaProcess = this.track(
+      new ManagedProcess({
+        name: replica.name,
+        command: process.execPath,
+        args: [this.gatewayMain],
+        environment: this.replicaEnvironment(replica),
+        cwd: this.options.root,
+        logFile: join(this.runDirectory, `${replica.name}.log`),
+        keepLines: this.options.keepLines,
+      }),
+    );
+    replica.process = replicaProcess;
+    this.replicaProcesses.add(replicaProcess);
+    void replicaProcess.exited.then(() => this.replicaProcesses.delete(replicaProcess));
+    const listening = await replicaProcess.waitForLine((line) => line.includes('"gateway listening"'), READY_TIMEOUT_MS);
+    const { url } = JSON.parse(listening);
+    replica.url = url;
+    replica.port = Number(new URL(url).port);
+    await waitForHttpOk(`${url}/readyz`, replicaProcess, READY_TIMEOUT_MS);
+    replicaProcess.ready = true;
+    this.replicaHistory.push({ name: replica.name, id: replica.id, process: replicaProcess });
+  }
+
+  /** SIGKILL: the replica dies at once, mid-request, as in a crash or an OOM kill. */
+  async killReplica(index) {
+    const replicaProcess = this.replicaAt(index).process;
+    return replicaProcess?.stop({ signal: 'SIGKILL' });
+  }
+
+  /** SIGTERM: the replica drains (not ready, listener closed, in-flight requests finish) and exits. */
+  async stopReplica(index, { graceMs = this.options.stopGraceMs } = {}) {
+    const replicaProcess = this.replicaAt(index).process;
+    return replicaProcess?.stop({ signal: 'SIGTERM', timeoutMs: graceMs });
+  }
+
+  /**
+   * A rolling-restart step: SIGTERM, and as soon as the old process has closed its listener (it goes on finishing
+   * its requests) a new process takes the port. Resolves when the new one is ready and the old one has exited.
+   */
+  async restartReplica(index, { graceMs = this.options.stopGraceMs } = {}) {
+    const stopped = this.stopReplica(index, { graceMs });
+    const replacement = this.startReplica(index);
+    const [exit] = await Promise.all([stopped, replacement]);
+    return exit;
+  }
+
+  async startNginx() {
+    const port = this.options.port === 0 ? await freePort(this.options.host) : this.options.port;
+    const config = renderNginxConfig({
+      target: 'local',
+      listen: `${this.options.host}:${port}`,
+      upstreams: this.replicas.map((replica) => `127.0.0.1:${replica.port}`),
+      user: process.getuid?.() === 0 ? 'root' : undefined,
+      ...this.options.nginx,
+    });
+    const directory = join(this.runDirectory, 'nginx');
+    mkdirSync(directory, { recursive: true });
+    const configPath = join(directory, 'nginx.conf');
+    writeFileSync(configPath, config);
+    const nginxProcess = this.track(
+      new ManagedProcess({
+        name: 'nginx',
+        command: findExecutable('nginx', process.env.NGINX),
+        args: ['-p', `${directory}/`, '-c', configPath, '-e', 'stderr'],
+        environment: process.env,
+        cwd: directory,
+        logFile: join(this.runDirectory, 'nginx-error.log'),
+      }),
+    );
+    const displayHost = this.options.host === '0.0.0.0' ? '127.0.0.1' : this.options.host;
+    this.url = `http://${displayHost}:${port}`;
+    this.nginx = { process: nginxProcess, port, url: this.url, configPath, accessLogPath: join(directory, 'access.log') };
+    await waitForHttpOk(`${this.url}/nginx-health`, nginxProcess, READY_TIMEOUT_MS);
+    nginxProcess.ready = true;
+  }
+
+  /** Reports a child that exits without having been asked to, once it was ready (before that, its starter throws). */
+  track(managed) {
+    void managed.exited.then((exit) => {
+      if (managed.ready && !managed.stopping && this.closing === undefined) this.options.onUnexpectedExit?.(managed, exit);
+    });
+    return managed;
+  }
+
+  replicaAt(index) {
+    const replica = this.replicas[index];
+    if (replica === undefined) throw new Error(`no replica ${index} (the cluster has ${this.replicas.length})`);
+    return replica;
+  }
+
+  /**
+   * Stops everything in order: the replicas drain (SIGTERM) together, then nginx stops gracefully (SIGQUIT), then the
+   * redis-server this topology started. Safe to call more than once and after a failed start.
+   */
+  close({ replicaGraceMs = this.options.stopGraceMs } = {}) {
+    this.closing ??= (async () => {
+      await Promise.all([...this.replicaProcesses].map((replicaProcess) => replicaProcess.stop({ signal: 'SIGTERM', timeoutMs: replicaGraceMs })));
+      await this.nginx?.process.stop({ signal: 'SIGQUIT', timeoutMs: 5_000 });
+      if (this.redis?.started) await this.redis.process?.stop({ signal: 'SIGTERM', timeoutMs: 5_000 });
+    })();
+    return this.closing;
+  }
+
+  /** A plain description of what runs where, for people (pnpm cluster) and for test failure messages. */
+  describe() {
+    return {
+      url: this.url,
+      mode: this.mode,
+      runDirectory: this.runDirectory,
+      nginx: this.nginx && { url: this.nginx.url, pid: this.nginx.process.pid, config: this.nginx.configPath, accessLog: this.nginx.accessLogPath },
+      replicas: this.replicas.map((replica) => ({ name: replica.name, id: replica.id, url: replica.url, pid: replica.process?.pid, running: replica.process?.running ?? false })),
+      redis: this.redis && {
+        url: withoutPassword(this.redis.url),
+        startedHere: this.redis.started,
+        pid: this.redis.process?.pid,
+        prefix: this.options.redisPrefix,
+        usedByReplicas: this.mode === 'cluster',
+      },
+    };
+  }
+}
+
+/** A Redis URL fit to print: its password, if any, masked. */
+function withoutPassword(url) {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
+}
