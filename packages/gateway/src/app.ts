@@ -1,13 +1,14 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { routeNotFound, type GatewayConfig, type Logger } from '@dosrouter/shared';
 import type { Readiness } from './lifecycle/readiness.js';
+import type { AccessLog } from './telemetry/access-log.js';
 import { errorHandler } from './middleware/error-handler.js';
 import { jsonBody } from './middleware/json-body.js';
 import { requestContext } from './middleware/request-context.js';
 import { createProxyHandler, type ProxyDependencies } from './proxy/proxy-handler.js';
-import { healthRoutes } from './routes/health.js';
-import { metricsRoutes } from './routes/metrics.js';
-import { modelRoutes } from './routes/models.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerMetricsRoute } from './routes/metrics.js';
+import { registerModelRoutes } from './routes/models.js';
 import { validateChatRequest } from './validation/chat-request.js';
 import { validateCompletionRequest } from './validation/completion-request.js';
 import { validateEmbeddingRequest } from './validation/embedding-request.js';
@@ -17,6 +18,7 @@ export interface AppDependencies extends ProxyDependencies {
   readonly logger: Logger;
   readonly readiness: Readiness;
   readonly startedAtSeconds: number;
+  readonly accessLog: AccessLog | undefined;
 }
 
 /** The Express application: health and metrics first (no access log), then the OpenAI API, then errors. */
@@ -26,17 +28,19 @@ export function createApp(dependencies: AppDependencies): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
 
-  app.use(healthRoutes(readiness));
-  app.use(metricsRoutes(metrics));
-  app.use(requestContext({ logger, metrics, accessLog: config.logging.accessLog, clock, replica: dependencies.cluster.replica }));
-  app.use(modelRoutes(catalog, dependencies.startedAtSeconds));
-
+  // Express walks every layer before the matching one on every request: the API routes come first, each with
+  // the request context as its own first handler, instead of one app-wide middleware ahead of everything.
+  const context = requestContext({ metrics, accessLog: dependencies.accessLog, clock, replica: dependencies.cluster.replica });
   const body = jsonBody({ limitBytes: config.server.bodyLimit });
-  app.post('/v1/chat/completions', body, createProxyHandler(dependencies, 'chat/completions', validateChatRequest));
-  app.post('/v1/completions', body, createProxyHandler(dependencies, 'completions', validateCompletionRequest));
-  app.post('/v1/embeddings', body, createProxyHandler(dependencies, 'embeddings', validateEmbeddingRequest));
+  app.post('/v1/chat/completions', context, body, createProxyHandler(dependencies, 'chat/completions', validateChatRequest));
+  app.post('/v1/completions', context, body, createProxyHandler(dependencies, 'completions', validateCompletionRequest));
+  app.post('/v1/embeddings', context, body, createProxyHandler(dependencies, 'embeddings', validateEmbeddingRequest));
+  registerModelRoutes(app, context, catalog, dependencies.startedAtSeconds);
+  // Health checks and scrapes are neither access-logged nor counted as requests.
+  registerHealthRoutes(app, readiness);
+  registerMetricsRoute(app, metrics);
 
-  app.use(function unknownRoute(request: Request, _response: Response, next: NextFunction) {
+  app.use(context, function unknownRoute(request: Request, _response: Response, next: NextFunction) {
     next(routeNotFound(request.method, request.path));
   });
   app.use(errorHandler({ logger }));

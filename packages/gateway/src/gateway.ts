@@ -1,11 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { ModelCatalog, createLogger, weightedStrategy, type GatewayConfig, type Logger, type RandomSource } from '@dosrouter/shared';
+import { ModelCatalog, createLogger, loggerDestination, weightedStrategy, type GatewayConfig, type Logger, type RandomSource } from '@dosrouter/shared';
 import { createApp } from './app.js';
 import { createClusterState, type ClusterState } from './cluster/cluster-state.js';
 import { InFlightTracker } from './lifecycle/in-flight.js';
 import { Readiness } from './lifecycle/readiness.js';
+import { AccessLog } from './telemetry/access-log.js';
 import { GatewayMetrics } from './telemetry/metrics.js';
 import { BackendRegistry } from './upstream/backend-registry.js';
 
@@ -48,6 +49,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const backends = await BackendRegistry.create(config);
   const cluster = await createClusterState({ config, deployments: catalog.deployments(), logger, metrics, replica: options.replica });
 
+  const accessLog = config.logging.accessLog ? AccessLog.forLogger(logger, loggerDestination(logger), 'gateway') : undefined;
   const app = createApp({
     config,
     logger,
@@ -61,6 +63,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     random: options.random ?? Math.random,
     clock,
     startedAtSeconds: Math.floor(Date.now() / 1000),
+    accessLog,
   });
   const server = createServer(
     {
@@ -110,6 +113,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       await closed;
       await cluster.close();
       await backends.close();
+      accessLog?.flush();
       return finished;
     })();
     return closing;

@@ -19,7 +19,7 @@ export {
   serviceUnavailable,
 } from './errors/gateway-error.js';
 export type { GatewayErrorOptions, OpenAIErrorBody, OpenAIErrorType } from './errors/gateway-error.js';
-export { createLogger, flushLogger } from './logger/logger.js';
+export { createLogger, flushLogger, loggerDestination } from './logger/logger.js';
 export type { Logger, LogLevel, LoggerOptions } from './logger/logger.js';
 export { weightedStrategy, effectiveWeight } from './routing/strategies/weighted.js';
 export { EMPTY_SNAPSHOT } from './routing/types.js';

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import type { Logger } from '@dosrouter/shared';
 import { createOutcome } from '../proxy/request-outcome.js';
-import { writeAccessLog } from '../telemetry/access-log.js';
+import type { AccessLog } from '../telemetry/access-log.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
 
 /** A client's request id is kept when it is a sane token; anything else is replaced, so logs stay parseable. */
@@ -12,9 +11,9 @@ const ACCEPTABLE_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 const KNOWN_ROUTES = new Set(['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/models']);
 
 export interface RequestContextOptions {
-  readonly logger: Logger;
   readonly metrics: GatewayMetrics;
-  readonly accessLog: boolean;
+  /** Undefined when access lines are off (`logging.accessLog: false`, or a level above info). */
+  readonly accessLog: AccessLog | undefined;
   readonly clock: () => number;
   /** This replica's id, sent as `x-dosrouter-replica` so that a response can be traced to its process. */
   readonly replica: string;
@@ -25,7 +24,7 @@ export interface RequestContextOptions {
  * and when its response is over writes the access log line and the metrics. A response that closed before it
  * finished was abandoned by the client and is recorded as 499.
  */
-export function requestContext({ logger, metrics, accessLog, clock, replica }: RequestContextOptions) {
+export function requestContext({ metrics, accessLog, clock, replica }: RequestContextOptions) {
   return function requestContextMiddleware(request: Request, response: Response, next: NextFunction): void {
     const offered = request.headers['x-request-id'];
     const requestId = typeof offered === 'string' && ACCEPTABLE_REQUEST_ID.test(offered) ? offered : randomUUID();
@@ -40,7 +39,7 @@ export function requestContext({ logger, metrics, accessLog, clock, replica }: R
       const endedAt = clock();
       const status = response.writableFinished ? response.statusCode : 499;
       metrics.recordRequest(outcome, status, endedAt);
-      if (accessLog) writeAccessLog(logger, outcome, request.method, status, endedAt);
+      accessLog?.write(outcome, request.method, status, endedAt);
     });
     next();
   };

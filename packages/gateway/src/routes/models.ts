@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import type { Express, Request, RequestHandler, Response } from 'express';
 import { modelNotFound, type ModelCatalog } from '@dosrouter/shared';
 
 interface ModelObject {
@@ -9,7 +9,7 @@ interface ModelObject {
 }
 
 /** `GET /v1/models` and `GET /v1/models/{model}` in OpenAI's shapes: the names clients may send, aliases included. */
-export function modelRoutes(catalog: ModelCatalog, createdAtSeconds: number): Router {
+export function registerModelRoutes(app: Express, context: RequestHandler, catalog: ModelCatalog, createdAtSeconds: number): void {
   const entries = new Map<string, ModelObject>();
   for (const group of catalog.models()) {
     entries.set(group.name, { id: group.name, object: 'model', created: createdAtSeconds, owned_by: 'dosrouter' });
@@ -18,17 +18,15 @@ export function modelRoutes(catalog: ModelCatalog, createdAtSeconds: number): Ro
     entries.set(alias, { id: alias, object: 'model', created: createdAtSeconds, owned_by: 'dosrouter' });
   }
   const listBody = JSON.stringify({ object: 'list', data: [...entries.values()] });
-  const router = Router();
-  router.get('/v1/models', function listModels(_request: Request, response: Response) {
+  app.get('/v1/models', context, function listModels(_request: Request, response: Response) {
     response.setHeader('content-type', 'application/json; charset=utf-8');
     response.end(listBody);
   });
   // Model names may contain slashes (`openai/gpt-4o`), so the id is every segment after /v1/models/.
-  router.get('/v1/models/*model', function retrieveModel(request: Request<{ model: string[] }>, response: Response) {
+  app.get('/v1/models/*model', context, function retrieveModel(request: Request<{ model: string[] }>, response: Response) {
     const id = request.params.model.join('/');
     const entry = entries.get(id);
     if (!entry) throw modelNotFound(id);
     response.json(entry);
   });
-  return router;
 }

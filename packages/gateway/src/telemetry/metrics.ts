@@ -6,6 +6,14 @@ const OVERHEAD_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0
 
 type ModelLabels = 'model' | 'deployment';
 
+interface RequestChildren {
+  requests: { inc(value?: number): void };
+  duration: { observe(value: number): void };
+  timeToFirstToken: { observe(value: number): void };
+  promptTokens: { inc(value?: number): void };
+  completionTokens: { inc(value?: number): void };
+}
+
 /** The gateway's Prometheus metrics, on a registry of its own so that several gateways can share a process in tests. */
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -91,23 +99,44 @@ export class GatewayMetrics {
     this.upstreamErrors.inc({ deployment, code });
   }
 
+  /**
+   * Labelled children per route/model/deployment/status, made once: prom-client hashes a label object on every
+   * call otherwise, several times per request.
+   */
+  private readonly children = new Map<string, RequestChildren>();
+
+  private childrenFor(route: string, model: string, deployment: string, status: number): RequestChildren {
+    const key = `${route}\u0000${model}\u0000${deployment}\u0000${status}`;
+    let children = this.children.get(key);
+    if (!children) {
+      const labels = { model, deployment };
+      children = {
+        requests: this.requests.labels({ route, model, deployment, status: String(status) }),
+        duration: this.duration.labels(labels),
+        timeToFirstToken: this.timeToFirstToken.labels(labels),
+        promptTokens: this.tokens.labels({ model, deployment, kind: 'prompt' }),
+        completionTokens: this.tokens.labels({ model, deployment, kind: 'completion' }),
+      };
+      this.children.set(key, children);
+    }
+    return children;
+  }
+
   /** Called once per request when its response is over. */
   recordRequest(outcome: RequestOutcome, status: number, endedAt: number): void {
-    const model = outcome.model ?? 'none';
-    const deployment = outcome.deployment ?? 'none';
-    this.requests.inc({ route: outcome.route, model, deployment, status: String(status) });
-    const labels = { model, deployment };
-    this.duration.observe(labels, (endedAt - outcome.receivedAt) / 1000);
+    const children = this.childrenFor(outcome.route, outcome.model ?? 'none', outcome.deployment ?? 'none', status);
+    children.requests.inc();
+    children.duration.observe((endedAt - outcome.receivedAt) / 1000);
     if (outcome.stream && outcome.firstTokenAt !== undefined) {
-      this.timeToFirstToken.observe(labels, (outcome.firstTokenAt - outcome.receivedAt) / 1000);
+      children.timeToFirstToken.observe((outcome.firstTokenAt - outcome.receivedAt) / 1000);
     }
     if (outcome.upstreamStartedAt !== undefined && outcome.upstreamEndedAt !== undefined) {
       const waited = outcome.upstreamEndedAt - outcome.upstreamStartedAt;
       this.overhead.observe(Math.max(0, endedAt - outcome.receivedAt - waited) / 1000);
     }
     if (outcome.usage) {
-      this.tokens.inc({ model, deployment, kind: 'prompt' }, outcome.usage.promptTokens);
-      this.tokens.inc({ model, deployment, kind: 'completion' }, outcome.usage.completionTokens);
+      children.promptTokens.inc(outcome.usage.promptTokens);
+      children.completionTokens.inc(outcome.usage.completionTokens);
     }
   }
 }

@@ -32,6 +32,11 @@ export function createLogger(options: LoggerOptions): Logger {
   return logger;
 }
 
+/** The stream a logger writes to, so that other writers of JSON lines (the access log) can share it in order. */
+export function loggerDestination(logger: Logger): Writable | undefined {
+  return destinations.get(logger);
+}
+
 /**
  * Waits until every line logged so far has been written by the destination (before a process exits: an exit
  * would drop writes still queued on the thread pool). Gives up after `timeoutMs` so that exit is never blocked.
