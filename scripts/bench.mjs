@@ -1,0 +1,299 @@
+// `pnpm bench`: throughput, latency and gateway cost per request, direct to the provider simulator and through the
+// gateway, each its own process on this machine over loopback. Writes bench/results/<timestamp>.json and latest.json.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { runAutocannon } from './bench/load-autocannon.mjs';
+import { findWrk, runWrk, wrkVersion } from './bench/load-wrk.mjs';
+import { killAllChildrenNow, startServerProcess, stopAllChildren } from './bench/processes.mjs';
+import { formatReport, targetChecks } from './bench/report.mjs';
+import { requestBody, runScenario, selectScenarios } from './bench/scenarios.mjs';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const RESULTS_DIRECTORY = join(ROOT, 'bench', 'results');
+const SIMULATOR_MAIN = join(ROOT, 'packages', 'provider-sim', 'dist', 'main.js');
+const GATEWAY_MAIN = join(ROOT, 'packages', 'gateway', 'dist', 'main.js');
+
+/** The simulator's answer length; 16 tokens is a short chat reply and keeps the run about the gateway, not bytes. */
+const OUTPUT_TOKENS = 16;
+
+const USAGE = `usage: node scripts/bench.mjs [options]
+  --duration N       seconds measured per scenario (default 10)
+  --warmup N         seconds of discarded warm-up before each (default 2)
+  --connections N    concurrency of the loaded scenarios (default 64)
+  --only LIST        comma-separated scenario names or words: nonstream, stream, single, direct, gateway
+  --json PATH        also write the result document to PATH
+  --tool NAME        wrk or autocannon (default: wrk when installed, else autocannon)`;
+
+function parseOptions() {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '2' },
+      connections: { type: 'string', default: '64' },
+      only: { type: 'string' },
+      json: { type: 'string' },
+      tool: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const whole = (name, minimum) => {
+    const number = Number(values[name]);
+    if (!Number.isInteger(number) || number < minimum) throw new Error(`--${name} must be a whole number >= ${minimum}, got "${values[name]}"`);
+    return number;
+  };
+  if (values.tool !== undefined && !['wrk', 'autocannon'].includes(values.tool)) {
+    throw new Error(`--tool must be wrk or autocannon, got "${values.tool}"`);
+  }
+  return {
+    durationSeconds: whole('duration', 1),
+    warmupSeconds: whole('warmup', 0),
+    connections: whole('connections', 1),
+    scenarios: selectScenarios(values.only),
+    jsonPath: values.json === undefined ? undefined : resolve(values.json),
+    tool: values.tool,
+  };
+}
+
+function chooseLoadGenerator(tool) {
+  const wrkPath = tool === 'autocannon' ? undefined : findWrk();
+  if (tool === 'wrk' && wrkPath === undefined) throw new Error('--tool wrk: wrk is not installed (looked in /usr/bin and on PATH)');
+  if (wrkPath !== undefined) {
+    return {
+      tool: 'wrk',
+      path: wrkPath,
+      version: wrkVersion(wrkPath),
+      threads: 1,
+      latencyResolutionMs: 0.001,
+      description: `wrk (${wrkPath}), 1 thread (-t1): 2 cores, one for the gateway, the other shared by the simulator and wrk`,
+      run: (load) => runWrk(wrkPath, load),
+    };
+  }
+  const require = createRequire(import.meta.url);
+  return {
+    tool: 'autocannon',
+    version: require('autocannon/package.json').version,
+    latencyResolutionMs: 1,
+    description: `autocannon${tool === 'autocannon' ? '' : ' (wrk not found)'}, in the harness process; latencies have 1 ms resolution`,
+    run: runAutocannon,
+  };
+}
+
+/**
+ * A digest of the built JavaScript of the packages under test. Several people edit this tree at once, so a commit
+ * alone does not say which code produced a set of figures; two runs with the same digest ran the same code.
+ */
+function buildDigest() {
+  const hash = createHash('sha256');
+  for (const packageName of ['shared', 'provider-sim', 'gateway']) {
+    const distDirectory = join(ROOT, 'packages', packageName, 'dist');
+    const files = readdirSync(distDirectory, { recursive: true })
+      .filter((file) => file.endsWith('.js'))
+      .sort();
+    for (const file of files) hash.update(`${packageName}/${file}\0`).update(readFileSync(join(distDirectory, file)));
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
+function machineFacts() {
+  let gitCommit;
+  let gitDirty;
+  try {
+    gitCommit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    gitDirty = execFileSync('git', ['status', '--porcelain'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
+  } catch {
+    // Not a git checkout; the figures still stand, without a commit to pin them to.
+  }
+  return {
+    nodeVersion: process.version,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    cpuCount: os.availableParallelism(),
+    totalMemoryMegabytes: Math.round(os.totalmem() / 1024 ** 2),
+    kernel: os.release(),
+    loadAverageAtStart: os.loadavg(),
+    gitCommit,
+    gitDirty,
+    buildDigest: buildDigest(),
+  };
+}
+
+function writeSimulatorConfig(directory) {
+  const path = join(directory, 'simulator.yaml');
+  const lines = [
+    'host: 127.0.0.1',
+    'apiKey: sk-bench',
+    'models:',
+    '  - id: bench-model',
+    '    headersDelayMs: 0',
+    '    firstTokenDelayMs: 0',
+    '    interTokenDelayMs: 0',
+    `    outputTokens: ${OUTPUT_TOKENS}`,
+  ];
+  writeFileSync(path, `${lines.join('\n')}\n`);
+  return path;
+}
+
+/** Embedded mode (no Redis), one backend, the access log on as in production. */
+function writeGatewayConfig(directory, simulatorUrl) {
+  const path = join(directory, 'gateway.yaml');
+  const lines = [
+    'server: { host: 127.0.0.1, port: 0 }',
+    'logging: { level: info, accessLog: true }',
+    'backends:',
+    '  - name: sim',
+    `    baseUrl: ${simulatorUrl}`,
+    '    apiKey: sk-bench',
+    '    models:',
+    '      - name: bench-model',
+    '        capabilities: [streaming]',
+  ];
+  writeFileSync(path, `${lines.join('\n')}\n`);
+  return path;
+}
+
+/** The benchmark sends nothing off this machine: both processes must have announced a loopback address. */
+function requireLoopback(server) {
+  const { hostname } = new URL(server.url);
+  if (hostname !== '127.0.0.1') throw new Error(`${server.name} announced ${server.url}; the benchmark only uses 127.0.0.1`);
+}
+
+async function startServers(directory) {
+  const environment = { ...process.env, NODE_ENV: 'production' };
+  // The gateway refuses to start in embedded mode with REDIS_URL set, and must not pick up another config.
+  delete environment.REDIS_URL;
+  delete environment.DOSROUTER_CONFIG;
+  const simulator = await startServerProcess({
+    name: 'simulator',
+    script: SIMULATOR_MAIN,
+    args: ['--host', '127.0.0.1', '--port', '0', '--config', writeSimulatorConfig(directory)],
+    env: environment,
+  });
+  requireLoopback(simulator);
+  const gateway = await startServerProcess({
+    name: 'gateway',
+    script: GATEWAY_MAIN,
+    args: ['--config', writeGatewayConfig(directory, simulator.url)],
+    env: { ...environment, PORT: '0', HOST: '127.0.0.1' },
+  });
+  requireLoopback(gateway);
+  return { simulator, gateway };
+}
+
+/** One request each way must succeed before anything is measured, or the figures would measure error paths. */
+async function checkSanity({ simulator, gateway }) {
+  const post = (url, stream) =>
+    fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench' },
+      body: requestBody(stream),
+    });
+  const direct = await post(`${simulator.url}/chat/completions`, false);
+  if (direct.status !== 200) {
+    throw new Error(`sanity check: the simulator answered ${direct.status} directly: ${(await direct.text()).slice(0, 500)}`);
+  }
+  await direct.arrayBuffer();
+
+  const response = await post(`${gateway.url}/v1/chat/completions`, false);
+  const text = await response.text();
+  const deployment = response.headers.get('x-dosrouter-deployment');
+  if (response.status !== 200 || deployment === null) {
+    throw new Error(
+      `sanity check: a request through the gateway must answer 200 with an x-dosrouter-deployment header; got ${response.status}, ` +
+        `x-dosrouter-deployment ${deployment === null ? 'missing' : `"${deployment}"`}. Body: ${text.slice(0, 500)}`,
+    );
+  }
+  const completionTokens = JSON.parse(text).usage?.completion_tokens;
+
+  const stream = await post(`${gateway.url}/v1/chat/completions`, true);
+  const streamText = await stream.text();
+  if (stream.status !== 200 || !streamText.includes('data: [DONE]')) {
+    throw new Error(`sanity check: a streaming request through the gateway answered ${stream.status} without "data: [DONE]": ${streamText.slice(0, 500)}`);
+  }
+  return { deployment, completionTokens };
+}
+
+function writeResults(document, jsonPath) {
+  mkdirSync(RESULTS_DIRECTORY, { recursive: true });
+  const text = `${JSON.stringify(document, null, 2)}\n`;
+  const timestamped = join(RESULTS_DIRECTORY, `${document.startedAt.replaceAll(':', '-')}.json`);
+  const written = [timestamped, join(RESULTS_DIRECTORY, 'latest.json')];
+  if (jsonPath !== undefined) {
+    mkdirSync(dirname(jsonPath), { recursive: true });
+    written.push(jsonPath);
+  }
+  for (const path of written) writeFileSync(path, text);
+  return written;
+}
+
+async function main() {
+  const options = parseOptions();
+  const loadGenerator = chooseLoadGenerator(options.tool);
+  const startedAt = new Date().toISOString();
+  const machine = machineFacts();
+  const directory = mkdtempSync(join(os.tmpdir(), 'dosrouter-bench-'));
+  process.once('exit', () => rmSync(directory, { recursive: true, force: true }));
+
+  const servers = await startServers(directory);
+  const sanity = await checkSanity(servers);
+  console.error(`simulator ${servers.simulator.url} (pid ${servers.simulator.pid}), gateway ${servers.gateway.url} (pid ${servers.gateway.pid}), deployment "${sanity.deployment}"`);
+
+  const results = [];
+  for (const scenario of options.scenarios) {
+    console.error(`running ${scenario.name}: ${options.warmupSeconds} s warm-up, ${options.durationSeconds} s measured`);
+    results.push(await runScenario(scenario, { runLoad: loadGenerator.run, servers, options }));
+  }
+  await stopAllChildren();
+
+  const { run: _run, ...loadGeneratorFacts } = loadGenerator;
+  const document = {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    machine: { ...machine, loadAverageAtEnd: os.loadavg() },
+    loadGenerator: loadGeneratorFacts,
+    settings: {
+      durationSeconds: options.durationSeconds,
+      warmupSeconds: options.warmupSeconds,
+      connections: options.connections,
+      outputTokens: OUTPUT_TOKENS,
+      requestBody: JSON.parse(requestBody(false)),
+      accessLog: true,
+      nodeEnv: 'production',
+    },
+    sanity,
+    results,
+    // Warn and error lines the gateway logged over the whole benchmark, warm-ups included, and the first few of them.
+    gatewayLog: { ...servers.gateway.logCounts, firstProblemLines: servers.gateway.firstProblemLines },
+  };
+  document.targets = targetChecks(results, loadGenerator.latencyResolutionMs);
+  console.log(formatReport(document));
+  console.log(`\nwrote ${writeResults(document, options.jsonPath).join(', ')}`);
+  if (results.some((result) => result.problems.length > 0)) process.exitCode = 1;
+}
+
+// Ctrl-C or a stop request: stop the simulator, the gateway and any load generator before leaving.
+let interrupted = false;
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
+  process.once(signal, () => {
+    interrupted = true;
+    console.error(`\n${signal}: stopping child processes`);
+    stopAllChildren().finally(() => process.exit(code));
+  });
+}
+process.once('exit', killAllChildrenNow);
+
+main().catch(async (error) => {
+  // A load generator stopped by Ctrl-C fails its run; that is not worth a message, the signal handler exits.
+  if (interrupted) return;
+  console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
+  await stopAllChildren();
+  process.exit(1);
+});
