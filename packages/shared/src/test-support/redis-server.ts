@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,11 +21,28 @@ export class PrivateRedisServer {
   private child: ChildProcess | undefined;
   private readonly directory = mkdtempSync(join(tmpdir(), 'dosrouter-redis-'));
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly extraArguments: readonly string[],
+  ) {}
 
-  static async start(): Promise<PrivateRedisServer> {
-    const server = new PrivateRedisServer(await freePort());
+  /** `extraArguments`: more redis-server options, e.g. ['--requirepass', 'secret']. */
+  static async start(extraArguments: readonly string[] = []): Promise<PrivateRedisServer> {
+    const server = new PrivateRedisServer(await freePort(), extraArguments);
     await server.start();
+    return server;
+  }
+
+  /** A Sentinel on a free port that monitors `master` under the name `masterName`. */
+  static async startSentinel(master: PrivateRedisServer, masterName: string): Promise<PrivateRedisServer> {
+    const port = await freePort();
+    const server = new PrivateRedisServer(port, []);
+    const configFile = join(server.directory, 'sentinel.conf');
+    writeFileSync(
+      configFile,
+      [`port ${port}`, 'bind 127.0.0.1', `dir ${server.directory}`, `sentinel monitor ${masterName} 127.0.0.1 ${master.port} 1`, ''].join('\n'),
+    );
+    await server.launch([configFile, '--sentinel']);
     return server;
   }
 
@@ -34,15 +51,18 @@ export class PrivateRedisServer {
   }
 
   async start(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.directory], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    await this.launch(['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.directory, ...this.extraArguments]);
+  }
+
+  private async launch(argumentsList: readonly string[]): Promise<void> {
+    const child = spawn('redis-server', argumentsList, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     await new Promise<void>((resolve, reject) => {
       let output = '';
       child.stdout!.on('data', (chunk: Buffer) => {
         output += chunk.toString();
-        if (output.includes('Ready to accept connections')) resolve();
+        // A server says it is ready; a sentinel says it monitors its master.
+        if (output.includes('Ready to accept connections') || output.includes('+monitor master')) resolve();
       });
       child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)));
     });

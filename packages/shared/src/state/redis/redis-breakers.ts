@@ -19,8 +19,10 @@ export class RedisBreakerStore implements BreakerStore {
     if (event.state === 'open') {
       pipeline.set(this.keys.breaker(event.deploymentId), JSON.stringify(event), 'PX', Math.max(1, Math.round(event.durationMs ?? 1)));
     } else {
-      pipeline.del(this.keys.breaker(event.deploymentId), this.keys.breakerTrial(event.deploymentId));
+      pipeline.del(this.keys.breaker(event.deploymentId));
     }
+    // Opening again (a failed trial) or closing both end the half-open trial: the next cooldown gets a new one.
+    pipeline.del(this.keys.breakerTrial(event.deploymentId));
     pipeline.publish(this.keys.breakerChannel(), JSON.stringify(event));
     await pipeline.exec();
   }
