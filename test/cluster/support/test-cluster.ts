@@ -8,6 +8,7 @@ import OpenAI from 'openai';
 import { ManagedProcess, killAllProcessesNow } from '../../../scripts/cluster/processes.mjs';
 import { startCluster, type Cluster, type ClusterOptions } from '../../../scripts/cluster/topology.mjs';
 import { redisCli } from './processes.js';
+import type { SimulatedModel } from '@dosrouter/provider-sim';
 
 export const REPOSITORY = fileURLToPath(new URL('../../../', import.meta.url));
 const SIMULATOR_MAIN = join(REPOSITORY, 'packages', 'provider-sim', 'dist', 'main.js');
@@ -21,13 +22,7 @@ export const SHARED_REDIS_URL = `redis://127.0.0.1:${SHARED_REDIS_PORT}`;
 process.once('exit', killAllProcessesNow);
 
 /** A model of the provider simulator process; the gateway serves it under the same name. */
-export interface SimulatedModel {
-  id: string;
-  headersDelayMs?: number;
-  firstTokenDelayMs?: number;
-  interTokenDelayMs?: number;
-  outputTokens?: number;
-}
+export type { SimulatedModel };
 
 export interface TestClusterOptions {
   models: SimulatedModel[];
