@@ -1,5 +1,6 @@
-// `pnpm bench`: throughput, latency and gateway cost per request, direct to the provider simulator and through the
-// gateway, each its own process on this machine over loopback. Writes bench/results/<timestamp>.json and latest.json.
+// `pnpm bench`: throughput, latency and gateway cost per request, direct to the provider simulator, through the
+// embedded gateway and through the cluster topology (redis-server, replicas in cluster mode, nginx), each its own
+// process on this machine over loopback. Writes bench/results/<timestamp>.json and latest.json.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,24 +10,24 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runAutocannon } from './bench/load-autocannon.mjs';
+import { OUTPUT_TOKENS, UNREACHABLE_PER_KEY_LIMITS, writeGatewayConfig, writeSimulatorConfig } from './bench/configs.mjs';
 import { findWrk, runWrk, wrkVersion } from './bench/load-wrk.mjs';
 import { killAllChildrenNow, startServerProcess, stopAllChildren } from './bench/processes.mjs';
 import { formatReport, targetChecks } from './bench/report.mjs';
 import { requestBody, runScenario, selectScenarios } from './bench/scenarios.mjs';
+import { embeddedSystem, startClusterSystem } from './bench/topologies.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS_DIRECTORY = join(ROOT, 'bench', 'results');
 const SIMULATOR_MAIN = join(ROOT, 'packages', 'provider-sim', 'dist', 'main.js');
 const GATEWAY_MAIN = join(ROOT, 'packages', 'gateway', 'dist', 'main.js');
 
-/** The simulator's answer length; 16 tokens is a short chat reply and keeps the run about the gateway, not bytes. */
-const OUTPUT_TOKENS = 16;
-
 const USAGE = `usage: node scripts/bench.mjs [options]
   --duration N       seconds measured per scenario (default 10)
   --warmup N         seconds of discarded warm-up before each (default 2)
   --connections N    concurrency of the loaded scenarios (default 64)
-  --only LIST        comma-separated scenario names or words: nonstream, stream, single, direct, gateway
+  --only LIST        comma-separated scenario names or words: nonstream, stream, single, direct, gateway,
+                     cluster, nginx, limits
   --json PATH        also write the result document to PATH
   --tool NAME        wrk or autocannon (default: wrk when installed, else autocannon)`;
 
@@ -126,40 +127,6 @@ function machineFacts() {
   };
 }
 
-function writeSimulatorConfig(directory) {
-  const path = join(directory, 'simulator.yaml');
-  const lines = [
-    'host: 127.0.0.1',
-    'apiKey: sk-bench',
-    'models:',
-    '  - id: bench-model',
-    '    headersDelayMs: 0',
-    '    firstTokenDelayMs: 0',
-    '    interTokenDelayMs: 0',
-    `    outputTokens: ${OUTPUT_TOKENS}`,
-  ];
-  writeFileSync(path, `${lines.join('\n')}\n`);
-  return path;
-}
-
-/** Embedded mode (no Redis), one backend, the access log on as in production. */
-function writeGatewayConfig(directory, simulatorUrl) {
-  const path = join(directory, 'gateway.yaml');
-  const lines = [
-    'server: { host: 127.0.0.1, port: 0 }',
-    'logging: { level: info, accessLog: true }',
-    'backends:',
-    '  - name: sim',
-    `    baseUrl: ${simulatorUrl}`,
-    '    apiKey: sk-bench',
-    '    models:',
-    '      - name: bench-model',
-    '        capabilities: [streaming]',
-  ];
-  writeFileSync(path, `${lines.join('\n')}\n`);
-  return path;
-}
-
 /** The benchmark sends nothing off this machine: both processes must have announced a loopback address. */
 function requireLoopback(server) {
   const { hostname } = new URL(server.url);
@@ -178,14 +145,16 @@ async function startServers(directory) {
     env: environment,
   });
   requireLoopback(simulator);
+  // Embedded mode (no Redis), one backend, the access log on as in production.
+  const gatewayConfig = writeGatewayConfig(join(directory, 'embedded'), simulator.url);
   const gateway = await startServerProcess({
     name: 'gateway',
     script: GATEWAY_MAIN,
-    args: ['--config', writeGatewayConfig(directory, simulator.url)],
+    args: ['--config', gatewayConfig.path],
     env: { ...environment, PORT: '0', HOST: '127.0.0.1' },
   });
   requireLoopback(gateway);
-  return { simulator, gateway };
+  return { simulator, gateway, gatewayConfig };
 }
 
 /** One request each way must succeed before anything is measured, or the figures would measure error paths. */
@@ -234,6 +203,44 @@ function writeResults(document, jsonPath) {
   return written;
 }
 
+/**
+ * Runs the scenarios in order on the topology each names. The embedded gateway runs throughout; a cluster topology
+ * is started when a scenario needs it and stopped before the next one that needs another, so that at most one runs
+ * at a time and nothing idle polls Redis meanwhile. Returns the results and a record of every topology used.
+ */
+async function runScenarios(options, { runLoad, servers, directory }) {
+  const results = [];
+  const embedded = { system: embeddedSystem(servers, servers.gatewayConfig), record: { name: 'embedded', scenarios: [] } };
+  const topologies = [embedded.record];
+  let cluster;
+  const stopCluster = async () => {
+    if (cluster === undefined) return;
+    await cluster.system.close();
+    Object.assign(cluster.record, cluster.system.describe());
+    cluster = undefined;
+  };
+  for (const scenario of options.scenarios) {
+    if (scenario.topology === 'embedded') {
+      await stopCluster();
+    } else if (cluster?.system.topology !== scenario.topology) {
+      await stopCluster();
+      console.error(`starting ${scenario.topology}`);
+      const system = await startClusterSystem(scenario.topology, { root: ROOT, directory, servers });
+      const processes = system.processes.filter((entry) => entry.role !== 'idle').map((entry) => `${entry.name} ${entry.pid}`);
+      console.error(`${scenario.topology}: ${processes.join(', ')}; replicas seen through nginx: ${system.sanity.replicasSeenThroughNginx.join(', ')}`);
+      cluster = { system, record: { name: scenario.topology, scenarios: [] } };
+      topologies.push(cluster.record);
+    }
+    const { system, record } = scenario.topology === 'embedded' ? embedded : cluster;
+    record.scenarios.push(scenario.name);
+    console.error(`running ${scenario.name}: ${options.warmupSeconds} s warm-up, ${options.durationSeconds} s measured`);
+    results.push(await runScenario(scenario, { runLoad, system, options }));
+  }
+  await stopCluster();
+  Object.assign(embedded.record, embedded.system.describe());
+  return { results, topologies };
+}
+
 async function main() {
   const options = parseOptions();
   const loadGenerator = chooseLoadGenerator(options.tool);
@@ -246,11 +253,7 @@ async function main() {
   const sanity = await checkSanity(servers);
   console.error(`simulator ${servers.simulator.url} (pid ${servers.simulator.pid}), gateway ${servers.gateway.url} (pid ${servers.gateway.pid}), deployment "${sanity.deployment}"`);
 
-  const results = [];
-  for (const scenario of options.scenarios) {
-    console.error(`running ${scenario.name}: ${options.warmupSeconds} s warm-up, ${options.durationSeconds} s measured`);
-    results.push(await runScenario(scenario, { runLoad: loadGenerator.run, servers, options }));
-  }
+  const { results, topologies } = await runScenarios(options, { runLoad: loadGenerator.run, servers, directory });
   await stopAllChildren();
 
   const { run: _run, ...loadGeneratorFacts } = loadGenerator;
@@ -267,8 +270,11 @@ async function main() {
       requestBody: JSON.parse(requestBody(false)),
       accessLog: true,
       nodeEnv: 'production',
+      perKeyLimitsOfTheLimitsScenario: UNREACHABLE_PER_KEY_LIMITS,
     },
     sanity,
+    // Which processes each scenario loaded and the configs they ran with: every topology started, in order.
+    topologies,
     results,
     // Warn and error lines the gateway logged over the whole benchmark, warm-ups included, and the first few of them.
     gatewayLog: { ...servers.gateway.logCounts, firstProblemLines: servers.gateway.firstProblemLines },
@@ -279,7 +285,7 @@ async function main() {
   if (results.some((result) => result.problems.length > 0)) process.exitCode = 1;
 }
 
-// Ctrl-C or a stop request: stop the simulator, the gateway and any load generator before leaving.
+// Ctrl-C or a stop request: stop the cluster topology, the simulator, the gateway and any load generator before leaving.
 let interrupted = false;
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
   process.once(signal, () => {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 /** Kernel clock ticks per second, the unit of utime and stime in /proc/<pid>/stat; 100 on nearly every Linux. */
 const CLOCK_TICKS_PER_SECOND = readClockTicks();
@@ -19,6 +19,26 @@ export function readCpuSeconds(pid) {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields[0] is field 3 (state), so utime (field 14) is fields[11] and stime (field 15) is fields[12].
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
+/**
+ * The pids whose parent is `parentPid` (nginx's workers under its master), from /proc/<pid>/stat: field 4 is the
+ * parent pid. Processes that vanish while the list is read are skipped.
+ */
+export function childPids(parentPid) {
+  const children = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[1]) === parentPid) children.push(Number(entry));
+  }
+  return children.sort((a, b) => a - b);
 }
 
 /**

@@ -1,8 +1,18 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { killAllProcessesNow } from '../cluster/processes.mjs';
 
 /** Every child the harness started and has not yet seen exit, so that any way out (error, Ctrl-C) can stop them. */
 const runningChildren = new Set();
+
+/**
+ * Ways to stop what the harness started through other modules (the cluster topologies): `stop` is awaited by
+ * stopAllChildren before the harness's own children go, `killNow` runs from the synchronous 'exit' handler.
+ */
+const stopHooks = new Set();
+
+/** Log markers of the gateway's JSON lines, counted without parsing them. */
+export const GATEWAY_LOG_MARKERS = { warn: ['"level":"warn"'], error: ['"level":"error"'] };
 
 /** How long a child gets to exit after SIGTERM before SIGKILL. The gateway drains idle connections at once. */
 const STOP_GRACE_MS = 5_000;
@@ -68,7 +78,7 @@ export async function startServerProcess({ name, script, args, env }) {
           child.stdout.off('data', readUntilListening);
           let partialLine = pending;
           child.stdout.on('data', (chunk) => {
-            partialLine = countLevels(server, partialLine + chunk);
+            partialLine = countLevels(server, partialLine + chunk, GATEWAY_LOG_MARKERS);
           });
           resolve();
         }
@@ -89,19 +99,34 @@ function urlFromLogLine(line) {
 }
 
 /**
- * Counts complete log lines by level without parsing JSON: a substring scan stays cheap at thousands of lines a
+ * Counts the warn and error lines of a stream that some other code already reads (a cluster topology's process):
+ * a second 'data' listener on a stream whose encoding is set to utf8. `markers` maps each level to the substrings
+ * that mark it. Returns the counts, kept up to date while the stream flows.
+ */
+export function watchLogLevels(stream, markers) {
+  const watched = { logCounts: { warn: 0, error: 0 }, firstProblemLines: [] };
+  let partialLine = '';
+  stream.on('data', (chunk) => {
+    partialLine = countLevels(watched, partialLine + chunk, markers);
+  });
+  return watched;
+}
+
+/**
+ * Counts complete log lines by level without parsing them: a substring scan stays cheap at thousands of lines a
  * second. Returns the unfinished last line, to be prepended to the next chunk.
  */
-function countLevels(server, text) {
+function countLevels(server, text, markers) {
   const lastNewline = text.lastIndexOf('\n');
   const complete = text.slice(0, lastNewline + 1);
-  for (const level of ['warn', 'error']) {
-    const marker = `"level":"${level}"`;
-    for (let index = complete.indexOf(marker); index !== -1; index = complete.indexOf(marker, index + marker.length)) {
-      server.logCounts[level] += 1;
-      if (server.firstProblemLines.length < 5) {
-        const start = complete.lastIndexOf('\n', index) + 1;
-        server.firstProblemLines.push(complete.slice(start, complete.indexOf('\n', index)).slice(0, 500));
+  for (const [level, levelMarkers] of Object.entries(markers)) {
+    for (const marker of levelMarkers) {
+      for (let index = complete.indexOf(marker); index !== -1; index = complete.indexOf(marker, index + marker.length)) {
+        server.logCounts[level] += 1;
+        if (server.firstProblemLines.length < 5) {
+          const start = complete.lastIndexOf('\n', index) + 1;
+          server.firstProblemLines.push(complete.slice(start, complete.indexOf('\n', index)).slice(0, 500));
+        }
       }
     }
   }
@@ -120,11 +145,28 @@ export async function stopChild(child) {
   clearTimeout(timer);
 }
 
+/**
+ * Registers a way to stop something started outside spawnTracked (a cluster topology): `stop` is awaited, `killNow`
+ * must be synchronous. Returns the function that unregisters it, for when it was stopped the ordinary way.
+ */
+export function addStopHook(hook) {
+  stopHooks.add(hook);
+  return () => stopHooks.delete(hook);
+}
+
+/**
+ * Stops the cluster topologies first (their replicas drain, then nginx, then redis-server), so that no replica loses
+ * the simulator under a request it still serves, then the harness's own children.
+ */
 export async function stopAllChildren() {
+  await Promise.allSettled([...stopHooks].map((hook) => hook.stop()));
   await Promise.all([...runningChildren].map((child) => stopChild(child)));
 }
 
 /** Last resort from a synchronous 'exit' handler: no waiting is possible there, so only signals are sent. */
 export function killAllChildrenNow() {
+  for (const hook of stopHooks) hook.killNow();
+  // Every redis-server, replica and nginx master that scripts/cluster/processes.mjs started and saw running.
+  killAllProcessesNow();
   for (const child of runningChildren) child.kill('SIGKILL');
 }

@@ -1,3 +1,5 @@
+import { clusterTargetChecks, formatClusterSection } from './cluster-report.mjs';
+
 /** Targets the figures are held against (docs/benchmarks.md). */
 export const TARGETS = {
   nonStreamingRequestsPerSecond: 5_000,
@@ -36,6 +38,7 @@ export function targetChecks(results, latencyResolutionMs) {
       met: latencyResolutionMs < TARGETS.addedLatencyAtP50Ms ? added.p50Ms < TARGETS.addedLatencyAtP50Ms : undefined,
     });
   }
+  checks.push(...clusterTargetChecks(results));
   return checks;
 }
 
@@ -79,6 +82,8 @@ export function formatReport(document) {
   lines.push('gw CPU µs/req: gateway user+system CPU time over the measured run / completed requests. gw/sim CPU cores: CPU time / wall time (1.00 = one core busy throughout).');
   lines.push('other cores: CPU used meanwhile by processes other than the gateway, the simulator, wrk and this harness (machine busy time from /proc/stat minus theirs; ±0.1 core).');
   lines.push(`gw peak RSS: VmHWM of the gateway, ${results.some((result) => result.gateway?.peakRssScope === 'since process start') ? 'since the process started' : 'reset before each measured run'}.`);
+
+  lines.push(...formatClusterSection(document));
 
   const troubled = results.filter((result) => result.problems.length > 0);
   if (troubled.length > 0) {

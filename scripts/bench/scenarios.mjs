@@ -1,3 +1,4 @@
+import { DEFAULT_AUTHORIZATION } from './configs.mjs';
 import {
   readCpuSeconds,
   readHarnessAndFinishedChildrenCpuSeconds,
@@ -6,6 +7,7 @@ import {
   readRssMegabytes,
   resetPeakRss,
 } from './process-usage.mjs';
+import { readRedisInfo, redisWorkPerRequest } from './redis-info.mjs';
 
 /**
  * CPU (in cores) that processes other than ours may use during a measured run before the run is marked noisy: on 2
@@ -23,18 +25,59 @@ export function requestBody(stream) {
 
 /**
  * Every scenario, in the order they run. Each direct run comes just before its gateway twin, so that the two see
- * the machine in the same state. `connections: 'option'` means the --connections value (default 64).
+ * the machine in the same state. `connections: 'option'` means the --connections value (default 64). `topology`
+ * names what is loaded (topologies.mjs): the embedded gateway, or a cluster topology started for the scenario;
+ * `target` is where the load goes in it. `words` are extra words --only selects a scenario by.
  */
 export const SCENARIOS = [
-  { name: 'nonstream-direct', target: 'direct', stream: false, connections: 'option', description: 'non-streaming, direct to the simulator' },
-  { name: 'nonstream-gateway', target: 'gateway', stream: false, connections: 'option', description: 'non-streaming, through the gateway' },
-  { name: 'stream-direct', target: 'direct', stream: true, connections: 'option', description: 'streaming, direct to the simulator' },
-  { name: 'stream-gateway', target: 'gateway', stream: true, connections: 'option', description: 'streaming, through the gateway' },
-  { name: 'single-direct', target: 'direct', stream: false, connections: 1, description: 'one request in flight, direct to the simulator' },
-  { name: 'single-gateway', target: 'gateway', stream: false, connections: 1, description: 'one request in flight, through the gateway' },
+  { name: 'nonstream-direct', topology: 'embedded', target: 'direct', stream: false, connections: 'option', description: 'non-streaming, direct to the simulator' },
+  { name: 'nonstream-gateway', topology: 'embedded', target: 'gateway', stream: false, connections: 'option', description: 'non-streaming, through the gateway' },
+  { name: 'stream-direct', topology: 'embedded', target: 'direct', stream: true, connections: 'option', description: 'streaming, direct to the simulator' },
+  { name: 'stream-gateway', topology: 'embedded', target: 'gateway', stream: true, connections: 'option', description: 'streaming, through the gateway' },
+  { name: 'single-direct', topology: 'embedded', target: 'direct', stream: false, connections: 1, description: 'one request in flight, direct to the simulator' },
+  { name: 'single-gateway', topology: 'embedded', target: 'gateway', stream: false, connections: 1, description: 'one request in flight, through the gateway' },
+  {
+    name: 'cluster1-nonstream',
+    topology: 'cluster-1-replica',
+    target: 'replica',
+    stream: false,
+    connections: 'option',
+    words: ['cluster'],
+    description: 'non-streaming, one gateway replica in cluster mode (own redis-server), loaded directly',
+  },
+  {
+    name: 'cluster1-limits-nonstream',
+    topology: 'cluster-1-replica-limits',
+    target: 'replica',
+    stream: false,
+    connections: 'option',
+    words: ['cluster'],
+    description: 'as cluster1-nonstream with per-key limits: every request is admitted through Redis',
+  },
+  {
+    name: 'nginx1-nonstream',
+    topology: 'cluster-1-replica',
+    target: 'nginx',
+    stream: false,
+    connections: 'option',
+    words: ['cluster', 'nginx'],
+    description: 'non-streaming, nginx in front of 1 replica in cluster mode',
+  },
+  {
+    name: 'nginx2-nonstream',
+    topology: 'cluster-2-replicas',
+    target: 'nginx',
+    stream: false,
+    connections: 'option',
+    words: ['cluster', 'nginx'],
+    description: 'non-streaming, nginx in front of 2 replicas in cluster mode',
+  },
 ];
 
-/** An --only entry names a scenario ("stream-gateway") or every scenario with that word ("single", "gateway"). */
+/**
+ * An --only entry names a scenario ("stream-gateway") or every scenario with that word in its name or its words
+ * ("single", "gateway", "cluster", "nginx").
+ */
 export function selectScenarios(only) {
   if (only === undefined) return SCENARIOS;
   const words = only.split(',').map((word) => word.trim()).filter(Boolean);
@@ -46,88 +89,138 @@ export function selectScenarios(only) {
 }
 
 function matches(scenario, word) {
-  return scenario.name === word || scenario.name.split('-').includes(word);
+  return scenario.name === word || [...scenario.name.split('-'), ...(scenario.words ?? [])].includes(word);
 }
 
 /**
- * Warms up (result discarded), then measures one scenario. For the processes it can see, it reads CPU time just
- * before and after the measured run, so that CPU per request covers the measured requests only; the few requests
- * still in flight when the load generator stops are the error in that figure.
+ * Warms up (result discarded), then measures one scenario on `system` (topologies.mjs). For every process of the
+ * system it reads CPU time just before and after the measured run, so that CPU per request covers the measured
+ * requests only; the few requests still in flight when the load generator stops are the error in that figure.
  */
-export async function runScenario(scenario, { runLoad, servers, options }) {
+export async function runScenario(scenario, { runLoad, system, options }) {
   const connections = scenario.connections === 'option' ? options.connections : scenario.connections;
-  const { gateway, simulator } = servers;
-  const url = `${scenario.target === 'gateway' ? gateway.url : simulator.url.replace(/\/v1$/, '')}/v1/chat/completions`;
-  // The same headers both ways; the gateway ignores a client's Authorization and sends its own key upstream.
-  const load = { url, body: requestBody(scenario.stream), headers: { authorization: 'Bearer sk-bench' }, connections };
+  // The same headers both ways; the gateway ignores a client's Authorization (unless per-key limits are set, when it
+  // names the key) and sends its own key upstream.
+  const load = { url: system.loadUrl(scenario), body: requestBody(scenario.stream), headers: { authorization: system.authorization ?? DEFAULT_AUTHORIZATION }, connections };
 
   if (options.warmupSeconds > 0) await runLoad({ ...load, durationSeconds: options.warmupSeconds });
 
-  const throughGateway = scenario.target === 'gateway';
-  const peakRssScope = throughGateway && resetPeakRss(gateway.pid) ? 'measured run' : 'since process start';
-  const logCountsBefore = { ...gateway.logCounts };
+  const gateways = scenario.target === 'direct' ? [] : system.gateways;
+  const peakRssReset = gateways.map((gateway) => resetPeakRss(gateway.pid));
+  const logCountsBefore = gateways.map((gateway) => ({ ...gateway.log.logCounts }));
+  const nginxLogBefore = system.nginx && { ...system.nginx.log.logCounts };
   // RSS before and after show growth from run to run, which a peak alone would hide.
-  const rssBefore = throughGateway ? readRssMegabytes(gateway.pid) : undefined;
-  const cpuBefore = readCpuSnapshot(servers);
+  const rssBefore = gateways.map((gateway) => readRssMegabytes(gateway.pid));
+  const redisBefore = system.redis && (await readRedisInfo(system.redis.port, ['stats', 'commandstats']));
+  const cpuBefore = readCpuSnapshot(system.processes);
   const measured = await runLoad({ ...load, durationSeconds: options.durationSeconds });
-  const cpuAfter = readCpuSnapshot(servers);
-
-  for (const server of [gateway, simulator]) {
-    if (server.exit !== undefined) {
-      throw new Error(`${server.name} exited during ${scenario.name} (code ${server.exit.code}, signal ${server.exit.signal}). stderr:\n${server.stderrTail}`);
-    }
+  const exited = system.exitedProcess();
+  if (exited !== undefined) {
+    throw new Error(`${exited.name} exited during ${scenario.name} (code ${exited.exit.code}, signal ${exited.exit.signal}). stderr:\n${exited.stderrTail}`);
   }
+  const cpuAfter = readCpuSnapshot(system.processes);
+  const redisAfter = system.redis && (await readRedisInfo(system.redis.port, ['stats', 'commandstats']));
 
-  const usage = (name) => {
-    const cpuSeconds = cpuAfter[name] - cpuBefore[name];
-    return {
-      cpuMicrosecondsPerRequest: measured.requests > 0 ? (cpuSeconds * 1e6) / measured.requests : undefined,
-      // Share of one core over the measured run; 1.0 means the process kept one core busy the whole time.
-      cpuCoreShare: cpuSeconds / measured.durationSeconds,
-    };
-  };
-  const gatewayLog = {
-    warnLines: gateway.logCounts.warn - logCountsBefore.warn,
-    errorLines: gateway.logCounts.error - logCountsBefore.error,
-  };
-  const machineCores = (name) => (cpuAfter[name] - cpuBefore[name]) / measured.durationSeconds;
+  const cpuSeconds = (names) => names.reduce((sum, name) => sum + cpuAfter.processes[name] - cpuBefore.processes[name], 0);
+  const roleSeconds = (role) => cpuSeconds(system.processes.filter((entry) => entry.role === role).map((entry) => entry.name));
+  const usage = (seconds) => ({
+    cpuMicrosecondsPerRequest: measured.requests > 0 ? (seconds * 1e6) / measured.requests : undefined,
+    // Share of one core over the measured run; 1.0 means the process kept one core busy the whole time.
+    cpuCoreShare: seconds / measured.durationSeconds,
+  });
+  const cores = (seconds) => seconds / measured.durationSeconds;
   const machine = {
-    busyCores: machineCores('machineBusy'),
-    stealCores: machineCores('machineSteal'),
-    // Everything busy that is not the gateway, the simulator, this harness or wrk: other work on the machine.
-    otherProcessesCores: machineCores('machineBusy') - machineCores('gateway') - machineCores('simulator') - machineCores('harness'),
+    busyCores: cores(cpuAfter.machineBusy - cpuBefore.machineBusy),
+    stealCores: cores(cpuAfter.machineSteal - cpuBefore.machineSteal),
+    // Everything busy that is not one of the system's processes, this harness or wrk: other work on the machine.
+    otherProcessesCores: cores(
+      cpuAfter.machineBusy - cpuBefore.machineBusy - cpuSeconds(system.processes.map((entry) => entry.name)) - (cpuAfter.harness - cpuBefore.harness),
+    ),
   };
   const result = {
     name: scenario.name,
     description: scenario.description,
+    topology: system.topology,
     target: scenario.target,
     stream: scenario.stream,
     connections,
     ...measured,
-    simulator: usage('simulator'),
-    harnessAndLoadGeneratorCores: machineCores('harness'),
+    simulator: usage(roleSeconds('simulator')),
+    harnessAndLoadGeneratorCores: cores(cpuAfter.harness - cpuBefore.harness),
     machine,
   };
-  if (throughGateway) {
-    result.gateway = {
-      ...usage('gateway'),
-      peakRssMegabytes: readPeakRssMegabytes(gateway.pid),
-      peakRssScope,
-      rssMegabytesBefore: rssBefore,
-      rssMegabytesAfter: readRssMegabytes(gateway.pid),
-      log: gatewayLog,
+  const perGateway = gateways.map((gateway, index) => ({
+    ...usage(cpuSeconds([gateway.name])),
+    peakRssMegabytes: readPeakRssMegabytes(gateway.pid),
+    peakRssScope: peakRssReset[index] ? 'measured run' : 'since process start',
+    rssMegabytesBefore: rssBefore[index],
+    rssMegabytesAfter: readRssMegabytes(gateway.pid),
+    log: {
+      warnLines: gateway.log.logCounts.warn - logCountsBefore[index].warn,
+      errorLines: gateway.log.logCounts.error - logCountsBefore[index].error,
+    },
+  }));
+  if (system.topology === 'embedded') {
+    if (perGateway.length > 0) result.gateway = perGateway[0];
+  } else {
+    Object.assign(result, clusterFigures({ system, gateways, perGateway, usage, roleSeconds, cores, cpuSeconds, machine, harnessCores: result.harnessAndLoadGeneratorCores }));
+    result.nginx.log = {
+      warnLines: system.nginx.log.logCounts.warn - nginxLogBefore.warn,
+      errorLines: system.nginx.log.logCounts.error - nginxLogBefore.error,
     };
+    result.redis = { ...result.redis, ...redisWorkPerRequest(redisBefore, redisAfter, measured.requests) };
   }
   result.problems = describeProblems(result);
   result.noise = describeNoise(machine);
   return result;
 }
 
-function readCpuSnapshot({ gateway, simulator }) {
-  const machine = readMachineCpuSeconds();
+/**
+ * A cluster run's figures: `gateway` sums the replicas (CPU) or takes the largest (peak RSS), so that the table's
+ * gateway columns read the same for one replica and for two; each replica, nginx (master and workers), the
+ * redis-server and every process on its own; and where the machine's cores went.
+ */
+function clusterFigures({ system, gateways, perGateway, usage, roleSeconds, cores, cpuSeconds, machine, harnessCores }) {
+  const gatewaySeconds = roleSeconds('gateway');
   return {
-    gateway: readCpuSeconds(gateway.pid),
-    simulator: readCpuSeconds(simulator.pid),
+    gateway: {
+      ...usage(gatewaySeconds),
+      peakRssMegabytes: Math.max(...perGateway.map((entry) => entry.peakRssMegabytes ?? 0)),
+      peakRssScope: perGateway.every((entry) => entry.peakRssScope === 'measured run') ? 'measured run' : 'since process start',
+      log: {
+        warnLines: perGateway.reduce((sum, entry) => sum + entry.log.warnLines, 0),
+        errorLines: perGateway.reduce((sum, entry) => sum + entry.log.errorLines, 0),
+      },
+      replicas: gateways.map((gateway, index) => ({ name: gateway.name, id: gateway.id, pid: gateway.pid, ...perGateway[index] })),
+    },
+    nginx: { ...usage(roleSeconds('nginx')), workerPids: system.nginx.workerPids },
+    redis: { ...usage(roleSeconds('redis')), pid: system.redis.pid },
+    processes: system.processes.map((entry) => ({ ...entry, ...usage(cpuSeconds([entry.name])) })),
+    cpuCores: {
+      gatewayReplicas: cores(gatewaySeconds),
+      nginx: cores(roleSeconds('nginx')),
+      redis: cores(roleSeconds('redis')),
+      simulator: cores(roleSeconds('simulator')),
+      idleEmbeddedGateway: cores(roleSeconds('idle')),
+      harnessAndLoadGenerator: harnessCores,
+      otherProcesses: machine.otherProcessesCores,
+      machineBusy: machine.busyCores,
+    },
+  };
+}
+
+function readCpuSnapshot(processes) {
+  const machine = readMachineCpuSeconds();
+  const seconds = {};
+  for (const { name, pid } of processes) {
+    try {
+      seconds[name] = readCpuSeconds(pid);
+    } catch (error) {
+      throw new Error(`cannot read the CPU time of ${name} (pid ${pid}), has it gone? ${error.message}`);
+    }
+  }
+  return {
+    processes: seconds,
     harness: readHarnessAndFinishedChildrenCpuSeconds(),
     machineBusy: machine.busy,
     machineSteal: machine.steal,
@@ -143,6 +236,7 @@ function describeProblems(result) {
     if (count > 0) problems.push(`${count} ${kind} errors`);
   }
   if (result.gateway?.log.errorLines > 0) problems.push(`${result.gateway.log.errorLines} error lines in the gateway log`);
+  if (result.nginx?.log.errorLines > 0) problems.push(`${result.nginx.log.errorLines} error lines in nginx's error log`);
   return problems;
 }
 
