@@ -15,9 +15,22 @@ import {
  */
 export function keyScope(authorization: string | undefined, limits: RateLimits): LimitScope | undefined {
   if (!hasLimits(limits)) return undefined;
-  const secret = authorization?.replace(/^Bearer\s+/i, '').trim();
-  const id = secret ? `key:${createHash('sha256').update(secret).digest('hex').slice(0, 32)}` : 'key:anonymous';
-  return { id, limits };
+  return { id: authorization ? scopeIdOf(authorization) : 'key:anonymous', limits };
+}
+
+/** Scope ids of recent Authorization values: a client sends the same one on every request. */
+const scopeIds = new Map<string, string>();
+const SCOPE_ID_CACHE_SIZE = 10_000;
+
+function scopeIdOf(authorization: string): string {
+  let id = scopeIds.get(authorization);
+  if (id === undefined) {
+    const secret = authorization.replace(/^Bearer\s+/i, '').trim();
+    id = secret ? `key:${createHash('sha256').update(secret).digest('hex').slice(0, 32)}` : 'key:anonymous';
+    if (scopeIds.size >= SCOPE_ID_CACHE_SIZE) scopeIds.clear();
+    scopeIds.set(authorization, id);
+  }
+  return id;
 }
 
 export function deploymentScope(deployment: Deployment): LimitScope {

@@ -36,19 +36,29 @@ local function limitsOf(i)
   return tonumber(ARGV[base]), tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2])
 end
 
--- The scope's live window, or a fresh one starting now.
+-- The scope's live window, or a fresh one starting now. Read once per scope and call.
+local windows = {}
 local function windowOf(i)
-  local values = redis.call('HMGET', KEYS[2 * i - 1], 'start', 'requests', 'tokens')
-  local start = tonumber(values[1])
-  if start == nil or now >= start + windowMs then
-    return now, 0, 0, true
+  local window = windows[i]
+  if window == nil then
+    local values = redis.call('HMGET', KEYS[2 * i - 1], 'start', 'requests', 'tokens')
+    local start = tonumber(values[1])
+    if start == nil or now >= start + windowMs then
+      window = { now, 0, 0, true }
+    else
+      window = { start, tonumber(values[2]) or 0, tonumber(values[3]) or 0, false }
+    end
+    windows[i] = window
   end
-  return start, tonumber(values[2]) or 0, tonumber(values[3]) or 0, false
+  return window[1], window[2], window[3], window[4]
 end
 
 -- nil when scope i has room; else the limit it hit and the milliseconds until it may have room.
 local function refusal(i)
   local rpm, tpm, concurrency = limitsOf(i)
+  if rpm == 0 and tpm == 0 and concurrency == 0 then
+    return nil, 0
+  end
   local start, requests, tokens = windowOf(i)
   if rpm > 0 and requests + 1 > rpm then
     return 'requests', start + windowMs - now

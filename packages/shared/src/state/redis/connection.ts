@@ -28,6 +28,8 @@ export function connectRedis(config: RedisConnectionConfig, connectionName: stri
     // Reconnect forever, backing off to one attempt every 2 s.
     retryStrategy: (attempt) => Math.min(100 * attempt, 2_000),
     lazyConnect: true,
+    // Commands issued in the same tick (admissions and releases of concurrent requests) share one write.
+    enableAutoPipelining: true,
   };
   const redis = config.sentinels?.length
     ? new Redis({

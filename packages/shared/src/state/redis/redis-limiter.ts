@@ -44,7 +44,7 @@ export class RedisLimiter implements Limiter {
       ...keys,
       release.requestId,
       release.tokenCorrection,
-      ...release.scopes.map((scope) => String(scope.windowStart)),
+      ...release.scopes.flatMap((scope) => [String(scope.windowStart), scope.hasConcurrencyLimit ? '1' : '0']),
     );
   }
 
