@@ -26,7 +26,7 @@ describe('in-flight counts when a replica dies', () => {
 
   it('are published while a stream runs and vanish within three poll intervals of the replica being killed', async () => {
     const replica = cluster.cluster.replicas[0]!;
-    const inFlightKey = `${cluster.redisPrefix}:v1:inflight:${replica.id}`;
+    const inFlightKey = `${cluster.redisPrefix}:v1:{replicas}:inflight:${replica.id}`;
     const client = new OpenAI({ apiKey: 'k', baseURL: `${replica.url}/v1`, maxRetries: 0 });
     const stream = await client.chat.completions.create({ model: 'slow', messages: [{ role: 'user', content: 'go' }], stream: true });
     const reading = (async () => {
@@ -38,7 +38,7 @@ describe('in-flight counts when a replica dies', () => {
       if (Date.now() > published) throw new Error('the stream was never counted in flight');
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    expect(await redis.zscore(`${cluster.redisPrefix}:v1:replicas`, replica.id)).not.toBeNull();
+    expect(await redis.zscore(`${cluster.redisPrefix}:v1:{replicas}:live`, replica.id)).not.toBeNull();
 
     await cluster.cluster.killReplica(0);
     const killedAt = Date.now();
@@ -50,7 +50,7 @@ describe('in-flight counts when a replica dies', () => {
     await reading;
     // The survivor's next polls drop the dead replica from the live set too.
     const dropped = Date.now() + 3_000;
-    while ((await redis.zscore(`${cluster.redisPrefix}:v1:replicas`, replica.id)) !== null) {
+    while ((await redis.zscore(`${cluster.redisPrefix}:v1:{replicas}:live`, replica.id)) !== null) {
       if (Date.now() > dropped) throw new Error('the dead replica is still listed as live');
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

@@ -26,7 +26,7 @@ describe('the cluster test harness', () => {
     test = await startTestCluster({ models: [QUICK], replicas: 2 });
     if (test.cluster.mode !== 'cluster') skip('the replicas run embedded (DOSROUTER_TEST_CLUSTER_MODE=off)');
     const port = test.cluster.redis!.port;
-    const members = async (): Promise<string[]> => (await redisCli(port, 'ZRANGE', `${test!.redisPrefix}:v1:replicas`, '0', '-1')).sort();
+    const members = async (): Promise<string[]> => (await redisCli(port, 'ZRANGE', `${test!.redisPrefix}:v1:{replicas}:live`, '0', '-1')).sort();
     await eventually(async () => (await members()).length === 2, 5_000, 'both replicas in the cluster');
     expect(await members()).toEqual(['gateway-1', 'gateway-2']);
     await test.cluster.restartReplica(1, { graceMs: 5_000 });

@@ -36,7 +36,7 @@ export { RedisLimiter } from './state/redis/redis-limiter.js';
 export { RedisStats } from './state/redis/redis-stats.js';
 export { RedisBreakerStore } from './state/redis/redis-breakers.js';
 export { connectRedis, connectSubscriber } from './state/redis/connection.js';
-export type { RedisConnectionConfig } from './state/redis/connection.js';
+export type { RedisConnectionConfig, RedisClient } from './state/redis/connection.js';
 export { registerScripts, scriptSource } from './state/redis/scripts.js';
 export type { ScriptCommands, ScriptName } from './state/redis/scripts.js';
 export { RedisHealth } from './state/redis-health.js';

@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis';
 import {
   EMPTY_SNAPSHOT,
   type BreakerStore,
   type Deployment,
   type Logger,
   type RedisHealth,
+  type RedisClient,
   type RedisKeys,
   type RoutingSnapshot,
   type StatsStore,
@@ -13,7 +13,7 @@ import type { BreakerBoard } from './breaker-board.js';
 import type { InFlightCounts } from './in-flight-counts.js';
 
 export interface ClusterPollerOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: RedisKeys;
   readonly replica: string;
   readonly deployments: readonly Deployment[];

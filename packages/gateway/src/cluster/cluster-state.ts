@@ -58,7 +58,7 @@ export function replicaId(): string {
 }
 
 export function isClusterMode(config: GatewayConfig): boolean {
-  return Boolean(config.redis.url || config.redis.sentinels?.length);
+  return Boolean(config.redis.url || config.redis.sentinels?.length || config.redis.clusterNodes?.length);
 }
 
 export async function createClusterState(options: ClusterStateOptions): Promise<ClusterState> {
@@ -93,6 +93,7 @@ async function createRedisState({ config, deployments, logger, metrics, replica 
       sentinels: config.redis.sentinels,
       sentinelMasterName: config.redis.sentinelMasterName,
       sentinelPassword: config.redis.sentinelPassword,
+      clusterNodes: config.redis.clusterNodes,
       password: config.redis.password,
       commandTimeoutMs: config.redis.commandTimeoutMs,
     },

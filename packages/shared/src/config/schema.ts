@@ -166,7 +166,7 @@ export const configSchema = z.object({
       timeouts: timeoutsSchema.prefault({}),
     })
     .prefault({}),
-  /** Cluster mode: where the replicas share their state. Without `url` or `sentinels` the gateway runs embedded. */
+  /** Cluster mode: where the replicas share their state. Without `url`, `sentinels` or `clusterNodes` the gateway runs embedded. */
   redis: z
     .object({
       /** redis://[user:password@]host:port[/db], or rediss:// for TLS. REDIS_URL sets it. */
@@ -174,6 +174,8 @@ export const configSchema = z.object({
       /** Redis Sentinel instead of a URL: the sentinels and the master's name. */
       sentinels: z.array(z.object({ host: z.string(), port: z.number().int().positive() })).optional(),
       sentinelMasterName: z.string().default('mymaster'),
+      /** Redis Cluster instead of a URL: some of its nodes (the rest are discovered). */
+      clusterNodes: z.array(z.object({ host: z.string(), port: z.number().int().positive() })).optional(),
       sentinelPassword: z.string().optional(),
       password: z.string().optional(),
       /** Prefix of every key, so several deployments (and tests) can share one Redis. DOSROUTER_REDIS_PREFIX sets it. */

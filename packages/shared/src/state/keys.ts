@@ -1,8 +1,9 @@
 /**
  * Every Redis key and channel DOSRouter uses, built in this one place: `<prefix>:<schema-version>:…`.
- * The prefix lets several deployments, and every test, share one Redis. Keys that one Lua script touches
- * together share a hash tag (`{…}`), so the scripts also run on Redis Cluster. All rate-limit keys share the
- * `{limits}` tag because one admission script checks an API key and several deployments at once.
+ * The prefix lets several deployments, and every test, share one Redis. Keys that one Lua script or one pipeline
+ * touches together share a hash tag (`{…}`), so everything also runs on Redis Cluster, where a script or pipeline
+ * must stay within one slot: `{limits}` (one admission script checks a key and several deployments), `{breakers}`,
+ * `{stats}` (one flush writes every deployment's buckets) and `{replicas}` (heartbeats and in-flight counts).
  */
 export const KEY_SCHEMA_VERSION = 'v1';
 
@@ -26,27 +27,27 @@ export class RedisKeys {
 
   /** String (JSON) while a deployment's circuit is open cluster-wide. TTL: the cooldown. */
   breaker(deployment: string): string {
-    return `${this.base}:breaker:{${deployment}}`;
+    return `${this.base}:{breakers}:open:${deployment}`;
   }
 
   /** String holding the replica id that runs the one half-open trial request. TTL: the trial deadline. */
   breakerTrial(deployment: string): string {
-    return `${this.base}:breaker:{${deployment}}:trial`;
+    return `${this.base}:{breakers}:trial:${deployment}`;
   }
 
   /** Hash of one 10-second bucket of a deployment's rolling stats. TTL: the stats horizon. */
   statsBucket(deployment: string, bucketStartMs: number): string {
-    return `${this.base}:stats:{${deployment}}:${bucketStartMs}`;
+    return `${this.base}:{stats}:${deployment}:${bucketStartMs}`;
   }
 
   /** Hash deployment → requests in flight on one replica. TTL: a few heartbeats, so a dead replica's counts vanish. */
   inFlight(replica: string): string {
-    return `${this.base}:inflight:${replica}`;
+    return `${this.base}:{replicas}:inflight:${replica}`;
   }
 
   /** Sorted set replica id → last heartbeat (ms): the live gateway replicas. */
   replicas(): string {
-    return `${this.base}:replicas`;
+    return `${this.base}:{replicas}:live`;
   }
 
   /** Pub/sub channel for breaker transitions. */

@@ -82,3 +82,46 @@ export class PrivateRedisServer {
     rmSync(this.directory, { recursive: true, force: true });
   }
 }
+
+/** A Redis Cluster of three masters (no replicas) on free loopback ports, for the tests that need one. */
+export class PrivateRedisCluster {
+  private constructor(readonly nodes: PrivateRedisServer[]) {}
+
+  static async start(): Promise<PrivateRedisCluster> {
+    const nodes: PrivateRedisServer[] = [];
+    for (let index = 0; index < 3; index += 1) {
+      const port = await freePort();
+      nodes.push(await PrivateRedisServer.start(['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000']));
+    }
+    const cluster = new PrivateRedisCluster(nodes);
+    const addresses = nodes.map((node) => `127.0.0.1:${node.port}`);
+    await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes']);
+    // Every node must agree that all slots are served before clients connect.
+    const deadline = Date.now() + 10_000;
+    for (const node of nodes) {
+      while (!(await run('redis-cli', ['-p', String(node.port), 'cluster', 'info'])).includes('cluster_state:ok')) {
+        if (Date.now() > deadline) throw new Error('the test Redis Cluster did not become ready');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    return cluster;
+  }
+
+  get startupNodes(): { host: string; port: number }[] {
+    return this.nodes.map((node) => ({ host: '127.0.0.1', port: node.port }));
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all(this.nodes.map((node) => node.dispose()));
+  }
+}
+
+function run(command: string, argumentsList: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, argumentsList, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', (code) => (code === 0 ? resolve(output) : reject(new Error(`${command} exited with ${code}: ${output}`))));
+  });
+}

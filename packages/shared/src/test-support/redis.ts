@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import { RedisKeys } from '../state/keys.js';
-import { connectRedis } from '../state/redis/connection.js';
+import { connectRedis, type RedisClient } from '../state/redis/connection.js';
 import type { ScriptCommands } from '../state/redis/scripts.js';
 
 /** The Redis tests use: the shared server unless REDIS_URL names another. Never flushed. */
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export interface TestRedis {
-  readonly redis: Redis & ScriptCommands;
+  readonly redis: RedisClient & ScriptCommands;
   readonly keys: RedisKeys;
   readonly prefix: string;
   /** Deletes every key under this test's prefix and disconnects. */
@@ -32,7 +32,19 @@ export async function testRedis(label: string, url = TEST_REDIS_URL): Promise<Te
 }
 
 /** Deletes every key under a prefix (SCAN, never FLUSHDB: the server is shared). */
-export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
+export async function deletePrefix(redis: RedisClient, prefix: string): Promise<void> {
+  if (redis instanceof Cluster) {
+    // SCAN walks one node: walk every master, and delete key by key (they live in different slots).
+    for (const node of redis.nodes('master')) {
+      let cursor = '0';
+      do {
+        const [next, found] = await node.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+        cursor = next;
+        for (const key of found) await redis.del(key);
+      } while (cursor !== '0');
+    }
+    return;
+  }
   let cursor = '0';
   do {
     const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);

@@ -1,5 +1,8 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { registerScripts, type ScriptCommands } from './scripts.js';
+
+/** A connection to one Redis (directly or through Sentinel) or to a Redis Cluster: the stores accept either. */
+export type RedisClient = Redis | Cluster;
 
 export interface RedisConnectionConfig {
   /** redis://[user:password@]host:port[/db] or rediss:// for TLS. Ignored when `sentinels` is set. */
@@ -8,6 +11,8 @@ export interface RedisConnectionConfig {
   readonly sentinels?: readonly { host: string; port: number }[];
   readonly sentinelMasterName?: string;
   readonly sentinelPassword?: string;
+  /** Redis Cluster: some of its nodes; the rest are discovered. */
+  readonly clusterNodes?: readonly { host: string; port: number }[];
   /** Password for the master (Sentinel setups; with a URL, put it in the URL). */
   readonly password?: string;
   /** Every command's deadline: past it the command fails and the caller falls back (degraded mode). */
@@ -18,7 +23,7 @@ export interface RedisConnectionConfig {
  * A connection for commands on a request's path: it never queues while disconnected (a command fails at once,
  * so the caller can fall back) and never waits past the deadline, but it keeps reconnecting in the background.
  */
-export function connectRedis(config: RedisConnectionConfig, connectionName: string): Redis & ScriptCommands {
+export function connectRedis(config: RedisConnectionConfig, connectionName: string): RedisClient & ScriptCommands {
   const options: RedisOptions = {
     connectionName,
     enableOfflineQueue: false,
@@ -31,6 +36,26 @@ export function connectRedis(config: RedisConnectionConfig, connectionName: stri
     // Commands issued in the same tick (admissions and releases of concurrent requests) share one write.
     enableAutoPipelining: true,
   };
+  if (config.clusterNodes?.length) {
+    const cluster = new Cluster(
+      config.clusterNodes.map((node) => ({ ...node })),
+      {
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        enableAutoPipelining: true,
+        clusterRetryStrategy: (attempt) => Math.min(100 * attempt, 2_000),
+        redisOptions: {
+          connectionName,
+          password: config.password,
+          commandTimeout: config.commandTimeoutMs,
+          maxRetriesPerRequest: 0,
+          connectTimeout: 2_000,
+        },
+      },
+    );
+    cluster.on('error', () => undefined);
+    return registerScripts(cluster);
+  }
   const redis = config.sentinels?.length
     ? new Redis({
         ...options,
@@ -46,8 +71,11 @@ export function connectRedis(config: RedisConnectionConfig, connectionName: stri
 }
 
 /** A second connection in subscriber mode, for pub/sub (a subscribed connection cannot run other commands). */
-export function connectSubscriber(commands: Redis, connectionName: string): Redis {
-  const subscriber = commands.duplicate({ connectionName, enableOfflineQueue: true, commandTimeout: undefined, lazyConnect: true });
+export function connectSubscriber(commands: RedisClient, connectionName: string): RedisClient {
+  const subscriber =
+    commands instanceof Cluster
+      ? commands.duplicate([], { enableOfflineQueue: true, lazyConnect: true, redisOptions: { ...commands.options.redisOptions, connectionName, commandTimeout: undefined } })
+      : commands.duplicate({ connectionName, enableOfflineQueue: true, commandTimeout: undefined, lazyConnect: true });
   subscriber.on('error', () => undefined);
   return subscriber;
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { BreakerEvent, BreakerStore } from '../breakers.js';
 import type { RedisKeys } from '../keys.js';
 
@@ -9,8 +9,8 @@ import type { RedisKeys } from '../keys.js';
  */
 export class RedisBreakerStore implements BreakerStore {
   constructor(
-    private readonly redis: Redis,
-    private readonly subscriber: Redis,
+    private readonly redis: RedisClient,
+    private readonly subscriber: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 

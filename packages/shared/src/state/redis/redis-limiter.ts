@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { RedisKeys } from '../keys.js';
 import type { Limiter } from '../limiter.js';
 import { LIMIT_WINDOW_MS, type AdmissionRequest, type AdmissionResult, type LimitKind, type Release, type WindowStatus } from '../limits.js';
@@ -9,7 +9,7 @@ type AdmitReply = [number, number, string, number, number, number, number, numbe
 /** Limits shared by every replica: one `admitRequest` script call per request, exact across replicas. */
 export class RedisLimiter implements Limiter {
   constructor(
-    private readonly redis: Redis & ScriptCommands,
+    private readonly redis: RedisClient & ScriptCommands,
     private readonly keys: RedisKeys,
     /** How long a concurrency slot is held without renewal: what a dead replica's requests cost. */
     private readonly leaseMs: number,

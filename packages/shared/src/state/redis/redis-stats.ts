@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { RedisKeys } from '../keys.js';
 import {
   STATS_BUCKET_MS,
@@ -24,7 +24,7 @@ export class RedisStats implements StatsStore {
   private pending = new Map<string, StatsTotals>();
 
   constructor(
-    private readonly redis: Redis & ScriptCommands,
+    private readonly redis: RedisClient & ScriptCommands,
     private readonly keys: RedisKeys,
     private readonly clock: () => number = Date.now,
   ) {}

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 /**
  * The Lua scripts, loaded from their .lua files and registered with ioredis `defineCommand` under versioned
@@ -30,9 +30,9 @@ export function scriptSource(name: ScriptName): string {
   return source;
 }
 
-export function registerScripts(redis: Redis): Redis & ScriptCommands {
+export function registerScripts<Client extends Redis | Cluster>(redis: Client): Client & ScriptCommands {
   for (const name of Object.keys(SCRIPT_FILES) as ScriptName[]) {
     if (!(name in redis)) redis.defineCommand(name, { lua: scriptSource(name) });
   }
-  return redis as Redis & ScriptCommands;
+  return redis as Client & ScriptCommands;
 }
