@@ -76,7 +76,7 @@ export function createProxyHandler(
       if (clientGone) break;
       if (position > start && !(await limits.admitFailover(deployment))) continue;
       controller = new AbortController();
-      const result = await attempt(dependencies, operation, proxied, deployment, group.name, outcome, response, controller, limits.headers);
+      const result = await attempt(dependencies, { operation, proxied, model: group.name, outcome, response, controller, extraHeaders: limits.headers }, deployment);
       if (result.ok) return;
       lastError = result.error;
       if (!result.error.retryable) break;
@@ -90,19 +90,24 @@ export function createProxyHandler(
   };
 }
 
+/** What every attempt of one client request shares. */
+interface RequestAttempts {
+  readonly operation: Operation;
+  readonly proxied: ProxiedRequest;
+  /** The configured model being served. */
+  readonly model: string;
+  readonly outcome: RequestOutcome;
+  readonly response: Response;
+  /** Aborts this attempt (client gone, total deadline). */
+  readonly controller: AbortController;
+  /** Headers every successful answer carries (the key's `x-ratelimit-*`). */
+  readonly extraHeaders: Record<string, string>;
+}
+
 /** One attempt on one deployment, through its circuit breaker, counted in flight and in the rolling stats. */
-async function attempt(
-  dependencies: ProxyDependencies,
-  operation: Operation,
-  proxied: ProxiedRequest,
-  deployment: Deployment,
-  model: string,
-  outcome: RequestOutcome,
-  response: Response,
-  controller: AbortController,
-  extraHeaders: Record<string, string>,
-): Promise<AttemptResult> {
+async function attempt(dependencies: ProxyDependencies, request: RequestAttempts, deployment: Deployment): Promise<AttemptResult> {
   const { cluster, metrics, clock } = dependencies;
+  const { operation, proxied, model, outcome, response, controller, extraHeaders } = request;
   const backend = dependencies.backends.get(deployment.backend);
   const askForUsage = proxied.stream && !proxied.includeUsage && backend.requestStreamUsage;
   outcome.attempts += 1;
