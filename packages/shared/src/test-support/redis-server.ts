@@ -13,6 +13,12 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** Every redis-server the tests started: killed when the test process exits, even after a failed setup. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /**
  * A redis-server of a test's own, on a free loopback port, for tests that stop or break Redis (the shared one
  * on 6379 is never stopped). It keeps nothing on disk. `stop` kills it; `start` brings it back on the same port.
@@ -56,6 +62,8 @@ export class PrivateRedisServer {
 
   private async launch(argumentsList: readonly string[]): Promise<void> {
     const child = spawn('redis-server', argumentsList, { stdio: ['ignore', 'pipe', 'pipe'] });
+    running.add(child);
+    child.once('exit', () => running.delete(child));
     this.child = child;
     await new Promise<void>((resolve, reject) => {
       let output = '';
