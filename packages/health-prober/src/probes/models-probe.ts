@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { describeFetchFailure } from './fetch-failure.js';
 import type { ProbeResult, ProbeTarget } from './probe-result.js';
 
 /**
@@ -15,8 +16,7 @@ export async function probeModels(target: ProbeTarget, clock: () => number = () 
       signal: AbortSignal.timeout(target.timeoutMs),
     });
   } catch (error) {
-    const timedOut = (error as Error).name === 'TimeoutError';
-    return { ok: false, latencyMs: elapsed(), reason: timedOut ? `no answer within ${target.timeoutMs} ms` : `unreachable: ${(error as Error).message}` };
+    return { ok: false, latencyMs: elapsed(), reason: describeFetchFailure(error, target.timeoutMs) };
   }
   if (!response.ok) {
     await response.body?.cancel();

@@ -1,0 +1,171 @@
+import { performance } from 'node:perf_hooks';
+import { readEventData } from './event-stream-reader.js';
+import { describeError, describeFetchFailure, isTimeout } from './fetch-failure.js';
+import type { ProbeResult, ProbeTarget } from './probe-result.js';
+
+export interface ChatProbeTarget extends ProbeTarget {
+  /**
+   * A reasoning model (o-series, gpt-5, DeepSeek-R1…): it thinks before it answers, so `max_tokens: 16` could end
+   * before any visible token, and OpenAI refuses `max_tokens` for these models anyway. Default false.
+   */
+  readonly reasoning?: boolean;
+}
+
+export interface ChatProbeResult extends ProbeResult {
+  /** Milliseconds from sending the request to the first event carrying content, reasoning or a tool call. */
+  readonly ttftMs?: number;
+}
+
+const PROMPT = 'Reply with OK.';
+/** Budget of a normal model: enough for "OK." with any tokenizer, small enough to cost next to nothing. */
+export const CHAT_PROBE_MAX_TOKENS = 16;
+/**
+ * Budget of a reasoning model, reasoning included, at `reasoning_effort: 'low'`. A model that thinks past it without
+ * streaming its reasoning ends with finish_reason "length" and no token; the probe then says so in its reason.
+ */
+export const CHAT_PROBE_REASONING_MAX_TOKENS = 64;
+
+/**
+ * The `chat` probe: a minimal streaming chat completion, which proves what the `models` probe cannot (the model
+ * actually generates) and measures time to first token. It is not free: on a paid provider each probe bills the
+ * prompt (about 12 tokens) and up to 16 completion tokens, or up to 64 for a reasoning model.
+ *
+ * It passes when the stream carries at least one token and ends with `[DONE]` or a finish reason. Normal models get
+ * `max_tokens`, which every OpenAI-compatible server accepts; reasoning models get `max_completion_tokens` and
+ * `reasoning_effort: 'low'`, the only budget OpenAI accepts for them. The body is read event by event and cancelled
+ * at the verdict, and `timeoutMs` bounds the whole exchange, stream included.
+ */
+export async function probeChat(target: ChatProbeTarget, clock: () => number = () => performance.now()): Promise<ChatProbeResult> {
+  const started = clock();
+  const elapsed = (): number => Math.round((clock() - started) * 100) / 100;
+  const headers = new Headers(target.headers);
+  headers.set('content-type', 'application/json');
+  headers.set('accept', 'text/event-stream');
+  let response: Response;
+  try {
+    response = await fetch(`${target.baseUrl.replace(/\/+$/, '')}/chat/completions`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(chatProbeBody(target)),
+      signal: AbortSignal.timeout(target.timeoutMs),
+    });
+  } catch (error) {
+    return { ok: false, latencyMs: elapsed(), reason: describeFetchFailure(error, target.timeoutMs) };
+  }
+  const status = response.status;
+  if (!response.ok) {
+    const reason = await statusReason(response);
+    return { ok: false, latencyMs: elapsed(), status, reason };
+  }
+  const contentType = response.headers.get('content-type') ?? '';
+  if (response.body === null || !contentType.startsWith('text/event-stream')) {
+    await response.body?.cancel();
+    return { ok: false, latencyMs: elapsed(), status, reason: `answer is not an event stream (content-type ${contentType || 'none'})` };
+  }
+
+  let ttftMs: number | undefined;
+  let finishReason: string | undefined;
+  let ended = false;
+  const fail = (reason: string): ChatProbeResult =>
+    ttftMs === undefined ? { ok: false, latencyMs: elapsed(), status, reason } : { ok: false, latencyMs: elapsed(), status, reason, ttftMs };
+  try {
+    // Leaving this loop, by break or return, cancels the body (see readEventData).
+    for await (const data of readEventData(response.body)) {
+      if (data === '[DONE]') {
+        ended = true;
+        break;
+      }
+      const chunk = summarizeChunk(data);
+      if (chunk === undefined) return fail('stream event is not JSON');
+      if (chunk.error !== undefined) return fail(`stream reported an error${chunk.error === '' ? '' : ` (${chunk.error})`}`);
+      if (chunk.token && ttftMs === undefined) ttftMs = elapsed();
+      if (chunk.finishReason !== undefined) {
+        finishReason = chunk.finishReason;
+        ended = true;
+        break;
+      }
+    }
+  } catch (error) {
+    return fail(isTimeout(error) ? `stream did not finish within ${target.timeoutMs} ms` : `stream broke: ${describeError(error)}`);
+  }
+  if (!ended) return fail('stream ended without [DONE] or a finish reason');
+  if (ttftMs === undefined) {
+    if (target.reasoning === true && finishReason === 'length') {
+      return fail(`no token within ${CHAT_PROBE_REASONING_MAX_TOKENS} completion tokens (finish_reason length): reasoning used them up`);
+    }
+    return fail(`stream finished without a token${finishReason === undefined ? '' : ` (finish_reason ${finishReason})`}`);
+  }
+  return { ok: true, latencyMs: elapsed(), status, ttftMs };
+}
+
+function chatProbeBody(target: ChatProbeTarget): Record<string, unknown> {
+  const budget =
+    target.reasoning === true
+      ? { max_completion_tokens: CHAT_PROBE_REASONING_MAX_TOKENS, reasoning_effort: 'low' }
+      : { max_tokens: CHAT_PROBE_MAX_TOKENS };
+  return { model: target.upstreamModel, messages: [{ role: 'user', content: PROMPT }], stream: true, ...budget };
+}
+
+interface ChunkSummary {
+  /** The chunk carries non-empty content, reasoning, or a tool call. The opening role chunk's `content: ""` is none. */
+  readonly token: boolean;
+  readonly finishReason?: string;
+  /** Set when the chunk is an error event: its code or type, '' when it has neither. */
+  readonly error?: string;
+}
+
+/** Undefined when the data is not a JSON object. */
+function summarizeChunk(data: string): ChunkSummary | undefined {
+  let chunk: unknown;
+  try {
+    chunk = JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(chunk)) return undefined;
+  if (chunk['error'] !== undefined && chunk['error'] !== null) {
+    return { token: false, error: errorLabel(chunk['error']) };
+  }
+  const choices = Array.isArray(chunk['choices']) ? chunk['choices'].filter(isRecord) : [];
+  const token = choices.some((choice) => {
+    const delta = choice['delta'];
+    if (!isRecord(delta)) return false;
+    return (
+      isNonEmptyString(delta['content']) ||
+      isNonEmptyString(delta['reasoning_content']) ||
+      isNonEmptyString(delta['reasoning']) ||
+      (Array.isArray(delta['tool_calls']) && delta['tool_calls'].length > 0)
+    );
+  });
+  const finishReason = choices.map((choice) => choice['finish_reason']).find(isNonEmptyString);
+  return finishReason === undefined ? { token } : { token, finishReason };
+}
+
+/**
+ * "status 400", with the OpenAI error code when the body has one ("status 400 (unsupported_parameter)"): it tells a
+ * wrong `reasoning` flag from a bad credential. Never the error message, which may echo part of the API key.
+ */
+async function statusReason(response: Response): Promise<string> {
+  let code = '';
+  try {
+    const body: unknown = JSON.parse(await response.text());
+    if (isRecord(body)) code = errorLabel(body['error']);
+  } catch {
+    // Not JSON, or the body broke off: the status alone says enough.
+  }
+  return code === '' ? `status ${response.status}` : `status ${response.status} (${code})`;
+}
+
+function errorLabel(error: unknown): string {
+  if (!isRecord(error)) return '';
+  const label = [error['code'], error['type']].find(isNonEmptyString);
+  return label === undefined ? '' : label.slice(0, 80);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0;
+}
