@@ -50,3 +50,21 @@ export {
   bucketsInWindow,
 } from './state/rolling-stats.js';
 export type { StatsSample, StatsStore, DeploymentStats, StatsTotals } from './state/rolling-stats.js';
+export { HEALTH_STATES, initialHealth, isHealthState, parseDeploymentHealth } from './routing/weights/deployment-health.js';
+export type { DeploymentHealth, HealthState } from './routing/weights/deployment-health.js';
+export { DEFAULT_WEIGHT_POLICY, createWeightPolicy, weightPolicyProblem } from './routing/weights/weight-policy.js';
+export type { WeightPolicy } from './routing/weights/weight-policy.js';
+export { nextHealth } from './routing/weights/next-health.js';
+export type { HealthInput, ProbeOutcome } from './routing/weights/next-health.js';
+export { computeWeights } from './routing/weights/compute-weights.js';
+export type { ComputedWeights, DeploymentObservation, WeightedDeployment } from './routing/weights/compute-weights.js';
+export {
+  WEIGHTS_SCHEMA_VERSION,
+  buildWeightsDocument,
+  serializeWeightsDocument,
+  parseWeightsDocument,
+  isNewerWeightsDocument,
+  isWeightsDocumentStale,
+  weightsOf,
+} from './routing/weights/weights-document.js';
+export type { PublishedHealth, WeightsDocument, WeightsDocumentOptions } from './routing/weights/weights-document.js';

@@ -11,6 +11,7 @@ import {
 } from '@dosrouter/shared';
 import type { BreakerBoard } from './breaker-board.js';
 import type { InFlightCounts } from './in-flight-counts.js';
+import type { WeightsSource, WeightsTable } from './weights-table.js';
 
 export interface ClusterPollerOptions {
   readonly redis: RedisClient;
@@ -26,6 +27,9 @@ export interface ClusterPollerOptions {
   readonly leaseMs: number;
   readonly statsWindowMs: number;
   readonly renewLeases: () => Promise<void>;
+  readonly weights: WeightsTable;
+  /** Called after every tick with the weights' state, for metrics and the one log line on a change. */
+  readonly onWeights: (source: WeightsSource, generation: number | undefined) => void;
   readonly logger: Logger;
 }
 
@@ -89,11 +93,13 @@ export class ClusterPoller {
       const deploymentIds = this.options.deployments.map((deployment) => deployment.id);
       const read = redis.pipeline();
       for (const id of replicas) read.hgetall(keys.inFlight(id));
-      const [inFlightReplies, open, stats] = await Promise.all([
+      const [inFlightReplies, open, stats, weightsDocument] = await Promise.all([
         read.exec(),
         this.options.breakerStore.readOpen(deploymentIds),
         this.options.stats.read(deploymentIds, this.options.statsWindowMs),
+        redis.get(keys.weightsDocument()),
       ]);
+      this.options.weights.offer(weightsDocument);
       const inFlight = new Map<string, number>();
       for (const [error, counts] of inFlightReplies ?? []) {
         if (error) throw error;
@@ -103,6 +109,7 @@ export class ClusterPoller {
       }
       this.options.breakers.syncOpen(open);
       this.snapshot = { ...this.snapshot, inFlight, stats, replicas: Math.max(1, replicas.length) };
+      this.refreshWeights(now);
       if (now - this.lastLeaseRenewal >= this.options.leaseMs / 3) {
         await this.options.renewLeases();
         this.lastLeaseRenewal = now;
@@ -110,6 +117,16 @@ export class ClusterPoller {
       health.markSuccess(startedAt);
     } catch (error) {
       health.markFailure(error);
+      // Redis down: the last table stays in use until it is stale, then configured weights.
+      this.refreshWeights(Date.now());
     }
+  }
+
+  /** Puts the weights routing should use now into the snapshot (also right after a pub/sub announcement). */
+  refreshWeights(now: number): void {
+    const { weights } = this.options;
+    const current = weights.current(now);
+    if (current !== this.snapshot.weights) this.snapshot = { ...this.snapshot, weights: current };
+    this.options.onWeights(weights.source(now), weights.generation);
   }
 }

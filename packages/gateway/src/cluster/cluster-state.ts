@@ -23,6 +23,7 @@ import { BreakerBoard } from './breaker-board.js';
 import { InFlightCounts } from './in-flight-counts.js';
 import { ClusterPoller } from './cluster-poller.js';
 import { LeaseTrackingLimiter } from './lease-tracking-limiter.js';
+import { WeightsTable, type WeightsSource } from './weights-table.js';
 
 /** Window of rolling stats that routing reads. */
 export const ROUTING_STATS_WINDOW_MS = 60_000;
@@ -121,6 +122,15 @@ async function createRedisState({ config, deployments, logger, metrics, replica 
   const limiter = new LeaseTrackingLimiter(
     new ResilientLimiter(new RedisLimiter(redis, keys, config.limits.leaseMs), fallback, health, config.redis.failMode),
   );
+  const weights = new WeightsTable(config.weights.staleAfterMs);
+  let lastWeightsSource: WeightsSource = 'configured';
+  const onWeights = (source: WeightsSource, generation: number | undefined): void => {
+    metrics.recordWeights(source === 'stale', generation);
+    if (source === lastWeightsSource) return;
+    if (source === 'stale') logger.warn('the prober’s weights are stale: routing on configured weights', { generation, staleAfterMs: config.weights.staleAfterMs });
+    else logger.info('routing on the prober’s weights', { generation });
+    lastWeightsSource = source;
+  };
   const poller: ClusterPoller = new ClusterPoller({
     redis,
     keys,
@@ -135,14 +145,31 @@ async function createRedisState({ config, deployments, logger, metrics, replica 
     leaseMs: config.limits.leaseMs,
     statsWindowMs: ROUTING_STATS_WINDOW_MS,
     renewLeases: () => limiter.renew(),
+    weights,
+    onWeights,
     logger,
   });
 
+  // A new weights table is announced with the document itself: apply it at once, not at the next poll.
+  subscriber.on('message', (channel: string, message: string) => {
+    if (channel === keys.weightsChannel() && weights.offer(message)) poller.refreshWeights(Date.now());
+  });
+  let subscribed = false;
+  const subscribe = async (): Promise<void> => {
+    if (subscribed) return;
+    await breakerStore.subscribe((event) => breakers.apply(event));
+    await subscriber.subscribe(keys.weightsChannel());
+    subscribed = true; // ioredis re-subscribes by itself after later reconnects
+  };
+  // Starting without Redis is a degraded start, not a failure: traffic flows, and once Redis answers the state
+  // syncs and the subscriptions are made.
+  health.onChange((degraded) => {
+    if (!degraded) subscribe().catch(() => undefined);
+  });
   try {
     await redis.connect();
-    await breakerStore.subscribe((event) => breakers.apply(event));
+    await subscribe();
   } catch (error) {
-    // Starting without Redis is a degraded start, not a failure: traffic flows and state syncs once it answers.
     health.markFailure(error);
   }
   await poller.tick();

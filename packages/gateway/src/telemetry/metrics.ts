@@ -72,6 +72,16 @@ export class GatewayMetrics {
     help: '1 while Redis is unreachable and the replica runs on its last snapshot and per-replica limits.',
     registers: [this.registry],
   });
+  private readonly weightsStale = new Gauge({
+    name: 'dosrouter_weights_stale',
+    help: '1 while the prober’s weights table is older than weights.staleAfterMs and routing uses configured weights.',
+    registers: [this.registry],
+  });
+  private readonly weightsGeneration = new Gauge({
+    name: 'dosrouter_weights_generation',
+    help: 'Generation of the prober’s weights table this replica applies (0: none received).',
+    registers: [this.registry],
+  });
   private readonly rateLimited = new Counter({
     name: 'dosrouter_rate_limited_total',
     help: 'Requests refused by a rate, token or concurrency limit, by who refused (key, deployments) and which limit.',
@@ -89,6 +99,11 @@ export class GatewayMetrics {
 
   recordDegraded(degraded: boolean): void {
     this.degraded.set(degraded ? 1 : 0);
+  }
+
+  recordWeights(stale: boolean, generation: number | undefined): void {
+    this.weightsStale.set(stale ? 1 : 0);
+    this.weightsGeneration.set(generation ?? 0);
   }
 
   recordRateLimited(scope: 'key' | 'deployments', limit: string): void {

@@ -204,6 +204,13 @@ export const configSchema = z.object({
       leaseMs: z.number().int().min(1_000).default(30_000),
     })
     .prefault({}),
+  /** Routing weights published by the health prober. */
+  weights: z
+    .object({
+      /** A published table older than this is stale (the prober stopped): routing falls back to configured weights. */
+      staleAfterMs: z.number().int().min(1_000).default(60_000),
+    })
+    .prefault({}),
   /** Circuit-breaker defaults for every deployment. */
   breakers: breakerSchema.prefault({}),
   backends: z.array(backendSchema).min(1, 'configure at least one backend'),

@@ -50,6 +50,16 @@ export class RedisKeys {
     return `${this.base}:{replicas}:live`;
   }
 
+  /** String (JSON): the routing weights the prober published, a versioned document. No TTL: readers judge its age. */
+  weightsDocument(): string {
+    return `${this.base}:{weights}:document`;
+  }
+
+  /** Pub/sub channel announcing a new weights document (the message is the document). */
+  weightsChannel(): string {
+    return `${this.base}:events:weights`;
+  }
+
   /** Pub/sub channel for breaker transitions. */
   breakerChannel(): string {
     return `${this.base}:events:breakers`;

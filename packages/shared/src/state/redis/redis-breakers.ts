@@ -44,8 +44,17 @@ export class RedisBreakerStore implements BreakerStore {
     return (await this.redis.set(this.keys.breakerTrial(deploymentId), replica, 'PX', ttlMs, 'NX')) === 'OK';
   }
 
+  private listening = false;
+
   async subscribe(onEvent: (event: BreakerEvent) => void): Promise<void> {
     const channel = this.keys.breakerChannel();
+    if (!this.listening) this.listenTo(channel, onEvent);
+    if (this.subscriber.status === 'wait' || this.subscriber.status === 'end') await this.subscriber.connect();
+    await this.subscriber.subscribe(channel);
+  }
+
+  private listenTo(channel: string, onEvent: (event: BreakerEvent) => void): void {
+    this.listening = true;
     this.subscriber.on('message', (from: string, message: string) => {
       if (from !== channel) return;
       try {
@@ -54,8 +63,6 @@ export class RedisBreakerStore implements BreakerStore {
         // A malformed message from another release is ignored; the poll still carries the state.
       }
     });
-    if (this.subscriber.status === 'wait') await this.subscriber.connect();
-    await this.subscriber.subscribe(channel);
   }
 
   async close(): Promise<void> {

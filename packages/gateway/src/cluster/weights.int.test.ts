@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSimulator, type Simulator } from '@dosrouter/provider-sim';
+import { RedisKeys, WEIGHTS_SCHEMA_VERSION } from '@dosrouter/shared';
+import { testRedis, type TestRedis } from '../../../shared/src/test-support/redis.js';
+import { startClusterHarness, type ClusterHarness } from '../test-support/cluster-harness.js';
+import { eventually } from '../test-support/harness.js';
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const messages = [{ role: 'user' as const, content: 'hi' }];
+
+describe('routing weights published by the prober', () => {
+  let simulator: Simulator;
+  let cluster: ClusterHarness;
+  let inspect: TestRedis;
+  let keys: RedisKeys;
+  let generation = 0;
+
+  const publish = async (weights: Record<string, number>, options: { publishedAt?: number; schemaVersion?: number } = {}) => {
+    generation += 1;
+    const document = JSON.stringify({ schemaVersion: options.schemaVersion ?? WEIGHTS_SCHEMA_VERSION, generation, publishedAt: options.publishedAt ?? Date.now(), weights });
+    await inspect.redis.set(keys.weightsDocument(), document);
+    await inspect.redis.publish(keys.weightsChannel(), document);
+  };
+  const deploymentsServing = async (count: number) => {
+    const seen = new Set<string>();
+    for (let index = 0; index < count; index += 1) {
+      const { response } = await cluster.client(index % 2).chat.completions.create({ model: 'm', messages }).withResponse();
+      seen.add(response.headers.get('x-dosrouter-deployment') ?? '');
+    }
+    return seen;
+  };
+
+  beforeAll(async () => {
+    simulator = await startSimulator({ models: [{ id: 'm' }] });
+    cluster = await startClusterHarness({
+      replicas: 2,
+      redisUrl: REDIS_URL,
+      document: {
+        weights: { staleAfterMs: 2_000 },
+        backends: [
+          { name: 'a', baseUrl: simulator.baseUrl, models: [{ name: 'm' }] },
+          { name: 'b', baseUrl: simulator.baseUrl, models: [{ name: 'm' }] },
+        ],
+      },
+    });
+    inspect = await testRedis('weights');
+    keys = new RedisKeys(cluster.prefix);
+  });
+  afterAll(async () => {
+    await cluster?.close();
+    await inspect?.cleanup();
+    await simulator?.close();
+  });
+
+  it('routes on configured weights until a table arrives', async () => {
+    expect(await deploymentsServing(30)).toEqual(new Set(['a/m', 'b/m']));
+  });
+
+  it('applies a published table on every replica within a second: weight 0 takes a deployment out', async () => {
+    const publishedAt = Date.now();
+    await publish({ 'a/m': 0, 'b/m': 1 }, { publishedAt });
+    await eventually(() => cluster.gateways.every((gateway) => gateway.cluster.snapshot().weights.get('a/m') === 0), 1_000);
+    expect(Date.now() - publishedAt).toBeLessThan(1_000);
+    expect(await deploymentsServing(30)).toEqual(new Set(['b/m']));
+  });
+
+  it('keeps its last good table when a document has a schema version it does not know', async () => {
+    await publish({ 'a/m': 1, 'b/m': 0 }, { schemaVersion: 99 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await deploymentsServing(20)).toEqual(new Set(['b/m']));
+  });
+
+  it('falls back to configured weights once the table is stale, and says so', async () => {
+    await publish({ 'a/m': 0, 'b/m': 1 }, { publishedAt: Date.now() - 5_000 });
+    await eventually(() => cluster.gateways.every((gateway) => gateway.cluster.snapshot().weights.size === 0), 2_500);
+    expect(await deploymentsServing(30)).toEqual(new Set(['a/m', 'b/m']));
+    const metrics = await cluster.gateways[0]!.metrics.registry.metrics();
+    expect(metrics).toMatch(/^dosrouter_weights_stale 1$/m);
+    expect(cluster.logs[0]!.lines.some((line) => String(line.message).includes('weights are stale'))).toBe(true);
+  });
+});
