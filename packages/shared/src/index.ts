@@ -16,7 +16,6 @@ export {
   upstreamUnreachable,
   upstreamTimeout,
   internalError,
-  serviceUnavailable,
 } from './errors/gateway-error.js';
 export type { GatewayErrorOptions, OpenAIErrorBody, OpenAIErrorType } from './errors/gateway-error.js';
 export { createLogger, flushLogger, loggerDestination } from './logger/logger.js';

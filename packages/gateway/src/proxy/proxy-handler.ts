@@ -60,11 +60,13 @@ export function createProxyHandler(
       proxied.body,
     );
     const start = await limits.admit(order, group.name);
-    response.once('close', () => limits.release(outcome.usage?.totalTokens, response.statusCode < 400));
 
     let controller: AbortController | undefined;
     let clientGone = false;
+    // One listener per request: when the response is over, release the limits; if it ended early, the client
+    // went away, so abort the attempt in flight.
     response.once('close', () => {
+      limits.release(outcome.usage?.totalTokens, response.statusCode < 400);
       if (response.writableFinished) return;
       clientGone = true;
       controller?.abort(new Error('client closed the connection'));

@@ -131,6 +131,3 @@ export const internalError = (cause: unknown): GatewayError =>
     type: 'server_error',
     cause,
   });
-
-export const serviceUnavailable = (message: string, code = 'service_unavailable'): GatewayError =>
-  new GatewayError(message, { status: 503, code, type: 'server_error', retryable: true });
