@@ -6,6 +6,8 @@ export { DEFAULT_SIMULATED_MODELS } from './config/default-models.js';
 export { loadConfigFile } from './config/load-config-file.js';
 export type {
   FaultInjection,
+  Outage,
+  OutageMode,
   RecordedRequest,
   SimulatedModel,
   Simulator,

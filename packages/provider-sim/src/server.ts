@@ -1,4 +1,5 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { applyOutage } from './faults/outage.js';
 import { Exchange, type ExchangeObserver } from './http/exchange.js';
 import { invalidUrlError, SimulatorHttpError } from './http/http-error.js';
 import { sendJsonResponse } from './http/json-response.js';
@@ -72,7 +73,10 @@ function selectRoute(method: string, path: string): RouteHandler | undefined {
   return undefined;
 }
 
-/** Counts, records, authenticates and routes one request to the OpenAI-compatible API. */
+/**
+ * Counts, records, authenticates and routes one request to the OpenAI-compatible API. An outage answers ahead of
+ * authentication and routing, since a backend that is down checks neither.
+ */
 async function handleApiRequest(
   state: SimulatorState,
   observer: ExchangeObserver,
@@ -95,6 +99,12 @@ async function handleApiRequest(
     });
     if (body.kind === 'json' && isRecord(body.value) && typeof body.value['model'] === 'string') {
       state.stats.countModel(body.value['model']);
+    }
+    const outage = state.outage;
+    if (outage !== undefined) {
+      state.stats.countFault('outage');
+      applyOutage(exchange, outage);
+      return;
     }
     authorize(state, request);
     const handler = selectRoute(method, path);

@@ -5,10 +5,10 @@ import { FaultSchedule } from './faults/fault-schedule.js';
 import { createRequestListener } from './server.js';
 import { IdGenerator } from './state/id-generator.js';
 import { RequestRecorder } from './state/request-recorder.js';
-import { injectFault, resetState } from './state/simulator-controls.js';
+import { injectFault, resetState, setOutage } from './state/simulator-controls.js';
 import type { SimulatorState } from './state/simulator-state.js';
 import { StatsCounter } from './state/simulator-stats.js';
-import type { FaultInjection, RecordedRequest, Simulator, SimulatorOptions, SimulatorStats } from './types.js';
+import type { FaultInjection, Outage, RecordedRequest, Simulator, SimulatorOptions, SimulatorStats } from './types.js';
 
 class RunningSimulator implements Simulator {
   readonly baseUrl: string;
@@ -34,6 +34,15 @@ class RunningSimulator implements Simulator {
 
   clearFaults(): void {
     this.state.faults.clear();
+  }
+
+  get outage(): Outage | undefined {
+    // A copy, like stats: a caller editing what it read must not change the running outage.
+    return this.state.outage === undefined ? undefined : { ...this.state.outage };
+  }
+
+  setOutage(outage: Outage | undefined): void {
+    setOutage(this.state, outage);
   }
 
   recentRequests(): RecordedRequest[] {
@@ -77,6 +86,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const state: SimulatorState = {
     options: resolved,
     faults: new FaultSchedule(resolved.seed),
+    outage: undefined,
     stats: new StatsCounter(),
     recorder: new RequestRecorder(resolved.recordRequests),
     ids: new IdGenerator(resolved.seed),

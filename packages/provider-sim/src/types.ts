@@ -47,6 +47,18 @@ export interface FaultInjection {
   delayMs?: number;
 }
 
+/** How the simulated backend fails while it is down: an error answer, a reset connection, or no answer at all. */
+export type OutageMode = 'error' | 'reset' | 'hang';
+
+/** The whole backend is down: every /v1 request (models included) gets this, before authentication and routing. */
+export interface Outage {
+  mode: OutageMode;
+  /** 'error' only: the status answered, 400–599. Default 503. */
+  status?: number;
+  /** 'error' only: sent as `retry-after` when given. */
+  retryAfterSeconds?: number;
+}
+
 export interface SimulatorStats {
   /** Requests received on /v1 routes. */
   requests: number;
@@ -54,7 +66,7 @@ export interface SimulatorStats {
   completed: number;
   /** Requests whose client closed the connection before we finished. */
   aborted: number;
-  /** Applied faults by kind. */
+  /** Applied faults by kind; `outage` counts the requests an outage answered. */
   faults: Record<string, number>;
   /** Requests by the model they named. */
   byModel: Record<string, number>;
@@ -78,11 +90,15 @@ export interface Simulator {
   /** Queues a fault for the next matching requests, ahead of any rate-based draw. */
   injectFaults(fault: FaultInjection): void;
   clearFaults(): void;
+  /** Takes the whole backend down until it is called with undefined; validated like a fault, throws on a bad field. */
+  setOutage(outage: Outage | undefined): void;
+  /** The current outage, or undefined while the backend is up. */
+  readonly outage: Outage | undefined;
   /** A snapshot of the live counters, taken on every read. */
   readonly stats: SimulatorStats;
   /** Newest last. */
   recentRequests(): RecordedRequest[];
-  /** Clears stats, queued faults and recorded requests, and re-seeds the fault PRNG. */
+  /** Clears stats, queued faults, the outage and recorded requests, and re-seeds the fault PRNG. */
   reset(): void;
   /** Closes the server and destroys open sockets, hung ones included. */
   close(): Promise<void>;

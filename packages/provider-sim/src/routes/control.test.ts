@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { requestJson } from '../test-support/read-event-stream.js';
 import { startSimulator } from '../simulator.js';
 import type { Simulator } from '../types.js';
@@ -64,6 +64,71 @@ describe('the /_sim control API', () => {
     });
   });
 
+  describe('/_sim/outage', () => {
+    const listModels = (): Promise<{ status: number; body: unknown }> =>
+      requestJson(`${simulator.baseUrl}/models`, { headers: apiHeaders });
+
+    it('answers null while the backend is up', async () => {
+      const response = await requestJson(`${controlUrl}/outage`);
+
+      expect(response.status).toBe(200);
+      expect(response.body).toEqual({ outage: null });
+    });
+
+    it('PUT takes the whole backend down, models list included, until DELETE', async () => {
+      const put = await requestJson(`${controlUrl}/outage`, { method: 'PUT', body: { mode: 'error', status: 502 } });
+
+      expect(put.status).toBe(200);
+      expect(put.body).toEqual({ outage: { mode: 'error', status: 502 } });
+      expect((await requestJson(`${controlUrl}/outage`)).body).toEqual({ outage: { mode: 'error', status: 502 } });
+      expect(await listModels()).toMatchObject({ status: 502, body: { error: { code: 'backend_outage' } } });
+      expect((await ask()).status).toBe(502);
+      expect(simulator.stats.faults).toEqual({ outage: 2 });
+
+      const deleted = await requestJson(`${controlUrl}/outage`, { method: 'DELETE' });
+
+      expect(deleted.status).toBe(204);
+      expect((await requestJson(`${controlUrl}/outage`)).body).toEqual({ outage: null });
+      expect((await listModels()).status).toBe(200);
+    });
+
+    it("PUT in mode 'reset' drops every /v1 connection", async () => {
+      await requestJson(`${controlUrl}/outage`, { method: 'PUT', body: { mode: 'reset' } });
+
+      await expect(listModels()).rejects.toThrow(TypeError);
+      expect(simulator.stats.faults).toEqual({ outage: 1 });
+    });
+
+    it("PUT in mode 'hang' leaves /v1 requests unanswered", async () => {
+      await requestJson(`${controlUrl}/outage`, { method: 'PUT', body: { mode: 'hang' } });
+
+      const answer = fetch(`${simulator.baseUrl}/models`, { headers: apiHeaders, signal: AbortSignal.timeout(100) });
+
+      await expect(answer).rejects.toThrow(/aborted/);
+      await vi.waitFor(() => expect(simulator.stats.aborted).toBe(1));
+    });
+
+    it.each([
+      [{ mode: 'down' }, 'mode'],
+      [{ mode: 'error', status: 302 }, 'status'],
+      [{ mode: 'reset', status: 503 }, 'status: only applies to mode "error"'],
+      [[{ mode: 'error' }], 'expected a JSON outage object'],
+    ])('PUT %j answers 400 naming the problem and keeps the backend up', async (body, message) => {
+      const response = await requestJson(`${controlUrl}/outage`, { method: 'PUT', body });
+
+      expect(response.status).toBe(400);
+      expect(response.body).toMatchObject({ error: { type: 'invalid_request_error', message: expect.stringContaining(message) } });
+      expect(simulator.outage).toBeUndefined();
+    });
+
+    it('PUT without a JSON body answers 400', async () => {
+      const response = await requestJson(`${controlUrl}/outage`, { method: 'PUT', rawBody: 'down' });
+
+      expect(response.status).toBe(400);
+      expect(response.body).toMatchObject({ error: { message: expect.stringContaining('expected a JSON outage object') } });
+    });
+  });
+
   describe('GET /_sim/stats', () => {
     it('answers the live counters', async () => {
       await requestJson(`${controlUrl}/faults`, { body: { kind: 'rate_limit' } });
@@ -95,15 +160,17 @@ describe('the /_sim control API', () => {
   });
 
   describe('POST /_sim/reset', () => {
-    it('clears stats, faults and recorded requests', async () => {
+    it('clears stats, faults, the outage and recorded requests', async () => {
       await ask();
       await requestJson(`${controlUrl}/faults`, { body: { kind: 'server_error' } });
+      await requestJson(`${controlUrl}/outage`, { method: 'PUT', body: { mode: 'error' } });
 
       const response = await requestJson(`${controlUrl}/reset`, { method: 'POST' });
 
       expect(response.status).toBe(204);
       expect(simulator.stats.requests).toBe(0);
       expect(simulator.recentRequests()).toEqual([]);
+      expect(simulator.outage).toBeUndefined();
       expect((await ask()).status).toBe(200);
     });
   });

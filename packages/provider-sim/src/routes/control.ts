@@ -3,8 +3,8 @@ import { invalidUrlError, SimulatorHttpError } from '../http/http-error.js';
 import { sendJsonResponse, sendNoContent } from '../http/json-response.js';
 import type { ParsedBody } from '../http/request-body.js';
 import { parseFaultInjection } from '../faults/fault-injection-schema.js';
-import { errorMessage } from '../json-value.js';
-import { resetState } from '../state/simulator-controls.js';
+import { errorMessage, isRecord } from '../json-value.js';
+import { resetState, setOutage } from '../state/simulator-controls.js';
 import type { SimulatorState } from '../state/simulator-state.js';
 import type { FaultInjection } from '../types.js';
 
@@ -32,6 +32,17 @@ export function handleControl(
       return;
     case 'DELETE /_sim/faults':
       state.faults.clear();
+      sendNoContent(response);
+      return;
+    case 'PUT /_sim/outage':
+      startOutage(state, body);
+      sendJsonResponse(response, 200, { outage: state.outage ?? null });
+      return;
+    case 'GET /_sim/outage':
+      sendJsonResponse(response, 200, { outage: state.outage ?? null });
+      return;
+    case 'DELETE /_sim/outage':
+      setOutage(state, undefined);
       sendNoContent(response);
       return;
     case 'GET /_sim/stats':
@@ -64,6 +75,18 @@ function queueFaults(state: SimulatorState, body: ParsedBody): void {
   }
   for (const fault of faults) {
     state.faults.inject(fault);
+  }
+}
+
+/** Takes the backend down with the outage in the body; a missing or invalid one leaves the current state as it was. */
+function startOutage(state: SimulatorState, body: ParsedBody): void {
+  if (body.kind !== 'json' || !isRecord(body.value)) {
+    throw invalidControlBody('expected a JSON outage object, e.g. {"mode":"error","status":503}; DELETE ends an outage');
+  }
+  try {
+    setOutage(state, body.value);
+  } catch (error) {
+    throw invalidControlBody(errorMessage(error));
   }
 }
 

@@ -1,5 +1,6 @@
 import type { ResolvedOptions } from '../config/parse-simulator-options.js';
 import type { FaultSchedule } from '../faults/fault-schedule.js';
+import type { Outage } from '../types.js';
 import type { IdGenerator } from './id-generator.js';
 import type { RequestRecorder } from './request-recorder.js';
 import type { StatsCounter } from './simulator-stats.js';
@@ -8,6 +9,8 @@ import type { StatsCounter } from './simulator-stats.js';
 export interface SimulatorState {
   options: ResolvedOptions;
   faults: FaultSchedule;
+  /** Set while the whole backend is simulated as down; undefined while it is up. */
+  outage: Outage | undefined;
   stats: StatsCounter;
   recorder: RequestRecorder;
   ids: IdGenerator;

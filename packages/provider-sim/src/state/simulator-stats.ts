@@ -25,7 +25,8 @@ export class StatsCounter {
     this.aborted += 1;
   }
 
-  countFault(kind: FaultKind): void {
+  /** 'outage' counts the requests an outage answered, next to the per-request faults. */
+  countFault(kind: FaultKind | 'outage'): void {
     this.faults[kind] = (this.faults[kind] ?? 0) + 1;
   }
 
