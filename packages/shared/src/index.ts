@@ -1,7 +1,11 @@
-export { configSchema, backendSchema, backendModelSchema, capabilitySchema, timeoutsSchema, parseByteSize } from './config/schema.js';
-export type { GatewayConfig, BackendConfig, BackendModelConfig, Capability, Timeouts, Pricing, SimulatedBackendConfig } from './config/schema.js';
+export { configSchema, backendSchema, backendModelSchema, capabilitySchema, timeoutsSchema, probeSchema, probeKindSchema, parseByteSize } from './config/schema.js';
+export { resolveProbeSettings } from './config/probe-settings.js';
+export { backendHeaders, USER_AGENT } from './config/backend-headers.js';
+export type { ProbeSettings } from './config/probe-settings.js';
+export type { GatewayConfig, BackendConfig, BackendModelConfig, Capability, Timeouts, Pricing, SimulatedBackendConfig, ProbeConfig, ProbeOverrides } from './config/schema.js';
 export { parseConfig, loadConfigFile, ConfigError } from './config/load.js';
 export { interpolateEnvironment } from './config/interpolate.js';
+export { withEnvironmentOverrides, hasRedis, configFromCommandLine, configForMain } from './config/environment.js';
 export { ModelCatalog } from './catalog/catalog.js';
 export type { Deployment, ModelGroup } from './catalog/catalog.js';
 export {
@@ -34,7 +38,7 @@ export { MemoryStats } from './state/memory/memory-stats.js';
 export { RedisLimiter } from './state/redis/redis-limiter.js';
 export { RedisStats } from './state/redis/redis-stats.js';
 export { RedisBreakerStore } from './state/redis/redis-breakers.js';
-export { connectRedis, connectSubscriber } from './state/redis/connection.js';
+export { connectRedis, connectSubscriber, connectBackgroundRedis, redisConnectionSettings } from './state/redis/connection.js';
 export type { RedisConnectionConfig, RedisClient } from './state/redis/connection.js';
 export { registerScripts, scriptSource } from './state/redis/scripts.js';
 export type { ScriptCommands, ScriptName } from './state/redis/scripts.js';
@@ -56,6 +60,7 @@ export type { WeightPolicy } from './routing/weights/weight-policy.js';
 export { nextHealth } from './routing/weights/next-health.js';
 export type { HealthInput, ProbeOutcome } from './routing/weights/next-health.js';
 export { computeWeights } from './routing/weights/compute-weights.js';
+export { passiveWeights } from './routing/weights/passive-weights.js';
 export type { ComputedWeights, DeploymentObservation, WeightedDeployment } from './routing/weights/compute-weights.js';
 export {
   WEIGHTS_SCHEMA_VERSION,

@@ -1,4 +1,5 @@
 import type { BreakerConfig, Capability, GatewayConfig, Pricing } from '../config/schema.js';
+import { resolveProbeSettings, type ProbeSettings } from '../config/probe-settings.js';
 import type { RateLimits } from '../state/limits.js';
 
 /** One model served by one backend: the unit the router chooses between. */
@@ -18,6 +19,8 @@ export interface Deployment {
   readonly limits: RateLimits;
   /** The `breakers` defaults with this deployment's overrides applied. */
   readonly breaker: BreakerConfig;
+  /** How the health prober checks it; absent when it is not probed. */
+  readonly probe?: ProbeSettings;
 }
 
 /** A client-facing model and the deployments that serve it. */
@@ -32,10 +35,11 @@ export class ModelCatalog {
   private readonly aliases = new Map<string, string>();
   private readonly deploymentsById = new Map<string, Deployment>();
 
-  constructor(config: Pick<GatewayConfig, 'backends' | 'aliases' | 'breakers'>) {
+  constructor(config: Pick<GatewayConfig, 'backends' | 'aliases' | 'breakers'> & Partial<Pick<GatewayConfig, 'prober'>>) {
     const byModel = new Map<string, Deployment[]>();
     for (const backend of config.backends) {
       for (const model of backend.models) {
+        const probe = config.prober && resolveProbeSettings(config.prober.probe, backend.probe, model.probe);
         const deployment: Deployment = {
           id: `${backend.name}/${model.name}`,
           backend: backend.name,
@@ -48,6 +52,7 @@ export class ModelCatalog {
           capabilities: new Set(model.capabilities),
           limits: model.limits,
           breaker: { ...config.breakers, ...model.breaker },
+          ...(probe === undefined ? {} : { probe }),
         };
         this.deploymentsById.set(deployment.id, deployment);
         const list = byModel.get(model.name) ?? [];

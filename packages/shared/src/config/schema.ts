@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { resolveProbeSettings } from './probe-settings.js';
 
 /** Byte sizes may be given as a number of bytes or a string such as "10mb", "512kb". */
 const byteSize = z.union([
@@ -62,6 +63,52 @@ export const breakerSchema = z.object({
 });
 export type BreakerConfig = z.infer<typeof breakerSchema>;
 
+export const probeKindSchema = z.enum(['models', 'chat', 'http']);
+export type ProbeKindName = z.infer<typeof probeKindSchema>;
+
+/**
+ * How the health prober checks one deployment. Set under `prober.probe` for every deployment, and overridden field
+ * by field under a backend's `probe` and then a model's `probe`.
+ */
+const probeFields = {
+  /**
+   * `models`: GET {baseUrl}/models, and the model must be listed. Free on paid providers, hence the default.
+   * `chat`: one streamed completion of at most a few tokens; measures time to first token; costs tokens.
+   * `http`: GET `path` (e.g. vLLM's /health) and expect `expectedStatus`. Free.
+   */
+  kind: probeKindSchema,
+  /** false: never probed; the deployment keeps its configured weight as far as the prober is concerned. */
+  enabled: z.boolean(),
+  /** One probe per deployment per interval, cluster-wide, however many probers run. */
+  intervalMs: z.number().int().min(100),
+  /** A probe that takes longer failed. Must be shorter than the interval. */
+  timeoutMs: z.number().int().min(50),
+  /** `http` probes: a path resolved against the base URL ("/health" is at the server root), or an absolute URL. */
+  path: z.string().min(1),
+  /** `http` probes: the status that means healthy. */
+  expectedStatus: z.number().int().min(100).max(599),
+  /** `http` probes: send the backend's headers, credential included. Off by default: health endpoints rarely want it. */
+  sendHeaders: z.boolean(),
+  /** `chat` probes: give a reasoning model a budget to think in (it costs more tokens). */
+  reasoning: z.boolean(),
+};
+
+export const probeSchema = z.object({
+  kind: probeFields.kind.default('models'),
+  enabled: probeFields.enabled.default(true),
+  intervalMs: probeFields.intervalMs.default(30_000),
+  timeoutMs: probeFields.timeoutMs.default(10_000),
+  path: probeFields.path.optional(),
+  expectedStatus: probeFields.expectedStatus.default(200),
+  sendHeaders: probeFields.sendHeaders.default(false),
+  reasoning: probeFields.reasoning.default(false),
+});
+export type ProbeConfig = z.infer<typeof probeSchema>;
+
+/** A backend's or a model's overrides of the probe defaults. */
+export const probeOverridesSchema = z.object(probeFields).partial();
+export type ProbeOverrides = z.infer<typeof probeOverridesSchema>;
+
 const modelNamePattern = /^[A-Za-z0-9][A-Za-z0-9._:/@-]*$/;
 
 export const backendModelSchema = z.object({
@@ -79,6 +126,8 @@ export const backendModelSchema = z.object({
   limits: rateLimitsSchema.default({}),
   /** Overrides of the `breakers` defaults for this deployment. */
   breaker: breakerSchema.partial().default({}),
+  /** Overrides of the backend's and `prober.probe`'s probe settings for this deployment. */
+  probe: probeOverridesSchema.default({}),
 });
 export type BackendModelConfig = z.infer<typeof backendModelSchema>;
 
@@ -124,6 +173,8 @@ export const backendSchema = z
     requestStreamUsage: z.boolean().default(true),
     /** Keep-alive connections kept open to this backend. */
     maxConnections: z.number().int().positive().default(256),
+    /** Overrides of `prober.probe` for every model of this backend. */
+    probe: probeOverridesSchema.default({}),
     models: z.array(backendModelSchema).min(1, 'a backend serves at least one model'),
   })
   .refine((backend) => (backend.baseUrl === undefined) !== (backend.simulator === undefined), {
@@ -211,10 +262,55 @@ export const configSchema = z.object({
       staleAfterMs: z.number().int().min(1_000).default(60_000),
     })
     .prefault({}),
+  /** The health prober: a separate worker in cluster mode, timers inside the gateway in embedded mode. */
+  prober: z
+    .object({
+      /** Probe settings for every deployment; backends and models override them. */
+      probe: probeSchema.prefault({}),
+      /**
+       * How often the weights are recomputed from the replicas' rolling stats between probes. Every recompute also
+       * republishes the table, so it must be at most half of `weights.staleAfterMs`. Default: 10 s, or a third of
+       * `weights.staleAfterMs` when that is shorter.
+       */
+      recomputeIntervalMs: z.number().int().min(100).optional(),
+      /** Probes one prober process runs at once. */
+      concurrency: z.number().int().positive().default(16),
+      /** Embedded mode (no Redis): run the probes on timers inside the gateway. */
+      embedded: z.boolean().default(true),
+      /** The prober process's HTTP server: /healthz, /readyz, /metrics and the queue UI. PROBER_PORT and PROBER_HOST set them. */
+      host: z.string().default('0.0.0.0'),
+      port: z.number().int().min(0).max(65_535).default(9091),
+    })
+    .prefault({}),
   /** Circuit-breaker defaults for every deployment. */
   breakers: breakerSchema.prefault({}),
   backends: z.array(backendSchema).min(1, 'configure at least one backend'),
   /** Other names clients may use for a model: alias → model name. */
   aliases: z.record(z.string(), z.string()).default({}),
-});
-export type GatewayConfig = z.infer<typeof configSchema>;
+}).superRefine((config, context) => {
+  // Checks that span sections: each deployment's probe as its overrides combine, and the table's refresh rate.
+  config.backends.forEach((backend, backendIndex) => {
+    backend.models.forEach((model, modelIndex) => {
+      try {
+        resolveProbeSettings(config.prober.probe, backend.probe, model.probe);
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: (error as Error).message, path: ['backends', backendIndex, 'models', modelIndex, 'probe'] });
+      }
+    });
+  });
+  const { recomputeIntervalMs } = config.prober;
+  if (recomputeIntervalMs !== undefined && recomputeIntervalMs * 2 > config.weights.staleAfterMs) {
+    context.addIssue({
+      code: 'custom',
+      message: `must be at most half of weights.staleAfterMs (${config.weights.staleAfterMs}), or gateways would take a live table for stale`,
+      path: ['prober', 'recomputeIntervalMs'],
+    });
+  }
+}).transform((config) => ({
+  ...config,
+  prober: {
+    ...config.prober,
+    recomputeIntervalMs: config.prober.recomputeIntervalMs ?? Math.min(10_000, Math.floor(config.weights.staleAfterMs / 3)),
+  },
+}));
+export type GatewayConfig = z.output<typeof configSchema>;

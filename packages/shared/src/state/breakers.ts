@@ -7,6 +7,11 @@ export interface BreakerEvent {
   /** The replica that made the change; replicas ignore their own events. */
   readonly replica: string;
   readonly reason?: string;
+  /**
+   * For `open`: why. `errors` (the error rate, a failed trial) may be closed early by a successful health probe;
+   * `rate_limit` (a backend's 429 with Retry-After) stays open for the time the backend asked, whatever probes see.
+   */
+  readonly cause?: 'errors' | 'rate_limit';
 }
 
 /** Where breaker transitions are shared across replicas. Embedded mode has none: the local breakers are all. */

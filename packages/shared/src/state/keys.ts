@@ -3,7 +3,8 @@
  * The prefix lets several deployments, and every test, share one Redis. Keys that one Lua script or one pipeline
  * touches together share a hash tag (`{…}`), so everything also runs on Redis Cluster, where a script or pipeline
  * must stay within one slot: `{limits}` (one admission script checks a key and several deployments), `{breakers}`,
- * `{stats}` (one flush writes every deployment's buckets) and `{replicas}` (heartbeats and in-flight counts).
+ * `{stats}` (one flush writes every deployment's buckets), `{replicas}` (heartbeats and in-flight counts), `{weights}`
+ * (one script writes the health records, the document and its revision) and `{queues}` (BullMQ's queues).
  */
 export const KEY_SCHEMA_VERSION = 'v1';
 
@@ -53,6 +54,24 @@ export class RedisKeys {
   /** String (JSON): the routing weights the prober published, a versioned document. No TTL: readers judge its age. */
   weightsDocument(): string {
     return `${this.base}:{weights}:document`;
+  }
+
+  /** Hash deployment id → the prober's health record (JSON) it computes the next weights from. No TTL. */
+  weightsHealth(): string {
+    return `${this.base}:{weights}:health`;
+  }
+
+  /** Integer: bumped by every write of the weights document, so concurrent probers never overwrite each other. */
+  weightsRevision(): string {
+    return `${this.base}:{weights}:revision`;
+  }
+
+  /**
+   * The BullMQ prefix of the probe queue: its keys are `<prefix>:<queue>:…`. The hash tag keeps a queue's keys in one
+   * slot on Redis Cluster, which BullMQ's scripts need.
+   */
+  queuePrefix(): string {
+    return `${this.base}:{queues}`;
   }
 
   /** Pub/sub channel announcing a new weights document (the message is the document). */

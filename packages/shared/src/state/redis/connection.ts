@@ -56,6 +56,11 @@ export function connectRedis(config: RedisConnectionConfig, connectionName: stri
     cluster.on('error', () => undefined);
     return registerScripts(cluster);
   }
+  return registerScripts(connectSingle(config, options));
+}
+
+/** One Redis, by URL or through Sentinel, with the given connection options. */
+function connectSingle(config: Omit<RedisConnectionConfig, 'commandTimeoutMs'>, options: RedisOptions): Redis {
   const redis = config.sentinels?.length
     ? new Redis({
         ...options,
@@ -67,7 +72,7 @@ export function connectRedis(config: RedisConnectionConfig, connectionName: stri
     : new Redis(config.url ?? 'redis://127.0.0.1:6379', options);
   // Errors surface on the commands that fail; the connection's own error events would otherwise be unhandled.
   redis.on('error', () => undefined);
-  return registerScripts(redis);
+  return redis;
 }
 
 /** A second connection in subscriber mode, for pub/sub (a subscribed connection cannot run other commands). */
@@ -78,4 +83,44 @@ export function connectSubscriber(commands: RedisClient, connectionName: string)
       : commands.duplicate({ connectionName, enableOfflineQueue: true, commandTimeout: undefined, lazyConnect: true });
   subscriber.on('error', () => undefined);
   return subscriber;
+}
+
+/**
+ * A connection for background work that may wait, such as BullMQ's queues and workers: commands queue while
+ * disconnected and are retried (BullMQ requires `maxRetriesPerRequest: null` for its blocking commands), and no
+ * command has a deadline (a worker blocks on the queue for seconds at a time). Never use it on a request's path.
+ */
+export function connectBackgroundRedis(config: Omit<RedisConnectionConfig, 'commandTimeoutMs'>, connectionName: string): RedisClient {
+  const retryStrategy = (attempt: number): number => Math.min(100 * attempt, 2_000);
+  if (config.clusterNodes?.length) {
+    const cluster = new Cluster(
+      config.clusterNodes.map((node) => ({ ...node })),
+      {
+        clusterRetryStrategy: retryStrategy,
+        redisOptions: { connectionName, password: config.password, maxRetriesPerRequest: null, connectTimeout: 2_000 },
+      },
+    );
+    cluster.on('error', () => undefined);
+    return cluster;
+  }
+  return connectSingle(config, { connectionName, maxRetriesPerRequest: null, connectTimeout: 2_000, retryStrategy });
+}
+
+/** The connection settings of a config's `redis` section, without the command deadline. */
+export function redisConnectionSettings(redis: {
+  url?: string;
+  sentinels?: { host: string; port: number }[];
+  sentinelMasterName?: string;
+  sentinelPassword?: string;
+  clusterNodes?: { host: string; port: number }[];
+  password?: string;
+}): Omit<RedisConnectionConfig, 'commandTimeoutMs'> {
+  return {
+    url: redis.url,
+    sentinels: redis.sentinels,
+    sentinelMasterName: redis.sentinelMasterName,
+    sentinelPassword: redis.sentinelPassword,
+    clusterNodes: redis.clusterNodes,
+    password: redis.password,
+  };
 }

@@ -10,6 +10,7 @@ const SCRIPT_FILES = {
   dosrouterAdmitRequestV1: 'admitRequest.lua',
   dosrouterReleaseRequestV1: 'releaseRequest.lua',
   dosrouterReadStatsV1: 'readStats.lua',
+  dosrouterPublishWeightsV1: 'publishWeights.lua',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;
