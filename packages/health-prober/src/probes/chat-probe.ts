@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { readEventData } from './event-stream-reader.js';
 import { describeError, describeFetchFailure, isTimeout } from './fetch-failure.js';
-import type { ProbeResult, ProbeTarget } from './probe-result.js';
+import { operationUrl, type ProbeResult, type ProbeTarget } from './probe-result.js';
 
 export interface ChatProbeTarget extends ProbeTarget {
   /**
@@ -43,7 +43,7 @@ export async function probeChat(target: ChatProbeTarget, clock: () => number = (
   headers.set('accept', 'text/event-stream');
   let response: Response;
   try {
-    response = await fetch(`${target.baseUrl.replace(/\/+$/, '')}/chat/completions`, {
+    response = await fetch(operationUrl(target, 'chat/completions'), {
       method: 'POST',
       headers,
       body: JSON.stringify(chatProbeBody(target)),

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { describeFetchFailure } from './fetch-failure.js';
-import type { ProbeResult, ProbeTarget } from './probe-result.js';
+import { operationUrl, type ProbeResult, type ProbeTarget } from './probe-result.js';
 
 /**
  * The `models` probe: GET {baseUrl}/models, and the deployment's model must be listed. It costs nothing on paid
@@ -11,7 +11,7 @@ export async function probeModels(target: ProbeTarget, clock: () => number = () 
   const elapsed = (): number => Math.round((clock() - started) * 100) / 100;
   let response: Response;
   try {
-    response = await fetch(`${target.baseUrl.replace(/\/+$/, '')}/models`, {
+    response = await fetch(operationUrl(target, 'models'), {
       headers: target.headers,
       signal: AbortSignal.timeout(target.timeoutMs),
     });

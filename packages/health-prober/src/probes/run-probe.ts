@@ -30,7 +30,9 @@ type RunProbeArguments = {
  * Runs one probe of one deployment, whatever its kind, so the worker needs a single call. The options' type follows
  * the kind: `runProbe('http', target, { path: '/health', expectedStatus: 200 })`. Chat results carry `ttftMs` too.
  */
-export async function runProbe(...[kind, target, options, clock = () => performance.now()]: RunProbeArguments): Promise<ProbeResult> {
+export async function runProbe(
+  ...[kind, target, options, clock = () => performance.now()]: RunProbeArguments
+): Promise<ProbeResult & { readonly ttftMs?: number }> {
   switch (kind) {
     case 'models':
       return probeModels(target, clock);

@@ -1,0 +1,92 @@
+import type { Logger } from '@dosrouter/shared';
+import type { ProbePlan } from './probe-plan.js';
+import { runPlannedProbe } from './probe-plan.js';
+import type { ProbeResult } from './probes/probe-result.js';
+import type { ProberMetrics } from './telemetry/prober-metrics.js';
+import type { WeightsKeeper } from './weights/weights-keeper.js';
+import type { WeightsUpdate } from './weights/weights-store.js';
+
+/** Closes a deployment's open circuit after a successful probe, unless a backend's Retry-After holds it; true if it did. */
+export type CircuitCloser = (deploymentId: string) => Promise<boolean>;
+
+export interface ProbeReport {
+  readonly deploymentId: string;
+  readonly result: ProbeResult;
+  readonly weight: number | undefined;
+  readonly state: string | undefined;
+  readonly circuitClosed: boolean;
+}
+
+export interface DeploymentProberOptions {
+  readonly keeper: WeightsKeeper;
+  readonly logger: Logger;
+  readonly metrics?: ProberMetrics;
+  readonly closeCircuit?: CircuitCloser;
+  /** Defaults to Date.now: when a probe finished, as the weights engine counts it. */
+  readonly clock?: () => number;
+}
+
+/**
+ * One probe of one deployment from start to publication, the same in the BullMQ worker and on embedded timers:
+ * run the probe, count it, step the weights, log any state change, and close an open circuit it proves wrong.
+ */
+export class DeploymentProber {
+  private readonly clock: () => number;
+
+  constructor(private readonly options: DeploymentProberOptions) {
+    this.clock = options.clock ?? Date.now;
+  }
+
+  async probe(plan: ProbePlan): Promise<ProbeReport> {
+    const { keeper, metrics, logger } = this.options;
+    const result = await runPlannedProbe(plan);
+    metrics?.recordProbe(plan.deploymentId, plan.settings.kind, result);
+    if (!result.ok) {
+      logger.debug('probe failed', { deployment: plan.deploymentId, kind: plan.settings.kind, reason: result.reason, status: result.status });
+    }
+    const update = await keeper.recordProbe(plan.deploymentId, {
+      ok: result.ok,
+      latencyMs: result.latencyMs,
+      at: this.clock(),
+      ...(result.ttftMs === undefined ? {} : { ttftMs: result.ttftMs }),
+    });
+    this.published(update);
+    const circuitClosed = result.ok && this.options.closeCircuit !== undefined && (await this.closeCircuit(plan.deploymentId));
+    const record = update.health.get(plan.deploymentId);
+    return { deploymentId: plan.deploymentId, result, weight: record?.weight, state: record?.state, circuitClosed };
+  }
+
+  /** A recompute from the replicas' stats alone. */
+  async recompute(): Promise<WeightsUpdate> {
+    const update = await this.options.keeper.recompute();
+    this.published(update);
+    return update;
+  }
+
+  private published(update: WeightsUpdate): void {
+    this.options.metrics?.recordUpdate(update);
+    logTransitions(update, this.options.logger);
+  }
+
+  private async closeCircuit(deploymentId: string): Promise<boolean> {
+    try {
+      const closed = await this.options.closeCircuit!(deploymentId);
+      if (closed) this.options.metrics?.recordCircuitClosed(deploymentId);
+      return closed;
+    } catch (error) {
+      this.options.logger.warn('could not close a circuit after a successful probe', { deployment: deploymentId, error: (error as Error).message });
+      return false;
+    }
+  }
+}
+
+/** One log line per deployment whose health state changed: drained (warn), and recovering or back (info). */
+export function logTransitions(update: WeightsUpdate, logger: Logger): void {
+  for (const [deploymentId, record] of update.health) {
+    const before = update.previous.get(deploymentId);
+    if (before?.state === record.state || (before === undefined && record.state === 'healthy')) continue;
+    const fields = { deployment: deploymentId, from: before?.state ?? 'new', to: record.state, weight: record.weight, generation: update.document.generation };
+    if (record.state === 'down' || record.state === 'degraded') logger.warn('deployment health changed', fields);
+    else logger.info('deployment health changed', fields);
+  }
+}

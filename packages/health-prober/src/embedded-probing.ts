@@ -1,0 +1,45 @@
+import type { Registry } from 'prom-client';
+import type { BackendConfig, Deployment, GatewayConfig, Logger } from '@dosrouter/shared';
+import { DeploymentProber, type CircuitCloser } from './deployment-prober.js';
+import { EmbeddedProber } from './embedded-prober.js';
+import { probePlans } from './probe-plan.js';
+import { ProberMetrics } from './telemetry/prober-metrics.js';
+import { WeightsKeeper, type StatsReader } from './weights/weights-keeper.js';
+import { MemoryWeightsStore, type WeightsUpdate } from './weights/weights-store.js';
+
+export interface EmbeddedProbingOptions {
+  readonly config: Pick<GatewayConfig, 'backends' | 'prober'>;
+  readonly deployments: readonly Deployment[];
+  /** Where each backend is, simulators the gateway started included. */
+  readonly baseUrlOf: (backend: BackendConfig) => string | undefined;
+  /** The gateway's own rolling stats. */
+  readonly readStats: StatsReader;
+  /** Every table computed, for the gateway's routing snapshot. */
+  readonly onPublish: (update: WeightsUpdate) => void;
+  readonly closeCircuit: CircuitCloser;
+  /** The gateway's registry: the prober's metrics appear on the gateway's /metrics. */
+  readonly registry: Registry;
+  readonly logger: Logger;
+}
+
+/**
+ * The prober inside an embedded gateway: the same plans, probes, weights engine and metrics as the prober process,
+ * on timers and a memory store instead of BullMQ and Redis. Returns the started prober; close it on shutdown.
+ */
+export function startEmbeddedProbing(options: EmbeddedProbingOptions): EmbeddedProber {
+  const { plans } = probePlans(options.deployments, options.config.backends, options.baseUrlOf);
+  const keeper = new WeightsKeeper({
+    deployments: options.deployments.map((deployment) => ({ id: deployment.id, configuredWeight: deployment.weight })),
+    store: new MemoryWeightsStore(options.onPublish),
+    readStats: options.readStats,
+  });
+  const prober = new DeploymentProber({
+    keeper,
+    logger: options.logger,
+    metrics: new ProberMetrics(options.registry),
+    closeCircuit: options.closeCircuit,
+  });
+  const embedded = new EmbeddedProber({ plans, prober, recomputeIntervalMs: options.config.prober.recomputeIntervalMs, logger: options.logger });
+  embedded.start();
+  return embedded;
+}

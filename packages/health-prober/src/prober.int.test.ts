@@ -1,0 +1,127 @@
+import { Queue } from 'bullmq';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RedisBreakerStore } from '@dosrouter/shared';
+import { PROBE_QUEUE_NAME, RECOMPUTE_SCHEDULER_ID } from './worker/probe-queue.js';
+import { delay, modelListRequests, startProberFixture, waitFor, type ProberFixture } from './test-support/prober-fixture.js';
+
+let fixture: ProberFixture | undefined;
+afterEach(async () => {
+  await fixture?.close();
+  fixture = undefined;
+});
+
+async function schedulers(current: ProberFixture): Promise<Record<string, number | undefined>> {
+  const connection = current.redis.duplicate();
+  const queue = new Queue(PROBE_QUEUE_NAME, { connection, prefix: current.keys.queuePrefix() });
+  try {
+    const list = await queue.getJobSchedulers(0, -1);
+    return Object.fromEntries(list.map((scheduler) => [scheduler.id ?? scheduler.key, scheduler.every]));
+  } finally {
+    await queue.close();
+    connection.disconnect();
+  }
+}
+
+describe('the prober process', () => {
+  it('keeps one job scheduler per deployment, upserted at start and removed with its deployment; they outlive the prober', async () => {
+    fixture = await startProberFixture({ intervalMs: 5_000 });
+    const first = await fixture.startProber('prober-1');
+    expect(await schedulers(fixture)).toEqual({ 'probe:a/chat-model': 5_000, 'probe:b/chat-model': 5_000, [RECOMPUTE_SCHEDULER_ID]: 5_000 });
+    await first.close();
+    // Nothing runs now; the schedules are still in Redis for the next prober.
+    expect(Object.keys(await schedulers(fixture))).toHaveLength(3);
+
+    const second = await fixture.startProber('prober-2', (document) => {
+      const backends = document.backends as { name: string; probe?: unknown }[];
+      document.backends = backends.filter((backend) => backend.name === 'a').map((backend) => ({ ...backend, probe: { intervalMs: 7_000 } }));
+    });
+    expect(second.schedulers.removed).toEqual(['probe:b/chat-model']);
+    expect(await schedulers(fixture)).toEqual({ 'probe:a/chat-model': 7_000, [RECOMPUTE_SCHEDULER_ID]: 5_000 });
+  });
+
+  it('probes each deployment once per interval however many probers run', async () => {
+    const intervalMs = 250;
+    fixture = await startProberFixture({ intervalMs });
+    await Promise.all([fixture.startProber('prober-1'), fixture.startProber('prober-2')]);
+    const { a, b } = fixture.simulators;
+    const startA = modelListRequests(a);
+    const startB = modelListRequests(b);
+    const windowMs = 3_000;
+    await delay(windowMs);
+    const expected = windowMs / intervalMs;
+    for (const probes of [modelListRequests(a) - startA, modelListRequests(b) - startB]) {
+      // One prober alone would make `expected` probes; two that both probed would make twice as many.
+      expect(probes).toBeGreaterThanOrEqual(expected - 3);
+      expect(probes).toBeLessThanOrEqual(expected + 2);
+    }
+  });
+
+  it('drains a deployment that starts failing within two probe intervals, and brings it back in steps', async () => {
+    const intervalMs = 300;
+    fixture = await startProberFixture({ intervalMs });
+    await fixture.startProber('prober-1');
+    const current = fixture;
+    // Healthy first: both at their configured weight.
+    await waitFor(() => current.readDocument(), (document) => document?.weights['b/chat-model'] === 1 && document.health?.['b/chat-model']?.state === 'healthy', 5_000, 'a first table');
+    await delay(intervalMs); // at least one successful probe of each counted
+
+    const failingSince = Date.now();
+    current.simulators.b.setOutage({ mode: 'error', status: 503 });
+    const drained = await waitFor(() => current.readDocument(), (document) => document?.weights['b/chat-model'] === 0, 4 * intervalMs, 'weight 0');
+    const drainedAfterMs = Date.now() - failingSince;
+    expect(drained?.health?.['b/chat-model']?.state).toBe('down');
+    expect(drained?.weights['a/chat-model']).toBe(1);
+    // Two failed probes, each within an interval of the previous one, plus the time to publish.
+    expect(drainedAfterMs).toBeLessThanOrEqual(2 * intervalMs + 250);
+    expect(current.simulators.b.stats.faults.outage).toBe(2);
+
+    const announcedBefore = current.announced.length;
+    const probesBefore = modelListRequests(current.simulators.b);
+    current.simulators.b.setOutage(undefined);
+    await waitFor(
+      () => current.announced.slice(announcedBefore).some((document) => document.weights['b/chat-model']! > 0),
+      (returned) => returned,
+      8 * intervalMs,
+      'a first step',
+    );
+    // Hysteresis: three successful probes before any weight returns, so one lucky probe does not flap it.
+    expect(modelListRequests(current.simulators.b) - probesBefore).toBeGreaterThanOrEqual(3);
+    await waitFor(() => current.readDocument(), (document) => document?.health?.['b/chat-model']?.state === 'healthy', 12 * intervalMs, 'recovered');
+    // Announcements carry every deployment: keep the changes of b's weight, after the zeros of its last failures.
+    const weightsOfB = current.announced
+      .slice(announcedBefore)
+      .map((document) => document.weights['b/chat-model'])
+      .filter((weight, index, all) => index === 0 || weight !== all[index - 1]);
+    // Then one 25% step per successful probe: never straight back to full.
+    expect(weightsOfB.filter((weight) => weight !== 0)).toEqual([0.25, 0.5, 0.75, 1]);
+  });
+
+  it('closes a circuit that errors opened once a probe succeeds, but not one a backend’s 429 holds open', async () => {
+    const intervalMs = 250;
+    fixture = await startProberFixture({ intervalMs });
+    const breakers = new RedisBreakerStore(fixture.redis as never, fixture.redis as never, fixture.keys);
+    await breakers.publish({ deploymentId: 'a/chat-model', state: 'open', durationMs: 60_000, replica: 'replica-1', cause: 'errors' });
+    await breakers.publish({ deploymentId: 'b/chat-model', state: 'open', durationMs: 60_000, replica: 'replica-1', cause: 'rate_limit' });
+    const current = fixture;
+    const prober = await current.startProber('prober-1');
+    await waitFor(() => current.redis.exists(current.keys.breaker('a/chat-model')), (exists) => exists === 0, 4 * intervalMs, 'circuit a closed');
+    await delay(3 * intervalMs);
+    expect(await current.redis.exists(current.keys.breaker('b/chat-model'))).toBe(1);
+    const metrics = await (await fetch(`${prober.url}/metrics`)).text();
+    expect(metrics).toMatch(/dosrouter_probe_circuits_closed_total\{deployment="a\/chat-model"\} 1/);
+  });
+
+  it('reports probe outcomes, latency and each deployment’s weight on /metrics', async () => {
+    const intervalMs = 200;
+    fixture = await startProberFixture({ intervalMs });
+    fixture.simulators.b.setOutage({ mode: 'reset' });
+    const prober = await fixture.startProber('prober-1');
+    const read = async (): Promise<string> => (await fetch(`${prober.url}/metrics`)).text();
+    const metrics = await waitFor(read, (text) => /dosrouter_routing_weight\{deployment="b\/chat-model"\} 0\n/.test(text), 10 * intervalMs, 'b drained in metrics');
+    expect(metrics).toMatch(/dosrouter_probes_total\{deployment="a\/chat-model",kind="models",outcome="ok"\} [1-9]/);
+    expect(metrics).toMatch(/dosrouter_probes_total\{deployment="b\/chat-model",kind="models",outcome="failed"\} [1-9]/);
+    expect(metrics).toMatch(/dosrouter_probe_duration_seconds_count\{deployment="a\/chat-model",kind="models"\} [1-9]/);
+    expect(metrics).toMatch(/dosrouter_routing_weight\{deployment="a\/chat-model"\} 1\n/);
+    expect(metrics).toMatch(/dosrouter_deployment_health_state\{deployment="b\/chat-model",state="down"\} 1\n/);
+  });
+});

@@ -1,0 +1,150 @@
+import { hostname } from 'node:os';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { Queue, Worker } from 'bullmq';
+import {
+  ConfigError,
+  ModelCatalog,
+  RedisBreakerStore,
+  RedisKeys,
+  RedisStats,
+  connectBackgroundRedis,
+  connectRedis,
+  createLogger,
+  hasRedis,
+  redisConnectionSettings,
+  type GatewayConfig,
+  type Logger,
+} from '@dosrouter/shared';
+import { DeploymentProber } from './deployment-prober.js';
+import { probePlans, type ProbePlan } from './probe-plan.js';
+import { startProberServer, type ProberServer } from './server/index.js';
+import { ProberMetrics } from './telemetry/prober-metrics.js';
+import { RedisWeightsStore } from './weights/redis-weights-store.js';
+import { WeightsKeeper } from './weights/weights-keeper.js';
+import { createProbeQueue, createProbeWorker, reconcileSchedulers, type SchedulerChanges } from './worker/probe-queue.js';
+import { redisCircuitCloser } from './worker/redis-circuit-closer.js';
+
+/** The window of the replicas' rolling stats the weights are computed from (the gateways route on the same one). */
+export const STATS_WINDOW_MS = 60_000;
+
+export interface ProberOptions {
+  readonly config: GatewayConfig;
+  readonly logger?: Logger;
+  /** This process's id in logs and in the circuit changes it announces; defaults to DOSROUTER_PROBER_ID or hostname-pid. */
+  readonly proberId?: string;
+  /** Override config.prober.port / host (0 picks a free port). */
+  readonly port?: number;
+  readonly host?: string;
+  /** DOSROUTER_ADMIN_KEY: guards the queue UI; without it the UI is off. */
+  readonly adminKey?: string;
+}
+
+export interface RunningProber {
+  readonly id: string;
+  readonly url: string;
+  readonly port: number;
+  readonly queue: Queue;
+  readonly worker: Worker;
+  readonly registry: Registry;
+  readonly plans: readonly ProbePlan[];
+  readonly schedulers: SchedulerChanges;
+  /** Stops taking jobs (a probe under way finishes), then closes the server and the connections. */
+  close(): Promise<void>;
+}
+
+export function proberId(): string {
+  return process.env.DOSROUTER_PROBER_ID || `prober-${hostname()}-${process.pid}`;
+}
+
+/**
+ * The health prober process: reconciles the probe schedules in BullMQ, works probe jobs (as many processes as
+ * wanted, each job run by one), and publishes the weights table the gateways route on.
+ */
+export async function startProber(options: ProberOptions): Promise<RunningProber> {
+  const { config } = options;
+  if (!hasRedis(config)) {
+    throw new ConfigError('the prober needs Redis (REDIS_URL, redis.url, redis.sentinels or redis.clusterNodes); without Redis the gateway probes in-process');
+  }
+  const id = options.proberId ?? proberId();
+  const logger = options.logger ?? createLogger({ level: config.logging.level, service: 'prober' });
+  const keys = new RedisKeys(config.redis.keyPrefix);
+  const redisConfig = redisConnectionSettings(config.redis);
+  const redis = connectRedis({ ...redisConfig, commandTimeoutMs: Math.max(config.redis.commandTimeoutMs, 2_000) }, `dosrouter-${id}`);
+  const queueRedis = connectBackgroundRedis(redisConfig, `dosrouter-${id}-queue`);
+  let server: ProberServer | undefined;
+  let queue: Queue | undefined;
+  let worker: Worker | undefined;
+  const close = async (): Promise<void> => {
+    await worker?.close();
+    await queue?.close();
+    await server?.close();
+    queueRedis.disconnect();
+    redis.disconnect();
+  };
+  try {
+    await redis.connect();
+    const catalog = new ModelCatalog(config);
+    const deployments = catalog.deployments();
+    const { plans, skipped } = probePlans(deployments, config.backends);
+    for (const { deploymentId, reason } of skipped) logger.warn('deployment not probed', { deployment: deploymentId, reason });
+
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry });
+    const metrics = new ProberMetrics(registry);
+    const stats = new RedisStats(redis, keys);
+    const keeper = new WeightsKeeper({
+      deployments: deployments.map((deployment) => ({ id: deployment.id, configuredWeight: deployment.weight })),
+      store: new RedisWeightsStore(redis, keys),
+      readStats: (ids) => stats.read(ids, STATS_WINDOW_MS),
+    });
+    const prober = new DeploymentProber({
+      keeper,
+      logger,
+      metrics,
+      closeCircuit: redisCircuitCloser(redis, keys, new RedisBreakerStore(redis, redis, keys), id),
+    });
+
+    queue = createProbeQueue(queueRedis, keys.queuePrefix(), logger);
+    const schedulers = await reconcileSchedulers(queue, plans, config.prober.recomputeIntervalMs);
+    // A fresh table at once, so gateways know a prober is alive before the first probe completes.
+    await prober.recompute();
+    worker = createProbeWorker({ connection: queueRedis, prefix: keys.queuePrefix(), plans, prober, concurrency: config.prober.concurrency, logger });
+    void worker.run().catch((error: unknown) => logger.error('probe worker stopped', { error: (error as Error).message }));
+
+    let ready = true;
+    server = await startProberServer({
+      host: options.host ?? config.prober.host,
+      port: options.port ?? config.prober.port,
+      registry,
+      queues: [queue],
+      adminKey: options.adminKey,
+      logger,
+      isReady: () => ready && redis.status === 'ready',
+    });
+    logger.info('prober started', {
+      prober: id,
+      probed: plans.map((plan) => `${plan.deploymentId} (${plan.settings.kind} every ${plan.settings.intervalMs} ms)`),
+      schedulersRemoved: schedulers.removed,
+    });
+    const running = server;
+    const runningQueue = queue;
+    const runningWorker = worker;
+    return {
+      id,
+      url: running.url,
+      port: running.port,
+      queue: runningQueue,
+      worker: runningWorker,
+      registry,
+      plans,
+      schedulers,
+      close: async () => {
+        ready = false;
+        await close();
+      },
+    };
+  } catch (error) {
+    await close().catch(() => undefined);
+    throw error;
+  }
+}
