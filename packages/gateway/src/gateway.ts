@@ -1,9 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { ModelCatalog, createLogger, loggerDestination, weightedStrategy, type GatewayConfig, type Logger, type RandomSource } from '@dosrouter/shared';
+import { startEmbeddedProbing, type EmbeddedProber } from '@dosrouter/health-prober';
+import { ModelCatalog, createLogger, loggerDestination, weightedStrategy, weightsOf, type GatewayConfig, type Logger, type RandomSource } from '@dosrouter/shared';
 import { createApp } from './app.js';
-import { createClusterState, type ClusterState } from './cluster/cluster-state.js';
+import { ROUTING_STATS_WINDOW_MS, createClusterState, type ClusterState } from './cluster/cluster-state.js';
 import { InFlightTracker } from './lifecycle/in-flight.js';
 import { Readiness } from './lifecycle/readiness.js';
 import { AccessLog } from './telemetry/access-log.js';
@@ -48,6 +49,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const catalog = new ModelCatalog(config);
   const backends = await BackendRegistry.create(config);
   const cluster = await createClusterState({ config, deployments: catalog.deployments(), logger, metrics, replica: options.replica });
+  const embeddedProber = startEmbeddedProber(config, catalog, backends, cluster, metrics, logger);
 
   const accessLog = config.logging.accessLog ? AccessLog.forLogger(logger, loggerDestination(logger), 'gateway') : undefined;
   const app = createApp({
@@ -111,6 +113,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       const finished = await inFlight.whenIdle(graceMs);
       server.closeAllConnections();
       await closed;
+      await embeddedProber?.close();
       await cluster.close();
       await backends.close();
       accessLog?.flush();
@@ -121,4 +124,27 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   const url = `http://${displayHost.includes(':') ? `[${displayHost}]` : displayHost}:${port}`;
   return { url, port, server, metrics, readiness, logger, cluster, close };
+}
+
+/** Embedded mode: the prober's code on timers in this process, its tables applied straight to the routing snapshot. */
+function startEmbeddedProber(
+  config: GatewayConfig,
+  catalog: ModelCatalog,
+  backends: BackendRegistry,
+  cluster: ClusterState,
+  metrics: GatewayMetrics,
+  logger: Logger,
+): EmbeddedProber | undefined {
+  const { useWeights } = cluster;
+  if (cluster.mode !== 'embedded' || !config.prober.embedded || useWeights === undefined) return undefined;
+  return startEmbeddedProbing({
+    config,
+    deployments: catalog.deployments(),
+    baseUrlOf: (backend) => backends.get(backend.name).baseUrl,
+    readStats: (ids) => cluster.stats.read(ids, ROUTING_STATS_WINDOW_MS),
+    onPublish: (update) => useWeights(weightsOf(update.document), update.document.generation),
+    closeCircuit: async (deploymentId) => cluster.breakers.closeAfterProbe(deploymentId),
+    registry: metrics.registry,
+    logger,
+  });
 }

@@ -1,31 +1,12 @@
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { ConfigError, createLogger, flushLogger, loadConfigFile, type GatewayConfig } from '@dosrouter/shared';
+import { configForMain, createLogger, flushLogger } from '@dosrouter/shared';
 import { startGateway } from './gateway.js';
 
 /** The demo config: simulated backends, so that a first `pnpm start` answers with nothing else installed. */
 const DEMO_CONFIG = fileURLToPath(new URL('../../../config/demo.yaml', import.meta.url));
 
-/** REDIS_URL and DOSROUTER_REDIS_PREFIX override the file, so one config serves every replica and test. */
-function withEnvironmentOverrides(config: GatewayConfig): GatewayConfig {
-  const url = process.env.REDIS_URL;
-  const keyPrefix = process.env.DOSROUTER_REDIS_PREFIX;
-  if (url && !/^rediss?:\/\//.test(url)) throw new ConfigError(`REDIS_URL must start with redis:// or rediss://, got "${url}"`);
-  if (keyPrefix && !/^[A-Za-z0-9._-]+$/.test(keyPrefix)) throw new ConfigError(`DOSROUTER_REDIS_PREFIX may use letters, digits, . _ and -, got "${keyPrefix}"`);
-  return { ...config, redis: { ...config.redis, ...(url ? { url } : {}), ...(keyPrefix ? { keyPrefix } : {}) } };
-}
-
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { config: { type: 'string', short: 'c' } } });
-  const configPath = values.config ?? process.env.DOSROUTER_CONFIG ?? DEMO_CONFIG;
-  let config;
-  try {
-    config = withEnvironmentOverrides(loadConfigFile(configPath));
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`dosrouter: ${error.message}\n`);
-    process.exit(1);
-  }
+  const { config, configPath } = configForMain('dosrouter', DEMO_CONFIG);
   const port = process.env.PORT === undefined ? undefined : Number(process.env.PORT);
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65_535)) {
     process.stderr.write(`dosrouter: PORT must be a port number, got "${process.env.PORT}"\n`);

@@ -6,6 +6,7 @@ import type { AttemptResult } from '../upstream/attempt.js';
 const TRIAL_TTL_MS = 30_000;
 
 type BreakerState = 'closed' | 'open' | 'half_open';
+type OpenCause = NonNullable<BreakerEvent['cause']>;
 type Breaker = CircuitBreaker<[() => Promise<AttemptResult>], AttemptResult>;
 
 /** opossum keeps its live options on `options` (lib/circuit.js); @types/opossum leaves the property out. */
@@ -45,6 +46,10 @@ export class BreakerBoard {
   readonly openIds = new Set<string>();
   /** When each open circuit turns half-open (ms since the epoch), for the retry-after a client is told. */
   private readonly openUntil = new Map<string, number>();
+  /** Why each open circuit opened: a health probe may close one opened by errors, never one a backend's 429 holds. */
+  private readonly openCause = new Map<string, OpenCause>();
+  /** The cause of the opening under way (opossum's 'open' handler runs synchronously inside open()). */
+  private openingCause: OpenCause = 'errors';
   /** Set while applying another replica's change, so that it is not published back. */
   private applyingRemote = false;
 
@@ -81,17 +86,21 @@ export class BreakerBoard {
       this.openIds.add(id);
       // opossum emits 'open' synchronously from open(), while resetTimeout holds this opening's duration.
       this.openUntil.set(id, Date.now() + optionsOf(breaker).resetTimeout);
+      const cause = this.openingCause;
+      this.openCause.set(id, cause);
       this.onState(id, 'open');
-      if (this.applyingRemote) return;
+      if (this.applyingRemote || cause !== 'errors') return;
       this.logger.warn('circuit opened', { deployment: id, cooldownMs: optionsOf(breaker).resetTimeout });
-      this.publish({ deploymentId: id, state: 'open', durationMs: optionsOf(breaker).resetTimeout, replica: this.replica, reason: 'error rate' });
+      this.publish({ deploymentId: id, state: 'open', durationMs: optionsOf(breaker).resetTimeout, replica: this.replica, reason: 'error rate', cause });
     });
     breaker.on('halfOpen', () => {
       this.openIds.delete(id);
+      this.openCause.delete(id);
       this.onState(id, 'half_open');
     });
     breaker.on('close', () => {
       this.openIds.delete(id);
+      this.openCause.delete(id);
       this.onState(id, 'closed');
       if (this.applyingRemote) return;
       this.logger.info('circuit closed', { deployment: id });
@@ -127,9 +136,21 @@ export class BreakerBoard {
   openFor(deploymentId: string, durationMs: number, reason: string): void {
     const breaker = this.breakers.get(deploymentId);
     if (!breaker || breaker.opened) return;
-    this.openLocally(breaker, durationMs);
+    this.openLocally(breaker, durationMs, 'rate_limit');
     this.logger.warn('circuit opened', { deployment: deploymentId, cooldownMs: durationMs, reason });
-    this.publish({ deploymentId, state: 'open', durationMs, replica: this.replica, reason });
+    this.publish({ deploymentId, state: 'open', durationMs, replica: this.replica, reason, cause: 'rate_limit' });
+  }
+
+  /**
+   * A successful health probe: closes the deployment's circuit when errors opened it, here and on every replica.
+   * One opened by a backend's 429 stays open for the time the backend asked. Returns whether it closed.
+   */
+  closeAfterProbe(deploymentId: string): boolean {
+    const breaker = this.breakers.get(deploymentId);
+    if (!breaker?.opened || this.openCause.get(deploymentId) === 'rate_limit') return false;
+    this.logger.info('circuit closed by a successful health probe', { deployment: deploymentId });
+    breaker.close();
+    return true;
   }
 
   /** Applies another replica's transition. */
@@ -139,7 +160,7 @@ export class BreakerBoard {
     if (!breaker) return;
     this.applyingRemote = true;
     try {
-      if (event.state === 'open' && !breaker.opened) this.openLocally(breaker, event.durationMs ?? optionsOf(breaker).resetTimeout);
+      if (event.state === 'open' && !breaker.opened) this.openLocally(breaker, event.durationMs ?? optionsOf(breaker).resetTimeout, event.cause ?? 'errors');
       if (event.state === 'closed' && !breaker.closed) breaker.close();
     } finally {
       this.applyingRemote = false;
@@ -169,13 +190,15 @@ export class BreakerBoard {
   }
 
   /** opossum starts its half-open timer from `options.resetTimeout` when it opens: set it for this opening only. */
-  private openLocally(breaker: Breaker, durationMs: number): void {
+  private openLocally(breaker: Breaker, durationMs: number, cause: OpenCause): void {
     const configured = optionsOf(breaker).resetTimeout;
     optionsOf(breaker).resetTimeout = Math.max(1, Math.round(durationMs));
+    this.openingCause = cause;
     try {
       breaker.open();
     } finally {
       optionsOf(breaker).resetTimeout = configured;
+      this.openingCause = 'errors';
     }
   }
 

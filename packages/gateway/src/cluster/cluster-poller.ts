@@ -1,5 +1,7 @@
 import {
   EMPTY_SNAPSHOT,
+  passiveWeights,
+  type WeightedDeployment,
   type BreakerStore,
   type Deployment,
   type Logger,
@@ -44,9 +46,11 @@ export class ClusterPoller {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private lastLeaseRenewal = 0;
+  private readonly weightedDeployments: readonly WeightedDeployment[];
 
   constructor(private readonly options: ClusterPollerOptions) {
     this.snapshot = { ...EMPTY_SNAPSHOT, openCircuits: options.breakers.openIds };
+    this.weightedDeployments = options.deployments.map((deployment) => ({ id: deployment.id, configuredWeight: deployment.weight }));
   }
 
   start(): void {
@@ -117,16 +121,32 @@ export class ClusterPoller {
       health.markSuccess(startedAt);
     } catch (error) {
       health.markFailure(error);
-      // Redis down: the last table stays in use until it is stale, then configured weights.
+      // Redis down: the last table stays in use until it is stale, then configured weights and the last stats read.
       this.refreshWeights(Date.now());
     }
   }
 
-  /** Puts the weights routing should use now into the snapshot (also right after a pub/sub announcement). */
+  /**
+   * Puts the weights routing should use now into the snapshot (also right after a pub/sub announcement): the
+   * prober's table while it is fresh; otherwise configured weights lowered by the cluster's own rolling error rates.
+   */
   refreshWeights(now: number): void {
     const { weights } = this.options;
-    const current = weights.current(now);
+    const source = weights.source(now);
+    const current = source === 'prober' ? weights.current(now) : this.passiveWeights();
     if (current !== this.snapshot.weights) this.snapshot = { ...this.snapshot, weights: current };
-    this.options.onWeights(weights.source(now), weights.generation);
+    this.options.onWeights(source, weights.generation);
+  }
+
+  private passiveFrom: RoutingSnapshot['stats'] | undefined;
+  private passive: ReadonlyMap<string, number> = new Map();
+
+  /** Recomputed only when the stats were read again, so that routing keeps one map between polls. */
+  private passiveWeights(): ReadonlyMap<string, number> {
+    if (this.passiveFrom !== this.snapshot.stats) {
+      this.passiveFrom = this.snapshot.stats;
+      this.passive = passiveWeights(this.weightedDeployments, this.snapshot.stats);
+    }
+    return this.passive;
   }
 }

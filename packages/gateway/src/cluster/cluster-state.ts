@@ -11,6 +11,8 @@ import {
   ResilientLimiter,
   connectRedis,
   connectSubscriber,
+  hasRedis,
+  redisConnectionSettings,
   type Deployment,
   type GatewayConfig,
   type Limiter,
@@ -43,6 +45,8 @@ export interface ClusterState {
   /** Present in cluster mode. */
   readonly health?: RedisHealth;
   snapshot(): RoutingSnapshot;
+  /** Embedded mode: routes on a table the in-process prober computed. (Cluster mode reads the prober's from Redis.) */
+  useWeights?(weights: ReadonlyMap<string, number>, generation: number): void;
   close(): Promise<void>;
 }
 
@@ -59,7 +63,7 @@ export function replicaId(): string {
 }
 
 export function isClusterMode(config: GatewayConfig): boolean {
-  return Boolean(config.redis.url || config.redis.sentinels?.length || config.redis.clusterNodes?.length);
+  return hasRedis(config);
 }
 
 export async function createClusterState(options: ClusterStateOptions): Promise<ClusterState> {
@@ -73,7 +77,7 @@ function breakerStateReporter(metrics: GatewayMetrics) {
 function createEmbeddedState({ deployments, logger, metrics, replica = replicaId() }: ClusterStateOptions): ClusterState {
   const breakers = new BreakerBoard(deployments, replica, undefined, logger, breakerStateReporter(metrics));
   const inFlight = new InFlightCounts();
-  const snapshot: RoutingSnapshot = { ...EMPTY_SNAPSHOT, inFlight: inFlight.counts, openCircuits: breakers.openIds };
+  let snapshot: RoutingSnapshot = { ...EMPTY_SNAPSHOT, inFlight: inFlight.counts, openCircuits: breakers.openIds };
   return {
     mode: 'embedded',
     replica,
@@ -82,6 +86,10 @@ function createEmbeddedState({ deployments, logger, metrics, replica = replicaId
     breakers,
     inFlight,
     snapshot: () => snapshot,
+    useWeights: (weights, generation) => {
+      snapshot = { ...snapshot, weights };
+      metrics.recordWeights(false, generation);
+    },
     close: async () => breakers.shutdown(),
   };
 }
@@ -89,15 +97,7 @@ function createEmbeddedState({ deployments, logger, metrics, replica = replicaId
 async function createRedisState({ config, deployments, logger, metrics, replica = replicaId() }: ClusterStateOptions): Promise<ClusterState> {
   const keys = new RedisKeys(config.redis.keyPrefix);
   const redis = connectRedis(
-    {
-      url: config.redis.url,
-      sentinels: config.redis.sentinels,
-      sentinelMasterName: config.redis.sentinelMasterName,
-      sentinelPassword: config.redis.sentinelPassword,
-      clusterNodes: config.redis.clusterNodes,
-      password: config.redis.password,
-      commandTimeoutMs: config.redis.commandTimeoutMs,
-    },
+    { ...redisConnectionSettings(config.redis), commandTimeoutMs: config.redis.commandTimeoutMs },
     `dosrouter-gateway-${replica}`,
   );
   const subscriber = connectSubscriber(redis, `dosrouter-gateway-${replica}-events`);

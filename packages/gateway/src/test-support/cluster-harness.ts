@@ -17,8 +17,14 @@ export interface ClusterHarness {
  * N gateways in this process, each with its own replica id, sharing one Redis under a key prefix of the
  * test's own: cluster mode without the process and nginx plumbing (test/cluster covers that).
  */
-export async function startClusterHarness(options: { replicas: number; redisUrl: string; document: Record<string, unknown> }): Promise<ClusterHarness> {
-  const prefix = `test-cluster-${randomBytes(4).toString('hex')}`;
+export async function startClusterHarness(options: {
+  replicas: number;
+  redisUrl: string;
+  document: Record<string, unknown>;
+  /** The key prefix to share, e.g. with a prober the test runs; default: one of the harness's own. */
+  prefix?: string;
+}): Promise<ClusterHarness> {
+  const prefix = options.prefix ?? `test-cluster-${randomBytes(4).toString('hex')}`;
   const document = structuredClone(options.document);
   document.redis = { ...(document.redis as object | undefined), url: options.redisUrl, keyPrefix: prefix };
   const config: GatewayConfig = configSchema.parse(document);

@@ -36,6 +36,8 @@ export async function startHarness(options: {
   const simulator = await startSimulator({ models: options.models, apiKey: SIMULATOR_KEY });
   const document: Record<string, unknown> = {
     logging: { level: 'info' },
+    // Probes would add requests at random moments to the simulator's counts; the tests of probing turn it on.
+    prober: { embedded: false },
     backends: [
       {
         name: 'sim',

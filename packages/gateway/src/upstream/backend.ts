@@ -1,5 +1,5 @@
 import { Pool } from 'undici';
-import type { BackendConfig, Timeouts } from '@dosrouter/shared';
+import { backendHeaders, type BackendConfig, type Timeouts } from '@dosrouter/shared';
 
 /** The OpenAI operations the gateway forwards, by their path below the backend's base URL. */
 export type Operation = 'chat/completions' | 'completions' | 'embeddings' | 'models';
@@ -10,6 +10,8 @@ export type Operation = 'chat/completions' | 'completions' | 'embeddings' | 'mod
  */
 export class Backend {
   readonly name: string;
+  /** The OpenAI-compatible base URL requests go to (a simulator's address for a `simulator:` backend). */
+  readonly baseUrl: string;
   readonly timeouts: Timeouts;
   /** Ask this backend for stream usage (`stream_options.include_usage`) even when the client did not. */
   readonly requestStreamUsage: boolean;
@@ -21,6 +23,7 @@ export class Backend {
 
   constructor(config: BackendConfig, baseUrl: string, defaultTimeouts: Timeouts) {
     this.name = config.name;
+    this.baseUrl = baseUrl;
     this.timeouts = { ...defaultTimeouts, ...config.timeouts };
     this.requestStreamUsage = config.requestStreamUsage;
     const url = new URL(baseUrl);
@@ -28,11 +31,7 @@ export class Backend {
     const query = new URLSearchParams(url.search);
     for (const [key, value] of Object.entries(config.query)) query.set(key, value);
     this.querySuffix = query.size > 0 ? `?${query.toString()}` : '';
-    const headers: Record<string, string> = { 'user-agent': 'dosrouter/0.1', ...lowerCaseKeys(config.headers) };
-    if (config.apiKey) {
-      headers[config.apiKeyHeader] = config.apiKeyHeader === 'authorization' ? `Bearer ${config.apiKey}` : config.apiKey;
-    }
-    this.baseHeaders = headers;
+    this.baseHeaders = backendHeaders(config);
     this.pool = new Pool(url.origin, {
       connections: config.maxConnections,
       pipelining: 1,
@@ -54,8 +53,4 @@ export class Backend {
   destroy(): Promise<void> {
     return this.pool.destroy();
   }
-}
-
-function lowerCaseKeys(record: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(record).map(([key, value]) => [key.toLowerCase(), value]));
 }
