@@ -12,7 +12,9 @@ import { nextWeightsDocument } from './next-document.js';
 import type { WeightsState, WeightsStep, WeightsStore, WeightsUpdate } from './weights-store.js';
 
 /** Conflicts in a row before an update gives up; each means another prober wrote in between, so this is generous. */
-const MAX_ATTEMPTS = 20;
+const MAX_ATTEMPTS = 30;
+/** After a conflict, wait up to this many ms per attempt so far (jittered): a prober with a burst of steps to write must not starve another. */
+const BACKOFF_STEP_MS = 4;
 
 export class WeightsConflictError extends Error {
   constructor() {
@@ -66,6 +68,7 @@ export class RedisWeightsStore implements WeightsStore {
         ...removed,
       );
       if (written !== -1) return { document, changed, previous: state.health, health };
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * BACKOFF_STEP_MS * (attempt + 1)));
     }
     throw new WeightsConflictError();
   }
