@@ -79,3 +79,39 @@ describe('routing weights published by the prober', () => {
     expect(cluster.logs[0]!.lines.some((line) => String(line.message).includes('weights are stale'))).toBe(true);
   });
 });
+
+describe('without a fresh table from a prober', () => {
+  let healthy: Simulator;
+  let failing: Simulator;
+  let cluster: ClusterHarness;
+
+  beforeAll(async () => {
+    healthy = await startSimulator({ models: [{ id: 'm' }] });
+    failing = await startSimulator({ models: [{ id: 'm', faultRates: { server_error: 1 } }] });
+    cluster = await startClusterHarness({
+      replicas: 2,
+      redisUrl: REDIS_URL,
+      document: {
+        // Circuits stay closed here, so that what lowers the weight is the error rate alone.
+        breakers: { volumeThreshold: 10_000 },
+        backends: [
+          { name: 'a', baseUrl: healthy.baseUrl, models: [{ name: 'm' }] },
+          { name: 'b', baseUrl: failing.baseUrl, models: [{ name: 'm' }] },
+        ],
+      },
+    });
+  });
+  afterAll(async () => {
+    await cluster?.close();
+    await Promise.all([healthy?.close(), failing?.close()]);
+  });
+
+  it('routes on configured weights lowered by the cluster’s own rolling error rates', async () => {
+    for (let index = 0; index < 60; index += 1) {
+      await cluster.client(index % 2).chat.completions.create({ model: 'm', messages }).catch(() => undefined);
+    }
+    // Both replicas read the stats both wrote, on their next poll: b's 100% errors take it to the 10% floor.
+    await eventually(() => cluster.gateways.every((gateway) => gateway.cluster.snapshot().weights.get('b/m') === 0.1), 3_000);
+    expect(cluster.gateways.every((gateway) => !gateway.cluster.snapshot().weights.has('a/m') || gateway.cluster.snapshot().weights.get('a/m') === 1)).toBe(true);
+  });
+});
