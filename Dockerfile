@@ -1,4 +1,5 @@
-# Multi-stage image for the gateway (and, from the same image, the provider simulator).
+# Multi-stage image for the gateway and, from the same image, the health prober
+# (node packages/health-prober/dist/main.js) and the provider simulator (node packages/provider-sim/dist/main.js).
 # Build: docker build -t dosrouter .     Run: docker run -p 8080:8080 dosrouter     Cluster: docker-compose.yml
 FROM node:20-bookworm-slim AS base
 RUN npm install -g pnpm@10.34.8 --no-fund --no-audit --loglevel=error
@@ -24,8 +25,10 @@ COPY --from=build /app/packages/shared/dist packages/shared/dist
 COPY --from=build /app/packages/provider-sim/dist packages/provider-sim/dist
 COPY --from=build /app/packages/gateway/dist packages/gateway/dist
 COPY --from=build /app/packages/health-prober/dist packages/health-prober/dist
+# demo.yaml (the default config), cluster.yaml (docker-compose.yml's gateways and prober), examples/.
 COPY config config
 USER node
 EXPOSE 8080
+# The gateway's; docker-compose.yml gives the prober (/readyz on 9091) and the simulator (/healthz) their own.
 HEALTHCHECK --interval=10s --timeout=2s --retries=3 CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 CMD ["node", "packages/gateway/dist/main.js"]

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/cluster/processes.mjs';
 import type { ClusterDescription } from '../../scripts/cluster/topology.mjs';
-import { isAlive } from './support/processes.js';
+import { isAlive, redisCli } from './support/processes.js';
 import { eventually, REPOSITORY } from './support/test-cluster.js';
 
 interface RunningScript {
@@ -19,10 +20,10 @@ interface RunningScript {
 const started: RunningScript[] = [];
 
 /** Runs `node scripts/cluster.mjs --json` (what `pnpm cluster` runs after building) and reads what it printed. */
-async function startScript(extraArguments: string[]): Promise<RunningScript> {
+async function startScript(extraArguments: string[], extraEnvironment: Record<string, string> = {}): Promise<RunningScript> {
   const directory = mkdtempSync(join(tmpdir(), 'dosrouter-cluster-script-'));
   const port = await freePort();
-  const environment = { ...process.env };
+  const environment = { ...process.env, ...extraEnvironment };
   delete environment.REDIS_URL;
   const child = spawn(process.execPath, ['scripts/cluster.mjs', '--json', '--replicas', '2', '--port', String(port), '--dir', directory, ...extraArguments], {
     cwd: REPOSITORY,
@@ -46,9 +47,13 @@ async function startScript(extraArguments: string[]): Promise<RunningScript> {
     });
     child.once('exit', (code) => reject(new Error(`scripts/cluster.mjs exited with ${code}: ${stderr}`)));
   });
-  const pids = [description.nginx.pid, description.redis?.pid, ...description.replicas.map((replica) => replica.pid)].filter(
-    (pid): pid is number => pid !== undefined,
-  );
+  const pids = [
+    description.nginx.pid,
+    description.redis?.pid,
+    description.simulator?.pid,
+    ...description.replicas.map((replica) => replica.pid),
+    ...description.probers.map((prober) => prober.pid),
+  ].filter((pid): pid is number => pid !== undefined);
   const running = { child, description, stderr: () => stderr, pids };
   started.push(running);
   return running;
@@ -65,17 +70,77 @@ describe('scripts/cluster.mjs (pnpm cluster)', () => {
     }
   });
 
-  it('starts redis-server, the replicas and nginx, and stops them all on SIGTERM with exit code 0', async () => {
+  it('starts redis-server, the simulator, a prober, the replicas and nginx, and stops them all on SIGTERM with exit code 0', async () => {
     const script = await startScript([]);
     expect(script.description.replicas).toHaveLength(2);
     expect(script.description.redis).toMatchObject({ startedHere: true });
+    expect(script.description.config).toBe(join(REPOSITORY, 'config', 'cluster.yaml'));
+    expect(script.description.simulator).toMatchObject({ running: true, url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/v1$/) });
+    expect(script.description.probers).toMatchObject([{ name: 'prober-1', id: 'prober-1', running: true }]);
+    expect(script.pids).toHaveLength(6); // nginx, redis-server, simulator, two replicas, one prober
     const models = await fetch(`${script.description.url}/v1/models`);
     expect(models.status).toBe(200);
+    // The replicas route to the simulator process (config/cluster.yaml's backends), sim-a and sim-b both serving fast.
+    const answer = await fetch(`${script.description.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'fast', messages: [{ role: 'user', content: 'Hi' }] }),
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('x-dosrouter-deployment')).toMatch(/^sim-[ab]\/fast$/);
 
     script.child.kill('SIGTERM');
     const [code] = (await once(script.child, 'exit')) as [number | null];
     expect(code).toBe(0);
     expect(script.pids.filter(isAlive)).toEqual([]);
+  });
+
+  it('runs a prober that probes the deployments, schedules the probes in Redis under the prefix and publishes weights', async () => {
+    const prefix = `test-script-${randomBytes(4).toString('hex')}`;
+    // The first probe of each deployment runs at once, the next one an interval later.
+    const script = await startScript(['--prefix', prefix], { CLUSTER_PROBE_INTERVAL_MS: '1500' });
+    const prober = script.description.probers[0]!;
+    expect((await fetch(`${prober.url}/readyz`)).status).toBe(200);
+    const probesOf = async (deployment: string): Promise<number> => {
+      const metrics = await (await fetch(`${prober.url}/metrics`)).text();
+      const line = metrics.split('\n').find((text) => text.startsWith(`dosrouter_probes_total{deployment="${deployment}",kind="models",outcome="ok"}`));
+      return line === undefined ? 0 : Number(line.split(' ').at(-1));
+    };
+    await eventually(async () => (await probesOf('sim-a/fast')) >= 2 && (await probesOf('sim-b/fast')) >= 2, 10_000, 'two probes of each fast deployment');
+
+    const redisPort = Number(new URL(script.description.redis!.url).port);
+    const queueKeys = await redisCli(redisPort, '--scan', '--pattern', `${prefix}:v1:{queues}:probes:*`);
+    expect(queueKeys).toEqual(
+      expect.arrayContaining([
+        `${prefix}:v1:{queues}:probes:repeat:probe:sim-a/fast`,
+        `${prefix}:v1:{queues}:probes:repeat:probe:sim-b/fast`,
+        `${prefix}:v1:{queues}:probes:repeat:weights:recompute`,
+      ]),
+    );
+    const schedulers = await redisCli(redisPort, 'ZRANGE', `${prefix}:v1:{queues}:probes:repeat`, '0', '-1');
+    expect(schedulers.sort()).toEqual(
+      ['probe:sim-a/fast', 'probe:sim-b/fast', 'probe:sim-capable/capable', 'probe:sim-vision/embed', 'probe:sim-vision/vision', 'weights:recompute'].sort(),
+    );
+    expect(await redisCli(redisPort, 'EXISTS', `${prefix}:v1:{weights}:document`)).toEqual(['1']);
+
+    script.child.kill('SIGTERM');
+    const [code] = (await once(script.child, 'exit')) as [number | null];
+    expect(code).toBe(0);
+    expect(script.pids.filter(isAlive)).toEqual([]);
+  });
+
+  it('starts no prober in embedded mode (the replicas probe in-process) and none with --probers 0', async () => {
+    const embedded = await startScript(['--embedded']);
+    expect(embedded.description).toMatchObject({ mode: 'embedded', probers: [], simulator: { running: true } });
+    expect(embedded.description.redis).toBeUndefined();
+    const noProber = await startScript(['--probers', '0']);
+    expect(noProber.description).toMatchObject({ mode: 'cluster', probers: [], simulator: { running: true } });
+    for (const script of [embedded, noProber]) {
+      script.child.kill('SIGTERM');
+      const [code] = (await once(script.child, 'exit')) as [number | null];
+      expect(code).toBe(0);
+      expect(script.pids.filter(isAlive)).toEqual([]);
+    }
   });
 
   it('says so loudly and stops everything when a replica dies', async () => {

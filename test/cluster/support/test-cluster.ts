@@ -31,6 +31,12 @@ export interface TestClusterOptions {
   redis?: 'own' | 'shared';
   /** Default: DOSROUTER_TEST_CLUSTER_MODE, else "on". "off" runs the replicas embedded, to test the topology alone. */
   clusterMode?: ClusterOptions['clusterMode'];
+  /**
+   * Health-prober processes (default 0), with the test's gateway config, Redis and prefix; `cluster.probers`,
+   * killProber, stopProber and startProber reach them. None when the replicas run embedded (the prober needs Redis).
+   * They probe the simulator, which counts the probes' requests: set `prober.probe` through `configure`.
+   */
+  probers?: number;
   /** Changes to the generated gateway config document before it is written. */
   configure?: (config: Record<string, unknown>) => void;
   nginx?: ClusterOptions['nginx'];
@@ -72,7 +78,7 @@ export interface TestCluster {
   simulatorStats(): Promise<SimulatorStats>;
   /** Queues faults in the simulator (see packages/provider-sim/README.md). */
   injectFaults(faults: Record<string, unknown>[]): Promise<void>;
-  /** The pid of every process this test cluster started (simulator, replicas including replaced ones, nginx, redis). */
+  /** The pid of every process this test cluster started (simulator, replicas and probers including replaced ones, nginx, redis). */
   pids(): number[];
   /** Stops everything and removes the run directory; safe to call twice. */
   close(): Promise<void>;
@@ -108,7 +114,10 @@ export async function startTestCluster(options: TestClusterOptions): Promise<Tes
       root: REPOSITORY,
       runDirectory,
       replicas: options.replicas ?? 3,
+      prober: options.probers ?? 0,
       gatewayConfig,
+      // The simulator is this harness's own, with the test's models.
+      simulator: 'none',
       redis: redisMode === 'own' ? 'start' : { url: SHARED_REDIS_URL },
       redisPrefix,
       clusterMode: options.clusterMode ?? clusterModeFromEnvironment(),
@@ -154,7 +163,13 @@ export async function startTestCluster(options: TestClusterOptions): Promise<Tes
         if (!response.ok) throw new Error(`simulator refused the faults: ${response.status} ${await response.text()}`);
       },
       pids: () =>
-        [simulator, ...started.replicaHistory.map((entry) => entry.process), started.nginx.process, started.redis?.process]
+        [
+          simulator,
+          ...started.replicaHistory.map((entry) => entry.process),
+          ...started.proberHistory.map((entry) => entry.process),
+          started.nginx.process,
+          started.redis?.process,
+        ]
           .map((managed) => managed?.pid)
           .filter((pid): pid is number => pid !== undefined),
       close,
@@ -190,6 +205,8 @@ function writeGatewayConfig(runDirectory: string, simulatorUrl: string, options:
     // Drains in tests finish in well under a second; a stuck one should not hold a test for 30 s.
     server: { shutdownGraceMs: 8_000 },
     logging: { level: 'info' },
+    // Embedded replicas (DOSROUTER_TEST_CLUSTER_MODE=off) would probe the shared simulator and skew its counts.
+    prober: { embedded: false },
     backends: [
       {
         name: 'sim',

@@ -1,0 +1,137 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { httpStatus } from '../../scripts/cluster/processes.mjs';
+import { isAlive, redisCli } from './support/processes.js';
+import { eventually, SHARED_REDIS_PORT, startTestCluster, type TestCluster } from './support/test-cluster.js';
+
+const QUICK = { id: 'quick', outputTokens: 4 };
+const PROBE_INTERVAL_MS = 500;
+
+/** The harness's config with a short probe interval, so that a test sees several probes in a few seconds. */
+function shortProbes(config: Record<string, unknown>): void {
+  config.prober = { ...(config.prober as Record<string, unknown>), probe: { intervalMs: PROBE_INTERVAL_MS, timeoutMs: 400 } };
+}
+
+/** dosrouter_probes_total of one deployment (every kind and outcome) on one prober's /metrics. */
+async function probesOn(proberUrl: string, deployment: string): Promise<number> {
+  const metrics = await (await fetch(`${proberUrl}/metrics`)).text();
+  return metrics
+    .split('\n')
+    .filter((line) => line.startsWith(`dosrouter_probes_total{deployment="${deployment}",`))
+    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+}
+
+describe('health-prober processes in the cluster topology', () => {
+  let test: TestCluster | undefined;
+  afterEach(async () => {
+    await test?.close();
+    test = undefined;
+  });
+
+  it('probes the test’s backend with the test’s config, Redis and prefix, and publishes the weights there', async ({ skip }) => {
+    test = await startTestCluster({ models: [QUICK], replicas: 1, probers: 1, configure: shortProbes });
+    if (test.cluster.mode !== 'cluster') skip('the replicas run embedded (DOSROUTER_TEST_CLUSTER_MODE=off): no prober');
+    const prober = test.cluster.probers[0]!;
+    expect(prober).toMatchObject({ name: 'prober-1', id: 'prober-1' });
+    expect(prober.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(await httpStatus(`${prober.url}/readyz`)).toBe(200);
+    await eventually(async () => (await probesOn(prober.url, 'sim/quick')) >= 2, 5_000, 'two probes of sim/quick');
+    const redisPort = test.cluster.redis!.port;
+    expect(await redisCli(redisPort, 'ZRANGE', `${test.redisPrefix}:v1:{queues}:probes:repeat`, '0', '-1')).toEqual(['probe:sim/quick', 'weights:recompute']);
+    const document = JSON.parse((await redisCli(redisPort, 'GET', `${test.redisPrefix}:v1:{weights}:document`))[0]!) as { weights: Record<string, number> };
+    expect(document.weights).toEqual({ 'sim/quick': 1 });
+  });
+
+  it('stops a prober with SIGTERM (exit 0), kills one with SIGKILL, and starts it again on its port with a new id', async ({ skip }) => {
+    test = await startTestCluster({ models: [QUICK], replicas: 1, probers: 1, configure: shortProbes });
+    if (test.cluster.mode !== 'cluster') skip('the replicas run embedded (DOSROUTER_TEST_CLUSTER_MODE=off): no prober');
+    const { port } = test.cluster.probers[0]!;
+    expect(await test.cluster.stopProber(0)).toEqual({ code: 0, signal: null });
+    expect(await httpStatus(`http://127.0.0.1:${port}/healthz`)).toBe(0);
+
+    const restarted = await test.cluster.startProber(0);
+    expect(restarted).toMatchObject({ id: 'prober-1.2', port });
+    expect(await test.cluster.killProber(0)).toEqual({ code: null, signal: 'SIGKILL' });
+    const again = await test.cluster.startProber(0);
+    expect(again).toMatchObject({ id: 'prober-1.3', port });
+    await eventually(async () => (await probesOn(again.url, 'sim/quick')) >= 1, 5_000, 'a probe by prober-1.3');
+    expect(test.cluster.proberHistory.map((entry) => entry.id)).toEqual(['prober-1', 'prober-1.2', 'prober-1.3']);
+  });
+
+  it('runs each probe once per interval however many probers run', async ({ skip }) => {
+    test = await startTestCluster({ models: [QUICK], replicas: 1, probers: 2, configure: shortProbes });
+    if (test.cluster.mode !== 'cluster') skip('the replicas run embedded (DOSROUTER_TEST_CLUSTER_MODE=off): no prober');
+    const [first, second] = test.cluster.probers;
+    const total = async (): Promise<number> => (await probesOn(first!.url, 'sim/quick')) + (await probesOn(second!.url, 'sim/quick'));
+    const before = await total();
+    await delay(10 * PROBE_INTERVAL_MS);
+    const probes = (await total()) - before;
+    // About 10 probes in 10 intervals between the two probers; one per prober per interval would be about 20.
+    expect(probes).toBeGreaterThanOrEqual(6);
+    expect(probes).toBeLessThanOrEqual(14);
+    // One scheduler per deployment however many probers reconciled them.
+    expect(await redisCli(test.cluster.redis!.port, 'ZRANGE', `${test.redisPrefix}:v1:{queues}:probes:repeat`, '0', '-1')).toEqual([
+      'probe:sim/quick',
+      'weights:recompute',
+    ]);
+  });
+
+  it('on the shared Redis, leaves no key and no process behind', async ({ skip }) => {
+    test = await startTestCluster({ models: [QUICK], replicas: 1, probers: 1, redis: 'shared', configure: shortProbes });
+    if (test.cluster.mode !== 'cluster') skip('the replicas run embedded (DOSROUTER_TEST_CLUSTER_MODE=off): no prober');
+    const keys = (pattern: string): Promise<string[]> => redisCli(SHARED_REDIS_PORT, '--scan', '--pattern', pattern);
+    await eventually(async () => (await keys(`${test!.redisPrefix}:v1:{queues}:probes:*`)).length > 0, 5_000, 'the probe queue in the shared Redis');
+    expect(await keys(`${test.redisPrefix}:v1:{weights}:document`)).toHaveLength(1);
+    const pids = test.pids();
+    expect(pids).toHaveLength(4); // simulator, one replica, one prober, nginx (no redis-server of its own)
+    await test.close();
+    expect(pids.filter(isAlive)).toEqual([]);
+    expect(await keys(`${test.redisPrefix}:*`)).toEqual([]);
+  });
+
+  it('killed, leaves the gateways routing on its last table until the table is stale, then on configured weights', async ({ skip }) => {
+    const staleAfterMs = 4_000;
+    test = await startTestCluster({
+      models: [QUICK],
+      replicas: 2,
+      probers: 1,
+      configure: (config) => {
+        shortProbes(config);
+        config.weights = { staleAfterMs };
+        // A second deployment of the same model at the same simulator, whose health check fails (404): the prober
+        // drains it while requests to it would still succeed, so only the table keeps traffic off it.
+        const [backend] = config.backends as Record<string, unknown>[];
+        config.backends = [backend, { ...backend, name: 'drained', probe: { kind: 'http', path: '/no-such-health-check' } }];
+      },
+    });
+    if (test.cluster.mode !== 'cluster') skip('the replicas run embedded (DOSROUTER_TEST_CLUSTER_MODE=off): no prober');
+    const client = test.client();
+    const servedBy = async (): Promise<string> => {
+      const { response } = await client.chat.completions.create({ model: 'quick', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+      return response.headers.get('x-dosrouter-deployment') ?? '';
+    };
+    const deployments = async (count: number): Promise<Set<string>> => {
+      const seen = new Set<string>();
+      for (let index = 0; index < count; index += 1) seen.add(await servedBy());
+      return seen;
+    };
+    const metricOf = async (replica: number, name: string): Promise<string | undefined> => {
+      const metrics = await (await fetch(`${test!.cluster.replicas[replica]!.url}/metrics`)).text();
+      return metrics.split('\n').find((line) => line.startsWith(`${name} `))?.split(' ')[1];
+    };
+
+    await eventually(async () => (await deployments(10)).size === 1, 5_000, 'the drained deployment out of rotation');
+    expect(await deployments(30)).toEqual(new Set(['sim/quick']));
+
+    const killedAt = Date.now();
+    expect(await test.cluster.killProber(0)).toEqual({ code: null, signal: 'SIGKILL' });
+    // The last table holds: still nothing to the drained deployment, on either replica, for as long as it is fresh.
+    while (Date.now() - killedAt < staleAfterMs - 1_500) expect(await deployments(10)).toEqual(new Set(['sim/quick']));
+    expect(await metricOf(0, 'dosrouter_weights_stale')).toBe('0');
+
+    // Past staleAfterMs the replicas fall back to configured weights (no errors in their stats), and say so.
+    await eventually(async () => (await metricOf(0, 'dosrouter_weights_stale')) === '1' && (await metricOf(1, 'dosrouter_weights_stale')) === '1', staleAfterMs, 'stale on both replicas');
+    expect(Date.now() - killedAt).toBeGreaterThanOrEqual(staleAfterMs - 1_000);
+    expect(await deployments(40)).toEqual(new Set(['sim/quick', 'drained/quick']));
+  });
+});
