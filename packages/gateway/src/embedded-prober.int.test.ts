@@ -9,7 +9,7 @@ import { eventually, LogCapture } from './test-support/harness.js';
 const messages = [{ role: 'user' as const, content: 'hi' }];
 
 describe('an embedded gateway probes its backends itself', () => {
-  const intervalMs = 200;
+  const intervalMs = 300;
   let a: Simulator;
   let b: Simulator;
   let gateway: RunningGateway;
@@ -21,7 +21,7 @@ describe('an embedded gateway probes its backends itself', () => {
     b = await startSimulator({ models: [{ id: 'm' }] });
     const config = configSchema.parse({
       logging: { level: 'info', accessLog: false },
-      prober: { probe: { intervalMs, timeoutMs: 150 }, recomputeIntervalMs: 1_000 },
+      prober: { probe: { intervalMs, timeoutMs: 250 }, recomputeIntervalMs: 1_000 },
       backends: [
         { name: 'a', baseUrl: a.baseUrl, models: [{ name: 'm' }] },
         { name: 'b', baseUrl: b.baseUrl, models: [{ name: 'm' }] },
@@ -66,8 +66,10 @@ describe('an embedded gateway probes its backends itself', () => {
   });
 
   it('leaves a circuit a backend’s Retry-After opened alone', async () => {
+    const probesOfB = async (): Promise<number> => Number(/dosrouter_probes_total\{deployment="b\/m",kind="models",outcome="ok"\} (\d+)/.exec(await metrics())?.[1] ?? 0);
     gateway.cluster.breakers.openFor('b/m', 60_000, 'rate limited by the backend');
-    await new Promise((resolve) => setTimeout(resolve, 3 * intervalMs));
+    const before = await probesOfB();
+    await eventually(async () => (await probesOfB()) >= before + 2, 6 * intervalMs);
     expect(gateway.cluster.breakers.isOpen('b/m')).toBe(true);
   });
 });

@@ -49,7 +49,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const catalog = new ModelCatalog(config);
   const backends = await BackendRegistry.create(config);
   const cluster = await createClusterState({ config, deployments: catalog.deployments(), logger, metrics, replica: options.replica });
-  const embeddedProber = startEmbeddedProber(config, catalog, backends, cluster, metrics, logger);
 
   const accessLog = config.logging.accessLog ? AccessLog.forLogger(logger, loggerDestination(logger), 'gateway') : undefined;
   const app = createApp({
@@ -100,6 +99,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     });
   });
   const port = (server.address() as AddressInfo).port;
+  // Probing starts once the gateway is up: nothing of it is left running if listening failed.
+  const embeddedProber = startEmbeddedProber(config, catalog, backends, cluster, metrics, logger);
   readiness.markReady();
   const displayHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
 
@@ -143,7 +144,7 @@ function startEmbeddedProber(
     baseUrlOf: (backend) => backends.get(backend.name).baseUrl,
     readStats: (ids) => cluster.stats.read(ids, ROUTING_STATS_WINDOW_MS),
     onPublish: (update) => useWeights(weightsOf(update.document), update.document.generation),
-    closeCircuit: async (deploymentId) => cluster.breakers.closeAfterProbe(deploymentId),
+    closeCircuit: async (deploymentId, probeStartedAt) => cluster.breakers.closeAfterProbe(deploymentId, probeStartedAt),
     registry: metrics.registry,
     logger,
   });

@@ -6,8 +6,11 @@ import type { ProberMetrics } from './telemetry/prober-metrics.js';
 import type { WeightsKeeper } from './weights/weights-keeper.js';
 import type { WeightsUpdate } from './weights/weights-store.js';
 
-/** Closes a deployment's open circuit after a successful probe, unless a backend's Retry-After holds it; true if it did. */
-export type CircuitCloser = (deploymentId: string) => Promise<boolean>;
+/**
+ * Closes a deployment's open circuit after a successful probe that started at `probeStartedAt` (ms since the
+ * epoch), unless a backend's Retry-After holds it or it opened after the probe started; true if it closed it.
+ */
+export type CircuitCloser = (deploymentId: string, probeStartedAt: number) => Promise<boolean>;
 
 export interface ProbeReport {
   readonly deploymentId: string;
@@ -39,6 +42,7 @@ export class DeploymentProber {
 
   async probe(plan: ProbePlan): Promise<ProbeReport> {
     const { keeper, metrics, logger } = this.options;
+    const startedAt = this.clock();
     const result = await runPlannedProbe(plan);
     metrics?.recordProbe(plan.deploymentId, plan.settings.kind, result);
     if (!result.ok) {
@@ -51,7 +55,7 @@ export class DeploymentProber {
       ...(result.ttftMs === undefined ? {} : { ttftMs: result.ttftMs }),
     });
     this.published(update);
-    const circuitClosed = result.ok && this.options.closeCircuit !== undefined && (await this.closeCircuit(plan.deploymentId));
+    const circuitClosed = result.ok && this.options.closeCircuit !== undefined && (await this.closeCircuit(plan.deploymentId, startedAt));
     const record = update.health.get(plan.deploymentId);
     return { deploymentId: plan.deploymentId, result, weight: record?.weight, state: record?.state, circuitClosed };
   }
@@ -68,9 +72,9 @@ export class DeploymentProber {
     logTransitions(update, this.options.logger);
   }
 
-  private async closeCircuit(deploymentId: string): Promise<boolean> {
+  private async closeCircuit(deploymentId: string, probeStartedAt: number): Promise<boolean> {
     try {
-      const closed = await this.options.closeCircuit!(deploymentId);
+      const closed = await this.options.closeCircuit!(deploymentId, probeStartedAt);
       if (closed) this.options.metrics?.recordCircuitClosed(deploymentId);
       return closed;
     } catch (error) {

@@ -41,10 +41,16 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info('stopping', { signal });
-    await prober.close();
-    logger.info('stopped');
+    let code = 0;
+    try {
+      await prober.close();
+      logger.info('stopped');
+    } catch (error) {
+      code = 1;
+      logger.error('could not stop cleanly', { error: (error as Error).message });
+    }
     await flushLogger(logger);
-    process.exit(0);
+    process.exit(code);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));

@@ -4,7 +4,6 @@ import type { Queue, Worker } from 'bullmq';
 import {
   ConfigError,
   ModelCatalog,
-  RedisBreakerStore,
   RedisKeys,
   RedisStats,
   connectBackgroundRedis,
@@ -26,6 +25,31 @@ import { redisCircuitCloser } from './worker/redis-circuit-closer.js';
 
 /** The window of the replicas' rolling stats the weights are computed from (the gateways route on the same one). */
 export const STATS_WINDOW_MS = 60_000;
+/** Starting (Redis reachable, schedules reconciled) must finish within this. */
+const START_DEADLINE_MS = 15_000;
+/** On close, probes under way get this long to finish before the worker is closed forcibly. */
+const CLOSE_GRACE_MS = 10_000;
+
+/** Resolves true when `work` settles within `ms`, false when it does not (the work goes on, unobserved). */
+async function withinMs(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([work.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function deadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms: is Redis reachable?`)), ms)));
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export interface ProberOptions {
   readonly config: GatewayConfig;
@@ -75,11 +99,15 @@ export async function startProber(options: ProberOptions): Promise<RunningProber
   let queue: Queue | undefined;
   let worker: Worker | undefined;
   const close = async (): Promise<void> => {
-    await worker?.close();
-    await queue?.close();
-    await server?.close();
-    queueRedis.disconnect();
-    redis.disconnect();
+    try {
+      await server?.close();
+      // A probe under way may finish (its timeout bounds it); with Redis gone, BullMQ could wait forever.
+      if (worker !== undefined && !(await withinMs(worker.close(), CLOSE_GRACE_MS))) await withinMs(worker.close(true), 1_000);
+      if (queue !== undefined) await withinMs(queue.close(), 1_000);
+    } finally {
+      queueRedis.disconnect();
+      redis.disconnect();
+    }
   };
   try {
     await redis.connect();
@@ -101,11 +129,14 @@ export async function startProber(options: ProberOptions): Promise<RunningProber
       keeper,
       logger,
       metrics,
-      closeCircuit: redisCircuitCloser(redis, keys, new RedisBreakerStore(redis, redis, keys), id),
+      closeCircuit: redisCircuitCloser(redis, keys, id),
     });
 
     queue = createProbeQueue(queueRedis, keys.queuePrefix(), logger);
-    const schedulers = await reconcileSchedulers(queue, plans, config.prober.recomputeIntervalMs);
+    const startingQueue = queue;
+    // The queue's connection waits for Redis forever (as BullMQ needs): give the start a deadline of its own, so a
+    // prober that cannot reach Redis exits and its supervisor restarts it.
+    const schedulers = await deadline(reconcileSchedulers(startingQueue, plans, config.prober.recomputeIntervalMs), START_DEADLINE_MS, 'reconciling the probe schedules');
     // A fresh table at once, so gateways know a prober is alive before the first probe completes.
     await prober.recompute();
     worker = createProbeWorker({ connection: queueRedis, prefix: keys.queuePrefix(), plans, prober, concurrency: config.prober.concurrency, logger });

@@ -48,6 +48,8 @@ export class BreakerBoard {
   private readonly openUntil = new Map<string, number>();
   /** Why each open circuit opened: a health probe may close one opened by errors, never one a backend's 429 holds. */
   private readonly openCause = new Map<string, OpenCause>();
+  /** When each open circuit opened (ms since the epoch): a probe that started before cannot close it. */
+  private readonly openedAt = new Map<string, number>();
   /** The cause of the opening under way (opossum's 'open' handler runs synchronously inside open()). */
   private openingCause: OpenCause = 'errors';
   /** Set while applying another replica's change, so that it is not published back. */
@@ -88,6 +90,7 @@ export class BreakerBoard {
       this.openUntil.set(id, Date.now() + optionsOf(breaker).resetTimeout);
       const cause = this.openingCause;
       this.openCause.set(id, cause);
+      this.openedAt.set(id, Date.now());
       this.onState(id, 'open');
       if (this.applyingRemote || cause !== 'errors') return;
       this.logger.warn('circuit opened', { deployment: id, cooldownMs: optionsOf(breaker).resetTimeout });
@@ -96,11 +99,13 @@ export class BreakerBoard {
     breaker.on('halfOpen', () => {
       this.openIds.delete(id);
       this.openCause.delete(id);
+      this.openedAt.delete(id);
       this.onState(id, 'half_open');
     });
     breaker.on('close', () => {
       this.openIds.delete(id);
       this.openCause.delete(id);
+      this.openedAt.delete(id);
       this.onState(id, 'closed');
       if (this.applyingRemote) return;
       this.logger.info('circuit closed', { deployment: id });
@@ -135,19 +140,32 @@ export class BreakerBoard {
   /** A 429 with Retry-After: the deployment is open for exactly that long, on every replica. */
   openFor(deploymentId: string, durationMs: number, reason: string): void {
     const breaker = this.breakers.get(deploymentId);
-    if (!breaker || breaker.opened) return;
+    if (!breaker || this.openCause.get(deploymentId) === 'rate_limit') return;
+    if (breaker.opened) {
+      // The 429 itself tripped the error threshold: the circuit is open, but it must stay open for the time the
+      // backend asked, and no health probe may close it. Reopen it as a rate limit (silently: never seen closed).
+      this.applyingRemote = true;
+      try {
+        breaker.close();
+      } finally {
+        this.applyingRemote = false;
+      }
+    }
     this.openLocally(breaker, durationMs, 'rate_limit');
     this.logger.warn('circuit opened', { deployment: deploymentId, cooldownMs: durationMs, reason });
     this.publish({ deploymentId, state: 'open', durationMs, replica: this.replica, reason, cause: 'rate_limit' });
   }
 
   /**
-   * A successful health probe: closes the deployment's circuit when errors opened it, here and on every replica.
-   * One opened by a backend's 429 stays open for the time the backend asked. Returns whether it closed.
+   * A successful health probe that started at `probeStartedAt`: closes the deployment's circuit when errors opened
+   * it before the probe started, here and on every replica. One opened by a backend's 429 stays open for the time
+   * the backend asked. Returns whether it closed.
    */
-  closeAfterProbe(deploymentId: string): boolean {
+  closeAfterProbe(deploymentId: string, probeStartedAt: number): boolean {
     const breaker = this.breakers.get(deploymentId);
     if (!breaker?.opened || this.openCause.get(deploymentId) === 'rate_limit') return false;
+    // A success that predates the failures that opened the circuit proves nothing about now.
+    if ((this.openedAt.get(deploymentId) ?? 0) > probeStartedAt) return false;
     this.logger.info('circuit closed by a successful health probe', { deployment: deploymentId });
     breaker.close();
     return true;

@@ -12,9 +12,14 @@ export function isTimeout(error: unknown): boolean {
   return error instanceof Error && error.name === 'TimeoutError';
 }
 
+/**
+ * An error in words for logs, job results and metrics labels, with any URL in it replaced by `<url>`: some errors
+ * quote the URL they failed on, and a URL may carry a secret.
+ */
 export function describeError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause: unknown = error.cause;
+  const message = error instanceof Error ? error.message : String(error);
+  const cause: unknown = error instanceof Error ? error.cause : undefined;
   const code = cause instanceof Error && 'code' in cause && typeof cause.code === 'string' ? cause.code : undefined;
-  return code === undefined ? error.message : `${error.message} (${code})`;
+  const safe = message.replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, '<url>');
+  return code === undefined ? safe : `${safe} (${code})`;
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolveHttpProbeUrl } from './http-probe.js';
+import { describeError } from './fetch-failure.js';
+import { operationUrl } from './probe-result.js';
 
 const resolve = (baseUrl: string, path: string): string => {
   const url = resolveHttpProbeUrl({ baseUrl, path, expectedStatus: 200, timeoutMs: 1_000 });
@@ -34,5 +36,22 @@ describe('the http probe URL', () => {
   it('names a base URL or URL it cannot parse', () => {
     expect(resolve('not a url', '/health')).toBe('invalid base URL not a url');
     expect(resolveHttpProbeUrl({ url: '/health', expectedStatus: 200, timeoutMs: 1_000 })).toBe('invalid URL /health');
+  });
+});
+
+describe('operationUrl', () => {
+  it('appends the operation to the path, keeps both queries, and drops user info', () => {
+    expect(operationUrl({ baseUrl: 'https://res.example.com/openai/v1/?api-version=2024-10-21', query: { extra: '1' } }, 'models')).toBe(
+      'https://res.example.com/openai/v1/models?api-version=2024-10-21&extra=1',
+    );
+    expect(operationUrl({ baseUrl: 'https://user:secret@api.example.com/v1' }, 'chat/completions')).toBe('https://api.example.com/v1/chat/completions');
+  });
+});
+
+describe('describeError', () => {
+  it('never repeats a URL an error quotes', () => {
+    expect(describeError(new TypeError('Request cannot be constructed from a URL that includes credentials: https://u:sk-123@x.example/v1/models'))).toBe(
+      'Request cannot be constructed from a URL that includes credentials: <url>',
+    );
   });
 });

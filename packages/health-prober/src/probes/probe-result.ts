@@ -21,9 +21,16 @@ export interface ProbeTarget {
   readonly timeoutMs: number;
 }
 
-/** The URL of an OpenAI operation (`models`, `chat/completions`) on the target's backend, with its query. */
+/**
+ * The URL of an OpenAI operation (`models`, `chat/completions`) on the target's backend: the operation appended to
+ * the base URL's path, the base URL's own query and the target's query kept (Azure's api-version), and any user
+ * info dropped (the gateway never sends it either, and fetch refuses it with the URL in its message).
+ */
 export function operationUrl(target: Pick<ProbeTarget, 'baseUrl' | 'query'>, operation: string): string {
-  const url = `${target.baseUrl.replace(/\/+$/, '')}/${operation}`;
-  const query = new URLSearchParams(target.query ?? {});
-  return query.size > 0 ? `${url}?${query.toString()}` : url;
+  const url = new URL(target.baseUrl);
+  url.username = '';
+  url.password = '';
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/${operation}`;
+  for (const [name, value] of Object.entries(target.query ?? {})) url.searchParams.set(name, value);
+  return url.toString();
 }

@@ -51,7 +51,8 @@ export async function startProberFixture(options: { intervalMs: number; timeoutM
       logging: { level: 'warn' },
       redis: { url: TEST_REDIS_URL, keyPrefix: prefix },
       prober: {
-        probe: { intervalMs: options.intervalMs, timeoutMs: options.timeoutMs ?? Math.min(1_000, Math.floor(options.intervalMs / 2)) },
+        // Generous: a healthy probe that times out on a busy CI machine would count as a failure.
+        probe: { intervalMs: options.intervalMs, timeoutMs: options.timeoutMs ?? Math.min(1_000, options.intervalMs - 50) },
         recomputeIntervalMs: options.recomputeIntervalMs ?? 5_000,
       },
       weights: { staleAfterMs: 60_000 },

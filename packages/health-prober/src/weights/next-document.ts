@@ -7,21 +7,20 @@ export interface NextDocument {
 }
 
 /**
- * The document to publish after a step. Every step republishes (a fresh `publishedAt` tells gateways the prober is
- * alive, and they read it on their poll); the generation moves, and the document is announced, only when a weight
- * or a state changed.
+ * The document to publish after a step, as publication number `generation` (every write has a higher one than the
+ * last: the store's revision). Every step republishes, and a fresh `publishedAt` tells gateways the prober is alive
+ * (they read it on their poll); it is announced on pub/sub only when a weight or a state changed. `publishedAt` is
+ * this prober's clock as it is: a clock that ran ahead must not date every later table in the future.
  */
 export function nextWeightsDocument(
   previous: WeightsDocument | undefined,
   health: ReadonlyMap<string, DeploymentHealth>,
   now: number,
+  generation: number,
 ): NextDocument {
   const weights = new Map([...health].map(([id, record]) => [id, record.weight] as const));
   const changed = previous === undefined || !sameTable(previous, health);
-  const generation = changed ? (previous?.generation ?? 0) + 1 : previous.generation;
-  // Never older than the previous table, even if this prober's clock is behind the one that wrote it.
-  const publishedAt = Math.max(now, previous === undefined ? 0 : previous.publishedAt + 1);
-  return { document: buildWeightsDocument({ generation, publishedAt, weights, health }), changed };
+  return { document: buildWeightsDocument({ generation, publishedAt: now, weights, health }), changed };
 }
 
 function sameTable(previous: WeightsDocument, health: ReadonlyMap<string, DeploymentHealth>): boolean {

@@ -51,7 +51,8 @@ export class RedisWeightsStore implements WeightsStore {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
       const { revision, state } = await this.readState();
       const health = step(state);
-      const { document, changed } = nextWeightsDocument(state.document, health, now);
+      // The script moves the revision to revision + 1 when it writes: that is this table's generation.
+      const { document, changed } = nextWeightsDocument(state.document, health, now, revision + 1);
       const serialized = serializeWeightsDocument(document);
       const pairs = [...health].flatMap(([id, record]) => [id, JSON.stringify(record)]);
       const removed = [...state.health.keys()].filter((id) => !health.has(id));

@@ -39,7 +39,7 @@ export class MemoryWeightsStore implements WeightsStore {
     // Synchronous from read to write: no other step can interleave within one process.
     const previous = this.state;
     const health = step(previous);
-    const { document, changed } = nextWeightsDocument(previous.document, health, now);
+    const { document, changed } = nextWeightsDocument(previous.document, health, now, (previous.document?.generation ?? 0) + 1);
     this.state = { health, document };
     const update = { document, changed, previous: previous.health, health };
     this.onPublish(update);

@@ -12,6 +12,8 @@ export interface BreakerEvent {
    * `rate_limit` (a backend's 429 with Retry-After) stays open for the time the backend asked, whatever probes see.
    */
   readonly cause?: 'errors' | 'rate_limit';
+  /** For `open`, as stored in Redis: when it opened (ms since the epoch); a probe that started earlier cannot close it. */
+  readonly openedAt?: number;
 }
 
 /** Where breaker transitions are shared across replicas. Embedded mode has none: the local breakers are all. */

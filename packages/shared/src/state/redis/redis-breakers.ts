@@ -17,7 +17,8 @@ export class RedisBreakerStore implements BreakerStore {
   async publish(event: BreakerEvent): Promise<void> {
     const pipeline = this.redis.pipeline();
     if (event.state === 'open') {
-      pipeline.set(this.keys.breaker(event.deploymentId), JSON.stringify(event), 'PX', Math.max(1, Math.round(event.durationMs ?? 1)));
+      const opened = { ...event, openedAt: event.openedAt ?? Date.now() };
+      pipeline.set(this.keys.breaker(event.deploymentId), JSON.stringify(opened), 'PX', Math.max(1, Math.round(event.durationMs ?? 1)));
     } else {
       pipeline.del(this.keys.breaker(event.deploymentId));
     }

@@ -11,6 +11,7 @@ const SCRIPT_FILES = {
   dosrouterReleaseRequestV1: 'releaseRequest.lua',
   dosrouterReadStatsV1: 'readStats.lua',
   dosrouterPublishWeightsV1: 'publishWeights.lua',
+  dosrouterCloseCircuitAfterProbeV1: 'closeCircuitAfterProbe.lua',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;
