@@ -72,3 +72,16 @@ export {
   weightsOf,
 } from './routing/weights/weights-document.js';
 export type { PublishedHealth, WeightsDocument, WeightsDocumentOptions } from './routing/weights/weights-document.js';
+export { routable, weightedShuffle, orderInTiers } from './routing/strategies/routable.js';
+export type { RoutableDeployment } from './routing/strategies/routable.js';
+export { DEFAULT_EXPECTED_OUTPUT_TOKENS, DEFAULT_ESTIMATED_PROMPT_TOKENS } from './routing/strategies/request-profile.js';
+export type { RequestProfile } from './routing/strategies/request-profile.js';
+export { createRoundRobinStrategy } from './routing/strategies/round-robin.js';
+export type { RoundRobinOptions } from './routing/strategies/round-robin.js';
+export { leastBusyStrategy } from './routing/strategies/least-busy.js';
+export { latencyStrategy, createLatencyStrategy } from './routing/strategies/latency.js';
+export type { LatencyOptions } from './routing/strategies/latency.js';
+export { costStrategy, expectedCost, compareCosts } from './routing/strategies/cost.js';
+export { capabilityStrategy } from './routing/strategies/capability.js';
+export { StrategyRegistry, BUILT_IN_STRATEGY_NAMES } from './routing/strategies/registry.js';
+export type { BuiltInStrategyName } from './routing/strategies/registry.js';

@@ -1,5 +1,6 @@
 import type { Deployment } from '../catalog/catalog.js';
 import type { DeploymentStats } from '../state/rolling-stats.js';
+import type { RequestProfile } from './strategies/request-profile.js';
 
 /** A source of uniform numbers in [0, 1). Injected so that routing decisions are reproducible in tests. */
 export type RandomSource = () => number;
@@ -29,6 +30,8 @@ export const EMPTY_SNAPSHOT: RoutingSnapshot = {
 export interface StrategyContext {
   readonly snapshot: RoutingSnapshot;
   readonly random: RandomSource;
+  /** The request being routed; strategies that need it (latency, cost, capability) use documented defaults without. */
+  readonly request?: RequestProfile;
 }
 
 /** Orders the candidate deployments: the first is tried first, the rest are the failover order. */

@@ -3,22 +3,9 @@ import type { Deployment } from '../../catalog/catalog.js';
 import { EMPTY_SNAPSHOT } from '../types.js';
 import { weightedStrategy } from './weighted.js';
 import { seededRandom } from '../../test-support/seeded-random.js';
+import { testDeployment } from '../../test-support/deployments.js';
 
-function deployment(id: string, weight: number): Deployment {
-  return {
-    id,
-    backend: id,
-    model: 'm',
-    upstreamModel: 'm',
-    weight,
-    pricing: { inputPerMTok: 0, outputPerMTok: 0 },
-    contextWindow: 1000,
-    maxOutputTokens: 100,
-    capabilities: new Set(['streaming']),
-    limits: {},
-    breaker: { errorThresholdPercentage: 50, volumeThreshold: 10, windowMs: 10_000, cooldownMs: 30_000 },
-  };
-}
+const deployment = (id: string, weight: number): Deployment => testDeployment(id, { weight });
 
 
 describe('the weighted strategy', () => {

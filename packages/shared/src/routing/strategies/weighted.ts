@@ -1,9 +1,8 @@
 import type { Deployment } from '../../catalog/catalog.js';
-import type { RoutingSnapshot, Strategy, StrategyContext } from '../types.js';
+import type { Strategy, StrategyContext } from '../types.js';
+import { routable, weightedShuffle } from './routable.js';
 
-export function effectiveWeight(deployment: Deployment, snapshot: RoutingSnapshot): number {
-  return snapshot.weights.get(deployment.id) ?? deployment.weight;
-}
+export { effectiveWeight } from './routable.js';
 
 /**
  * Weighted random order without replacement: the first pick is proportional to weight, each later pick is
@@ -13,23 +12,8 @@ export function effectiveWeight(deployment: Deployment, snapshot: RoutingSnapsho
 export const weightedStrategy: Strategy = {
   name: 'weighted',
   order(candidates: readonly Deployment[], { snapshot, random }: StrategyContext): Deployment[] {
-    const pool = candidates
-      .map((deployment) => ({ deployment, weight: effectiveWeight(deployment, snapshot) }))
-      .filter((entry) => entry.weight > 0);
+    const pool = routable(candidates, snapshot);
     if (pool.length === 0) return [...candidates];
-    const ordered: Deployment[] = [];
-    let total = pool.reduce((sum, entry) => sum + entry.weight, 0);
-    while (pool.length > 0) {
-      let target = random() * total;
-      let index = 0;
-      while (index < pool.length - 1 && target >= pool[index]!.weight) {
-        target -= pool[index]!.weight;
-        index += 1;
-      }
-      const [picked] = pool.splice(index, 1);
-      ordered.push(picked!.deployment);
-      total -= picked!.weight;
-    }
-    return ordered;
+    return weightedShuffle(pool, random);
   },
 };
