@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import type { BackendConfig, Deployment, GatewayConfig, Logger } from '@dosrouter/shared';
+import { weightedDeployments, type BackendConfig, type Deployment, type GatewayConfig, type Logger } from '@dosrouter/shared';
 import { DeploymentProber, type CircuitCloser } from './deployment-prober.js';
 import { EmbeddedProber } from './embedded-prober.js';
 import { probePlans } from './probe-plan.js';
@@ -29,7 +29,7 @@ export interface EmbeddedProbingOptions {
 export function startEmbeddedProbing(options: EmbeddedProbingOptions): EmbeddedProber {
   const { plans } = probePlans(options.deployments, options.config.backends, options.baseUrlOf);
   const keeper = new WeightsKeeper({
-    deployments: options.deployments.map((deployment) => ({ id: deployment.id, configuredWeight: deployment.weight })),
+    deployments: weightedDeployments(options.deployments),
     store: new MemoryWeightsStore(options.onPublish),
     readStats: options.readStats,
   });

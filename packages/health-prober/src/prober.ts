@@ -5,12 +5,14 @@ import {
   ConfigError,
   ModelCatalog,
   RedisKeys,
+  ROUTING_STATS_WINDOW_MS,
   RedisStats,
   connectBackgroundRedis,
   connectRedis,
   createLogger,
   hasRedis,
   redisConnectionSettings,
+  weightedDeployments,
   type GatewayConfig,
   type Logger,
 } from '@dosrouter/shared';
@@ -23,8 +25,6 @@ import { WeightsKeeper } from './weights/weights-keeper.js';
 import { createProbeQueue, createProbeWorker, reconcileSchedulers, type SchedulerChanges } from './worker/probe-queue.js';
 import { redisCircuitCloser } from './worker/redis-circuit-closer.js';
 
-/** The window of the replicas' rolling stats the weights are computed from (the gateways route on the same one). */
-export const STATS_WINDOW_MS = 60_000;
 /** Starting (Redis reachable, schedules reconciled) must finish within this. */
 const START_DEADLINE_MS = 15_000;
 /** On close, probes under way get this long to finish before the worker is closed forcibly. */
@@ -121,9 +121,9 @@ export async function startProber(options: ProberOptions): Promise<RunningProber
     const metrics = new ProberMetrics(registry);
     const stats = new RedisStats(redis, keys);
     const keeper = new WeightsKeeper({
-      deployments: deployments.map((deployment) => ({ id: deployment.id, configuredWeight: deployment.weight })),
+      deployments: weightedDeployments(deployments),
       store: new RedisWeightsStore(redis, keys),
-      readStats: (ids) => stats.read(ids, STATS_WINDOW_MS),
+      readStats: (ids) => stats.read(ids, ROUTING_STATS_WINDOW_MS),
     });
     const prober = new DeploymentProber({
       keeper,

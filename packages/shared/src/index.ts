@@ -48,6 +48,7 @@ export type { BreakerEvent, BreakerStore } from './state/breakers.js';
 export {
   STATS_BUCKET_MS,
   STATS_HORIZON_MS,
+  ROUTING_STATS_WINDOW_MS,
   summarize,
   bucketStart,
   bucketsInWindow,
@@ -59,7 +60,7 @@ export { DEFAULT_WEIGHT_POLICY, createWeightPolicy, weightPolicyProblem } from '
 export type { WeightPolicy } from './routing/weights/weight-policy.js';
 export { nextHealth } from './routing/weights/next-health.js';
 export type { HealthInput, ProbeOutcome } from './routing/weights/next-health.js';
-export { computeWeights } from './routing/weights/compute-weights.js';
+export { computeWeights, weightedDeployments } from './routing/weights/compute-weights.js';
 export { passiveWeights } from './routing/weights/passive-weights.js';
 export type { ComputedWeights, DeploymentObservation, WeightedDeployment } from './routing/weights/compute-weights.js';
 export {

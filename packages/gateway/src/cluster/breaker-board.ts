@@ -144,12 +144,7 @@ export class BreakerBoard {
     if (breaker.opened) {
       // The 429 itself tripped the error threshold: the circuit is open, but it must stay open for the time the
       // backend asked, and no health probe may close it. Reopen it as a rate limit (silently: never seen closed).
-      this.applyingRemote = true;
-      try {
-        breaker.close();
-      } finally {
-        this.applyingRemote = false;
-      }
+      this.unpublished(() => breaker.close());
     }
     this.openLocally(breaker, durationMs, 'rate_limit');
     this.logger.warn('circuit opened', { deployment: deploymentId, cooldownMs: durationMs, reason });
@@ -176,10 +171,17 @@ export class BreakerBoard {
     if (event.replica === this.replica) return;
     const breaker = this.breakers.get(event.deploymentId);
     if (!breaker) return;
-    this.applyingRemote = true;
-    try {
+    this.unpublished(() => {
       if (event.state === 'open' && !breaker.opened) this.openLocally(breaker, event.durationMs ?? optionsOf(breaker).resetTimeout, event.cause ?? 'errors');
       if (event.state === 'closed' && !breaker.closed) breaker.close();
+    });
+  }
+
+  /** Runs a transition that the event handlers must neither log as this replica's nor publish. */
+  private unpublished(transition: () => void): void {
+    this.applyingRemote = true;
+    try {
+      transition();
     } finally {
       this.applyingRemote = false;
     }

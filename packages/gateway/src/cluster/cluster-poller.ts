@@ -1,6 +1,7 @@
 import {
   EMPTY_SNAPSHOT,
   passiveWeights,
+  weightedDeployments,
   type WeightedDeployment,
   type BreakerStore,
   type Deployment,
@@ -50,7 +51,7 @@ export class ClusterPoller {
 
   constructor(private readonly options: ClusterPollerOptions) {
     this.snapshot = { ...EMPTY_SNAPSHOT, openCircuits: options.breakers.openIds };
-    this.weightedDeployments = options.deployments.map((deployment) => ({ id: deployment.id, configuredWeight: deployment.weight }));
+    this.weightedDeployments = weightedDeployments(options.deployments);
   }
 
   start(): void {

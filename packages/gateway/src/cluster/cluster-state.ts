@@ -7,6 +7,7 @@ import {
   RedisHealth,
   RedisKeys,
   RedisLimiter,
+  ROUTING_STATS_WINDOW_MS,
   RedisStats,
   ResilientLimiter,
   connectRedis,
@@ -26,9 +27,6 @@ import { InFlightCounts } from './in-flight-counts.js';
 import { ClusterPoller } from './cluster-poller.js';
 import { LeaseTrackingLimiter } from './lease-tracking-limiter.js';
 import { WeightsTable, type WeightsSource } from './weights-table.js';
-
-/** Window of rolling stats that routing reads. */
-export const ROUTING_STATS_WINDOW_MS = 60_000;
 
 /**
  * Everything one replica shares with the others, behind one shape for both modes: embedded (in memory, one
@@ -62,12 +60,8 @@ export function replicaId(): string {
   return process.env.DOSROUTER_REPLICA_ID || `${hostname()}-${process.pid}`;
 }
 
-export function isClusterMode(config: GatewayConfig): boolean {
-  return hasRedis(config);
-}
-
 export async function createClusterState(options: ClusterStateOptions): Promise<ClusterState> {
-  return isClusterMode(options.config) ? createRedisState(options) : createEmbeddedState(options);
+  return hasRedis(options.config) ? createRedisState(options) : createEmbeddedState(options);
 }
 
 function breakerStateReporter(metrics: GatewayMetrics) {

@@ -1,5 +1,7 @@
 /** Rolling per-deployment statistics, in fixed buckets; every replica adds to the same buckets. */
 export const STATS_BUCKET_MS = 10_000;
+/** The window of rolling stats that routing and the prober's weights read. */
+export const ROUTING_STATS_WINDOW_MS = 60_000;
 /** How far back stats are kept. */
 export const STATS_HORIZON_MS = 5 * 60_000;
 

@@ -1,3 +1,4 @@
+import type { Deployment } from '../../catalog/catalog.js';
 import type { DeploymentStats } from '../../state/rolling-stats.js';
 import type { DeploymentHealth } from './deployment-health.js';
 import { nextHealth, type ProbeOutcome } from './next-health.js';
@@ -7,6 +8,11 @@ import { DEFAULT_WEIGHT_POLICY, type WeightPolicy } from './weight-policy.js';
 export interface WeightedDeployment {
   readonly id: string;
   readonly configuredWeight: number;
+}
+
+/** The catalog's deployments as the weights engine sees them. */
+export function weightedDeployments(deployments: readonly Deployment[]): WeightedDeployment[] {
+  return deployments.map((deployment) => ({ id: deployment.id, configuredWeight: deployment.weight }));
 }
 
 /** What was seen of one deployment since the last run. */
