@@ -1,11 +1,12 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { routeNotFound, type GatewayConfig, type Logger } from '@dosrouter/shared';
+import { routeNotFound, type GatewayConfig, type Logger, type ModelCatalog } from '@dosrouter/shared';
 import type { Readiness } from './lifecycle/readiness.js';
 import type { AccessLog } from './telemetry/access-log.js';
 import { errorHandler } from './middleware/error-handler.js';
 import { jsonBody } from './middleware/json-body.js';
 import { requestContext } from './middleware/request-context.js';
 import { createProxyHandler, type ProxyDependencies } from './proxy/proxy-handler.js';
+import { registerExplainRoute } from './routes/explain.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerMetricsRoute } from './routes/metrics.js';
 import { registerModelRoutes } from './routes/models.js';
@@ -15,6 +16,7 @@ import { validateEmbeddingRequest } from './validation/embedding-request.js';
 
 export interface AppDependencies extends ProxyDependencies {
   readonly config: GatewayConfig;
+  readonly catalog: ModelCatalog;
   readonly logger: Logger;
   readonly readiness: Readiness;
   readonly startedAtSeconds: number;
@@ -35,7 +37,8 @@ export function createApp(dependencies: AppDependencies): Express {
   app.post('/v1/chat/completions', context, body, createProxyHandler(dependencies, 'chat/completions', validateChatRequest));
   app.post('/v1/completions', context, body, createProxyHandler(dependencies, 'completions', validateCompletionRequest));
   app.post('/v1/embeddings', context, body, createProxyHandler(dependencies, 'embeddings', validateEmbeddingRequest));
-  registerModelRoutes(app, context, catalog, dependencies.startedAtSeconds);
+  registerExplainRoute(app, context, body, dependencies.router, dependencies.cluster, dependencies.random);
+  registerModelRoutes(app, context, catalog, Object.keys(config.routing.groups), dependencies.startedAtSeconds);
   // Health checks and scrapes are neither access-logged nor counted as requests.
   registerHealthRoutes(app, readiness);
   registerMetricsRoute(app, metrics);

@@ -13,9 +13,9 @@ describe('the other endpoints', () => {
   });
   afterAll(() => harness.close());
 
-  it('lists the served models and aliases in OpenAI’s shape', async () => {
+  it('lists the served models, aliases and virtual models in OpenAI’s shape', async () => {
     const page = await harness.client().models.list();
-    expect(page.data.map((model) => model.id).sort()).toEqual(['sim-embed', 'sim-model', 'vendor/alias']);
+    expect(page.data.map((model) => model.id).sort()).toEqual(['auto', 'eco', 'premium', 'sim-embed', 'sim-model', 'vendor/alias']);
     expect(page.data[0]).toMatchObject({ object: 'model', owned_by: 'dosrouter' });
     const one = await harness.client().models.retrieve('vendor/alias');
     expect(one.id).toBe('vendor/alias');

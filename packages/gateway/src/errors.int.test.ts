@@ -134,7 +134,8 @@ describe('errors as the official SDK sees them', () => {
   // A fresh gateway per test: a backend 429 or 5xx can open the deployment's circuit, which must not leak.
   let harness: Harness;
   beforeEach(async () => {
-    harness = await startHarness({ models: [{ id: 'sim-model' }] });
+    // One attempt: these tests check how a backend's error reaches the client, not how the gateway retries it.
+    harness = await startHarness({ models: [{ id: 'sim-model' }], configure: (config) => void (config.routing = { retry: { attempts: 1 } }) });
   });
   afterEach(() => harness.close());
   const messages = [{ role: 'user' as const, content: 'hello' }];

@@ -2,7 +2,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { startEmbeddedProbing, type EmbeddedProber } from '@dosrouter/health-prober';
-import { ModelCatalog, ROUTING_STATS_WINDOW_MS, createLogger, loggerDestination, weightedStrategy, weightsOf, type GatewayConfig, type Logger, type RandomSource } from '@dosrouter/shared';
+import { ModelCatalog, ROUTING_STATS_WINDOW_MS, Router, createLogger, loggerDestination, weightsOf, type GatewayConfig, type Logger, type RandomSource, type Strategy } from '@dosrouter/shared';
+import { AnswerPricing } from './proxy/answer-pricing.js';
+import { loadStrategies } from './routing/strategy-modules.js';
 import { createApp } from './app.js';
 import { createClusterState, type ClusterState } from './cluster/cluster-state.js';
 import { InFlightTracker } from './lifecycle/in-flight.js';
@@ -21,6 +23,8 @@ export interface GatewayOptions {
   readonly host?: string;
   /** This replica's id; defaults to DOSROUTER_REPLICA_ID or hostname-pid. */
   readonly replica?: string;
+  /** Routing strategies added in code, on top of the built-ins and `routing.strategyModules`. */
+  readonly strategies?: readonly Strategy[];
 }
 
 export interface RunningGateway {
@@ -47,6 +51,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const metrics = new GatewayMetrics();
   const readiness = new Readiness();
   const catalog = new ModelCatalog(config);
+  const router = new Router(catalog, config.routing, await loadStrategies(config.routing.strategyModules, options.strategies ?? []));
   const backends = await BackendRegistry.create(config);
   const cluster = await createClusterState({ config, deployments: catalog.deployments(), logger, metrics, replica: options.replica });
 
@@ -58,7 +63,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     metrics,
     catalog,
     backends,
-    strategy: weightedStrategy,
+    router,
+    pricing: new AnswerPricing(catalog, config.routing.savingsBaseline),
     cluster,
     limits: config.limits,
     random: options.random ?? Math.random,

@@ -48,6 +48,8 @@ describe('when the backend is slow or breaks', () => {
       configure: (config) => {
         const backend = (config as Backends).backends[0]!;
         backend.timeouts = { firstByteMs: 400, idleMs: 400 };
+        // One attempt: these tests check what a single failure looks like; failover.int.test.ts covers retries.
+        config.routing = { retry: { attempts: 1 } };
       },
     });
   });

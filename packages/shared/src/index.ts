@@ -87,3 +87,6 @@ export { capabilityStrategy } from './routing/strategies/capability.js';
 export { StrategyRegistry, BUILT_IN_STRATEGY_NAMES } from './routing/strategies/registry.js';
 export type { BuiltInStrategyName } from './routing/strategies/registry.js';
 export { classifyRequest, TIERS, isTier, tierRank, DEFAULT_CLASSIFIER_SETTINGS, createClassifierSettings, classifierSettingsProblem, DIMENSION_NAMES, DEFAULT_DIMENSION_WEIGHTS, estimateTokens, estimatePromptTokens, VIRTUAL_MODELS, isVirtualModel, modelsForTier, type Tier, type Classification, type ClassificationSignal, type ClassifierOptions, type ClassifierSettings, type TierBoundaries, type DimensionName, type DimensionWeights, type ClassifierInput, type ClassifierMessage, type ClassifierContentPart, type TierProfile, type TierProfiles, type VirtualModel } from './routing/classifier/index.js';
+export * from './routing/router/index.js';
+export { retryPolicySchema, routingSchema, routingRuleSchema, tierProfileSchema } from './config/routing-schema.js';
+export type { RetryPolicy, RoutingConfig, RoutingRule, RuleMatch, RuleRoute, TierProfileConfig, ModelRouting } from './config/routing-schema.js';

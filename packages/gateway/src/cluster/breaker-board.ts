@@ -204,6 +204,12 @@ export class BreakerBoard {
     for (const breaker of this.breakers.values()) breaker.shutdown();
   }
 
+  /** How long until an open circuit turns half-open, or undefined when it is not open here. */
+  remainingMs(deploymentId: string): number | undefined {
+    const until = this.openUntil.get(deploymentId);
+    return until === undefined || !this.openIds.has(deploymentId) ? undefined : Math.max(0, until - Date.now());
+  }
+
   private openError(deploymentId: string): GatewayError {
     const until = this.openUntil.get(deploymentId);
     return circuitOpen(deploymentId, until === undefined ? undefined : until - Date.now());

@@ -1,12 +1,14 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Request, Response } from 'express';
 import {
+  AttemptSequence,
   GatewayError,
-  modelNotFound,
+  failureKind,
   type Deployment,
   type GatewayConfig,
-  type ModelCatalog,
   type RandomSource,
-  type Strategy,
+  type RoutePlan,
+  type Router,
 } from '@dosrouter/shared';
 import type { ClusterState } from '../cluster/cluster-state.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
@@ -14,13 +16,14 @@ import type { Operation } from '../upstream/backend.js';
 import type { BackendRegistry } from '../upstream/backend-registry.js';
 import { runAttempt, type AttemptResult } from '../upstream/attempt.js';
 import type { ProxiedRequest } from '../validation/request-fields.js';
+import { AnswerPricing } from './answer-pricing.js';
 import { RequestLimits } from './request-limits.js';
 import { outcomeOf, type RequestOutcome } from './request-outcome.js';
 
 export interface ProxyDependencies {
-  readonly catalog: ModelCatalog;
+  readonly router: Router;
+  readonly pricing: AnswerPricing;
   readonly backends: BackendRegistry;
-  readonly strategy: Strategy;
   readonly cluster: ClusterState;
   readonly limits: GatewayConfig['limits'];
   readonly random: RandomSource;
@@ -28,27 +31,35 @@ export interface ProxyDependencies {
   readonly metrics: GatewayMetrics;
 }
 
+/** A retry-after wait ends this much after the backend's time, so that the circuit it opened is half-open by then. */
+const RETRY_AFTER_MARGIN_MS = 50;
+
 /**
- * The handler for one forwarded operation: validate → resolve the model → order its deployments (a pure
- * function of the local snapshot) → admit (one Redis round trip, only when limits apply) → try deployments in
- * order until one answers. A retryable failure moves on to the next deployment while nothing has reached the
- * client; the last failure is what the client sees.
+ * The handler for one forwarded operation: validate → plan the route (a pure function of the request and the local
+ * snapshot: rules, virtual models, filters, strategy, fallbacks) → admit (one Redis round trip, only when limits
+ * apply) → attempts, driven by the plan's retry policy, until one answers. Nothing reaches the client before an
+ * attempt succeeds, so failover is invisible; the last failure is what the client sees when none does.
  */
 export function createProxyHandler(
   dependencies: ProxyDependencies,
   operation: Operation,
   validate: (body: Record<string, unknown>) => ProxiedRequest,
 ) {
-  const { catalog, strategy, cluster, metrics } = dependencies;
+  const { router, cluster, metrics, clock } = dependencies;
   return async function proxyHandler(request: Request, response: Response): Promise<void> {
     const outcome = outcomeOf(response);
     const proxied = validate(request.body as Record<string, unknown>);
     outcome.requestedModel = proxied.model;
     outcome.stream = proxied.stream;
-    const group = catalog.resolve(proxied.model);
-    if (!group) throw modelNotFound(proxied.model);
-    outcome.model = group.name;
-    const order = strategy.order(group.deployments, { snapshot: cluster.snapshot(), random: dependencies.random });
+    const plan = router.plan(
+      { operation, path: request.path, model: proxied.model, body: proxied.body, stream: proxied.stream, headers: request.headers },
+      { snapshot: cluster.snapshot(), random: dependencies.random },
+    );
+    outcome.model = plan.target;
+    outcome.tier = plan.classification?.tier;
+    outcome.rule = plan.rule;
+    outcome.strategy = plan.strategy.name;
+    if (plan.attempts.length === 0) throw router.unavailableError(plan, (id) => cluster.breakers.remainingMs(id));
 
     const limits = new RequestLimits(
       cluster.limiter,
@@ -59,36 +70,49 @@ export function createProxyHandler(
       Number(response.locals.bodyBytes) || 0,
       proxied.body,
     );
-    const start = await limits.admit(order, group.name);
+    const start = await limits.admit(plan.attempts, plan.target);
 
     let controller: AbortController | undefined;
-    let clientGone = false;
+    const clientGone = new AbortController();
     // One listener per request: when the response is over, release the limits; if it ended early, the client
-    // went away, so abort the attempt in flight.
+    // went away, so abort the attempt in flight (or the wait before the next one).
     response.once('close', () => {
       limits.release(outcome.usage?.totalTokens, response.statusCode < 400);
       if (response.writableFinished) return;
-      clientGone = true;
+      clientGone.abort();
       controller?.abort(new Error('client closed the connection'));
     });
 
+    const sequence = new AttemptSequence(plan.attempts, plan.retry, outcome.receivedAt, dependencies.random);
+    for (const skipped of plan.attempts.slice(0, start)) sequence.skipped(skipped);
+    const admitted = new Set<string>(start < plan.attempts.length ? [plan.attempts[start]!.id] : []);
     let lastError: GatewayError | undefined;
-    for (const [position, deployment] of order.entries()) {
-      if (position < start) continue;
-      if (clientGone) break;
-      if (position > start && !(await limits.admitFailover(deployment))) continue;
+    for (let next = sequence.next(clock()); next && !clientGone.signal.aborted; next = sequence.next(clock())) {
+      const { deployment, delayMs } = next;
+      if (delayMs > 0 && !(await sleep(delayMs, true, { signal: clientGone.signal }).catch(() => false))) break;
+      if (!admitted.has(deployment.id)) {
+        if (!(await limits.admitFailover(deployment))) {
+          sequence.skipped(deployment);
+          continue;
+        }
+        admitted.add(deployment.id);
+      }
       controller = new AbortController();
-      const result = await attempt(dependencies, { operation, proxied, model: group.name, outcome, response, controller, extraHeaders: limits.headers }, deployment);
-      if (result.ok) return;
+      const result = await attempt(dependencies, { operation, proxied, plan, outcome, response, controller, extraHeaders: limits.headers }, deployment);
+      if (result.ok) {
+        sequence.succeeded(deployment);
+        return;
+      }
       lastError = result.error;
-      if (!result.error.retryable) break;
+      const retryAfterMs = result.error.retryAfterMs ?? (result.error.retryAfterSeconds === undefined ? undefined : result.error.retryAfterSeconds * 1000);
+      sequence.failed(deployment, failureKind(result.error), clock(), retryAfterMs === undefined ? undefined : retryAfterMs + RETRY_AFTER_MARGIN_MS);
     }
-    if (clientGone) {
+    if (clientGone.signal.aborted) {
       outcome.errorCode = 'client_closed';
       return;
     }
     if (lastError) Object.assign(lastError.headers, limits.headers);
-    throw lastError ?? new GatewayError(`No deployment of ${group.name} is available.`, { status: 503, code: 'no_deployment_available' });
+    throw lastError ?? new GatewayError(`No deployment of ${plan.target} could take the request within its limits.`, { status: 503, code: 'no_deployment_available', retryable: true });
   };
 }
 
@@ -96,8 +120,7 @@ export function createProxyHandler(
 interface RequestAttempts {
   readonly operation: Operation;
   readonly proxied: ProxiedRequest;
-  /** The configured model being served. */
-  readonly model: string;
+  readonly plan: RoutePlan;
   readonly outcome: RequestOutcome;
   readonly response: Response;
   /** Aborts this attempt (client gone, total deadline). */
@@ -108,13 +131,15 @@ interface RequestAttempts {
 
 /** One attempt on one deployment, through its circuit breaker, counted in flight and in the rolling stats. */
 async function attempt(dependencies: ProxyDependencies, request: RequestAttempts, deployment: Deployment): Promise<AttemptResult> {
-  const { cluster, metrics, clock } = dependencies;
-  const { operation, proxied, model, outcome, response, controller, extraHeaders } = request;
+  const { cluster, metrics, clock, pricing } = dependencies;
+  const { operation, proxied, plan, outcome, response, controller, extraHeaders } = request;
   const backend = dependencies.backends.get(deployment.backend);
   const askForUsage = proxied.stream && !proxied.includeUsage && backend.requestStreamUsage;
   outcome.attempts += 1;
   outcome.deployment = deployment.id;
+  outcome.model = deployment.model;
   outcome.firstTokenAt = undefined;
+  outcome.usage = undefined;
   cluster.inFlight.increment(deployment.id);
   let result: AttemptResult;
   try {
@@ -130,7 +155,7 @@ async function attempt(dependencies: ProxyDependencies, request: RequestAttempts
           controller,
           outcome,
           clock,
-          responseHeaders: { ...extraHeaders, 'x-dosrouter-model': model, 'x-dosrouter-deployment': deployment.id },
+          responseHeaders: (usage) => ({ ...extraHeaders, ...pricing.headers(plan, deployment, outcome.attempts, usage) }),
         },
         response,
       ),
@@ -139,6 +164,7 @@ async function attempt(dependencies: ProxyDependencies, request: RequestAttempts
     cluster.inFlight.decrement(deployment.id);
   }
   if (result.ok) {
+    outcome.costUsd = pricing.answerCost(plan, deployment, outcome.usage);
     if (outcome.errorCode && outcome.errorCode !== 'client_closed') metrics.recordUpstreamError(deployment.id, outcome.errorCode);
   } else if (result.error.code !== 'circuit_open') {
     metrics.recordUpstreamError(deployment.id, result.error.code);

@@ -12,6 +12,13 @@ export interface RequestOutcome {
   requestedModel?: string;
   /** The configured model that answered (an alias resolves to it). */
   model?: string;
+  /** Virtual models: the tier the classifier chose. */
+  tier?: string;
+  /** The routing rule that matched, and the strategy that ordered the deployments. */
+  rule?: string;
+  strategy?: string;
+  /** What the answer cost at the catalog's prices: from usage when the backend reported it. */
+  costUsd?: number;
   deployment?: string;
   stream?: boolean;
   attempts: number;

@@ -1,5 +1,5 @@
 import type { Express, Request, RequestHandler, Response } from 'express';
-import { modelNotFound, type ModelCatalog } from '@dosrouter/shared';
+import { VIRTUAL_MODELS, modelNotFound, type ModelCatalog } from '@dosrouter/shared';
 
 interface ModelObject {
   id: string;
@@ -8,15 +8,17 @@ interface ModelObject {
   owned_by: string;
 }
 
-/** `GET /v1/models` and `GET /v1/models/{model}` in OpenAI's shapes: the names clients may send, aliases included. */
-export function registerModelRoutes(app: Express, context: RequestHandler, catalog: ModelCatalog, createdAtSeconds: number): void {
+/**
+ * `GET /v1/models` and `GET /v1/models/{model}` in OpenAI's shapes: the names clients may send, aliases, groups and
+ * the virtual models (`auto`, `eco`, `premium`) included.
+ */
+export function registerModelRoutes(app: Express, context: RequestHandler, catalog: ModelCatalog, groups: readonly string[], createdAtSeconds: number): void {
   const entries = new Map<string, ModelObject>();
   for (const group of catalog.models()) {
     entries.set(group.name, { id: group.name, object: 'model', created: createdAtSeconds, owned_by: 'dosrouter' });
   }
-  for (const [alias] of catalog.aliasEntries()) {
-    entries.set(alias, { id: alias, object: 'model', created: createdAtSeconds, owned_by: 'dosrouter' });
-  }
+  const names = [...catalog.aliasEntries().map(([alias]) => alias), ...groups, ...VIRTUAL_MODELS];
+  for (const name of names) entries.set(name, { id: name, object: 'model', created: createdAtSeconds, owned_by: 'dosrouter' });
   const listBody = JSON.stringify({ object: 'list', data: [...entries.values()] });
   app.get('/v1/models', context, function listModels(_request: Request, response: Response) {
     response.setHeader('content-type', 'application/json; charset=utf-8');

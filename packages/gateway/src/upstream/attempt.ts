@@ -4,7 +4,7 @@ import type { Dispatcher } from 'undici';
 import { GatewayError, type Deployment } from '@dosrouter/shared';
 import type { RequestOutcome } from '../proxy/request-outcome.js';
 import type { Backend, Operation } from './backend.js';
-import { SseScanner, usageFromResponse } from './sse-scanner.js';
+import { SseScanner, usageFromResponse, type TokenUsage } from './sse-scanner.js';
 import { fromErrorResponse, fromTransportError } from './upstream-error.js';
 
 /** Largest backend response body read into memory (non-streaming answers, error bodies). */
@@ -23,9 +23,12 @@ export interface AttemptInput {
   readonly controller: AbortController;
   readonly outcome: RequestOutcome;
   readonly clock: () => number;
-  /** Headers to send to the client with a successful answer. */
-  readonly responseHeaders: Record<string, string>;
+  /** Headers to send to the client with a successful answer, given its usage when known before they go out. */
+  readonly responseHeaders: (usage: TokenUsage | undefined) => Record<string, string>;
 }
+
+/** The deadline that aborted an attempt, if one did: it decides the error's wording and whether a stream can fail over. */
+type Deadline = 'total deadline' | 'first token' | undefined;
 
 /**
  * `ok` once an answer reached the client (a stream that broke after its first byte is also `ok`: it was ended
@@ -36,14 +39,19 @@ export type AttemptResult = { ok: true } | { ok: false; error: GatewayError };
 export async function runAttempt(input: AttemptInput, response: ServerResponse): Promise<AttemptResult> {
   const { backend, controller, outcome, clock } = input;
   const deploymentId = input.deployment.id;
-  let totalTimedOut = false;
-  const totalTimer =
-    backend.timeouts.totalMs > 0
+  let expired: Deadline;
+  const expire = (deadline: Exclude<Deadline, undefined>, afterMs: number) =>
+    afterMs > 0
       ? setTimeout(() => {
-          totalTimedOut = true;
-          controller.abort(new Error('total deadline passed'));
-        }, backend.timeouts.totalMs)
+          expired = deadline;
+          controller.abort(new Error(`${deadline} passed`));
+        }, afterMs)
       : undefined;
+  const totalTimer = expire('total deadline', backend.timeouts.totalMs);
+  // Streams only: the first content token must come within firstTokenMs; nothing reaches the client before it.
+  const firstTokenTimer = input.stream ? expire('first token', backend.timeouts.firstTokenMs) : undefined;
+  const timedOut = (): Deadline => expired;
+  const firstTokenArrived = (): void => clearTimeout(firstTokenTimer);
   outcome.upstreamStartedAt = clock();
   try {
     let upstream: Dispatcher.ResponseData;
@@ -56,10 +64,11 @@ export async function runAttempt(input: AttemptInput, response: ServerResponse):
         signal: controller.signal,
       });
     } catch (error) {
-      return { ok: false, error: fromTransportError(error, deploymentId, totalTimedOut) };
+      return { ok: false, error: fromTransportError(error, deploymentId, expired) };
     }
     const contentType = headerValue(upstream.headers['content-type']);
     if (upstream.statusCode >= 400) {
+      firstTokenArrived();
       const text = await readBody(upstream.body).then(
         (buffer) => buffer.toString('utf8'),
         () => '',
@@ -67,11 +76,12 @@ export async function runAttempt(input: AttemptInput, response: ServerResponse):
       return { ok: false, error: fromErrorResponse(upstream.statusCode, upstream.headers, text, deploymentId, Date.now()) };
     }
     if (input.stream && contentType?.startsWith('text/event-stream')) {
-      return await relayStream(input, upstream, response, () => totalTimedOut);
+      return await relayStream(input, upstream, response, timedOut, firstTokenArrived);
     }
-    return await relayWhole(input, upstream, contentType, response, () => totalTimedOut);
+    return await relayWhole(input, upstream, contentType, response, timedOut);
   } finally {
     clearTimeout(totalTimer);
+    clearTimeout(firstTokenTimer);
     outcome.upstreamEndedAt = clock();
   }
 }
@@ -81,13 +91,13 @@ async function relayWhole(
   upstream: Dispatcher.ResponseData,
   contentType: string | undefined,
   response: ServerResponse,
-  totalTimedOut: () => boolean,
+  timedOut: () => Deadline,
 ): Promise<AttemptResult> {
   let buffer: Buffer;
   try {
     buffer = await readBody(upstream.body);
   } catch (error) {
-    return { ok: false, error: fromTransportError(error, input.deployment.id, totalTimedOut()) };
+    return { ok: false, error: fromTransportError(error, input.deployment.id, timedOut()) };
   }
   let parsed: unknown;
   try {
@@ -95,10 +105,13 @@ async function relayWhole(
   } catch (error) {
     return { ok: false, error: malformedAnswer(input.deployment.id, 'a body that is not JSON', error) };
   }
+  if (input.operation !== 'embeddings' && isEmptyAnswer(parsed)) {
+    return { ok: false, error: malformedAnswer(input.deployment.id, 'no content and no tool call') };
+  }
   input.outcome.usage = usageFromResponse(parsed);
   // The backend's bytes go out as they came: parsed to read usage, never re-serialised.
   response.writeHead(upstream.statusCode, {
-    ...input.responseHeaders,
+    ...input.responseHeaders(input.outcome.usage),
     'content-type': contentType ?? 'application/json',
     'content-length': String(buffer.length),
   });
@@ -110,31 +123,53 @@ async function relayStream(
   input: AttemptInput,
   upstream: Dispatcher.ResponseData,
   response: ServerResponse,
-  totalTimedOut: () => boolean,
+  timedOut: () => Deadline,
+  firstTokenArrived: () => void,
 ): Promise<AttemptResult> {
   const { outcome, clock, controller } = input;
   const scanner = new SseScanner(input.dropUsageOnlyChunk);
   let started = false;
+  // Events before the first token (the role chunk, keep-alives) are held back, so that a deployment that never
+  // produces a token can still be failed over: the client has seen nothing yet.
+  let held = '';
   try {
     for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
       const events = scanner.push(chunk);
-      if (events === '') continue;
+      if (events === '' && !scanner.malformedSeen) continue;
       if (!started) {
+        if (scanner.malformedSeen) return { ok: false, error: malformedAnswer(input.deployment.id, 'a malformed stream event') };
+        if (scanner.errorSeen) return { ok: false, error: malformedAnswer(input.deployment.id, 'an error event before its first token') };
+        held += events;
+        if (!scanner.firstTokenSeen) {
+          if (!scanner.finishSeen && !scanner.doneSeen) continue;
+          // Finished without a single token: an empty answer, failed over, unless a content filter emptied it.
+          if (!scanner.contentFilterSeen) return { ok: false, error: malformedAnswer(input.deployment.id, 'a stream with no content and no tool call') };
+        }
+        firstTokenArrived();
         started = true;
         response.writeHead(200, {
-          ...input.responseHeaders,
+          ...input.responseHeaders(undefined),
           'content-type': 'text/event-stream; charset=utf-8',
           'cache-control': 'no-cache',
           'x-accel-buffering': 'no',
         });
+        if (outcome.firstTokenAt === undefined && scanner.firstTokenSeen) outcome.firstTokenAt = clock();
+        if (!response.write(held)) await once(response, 'drain', { signal: controller.signal });
+        held = '';
+        continue;
       }
       if (outcome.firstTokenAt === undefined && scanner.firstTokenSeen) outcome.firstTokenAt = clock();
-      if (!response.write(events)) await once(response, 'drain', { signal: controller.signal });
+      if (events !== '' && !response.write(events)) await once(response, 'drain', { signal: controller.signal });
+      if (scanner.malformedSeen) {
+        upstream.body.destroy();
+        endWithErrorEvent(response, outcome, malformedAnswer(input.deployment.id, 'a malformed stream event'));
+        return { ok: true };
+      }
     }
   } catch (error) {
-    const failure = fromTransportError(error, input.deployment.id, totalTimedOut());
+    const failure = fromTransportError(error, input.deployment.id, timedOut());
     if (!started) return { ok: false, error: failure };
-    if (controller.signal.aborted && !totalTimedOut()) {
+    if (controller.signal.aborted && timedOut() === undefined) {
       outcome.errorCode = 'client_closed';
       return { ok: true };
     }
@@ -144,7 +179,7 @@ async function relayStream(
   }
   outcome.usage = scanner.usage;
   if (!started) {
-    return { ok: false, error: malformedAnswer(input.deployment.id, 'an empty event stream') };
+    return { ok: false, error: malformedAnswer(input.deployment.id, held === '' ? 'an empty event stream' : 'a stream that ended before its first token') };
   }
   if (scanner.complete) {
     if (!scanner.doneSeen) response.write('data: [DONE]\n\n');
@@ -180,6 +215,25 @@ function malformedAnswer(deploymentId: string, what: string, cause?: unknown): G
     type: 'server_error',
     retryable: true,
     cause,
+  });
+}
+
+/**
+ * A non-streaming completion with no content and no tool call in any choice: a failure worth failing over, never
+ * an answer. A refusal counts as content; so does a content filter's verdict. Bodies of any other shape are passed through as they are.
+ */
+function isEmptyAnswer(parsed: unknown): boolean {
+  const choices = (parsed as { choices?: unknown } | null)?.choices;
+  if (!Array.isArray(choices) || choices.length === 0) return false;
+  return choices.every((choice: unknown) => {
+    const { message, text, finish_reason } = (choice ?? {}) as { message?: Record<string, unknown>; text?: unknown; finish_reason?: unknown };
+    // A content filter's empty answer goes back to the client as it came.
+    if (finish_reason === 'content_filter') return false;
+    if (typeof text === 'string') return text === '';
+    if (!message) return false;
+    const hasText = (value: unknown): boolean => typeof value === 'string' && value !== '';
+    const hasCalls = Array.isArray(message.tool_calls) && message.tool_calls.length > 0;
+    return !hasText(message.content) && !hasText(message.refusal) && !hasCalls && !message.function_call;
   });
 }
 

@@ -20,6 +20,10 @@ export class SseScanner {
   finishSeen = false;
   doneSeen = false;
   errorSeen = false;
+  /** A choice finished with `content_filter`. */
+  contentFilterSeen = false;
+  /** An event whose data is neither JSON-looking nor [DONE]: it and everything after it are not forwarded. */
+  malformedSeen = false;
   usage: TokenUsage | undefined;
   private pending = '';
   private readonly decoder = new StringDecoder('utf8');
@@ -54,6 +58,10 @@ export class SseScanner {
       start = end;
       if (this.inspectEvent(event)) kept.push(event);
       else dropped = true;
+      if (this.malformedSeen) {
+        dropped = true;
+        break;
+      }
     }
     return dropped ? kept.join('') : events;
   }
@@ -67,8 +75,16 @@ export class SseScanner {
       this.doneSeen = true;
       return true;
     }
+    // A cheap shape check instead of parsing every chunk: an event's JSON is one object.
+    if (data.charCodeAt(0) !== 0x7b || data.charCodeAt(data.length - 1) !== 0x7d) {
+      this.malformedSeen = true;
+      return false;
+    }
     if (!this.firstTokenSeen && (TOKEN_PATTERN.test(data) || data.includes('"tool_calls":[{'))) this.firstTokenSeen = true;
-    if (!this.finishSeen && data.includes('"finish_reason":"')) this.finishSeen = true;
+    if (!this.finishSeen && data.includes('"finish_reason":"')) {
+      this.finishSeen = true;
+      this.contentFilterSeen = data.includes('"finish_reason":"content_filter"');
+    }
     if (data.startsWith('{"error"')) this.errorSeen = true;
     if (data.includes('"usage":{')) return this.readUsage(data);
     return true;

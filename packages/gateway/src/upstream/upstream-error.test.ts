@@ -34,10 +34,11 @@ describe('fromErrorResponse', () => {
 
 describe('fromTransportError', () => {
   it('maps undici timeouts to 504 and everything else to 502', () => {
-    expect(fromTransportError(Object.assign(new Error('t'), { code: 'UND_ERR_HEADERS_TIMEOUT' }), 'a/m', false).status).toBe(504);
-    expect(fromTransportError(Object.assign(new Error('t'), { code: 'UND_ERR_CONNECT_TIMEOUT' }), 'a/m', false).status).toBe(504);
-    expect(fromTransportError(Object.assign(new Error('t'), { code: 'ECONNREFUSED' }), 'a/m', false).status).toBe(502);
-    expect(fromTransportError(new Error('aborted'), 'a/m', true).message).toMatch(/total deadline/);
+    expect(fromTransportError(Object.assign(new Error('t'), { code: 'UND_ERR_HEADERS_TIMEOUT' }), 'a/m', undefined).status).toBe(504);
+    expect(fromTransportError(Object.assign(new Error('t'), { code: 'UND_ERR_CONNECT_TIMEOUT' }), 'a/m', undefined).status).toBe(504);
+    expect(fromTransportError(Object.assign(new Error('t'), { code: 'ECONNREFUSED' }), 'a/m', undefined).status).toBe(502);
+    expect(fromTransportError(new Error('aborted'), 'a/m', 'total deadline').message).toMatch(/total deadline/);
+    expect(fromTransportError(new Error('aborted'), 'a/m', 'first token').message).toMatch(/first token/);
   });
 });
 

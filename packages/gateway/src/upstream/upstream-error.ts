@@ -4,8 +4,8 @@ import { GatewayError, isRetryableStatus, upstreamTimeout, upstreamUnreachable }
 export type AttemptPhase = 'connect' | 'first_byte' | 'body' | 'total';
 
 /** Turns a failure to talk to a backend (no HTTP status) into the error a client sees. Always retryable. */
-export function fromTransportError(error: unknown, deployment: string, totalTimedOut: boolean): GatewayError {
-  if (totalTimedOut) return upstreamTimeout(deployment, 'total deadline', error);
+export function fromTransportError(error: unknown, deployment: string, deadline: 'total deadline' | 'first token' | undefined): GatewayError {
+  if (deadline !== undefined) return upstreamTimeout(deployment, deadline, error);
   const code = (error as { code?: unknown } | null)?.code;
   switch (code) {
     case 'UND_ERR_CONNECT_TIMEOUT':

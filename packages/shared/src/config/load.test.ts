@@ -11,16 +11,63 @@ backends:
       - name: small
 `;
 
+/** The message of the ConfigError that parsing `text` raises. */
+function configError(text: string): string {
+  try {
+    parseConfig(text, 'bad.yaml', {});
+  } catch (caught) {
+    expect(caught).toBeInstanceOf(ConfigError);
+    return (caught as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
 describe('parseConfig', () => {
   it('fills every documented default', () => {
     const config = parseConfig(minimal, 'test.yaml', {});
     expect(config.server).toMatchObject({ host: '0.0.0.0', port: 8080, bodyLimit: 10 * 1024 * 1024, shutdownGraceMs: 30_000 });
     expect(config.logging).toEqual({ level: 'info', accessLog: true });
-    expect(config.upstream.timeouts).toEqual({ connectMs: 5_000, firstByteMs: 60_000, idleMs: 30_000, totalMs: 600_000 });
+    expect(config.upstream.timeouts).toEqual({ connectMs: 5_000, firstByteMs: 60_000, firstTokenMs: 60_000, idleMs: 30_000, totalMs: 600_000 });
     const backend = config.backends[0]!;
     expect(backend).toMatchObject({ apiKeyHeader: 'authorization', maxConnections: 256, requestStreamUsage: true, headers: {}, query: {} });
     expect(backend.models[0]).toMatchObject({ weight: 1, contextWindow: 128_000, maxOutputTokens: 4_096, capabilities: ['streaming'] });
     expect(backend.models[0]?.pricing).toEqual({ inputPerMTok: 0, outputPerMTok: 0 });
+    expect(config.routing).toMatchObject({ strategy: 'weighted', models: {}, groups: {}, rules: [], profiles: {}, sessionAffinity: true });
+    expect(config.routing.retry).toEqual({ attempts: 3, initialBackoffMs: 250, maxBackoffMs: 4_000, deadlineMs: 30_000 });
+    expect(config.routing.classifier).toEqual({ defaultTier: 'MEDIUM', confidenceThreshold: 0.55, largeInputTokens: 20_000 });
+  });
+
+  it('refuses routing settings that name models, groups or strategies that do not exist', () => {
+    const routing = [
+      'routing:',
+      '  groups: { pool: [small, nothing] }',
+      '  models: { ghost: { fallbacks: [small] }, small: { fallbacks: [absent] } }',
+      '  rules:',
+      '    - { name: r1, match: { lastUserMessage: "(" }, route: { group: nope } }',
+      '  profiles: { eco: { tiers: { SIMPLE: [missing] } } }',
+      '  savingsBaseline: unknown',
+      '',
+    ].join('\n');
+    expect(configError(`${minimal}${routing}`)).toMatch(/routing\.rules\.0\.match\.lastUserMessage: not a valid regular expression/);
+  });
+
+  it('checks the names routing refers to once the rest is valid', () => {
+    const routing = [
+      'routing:',
+      '  groups: { pool: [small, nothing] }',
+      '  models: { ghost: { fallbacks: [small] }, small: { fallbacks: [absent] } }',
+      '  rules: [{ name: r1, route: { group: nope } }]',
+      '  profiles: { eco: { tiers: { SIMPLE: [missing] } } }',
+      '  savingsBaseline: unknown',
+      '',
+    ].join('\n');
+    const message = configError(`${minimal}${routing}`);
+    expect(message).toMatch(/routing\.groups\.pool\.1: "nothing" is not a configured model or alias/);
+    expect(message).toMatch(/routing\.models\.ghost: "ghost" is not a configured model or group/);
+    expect(message).toMatch(/routing\.models\.small\.fallbacks\.0: "absent" is not a configured model or alias/);
+    expect(message).toMatch(/routing\.rules\.0\.route\.group: "nope" is not a group/);
+    expect(message).toMatch(/routing\.profiles\.eco\.tiers\.SIMPLE\.0: "missing" is not a configured model or alias/);
+    expect(message).toMatch(/routing\.savingsBaseline: "unknown" is not a configured model or alias/);
   });
 
   it('reads byte sizes written with units', () => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { resolveProbeSettings } from './probe-settings.js';
+import { routingSchema, type RoutingConfig } from './routing-schema.js';
 
 /** Byte sizes may be given as a number of bytes or a string such as "10mb", "512kb". */
 const byteSize = z.union([
@@ -28,6 +29,11 @@ export const timeoutsSchema = z.object({
   connectMs: milliseconds.default(5_000),
   /** From sending the request to the backend's response headers. */
   firstByteMs: milliseconds.default(60_000),
+  /**
+   * Streams: from sending the request to the first content token (text, reasoning or tool-call arguments). Nothing
+   * reaches the client before that token, so a deployment that misses it is failed over without the client noticing.
+   */
+  firstTokenMs: milliseconds.default(60_000),
   /** Longest gap between two body chunks of the backend's response (a stalled stream). */
   idleMs: milliseconds.default(30_000),
   /** Whole attempt, from send to the last byte. */
@@ -287,7 +293,10 @@ export const configSchema = z.object({
   backends: z.array(backendSchema).min(1, 'configure at least one backend'),
   /** Other names clients may use for a model: alias → model name. */
   aliases: z.record(z.string(), z.string()).default({}),
+  /** How each request picks its deployment: strategies, rules, fallbacks, virtual models, retries (docs/routing.md). */
+  routing: routingSchema,
 }).superRefine((config, context) => {
+  checkRoutingNames(config, context);
   // Checks that span sections: each deployment's probe as its overrides combine, and the table's refresh rate.
   config.backends.forEach((backend, backendIndex) => {
     backend.models.forEach((model, modelIndex) => {
@@ -314,3 +323,41 @@ export const configSchema = z.object({
   },
 }));
 export type GatewayConfig = z.output<typeof configSchema>;
+
+type ParsedConfig = Pick<GatewayConfig, 'backends' | 'aliases'> & { routing: RoutingConfig };
+
+/** Every model name the routing section mentions must be a model, an alias or (where allowed) a group. (load.ts checks aliases.) */
+function checkRoutingNames(config: ParsedConfig, context: z.RefinementCtx): void {
+  const models = new Set(config.backends.flatMap((backend) => backend.models.map((model) => model.name)));
+  const aliases = new Set(Object.keys(config.aliases));
+  const groups = new Set(Object.keys(config.routing.groups));
+  const problem = (path: (string | number)[], message: string): void => context.addIssue({ code: 'custom', message, path });
+  const requireModel = (name: string, path: (string | number)[]): void => {
+    if (!models.has(name) && !aliases.has(name)) problem(path, `"${name}" is not a configured model or alias`);
+  };
+  for (const [group, members] of Object.entries(config.routing.groups)) {
+    if (models.has(group) || aliases.has(group)) problem(['routing', 'groups', group], `"${group}" is already a model or alias name`);
+    if (['auto', 'eco', 'premium'].includes(group)) problem(['routing', 'groups', group], `"${group}" is a virtual model name`);
+    members.forEach((member, index) => requireModel(member, ['routing', 'groups', group, index]));
+  }
+  for (const [model, settings] of Object.entries(config.routing.models)) {
+    if (!models.has(model) && !groups.has(model)) problem(['routing', 'models', model], `"${model}" is not a configured model or group`);
+    settings.fallbacks?.forEach((fallback, index) => requireModel(fallback, ['routing', 'models', model, 'fallbacks', index]));
+  }
+  config.routing.rules.forEach((rule, index) => {
+    if (rule.route.model !== undefined && !['auto', 'eco', 'premium'].includes(rule.route.model)) {
+      requireModel(rule.route.model, ['routing', 'rules', index, 'route', 'model']);
+    }
+    if (rule.route.group !== undefined && !groups.has(rule.route.group)) {
+      problem(['routing', 'rules', index, 'route', 'group'], `"${rule.route.group}" is not a group under routing.groups`);
+    }
+  });
+  for (const [profile, lists] of Object.entries(config.routing.profiles)) {
+    for (const kind of ['tiers', 'agenticTiers'] as const) {
+      for (const [tier, names] of Object.entries(lists?.[kind] ?? {})) {
+        names?.forEach((name, index) => requireModel(name, ['routing', 'profiles', profile, kind, tier, index]));
+      }
+    }
+  }
+  if (config.routing.savingsBaseline !== undefined) requireModel(config.routing.savingsBaseline, ['routing', 'savingsBaseline']);
+}

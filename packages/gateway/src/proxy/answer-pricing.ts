@@ -1,0 +1,53 @@
+import {
+  DEFAULT_EXPECTED_OUTPUT_TOKENS,
+  costUsd,
+  formatUsd,
+  type Deployment,
+  type ModelCatalog,
+  type Pricing,
+  type RoutePlan,
+} from '@dosrouter/shared';
+import type { TokenUsage } from '../upstream/sse-scanner.js';
+
+/**
+ * What an answer cost and what it saved, at the catalog's prices, and the headers that say so with what routing
+ * decided. The cost uses the backend's usage when it is known before the headers go out (non-streaming answers);
+ * a stream's headers precede its usage, so they carry an estimate: the estimated prompt tokens and the request's
+ * max tokens (or 256).
+ */
+export class AnswerPricing {
+  private readonly baseline: Pricing | undefined;
+
+  constructor(catalog: ModelCatalog, savingsBaseline: string | undefined) {
+    // The baseline's first configured deployment prices it: savings compare models, not deployments of one.
+    this.baseline = savingsBaseline === undefined ? undefined : catalog.resolve(savingsBaseline)?.deployments[0]?.pricing;
+  }
+
+  headers(plan: RoutePlan, deployment: Deployment, attempts: number, usage: TokenUsage | undefined): Record<string, string> {
+    const [promptTokens, completionTokens] = tokensOf(plan, usage);
+    const cost = costUsd(deployment.pricing, promptTokens, completionTokens);
+    const headers: Record<string, string> = {
+      'x-dosrouter-model': deployment.model,
+      'x-dosrouter-deployment': deployment.id,
+      'x-dosrouter-strategy': plan.strategy.name,
+      'x-dosrouter-attempts': String(attempts),
+      'x-dosrouter-cost-usd': formatUsd(cost),
+    };
+    if (plan.classification) headers['x-dosrouter-tier'] = plan.classification.tier;
+    if (plan.rule) headers['x-dosrouter-rule'] = encodeURIComponent(plan.rule);
+    if (this.baseline) headers['x-dosrouter-savings'] = formatUsd(costUsd(this.baseline, promptTokens, completionTokens) - cost);
+    return headers;
+  }
+
+  /** The cost recorded for a finished answer: from usage, else the estimate. */
+  answerCost(plan: RoutePlan, deployment: Deployment, usage: TokenUsage | undefined): number {
+    const [promptTokens, completionTokens] = tokensOf(plan, usage);
+    return costUsd(deployment.pricing, promptTokens, completionTokens);
+  }
+}
+
+function tokensOf(plan: RoutePlan, usage: TokenUsage | undefined): [prompt: number, completion: number] {
+  if (usage) return [usage.promptTokens, usage.completionTokens];
+  const { estimatedPromptTokens, maxOutputTokens } = plan.facts.profile;
+  return [estimatedPromptTokens, maxOutputTokens ?? DEFAULT_EXPECTED_OUTPUT_TOKENS];
+}

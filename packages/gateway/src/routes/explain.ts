@@ -1,0 +1,86 @@
+import type { Express, Request, RequestHandler, Response } from 'express';
+import { effectiveWeight, expectedCost, type RoutePlan, type Router, type RoutingSnapshot } from '@dosrouter/shared';
+import type { ClusterState } from '../cluster/cluster-state.js';
+import { validateChatRequest } from '../validation/chat-request.js';
+
+/**
+ * `POST /v1/router/explain`: the routing decision for a chat completion request, made exactly as the real request
+ * would be (same rules, classifier, filters, strategy and snapshot) but without calling any backend. Strategies
+ * that draw at random (weighted, ties) may order differently on the next call; the candidates' facts show why.
+ */
+export function registerExplainRoute(app: Express, context: RequestHandler, body: RequestHandler, router: Router, cluster: ClusterState, random: () => number): void {
+  app.post('/v1/router/explain', context, body, function explainRoute(request: Request, response: Response) {
+    const proxied = validateChatRequest(request.body as Record<string, unknown>);
+    const snapshot = cluster.snapshot();
+    const plan = router.plan(
+      { operation: 'chat/completions', path: '/v1/chat/completions', model: proxied.model, body: proxied.body, stream: proxied.stream, headers: request.headers },
+      { snapshot, random },
+    );
+    const explanation = explain(plan, snapshot);
+    if (plan.attempts.length === 0) {
+      const error = router.unavailableError(plan, (id) => cluster.breakers.remainingMs(id));
+      Object.assign(explanation, { error: error.toBody().error, status: error.status });
+    }
+    response.json(explanation);
+  });
+}
+
+function explain(plan: RoutePlan, snapshot: RoutingSnapshot): Record<string, unknown> {
+  const { profile } = plan.facts;
+  return {
+    object: 'router.explanation',
+    requested_model: plan.requestedModel,
+    target: { kind: plan.targetKind, name: plan.target },
+    rule: plan.rule ?? null,
+    strategy: plan.strategy,
+    request: {
+      stream: profile.stream,
+      estimated_prompt_tokens: profile.estimatedPromptTokens,
+      max_output_tokens: profile.maxOutputTokens ?? null,
+      required_capabilities: profile.requiredCapabilities ?? [],
+    },
+    classification: plan.classification
+      ? {
+          tier: plan.classification.tier,
+          confidence: round(plan.classification.confidence),
+          score: round(plan.classification.score),
+          agentic: plan.classification.agentic,
+          signals: plan.classification.signals,
+          reasons: plan.classification.reasons,
+        }
+      : null,
+    steps: plan.steps.map((step) => ({
+      model: step.name,
+      source: step.source,
+      strategy: step.strategy,
+      candidates: step.verdicts.map((verdict) => {
+        const { deployment } = verdict;
+        const stats = snapshot.stats.get(deployment.id);
+        return {
+          deployment: deployment.id,
+          passed: verdict.passed,
+          filter: verdict.filter ?? null,
+          reason: verdict.reason ?? null,
+          weight: effectiveWeight(deployment, snapshot),
+          configured_weight: deployment.weight,
+          in_flight: snapshot.inFlight.get(deployment.id) ?? 0,
+          mean_latency_ms: round(stats?.meanLatencyMs),
+          mean_ttft_ms: round(stats?.meanTtftMs),
+          error_rate: round(stats?.errorRate),
+          expected_cost_usd: expectedCost(deployment, profile),
+          context_window: deployment.contextWindow,
+          capabilities: [...deployment.capabilities],
+        };
+      }),
+      order: step.order.map((deployment) => deployment.id),
+    })),
+    attempts: plan.attempts.map((deployment) => deployment.id),
+    retry: plan.retry,
+    session: plan.session ?? null,
+    kept_drained: plan.keptDrained,
+  };
+}
+
+function round(value: number | undefined): number | null {
+  return value === undefined ? null : Math.round(value * 1000) / 1000;
+}

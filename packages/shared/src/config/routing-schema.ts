@@ -1,0 +1,137 @@
+import { z } from 'zod';
+
+/** Names of models, aliases and groups, as clients send them in `model`. */
+const modelName = z.string().min(1);
+const strategyName = z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'strategy names are lower-case words joined by hyphens');
+const tierName = z.enum(['SIMPLE', 'MEDIUM', 'COMPLEX', 'REASONING']);
+
+/**
+ * How one request is retried and failed over. An attempt is one call to one deployment; a request makes at most
+ * `attempts` of them, across its deployments and fallback models.
+ */
+export const retryPolicySchema = z.object({
+  /** Calls to backends one request may make, the first included. */
+  attempts: z.number().int().min(1).max(20).default(3),
+  /**
+   * Wait before calling a deployment that already failed once in this request: `initialBackoffMs` doubled on each
+   * retry, capped at `maxBackoffMs`, with jitter (between half and all of it). Moving on to a deployment not yet
+   * tried does not wait.
+   */
+  initialBackoffMs: z.number().int().nonnegative().default(250),
+  maxBackoffMs: z.number().int().nonnegative().default(4_000),
+  /**
+   * No attempt starts later than this after the request arrived, and a backend's `retry-after` that ends later
+   * is not waited for. It bounds the time to the first byte, not the length of a stream already answering.
+   */
+  deadlineMs: z.number().int().min(100).default(30_000),
+});
+export type RetryPolicy = z.infer<typeof retryPolicySchema>;
+
+/** A number range on the estimated prompt tokens. */
+const tokenRangeSchema = z
+  .object({ min: z.number().int().nonnegative().optional(), max: z.number().int().nonnegative().optional() })
+  .refine((range) => range.min !== undefined || range.max !== undefined, 'give min, max or both');
+
+/** A regular expression as config text, checked when the config loads. */
+const pattern = z.string().min(1).superRefine((source, context) => {
+  try {
+    new RegExp(source, 'u');
+  } catch (error) {
+    context.addIssue({ code: 'custom', message: `not a valid regular expression: ${(error as Error).message}` });
+  }
+});
+
+/** What a request must look like for a rule to apply. Every condition given must hold; an empty match matches all. */
+export const ruleMatchSchema = z
+  .object({
+    /** The model the client asked for (after no alias resolution), one name or a list. */
+    model: z.union([modelName, z.array(modelName).min(1)]).optional(),
+    /** The request path, e.g. /v1/chat/completions. */
+    path: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+    /** Header name → regular expression its value must match. A missing header never matches. */
+    headers: z.record(z.string().toLowerCase(), pattern).optional(),
+    /** `metadata` field of the body: key → the exact string value it must have. */
+    metadata: z.record(z.string(), z.string()).optional(),
+    /** A regular expression the last user message must match (case-insensitive). */
+    lastUserMessage: pattern.optional(),
+    /** The prompt's estimated size in tokens (every message). */
+    promptTokens: tokenRangeSchema.optional(),
+  })
+  .strict();
+export type RuleMatch = z.infer<typeof ruleMatchSchema>;
+
+/** Where a matching request goes: a model (or alias), a group, and/or a strategy. */
+export const ruleRouteSchema = z
+  .object({
+    model: modelName.optional(),
+    group: modelName.optional(),
+    strategy: strategyName.optional(),
+  })
+  .strict()
+  .refine((route) => route.model !== undefined || route.group !== undefined || route.strategy !== undefined, 'give model, group or strategy')
+  .refine((route) => route.model === undefined || route.group === undefined, 'give model or group, not both');
+export type RuleRoute = z.infer<typeof ruleRouteSchema>;
+
+export const routingRuleSchema = z.object({
+  /** Shown by the explain endpoint and in the access log. */
+  name: z.string().min(1),
+  match: ruleMatchSchema.default({}),
+  route: ruleRouteSchema,
+});
+export type RoutingRule = z.infer<typeof routingRuleSchema>;
+
+/** Tier → ordered model names. */
+const tierListsSchema = z.partialRecord(tierName, z.array(modelName).min(1));
+
+/** One virtual model: for each tier the models to try in order; `agenticTiers` for requests that offer tools. */
+export const tierProfileSchema = z.object({
+  tiers: tierListsSchema.default({}),
+  agenticTiers: tierListsSchema.default({}),
+});
+export type TierProfileConfig = z.infer<typeof tierProfileSchema>;
+
+/** Per client-facing model: its strategy, retry policy and fallback chain. */
+export const modelRoutingSchema = z
+  .object({
+    strategy: strategyName.optional(),
+    retry: retryPolicySchema.partial().optional(),
+    /** Models tried in order once every deployment of this one failed or was filtered out. */
+    fallbacks: z.array(modelName).optional(),
+  })
+  .strict();
+export type ModelRouting = z.infer<typeof modelRoutingSchema>;
+
+export const routingSchema = z
+  .object({
+    /** The strategy of every model that sets none. */
+    strategy: strategyName.default('weighted'),
+    /** The retry policy of every model; a model's `retry` overrides it field by field. */
+    retry: retryPolicySchema.prefault({}),
+    /** Per-model settings, by the model's name. */
+    models: z.record(modelName, modelRoutingSchema).default({}),
+    /** Group name → models: asking for the group routes over all their deployments at once. */
+    groups: z.record(modelName, z.array(modelName).min(1)).default({}),
+    /** Evaluated in order before the strategy; the first that matches applies. */
+    rules: z.array(routingRuleSchema).default([]),
+    /** The virtual models. One left out is derived from the catalog's prices (docs/routing.md). */
+    profiles: z.partialRecord(z.enum(['auto', 'eco', 'premium']), tierProfileSchema).default({}),
+    /** The prompt-complexity classifier's main settings. */
+    classifier: z
+      .object({
+        defaultTier: tierName.default('MEDIUM'),
+        confidenceThreshold: z.number().min(0).max(1).default(0.55),
+        largeInputTokens: z.number().int().positive().default(20_000),
+      })
+      .prefault({}),
+    /** `x-dosrouter-savings` is the cost of the same tokens on this model minus the cost of the answer. */
+    savingsBaseline: modelName.optional(),
+    /** A request with `x-session-id` keeps going to one deployment while that deployment stays healthy. */
+    sessionAffinity: z.boolean().default(true),
+    /**
+     * Files (paths relative to the working directory) that each default-export a routing strategy: `{ name, order }`.
+     * Their names can then be used like the built-in ones.
+     */
+    strategyModules: z.array(z.string().min(1)).default([]),
+  })
+  .prefault({});
+export type RoutingConfig = z.infer<typeof routingSchema>;

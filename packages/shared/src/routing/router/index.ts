@@ -1,0 +1,13 @@
+export { Router, STRATEGY_HEADER, SESSION_HEADER } from './router.js';
+export type { RouteRequest, RouteContext, RoutePlan, PlannedStep, StepSource, StrategySource } from './router.js';
+export { AttemptSequence, failureKind } from './attempts.js';
+export type { AttemptFailure, FailureKind, NextAttempt } from './attempts.js';
+export { FILTER_NAMES, judgeCandidate, isHealthFilter } from './filters.js';
+export type { CandidateVerdict, FilterInput, FilterName } from './filters.js';
+export { readRequestFacts } from './request-facts.js';
+export type { RequestFacts } from './request-facts.js';
+export { compileRules, firstMatchingRule } from './rules.js';
+export type { CompiledRule, RuleSubject } from './rules.js';
+export { sessionDeployment } from './affinity.js';
+export { resolveProfiles } from './derived-profiles.js';
+export { costUsd, formatUsd } from './pricing.js';

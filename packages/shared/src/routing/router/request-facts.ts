@@ -1,0 +1,88 @@
+import type { Capability } from '../../config/schema.js';
+import { estimateTokens } from '../classifier/estimate-tokens.js';
+import { MESSAGE_OVERHEAD_TOKENS, readPrompt } from '../classifier/request-text.js';
+import type { RequestProfile } from '../strategies/request-profile.js';
+
+/** What routing reads from a request body, in one pass over its messages: no I/O, no tokenizer. */
+export interface RequestFacts {
+  readonly profile: RequestProfile;
+  /** The last user message's text (chat), or the prompt (completions): what rules' `lastUserMessage` matches. */
+  readonly lastUserText: string;
+  /** The body's `metadata` object, string values only. */
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/**
+ * Reads the facts routing needs from a validated body. `operation` is the upstream path (`chat/completions`,
+ * `completions`, `embeddings`). Capabilities a request needs:
+ * - `tools` when it sends tools or legacy functions (a backend without them rejects the field, whatever tool_choice says);
+ * - `vision` when a message has an image part;
+ * - `json_schema` when `response_format.type` is `json_schema`.
+ * Streaming is not required: the `streaming` capability is a default every deployment has unless configured otherwise.
+ */
+export function readRequestFacts(operation: string, body: Record<string, unknown>, stream: boolean): RequestFacts {
+  const required: Capability[] = [];
+  let estimatedPromptTokens: number;
+  let lastUserText: string;
+  if (operation === 'chat/completions') {
+    const prompt = readPrompt(body);
+    estimatedPromptTokens = prompt.promptTokens;
+    lastUserText = prompt.lastUserText;
+    if (nonEmptyArray(body.tools) || nonEmptyArray(body.functions)) required.push('tools');
+    if (hasImagePart(body.messages)) required.push('vision');
+    const format = body.response_format;
+    if (isRecord(format) && format.type === 'json_schema') required.push('json_schema');
+  } else {
+    const text = textOfInput(operation === 'embeddings' ? body.input : body.prompt);
+    lastUserText = text;
+    estimatedPromptTokens = estimateTokens(text) + MESSAGE_OVERHEAD_TOKENS;
+  }
+  const maxOutputTokens = positiveInteger(body.max_completion_tokens) ?? positiveInteger(body.max_tokens);
+  return {
+    profile: {
+      stream,
+      estimatedPromptTokens,
+      ...(maxOutputTokens === undefined ? {} : { maxOutputTokens }),
+      requiredCapabilities: required,
+    },
+    lastUserText,
+    metadata: stringMetadata(body.metadata),
+  };
+}
+
+function hasImagePart(messages: unknown): boolean {
+  if (!Array.isArray(messages)) return false;
+  for (const message of messages as unknown[]) {
+    if (!isRecord(message) || !Array.isArray(message.content)) continue;
+    for (const part of message.content as unknown[]) {
+      if (isRecord(part) && (part.type === 'image_url' || part.type === 'input_image' || part.type === 'image')) return true;
+    }
+  }
+  return false;
+}
+
+/** A completion prompt or embedding input: a string, a list of strings, or token arrays (counted one per entry). */
+function textOfInput(input: unknown): string {
+  if (typeof input === 'string') return input;
+  if (!Array.isArray(input)) return '';
+  return (input as unknown[]).map((entry) => (typeof entry === 'string' ? entry : Array.isArray(entry) ? ' x'.repeat(entry.length) : '')).join('\n');
+}
+
+function stringMetadata(metadata: unknown): Record<string, string> {
+  if (!isRecord(metadata)) return {};
+  const result: Record<string, string> = {};
+  for (const [key, value] of Object.entries(metadata)) if (typeof value === 'string') result[key] = value;
+  return result;
+}
+
+function positiveInteger(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
+}
+
+function nonEmptyArray(value: unknown): boolean {
+  return Array.isArray(value) && value.length > 0;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
