@@ -40,8 +40,9 @@ export function judgeCandidate(deployment: Deployment, input: FilterInput): Cand
     return reject(deployment, 'capabilities', `lacks ${missing.join(', ')}`);
   }
   const output = request.maxOutputTokens ?? 0;
-  if (request.estimatedPromptTokens + output > deployment.contextWindow) {
-    const needed = output > 0 ? `about ${request.estimatedPromptTokens} prompt + ${output} output tokens` : `about ${request.estimatedPromptTokens} prompt tokens`;
+  const prompt = request.contextTokens ?? request.estimatedPromptTokens;
+  if (prompt + output > deployment.contextWindow) {
+    const needed = output > 0 ? `about ${prompt} prompt + ${output} output tokens` : `about ${prompt} prompt tokens`;
     return reject(deployment, 'context_window', `${needed} exceed its context window of ${deployment.contextWindow}`);
   }
   if (output > deployment.maxOutputTokens) {

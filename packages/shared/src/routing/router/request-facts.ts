@@ -24,6 +24,7 @@ export function readRequestFacts(operation: string, body: Record<string, unknown
   const required: Capability[] = [];
   let estimatedPromptTokens: number;
   let lastUserText: string;
+  let contextTokens: number | undefined;
   if (operation === 'chat/completions') {
     const prompt = readPrompt(body);
     estimatedPromptTokens = prompt.promptTokens;
@@ -33,9 +34,11 @@ export function readRequestFacts(operation: string, body: Record<string, unknown
     const format = body.response_format;
     if (isRecord(format) && format.type === 'json_schema') required.push('json_schema');
   } else {
-    const text = textOfInput(operation === 'embeddings' ? body.input : body.prompt);
-    lastUserText = text;
-    estimatedPromptTokens = estimateTokens(text) + MESSAGE_OVERHEAD_TOKENS;
+    const input = sizeOfInput(operation === 'embeddings' ? body.input : body.prompt);
+    lastUserText = input.text;
+    estimatedPromptTokens = input.tokens;
+    // An embedding model applies its context window to each input of a batch, not to their sum.
+    if (operation === 'embeddings') contextTokens = input.largest;
   }
   const maxOutputTokens = positiveInteger(body.max_completion_tokens) ?? positiveInteger(body.max_tokens);
   return {
@@ -43,6 +46,7 @@ export function readRequestFacts(operation: string, body: Record<string, unknown
       stream,
       estimatedPromptTokens,
       ...(maxOutputTokens === undefined ? {} : { maxOutputTokens }),
+      ...(contextTokens === undefined ? {} : { contextTokens }),
       requiredCapabilities: required,
     },
     lastUserText,
@@ -61,11 +65,33 @@ function hasImagePart(messages: unknown): boolean {
   return false;
 }
 
-/** A completion prompt or embedding input: a string, a list of strings, or token arrays (counted one per entry). */
-function textOfInput(input: unknown): string {
-  if (typeof input === 'string') return input;
-  if (!Array.isArray(input)) return '';
-  return (input as unknown[]).map((entry) => (typeof entry === 'string' ? entry : Array.isArray(entry) ? ' x'.repeat(entry.length) : '')).join('\n');
+/**
+ * A completion prompt or embedding input: a string, a list of strings, a list of token ids, or a list of token-id
+ * lists. Token ids count one token each; strings are estimated. `largest` is the biggest single input.
+ */
+function sizeOfInput(input: unknown): { text: string; tokens: number; largest: number } {
+  if (typeof input === 'string') {
+    const tokens = estimateTokens(input) + MESSAGE_OVERHEAD_TOKENS;
+    return { text: input, tokens, largest: tokens };
+  }
+  if (!Array.isArray(input)) return { text: '', tokens: 0, largest: 0 };
+  const entries = input as unknown[];
+  if (entries.every((entry) => typeof entry === 'number')) return { text: '', tokens: entries.length, largest: entries.length };
+  const texts: string[] = [];
+  let tokens = 0;
+  let largest = 0;
+  for (const entry of entries) {
+    let size = 0;
+    if (typeof entry === 'string') {
+      texts.push(entry);
+      size = estimateTokens(entry) + MESSAGE_OVERHEAD_TOKENS;
+    } else if (Array.isArray(entry)) {
+      size = entry.length;
+    }
+    tokens += size;
+    largest = Math.max(largest, size);
+  }
+  return { text: texts.join('\n'), tokens, largest };
 }
 
 function stringMetadata(metadata: unknown): Record<string, string> {

@@ -285,7 +285,8 @@ function summarize(rejections: readonly CandidateVerdict[]): string {
   return rejections.length > 5 ? `${named.join('; ')}; and ${rejections.length - 5} more` : named.join('; ');
 }
 
+/** A header's first value, trimmed; blank counts as absent. */
 function single(value: string | string[] | undefined): string | undefined {
-  const text = Array.isArray(value) ? value[0] : value;
-  return text === undefined || text === '' ? undefined : text.trim();
+  const text = (Array.isArray(value) ? value[0] : value)?.trim();
+  return text === undefined || text === '' ? undefined : text;
 }

@@ -9,6 +9,11 @@ export interface RequestProfile {
   readonly stream: boolean;
   /** The prompt's size in tokens, estimated by the caller (for instance characters / 4). */
   readonly estimatedPromptTokens: number;
+  /**
+   * Tokens that must fit one deployment's context window, when that is not the whole prompt: an embeddings batch's
+   * largest input. Absent: `estimatedPromptTokens`.
+   */
+  readonly contextTokens?: number;
   /** The request's own output cap (`max_completion_tokens` or `max_tokens`), when it sets one. */
   readonly maxOutputTokens?: number;
   /** What the request needs: `tools` when it sends tools, `vision` for image parts, `json_schema`, … */
