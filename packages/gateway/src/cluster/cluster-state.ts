@@ -68,15 +68,26 @@ function breakerStateReporter(metrics: GatewayMetrics) {
   return (deploymentId: string, state: 'closed' | 'open' | 'half_open'): void => metrics.recordCircuitState(deploymentId, state);
 }
 
-function createEmbeddedState({ deployments, logger, metrics, replica = replicaId() }: ClusterStateOptions): ClusterState {
+function createEmbeddedState({ config, deployments, logger, metrics, replica = replicaId() }: ClusterStateOptions): ClusterState {
   const breakers = new BreakerBoard(deployments, replica, undefined, logger, breakerStateReporter(metrics));
   const inFlight = new InFlightCounts();
+  const stats = new MemoryStats(Date.now);
   let snapshot: RoutingSnapshot = { ...EMPTY_SNAPSHOT, inFlight: inFlight.counts, openCircuits: breakers.openIds };
+  // The rolling stats (latency, time to first token, error rate) reach the snapshot at the cluster poll's cadence,
+  // as in cluster mode: routing reads a summary, never the buckets.
+  const ids = deployments.map((deployment) => deployment.id);
+  const refreshStats = (): void => {
+    stats.read(ids, ROUTING_STATS_WINDOW_MS).then((summary) => {
+      snapshot = { ...snapshot, stats: summary };
+    }, () => undefined);
+  };
+  const statsTimer = setInterval(refreshStats, config.redis.pollIntervalMs);
+  statsTimer.unref();
   return {
     mode: 'embedded',
     replica,
     limiter: new MemoryLimiter(Date.now),
-    stats: new MemoryStats(Date.now),
+    stats,
     breakers,
     inFlight,
     snapshot: () => snapshot,
@@ -84,7 +95,10 @@ function createEmbeddedState({ deployments, logger, metrics, replica = replicaId
       snapshot = { ...snapshot, weights };
       metrics.recordWeights(false, generation);
     },
-    close: async () => breakers.shutdown(),
+    close: async () => {
+      clearInterval(statsTimer);
+      breakers.shutdown();
+    },
   };
 }
 
