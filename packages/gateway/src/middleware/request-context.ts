@@ -38,6 +38,8 @@ export function requestContext({ metrics, accessLog, clock, replica }: RequestCo
       metrics.inFlight.dec();
       const endedAt = clock();
       const status = response.writableFinished ? response.statusCode : 499;
+      // The handler may learn of the disconnect only after this line is written (it was waiting to retry).
+      if (status === 499) outcome.errorCode ??= 'client_closed';
       metrics.recordRequest(outcome, status, endedAt);
       accessLog?.write(outcome, request.method, status, endedAt);
     });

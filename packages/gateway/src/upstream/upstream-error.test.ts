@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fromErrorResponse, fromTransportError, parseRetryAfter } from './upstream-error.js';
+import { fromErrorResponse, fromTransportError, parseRetryAfterMs } from './upstream-error.js';
 
 const now = Date.parse('2026-01-01T00:00:00Z');
 
@@ -42,12 +42,12 @@ describe('fromTransportError', () => {
   });
 });
 
-describe('parseRetryAfter', () => {
+describe('parseRetryAfterMs', () => {
   it('prefers retry-after-ms, then seconds, then an HTTP date', () => {
-    expect(parseRetryAfter({ 'retry-after-ms': '1500', 'retry-after': '9' }, now)).toBe(2);
-    expect(parseRetryAfter({ 'retry-after': '3' }, now)).toBe(3);
-    expect(parseRetryAfter({ 'retry-after': 'Thu, 01 Jan 2026 00:00:10 GMT' }, now)).toBe(10);
-    expect(parseRetryAfter({ 'retry-after': 'soon' }, now)).toBeUndefined();
-    expect(parseRetryAfter({}, now)).toBeUndefined();
+    expect(parseRetryAfterMs({ 'retry-after-ms': '1500', 'retry-after': '9' }, now)).toBe(1500);
+    expect(parseRetryAfterMs({ 'retry-after': '3' }, now)).toBe(3000);
+    expect(parseRetryAfterMs({ 'retry-after': 'Thu, 01 Jan 2026 00:00:10 GMT' }, now)).toBe(10_000);
+    expect(parseRetryAfterMs({ 'retry-after': 'soon' }, now)).toBeUndefined();
+    expect(parseRetryAfterMs({}, now)).toBeUndefined();
   });
 });

@@ -19,16 +19,16 @@ export function fromTransportError(error: unknown, deployment: string, deadline:
   }
 }
 
-/** Seconds to wait from `retry-after-ms` or `retry-after` (seconds or an HTTP date), if the backend sent one. */
-export function parseRetryAfter(headers: Record<string, string | string[] | undefined>, now: number): number | undefined {
+/** Milliseconds to wait from `retry-after-ms` or `retry-after` (seconds or an HTTP date), if the backend sent one. */
+export function parseRetryAfterMs(headers: Record<string, string | string[] | undefined>, now: number): number | undefined {
   const milliseconds = Number(single(headers['retry-after-ms']));
-  if (Number.isFinite(milliseconds) && milliseconds >= 0) return Math.ceil(milliseconds / 1000);
+  if (Number.isFinite(milliseconds) && milliseconds >= 0) return Math.ceil(milliseconds);
   const value = single(headers['retry-after']);
   if (value === undefined) return undefined;
   const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds * 1000);
   const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 const MAX_MESSAGE_LENGTH = 2_000;
@@ -61,8 +61,13 @@ export function fromErrorResponse(
     type: detail.type,
     param: detail.param,
     retryable: isRetryableStatus(status),
-    retryAfterSeconds: parseRetryAfter(headers, now),
+    // The client is told the same wait: `retry-after` in whole seconds, `retry-after-ms` exactly.
+    ...retryAfter(parseRetryAfterMs(headers, now)),
   });
+}
+
+function retryAfter(milliseconds: number | undefined): { retryAfterSeconds?: number; retryAfterMs?: number } {
+  return milliseconds === undefined ? {} : { retryAfterSeconds: Math.ceil(milliseconds / 1000), retryAfterMs: milliseconds };
 }
 
 interface ErrorDetail {

@@ -37,6 +37,12 @@ describe('parseConfig', () => {
     expect(config.routing.classifier).toEqual({ defaultTier: 'MEDIUM', confidenceThreshold: 0.55, largeInputTokens: 20_000 });
   });
 
+  it('keeps only the retry fields a model sets, so the others come from routing.retry', () => {
+    const config = parseConfig(`${minimal}routing:\n  retry: { initialBackoffMs: 20 }\n  models: { small: { retry: { attempts: 5 } } }\n`, 'test.yaml', {});
+    expect(config.routing.models.small?.retry).toEqual({ attempts: 5 });
+    expect(config.routing.retry.initialBackoffMs).toBe(20);
+  });
+
   it('refuses routing settings that name models, groups or strategies that do not exist', () => {
     const routing = [
       'routing:',

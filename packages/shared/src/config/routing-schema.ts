@@ -9,7 +9,7 @@ const tierName = z.enum(['SIMPLE', 'MEDIUM', 'COMPLEX', 'REASONING']);
  * How one request is retried and failed over. An attempt is one call to one deployment; a request makes at most
  * `attempts` of them, across its deployments and fallback models.
  */
-export const retryPolicySchema = z.object({
+const retryFields = {
   /** Calls to backends one request may make, the first included. */
   attempts: z.number().int().min(1).max(20).default(3),
   /**
@@ -24,8 +24,17 @@ export const retryPolicySchema = z.object({
    * is not waited for. It bounds the time to the first byte, not the length of a stream already answering.
    */
   deadlineMs: z.number().int().min(100).default(30_000),
-});
+};
+export const retryPolicySchema = z.object(retryFields);
 export type RetryPolicy = z.infer<typeof retryPolicySchema>;
+
+/** A model's overrides of `routing.retry`: only the fields it sets (no defaults, which would mask the global ones). */
+const retryOverridesSchema = z.object({
+  attempts: retryFields.attempts.removeDefault().optional(),
+  initialBackoffMs: retryFields.initialBackoffMs.removeDefault().optional(),
+  maxBackoffMs: retryFields.maxBackoffMs.removeDefault().optional(),
+  deadlineMs: retryFields.deadlineMs.removeDefault().optional(),
+});
 
 /** A number range on the estimated prompt tokens. */
 const tokenRangeSchema = z
@@ -94,7 +103,7 @@ export type TierProfileConfig = z.infer<typeof tierProfileSchema>;
 export const modelRoutingSchema = z
   .object({
     strategy: strategyName.optional(),
-    retry: retryPolicySchema.partial().optional(),
+    retry: retryOverridesSchema.optional(),
     /** Models tried in order once every deployment of this one failed or was filtered out. */
     fallbacks: z.array(modelName).optional(),
   })
