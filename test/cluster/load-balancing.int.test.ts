@@ -99,7 +99,8 @@ describe('nginx in front of three gateway replicas', () => {
 
   // Last in this file: the simulator's 503 counts against the deployment in the replicas' breakers.
   it('does not resend a request that a replica answered with an error of its own', async () => {
-    await test.injectFaults([{ kind: 'unavailable', count: 1, model: QUICK.id }]);
+    // Three: the replica's own retry policy (3 attempts) uses them all before it answers 503.
+    await test.injectFaults([{ kind: 'unavailable', count: 3, model: QUICK.id, retryAfterSeconds: 0 }]);
     const requestId = `backend-unavailable-${randomUUID()}`;
     const error: unknown = await test
       .client()
