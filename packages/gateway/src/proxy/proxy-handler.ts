@@ -164,7 +164,8 @@ async function attempt(dependencies: ProxyDependencies, request: RequestAttempts
     cluster.inFlight.decrement(deployment.id);
   }
   if (result.ok) {
-    outcome.costUsd = pricing.answerCost(plan, deployment, outcome.usage);
+    // Rounded as the header is: float sums of prices leave noise in the last digits (0.000010000000000000003).
+    outcome.costUsd = Number(pricing.answerCost(plan, deployment, outcome.usage).toFixed(10));
     if (outcome.errorCode && outcome.errorCode !== 'client_closed') metrics.recordUpstreamError(deployment.id, outcome.errorCode);
   } else if (result.error.code !== 'circuit_open') {
     metrics.recordUpstreamError(deployment.id, result.error.code);

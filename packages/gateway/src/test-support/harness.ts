@@ -51,7 +51,10 @@ export async function startHarness(options: {
   const config: GatewayConfig = configSchema.parse(document);
   const logs = new LogCapture();
   const logger = createLogger({ level: config.logging.level, service: 'gateway', destination: logs });
-  const gateway = await startGateway({ config, logger, port: 0, host: '127.0.0.1' });
+  const gateway = await startGateway({ config, logger, port: 0, host: '127.0.0.1' }).catch(async (error: unknown) => {
+    await simulator.close();
+    throw error;
+  });
   return {
     simulator,
     gateway,
