@@ -59,6 +59,8 @@ async function start(
         config.backends.push({ name: 'spare', baseUrl: spare.baseUrl, apiKey: SIMULATOR_KEY, models: [{ name: MODEL, capabilities: ['streaming'], pricing: SPARE_PRICING }] });
       }
       config.routing = { strategy: 'cost', retry: { ...FAST_RETRY, ...options.retry }, models: {} };
+      // The retry deadlines here are short: the first-token deadline must end before them (a config rule).
+      config.upstream = { timeouts: { firstTokenMs: 300 } };
       options.configure?.(config);
     },
   }).catch(async (error: unknown) => {
@@ -297,6 +299,40 @@ describe('transient errors on a single deployment are retried on it after a back
     // Nothing can be polled for here: what must not happen is a second call once the backoff (300–600 ms) is over.
     await new Promise((resolve) => setTimeout(resolve, 700 - (Date.now() - abortedAt)));
     expect(setup.primary.stats.requests).toBe(1);
+  });
+});
+
+describe('waiting for a backend is not the backend failing', () => {
+  it('does not count clients that leave before the first token against the backend', async () => {
+    const setup = await start({
+      spare: false,
+      models: [{ id: MODEL, outputTokens: 20, firstTokenDelayMs: 1_500 }],
+      timeouts: { firstTokenMs: 5_000 },
+      configure: (config) => void (config.breakers = { volumeThreshold: 3 }),
+    });
+    const body = JSON.stringify({ model: MODEL, stream: true, messages });
+    const leaving = Array.from({ length: 4 }, async () => {
+      const controller = new AbortController();
+      const response = fetch(`${setup.harness.gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+        signal: controller.signal,
+      }).catch(() => undefined);
+      setTimeout(() => controller.abort(), 300);
+      await response;
+    });
+    await Promise.all(leaving);
+    await eventually(() => setup.primary.stats.aborted === 4, 3_000);
+
+    const metrics = await (await fetch(`${setup.harness.gateway.url}/metrics`)).text();
+    expect(metrics).not.toMatch(/dosrouter_upstream_errors_total\{[^}]*\} [1-9]/);
+    const lines = setup.harness.logs.accessLines();
+    expect(lines.map((line) => [line.status, line.errorCode])).toEqual(Array.from({ length: 4 }, () => [499, 'client_closed']));
+    // The circuit stayed closed: a patient client is answered at once by the same deployment.
+    const read = await askStream(setup);
+    expect(read.deployment).toBe(PRIMARY);
+    expect(read.error).toBeUndefined();
   });
 });
 

@@ -70,18 +70,27 @@ export function createProxyHandler(
       Number(response.locals.bodyBytes) || 0,
       proxied.body,
     );
-    const start = await limits.admit(plan.attempts, plan.target);
-
     let controller: AbortController | undefined;
     const clientGone = new AbortController();
-    // One listener per request: when the response is over, release the limits; if it ended early, the client
-    // went away, so abort the attempt in flight (or the wait before the next one).
+    // One listener per request, in place before the first await: when the response is over, release the limits; if
+    // it ended early, the client went away, so abort the attempt in flight (or the wait before the next one).
     response.once('close', () => {
       limits.release(outcome.usage?.totalTokens, response.statusCode < 400);
       if (response.writableFinished) return;
       clientGone.abort();
       controller?.abort(new Error('client closed the connection'));
     });
+    const start = await limits.admit(plan.attempts, plan.target);
+    // Slots taken while the client was leaving: the listener has already run, so release them here.
+    const leftDuringAdmission = (): boolean => {
+      if (!clientGone.signal.aborted) return false;
+      limits.release(undefined, false);
+      return true;
+    };
+    if (leftDuringAdmission()) {
+      outcome.errorCode = 'client_closed';
+      return;
+    }
 
     const sequence = new AttemptSequence(plan.attempts, plan.retry, outcome.receivedAt, dependencies.random);
     for (const skipped of plan.attempts.slice(0, start)) sequence.skipped(skipped);
@@ -91,7 +100,9 @@ export function createProxyHandler(
       const { deployment, delayMs } = next;
       if (delayMs > 0 && !(await sleep(delayMs, true, { signal: clientGone.signal }).catch(() => false))) break;
       if (!admitted.has(deployment.id)) {
-        if (!(await limits.admitFailover(deployment))) {
+        const room = await limits.admitFailover(deployment);
+        if (leftDuringAdmission()) break;
+        if (!room) {
           sequence.skipped(deployment);
           continue;
         }
@@ -167,7 +178,7 @@ async function attempt(dependencies: ProxyDependencies, request: RequestAttempts
     // Rounded as the header is: float sums of prices leave noise in the last digits (0.000010000000000000003).
     outcome.costUsd = Number(pricing.answerCost(plan, deployment, outcome.usage).toFixed(10));
     if (outcome.errorCode && outcome.errorCode !== 'client_closed') metrics.recordUpstreamError(deployment.id, outcome.errorCode);
-  } else if (result.error.code !== 'circuit_open') {
+  } else if (result.error.code !== 'circuit_open' && result.error.code !== 'client_closed') {
     metrics.recordUpstreamError(deployment.id, result.error.code);
     if (result.error.status === 429 && result.error.retryAfterSeconds) {
       cluster.breakers.openFor(deployment.id, (result.error.retryAfterMs ?? result.error.retryAfterSeconds * 1000), 'rate limited by the backend');

@@ -73,7 +73,9 @@ export class RequestLimits {
   release(totalTokens: number | undefined, answered: boolean): void {
     if (this.held.length === 0) return;
     const correction = totalTokens !== undefined ? totalTokens - this.estimate : answered ? 0 : -this.estimate;
-    this.limiter.release({ requestId: this.requestId, scopes: this.held, tokenCorrection: correction }).catch(() => undefined);
+    // Each hold is released once: a later call releases only what was taken since.
+    const scopes = this.held.splice(0);
+    this.limiter.release({ requestId: this.requestId, scopes, tokenCorrection: correction }).catch(() => undefined);
   }
 
   private hold(scope: LimitScope, windowStart: number): void {

@@ -64,7 +64,7 @@ export async function runAttempt(input: AttemptInput, response: ServerResponse):
         signal: controller.signal,
       });
     } catch (error) {
-      return { ok: false, error: fromTransportError(error, deploymentId, expired) };
+      return { ok: false, error: clientClosed(controller, outcome, expired) ?? fromTransportError(error, deploymentId, expired) };
     }
     const contentType = headerValue(upstream.headers['content-type']);
     if (upstream.statusCode >= 400) {
@@ -97,7 +97,7 @@ async function relayWhole(
   try {
     buffer = await readBody(upstream.body);
   } catch (error) {
-    return { ok: false, error: fromTransportError(error, input.deployment.id, timedOut()) };
+    return { ok: false, error: clientClosed(input.controller, input.outcome, timedOut()) ?? fromTransportError(error, input.deployment.id, timedOut()) };
   }
   let parsed: unknown;
   try {
@@ -168,7 +168,7 @@ async function relayStream(
     }
   } catch (error) {
     const failure = fromTransportError(error, input.deployment.id, timedOut());
-    if (!started) return { ok: false, error: failure };
+    if (!started) return { ok: false, error: clientClosed(controller, outcome, timedOut()) ?? failure };
     if (controller.signal.aborted && timedOut() === undefined) {
       outcome.errorCode = 'client_closed';
       return { ok: true };
@@ -191,6 +191,16 @@ async function relayStream(
     endWithErrorEvent(response, outcome, streamInterrupted(input.deployment.id));
   }
   return { ok: true };
+}
+
+/**
+ * The client went away before anything was sent to it: not the backend's failure. Its error counts against no
+ * circuit (status 499) and is recorded nowhere; the caller stops, the client being gone.
+ */
+function clientClosed(controller: AbortController, outcome: RequestOutcome, deadline: Deadline): GatewayError | undefined {
+  if (!controller.signal.aborted || deadline !== undefined) return undefined;
+  outcome.errorCode = 'client_closed';
+  return new GatewayError('The client closed the connection.', { status: 499, code: 'client_closed', retryable: false });
 }
 
 /** After the first byte no retry is possible: end with an OpenAI-shaped error event, never a silent truncation. */
@@ -222,18 +232,20 @@ function malformedAnswer(deploymentId: string, what: string, cause?: unknown): G
  * A non-streaming completion with no content and no tool call in any choice: a failure worth failing over, never
  * an answer. A refusal counts as content; so does a content filter's verdict. Bodies of any other shape are passed through as they are.
  */
-function isEmptyAnswer(parsed: unknown): boolean {
+export function isEmptyAnswer(parsed: unknown): boolean {
   const choices = (parsed as { choices?: unknown } | null)?.choices;
   if (!Array.isArray(choices) || choices.length === 0) return false;
   return choices.every((choice: unknown) => {
     const { message, text, finish_reason } = (choice ?? {}) as { message?: Record<string, unknown>; text?: unknown; finish_reason?: unknown };
-    // A content filter's empty answer goes back to the client as it came.
-    if (finish_reason === 'content_filter') return false;
+    // A content filter's verdict, or an answer cut at max_tokens (a reasoning model may think them all away), is
+    // what the client asked for: it goes back as it came.
+    if (finish_reason === 'content_filter' || finish_reason === 'length') return false;
     if (typeof text === 'string') return text === '';
     if (!message) return false;
-    const hasText = (value: unknown): boolean => typeof value === 'string' && value !== '';
+    const hasText = (value: unknown): boolean => (typeof value === 'string' && value !== '') || (Array.isArray(value) && value.length > 0);
     const hasCalls = Array.isArray(message.tool_calls) && message.tool_calls.length > 0;
-    return !hasText(message.content) && !hasText(message.refusal) && !hasCalls && !message.function_call;
+    const said = [message.content, message.refusal, message.reasoning_content, message.reasoning].some(hasText);
+    return !said && !hasCalls && !message.function_call && !message.audio;
   });
 }
 

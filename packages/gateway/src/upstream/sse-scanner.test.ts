@@ -32,6 +32,36 @@ describe('SseScanner', () => {
     expect(scanner.firstTokenSeen).toBe(true);
   });
 
+  it('reads JSON written with spaces, as Python servers send it', () => {
+    const scanner = new SseScanner(false);
+    scanner.push(Buffer.from('data: {"choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": "stop"}]}\n\n'));
+    expect(scanner.firstTokenSeen).toBe(true);
+    expect(scanner.finishSeen).toBe(true);
+    expect(scanner.malformedSeen).toBe(false);
+  });
+
+  it('counts a refusal as the first token, and notes a content filter on any choice', () => {
+    const scanner = new SseScanner(false);
+    scanner.push(Buffer.from('data: {"choices":[{"index":0,"delta":{"refusal":"I can’t help with that."}}]}\n\n'));
+    expect(scanner.firstTokenSeen).toBe(true);
+    scanner.push(Buffer.from('data: {"choices":[{"index":0,"finish_reason":"stop"},{"index":1,"finish_reason":"content_filter"}]}\n\n'));
+    expect(scanner.contentFilterSeen).toBe(true);
+  });
+
+  it('reads only the data lines of an event, and passes empty data through', () => {
+    const scanner = new SseScanner(false);
+    const withId = 'data: {"choices":[{"index":0,"delta":{"content":"Hi"}}]}\nid: 1\n\n';
+    expect(scanner.push(Buffer.from(`data:\n\n${withId}`))).toBe(`data:\n\n${withId}`);
+    expect(scanner.firstTokenSeen).toBe(true);
+    expect(scanner.malformedSeen).toBe(false);
+  });
+
+  it('stops forwarding at an event that is not JSON', () => {
+    const scanner = new SseScanner(false);
+    expect(scanner.push(Buffer.from(`${chunk('Hi')}data: {not json\n\n${chunk('there')}`))).toBe(chunk('Hi'));
+    expect(scanner.malformedSeen).toBe(true);
+  });
+
   it('counts a tool call delta as the first token', () => {
     const scanner = new SseScanner(false);
     scanner.push(Buffer.from('data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1"}]}}]}\n\n'));

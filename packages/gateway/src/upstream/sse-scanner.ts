@@ -7,7 +7,12 @@ export interface TokenUsage {
 }
 
 /** A content token: non-empty text, reasoning text, or tool-call arguments in a chunk. */
-const TOKEN_PATTERN = /"(?:content|text|reasoning_content|reasoning|arguments)":"[^"]/;
+const TOKEN_PATTERN = /"(?:content|text|reasoning_content|reasoning|arguments|refusal)"\s*:\s*"[^"]/;
+/** Tool calls announced (the first chunk of a call may carry only its name). */
+const TOOL_CALLS_PATTERN = /"tool_calls"\s*:\s*\[\s*\{/;
+const FINISH_PATTERN = /"finish_reason"\s*:\s*"/;
+const CONTENT_FILTER_PATTERN = /"finish_reason"\s*:\s*"content_filter"/;
+const ERROR_PATTERN = /^\{\s*"error"/;
 
 /**
  * Scans an OpenAI server-sent-event stream as it passes through, without parsing every chunk: it cuts the byte
@@ -68,9 +73,8 @@ export class SseScanner {
 
   /** Returns false when the event is to be dropped. */
   private inspectEvent(event: string): boolean {
-    const dataIndex = event.startsWith('data:') ? 0 : event.indexOf('\ndata:') + 1;
-    if (dataIndex === 0 && !event.startsWith('data:')) return true; // comments (keep-alives), event names, ids
-    const data = event.slice(dataIndex + 5).trim();
+    const data = dataOf(event);
+    if (data === undefined || data === '') return true; // comments (keep-alives), event names, ids, empty data
     if (data === '[DONE]') {
       this.doneSeen = true;
       return true;
@@ -80,12 +84,12 @@ export class SseScanner {
       this.malformedSeen = true;
       return false;
     }
-    if (!this.firstTokenSeen && (TOKEN_PATTERN.test(data) || data.includes('"tool_calls":[{'))) this.firstTokenSeen = true;
-    if (!this.finishSeen && data.includes('"finish_reason":"')) {
+    if (!this.firstTokenSeen && (TOKEN_PATTERN.test(data) || TOOL_CALLS_PATTERN.test(data))) this.firstTokenSeen = true;
+    if (FINISH_PATTERN.test(data)) {
       this.finishSeen = true;
-      this.contentFilterSeen = data.includes('"finish_reason":"content_filter"');
+      if (!this.contentFilterSeen) this.contentFilterSeen = CONTENT_FILTER_PATTERN.test(data);
     }
-    if (data.startsWith('{"error"')) this.errorSeen = true;
+    if (ERROR_PATTERN.test(data)) this.errorSeen = true;
     if (data.includes('"usage":{')) return this.readUsage(data);
     return true;
   }
@@ -101,6 +105,18 @@ export class SseScanner {
     const usageOnly = Array.isArray(chunk.choices) && chunk.choices.length === 0;
     return !(this.dropUsageOnlyChunk && usageOnly);
   }
+}
+
+/** The event's data: its `data:` lines joined (SSE allows several), undefined when it has none. */
+function dataOf(event: string): string | undefined {
+  if (!event.startsWith('data:') && !event.includes('\ndata:')) return undefined;
+  let data: string | undefined;
+  for (const line of event.split('\n')) {
+    if (!line.startsWith('data:')) continue;
+    const value = line.slice(line.charCodeAt(5) === 0x20 ? 6 : 5);
+    data = data === undefined ? value : `${data}\n${value}`;
+  }
+  return data?.trim();
 }
 
 /** Reads `usage` from a non-streaming response body. */

@@ -14,7 +14,8 @@ export interface Deployment {
   readonly weight: number;
   readonly pricing: Pricing;
   readonly contextWindow: number;
-  readonly maxOutputTokens: number;
+  /** Unset: the gateway does not check `max_tokens` against it. */
+  readonly maxOutputTokens?: number;
   readonly capabilities: ReadonlySet<Capability>;
   readonly limits: RateLimits;
   /** The `breakers` defaults with this deployment's overrides applied. */
@@ -48,7 +49,7 @@ export class ModelCatalog {
           weight: model.weight,
           pricing: model.pricing,
           contextWindow: model.contextWindow,
-          maxOutputTokens: model.maxOutputTokens,
+          ...(model.maxOutputTokens === undefined ? {} : { maxOutputTokens: model.maxOutputTokens }),
           capabilities: new Set(model.capabilities),
           limits: model.limits,
           breaker: { ...config.breakers, ...model.breaker },

@@ -27,13 +27,14 @@ describe('parseConfig', () => {
     const config = parseConfig(minimal, 'test.yaml', {});
     expect(config.server).toMatchObject({ host: '0.0.0.0', port: 8080, bodyLimit: 10 * 1024 * 1024, shutdownGraceMs: 30_000 });
     expect(config.logging).toEqual({ level: 'info', accessLog: true });
-    expect(config.upstream.timeouts).toEqual({ connectMs: 5_000, firstByteMs: 60_000, firstTokenMs: 60_000, idleMs: 30_000, totalMs: 600_000 });
+    expect(config.upstream.timeouts).toEqual({ connectMs: 5_000, firstByteMs: 60_000, firstTokenMs: 30_000, idleMs: 30_000, totalMs: 600_000 });
     const backend = config.backends[0]!;
     expect(backend).toMatchObject({ apiKeyHeader: 'authorization', maxConnections: 256, requestStreamUsage: true, headers: {}, query: {} });
-    expect(backend.models[0]).toMatchObject({ weight: 1, contextWindow: 128_000, maxOutputTokens: 4_096, capabilities: ['streaming'] });
+    expect(backend.models[0]).toMatchObject({ weight: 1, contextWindow: 128_000, capabilities: ['streaming'] });
+    expect(backend.models[0]).not.toHaveProperty('maxOutputTokens');
     expect(backend.models[0]?.pricing).toEqual({ inputPerMTok: 0, outputPerMTok: 0 });
     expect(config.routing).toMatchObject({ strategy: 'weighted', models: {}, groups: {}, rules: [], profiles: {}, sessionAffinity: true });
-    expect(config.routing.retry).toEqual({ attempts: 3, initialBackoffMs: 250, maxBackoffMs: 4_000, deadlineMs: 30_000 });
+    expect(config.routing.retry).toEqual({ attempts: 3, initialBackoffMs: 250, maxBackoffMs: 4_000, deadlineMs: 90_000 });
     expect(config.routing.classifier).toEqual({ defaultTier: 'MEDIUM', confidenceThreshold: 0.55, largeInputTokens: 20_000 });
   });
 

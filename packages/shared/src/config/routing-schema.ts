@@ -21,9 +21,10 @@ const retryFields = {
   maxBackoffMs: z.number().int().nonnegative().default(4_000),
   /**
    * No attempt starts later than this after the request arrived, and a backend's `retry-after` that ends later
-   * is not waited for. It bounds the time to the first byte, not the length of a stream already answering.
+   * is not waited for. An attempt under way runs to its own timeouts; a stream already answering is not cut.
+   * Must exceed `upstream.timeouts.firstTokenMs`, so that a backend that never starts is failed over.
    */
-  deadlineMs: z.number().int().min(100).default(30_000),
+  deadlineMs: z.number().int().min(100).default(90_000),
 };
 export const retryPolicySchema = z.object(retryFields);
 export type RetryPolicy = z.infer<typeof retryPolicySchema>;

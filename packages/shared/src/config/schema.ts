@@ -33,7 +33,7 @@ export const timeoutsSchema = z.object({
    * Streams: from sending the request to the first content token (text, reasoning or tool-call arguments). Nothing
    * reaches the client before that token, so a deployment that misses it is failed over without the client noticing.
    */
-  firstTokenMs: milliseconds.default(60_000),
+  firstTokenMs: milliseconds.default(30_000),
   /** Longest gap between two body chunks of the backend's response (a stalled stream). */
   idleMs: milliseconds.default(30_000),
   /** Whole attempt, from send to the last byte. */
@@ -126,7 +126,8 @@ export const backendModelSchema = z.object({
   weight: z.number().nonnegative().default(1),
   pricing: pricingSchema.prefault({}),
   contextWindow: z.number().int().positive().default(128_000),
-  maxOutputTokens: z.number().int().positive().default(4_096),
+  /** The largest completion it produces; unset: not checked by the gateway (the backend decides). */
+  maxOutputTokens: z.number().int().positive().optional(),
   capabilities: z.array(capabilitySchema).default(['streaming']),
   /** This deployment's own quota at its provider, enforced across every replica. */
   limits: rateLimitsSchema.default({}),
@@ -297,6 +298,15 @@ export const configSchema = z.object({
   routing: routingSchema,
 }).superRefine((config, context) => {
   checkRoutingNames(config, context);
+  // A hung backend is only failed over if its first-token deadline passes before the retry deadline does.
+  const firstToken = config.upstream.timeouts.firstTokenMs;
+  if (firstToken > 0 && config.routing.retry.deadlineMs <= firstToken) {
+    context.addIssue({
+      code: 'custom',
+      message: `must be longer than upstream.timeouts.firstTokenMs (${firstToken}), or a stream that never starts is never failed over`,
+      path: ['routing', 'retry', 'deadlineMs'],
+    });
+  }
   // Checks that span sections: each deployment's probe as its overrides combine, and the table's refresh rate.
   config.backends.forEach((backend, backendIndex) => {
     backend.models.forEach((model, modelIndex) => {

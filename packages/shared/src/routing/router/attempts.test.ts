@@ -243,7 +243,7 @@ describe('failureKind', () => {
 
   it('fails over on a credential the backend refused or an open circuit', () => {
     expect(failure(401, 'upstream_authentication_failed')).toBe('failover');
-    expect(failure(503, 'circuit_open')).toBe('failover');
+    expect(failure(503, 'circuit_open')).toBe('retry');
   });
 
   it('retries what is retryable: 408, 429, 5xx, unreachable backends', () => {

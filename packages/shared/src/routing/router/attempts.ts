@@ -6,7 +6,7 @@ import type { RandomSource } from '../types.js';
  * What a failed attempt means for the rest of the request:
  * - `retry`: transient (connection errors, timeouts, 408, 429, 5xx, an empty or malformed answer): other
  *   deployments are tried, and this one again after a backoff while attempts and the deadline allow.
- * - `failover`: this deployment will not do (it refused our credential, its circuit opened): others only.
+ * - `failover`: this deployment will not do (it refused our credential): others only.
  * - `larger_context`: the prompt did not fit: only deployments with a larger context window are tried.
  * - `final`: the request itself is at fault (400, 401, 403, 404, 422, a content-policy rejection): it goes back to
  *   the client as it came.
@@ -23,8 +23,12 @@ export interface AttemptFailure {
 }
 
 const CONTEXT_CODES = new Set(['context_length_exceeded', 'string_above_max_length']);
-/** Codes for which the same deployment would fail the same way: fail over, but do not retry it. */
-const FAILOVER_ONLY_CODES = new Set(['upstream_authentication_failed', 'circuit_open']);
+/**
+ * Codes for which the same deployment would fail the same way: fail over, but do not retry it. (`circuit_open` is
+ * retried: after a 429's retry-after the circuit is half-open and lets one trial through, and the others must
+ * wait their turn, not give up.)
+ */
+const FAILOVER_ONLY_CODES = new Set(['upstream_authentication_failed']);
 
 export function failureKind(failure: AttemptFailure): FailureKind {
   if (failure.status === 400 && failure.code && CONTEXT_CODES.has(failure.code)) return 'larger_context';

@@ -38,24 +38,30 @@ describe('judgeCandidate', () => {
     expect(judge(withCapabilities('tools', 'json_schema'), { requiredCapabilities: ['tools', 'json_schema'] }).passed).toBe(true);
   });
 
-  it('rejects a prompt larger than the context window', () => {
-    expect(judge(deployment(), { estimatedPromptTokens: 8_001 })).toMatchObject({
+  it('rejects a prompt larger than the context window, giving the estimate 10% benefit of the doubt', () => {
+    expect(judge(deployment(), { estimatedPromptTokens: 8_890 })).toMatchObject({
       filter: 'context_window',
-      reason: 'about 8001 prompt tokens exceed its context window of 8000',
+      reason: 'about 8890 prompt tokens exceed its context window of 8000',
     });
-    expect(judge(deployment(), { estimatedPromptTokens: 8_000 }).passed).toBe(true);
+    expect(judge(deployment(), { estimatedPromptTokens: 8_888 }).passed).toBe(true);
+  });
+
+  it('checks max tokens against a maximum output only when the deployment declares one', () => {
+    const { maxOutputTokens: _declared, ...undeclared } = deployment();
+    expect(judge(undeclared, { estimatedPromptTokens: 10, maxOutputTokens: 5_000 }).passed).toBe(true);
   });
 
   it('checks contextTokens, when given, instead of the whole prompt (an embeddings batch)', () => {
-    expect(judge(deployment(), { estimatedPromptTokens: 50_000, contextTokens: 8_000 }).passed).toBe(true);
-    expect(judge(deployment(), { estimatedPromptTokens: 50_000, contextTokens: 8_001 })).toMatchObject({ filter: 'context_window' });
+    expect(judge(deployment(), { estimatedPromptTokens: 50_000, contextTokens: 8_888 }).passed).toBe(true);
+    expect(judge(deployment(), { estimatedPromptTokens: 50_000, contextTokens: 8_890 })).toMatchObject({ filter: 'context_window' });
   });
 
   it('counts the requested output against the context window', () => {
-    expect(judge(deployment(), { estimatedPromptTokens: 7_000, maxOutputTokens: 1_000 }).passed).toBe(true);
-    expect(judge(deployment(), { estimatedPromptTokens: 7_000, maxOutputTokens: 1_001 })).toMatchObject({
+    // 7,000 estimated prompt tokens count as 6,300.
+    expect(judge(deployment(), { estimatedPromptTokens: 7_000, maxOutputTokens: 1_700 }).passed).toBe(true);
+    expect(judge(deployment(), { estimatedPromptTokens: 7_000, maxOutputTokens: 1_701 })).toMatchObject({
       filter: 'context_window',
-      reason: 'about 7000 prompt + 1001 output tokens exceed its context window of 8000',
+      reason: 'about 7000 prompt + 1701 output tokens exceed its context window of 8000',
     });
   });
 

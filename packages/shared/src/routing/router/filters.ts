@@ -3,6 +3,9 @@ import type { RequestProfile } from '../strategies/request-profile.js';
 import { effectiveWeight } from '../strategies/routable.js';
 import type { RoutingSnapshot } from '../types.js';
 
+/** The share of the estimated prompt the context-window filter counts. */
+const PROMPT_ESTIMATE_SLACK = 0.9;
+
 /** The filters, in the order they run: the first a deployment fails is the one reported. */
 export const FILTER_NAMES = ['capabilities', 'context_window', 'max_output', 'key_models', 'circuit_open', 'weight_zero'] as const;
 export type FilterName = (typeof FILTER_NAMES)[number];
@@ -41,11 +44,13 @@ export function judgeCandidate(deployment: Deployment, input: FilterInput): Cand
   }
   const output = request.maxOutputTokens ?? 0;
   const prompt = request.contextTokens ?? request.estimatedPromptTokens;
-  if (prompt + output > deployment.contextWindow) {
+  // The prompt is an estimate (estimate-tokens.ts, within about 1.5×): it gets 10% benefit of the doubt, and a
+  // deployment it wrongly keeps answers context_length_exceeded, which fails over to a larger window.
+  if (prompt * PROMPT_ESTIMATE_SLACK + output > deployment.contextWindow) {
     const needed = output > 0 ? `about ${prompt} prompt + ${output} output tokens` : `about ${prompt} prompt tokens`;
     return reject(deployment, 'context_window', `${needed} exceed its context window of ${deployment.contextWindow}`);
   }
-  if (output > deployment.maxOutputTokens) {
+  if (deployment.maxOutputTokens !== undefined && output > deployment.maxOutputTokens) {
     return reject(deployment, 'max_output', `max tokens ${output} exceed its maximum output of ${deployment.maxOutputTokens}`);
   }
   if (input.allowedModel && !input.allowedModel(deployment.model)) {

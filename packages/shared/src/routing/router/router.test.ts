@@ -8,7 +8,12 @@ import { StrategyRegistry } from '../strategies/registry.js';
 import { EMPTY_SNAPSHOT, type RandomSource } from '../types.js';
 import { Router, SESSION_HEADER, STRATEGY_HEADER, type RoutePlan, type RouteRequest } from './router.js';
 
-const backend = (name: string, models: Record<string, unknown>[]) => ({ name, baseUrl: `http://${name}.test/v1`, models });
+/** Models declare a 4,096-token maximum output unless they say otherwise (unset, the gateway checks none). */
+const backend = (name: string, models: Record<string, unknown>[]) => ({
+  name,
+  baseUrl: `http://${name}.test/v1`,
+  models: models.map((model) => ({ maxOutputTokens: 4_096, ...model })),
+});
 const price = (inputPerMTok: number, outputPerMTok: number) => ({ inputPerMTok, outputPerMTok });
 
 /**
@@ -167,7 +172,7 @@ describe('Router.plan: the target', () => {
   });
 
   it('takes the default retry policy, overridden field by field by the model\'s own', () => {
-    expect(route('large').retry).toEqual({ attempts: 3, initialBackoffMs: 250, maxBackoffMs: 4_000, deadlineMs: 30_000 });
+    expect(route('large').retry).toEqual({ attempts: 3, initialBackoffMs: 250, maxBackoffMs: 4_000, deadlineMs: 90_000 });
     expect(route('fast').retry).toEqual({ attempts: 5, initialBackoffMs: 250, maxBackoffMs: 4_000, deadlineMs: 5_000 });
   });
 });
@@ -346,7 +351,8 @@ describe('Router.plan: filters', () => {
   });
 
   it('leaves out deployments whose context window cannot hold the prompt and max_tokens', () => {
-    const plan = route('large', { body: { ...promptOf(30_000), max_tokens: 4_000 } });
+    // 32,000 estimated prompt tokens count as 28,800 (the estimate's 10% benefit of the doubt) + 4,000 > 32,000.
+    const plan = route('large', { body: { ...promptOf(32_000), max_tokens: 4_000 } });
     expect(rejections(plan)).toEqual(['b/mid: context_window']);
     expect(ids(plan.attempts)).toContain('b/thinker');
   });
