@@ -90,3 +90,4 @@ export { classifyRequest, TIERS, isTier, tierRank, DEFAULT_CLASSIFIER_SETTINGS, 
 export * from './routing/router/index.js';
 export { retryPolicySchema, routingSchema, routingRuleSchema, tierProfileSchema } from './config/routing-schema.js';
 export type { RetryPolicy, RoutingConfig, RoutingRule, RuleMatch, RuleRoute, TierProfileConfig, ModelRouting } from './config/routing-schema.js';
+export * from './keys/index.js';

@@ -4,7 +4,8 @@
  * touches together share a hash tag (`{…}`), so everything also runs on Redis Cluster, where a script or pipeline
  * must stay within one slot: `{limits}` (one admission script checks a key and several deployments), `{breakers}`,
  * `{stats}` (one flush writes every deployment's buckets), `{replicas}` (heartbeats and in-flight counts), `{weights}`
- * (one script writes the health records, the document and its revision) and `{queues}` (BullMQ's queues).
+ * (one script writes the health records, the document and its revision), `{apikeys}` (one script writes a client key's
+ * record and its secret-hash entries) and `{queues}` (BullMQ's queues).
  */
 export const KEY_SCHEMA_VERSION = 'v1';
 
@@ -74,6 +75,29 @@ export class RedisKeys {
     return `${this.base}:{queues}`;
   }
 
+  /** String (JSON): a client API key's record, with the SHA-256 of its secrets but never a secret. No TTL. */
+  apiKey(id: string): string {
+    return `${this.base}:{apikeys}:key:${id}`;
+  }
+
+  /**
+   * String: the id of the key a secret's SHA-256 (hex) belongs to. No TTL while the secret is current; a previous
+   * secret's entry expires when its rotation grace ends.
+   */
+  apiKeyHash(secretHash: string): string {
+    return `${this.base}:{apikeys}:hash:${secretHash}`;
+  }
+
+  /** Set of every API key id, revoked ones included. */
+  apiKeyIndex(): string {
+    return `${this.base}:{apikeys}:index`;
+  }
+
+  /** Hash key id → when it was last used (ms), written by each replica about once a second. */
+  apiKeysLastUsed(): string {
+    return `${this.base}:{apikeys}:last-used`;
+  }
+
   /** Pub/sub channel announcing a new weights document (the message is the document). */
   weightsChannel(): string {
     return `${this.base}:events:weights`;
@@ -82,5 +106,10 @@ export class RedisKeys {
   /** Pub/sub channel for breaker transitions. */
   breakerChannel(): string {
     return `${this.base}:events:breakers`;
+  }
+
+  /** Pub/sub channel announcing that an API key was created, updated, rotated or revoked (the message is its id). */
+  apiKeysChannel(): string {
+    return `${this.base}:events:apikeys`;
   }
 }

@@ -1,0 +1,68 @@
+import type { RateLimits } from '../state/limits.js';
+
+/**
+ * A client API key as stored: never its secret, only the SHA-256 of it. The secret (`dr-…`) is shown once, when the
+ * key is created or rotated.
+ */
+export interface ApiKeyRecord {
+  /** Stable id, `key_<random>`: what the admin API and usage records name. Not a secret. */
+  readonly id: string;
+  readonly name: string;
+  /** Free-form owner facts (team, email, cost centre), strings only. */
+  readonly owner: Readonly<Record<string, string>>;
+  /** Model names (or aliases, groups, virtual models) this key may use; absent means every model. */
+  readonly allowedModels?: readonly string[];
+  /** Per-key limits: requests/min, tokens/min, concurrency; unset fields are unlimited. */
+  readonly limits: RateLimits;
+  /** USD per day and per month; unset is unlimited. `softDailyUsd`: above it `auto` routes as `eco` instead of refusing. */
+  readonly budget: { readonly dailyUsd?: number; readonly monthlyUsd?: number; readonly softDailyUsd?: number };
+  /** Epoch ms; absent: never expires. */
+  readonly expiresAt?: number;
+  readonly createdAt: number;
+  /** Epoch ms of the last request seen with this key (written at most about once a second per replica). */
+  readonly lastUsedAt?: number;
+  /** Epoch ms; set once revoked. A revoked key authenticates nothing. */
+  readonly revokedAt?: number;
+  /** The first characters of the current secret (`dr-AbC1`), to tell keys apart in lists. Not enough to use it. */
+  readonly preview: string;
+}
+
+/** What an admin may set when creating or updating a key. */
+export interface ApiKeyFields {
+  readonly name: string;
+  readonly owner?: Readonly<Record<string, string>>;
+  readonly allowedModels?: readonly string[] | null;
+  readonly limits?: RateLimits;
+  readonly budget?: ApiKeyRecord['budget'];
+  readonly expiresAt?: number | null;
+}
+
+/** A key and its secret, as returned once by create and rotate. */
+export interface IssuedKey {
+  readonly record: ApiKeyRecord;
+  readonly secret: string;
+}
+
+/**
+ * Where keys live: in memory (embedded mode) or Redis (cluster mode, shared by every replica). Lookups are by the
+ * SHA-256 of the presented secret. Every method is safe to call concurrently from several replicas.
+ */
+export interface KeyStore {
+  create(fields: ApiKeyFields, now: number): Promise<IssuedKey>;
+  get(id: string): Promise<ApiKeyRecord | undefined>;
+  list(): Promise<ApiKeyRecord[]>;
+  /** Fields given replace the stored ones; `null` clears `allowedModels` or `expiresAt`. Undefined when there is no such key. */
+  update(id: string, fields: Partial<ApiKeyFields>, now: number): Promise<ApiKeyRecord | undefined>;
+  /** Revokes at once: every secret of the key stops working. False when there is no such key. */
+  revoke(id: string, now: number): Promise<boolean>;
+  /**
+   * Issues a new secret. The old one keeps working for `graceMs` (0: it stops at once), then only the new one does.
+   * Undefined when there is no such (unrevoked) key.
+   */
+  rotate(id: string, graceMs: number, now: number): Promise<IssuedKey | undefined>;
+  /** The key a secret's SHA-256 belongs to, if the secret is current or within its rotation grace. */
+  findByHash(secretHash: string, now: number): Promise<ApiKeyRecord | undefined>;
+  /** Records use; implementations may batch. */
+  touch(id: string, now: number): void;
+  close(): Promise<void>;
+}

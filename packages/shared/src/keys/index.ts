@@ -1,0 +1,5 @@
+export type { ApiKeyRecord, ApiKeyFields, IssuedKey, KeyStore } from './api-key.js';
+export { SECRET_PREFIX, generateSecret, hashSecret, generateKeyId, previewOf, looksLikeKey } from './secrets.js';
+export { MemoryKeyStore } from './memory-key-store.js';
+export { RedisKeyStore } from './redis-key-store.js';
+export type { RedisKeyStoreOptions } from './redis-key-store.js';

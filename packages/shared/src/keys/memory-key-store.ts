@@ -1,0 +1,95 @@
+import type { ApiKeyFields, ApiKeyRecord, IssuedKey, KeyStore } from './api-key.js';
+import {
+  byCreation,
+  checkedGrace,
+  isUsable,
+  newSecret,
+  newStoredKey,
+  publicRecord,
+  revokedKey,
+  rotatedKey,
+  updatedKey,
+  type StoredKey,
+} from './stored-key.js';
+
+/**
+ * The keys of embedded mode, in this process only (gone at restart). Secrets are kept as their SHA-256 only, like in
+ * Redis; a rotation's grace ends by the `now` callers pass. Every method runs to its end without awaiting, so
+ * concurrent calls never interleave.
+ */
+export class MemoryKeyStore implements KeyStore {
+  private readonly keys = new Map<string, StoredKey>();
+  /** SHA-256 of a current or previous secret → key id. */
+  private readonly hashes = new Map<string, string>();
+  private readonly lastUsed = new Map<string, number>();
+
+  async create(fields: ApiKeyFields, now: number): Promise<IssuedKey> {
+    const secret = newSecret();
+    const stored = newStoredKey(fields, secret, now);
+    this.keys.set(stored.id, stored);
+    this.hashes.set(secret.hash, stored.id);
+    return { record: this.record(stored), secret: secret.secret };
+  }
+
+  async get(id: string): Promise<ApiKeyRecord | undefined> {
+    const stored = this.keys.get(id);
+    return stored && this.record(stored);
+  }
+
+  async list(): Promise<ApiKeyRecord[]> {
+    return [...this.keys.values()].map((stored) => this.record(stored)).sort(byCreation);
+  }
+
+  async update(id: string, fields: Partial<ApiKeyFields>, _now: number): Promise<ApiKeyRecord | undefined> {
+    const stored = this.keys.get(id);
+    if (!stored) return undefined;
+    const updated = updatedKey(stored, fields);
+    this.keys.set(id, updated);
+    return this.record(updated);
+  }
+
+  async revoke(id: string, now: number): Promise<boolean> {
+    const stored = this.keys.get(id);
+    if (!stored) return false;
+    this.forgetHashes(stored);
+    this.keys.set(id, revokedKey(stored, now));
+    return true;
+  }
+
+  async rotate(id: string, graceMs: number, now: number): Promise<IssuedKey | undefined> {
+    const grace = checkedGrace(graceMs);
+    const stored = this.keys.get(id);
+    if (!stored || stored.revokedAt !== undefined) return undefined;
+    const secret = newSecret();
+    const rotated = rotatedKey(stored, secret, grace, now);
+    if (stored.previousHash !== undefined) this.hashes.delete(stored.previousHash);
+    if (rotated.previousHash === undefined) this.hashes.delete(stored.secretHash);
+    this.hashes.set(secret.hash, id);
+    this.keys.set(id, rotated);
+    return { record: this.record(rotated), secret: secret.secret };
+  }
+
+  async findByHash(secretHash: string, now: number): Promise<ApiKeyRecord | undefined> {
+    const id = this.hashes.get(secretHash);
+    const stored = id === undefined ? undefined : this.keys.get(id);
+    if (!stored) return undefined;
+    const inGrace = stored.previousHash === secretHash && now < (stored.previousUntil ?? 0);
+    if (stored.secretHash !== secretHash && !inGrace) return undefined;
+    return isUsable(stored, now) ? this.record(stored) : undefined;
+  }
+
+  touch(id: string, now: number): void {
+    if (this.keys.has(id) && now > (this.lastUsed.get(id) ?? 0)) this.lastUsed.set(id, now);
+  }
+
+  async close(): Promise<void> {}
+
+  private forgetHashes(stored: StoredKey): void {
+    this.hashes.delete(stored.secretHash);
+    if (stored.previousHash !== undefined) this.hashes.delete(stored.previousHash);
+  }
+
+  private record(stored: StoredKey): ApiKeyRecord {
+    return publicRecord(stored, this.lastUsed.get(stored.id));
+  }
+}
