@@ -1,5 +1,8 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { routeNotFound, type GatewayConfig, type Logger, type ModelCatalog } from '@dosrouter/shared';
+import { routeNotFound, type GatewayConfig, type KeyStore, type Logger, type ModelCatalog } from '@dosrouter/shared';
+import { authenticateRequests } from './auth/authenticate.js';
+import type { KeyAuthenticator } from './auth/key-authenticator.js';
+import { registerKeyRoutes } from './auth/key-routes.js';
 import type { Readiness } from './lifecycle/readiness.js';
 import type { AccessLog } from './telemetry/access-log.js';
 import { errorHandler } from './middleware/error-handler.js';
@@ -16,6 +19,10 @@ import { validateEmbeddingRequest } from './validation/embedding-request.js';
 
 export interface AppDependencies extends ProxyDependencies {
   readonly config: GatewayConfig;
+  /** Client keys: absent when the gateway runs open (auth.mode). */
+  readonly keys?: { readonly store: KeyStore; readonly authenticator: KeyAuthenticator };
+  /** DOSROUTER_ADMIN_KEY: enables /admin. */
+  readonly adminKey?: string;
   readonly catalog: ModelCatalog;
   readonly logger: Logger;
   readonly readiness: Readiness;
@@ -32,7 +39,9 @@ export function createApp(dependencies: AppDependencies): Express {
 
   // Express walks every layer before the matching one on every request: the API routes come first, each with
   // the request context as its own first handler, instead of one app-wide middleware ahead of everything.
-  const context = requestContext({ metrics, accessLog: dependencies.accessLog, clock, replica: dependencies.cluster.replica });
+  const requestContextHandler = requestContext({ metrics, accessLog: dependencies.accessLog, clock, replica: dependencies.cluster.replica });
+  // Every /v1 route authenticates right after the request context (so a 401 is logged and counted like any error).
+  const context = dependencies.keys ? [requestContextHandler, authenticateRequests(dependencies.keys.authenticator)] : [requestContextHandler];
   const body = jsonBody({ limitBytes: config.server.bodyLimit });
   app.post('/v1/chat/completions', context, body, createProxyHandler(dependencies, 'chat/completions', validateChatRequest));
   app.post('/v1/completions', context, body, createProxyHandler(dependencies, 'completions', validateCompletionRequest));
@@ -40,10 +49,13 @@ export function createApp(dependencies: AppDependencies): Express {
   registerExplainRoute(app, context, body, dependencies.router, dependencies.cluster, dependencies.random);
   registerModelRoutes(app, context, catalog, Object.keys(config.routing.groups), dependencies.startedAtSeconds);
   // Health checks and scrapes are neither access-logged nor counted as requests.
+  if (dependencies.keys && dependencies.adminKey) {
+    registerKeyRoutes(app, dependencies.keys.store, dependencies.keys.authenticator, dependencies.adminKey, logger);
+  }
   registerHealthRoutes(app, readiness);
   registerMetricsRoute(app, metrics);
 
-  app.use(context, function unknownRoute(request: Request, _response: Response, next: NextFunction) {
+  app.use(requestContextHandler, function unknownRoute(request: Request, _response: Response, next: NextFunction) {
     next(routeNotFound(request.method, request.path));
   });
   app.use(errorHandler({ logger }));

@@ -2,8 +2,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { startEmbeddedProbing, type EmbeddedProber } from '@dosrouter/health-prober';
-import { ModelCatalog, ROUTING_STATS_WINDOW_MS, Router, createLogger, loggerDestination, weightsOf, type GatewayConfig, type Logger, type RandomSource, type Strategy } from '@dosrouter/shared';
+import { MemoryKeyStore, ModelCatalog, ROUTING_STATS_WINDOW_MS, RedisKeyStore, RedisKeys, Router, createLogger, loggerDestination, weightsOf, type GatewayConfig, type Logger, type RandomSource, type Strategy } from '@dosrouter/shared';
 import { AnswerPricing } from './proxy/answer-pricing.js';
+import { KeyAuthenticator } from './auth/key-authenticator.js';
+import type { AppDependencies } from './app.js';
 import { loadStrategies } from './routing/strategy-modules.js';
 import { createApp } from './app.js';
 import { createClusterState, type ClusterState } from './cluster/cluster-state.js';
@@ -25,6 +27,8 @@ export interface GatewayOptions {
   readonly replica?: string;
   /** Routing strategies added in code, on top of the built-ins and `routing.strategyModules`. */
   readonly strategies?: readonly Strategy[];
+  /** Enables the admin API; defaults to DOSROUTER_ADMIN_KEY. */
+  readonly adminKey?: string;
 }
 
 export interface RunningGateway {
@@ -55,6 +59,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const backends = await BackendRegistry.create(config);
   const cluster = await createClusterState({ config, deployments: catalog.deployments(), logger, metrics, replica: options.replica });
 
+  const adminKey = options.adminKey ?? (process.env.DOSROUTER_ADMIN_KEY || undefined);
+  const keys = clientKeys(config, cluster, adminKey, logger);
   const accessLog = config.logging.accessLog ? AccessLog.forLogger(logger, loggerDestination(logger), 'gateway') : undefined;
   const app = createApp({
     config,
@@ -64,6 +70,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     catalog,
     backends,
     router,
+    keys,
+    adminKey,
     pricing: new AnswerPricing(catalog, config.routing.savingsBaseline),
     cluster,
     limits: config.limits,
@@ -121,6 +129,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       server.closeAllConnections();
       await closed;
       await embeddedProber?.close();
+      await keys?.store.close();
       await cluster.close();
       await backends.close();
       accessLog?.flush();
@@ -131,6 +140,22 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   const url = `http://${displayHost.includes(':') ? `[${displayHost}]` : displayHost}:${port}`;
   return { url, port, server, metrics, readiness, logger, cluster, close };
+}
+
+/**
+ * The client-key store and its authenticator, or undefined when the gateway runs open. `auth.mode: auto` requires
+ * keys whenever an admin key is set (keys can then be created); otherwise it runs open, and says so loudly: anyone
+ * who can reach the port can spend the backends' credit.
+ */
+function clientKeys(config: GatewayConfig, cluster: ClusterState, adminKey: string | undefined, logger: Logger): AppDependencies['keys'] {
+  const required = config.auth.mode === 'keys' || (config.auth.mode === 'auto' && adminKey !== undefined);
+  if (!required) {
+    logger.warn('OPEN MODE: no API key is required on this gateway; anyone who can reach it can use its backends. Set DOSROUTER_ADMIN_KEY (or auth.mode: keys) to require keys.', { authMode: config.auth.mode });
+    return undefined;
+  }
+  const store = cluster.redis ? new RedisKeyStore(cluster.redis, new RedisKeys(config.redis.keyPrefix)) : new MemoryKeyStore();
+  if (!adminKey) logger.warn('API keys are required but DOSROUTER_ADMIN_KEY is not set: the admin API is off, so keys cannot be created here');
+  return { store, authenticator: new KeyAuthenticator(store) };
 }
 
 /** Embedded mode: the prober's code on timers in this process, its tables applied straight to the routing snapshot. */

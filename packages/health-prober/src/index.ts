@@ -20,3 +20,4 @@ export { MemoryWeightsStore } from './weights/weights-store.js';
 export type { WeightsState, WeightsStep, WeightsStore, WeightsUpdate } from './weights/weights-store.js';
 export { RedisWeightsStore, WeightsConflictError } from './weights/redis-weights-store.js';
 export { nextWeightsDocument } from './weights/next-document.js';
+export { requireAdminKey } from './server/require-admin-key.js';

@@ -18,6 +18,7 @@ import {
   type GatewayConfig,
   type Limiter,
   type Logger,
+  type RedisClient,
   type RoutingSnapshot,
   type StatsStore,
 } from '@dosrouter/shared';
@@ -42,6 +43,8 @@ export interface ClusterState {
   readonly inFlight: InFlightCounts;
   /** Present in cluster mode. */
   readonly health?: RedisHealth;
+  /** Cluster mode: the replica's Redis connection, for the other shared stores (API keys). */
+  readonly redis?: RedisClient;
   snapshot(): RoutingSnapshot;
   /** Embedded mode: routes on a table the in-process prober computed. (Cluster mode reads the prober's from Redis.) */
   useWeights?(weights: ReadonlyMap<string, number>, generation: number): void;
@@ -191,6 +194,7 @@ async function createRedisState({ config, deployments, logger, metrics, replica 
     breakers,
     inFlight,
     health,
+    redis,
     snapshot: () => poller.snapshot,
     close: async () => {
       await poller.stop();

@@ -3,6 +3,7 @@ import {
   GatewayError,
   hasLimits,
   type AdmissionResult,
+  type ApiKeyRecord,
   type Deployment,
   type LimitScope,
   type RateLimits,
@@ -13,7 +14,13 @@ import {
  * The client's rate-limit scope. Until API keys exist, the key is the Authorization header as sent; only its
  * hash is used, so no client secret ever reaches Redis.
  */
-export function keyScope(authorization: string | undefined, limits: RateLimits): LimitScope | undefined {
+export function keyScope(authorization: string | undefined, limits: RateLimits, apiKey?: ApiKeyRecord): LimitScope | undefined {
+  if (apiKey) {
+    // A key's own limits override `limits.perKey` field by field.
+    const own = Object.fromEntries(Object.entries(apiKey.limits).filter(([, value]) => value !== undefined));
+    const merged = { ...limits, ...own };
+    return hasLimits(merged) ? { id: `key:${apiKey.id}`, limits: merged } : undefined;
+  }
   if (!hasLimits(limits)) return undefined;
   return { id: authorization ? scopeIdOf(authorization) : 'key:anonymous', limits };
 }

@@ -4,6 +4,7 @@ import {
   AttemptSequence,
   GatewayError,
   failureKind,
+  type ApiKeyRecord,
   type Deployment,
   type GatewayConfig,
   type RandomSource,
@@ -51,8 +52,17 @@ export function createProxyHandler(
     const proxied = validate(request.body as Record<string, unknown>);
     outcome.requestedModel = proxied.model;
     outcome.stream = proxied.stream;
+    const apiKey = response.locals.apiKey as ApiKeyRecord | undefined;
     const plan = router.plan(
-      { operation, path: request.path, model: proxied.model, body: proxied.body, stream: proxied.stream, headers: request.headers },
+      {
+        operation,
+        path: request.path,
+        model: proxied.model,
+        body: proxied.body,
+        stream: proxied.stream,
+        headers: request.headers,
+        ...(apiKey?.allowedModels ? { allowedModel: allowedModelsOf(apiKey.allowedModels, proxied.model) } : {}),
+      },
       { snapshot: cluster.snapshot(), random: dependencies.random },
     );
     outcome.model = plan.target;
@@ -69,6 +79,7 @@ export function createProxyHandler(
       request.headers.authorization,
       Number(response.locals.bodyBytes) || 0,
       proxied.body,
+      apiKey,
     );
     let controller: AbortController | undefined;
     const clientGone = new AbortController();
@@ -125,6 +136,15 @@ export function createProxyHandler(
     if (lastError) Object.assign(lastError.headers, limits.headers);
     throw lastError ?? new GatewayError(`No deployment of ${plan.target} could take the request within its limits.`, { status: 503, code: 'no_deployment_available', retryable: true });
   };
+}
+
+/**
+ * A key's model permission: a deployment's model is allowed when the key lists it, or lists the name the client
+ * sent (an alias, a group or a virtual model grants what it routes to).
+ */
+function allowedModelsOf(allowed: readonly string[], requested: string): (model: string) => boolean {
+  if (allowed.includes(requested)) return () => true;
+  return (model) => allowed.includes(model);
 }
 
 /** What every attempt of one client request shares. */

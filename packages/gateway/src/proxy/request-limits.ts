@@ -2,6 +2,7 @@ import {
   GatewayError,
   LimitsUnavailableError,
   hasLimits,
+  type ApiKeyRecord,
   type Deployment,
   type GatewayConfig,
   type Limiter,
@@ -33,8 +34,9 @@ export class RequestLimits {
     authorization: string | undefined,
     bodyBytes: number,
     body: Record<string, unknown>,
+    apiKey?: ApiKeyRecord,
   ) {
-    this.key = keyScope(authorization, limits.perKey);
+    this.key = keyScope(authorization, limits.perKey, apiKey);
     this.estimate = estimateTokens(bodyBytes, body, limits.completionTokensEstimate);
   }
 

@@ -8,7 +8,7 @@ import { validateChatRequest } from '../validation/chat-request.js';
  * would be (same rules, classifier, filters, strategy and snapshot) but without calling any backend. Strategies
  * that draw at random (weighted, ties) may order differently on the next call; the candidates' facts show why.
  */
-export function registerExplainRoute(app: Express, context: RequestHandler, body: RequestHandler, router: Router, cluster: ClusterState, random: () => number): void {
+export function registerExplainRoute(app: Express, context: RequestHandler | RequestHandler[], body: RequestHandler, router: Router, cluster: ClusterState, random: () => number): void {
   app.post('/v1/router/explain', context, body, function explainRoute(request: Request, response: Response) {
     const proxied = validateChatRequest(request.body as Record<string, unknown>);
     const snapshot = cluster.snapshot();

@@ -12,7 +12,7 @@ interface ModelObject {
  * `GET /v1/models` and `GET /v1/models/{model}` in OpenAI's shapes: the names clients may send, aliases, groups and
  * the virtual models (`auto`, `eco`, `premium`) included.
  */
-export function registerModelRoutes(app: Express, context: RequestHandler, catalog: ModelCatalog, groups: readonly string[], createdAtSeconds: number): void {
+export function registerModelRoutes(app: Express, context: RequestHandler | RequestHandler[], catalog: ModelCatalog, groups: readonly string[], createdAtSeconds: number): void {
   const entries = new Map<string, ModelObject>();
   for (const group of catalog.models()) {
     entries.set(group.name, { id: group.name, object: 'model', created: createdAtSeconds, owned_by: 'dosrouter' });

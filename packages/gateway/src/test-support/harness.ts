@@ -32,6 +32,8 @@ export async function startHarness(options: {
   models: SimulatedModel[];
   /** Extra config merged over the generated one (before validation). */
   configure?: (config: Record<string, unknown>) => void;
+  /** Enables the admin API (and with it, API keys). */
+  adminKey?: string;
 }): Promise<Harness> {
   const simulator = await startSimulator({ models: options.models, apiKey: SIMULATOR_KEY });
   const document: Record<string, unknown> = {
@@ -51,7 +53,7 @@ export async function startHarness(options: {
   const config: GatewayConfig = configSchema.parse(document);
   const logs = new LogCapture();
   const logger = createLogger({ level: config.logging.level, service: 'gateway', destination: logs });
-  const gateway = await startGateway({ config, logger, port: 0, host: '127.0.0.1' }).catch(async (error: unknown) => {
+  const gateway = await startGateway({ config, logger, port: 0, host: '127.0.0.1', ...(options.adminKey ? { adminKey: options.adminKey } : {}) }).catch(async (error: unknown) => {
     await simulator.close();
     throw error;
   });

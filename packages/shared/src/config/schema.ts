@@ -294,6 +294,16 @@ export const configSchema = z.object({
   backends: z.array(backendSchema).min(1, 'configure at least one backend'),
   /** Other names clients may use for a model: alias → model name. */
   aliases: z.record(z.string(), z.string()).default({}),
+  /** Client API keys. */
+  auth: z
+    .object({
+      /**
+       * `keys`: every /v1 request needs an API key. `open`: none is needed (local use only). `auto`: keys when
+       * DOSROUTER_ADMIN_KEY is set (keys can then be created), open otherwise, with a warning at start.
+       */
+      mode: z.enum(['auto', 'keys', 'open']).default('auto'),
+    })
+    .prefault({}),
   /** How each request picks its deployment: strategies, rules, fallbacks, virtual models, retries (docs/routing.md). */
   routing: routingSchema,
 }).superRefine((config, context) => {

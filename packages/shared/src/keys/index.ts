@@ -3,3 +3,4 @@ export { SECRET_PREFIX, generateSecret, hashSecret, generateKeyId, previewOf, lo
 export { MemoryKeyStore } from './memory-key-store.js';
 export { RedisKeyStore } from './redis-key-store.js';
 export type { RedisKeyStoreOptions } from './redis-key-store.js';
+export { createKeySchema, updateKeySchema, rotateKeySchema } from './key-fields-schema.js';

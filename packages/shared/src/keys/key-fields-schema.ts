@@ -1,0 +1,25 @@
+import { z } from 'zod';
+
+const nonNegative = z.number().finite().nonnegative();
+
+/** The body of `POST /admin/keys` and `PATCH /admin/keys/{id}`, as the admin API accepts it. */
+const fields = {
+  name: z.string().trim().min(1).max(200),
+  owner: z.record(z.string().max(100), z.string().max(1_000)),
+  allowedModels: z.array(z.string().min(1).max(256)).max(1_000).nullable(),
+  limits: z
+    .object({
+      requestsPerMinute: z.number().int().positive().optional(),
+      tokensPerMinute: z.number().int().positive().optional(),
+      concurrency: z.number().int().positive().optional(),
+    })
+    .strict(),
+  budget: z.object({ dailyUsd: nonNegative.optional(), monthlyUsd: nonNegative.optional(), softDailyUsd: nonNegative.optional() }).strict(),
+  /** Epoch milliseconds, or null to clear. */
+  expiresAt: z.number().int().positive().nullable(),
+};
+
+export const createKeySchema = z.object({ ...fields, owner: fields.owner.optional(), allowedModels: fields.allowedModels.optional(), limits: fields.limits.optional(), budget: fields.budget.optional(), expiresAt: fields.expiresAt.optional() }).strict();
+export const updateKeySchema = z.object(fields).partial().strict();
+/** `POST /admin/keys/{id}/rotate`: how long the old secret keeps working. */
+export const rotateKeySchema = z.object({ graceSeconds: z.number().int().nonnegative().max(30 * 24 * 3600).default(0) }).strict();
