@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema, createLogger } from '@dosrouter/shared';
@@ -51,10 +54,14 @@ describe('API keys on one gateway (embedded mode, keys in memory)', () => {
     expect(harness.simulator.stats.requests).toBe(0);
   });
 
-  it('guards the admin API with the admin key', async () => {
+  it('guards the admin API and /metrics with the admin key; health checks stay open', async () => {
     expect((await admin(url, 'GET', '', undefined, 'wrong-admin-key')).status).toBe(401);
-    const anonymous = await fetch(`${url}/admin/keys`);
-    expect(anonymous.status).toBe(401);
+    expect((await fetch(`${url}/admin/keys`)).status).toBe(401);
+    expect((await fetch(`${url}/metrics`)).status).toBe(401);
+    const scrape = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    expect(scrape.status).toBe(200);
+    expect(await scrape.text()).not.toContain(ADMIN_KEY);
+    for (const path of ['/healthz', '/readyz']) expect((await fetch(`${url}${path}`)).status).toBe(200);
   });
 
   it('runs the whole key lifecycle through the official client: create, use, restrict, rotate, revoke', async () => {
@@ -106,6 +113,26 @@ describe('API keys on one gateway (embedded mode, keys in memory)', () => {
     // The stores do not return expired keys, so the answer is the unknown-key one (expired_api_key only shows while
     // a lookup made before the expiry is cached, under a second).
     expect(['invalid_api_key', 'expired_api_key']).toContain(error.code);
+  });
+
+  it('is driven from a shell by `pnpm dosrouter keys …`', async () => {
+    const cli = fileURLToPath(new URL('../../../scripts/dosrouter.mjs', import.meta.url));
+    const run = (...args: string[]) =>
+      promisify(execFile)(process.execPath, [cli, 'keys', ...args], { env: { ...process.env, DOSROUTER_URL: url, DOSROUTER_ADMIN_KEY: ADMIN_KEY } });
+    const created = JSON.parse((await run('create', '--name', 'from-cli', '--model', 'sim-model', '--owner', 'team=cli', '--rpm', '100')).stdout) as KeyAnswer & { limits: unknown };
+    expect(created).toMatchObject({ name: 'from-cli', allowedModels: ['sim-model'], owner: { team: 'cli' }, limits: { requestsPerMinute: 100 } });
+    await chat(url, created.secret!);
+    expect(JSON.parse((await run('list')).stdout).data.map((key: KeyAnswer) => key.id)).toContain(created.id);
+    const rotated = JSON.parse((await run('rotate', created.id, '--grace', '0')).stdout) as KeyAnswer;
+    await chat(url, rotated.secret!);
+    await run('revoke', created.id);
+    expect(await captureApiError(chat(url, rotated.secret!))).toBeInstanceOf(OpenAI.AuthenticationError);
+    const failed = await run('get', 'key_nope').then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toMatch(/404: No API key with id key_nope/);
   });
 
   it('refuses malformed admin input with a 400 naming the field', async () => {

@@ -1,5 +1,6 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { routeNotFound, type GatewayConfig, type KeyStore, type Logger, type ModelCatalog } from '@dosrouter/shared';
+import { requireAdminKey } from '@dosrouter/health-prober';
 import { authenticateRequests } from './auth/authenticate.js';
 import type { KeyAuthenticator } from './auth/key-authenticator.js';
 import { registerKeyRoutes } from './auth/key-routes.js';
@@ -53,7 +54,8 @@ export function createApp(dependencies: AppDependencies): Express {
     registerKeyRoutes(app, dependencies.keys.store, dependencies.keys.authenticator, dependencies.adminKey, logger);
   }
   registerHealthRoutes(app, readiness);
-  registerMetricsRoute(app, metrics);
+  // With an admin key, Prometheus scrapes with it (bearer_token / authorization in the scrape config).
+  registerMetricsRoute(app, metrics, dependencies.adminKey ? requireAdminKey({ adminKey: dependencies.adminKey, logger }) : undefined);
 
   app.use(requestContextHandler, function unknownRoute(request: Request, _response: Response, next: NextFunction) {
     next(routeNotFound(request.method, request.path));
