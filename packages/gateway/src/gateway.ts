@@ -1,4 +1,6 @@
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { startEmbeddedProbing, type EmbeddedProber } from '@dosrouter/health-prober';
@@ -10,6 +12,7 @@ import { loadStrategies } from './routing/strategy-modules.js';
 import { createApp } from './app.js';
 import { createClusterState, type ClusterState } from './cluster/cluster-state.js';
 import { InFlightTracker } from './lifecycle/in-flight.js';
+import { readTlsPair, reloadTlsOnChange } from './lifecycle/tls-files.js';
 import { Readiness } from './lifecycle/readiness.js';
 import { AccessLog } from './telemetry/access-log.js';
 import { GatewayMetrics } from './telemetry/metrics.js';
@@ -22,6 +25,8 @@ export interface GatewayOptions {
   readonly random?: RandomSource;
   /** Overrides config.server.port (0 picks a free port). */
   readonly port?: number;
+  /** Overrides config.server.tls.port. */
+  readonly tlsPort?: number;
   readonly host?: string;
   /** This replica's id; defaults to DOSROUTER_REPLICA_ID or hostname-pid. */
   readonly replica?: string;
@@ -32,10 +37,14 @@ export interface GatewayOptions {
 }
 
 export interface RunningGateway {
-  /** e.g. http://127.0.0.1:8080 */
+  /** e.g. http://127.0.0.1:8080; the HTTPS URL when plain HTTP is off. */
   readonly url: string;
+  /** The plain-HTTP port, or the HTTPS one when plain HTTP is off. */
   readonly port: number;
-  readonly server: Server;
+  /** e.g. https://127.0.0.1:8443, with server.tls. */
+  readonly httpsUrl?: string;
+  /** Every listening server: plain HTTP and/or HTTPS. */
+  readonly servers: readonly (Server | HttpsServer)[];
   readonly metrics: GatewayMetrics;
   readonly readiness: Readiness;
   readonly logger: Logger;
@@ -80,20 +89,25 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     startedAtSeconds: Math.floor(Date.now() / 1000),
     accessLog,
   });
-  const server = createServer(
-    {
-      maxHeaderSize: config.server.maxHeaderBytes,
-      headersTimeout: config.server.headersTimeoutMs,
-      requestTimeout: config.server.requestTimeoutMs,
-      keepAliveTimeout: config.server.keepAliveTimeoutMs,
-    },
-    app,
-  );
+  const serverOptions = {
+    maxHeaderSize: config.server.maxHeaderBytes,
+    headersTimeout: config.server.headersTimeoutMs,
+    requestTimeout: config.server.requestTimeoutMs,
+    keepAliveTimeout: config.server.keepAliveTimeoutMs,
+  };
+  const { tls } = config.server;
+  const httpServer = config.server.http ? createServer(serverOptions, app) : undefined;
+  const httpsServer = tls ? createHttpsServer({ ...serverOptions, ...readTlsPair(tls) }, app) : undefined;
+  const servers = [httpServer, httpsServer].filter((server) => server !== undefined);
   const inFlight = new InFlightTracker();
-  inFlight.attach(server);
-  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+  for (const server of servers) {
+    inFlight.attach(server as Server);
+    server.on('clientError', answerBadRequest);
+  }
+  function answerBadRequest(error: NodeJS.ErrnoException, socket: Duplex): void {
     // Malformed HTTP, oversized headers, slow clients: answer if the socket still can, never crash.
-    if (!socket.writable || error.code === 'ECONNRESET') {
+    // A failed TLS handshake has no HTTP to answer in.
+    if (!socket.writable || error.code === 'ECONNRESET' || error.code?.startsWith('ERR_SSL') === true) {
       socket.destroy();
       return;
     }
@@ -102,17 +116,20 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       error: { message: `Bad HTTP request (${error.code ?? 'parse error'}).`, type: 'invalid_request_error', param: null, code: 'bad_http_request' },
     });
     socket.end(`HTTP/1.1 ${status} Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-  });
+  }
 
   const host = options.host ?? config.server.host;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? config.server.port, host, () => {
-      server.off('error', reject);
-      resolve();
+  const listen = (server: Server | HttpsServer, port: number): Promise<number> =>
+    new Promise<number>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve((server.address() as AddressInfo).port);
+      });
     });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const httpPort = httpServer ? await listen(httpServer, options.port ?? config.server.port) : undefined;
+  const httpsPort = httpsServer && tls ? await listen(httpsServer, options.tlsPort ?? tls.port) : undefined;
+  const stopTlsReload = httpsServer && tls ? reloadTlsOnChange(httpsServer, tls, tls.reloadIntervalMs, logger) : undefined;
   // Probing starts once the gateway is up: nothing of it is left running if listening failed.
   const embeddedProber = startEmbeddedProber(config, catalog, backends, cluster, metrics, logger);
   readiness.markReady();
@@ -123,10 +140,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     closing ??= (async () => {
       readiness.markDraining();
       inFlight.startDraining();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      stopTlsReload?.();
+      const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+      for (const server of servers) server.closeIdleConnections();
       const finished = await inFlight.whenIdle(graceMs);
-      server.closeAllConnections();
+      for (const server of servers) server.closeAllConnections();
       await closed;
       await embeddedProber?.close();
       await keys?.store.close();
@@ -138,8 +156,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     return closing;
   };
 
-  const url = `http://${displayHost.includes(':') ? `[${displayHost}]` : displayHost}:${port}`;
-  return { url, port, server, metrics, readiness, logger, cluster, close };
+  const hostPart = displayHost.includes(':') ? `[${displayHost}]` : displayHost;
+  const httpsUrl = httpsPort === undefined ? undefined : `https://${hostPart}:${httpsPort}`;
+  const url = httpPort === undefined ? httpsUrl! : `http://${hostPart}:${httpPort}`;
+  return { url, port: httpPort ?? httpsPort!, ...(httpsUrl ? { httpsUrl } : {}), servers, metrics, readiness, logger, cluster, close };
 }
 
 /**

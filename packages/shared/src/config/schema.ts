@@ -209,7 +209,21 @@ export const configSchema = z.object({
       keepAliveTimeoutMs: milliseconds.default(65_000),
       /** On SIGTERM, in-flight requests and streams get this long to finish. */
       shutdownGraceMs: milliseconds.default(30_000),
+      /** HTTPS, from a certificate chain and private key in PEM files; a renewed pair is picked up without a restart. */
+      tls: z
+        .object({
+          certFile: z.string().min(1),
+          keyFile: z.string().min(1),
+          /** The HTTPS port (0 picks a free one). */
+          port: z.number().int().min(0).max(65_535).default(8443),
+          /** How often the files are checked for a renewal. */
+          reloadIntervalMs: z.number().int().min(100).default(60_000),
+        })
+        .optional(),
+      /** Plain HTTP on `port`. false serves HTTPS only (needs `tls`). */
+      http: z.boolean().default(true),
     })
+    .refine((server) => server.http || server.tls !== undefined, { message: 'http: false needs tls, or nothing would listen', path: ['http'] })
     .prefault({}),
   logging: z
     .object({
