@@ -9,6 +9,7 @@ import type { AccessLog } from './telemetry/access-log.js';
 import { errorHandler } from './middleware/error-handler.js';
 import { jsonBody } from './middleware/json-body.js';
 import { requestContext } from './middleware/request-context.js';
+import { registerCorsPreflight } from './middleware/security-headers.js';
 import { createProxyHandler, type ProxyDependencies } from './proxy/proxy-handler.js';
 import { registerExplainRoute } from './routes/explain.js';
 import { registerHealthRoutes } from './routes/health.js';
@@ -40,7 +41,9 @@ export function createApp(dependencies: AppDependencies): Express {
 
   // Express walks every layer before the matching one on every request: the API routes come first, each with
   // the request context as its own first handler, instead of one app-wide middleware ahead of everything.
-  const requestContextHandler = requestContext({ metrics, accessLog: dependencies.accessLog, clock, replica: dependencies.cluster.replica });
+  const { cors } = config.server;
+  const requestContextHandler = requestContext({ metrics, accessLog: dependencies.accessLog, clock, replica: dependencies.cluster.replica, cors });
+  registerCorsPreflight(app, cors);
   // Every /v1 route authenticates right after the request context (so a 401 is logged and counted like any error).
   const context = dependencies.keys ? [requestContextHandler, authenticateRequests(dependencies.keys.authenticator)] : [requestContextHandler];
   const body = jsonBody({ limitBytes: config.server.bodyLimit });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { createOutcome } from '../proxy/request-outcome.js';
+import { applySecurityHeaders, type CorsPolicy } from './security-headers.js';
 import type { AccessLog } from '../telemetry/access-log.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
 
@@ -17,6 +18,8 @@ export interface RequestContextOptions {
   readonly clock: () => number;
   /** This replica's id, sent as `x-dosrouter-replica` so that a response can be traced to its process. */
   readonly replica: string;
+  /** Browser access (`server.cors`); absent: no CORS headers. */
+  readonly cors?: CorsPolicy;
 }
 
 /**
@@ -24,12 +27,13 @@ export interface RequestContextOptions {
  * and when its response is over writes the access log line and the metrics. A response that closed before it
  * finished was abandoned by the client and is recorded as 499.
  */
-export function requestContext({ metrics, accessLog, clock, replica }: RequestContextOptions) {
+export function requestContext({ metrics, accessLog, clock, replica, cors }: RequestContextOptions) {
   return function requestContextMiddleware(request: Request, response: Response, next: NextFunction): void {
     const offered = request.headers['x-request-id'];
     const requestId = typeof offered === 'string' && ACCEPTABLE_REQUEST_ID.test(offered) ? offered : randomUUID();
     response.setHeader('x-request-id', requestId);
     response.setHeader('x-dosrouter-replica', replica);
+    applySecurityHeaders(request, response, cors);
     const route = KNOWN_ROUTES.has(request.path) ? request.path : 'other';
     const outcome = createOutcome(requestId, route, clock());
     response.locals.outcome = outcome;

@@ -220,6 +220,14 @@ export const configSchema = z.object({
           reloadIntervalMs: z.number().int().min(100).default(60_000),
         })
         .optional(),
+      /** Browser clients from other origins: off unless origins are listed. */
+      cors: z
+        .object({
+          /** Exact origins such as https://app.example.com, or "*" for any. */
+          origins: z.array(z.string().min(1)).min(1),
+          maxAgeSeconds: z.number().int().nonnegative().default(600),
+        })
+        .optional(),
       /** Plain HTTP on `port`. false serves HTTPS only (needs `tls`). */
       http: z.boolean().default(true),
     })
