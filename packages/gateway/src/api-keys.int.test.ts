@@ -135,10 +135,71 @@ describe('API keys on one gateway (embedded mode, keys in memory)', () => {
     expect(failed?.stderr).toMatch(/404: No API key with id key_nope/);
   });
 
+  it('merges limits on update, and refuses writes a cross-site page could forge', async () => {
+    const key = (await admin(url, 'POST', '', { name: 'limited', limits: { requestsPerMinute: 10, concurrency: 2 } })).json as unknown as KeyAnswer;
+    const updated = await admin(url, 'PATCH', `/${key.id}`, { limits: { requestsPerMinute: 20 } });
+    expect(updated.json).toMatchObject({ limits: { requestsPerMinute: 20, concurrency: 2 } });
+    expect(updated.json).not.toHaveProperty('secret');
+
+    const form = await fetch(`${url}/admin/keys/${key.id}/rotate`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'text/plain' }, body: '' });
+    expect(form.status).toBe(415);
+    const crossSite = await fetch(`${url}/admin/keys`, { headers: { authorization: `Bearer ${ADMIN_KEY}`, 'sec-fetch-site': 'cross-site' } });
+    expect(crossSite.status).toBe(403);
+    expect(crossSite.headers.get('cache-control')).toBe('no-store');
+    await chat(url, key.secret!); // the secret was not rotated
+  });
+
+  it('refuses a token that is not one of ours without looking it up', async () => {
+    const error = await captureApiError(chat(url, 'sk-proj-not-a-dosrouter-key'));
+    expect(error.status).toBe(401);
+    expect(error.code).toBe('invalid_api_key');
+  });
+
   it('refuses malformed admin input with a 400 naming the field', async () => {
     const bad = await admin(url, 'POST', '', { name: '', limits: { requestsPerMinute: -1 } });
     expect(bad.status).toBe(400);
     expect(bad.json).toMatchObject({ error: { type: 'invalid_request_error' } });
+  });
+});
+
+describe('a key’s allowed models, whatever routing does', () => {
+  let harness: Harness;
+  let url: string;
+  beforeAll(async () => {
+    harness = await startHarness({
+      models: [{ id: 'cheap', contextWindow: 1_000_000 }, { id: 'expensive', contextWindow: 1_000_000 }],
+      adminKey: ADMIN_KEY,
+      configure: (config) => {
+        const [backend] = (config as { backends: { models: Record<string, unknown>[] }[] }).backends;
+        backend!.models[0]!.contextWindow = 100; // `cheap` takes small prompts only: bigger ones go to its fallback
+        config.routing = {
+          models: { cheap: { fallbacks: ['expensive'] } },
+          groups: { pool: ['cheap', 'expensive'] },
+          rules: [{ name: 'vip', match: { headers: { 'x-tier': '^big$' } }, route: { model: 'expensive' } }],
+        };
+      },
+    });
+    url = harness.gateway.url;
+  });
+  afterAll(() => harness.close());
+
+  it('never reaches a model the key may not use through a fallback or a rule the client triggers', async () => {
+    const key = (await admin(url, 'POST', '', { name: 'cheap-only', allowedModels: ['cheap'] })).json as unknown as KeyAnswer;
+    const client = clientWith(url, key.secret!);
+    await client.chat.completions.create({ model: 'cheap', messages });
+    const big = await captureApiError(client.chat.completions.create({ model: 'cheap', messages: [{ role: 'user', content: 'word '.repeat(400) }] }));
+    // `cheap` is too small and its fallback is not the key's: nothing can take it (400), and nothing was called.
+    expect(big.status).toBe(400);
+    const viaRule = await captureApiError(client.chat.completions.create({ model: 'cheap', messages }, { headers: { 'x-tier': 'big' } }));
+    expect(viaRule.status).toBe(403);
+    expect(harness.simulator.stats.byModel.expensive ?? 0).toBe(0);
+  });
+
+  it('grants a group’s members to a key that lists the group', async () => {
+    const key = (await admin(url, 'POST', '', { name: 'pool', allowedModels: ['pool'] })).json as unknown as KeyAnswer;
+    const client = clientWith(url, key.secret!);
+    await client.chat.completions.create({ model: 'pool', messages });
+    await client.chat.completions.create({ model: 'expensive', messages });
   });
 });
 
@@ -174,5 +235,19 @@ describe('API keys across two replicas sharing Redis', () => {
     const revokedAt = Date.now();
     await eventually(async () => (await chat(second.url, key.secret!).then(() => 200, (error: { status: number }) => error.status)) === 401, 3_000);
     expect(Date.now() - revokedAt).toBeLessThan(1_100);
+  });
+
+  it('requires keys on a replica started without the admin key once the cluster has keys', async () => {
+    const config = configSchema.parse({
+      prober: { embedded: false },
+      redis: { url: TEST_REDIS_URL, keyPrefix: prefix },
+      backends: [{ name: 'sim', baseUrl: harness.simulator.baseUrl, apiKey: SIMULATOR_KEY, models: [{ name: 'sim-model' }] }],
+    });
+    await admin(replicas[0]!.url, 'POST', '', { name: 'exists' });
+    const logger = createLogger({ level: 'warn', service: 'gateway', destination: new LogCapture() });
+    const bare = await startGateway({ config, logger, port: 0, host: '127.0.0.1', replica: 'c' });
+    replicas.push(bare);
+    const error = await captureApiError(new OpenAI({ apiKey: 'dr-none', baseURL: `${bare.url}/v1`, maxRetries: 0 }).chat.completions.create({ model: 'sim-model', messages }));
+    expect(error.status).toBe(401);
   });
 });

@@ -7,6 +7,7 @@ import { startEmbeddedProbing, type EmbeddedProber } from '@dosrouter/health-pro
 import { MemoryKeyStore, ModelCatalog, ROUTING_STATS_WINDOW_MS, RedisKeyStore, RedisKeys, Router, createLogger, loggerDestination, weightsOf, type GatewayConfig, type Logger, type RandomSource, type Strategy } from '@dosrouter/shared';
 import { AnswerPricing } from './proxy/answer-pricing.js';
 import { KeyAuthenticator } from './auth/key-authenticator.js';
+import { KeyModelPermissions } from './auth/key-models.js';
 import type { AppDependencies } from './app.js';
 import { loadStrategies } from './routing/strategy-modules.js';
 import { createApp } from './app.js';
@@ -69,7 +70,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const cluster = await createClusterState({ config, deployments: catalog.deployments(), logger, metrics, replica: options.replica });
 
   const adminKey = options.adminKey ?? (process.env.DOSROUTER_ADMIN_KEY || undefined);
-  const keys = clientKeys(config, cluster, adminKey, logger);
+  const keys = await clientKeys(config, cluster, adminKey, logger);
   const accessLog = config.logging.accessLog ? AccessLog.forLogger(logger, loggerDestination(logger), 'gateway') : undefined;
   const app = createApp({
     config,
@@ -79,6 +80,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     catalog,
     backends,
     router,
+    keyModels: new KeyModelPermissions(catalog, config.routing.groups),
     keys,
     adminKey,
     pricing: new AnswerPricing(catalog, config.routing.savingsBaseline),
@@ -167,13 +169,21 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
  * keys whenever an admin key is set (keys can then be created); otherwise it runs open, and says so loudly: anyone
  * who can reach the port can spend the backends' credit.
  */
-function clientKeys(config: GatewayConfig, cluster: ClusterState, adminKey: string | undefined, logger: Logger): AppDependencies['keys'] {
-  const required = config.auth.mode === 'keys' || (config.auth.mode === 'auto' && adminKey !== undefined);
+async function clientKeys(config: GatewayConfig, cluster: ClusterState, adminKey: string | undefined, logger: Logger): Promise<AppDependencies['keys']> {
+  const redisStore = cluster.redis ? new RedisKeyStore(cluster.redis, new RedisKeys(config.redis.keyPrefix)) : undefined;
+  let required = config.auth.mode === 'keys' || (config.auth.mode === 'auto' && adminKey !== undefined);
+  if (!required && config.auth.mode === 'auto' && redisStore) {
+    // A replica started without the admin key, in a cluster whose other replicas created keys: it must not be the
+    // open door to the same backends. (Checked once, at start; Redis unreachable then counts as no keys.)
+    required = (await redisStore.list().catch(() => [])).some((key) => key.revokedAt === undefined);
+    if (required) logger.warn('this cluster has API keys in Redis: requiring them, although DOSROUTER_ADMIN_KEY is not set on this replica');
+  }
   if (!required) {
+    await redisStore?.close();
     logger.warn('OPEN MODE: no API key is required on this gateway; anyone who can reach it can use its backends. Set DOSROUTER_ADMIN_KEY (or auth.mode: keys) to require keys.', { authMode: config.auth.mode });
     return undefined;
   }
-  const store = cluster.redis ? new RedisKeyStore(cluster.redis, new RedisKeys(config.redis.keyPrefix)) : new MemoryKeyStore();
+  const store = redisStore ?? new MemoryKeyStore();
   if (!adminKey) logger.warn('API keys are required but DOSROUTER_ADMIN_KEY is not set: the admin API is off, so keys cannot be created here');
   return { store, authenticator: new KeyAuthenticator(store) };
 }

@@ -44,8 +44,16 @@ describe('CORS, when server.cors lists origins', () => {
     expect(allowed.status).toBe(204);
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example');
     expect(allowed.headers.get('access-control-allow-headers')).toContain('authorization');
+    // The official SDKs send x-stainless-* headers: a preflight that lists them must allow them.
+    const sdk = await fetch(`${harness.gateway.url}/v1/chat/completions`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example', 'access-control-request-headers': 'x-stainless-retry-count, x-stainless-os, bad header' },
+    });
+    expect(sdk.headers.get('access-control-allow-headers')).toContain('x-stainless-retry-count');
+    expect(sdk.headers.get('access-control-allow-headers')).not.toContain('bad header');
     const other = await fetch(`${harness.gateway.url}/v1/chat/completions`, { method: 'OPTIONS', headers: { origin: 'https://evil.example' } });
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    expect(other.headers.get('vary')).toBe('Origin');
     expect(harness.simulator.stats.requests).toBe(0);
   });
 

@@ -1,4 +1,4 @@
-import { GatewayError, hashSecret, type ApiKeyRecord, type KeyStore } from '@dosrouter/shared';
+import { GatewayError, hashSecret, looksLikeKey, type ApiKeyRecord, type KeyStore } from '@dosrouter/shared';
 
 /** How long a looked-up key (or the absence of one) is trusted without asking the store again. */
 export const KEY_CACHE_MS = 1_000;
@@ -27,15 +27,39 @@ export class KeyAuthenticator {
   async authenticate(authorization: string | undefined): Promise<ApiKeyRecord> {
     const secret = bearerSecret(authorization);
     if (secret === undefined) throw missingKey();
+    // Not one of ours (an `sk-…` sent by mistake, garbage): refused without a lookup.
+    if (!looksLikeKey(secret)) throw invalidKey();
     const hash = hashSecret(secret);
     const now = this.clock();
     let entry = this.cache.get(hash);
     if (entry === undefined || now - entry.fetchedAt >= KEY_CACHE_MS) {
-      entry = { record: await this.store.findByHash(hash, now), fetchedAt: now };
+      let record: ApiKeyRecord | undefined;
+      try {
+        record = await this.store.findByHash(hash, now);
+      } catch (error) {
+        // The store (Redis) is unreachable: a key seen before keeps working on its last known record, as routing
+        // keeps its last snapshot; changes cannot spread meanwhile anyway. A key never seen cannot be checked.
+        if (entry !== undefined) {
+          this.cache.set(hash, { record: entry.record, fetchedAt: now }); // not asked again for a second
+          return this.accept(entry.record, now);
+        }
+        throw new GatewayError('API keys cannot be checked right now; try again shortly.', {
+          status: 503,
+          code: 'keys_unavailable',
+          type: 'server_error',
+          retryable: true,
+          retryAfterSeconds: 1,
+          cause: error,
+        });
+      }
+      entry = { record, fetchedAt: now };
       if (this.cache.size >= CACHE_SIZE) this.cache.clear();
       this.cache.set(hash, entry);
     }
-    const { record } = entry;
+    return this.accept(entry.record, now);
+  }
+
+  private accept(record: ApiKeyRecord | undefined, now: number): ApiKeyRecord {
     if (record === undefined || record.revokedAt !== undefined) throw invalidKey();
     if (record.expiresAt !== undefined && record.expiresAt <= now) throw expiredKey();
     this.store.touch(record.id, now);

@@ -1,4 +1,4 @@
-import express, { type Express, type Request, type Response } from 'express';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { requireAdminKey } from '@dosrouter/health-prober';
 import { GatewayError, createKeySchema, invalidRequest, rotateKeySchema, updateKeySchema, type ApiKeyRecord, type KeyStore, type Logger } from '@dosrouter/shared';
 import type { KeyAuthenticator } from './key-authenticator.js';
@@ -15,6 +15,28 @@ function parseBody<T>(schema: { safeParse(value: unknown): { success: true; data
 const notFound = (id: string): GatewayError =>
   new GatewayError(`No API key with id ${id}.`, { status: 404, code: 'key_not_found', type: 'not_found_error', param: 'id' });
 
+/**
+ * Admin answers carry secrets (create, rotate): never cached, never sniffed. And a browser that holds the admin key
+ * as Basic credentials must not be made to write by another site: writes need a JSON body (a cross-site form cannot
+ * send one without a CORS preflight, which /admin never grants) and a same-site or direct request.
+ */
+function refuseCrossSite(request: Request, response: Response, next: NextFunction): void {
+  response.setHeader('cache-control', 'no-store');
+  response.setHeader('x-content-type-options', 'nosniff');
+  response.setHeader('x-frame-options', 'DENY');
+  if (request.headers['sec-fetch-site'] === 'cross-site') {
+    next(new GatewayError('The admin API does not take cross-site requests.', { status: 403, code: 'cross_site_request', type: 'permission_error' }));
+    return;
+  }
+  if (request.method === 'POST' || request.method === 'PATCH') {
+    if (!request.is('application/json')) {
+      next(new GatewayError('Send the body as application/json.', { status: 415, code: 'unsupported_media_type', type: 'invalid_request_error' }));
+      return;
+    }
+  }
+  next();
+}
+
 /** The record as the admin API shows it: never a secret or hash (the store keeps none of those in a record). */
 const view = (record: ApiKeyRecord) => ({ object: 'api_key', ...record });
 
@@ -25,7 +47,7 @@ const view = (record: ApiKeyRecord) => ({ object: 'api_key', ...record });
  */
 export function registerKeyRoutes(app: Express, store: KeyStore, authenticator: KeyAuthenticator, adminKey: string, logger: Logger, clock: () => number = Date.now): void {
   const router = express.Router();
-  router.use(requireAdminKey({ adminKey, logger }), express.json({ limit: '64kb' }));
+  router.use(requireAdminKey({ adminKey, logger }), refuseCrossSite, express.json({ limit: '64kb' }));
   router.post('/', async (request: Request, response: Response) => {
     const issued = await store.create(parseBody(createKeySchema, request.body), clock());
     logger.info('api key created', { keyId: issued.record.id, name: issued.record.name });
@@ -40,7 +62,17 @@ export function registerKeyRoutes(app: Express, store: KeyStore, authenticator: 
     response.json(view(record));
   });
   router.patch('/:id', async (request: Request<{ id: string }>, response: Response) => {
-    const record = await store.update(request.params.id, parseBody(updateKeySchema, request.body), clock());
+    const fields = parseBody(updateKeySchema, request.body);
+    const current = await store.get(request.params.id);
+    if (!current) throw notFound(request.params.id);
+    // Limits, budget and owner are merged field by field: `--rpm 20` must not drop a concurrency limit.
+    const merged = {
+      ...fields,
+      ...(fields.limits ? { limits: { ...current.limits, ...fields.limits } } : {}),
+      ...(fields.budget ? { budget: { ...current.budget, ...fields.budget } } : {}),
+      ...(fields.owner ? { owner: { ...current.owner, ...fields.owner } } : {}),
+    };
+    const record = await store.update(request.params.id, merged, clock());
     if (!record) throw notFound(request.params.id);
     authenticator.forget(record.id);
     logger.info('api key updated', { keyId: record.id });

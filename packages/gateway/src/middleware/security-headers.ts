@@ -24,10 +24,12 @@ export function applySecurityHeaders(request: Request, response: Response, cors:
   response.setHeader('x-frame-options', 'DENY');
   response.setHeader('referrer-policy', 'no-referrer');
   if ((request.socket as { encrypted?: boolean }).encrypted) response.setHeader('strict-transport-security', 'max-age=31536000');
-  const origin = cors && allowedOrigin(cors, request.headers.origin);
+  if (!cors) return;
+  // The answer depends on the Origin: caches must keep one per origin, allowed or not.
+  if (!cors.origins.includes('*')) response.setHeader('vary', 'Origin');
+  const origin = allowedOrigin(cors, request.headers.origin);
   if (origin) {
     response.setHeader('access-control-allow-origin', origin);
-    response.setHeader('vary', 'Origin');
     response.setHeader('access-control-expose-headers', EXPOSED_HEADERS);
   }
 }
@@ -37,15 +39,25 @@ export function registerCorsPreflight(app: Express, cors: CorsPolicy | undefined
   if (!cors) return;
   app.options('/v1/*path', function corsPreflight(request: Request, response: Response) {
     const origin = allowedOrigin(cors, request.headers.origin);
+    if (!cors.origins.includes('*')) response.setHeader('vary', 'Origin');
     if (origin) {
       response.setHeader('access-control-allow-origin', origin);
-      response.setHeader('vary', 'Origin');
       response.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
-      response.setHeader('access-control-allow-headers', ALLOWED_REQUEST_HEADERS);
+      response.setHeader('access-control-allow-headers', allowedRequestHeaders(request.headers['access-control-request-headers']));
       response.setHeader('access-control-max-age', String(cors.maxAgeSeconds));
     }
     response.status(204).end();
   });
+}
+
+/**
+ * The headers a preflight may announce: ours, and whatever else it lists when each is a plain header name (the
+ * official SDKs send `x-stainless-*` and `openai-*` headers, which change between versions). The origin is already
+ * allowed; header names carry no authority of their own.
+ */
+function allowedRequestHeaders(requested: string | undefined): string {
+  const names = (requested ?? '').split(',').map((name) => name.trim().toLowerCase()).filter((name) => /^[a-z0-9-]{1,64}$/.test(name));
+  return [...new Set([...ALLOWED_REQUEST_HEADERS.split(', '), ...names])].join(', ');
 }
 
 function allowedOrigin(cors: CorsPolicy, origin: string | undefined): string | undefined {

@@ -18,11 +18,13 @@ import type { BackendRegistry } from '../upstream/backend-registry.js';
 import { runAttempt, type AttemptResult } from '../upstream/attempt.js';
 import type { ProxiedRequest } from '../validation/request-fields.js';
 import { AnswerPricing } from './answer-pricing.js';
+import type { KeyModelPermissions } from '../auth/key-models.js';
 import { RequestLimits } from './request-limits.js';
 import { outcomeOf, type RequestOutcome } from './request-outcome.js';
 
 export interface ProxyDependencies {
   readonly router: Router;
+  readonly keyModels: KeyModelPermissions;
   readonly pricing: AnswerPricing;
   readonly backends: BackendRegistry;
   readonly cluster: ClusterState;
@@ -61,7 +63,7 @@ export function createProxyHandler(
         body: proxied.body,
         stream: proxied.stream,
         headers: request.headers,
-        ...(apiKey?.allowedModels ? { allowedModel: allowedModelsOf(apiKey.allowedModels, proxied.model) } : {}),
+        ...(apiKey?.allowedModels ? { allowedModel: dependencies.keyModels.allows(apiKey.allowedModels) } : {}),
       },
       { snapshot: cluster.snapshot(), random: dependencies.random },
     );
@@ -136,15 +138,6 @@ export function createProxyHandler(
     if (lastError) Object.assign(lastError.headers, limits.headers);
     throw lastError ?? new GatewayError(`No deployment of ${plan.target} could take the request within its limits.`, { status: 503, code: 'no_deployment_available', retryable: true });
   };
-}
-
-/**
- * A key's model permission: a deployment's model is allowed when the key lists it, or lists the name the client
- * sent (an alias, a group or a virtual model grants what it routes to).
- */
-function allowedModelsOf(allowed: readonly string[], requested: string): (model: string) => boolean {
-  if (allowed.includes(requested)) return () => true;
-  return (model) => allowed.includes(model);
 }
 
 /** What every attempt of one client request shares. */

@@ -24,8 +24,11 @@ export interface RouteRequest {
   readonly stream: boolean;
   /** Lower-case header names, as Node gives them: `x-dosrouter-strategy`, `x-session-id` and rules read them. */
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-  /** The models the caller's API key may use; absent means all. */
-  readonly allowedModel?: (model: string) => boolean;
+  /**
+   * The models the caller's API key may use, given a deployment's model and what the request was routed to after
+   * rules (a model, group or virtual model name); absent means all.
+   */
+  readonly allowedModel?: (model: string, target: string) => boolean;
 }
 
 export interface RouteContext {
@@ -155,12 +158,14 @@ export class Router {
       for (const name of this.routing.models[target]?.fallbacks ?? []) stepNames.push({ name, source: 'fallback' });
     }
 
+    const { allowedModel } = request;
+    const keyAllows = allowedModel && ((model: string) => allowedModel(model, target));
     const judge = (keepDrained: boolean) =>
       uniqueSteps(stepNames, (name) => this.candidatesOf(name)).map(({ name, source, candidates }) => ({
         name,
         source,
         verdicts: candidates.map((deployment) =>
-          judgeCandidate(deployment, { request: facts.profile, snapshot: context.snapshot, allowedModel: request.allowedModel, keepDrained }),
+          judgeCandidate(deployment, { request: facts.profile, snapshot: context.snapshot, allowedModel: keyAllows, keepDrained }),
         ),
       }));
     let judged = judge(false);
