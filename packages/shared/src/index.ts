@@ -91,3 +91,4 @@ export * from './routing/router/index.js';
 export { retryPolicySchema, routingSchema, routingRuleSchema, tierProfileSchema } from './config/routing-schema.js';
 export type { RetryPolicy, RoutingConfig, RoutingRule, RuleMatch, RuleRoute, TierProfileConfig, ModelRouting } from './config/routing-schema.js';
 export * from './keys/index.js';
+export { isRecord, isNonEmptyArray } from './json.js';

@@ -41,5 +41,4 @@ export function checkPositiveInteger(body: Record<string, unknown>, field: strin
   }
 }
 
-export const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+export { isRecord as isPlainObject } from '@dosrouter/shared';

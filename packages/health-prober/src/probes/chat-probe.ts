@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { isRecord } from '@dosrouter/shared';
 import { readEventData } from './event-stream-reader.js';
 import { describeError, describeFetchFailure, isTimeout } from './fetch-failure.js';
 import { operationUrl, type ProbeResult, type ProbeTarget } from './probe-result.js';
@@ -160,10 +161,6 @@ function errorLabel(error: unknown): string {
   if (!isRecord(error)) return '';
   const label = [error['code'], error['type']].find(isNonEmptyString);
   return label === undefined ? '' : label.slice(0, 80);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function isNonEmptyString(value: unknown): value is string {

@@ -1,3 +1,4 @@
+import { isNonEmptyArray, isRecord } from '../../json.js';
 import { estimateTokens } from './estimate-tokens.js';
 
 /** A part of multimodal content: `text` parts are read; image, audio and file parts are ignored. */
@@ -122,12 +123,4 @@ function textOf(content: unknown): string {
 
 function isTextType(type: unknown): boolean {
   return type === 'text' || type === 'input_text';
-}
-
-function isNonEmptyArray(value: unknown): boolean {
-  return Array.isArray(value) && value.length > 0;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -1,4 +1,5 @@
 import type { Capability } from '../../config/schema.js';
+import { isNonEmptyArray, isRecord } from '../../json.js';
 import { estimateTokens } from '../classifier/estimate-tokens.js';
 import { MESSAGE_OVERHEAD_TOKENS, readPrompt } from '../classifier/request-text.js';
 import type { RequestProfile } from '../strategies/request-profile.js';
@@ -29,7 +30,7 @@ export function readRequestFacts(operation: string, body: Record<string, unknown
     const prompt = readPrompt(body);
     estimatedPromptTokens = prompt.promptTokens;
     lastUserText = prompt.lastUserText;
-    if (nonEmptyArray(body.tools) || nonEmptyArray(body.functions)) required.push('tools');
+    if (isNonEmptyArray(body.tools) || isNonEmptyArray(body.functions)) required.push('tools');
     if (hasImagePart(body.messages)) required.push('vision');
     const format = body.response_format;
     if (isRecord(format) && format.type === 'json_schema') required.push('json_schema');
@@ -103,12 +104,4 @@ function stringMetadata(metadata: unknown): Record<string, string> {
 
 function positiveInteger(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
-}
-
-function nonEmptyArray(value: unknown): boolean {
-  return Array.isArray(value) && value.length > 0;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

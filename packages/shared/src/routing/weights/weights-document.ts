@@ -1,3 +1,4 @@
+import { isRecord } from '../../json.js';
 import { isHealthState, type DeploymentHealth, type HealthState } from './deployment-health.js';
 
 /** The layout of the published weights table. A reader that does not know a document's version ignores it. */
@@ -101,10 +102,6 @@ function parseHealth(value: unknown): Record<string, PublishedHealth> | undefine
     entries.push([id, { state: entry.state, score: entry.score }]);
   }
   return Object.fromEntries(entries);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function isNonNegative(value: unknown): value is number {
