@@ -193,6 +193,13 @@ describe('a key’s allowed models, whatever routing does', () => {
     const viaRule = await captureApiError(client.chat.completions.create({ model: 'cheap', messages }, { headers: { 'x-tier': 'big' } }));
     expect(viaRule.status).toBe(403);
     expect(harness.simulator.stats.byModel.expensive ?? 0).toBe(0);
+    // The explain endpoint decides as the real request does: with the caller's key.
+    const explained = await fetch(`${url}/v1/router/explain`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key.secret!}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'expensive', messages }),
+    });
+    expect(await explained.json()).toMatchObject({ status: 403, error: { code: 'model_not_allowed' }, attempts: [] });
   });
 
   it('grants a group’s members to a key that lists the group', async () => {

@@ -50,7 +50,7 @@ export function createApp(dependencies: AppDependencies): Express {
   app.post('/v1/chat/completions', context, body, createProxyHandler(dependencies, 'chat/completions', validateChatRequest));
   app.post('/v1/completions', context, body, createProxyHandler(dependencies, 'completions', validateCompletionRequest));
   app.post('/v1/embeddings', context, body, createProxyHandler(dependencies, 'embeddings', validateEmbeddingRequest));
-  registerExplainRoute(app, context, body, dependencies.router, dependencies.cluster, dependencies.random);
+  registerExplainRoute(app, context, body, dependencies);
   registerModelRoutes(app, context, catalog, Object.keys(config.routing.groups), dependencies.startedAtSeconds);
   // Health checks and scrapes are neither access-logged nor counted as requests.
   if (dependencies.keys && dependencies.adminKey) {

@@ -7,29 +7,22 @@ import {
   type ApiKeyRecord,
   type Deployment,
   type GatewayConfig,
-  type RandomSource,
   type RoutePlan,
-  type Router,
 } from '@dosrouter/shared';
-import type { ClusterState } from '../cluster/cluster-state.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
 import type { Operation } from '../upstream/backend.js';
 import type { BackendRegistry } from '../upstream/backend-registry.js';
 import { runAttempt, type AttemptResult } from '../upstream/attempt.js';
 import type { ProxiedRequest } from '../validation/request-fields.js';
 import { AnswerPricing } from './answer-pricing.js';
-import type { KeyModelPermissions } from '../auth/key-models.js';
+import { planRequest, type PlanningDependencies } from './plan-request.js';
 import { RequestLimits } from './request-limits.js';
 import { outcomeOf, type RequestOutcome } from './request-outcome.js';
 
-export interface ProxyDependencies {
-  readonly router: Router;
-  readonly keyModels: KeyModelPermissions;
+export interface ProxyDependencies extends PlanningDependencies {
   readonly pricing: AnswerPricing;
   readonly backends: BackendRegistry;
-  readonly cluster: ClusterState;
   readonly limits: GatewayConfig['limits'];
-  readonly random: RandomSource;
   readonly clock: () => number;
   readonly metrics: GatewayMetrics;
 }
@@ -48,30 +41,19 @@ export function createProxyHandler(
   operation: Operation,
   validate: (body: Record<string, unknown>) => ProxiedRequest,
 ) {
-  const { router, cluster, metrics, clock } = dependencies;
+  const { cluster, metrics, clock } = dependencies;
   return async function proxyHandler(request: Request, response: Response): Promise<void> {
     const outcome = outcomeOf(response);
     const proxied = validate(request.body as Record<string, unknown>);
     outcome.requestedModel = proxied.model;
     outcome.stream = proxied.stream;
     const apiKey = response.locals.apiKey as ApiKeyRecord | undefined;
-    const plan = router.plan(
-      {
-        operation,
-        path: request.path,
-        model: proxied.model,
-        body: proxied.body,
-        stream: proxied.stream,
-        headers: request.headers,
-        ...(apiKey?.allowedModels ? { allowedModel: dependencies.keyModels.allows(apiKey.allowedModels) } : {}),
-      },
-      { snapshot: cluster.snapshot(), random: dependencies.random },
-    );
+    const { plan, unavailable } = planRequest(dependencies, operation, request.path, proxied, request, response);
     outcome.model = plan.target;
     outcome.tier = plan.classification?.tier;
     outcome.rule = plan.rule;
     outcome.strategy = plan.strategy.name;
-    if (plan.attempts.length === 0) throw router.unavailableError(plan, (id) => cluster.breakers.remainingMs(id));
+    if (plan.attempts.length === 0) throw unavailable();
 
     const limits = new RequestLimits(
       cluster.limiter,
@@ -128,7 +110,7 @@ export function createProxyHandler(
         return;
       }
       lastError = result.error;
-      const retryAfterMs = result.error.retryAfterMs ?? (result.error.retryAfterSeconds === undefined ? undefined : result.error.retryAfterSeconds * 1000);
+      const retryAfterMs = retryAfterMsOf(result.error);
       sequence.failed(deployment, failureKind(result.error), clock(), retryAfterMs === undefined ? undefined : retryAfterMs + RETRY_AFTER_MARGIN_MS);
     }
     if (clientGone.signal.aborted) {
@@ -138,6 +120,11 @@ export function createProxyHandler(
     if (lastError) Object.assign(lastError.headers, limits.headers);
     throw lastError ?? new GatewayError(`No deployment of ${plan.target} could take the request within its limits.`, { status: 503, code: 'no_deployment_available', retryable: true });
   };
+}
+
+/** The backend's retry-after in milliseconds: exact when it sent `retry-after-ms`, else its seconds. */
+function retryAfterMsOf(error: GatewayError): number | undefined {
+  return error.retryAfterMs ?? (error.retryAfterSeconds === undefined ? undefined : error.retryAfterSeconds * 1000);
 }
 
 /** What every attempt of one client request shares. */
@@ -193,9 +180,8 @@ async function attempt(dependencies: ProxyDependencies, request: RequestAttempts
     if (outcome.errorCode && outcome.errorCode !== 'client_closed') metrics.recordUpstreamError(deployment.id, outcome.errorCode);
   } else if (result.error.code !== 'circuit_open' && result.error.code !== 'client_closed') {
     metrics.recordUpstreamError(deployment.id, result.error.code);
-    if (result.error.status === 429 && result.error.retryAfterSeconds) {
-      cluster.breakers.openFor(deployment.id, (result.error.retryAfterMs ?? result.error.retryAfterSeconds * 1000), 'rate limited by the backend');
-    }
+    const retryAfterMs = retryAfterMsOf(result.error);
+    if (result.error.status === 429 && retryAfterMs) cluster.breakers.openFor(deployment.id, retryAfterMs, 'rate limited by the backend');
   }
   recordSample(dependencies, deployment, outcome, result);
   return result;

@@ -1,24 +1,21 @@
 import type { Express, Request, RequestHandler, Response } from 'express';
-import { effectiveWeight, expectedCost, type RoutePlan, type Router, type RoutingSnapshot } from '@dosrouter/shared';
-import type { ClusterState } from '../cluster/cluster-state.js';
+import { effectiveWeight, expectedCost, type RoutePlan, type RoutingSnapshot } from '@dosrouter/shared';
+import { planRequest, type PlanningDependencies } from '../proxy/plan-request.js';
 import { validateChatRequest } from '../validation/chat-request.js';
 
 /**
  * `POST /v1/router/explain`: the routing decision for a chat completion request, made exactly as the real request
- * would be (same rules, classifier, filters, strategy and snapshot) but without calling any backend. Strategies
- * that draw at random (weighted, ties) may order differently on the next call; the candidates' facts show why.
+ * would be (planRequest: same rules, classifier, filters, the caller's key, strategy and snapshot) but without
+ * calling any backend. Strategies that draw at random (weighted, ties) may order differently on the next call; the
+ * candidates' facts show why.
  */
-export function registerExplainRoute(app: Express, context: RequestHandler | RequestHandler[], body: RequestHandler, router: Router, cluster: ClusterState, random: () => number): void {
+export function registerExplainRoute(app: Express, context: RequestHandler | RequestHandler[], body: RequestHandler, dependencies: PlanningDependencies): void {
   app.post('/v1/router/explain', context, body, function explainRoute(request: Request, response: Response) {
     const proxied = validateChatRequest(request.body as Record<string, unknown>);
-    const snapshot = cluster.snapshot();
-    const plan = router.plan(
-      { operation: 'chat/completions', path: '/v1/chat/completions', model: proxied.model, body: proxied.body, stream: proxied.stream, headers: request.headers },
-      { snapshot, random },
-    );
+    const { plan, snapshot, unavailable } = planRequest(dependencies, 'chat/completions', '/v1/chat/completions', proxied, request, response);
     const explanation = explain(plan, snapshot);
     if (plan.attempts.length === 0) {
-      const error = router.unavailableError(plan, (id) => cluster.breakers.remainingMs(id));
+      const error = unavailable();
       Object.assign(explanation, { error: error.toBody().error, status: error.status });
     }
     response.json(explanation);
