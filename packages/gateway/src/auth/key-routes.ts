@@ -1,6 +1,7 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { requireAdminKey } from '@dosrouter/health-prober';
 import { GatewayError, createKeySchema, invalidRequest, rotateKeySchema, updateKeySchema, type ApiKeyRecord, type KeyStore, type Logger } from '@dosrouter/shared';
+import { applySecurityHeaders } from '../middleware/security-headers.js';
 import type { KeyAuthenticator } from './key-authenticator.js';
 
 /** Parses a body with a zod schema; a mismatch is a 400 naming the first field at fault. */
@@ -21,9 +22,8 @@ const notFound = (id: string): GatewayError =>
  * send one without a CORS preflight, which /admin never grants) and a same-site or direct request.
  */
 function refuseCrossSite(request: Request, response: Response, next: NextFunction): void {
+  applySecurityHeaders(request, response, undefined);
   response.setHeader('cache-control', 'no-store');
-  response.setHeader('x-content-type-options', 'nosniff');
-  response.setHeader('x-frame-options', 'DENY');
   if (request.headers['sec-fetch-site'] === 'cross-site') {
     next(new GatewayError('The admin API does not take cross-site requests.', { status: 403, code: 'cross_site_request', type: 'permission_error' }));
     return;
