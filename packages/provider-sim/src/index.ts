@@ -13,4 +13,5 @@ export type {
   Simulator,
   SimulatorOptions,
   SimulatorStats,
+  UsageTotals,
 } from './types.js';

@@ -74,12 +74,33 @@ function selectRoute(method: string, path: string): RouteHandler | undefined {
 }
 
 /**
+ * The `x-request-id` the client sent, "" without one. The usage ledger is keyed by it (not by the id the simulator
+ * answers with) so that a test can match the backend's usage to the gateway's request, retries included.
+ */
+function incomingRequestId(request: IncomingMessage): string {
+  const header = request.headers['x-request-id'];
+  return typeof header === 'string' ? header : '';
+}
+
+/** Counts how each exchange ended, and adds the usage of every answer written to the end to the ledger. */
+function observeExchange(state: SimulatorState, requestId: string): ExchangeObserver {
+  return {
+    onCompleted: (usage) => {
+      state.stats.countCompleted();
+      if (usage !== undefined) {
+        state.usage.record(requestId, usage);
+      }
+    },
+    onAborted: () => state.stats.countAborted(),
+  };
+}
+
+/**
  * Counts, records, authenticates and routes one request to the OpenAI-compatible API. An outage answers ahead of
  * authentication and routing, since a backend that is down checks neither.
  */
 async function handleApiRequest(
   state: SimulatorState,
-  observer: ExchangeObserver,
   request: IncomingMessage,
   response: ServerResponse,
   method: string,
@@ -87,7 +108,9 @@ async function handleApiRequest(
 ): Promise<void> {
   const receivedAt = state.clock();
   state.stats.countRequest();
-  const exchange = new Exchange(response, observer, { 'x-request-id': state.ids.next('req_') });
+  const exchange = new Exchange(response, observeExchange(state, incomingRequestId(request)), {
+    'x-request-id': state.ids.next('req_'),
+  });
   try {
     const body = parseJsonBody(await readRequestBody(request));
     state.recorder.record({
@@ -148,17 +171,13 @@ async function handleOtherRequest(
 
 /** The simulator's whole HTTP surface on plain node:http, so it never becomes the bottleneck of a benchmark. */
 export function createRequestListener(state: SimulatorState): RequestListener {
-  const observer: ExchangeObserver = {
-    onCompleted: () => state.stats.countCompleted(),
-    onAborted: () => state.stats.countAborted(),
-  };
   return (request, response) => {
     const url = request.url ?? '/';
     const queryStart = url.indexOf('?');
     const path = queryStart === -1 ? url : url.slice(0, queryStart);
     const method = request.method ?? 'GET';
     const handling = path.startsWith('/v1/')
-      ? handleApiRequest(state, observer, request, response, method, path)
+      ? handleApiRequest(state, request, response, method, path)
       : handleOtherRequest(state, request, response, method, path);
     handling.catch((error: unknown) => {
       process.stderr.write(`${JSON.stringify({ msg: 'provider simulator request failed', error: String(error) })}\n`);

@@ -169,7 +169,14 @@ describe('startSimulator', () => {
 
       simulator.reset();
 
-      expect(simulator.stats).toEqual({ requests: 0, completed: 0, aborted: 0, faults: {}, byModel: {} });
+      expect(simulator.stats).toEqual({
+        requests: 0,
+        completed: 0,
+        aborted: 0,
+        faults: {},
+        byModel: {},
+        usage: { answers: 0, promptTokens: 0, completionTokens: 0 },
+      });
       expect(simulator.recentRequests()).toEqual([]);
       await expect(client.chat.completions.create(question)).resolves.toMatchObject({ object: 'chat.completion' });
     });

@@ -5,10 +5,19 @@ import { FaultSchedule } from './faults/fault-schedule.js';
 import { createRequestListener } from './server.js';
 import { IdGenerator } from './state/id-generator.js';
 import { RequestRecorder } from './state/request-recorder.js';
-import { injectFault, resetState, setOutage } from './state/simulator-controls.js';
+import { injectFault, readStats, resetState, setOutage } from './state/simulator-controls.js';
 import type { SimulatorState } from './state/simulator-state.js';
 import { StatsCounter } from './state/simulator-stats.js';
-import type { FaultInjection, Outage, RecordedRequest, Simulator, SimulatorOptions, SimulatorStats } from './types.js';
+import { UsageLedger } from './state/usage-ledger.js';
+import type {
+  FaultInjection,
+  Outage,
+  RecordedRequest,
+  Simulator,
+  SimulatorOptions,
+  SimulatorStats,
+  UsageTotals,
+} from './types.js';
 
 class RunningSimulator implements Simulator {
   readonly baseUrl: string;
@@ -25,7 +34,7 @@ class RunningSimulator implements Simulator {
   }
 
   get stats(): SimulatorStats {
-    return this.state.stats.snapshot();
+    return readStats(this.state);
   }
 
   injectFaults(fault: FaultInjection): void {
@@ -47,6 +56,10 @@ class RunningSimulator implements Simulator {
 
   recentRequests(): RecordedRequest[] {
     return this.state.recorder.list();
+  }
+
+  usageByRequestId(): Record<string, UsageTotals> {
+    return this.state.usage.snapshotByRequestId();
   }
 
   reset(): void {
@@ -88,6 +101,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     faults: new FaultSchedule(resolved.seed),
     outage: undefined,
     stats: new StatsCounter(),
+    usage: new UsageLedger(),
     recorder: new RequestRecorder(resolved.recordRequests),
     ids: new IdGenerator(resolved.seed),
     clock,

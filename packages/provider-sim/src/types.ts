@@ -17,6 +17,12 @@ export interface SimulatedModel {
   faultRates?: Partial<Record<FaultKind, number>>;
   /** Retry-After (seconds) sent with 429 and 503 faults. Default 1. */
   retryAfterSeconds?: number;
+  /**
+   * Whether answers carry usage. Default true. False stands in for backends (some vLLM or Ollama setups) that report
+   * none, so the gateway has to estimate tokens itself: bodies have no `usage` field and streams send no usage chunk
+   * (nor the per-chunk `"usage":null`), even when the request asks for `stream_options.include_usage`.
+   */
+  reportsUsage?: boolean;
 }
 
 export interface SimulatorOptions {
@@ -59,6 +65,15 @@ export interface Outage {
   retryAfterSeconds?: number;
 }
 
+/** Usage the simulator reported to its clients, summed over the answers that carried it. */
+export interface UsageTotals {
+  /** Answers written to the end that carried usage: a non-streamed body with `usage`, or a stream's usage chunk. */
+  answers: number;
+  promptTokens: number;
+  /** 0 for embeddings, which report prompt tokens only. */
+  completionTokens: number;
+}
+
 export interface SimulatorStats {
   /** Requests received on /v1 routes. */
   requests: number;
@@ -70,6 +85,8 @@ export interface SimulatorStats {
   faults: Record<string, number>;
   /** Requests by the model they named. */
   byModel: Record<string, number>;
+  /** Usage reported to clients; aborted answers, errors and answers broken by a fault are not in it. */
+  usage: UsageTotals;
 }
 
 export interface RecordedRequest {
@@ -98,7 +115,12 @@ export interface Simulator {
   readonly stats: SimulatorStats;
   /** Newest last. */
   recentRequests(): RecordedRequest[];
-  /** Clears stats, queued faults, the outage and recorded requests, and re-seeds the fault PRNG. */
+  /**
+   * The reported usage per `x-request-id` the clients sent ("" for requests without one), for up to 100,000 ids: the
+   * ids answered least recently are dropped first, though their usage stays in `stats.usage`. A snapshot.
+   */
+  usageByRequestId(): Record<string, UsageTotals>;
+  /** Clears stats (usage included), queued faults, the outage and recorded requests, and re-seeds the fault PRNG. */
   reset(): void;
   /** Closes the server and destroys open sockets, hung ones included. */
   close(): Promise<void>;

@@ -15,6 +15,7 @@ describe('parseSimulatorOptions', () => {
       contextWindow: DEFAULT_CONTEXT_WINDOW,
       faultRates: [],
       retryAfterSeconds: 1,
+      reportsUsage: true,
     });
   });
 
@@ -29,10 +30,17 @@ describe('parseSimulatorOptions', () => {
     ]);
   });
 
+  it('keeps reportsUsage: false', () => {
+    const options = parseSimulatorOptions({ models: [{ id: 'sim-local', reportsUsage: false }] });
+
+    expect(options.models.get('sim-local')?.reportsUsage).toBe(false);
+  });
+
   it.each([
     [{ models: [] }, /models/],
     [{ models: [{ id: '' }] }, /models\.0\.id/],
     [{ models: [{ id: 'a', outputTokens: 0 }] }, /models\.0\.outputTokens/],
+    [{ models: [{ id: 'a', reportsUsage: 'no' }] }, /models\.0\.reportsUsage/],
     [{ models: [{ id: 'a', faultRates: { rate_limt: 0.1 } }] }, /models\.0\.faultRates/],
     [{ models: [{ id: 'a', faultRates: { rate_limit: 0.7, hang: 0.7 } }] }, /add up to at most 1/],
     [{ models: [{ id: 'a' }, { id: 'a' }] }, /models\.1\.id: duplicate model id "a"/],

@@ -14,6 +14,8 @@ export interface ResolvedModel {
   /** Only the kinds with a rate above 0, in FAULT_KINDS order so draws are stable. */
   faultRates: ReadonlyArray<{ kind: FaultKind; rate: number }>;
   retryAfterSeconds: number;
+  /** False: answers carry no usage at all, whatever the request asks. */
+  reportsUsage: boolean;
 }
 
 export interface ResolvedOptions {
@@ -51,6 +53,7 @@ export function parseSimulatorOptions(input: unknown): ResolvedOptions {
         return rate > 0 ? [{ kind, rate }] : [];
       }),
       retryAfterSeconds: model.retryAfterSeconds ?? 1,
+      reportsUsage: model.reportsUsage ?? true,
     });
   }
   return {

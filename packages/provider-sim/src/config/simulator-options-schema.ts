@@ -19,6 +19,7 @@ export const simulatedModelSchema = z.strictObject({
   contextWindow: z.number().int().min(1).optional(),
   faultRates: faultRatesSchema.optional(),
   retryAfterSeconds: z.number().int().min(0).optional(),
+  reportsUsage: z.boolean().optional(),
 });
 
 export const simulatorOptionsSchema = z

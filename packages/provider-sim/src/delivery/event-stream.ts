@@ -1,5 +1,6 @@
 import type { ActiveFault } from '../faults/fault-schedule.js';
 import type { Exchange } from '../http/exchange.js';
+import type { ReportedUsage } from '../state/usage-ledger.js';
 
 /** One server-sent event: its `data` payload and how long to wait before sending it. */
 export interface StreamEvent {
@@ -49,12 +50,14 @@ export function encodeEvent(payload: string): string {
 
 /**
  * Streams the events as SSE. Consecutive events without a delay go out in one write, so a zero-delay model answers
- * with a single write and no timer; a full socket buffer is waited out before the next write.
+ * with a single write and no timer; a full socket buffer is waited out before the next write. `usage` is what the
+ * usage chunk among `events` carries, undefined when there is none.
  */
 export async function deliverEventStream(
   exchange: Exchange,
   events: readonly StreamEvent[],
   fault: ActiveFault | undefined,
+  usage: ReportedUsage | undefined,
 ): Promise<void> {
   const plan = planStream(events, fault);
   exchange.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
@@ -80,5 +83,6 @@ export async function deliverEventStream(
       return;
     }
   }
-  exchange.end(pending);
+  // A malformed event breaks the stream for its client (an SDK throws there), so its usage chunk is never read.
+  exchange.end(pending, fault?.kind === 'malformed_chunk' ? undefined : usage);
 }

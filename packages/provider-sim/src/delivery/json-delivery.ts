@@ -1,16 +1,19 @@
 import type { ActiveFault } from '../faults/fault-schedule.js';
 import type { Exchange } from '../http/exchange.js';
+import type { ReportedUsage } from '../state/usage-ledger.js';
 
 /**
  * Sends a complete JSON answer after the time the model would take to generate it. The stream faults have
  * non-streaming forms: stream_cut drops the connection halfway through the body, stream_stall goes silent halfway,
- * malformed_chunk answers 200 with a truncated (so invalid) JSON body.
+ * malformed_chunk answers 200 with a truncated (so invalid) JSON body. `usage` is the usage object inside `body`, if
+ * any: it counts as reported only when the whole body went out.
  */
 export async function deliverJson(
   exchange: Exchange,
   body: unknown,
   generationDelayMs: number,
   fault: ActiveFault | undefined,
+  usage: ReportedUsage | undefined,
 ): Promise<void> {
   const slowFirstTokenMs = fault?.kind === 'slow_first_token' ? fault.delayMs : 0;
   await exchange.wait(generationDelayMs + slowFirstTokenMs);
@@ -31,6 +34,6 @@ export async function deliverJson(
       return;
     default:
       exchange.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-      exchange.end(text);
+      exchange.end(text, usage);
   }
 }

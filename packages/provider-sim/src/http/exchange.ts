@@ -1,10 +1,11 @@
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ReportedUsage } from '../state/usage-ledger.js';
 
 export interface ExchangeObserver {
-  /** We wrote the whole response. */
-  onCompleted(): void;
+  /** We wrote the whole response; `usage` is what it reported to the client, when it carried any. */
+  onCompleted(usage: ReportedUsage | undefined): void;
   /** The client went away before we finished. */
   onAborted(): void;
 }
@@ -61,11 +62,15 @@ export class Exchange {
     }
   }
 
-  end(text?: string): void {
+  /**
+   * Finishes the response. `usage` is the usage the response carries intact, if any: passing it here, where the
+   * response is known to be written to the end, keeps aborted answers out of the usage ledger.
+   */
+  end(text?: string, usage?: ReportedUsage): void {
     if (!this.settle()) {
       return;
     }
-    this.observer.onCompleted();
+    this.observer.onCompleted(usage);
     if (text === undefined) {
       this.response.end();
     } else {

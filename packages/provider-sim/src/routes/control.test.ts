@@ -130,7 +130,7 @@ describe('the /_sim control API', () => {
   });
 
   describe('GET /_sim/stats', () => {
-    it('answers the live counters', async () => {
+    it('answers the live counters, with the usage of the answers that reported it', async () => {
       await requestJson(`${controlUrl}/faults`, { body: { kind: 'rate_limit' } });
       await ask();
       await ask();
@@ -143,7 +143,36 @@ describe('the /_sim control API', () => {
         aborted: 0,
         faults: { rate_limit: 1 },
         byModel: { 'sim-a': 2 },
+        // The 429 reported nothing; the answer: ceil("hello".length / 4) + 3 prompt tokens, 16 completion tokens.
+        usage: { answers: 1, promptTokens: 5, completionTokens: 16 },
       });
+    });
+  });
+
+  describe('GET /_sim/usage', () => {
+    it('answers the reported usage per x-request-id the clients sent', async () => {
+      const askAs = (requestId: string): Promise<{ status: number }> =>
+        requestJson(`${simulator.baseUrl}/chat/completions`, {
+          headers: { ...apiHeaders, 'x-request-id': requestId },
+          body: { model: 'sim-a', messages: [{ role: 'user', content: 'hello' }] },
+        });
+      await askAs('req-a');
+      await askAs('req-a');
+      await askAs('req-b');
+
+      const response = await requestJson(`${controlUrl}/usage`);
+
+      expect(response.status).toBe(200);
+      expect(response.body).toEqual({
+        requests: {
+          'req-a': { answers: 2, promptTokens: 10, completionTokens: 32 },
+          'req-b': { answers: 1, promptTokens: 5, completionTokens: 16 },
+        },
+      });
+    });
+
+    it('answers an empty map before any answer', async () => {
+      expect((await requestJson(`${controlUrl}/usage`)).body).toEqual({ requests: {} });
     });
   });
 
@@ -160,7 +189,7 @@ describe('the /_sim control API', () => {
   });
 
   describe('POST /_sim/reset', () => {
-    it('clears stats, faults, the outage and recorded requests', async () => {
+    it('clears stats, usage, faults, the outage and recorded requests', async () => {
       await ask();
       await requestJson(`${controlUrl}/faults`, { body: { kind: 'server_error' } });
       await requestJson(`${controlUrl}/outage`, { method: 'PUT', body: { mode: 'error' } });
@@ -169,6 +198,8 @@ describe('the /_sim control API', () => {
 
       expect(response.status).toBe(204);
       expect(simulator.stats.requests).toBe(0);
+      expect((await requestJson(`${controlUrl}/stats`)).body).toMatchObject({ usage: { answers: 0, promptTokens: 0 } });
+      expect((await requestJson(`${controlUrl}/usage`)).body).toEqual({ requests: {} });
       expect(simulator.recentRequests()).toEqual([]);
       expect(simulator.outage).toBeUndefined();
       expect((await ask()).status).toBe(200);

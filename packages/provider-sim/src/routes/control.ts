@@ -4,7 +4,7 @@ import { sendJsonResponse, sendNoContent } from '../http/json-response.js';
 import type { ParsedBody } from '../http/request-body.js';
 import { parseFaultInjection } from '../faults/fault-injection-schema.js';
 import { errorMessage, isRecord } from '../json-value.js';
-import { resetState, setOutage } from '../state/simulator-controls.js';
+import { readStats, resetState, setOutage } from '../state/simulator-controls.js';
 import type { SimulatorState } from '../state/simulator-state.js';
 import type { FaultInjection } from '../types.js';
 
@@ -46,7 +46,10 @@ export function handleControl(
       sendNoContent(response);
       return;
     case 'GET /_sim/stats':
-      sendJsonResponse(response, 200, state.stats.snapshot());
+      sendJsonResponse(response, 200, readStats(state));
+      return;
+    case 'GET /_sim/usage':
+      sendJsonResponse(response, 200, { requests: state.usage.snapshotByRequestId() });
       return;
     case 'GET /_sim/requests':
       sendJsonResponse(response, 200, state.recorder.list());

@@ -4,6 +4,7 @@ import type { Outage } from '../types.js';
 import type { IdGenerator } from './id-generator.js';
 import type { RequestRecorder } from './request-recorder.js';
 import type { StatsCounter } from './simulator-stats.js';
+import type { UsageLedger } from './usage-ledger.js';
 
 /** Everything the route handlers share; built once per simulator. */
 export interface SimulatorState {
@@ -12,6 +13,8 @@ export interface SimulatorState {
   /** Set while the whole backend is simulated as down; undefined while it is up. */
   outage: Outage | undefined;
   stats: StatsCounter;
+  /** The usage reported to clients; reset with the stats. */
+  usage: UsageLedger;
   recorder: RequestRecorder;
   ids: IdGenerator;
   /** Epoch milliseconds; injected so nothing deep in the handlers reads the wall clock itself. */

@@ -1,7 +1,10 @@
 import type { FaultKind } from '../faults/fault-kinds.js';
 import type { SimulatorStats } from '../types.js';
 
-/** The live counters behind Simulator.stats; callers only ever see snapshots. */
+/**
+ * The live counters behind Simulator.stats, all but the usage totals (the UsageLedger keeps those, next to its per-id
+ * sums); callers only ever see snapshots.
+ */
 export class StatsCounter {
   private requests = 0;
   private completed = 0;
@@ -30,7 +33,7 @@ export class StatsCounter {
     this.faults[kind] = (this.faults[kind] ?? 0) + 1;
   }
 
-  snapshot(): SimulatorStats {
+  snapshot(): Omit<SimulatorStats, 'usage'> {
     return {
       requests: this.requests,
       completed: this.completed,

@@ -4,7 +4,7 @@ import { requireJsonObject } from '../../http/request-body.js';
 import { generationDelayMs, startAnswer } from '../model-answer.js';
 import { createResponseMeta } from '../response-meta.js';
 import type { RouteContext } from '../route-context.js';
-import { buildUsage } from '../usage.js';
+import { answerUsage } from '../usage.js';
 import { answerChat, piecesOf } from './chat-answer.js';
 import { parseChatRequest } from './chat-request.js';
 import { buildChatCompletion, buildChatStreamEvents, completionTokensOf } from './chat-response.js';
@@ -17,11 +17,11 @@ export async function handleChatCompletions(context: RouteContext): Promise<void
     return;
   }
   const answers = answerChat(request, start.fault?.kind === 'empty');
-  const usage = buildUsage(request.promptTokens, completionTokensOf(answers));
+  const usage = answerUsage(request, completionTokensOf(answers));
   const meta = createResponseMeta(context.state, request.model, 'chatcmpl-');
   if (request.stream) {
-    const events = buildChatStreamEvents(meta, answers, usage, request.includeUsage, request.model);
-    await deliverEventStream(context.exchange, events, start.fault);
+    const events = buildChatStreamEvents(meta, answers, usage, request.model);
+    await deliverEventStream(context.exchange, events, start.fault, usage);
     return;
   }
   const longest = answers.reduce((maximum, answer) => Math.max(maximum, piecesOf(answer).length), 0);
@@ -30,5 +30,6 @@ export async function handleChatCompletions(context: RouteContext): Promise<void
     buildChatCompletion(meta, answers, usage),
     generationDelayMs(request.model, longest),
     start.fault,
+    usage,
   );
 }

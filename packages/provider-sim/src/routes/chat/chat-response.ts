@@ -1,8 +1,8 @@
 import type { ResolvedModel } from '../../config/parse-simulator-options.js';
-import { DONE_PAYLOAD, type StreamEvent } from '../../delivery/event-stream.js';
+import type { StreamEvent } from '../../delivery/event-stream.js';
 import { flattenSteps, tokenSteps } from '../../delivery/stream-steps.js';
 import { chunkPrefix, type ResponseMeta } from '../response-meta.js';
-import type { Usage } from '../usage.js';
+import { chunkEnding, closingEvents, type Usage } from '../usage.js';
 import { piecesOf, type ChatChoiceAnswer } from './chat-answer.js';
 
 export function completionTokensOf(answers: readonly ChatChoiceAnswer[]): number {
@@ -31,8 +31,12 @@ function messageOf(answer: ChatChoiceAnswer): Record<string, unknown> {
   };
 }
 
-/** The non-streaming `chat.completion` object. */
-export function buildChatCompletion(meta: ResponseMeta, answers: readonly ChatChoiceAnswer[], usage: Usage): Record<string, unknown> {
+/** The non-streaming `chat.completion` object; without `usage` when there is none to report. */
+export function buildChatCompletion(
+  meta: ResponseMeta,
+  answers: readonly ChatChoiceAnswer[],
+  usage: Usage | undefined,
+): Record<string, unknown> {
   return {
     id: meta.id,
     object: 'chat.completion',
@@ -44,7 +48,7 @@ export function buildChatCompletion(meta: ResponseMeta, answers: readonly ChatCh
       logprobs: null,
       finish_reason: finishReasonOf(answer),
     })),
-    usage,
+    ...(usage === undefined ? {} : { usage }),
     system_fingerprint: meta.systemFingerprint,
   };
 }
@@ -66,28 +70,25 @@ function pieceDelta(answer: ChatChoiceAnswer, piece: string): Record<string, unk
 
 /**
  * The `chat.completion.chunk` events of a stream, as OpenAI sends them: per choice a role chunk, one chunk per token
- * (choices interleaved by index), a finish chunk; then, with include_usage, a usage chunk with no choices; then
- * [DONE]. The role chunks wait for the first token, so time-to-first-chunk measures time-to-first-token.
+ * (choices interleaved by index), a finish chunk; then, when there is `usage` to send, a usage chunk with no choices;
+ * then [DONE]. The role chunks wait for the first token, so time-to-first-chunk measures time-to-first-token.
  */
 export function buildChatStreamEvents(
   meta: ResponseMeta,
   answers: readonly ChatChoiceAnswer[],
-  usage: Usage,
-  includeUsage: boolean,
+  usage: Usage | undefined,
   model: ResolvedModel,
 ): StreamEvent[] {
   const prefix = chunkPrefix(meta, 'chat.completion.chunk');
-  const suffix = includeUsage ? ',"usage":null}' : '}';
+  const suffix = chunkEnding(usage);
   const chunk = (answer: ChatChoiceAnswer, delta: Record<string, unknown>, finishReason: string | null): string =>
     `${prefix}${JSON.stringify([{ index: answer.index, delta, logprobs: null, finish_reason: finishReason }])}${suffix}`;
-  const events = flattenSteps([
-    { delayBeforeMs: model.firstTokenDelayMs, payloads: answers.map((answer) => chunk(answer, openingDelta(answer), null)) },
-    ...tokenSteps(answers, piecesOf, (answer, piece) => chunk(answer, pieceDelta(answer, piece), null), 0, model.interTokenDelayMs),
-    { delayBeforeMs: 0, payloads: answers.map((answer) => chunk(answer, {}, finishReasonOf(answer))) },
-  ]);
-  if (includeUsage) {
-    events.push({ payload: `${prefix}[],"usage":${JSON.stringify(usage)}}`, delayBeforeMs: 0 });
-  }
-  events.push({ payload: DONE_PAYLOAD, delayBeforeMs: 0 });
-  return events;
+  return [
+    ...flattenSteps([
+      { delayBeforeMs: model.firstTokenDelayMs, payloads: answers.map((answer) => chunk(answer, openingDelta(answer), null)) },
+      ...tokenSteps(answers, piecesOf, (answer, piece) => chunk(answer, pieceDelta(answer, piece), null), 0, model.interTokenDelayMs),
+      { delayBeforeMs: 0, payloads: answers.map((answer) => chunk(answer, {}, finishReasonOf(answer))) },
+    ]),
+    ...closingEvents(prefix, usage),
+  ];
 }

@@ -1,10 +1,10 @@
 import type { ResolvedModel } from '../../config/parse-simulator-options.js';
-import { DONE_PAYLOAD, type StreamEvent } from '../../delivery/event-stream.js';
+import type { StreamEvent } from '../../delivery/event-stream.js';
 import { flattenSteps, tokenSteps } from '../../delivery/stream-steps.js';
 import { answerSeed, generateTextTokens } from '../../generation/text-generator.js';
 import { completionLength } from '../request-fields.js';
 import { chunkPrefix, type ResponseMeta } from '../response-meta.js';
-import type { Usage } from '../usage.js';
+import { chunkEnding, closingEvents, type Usage } from '../usage.js';
 import type { CompletionRequest } from './completions-request.js';
 
 export interface CompletionChoiceAnswer {
@@ -31,8 +31,12 @@ export function answerCompletion(request: CompletionRequest, empty: boolean): Co
   return answers;
 }
 
-/** The non-streaming `text_completion` object. */
-export function buildTextCompletion(meta: ResponseMeta, answers: readonly CompletionChoiceAnswer[], usage: Usage): Record<string, unknown> {
+/** The non-streaming `text_completion` object; without `usage` when there is none to report. */
+export function buildTextCompletion(
+  meta: ResponseMeta,
+  answers: readonly CompletionChoiceAnswer[],
+  usage: Usage | undefined,
+): Record<string, unknown> {
   return {
     id: meta.id,
     object: 'text_completion',
@@ -45,20 +49,22 @@ export function buildTextCompletion(meta: ResponseMeta, answers: readonly Comple
       logprobs: null,
       finish_reason: answer.finishReason,
     })),
-    usage,
+    ...(usage === undefined ? {} : { usage }),
   };
 }
 
-/** Legacy completion chunks: one token per chunk, then a chunk with empty text and the finish reason per choice. */
+/**
+ * Legacy completion chunks: one token per chunk, then a chunk with empty text and the finish reason per choice; then,
+ * when there is `usage` to send, a usage chunk with no choices; then [DONE].
+ */
 export function buildCompletionStreamEvents(
   meta: ResponseMeta,
   answers: readonly CompletionChoiceAnswer[],
-  usage: Usage,
-  includeUsage: boolean,
+  usage: Usage | undefined,
   model: ResolvedModel,
 ): StreamEvent[] {
   const prefix = chunkPrefix(meta, 'text_completion');
-  const suffix = includeUsage ? ',"usage":null}' : '}';
+  const suffix = chunkEnding(usage);
   const chunk = (answer: CompletionChoiceAnswer, text: string, finishReason: string | null): string =>
     `${prefix}${JSON.stringify([{ text, index: answer.index, logprobs: null, finish_reason: finishReason }])}${suffix}`;
   const steps = tokenSteps(
@@ -73,10 +79,5 @@ export function buildCompletionStreamEvents(
     delayBeforeMs: steps.length === 0 ? model.firstTokenDelayMs : 0,
     payloads: answers.map((answer) => chunk(answer, '', answer.finishReason)),
   });
-  const events = flattenSteps(steps);
-  if (includeUsage) {
-    events.push({ payload: `${prefix}[],"usage":${JSON.stringify(usage)}}`, delayBeforeMs: 0 });
-  }
-  events.push({ payload: DONE_PAYLOAD, delayBeforeMs: 0 });
-  return events;
+  return [...flattenSteps(steps), ...closingEvents(prefix, usage)];
 }

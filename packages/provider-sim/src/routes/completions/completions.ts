@@ -4,7 +4,7 @@ import { requireJsonObject } from '../../http/request-body.js';
 import { generationDelayMs, startAnswer } from '../model-answer.js';
 import { createResponseMeta } from '../response-meta.js';
 import type { RouteContext } from '../route-context.js';
-import { buildUsage } from '../usage.js';
+import { answerUsage } from '../usage.js';
 import { parseCompletionRequest } from './completions-request.js';
 import { answerCompletion, buildCompletionStreamEvents, buildTextCompletion } from './completions-response.js';
 
@@ -17,13 +17,14 @@ export async function handleCompletions(context: RouteContext): Promise<void> {
   }
   const answers = answerCompletion(request, start.fault?.kind === 'empty');
   const completionTokens = answers.reduce((sum, answer) => sum + answer.tokens.length, 0);
-  const usage = buildUsage(request.promptTokens, completionTokens);
+  const usage = answerUsage(request, completionTokens);
   const meta = createResponseMeta(context.state, request.model, 'cmpl-');
   if (request.stream) {
-    const events = buildCompletionStreamEvents(meta, answers, usage, request.includeUsage, request.model);
-    await deliverEventStream(context.exchange, events, start.fault);
+    const events = buildCompletionStreamEvents(meta, answers, usage, request.model);
+    await deliverEventStream(context.exchange, events, start.fault, usage);
     return;
   }
   const longest = answers.reduce((maximum, answer) => Math.max(maximum, answer.tokens.length), 0);
-  await deliverJson(context.exchange, buildTextCompletion(meta, answers, usage), generationDelayMs(request.model, longest), start.fault);
+  const body = buildTextCompletion(meta, answers, usage);
+  await deliverJson(context.exchange, body, generationDelayMs(request.model, longest), start.fault, usage);
 }

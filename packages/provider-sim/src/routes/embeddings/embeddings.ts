@@ -6,8 +6,22 @@ import { generationDelayMs, startAnswer } from '../model-answer.js';
 import type { RouteContext } from '../route-context.js';
 import { parseEmbeddingRequest, type EmbeddingRequest } from './embeddings-request.js';
 
+/** Embeddings report prompt tokens only; a model that reports no usage sends none. */
+export interface EmbeddingUsage {
+  prompt_tokens: number;
+  total_tokens: number;
+}
+
+function embeddingUsage(request: EmbeddingRequest): EmbeddingUsage | undefined {
+  return request.model.reportsUsage ? { prompt_tokens: request.promptTokens, total_tokens: request.promptTokens } : undefined;
+}
+
 /** The `list` of embeddings; each vector depends only on (model id, input, dimensions). */
-export function buildEmbeddingList(request: EmbeddingRequest, empty: boolean): Record<string, unknown> {
+export function buildEmbeddingList(
+  request: EmbeddingRequest,
+  empty: boolean,
+  usage: EmbeddingUsage | undefined,
+): Record<string, unknown> {
   const data = empty
     ? []
     : request.inputs.map((input, index) => {
@@ -22,7 +36,7 @@ export function buildEmbeddingList(request: EmbeddingRequest, empty: boolean): R
     object: 'list',
     data,
     model: request.model.id,
-    usage: { prompt_tokens: request.promptTokens, total_tokens: request.promptTokens },
+    ...(usage === undefined ? {} : { usage }),
   };
 }
 
@@ -33,6 +47,7 @@ export async function handleEmbeddings(context: RouteContext): Promise<void> {
   if (!start.proceed) {
     return;
   }
-  const body = buildEmbeddingList(request, start.fault?.kind === 'empty');
-  await deliverJson(context.exchange, body, generationDelayMs(request.model, 0), start.fault);
+  const usage = embeddingUsage(request);
+  const body = buildEmbeddingList(request, start.fault?.kind === 'empty', usage);
+  await deliverJson(context.exchange, body, generationDelayMs(request.model, 0), start.fault, usage);
 }
