@@ -92,3 +92,4 @@ export { retryPolicySchema, routingSchema, routingRuleSchema, tierProfileSchema 
 export type { RetryPolicy, RoutingConfig, RoutingRule, RuleMatch, RuleRoute, TierProfileConfig, ModelRouting } from './config/routing-schema.js';
 export * from './keys/index.js';
 export { isRecord, isNonEmptyArray } from './json.js';
+export { loadTokenizer, countTextTokens, estimatePromptTokens as estimateUsagePromptTokens, estimateCompletionTokens, estimateStreamCompletionTokens, CHAT_MESSAGE_TOKENS, REPLY_PRIMING_TOKENS, MESSAGE_NAME_TOKENS, IMAGE_PART_TOKENS, type TokenCountedOperation } from './usage/estimate-tokens.js';
