@@ -18,5 +18,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Every log line written during the run is scanned for the secrets the tests used (test/support/log-scan.global.ts).
+    globalSetup: ['test/support/log-scan.global.ts'],
+    setupFiles: ['test/support/worker-output.setup.ts'],
   },
 });

@@ -34,6 +34,8 @@ export class ManagedProcess {
     this.pid = this.child.pid;
     liveProcesses.add(this);
     const log = logFile === undefined ? undefined : createWriteStream(logFile, { flags: 'a' });
+    // A copy of the output for the test run's secret scan (test/support/log-scan.global.ts), when one is running.
+    const archive = process.env.DOSROUTER_LOG_ARCHIVE ? createWriteStream(join(process.env.DOSROUTER_LOG_ARCHIVE, `${name}-${this.pid}.log`), { flags: 'a' }) : undefined;
     this.exited = new Promise((resolve) => {
       this.child.once('error', (error) => {
         this.stderrTail += `${error.message}\n`;
@@ -42,6 +44,7 @@ export class ManagedProcess {
         liveProcesses.delete(this);
         this.exit = { code, signal };
         log?.end();
+        archive?.end();
         resolve(this.exit);
       });
     });
@@ -49,6 +52,7 @@ export class ManagedProcess {
     this.child.stdout.setEncoding('utf8');
     this.child.stdout.on('data', (text) => {
       log?.write(text);
+      archive?.write(text);
       pending += text;
       let newline;
       while ((newline = pending.indexOf('\n')) !== -1) {
@@ -61,6 +65,7 @@ export class ManagedProcess {
     this.child.stderr.setEncoding('utf8');
     this.child.stderr.on('data', (text) => {
       log?.write(text);
+      archive?.write(text);
       this.stderrTail = (this.stderrTail + text).slice(-STDERR_TAIL_CHARACTERS);
       for (const line of text.split('\n')) if (line) for (const listener of this.lineListeners) listener(line);
     });

@@ -1,3 +1,4 @@
+import { recordTestSecret } from '../../shared/src/test-support/log-archive.js';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +11,7 @@ import { startGateway, type RunningGateway } from './gateway.js';
 import { LogCapture, SIMULATOR_KEY, captureApiError, eventually, startHarness, type Harness } from './test-support/harness.js';
 
 const ADMIN_KEY = `admin-${randomBytes(12).toString('hex')}`;
+recordTestSecret(ADMIN_KEY);
 const messages = [{ role: 'user' as const, content: 'hello' }];
 
 interface KeyAnswer {
@@ -28,7 +30,10 @@ async function admin(url: string, method: string, path: string, body?: unknown, 
     headers: { authorization: `Bearer ${as}`, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+  const json = (await response.json()) as Record<string, unknown>;
+  // Secrets it hands out (create, rotate) must never show in a log: the run's log scan checks for them.
+  if (typeof json.secret === 'string') recordTestSecret(json.secret);
+  return { status: response.status, json };
 }
 
 const clientWith = (url: string, apiKey: string) => new OpenAI({ apiKey, baseURL: `${url}/v1`, maxRetries: 0 });

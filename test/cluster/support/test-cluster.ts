@@ -8,11 +8,13 @@ import OpenAI from 'openai';
 import { ManagedProcess, killAllProcessesNow } from '../../../scripts/cluster/processes.mjs';
 import { startCluster, type Cluster, type ClusterOptions } from '../../../scripts/cluster/topology.mjs';
 import { redisCli } from './processes.js';
+import { recordTestSecret } from '../../../packages/shared/src/test-support/log-archive.js';
 import type { SimulatedModel } from '@dosrouter/provider-sim';
 
 export const REPOSITORY = fileURLToPath(new URL('../../../', import.meta.url));
 const SIMULATOR_MAIN = join(REPOSITORY, 'packages', 'provider-sim', 'dist', 'main.js');
 const SIMULATOR_KEY = 'sk-cluster-test-backend';
+recordTestSecret(SIMULATOR_KEY);
 
 /** The shared Redis of this machine and CI; tests that use it own a random prefix and delete their keys. */
 export const SHARED_REDIS_PORT = 6379;

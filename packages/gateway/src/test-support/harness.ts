@@ -2,12 +2,14 @@ import { Writable } from 'node:stream';
 import OpenAI from 'openai';
 import { startSimulator, type SimulatedModel, type Simulator } from '@dosrouter/provider-sim';
 import { configSchema, createLogger, type GatewayConfig } from '@dosrouter/shared';
+import { archiveLog, recordTestSecret } from '../../../shared/src/test-support/log-archive.js';
 import { startGateway, type RunningGateway } from '../gateway.js';
 
 /** Collects the gateway's JSON log lines in memory, so that tests can read what was logged. */
 export class LogCapture extends Writable {
   readonly lines: Record<string, unknown>[] = [];
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
+    archiveLog('gateway-capture', chunk.toString('utf8'));
     for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) this.lines.push(JSON.parse(line) as Record<string, unknown>);
     callback();
   }
@@ -26,6 +28,7 @@ export interface Harness {
 }
 
 export const SIMULATOR_KEY = 'sk-sim-backend-secret-0001';
+recordTestSecret(SIMULATOR_KEY);
 
 /** A simulator, and a gateway whose one backend `sim` serves the given models under the same names. */
 export async function startHarness(options: {
@@ -35,6 +38,7 @@ export async function startHarness(options: {
   /** Enables the admin API (and with it, API keys). */
   adminKey?: string;
 }): Promise<Harness> {
+  if (options.adminKey) recordTestSecret(options.adminKey);
   const simulator = await startSimulator({ models: options.models, apiKey: SIMULATOR_KEY });
   const document: Record<string, unknown> = {
     logging: { level: 'info' },

@@ -1,7 +1,11 @@
+import { recordTestSecret } from '../../../shared/src/test-support/log-archive.js';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '@dosrouter/provider-sim';
 import { probeHttp } from './http-probe.js';
+
+// The probe tests' backend key: no prober log line may show it.
+recordTestSecret('sk-probe-key');
 
 describe('the http probe', () => {
   let simulator: Simulator;

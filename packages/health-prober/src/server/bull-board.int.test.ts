@@ -1,3 +1,4 @@
+import { recordTestSecret } from '../../../shared/src/test-support/log-archive.js';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { Queue } from 'bullmq';
@@ -9,6 +10,7 @@ import { startProberServer, type ProberServer } from './prober-server.js';
 import { PROBE_QUEUE_NAME, PROBE_SCHEDULER_ID, capturingLogger, removeQueue, scheduledProbeQueue } from './test-support/probe-queue-fixture.js';
 
 const ADMIN_KEY = 'bull-board-browser-test-admin-key';
+recordTestSecret(ADMIN_KEY);
 /** Long enough for a cold browser on a loaded CI machine, short enough to fail well inside the test timeout. */
 const UI_TIMEOUT_MS = 15_000;
 

@@ -1,3 +1,4 @@
+import { recordTestSecret } from '../../../shared/src/test-support/log-archive.js';
 import { request as httpRequest, Agent } from 'node:http';
 import { connect } from 'node:net';
 import type { Queue } from 'bullmq';
@@ -15,6 +16,7 @@ import {
 } from './test-support/probe-queue-fixture.js';
 
 const ADMIN_KEY = 'prober-server-test-admin-key';
+recordTestSecret(ADMIN_KEY);
 const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 interface Answer {
