@@ -46,6 +46,15 @@ export const SCENARIOS = [
     description: 'non-streaming, one gateway replica in cluster mode (own redis-server), loaded directly',
   },
   {
+    name: 'cluster1-single',
+    topology: 'cluster-1-replica',
+    target: 'replica',
+    stream: false,
+    connections: 1,
+    words: ['cluster', 'single'],
+    description: 'one request in flight, one gateway replica in cluster mode: its usage record is written to Redis before each answer ends',
+  },
+  {
     name: 'cluster1-limits-nonstream',
     topology: 'cluster-1-replica-limits',
     target: 'replica',

@@ -1,5 +1,5 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { routeNotFound, type GatewayConfig, type KeyStore, type Logger, type ModelCatalog } from '@dosrouter/shared';
+import { routeNotFound, type GatewayConfig, type KeyStore, type Logger, type ModelCatalog, type UsageLedger } from '@dosrouter/shared';
 import { requireAdminKey } from '@dosrouter/health-prober';
 import { authenticateRequests } from './auth/authenticate.js';
 import type { KeyAuthenticator } from './auth/key-authenticator.js';
@@ -15,6 +15,7 @@ import { registerExplainRoute } from './routes/explain.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerMetricsRoute } from './routes/metrics.js';
 import { registerModelRoutes } from './routes/models.js';
+import { registerUsageRoutes } from './usage/usage-routes.js';
 import { validateChatRequest } from './validation/chat-request.js';
 import { validateCompletionRequest } from './validation/completion-request.js';
 import { validateEmbeddingRequest } from './validation/embedding-request.js';
@@ -30,6 +31,8 @@ export interface AppDependencies extends ProxyDependencies {
   readonly readiness: Readiness;
   readonly startedAtSeconds: number;
   readonly accessLog: AccessLog | undefined;
+  /** Usage totals for /admin/usage and /v1/usage; absent when usage recording is off. */
+  readonly usageLedger?: UsageLedger;
 }
 
 /** The Express application: health and metrics first (no access log), then the OpenAI API, then errors. */
@@ -42,7 +45,14 @@ export function createApp(dependencies: AppDependencies): Express {
   // Express walks every layer before the matching one on every request: the API routes come first, each with
   // the request context as its own first handler, instead of one app-wide middleware ahead of everything.
   const { cors } = config.server;
-  const requestContextHandler = requestContext({ metrics, accessLog: dependencies.accessLog, clock, replica: dependencies.cluster.replica, cors });
+  const requestContextHandler = requestContext({
+    metrics,
+    accessLog: dependencies.accessLog,
+    clock,
+    replica: dependencies.cluster.replica,
+    cors,
+    ...(dependencies.usage ? { usage: dependencies.usage } : {}),
+  });
   registerCorsPreflight(app, cors);
   // Every /v1 route authenticates right after the request context (so a 401 is logged and counted like any error).
   const context = dependencies.keys ? [requestContextHandler, authenticateRequests(dependencies.keys.authenticator)] : [requestContextHandler];
@@ -52,6 +62,15 @@ export function createApp(dependencies: AppDependencies): Express {
   app.post('/v1/embeddings', context, body, createProxyHandler(dependencies, 'embeddings', validateEmbeddingRequest));
   registerExplainRoute(app, context, body, dependencies);
   registerModelRoutes(app, context, catalog, Object.keys(config.routing.groups), dependencies.startedAtSeconds);
+  if (dependencies.usageLedger) {
+    registerUsageRoutes(app, {
+      ledger: dependencies.usageLedger,
+      ...(dependencies.keys ? { keys: dependencies.keys.store } : {}),
+      ...(dependencies.adminKey ? { adminKey: dependencies.adminKey } : {}),
+      logger,
+      clientContext: context,
+    });
+  }
   // Health checks and scrapes are neither access-logged nor counted as requests.
   if (dependencies.keys && dependencies.adminKey) {
     registerKeyRoutes(app, dependencies.keys.store, dependencies.keys.authenticator, dependencies.adminKey, logger);

@@ -4,7 +4,31 @@ import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { startEmbeddedProbing, type EmbeddedProber } from '@dosrouter/health-prober';
-import { MemoryKeyStore, ModelCatalog, ROUTING_STATS_WINDOW_MS, RedisKeyStore, RedisKeys, Router, createLogger, loggerDestination, weightsOf, type GatewayConfig, type Logger, type RandomSource, type Strategy } from '@dosrouter/shared';
+import {
+  MemoryKeyStore,
+  MemoryUsageLedger,
+  ModelCatalog,
+  ROUTING_STATS_WINDOW_MS,
+  RedisKeyStore,
+  RedisKeys,
+  RedisUsageLedger,
+  Router,
+  UsageAggregator,
+  connectBackgroundRedis,
+  createLogger,
+  hasRedis,
+  loggerDestination,
+  redisConnectionSettings,
+  registerScripts,
+  weightsOf,
+  type GatewayConfig,
+  type Logger,
+  type RandomSource,
+  type Strategy,
+  type UsageLedger,
+} from '@dosrouter/shared';
+import { SpendObservations } from './usage/spend-observations.js';
+import { UsageRecorder } from './usage/usage-recorder.js';
 import { AnswerPricing } from './proxy/answer-pricing.js';
 import { KeyAuthenticator } from './auth/key-authenticator.js';
 import { KeyModelPermissions } from './auth/key-models.js';
@@ -67,7 +91,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const catalog = new ModelCatalog(config);
   const router = new Router(catalog, config.routing, await loadStrategies(config.routing.strategyModules, options.strategies ?? []));
   const backends = await BackendRegistry.create(config);
-  const cluster = await createClusterState({ config, deployments: catalog.deployments(), logger, metrics, replica: options.replica });
+  // Budgets read spend without Redis from the memory ledger (embedded) or from what admissions returned (cluster).
+  const memoryLedger = hasRedis(config) ? undefined : new MemoryUsageLedger(config.usage.retentionDays);
+  const spendObservations = memoryLedger ? undefined : new SpendObservations();
+  const spend = memoryLedger ?? spendObservations!;
+  const cluster = await createClusterState({ config, deployments: catalog.deployments(), logger, metrics, replica: options.replica, spend });
+  const usage = startUsage(config, cluster, memoryLedger, spendObservations, metrics, logger);
 
   const adminKey = options.adminKey ?? (process.env.DOSROUTER_ADMIN_KEY || undefined);
   const keys = await clientKeys(config, cluster, adminKey, logger);
@@ -90,6 +119,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     clock,
     startedAtSeconds: Math.floor(Date.now() / 1000),
     accessLog,
+    spend,
+    ...(spendObservations ? { spendObservations } : {}),
+    ...(usage ? { usage: usage.recorder, usageLedger: usage.ledger } : {}),
   });
   const serverOptions = {
     maxHeaderSize: config.server.maxHeaderBytes,
@@ -149,6 +181,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       for (const server of servers) server.closeAllConnections();
       await closed;
       await embeddedProber?.close();
+      // Answers have ended: their records are written (or reported lost) before the connections close.
+      await usage?.close();
       await keys?.store.close();
       await cluster.close();
       await backends.close();
@@ -186,6 +220,64 @@ async function clientKeys(config: GatewayConfig, cluster: ClusterState, adminKey
   const store = redisStore ?? new MemoryKeyStore();
   if (!adminKey) logger.warn('API keys are required but DOSROUTER_ADMIN_KEY is not set: the admin API is off, so keys cannot be created here');
   return { store, authenticator: new KeyAuthenticator(store) };
+}
+
+interface RunningUsage {
+  readonly ledger: UsageLedger;
+  readonly recorder: UsageRecorder;
+  close(): Promise<void>;
+}
+
+/**
+ * Usage records: the recorder that writes them (to memory, or the Redis stream) and, in cluster mode, this replica's
+ * consumer of the stream, which counts records into the daily totals on its own connection.
+ */
+function startUsage(
+  config: GatewayConfig,
+  cluster: ClusterState,
+  memoryLedger: MemoryUsageLedger | undefined,
+  spendObservations: SpendObservations | undefined,
+  metrics: GatewayMetrics,
+  logger: Logger,
+): RunningUsage | undefined {
+  if (!config.usage.enabled) {
+    logger.warn('usage recording is off (usage.enabled: false): no usage records, and API keys’ budgets are not enforced');
+    return undefined;
+  }
+  const keys = new RedisKeys(config.redis.keyPrefix);
+  const ledger = memoryLedger ?? new RedisUsageLedger(cluster.redis!, keys);
+  const recorder = new UsageRecorder({
+    ledger,
+    metrics,
+    logger,
+    commitTimeoutMs: config.usage.commitTimeoutMs,
+    spoolLimit: config.usage.spoolLimit,
+    inMemory: memoryLedger !== undefined,
+    ...(spendObservations ? { onRecord: (record) => spendObservations.add(record) } : {}),
+  });
+  let aggregator: UsageAggregator | undefined;
+  if (!memoryLedger && config.usage.aggregate) {
+    aggregator = new UsageAggregator({
+      redis: registerScripts(connectBackgroundRedis(redisConnectionSettings(config.redis), `dosrouter-gateway-${cluster.replica}-usage`)),
+      keys,
+      consumer: cluster.replica,
+      logger,
+      claimIdleMs: config.usage.claimIdleMs,
+      claimIntervalMs: Math.min(5_000, config.usage.claimIdleMs),
+      dedupeSeconds: config.usage.dedupeSeconds,
+      retentionDays: config.usage.retentionDays,
+      onCounted: (counted, duplicates, malformed) => metrics.recordUsageAggregated(counted, duplicates, malformed),
+    });
+    aggregator.start();
+  }
+  return {
+    ledger,
+    recorder,
+    close: async () => {
+      await recorder.close();
+      await aggregator?.stop();
+    },
+  };
 }
 
 /** Embedded mode: the prober's code on timers in this process, its tables applied straight to the routing snapshot. */

@@ -92,4 +92,15 @@ export { retryPolicySchema, routingSchema, routingRuleSchema, tierProfileSchema 
 export type { RetryPolicy, RoutingConfig, RoutingRule, RuleMatch, RuleRoute, TierProfileConfig, ModelRouting } from './config/routing-schema.js';
 export * from './keys/index.js';
 export { isRecord, isNonEmptyArray } from './json.js';
+export { NANO_USD } from './state/limits.js';
+export type { BudgetCheck, SpendStatus, SpendReader } from './state/limits.js';
+export { usageDay, usageMonth, msUntilPeriodEnds, toNanoUsd, parseUsageRecord } from './usage/usage-record.js';
+export type { UsageRecord } from './usage/usage-record.js';
+export { USAGE_METRICS, NO_KEY, usageIncrements, summarizeUsage, daysBetween } from './usage/usage-totals.js';
+export type { UsageDay, UsageQuery, UsageRow, UsageGrouping, UsageMetric } from './usage/usage-totals.js';
+export type { UsageLedger } from './usage/usage-ledger.js';
+export { MemoryUsageLedger } from './usage/memory-usage-ledger.js';
+export { RedisUsageLedger, USAGE_GROUP } from './usage/redis-usage-ledger.js';
+export { UsageAggregator } from './usage/usage-aggregator.js';
+export type { UsageAggregatorOptions } from './usage/usage-aggregator.js';
 export { loadTokenizer, countTextTokens, estimatePromptTokens as estimateUsagePromptTokens, estimateCompletionTokens, estimateStreamCompletionTokens, CHAT_MESSAGE_TOKENS, REPLY_PRIMING_TOKENS, MESSAGE_NAME_TOKENS, IMAGE_PART_TOKENS, type TokenCountedOperation } from './usage/estimate-tokens.js';

@@ -73,9 +73,18 @@ export async function sendStream(
   model: string,
   requestId: string,
   expectedTokens: number,
+  options: { includeUsage?: boolean } = {},
 ): Promise<string | undefined> {
   const { data: stream, response } = await client.chat.completions
-    .create({ model, stream: true, messages: [{ role: 'user', content: `request ${requestId}` }] }, { headers: { 'x-request-id': requestId } })
+    .create(
+      {
+        model,
+        stream: true,
+        messages: [{ role: 'user', content: `request ${requestId}` }],
+        ...(options.includeUsage ? { stream_options: { include_usage: true } } : {}),
+      },
+      { headers: { 'x-request-id': requestId } },
+    )
     .withResponse();
   let text = '';
   let finishReason: string | null | undefined;

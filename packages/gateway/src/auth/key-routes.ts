@@ -21,7 +21,7 @@ const notFound = (id: string): GatewayError =>
  * as Basic credentials must not be made to write by another site: writes need a JSON body (a cross-site form cannot
  * send one without a CORS preflight, which /admin never grants) and a same-site or direct request.
  */
-function refuseCrossSite(request: Request, response: Response, next: NextFunction): void {
+export function refuseCrossSite(request: Request, response: Response, next: NextFunction): void {
   applySecurityHeaders(request, response, undefined);
   response.setHeader('cache-control', 'no-store');
   if (request.headers['sec-fetch-site'] === 'cross-site') {

@@ -20,6 +20,8 @@ import {
   type Logger,
   type RedisClient,
   type RoutingSnapshot,
+  type ScriptCommands,
+  type SpendReader,
   type StatsStore,
 } from '@dosrouter/shared';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
@@ -44,7 +46,7 @@ export interface ClusterState {
   /** Present in cluster mode. */
   readonly health?: RedisHealth;
   /** Cluster mode: the replica's Redis connection, for the other shared stores (API keys). */
-  readonly redis?: RedisClient;
+  readonly redis?: RedisClient & ScriptCommands;
   snapshot(): RoutingSnapshot;
   /** Embedded mode: routes on a table the in-process prober computed. (Cluster mode reads the prober's from Redis.) */
   useWeights?(weights: ReadonlyMap<string, number>, generation: number): void;
@@ -57,6 +59,8 @@ export interface ClusterStateOptions {
   readonly logger: Logger;
   readonly metrics: GatewayMetrics;
   readonly replica?: string;
+  /** Where budgets read spend without Redis: the memory ledger (embedded), or what admissions returned (fallback). */
+  readonly spend?: SpendReader;
 }
 
 export function replicaId(): string {
@@ -71,7 +75,7 @@ function breakerStateReporter(metrics: GatewayMetrics) {
   return (deploymentId: string, state: 'closed' | 'open' | 'half_open'): void => metrics.recordCircuitState(deploymentId, state);
 }
 
-function createEmbeddedState({ config, deployments, logger, metrics, replica = replicaId() }: ClusterStateOptions): ClusterState {
+function createEmbeddedState({ config, deployments, logger, metrics, replica = replicaId(), spend }: ClusterStateOptions): ClusterState {
   const breakers = new BreakerBoard(deployments, replica, undefined, logger, breakerStateReporter(metrics));
   const inFlight = new InFlightCounts();
   const stats = new MemoryStats(Date.now);
@@ -89,7 +93,7 @@ function createEmbeddedState({ config, deployments, logger, metrics, replica = r
   return {
     mode: 'embedded',
     replica,
-    limiter: new MemoryLimiter(Date.now),
+    limiter: new MemoryLimiter(Date.now, () => 1, spend),
     stats,
     breakers,
     inFlight,
@@ -105,7 +109,7 @@ function createEmbeddedState({ config, deployments, logger, metrics, replica = r
   };
 }
 
-async function createRedisState({ config, deployments, logger, metrics, replica = replicaId() }: ClusterStateOptions): Promise<ClusterState> {
+async function createRedisState({ config, deployments, logger, metrics, replica = replicaId(), spend }: ClusterStateOptions): Promise<ClusterState> {
   const keys = new RedisKeys(config.redis.keyPrefix);
   const redis = connectRedis(
     { ...redisConnectionSettings(config.redis), commandTimeoutMs: config.redis.commandTimeoutMs },
@@ -129,7 +133,7 @@ async function createRedisState({ config, deployments, logger, metrics, replica 
   const inFlight = new InFlightCounts();
   const stats = new RedisStats(redis, keys);
   // While Redis is down, each replica enforces its share of every limit, by the last count of live replicas.
-  const fallback = new MemoryLimiter(Date.now, () => 1 / poller.snapshot.replicas);
+  const fallback = new MemoryLimiter(Date.now, () => 1 / poller.snapshot.replicas, spend);
   const limiter = new LeaseTrackingLimiter(
     new ResilientLimiter(new RedisLimiter(redis, keys, config.limits.leaseMs), fallback, health, config.redis.failMode),
   );

@@ -4,6 +4,8 @@ import { createOutcome } from '../proxy/request-outcome.js';
 import { applySecurityHeaders, type CorsPolicy } from './security-headers.js';
 import type { AccessLog } from '../telemetry/access-log.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
+import { usageRecordOf } from '../usage/usage-record-of.js';
+import type { UsageRecorder } from '../usage/usage-recorder.js';
 
 /** A client's request id is kept when it is a sane token; anything else is replaced, so logs stay parseable. */
 const ACCEPTABLE_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
@@ -20,14 +22,17 @@ export interface RequestContextOptions {
   readonly replica: string;
   /** Browser access (`server.cors`); absent: no CORS headers. */
   readonly cors?: CorsPolicy;
+  /** Usage records; absent when they are off. */
+  readonly usage?: UsageRecorder;
 }
 
 /**
  * Gives every request an id (`x-request-id`, the client's kept) and an outcome record, counts it in flight,
- * and when its response is over writes the access log line and the metrics. A response that closed before it
+ * and when its response is over writes the access log line, the metrics and (for forwarded requests whose answer
+ * did not already commit one) the usage record. A response that closed before it
  * finished was abandoned by the client and is recorded as 499.
  */
-export function requestContext({ metrics, accessLog, clock, replica, cors }: RequestContextOptions) {
+export function requestContext({ metrics, accessLog, clock, replica, cors, usage }: RequestContextOptions) {
   return function requestContextMiddleware(request: Request, response: Response, next: NextFunction): void {
     const offered = request.headers['x-request-id'];
     const requestId = typeof offered === 'string' && ACCEPTABLE_REQUEST_ID.test(offered) ? offered : randomUUID();
@@ -46,6 +51,9 @@ export function requestContext({ metrics, accessLog, clock, replica, cors }: Req
       if (status === 499) outcome.errorCode ??= 'client_closed';
       metrics.recordRequest(outcome, status, endedAt);
       accessLog?.write(outcome, request.method, status, endedAt);
+      // Answers committed their record before ending; every other forwarded request (errors, clients gone, broken
+      // streams) is recorded now, without waiting.
+      if (usage && outcome.accounted && !outcome.usageRecorded) usage.record(usageRecordOf(outcome, status, endedAt, replica));
     });
     next();
   };

@@ -1,8 +1,14 @@
 import { createHash } from 'node:crypto';
 import {
   GatewayError,
+  NANO_USD,
   hasLimits,
+  msUntilPeriodEnds,
+  toNanoUsd,
+  usageDay,
+  usageMonth,
   type AdmissionResult,
+  type BudgetCheck,
   type ApiKeyRecord,
   type Deployment,
   type LimitScope,
@@ -80,7 +86,42 @@ export function rateLimitHeaders(limits: RateLimits, window: WindowStatus | unde
   return headers;
 }
 
-const LIMIT_NAMES = { requests: 'requests per minute', tokens: 'tokens per minute', concurrency: 'concurrent requests' } as const;
+const LIMIT_NAMES = {
+  requests: 'requests per minute',
+  tokens: 'tokens per minute',
+  concurrency: 'concurrent requests',
+  daily_budget: 'daily budget',
+  monthly_budget: 'monthly budget',
+} as const;
+
+/** The key's budget as admission checks it, when it has a daily, monthly or soft limit. */
+export function budgetCheckOf(apiKey: ApiKeyRecord, now: number): BudgetCheck | undefined {
+  const { dailyUsd, monthlyUsd, softDailyUsd } = apiKey.budget;
+  if (dailyUsd === undefined && monthlyUsd === undefined && softDailyUsd === undefined) return undefined;
+  return {
+    keyId: apiKey.id,
+    dailyNanoUsd: dailyUsd === undefined ? -1 : toNanoUsd(dailyUsd),
+    monthlyNanoUsd: monthlyUsd === undefined ? -1 : toNanoUsd(monthlyUsd),
+    day: usageDay(now),
+    month: usageMonth(now),
+  };
+}
+
+/**
+ * The 429 for a key whose budget is spent, shaped as OpenAI's own (`insufficient_quota`). Retrying does not help
+ * until the period ends, so the SDKs are told not to (`x-should-retry: false`).
+ */
+export function budgetSpentError(budget: BudgetCheck, limit: 'daily_budget' | 'monthly_budget', now = Date.now()): GatewayError {
+  const daily = limit === 'daily_budget';
+  const amount = (daily ? budget.dailyNanoUsd : budget.monthlyNanoUsd) / NANO_USD;
+  const renews = new Date(now + msUntilPeriodEnds(now, daily ? 'day' : 'month')).toISOString();
+  return new GatewayError(`You exceeded your key's ${LIMIT_NAMES[limit]} of $${amount}. It renews at ${renews}.`, {
+    status: 429,
+    code: 'insufficient_quota',
+    type: 'insufficient_quota',
+    retryable: false,
+  });
+}
 
 /** The 429 for a refused admission, shaped as OpenAI's (type `requests` or `tokens`, code `rate_limit_exceeded`). */
 export function rateLimitedError(result: AdmissionResult & { admitted: false }, model: string): GatewayError {

@@ -34,6 +34,7 @@ export class AnswerPricing {
       'x-dosrouter-cost-usd': formatUsd(cost),
     };
     if (plan.classification) headers['x-dosrouter-tier'] = plan.classification.tier;
+    if (plan.economized) headers['x-dosrouter-profile'] = 'eco';
     if (plan.rule) headers['x-dosrouter-rule'] = encodeURIComponent(plan.rule);
     if (this.baseline) headers['x-dosrouter-savings'] = formatUsd(costUsd(this.baseline, promptTokens, completionTokens) - cost);
     return headers;

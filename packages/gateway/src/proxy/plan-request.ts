@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import type { ApiKeyRecord, GatewayError, RandomSource, RoutePlan, Router, RoutingSnapshot } from '@dosrouter/shared';
+import { toNanoUsd, usageDay, type ApiKeyRecord, type GatewayError, type RandomSource, type RoutePlan, type Router, type RoutingSnapshot, type SpendReader } from '@dosrouter/shared';
 import type { KeyModelPermissions } from '../auth/key-models.js';
 import type { ClusterState } from '../cluster/cluster-state.js';
 import type { ProxiedRequest } from '../validation/request-fields.js';
@@ -9,6 +9,8 @@ export interface PlanningDependencies {
   readonly keyModels: KeyModelPermissions;
   readonly cluster: ClusterState;
   readonly random: RandomSource;
+  /** What keys have spent as this replica knows it without a round trip: for soft budgets. */
+  readonly spend?: SpendReader;
 }
 
 export interface PlannedRequest {
@@ -43,8 +45,16 @@ export function planRequest(
       stream: proxied.stream,
       headers: request.headers,
       ...(apiKey?.allowedModels ? { allowedModel: dependencies.keyModels.allows(apiKey.allowedModels) } : {}),
+      ...(apiKey && pastSoftBudget(apiKey, dependencies.spend) ? { economize: true } : {}),
     },
     { snapshot, random: dependencies.random },
   );
   return { plan, snapshot, unavailable: () => router.unavailableError(plan, (id) => cluster.breakers.remainingMs(id)) };
+}
+
+/** True when the key has a soft daily budget and, as far as this replica knows, today's spend reached it. */
+function pastSoftBudget(apiKey: ApiKeyRecord, spend: SpendReader | undefined): boolean {
+  const soft = apiKey.budget.softDailyUsd;
+  if (soft === undefined || !spend) return false;
+  return spend.spentNanoUsd(apiKey.id, usageDay(Date.now())) >= toNanoUsd(soft);
 }

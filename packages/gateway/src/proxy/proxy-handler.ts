@@ -13,6 +13,10 @@ import type { GatewayMetrics } from '../telemetry/metrics.js';
 import type { Operation } from '../upstream/backend.js';
 import type { BackendRegistry } from '../upstream/backend-registry.js';
 import { runAttempt, type AttemptResult } from '../upstream/attempt.js';
+import { estimateUsage } from '../usage/estimate-usage.js';
+import { usageRecordOf } from '../usage/usage-record-of.js';
+import type { UsageRecorder } from '../usage/usage-recorder.js';
+import type { SpendObservations } from '../usage/spend-observations.js';
 import type { ProxiedRequest } from '../validation/request-fields.js';
 import { AnswerPricing } from './answer-pricing.js';
 import { planRequest, type PlanningDependencies } from './plan-request.js';
@@ -25,6 +29,10 @@ export interface ProxyDependencies extends PlanningDependencies {
   readonly limits: GatewayConfig['limits'];
   readonly clock: () => number;
   readonly metrics: GatewayMetrics;
+  /** Absent when usage recording is off (`usage.enabled: false`). */
+  readonly usage?: UsageRecorder;
+  /** Cluster mode: the spend figures admissions return, kept for soft budgets and the fallback limiter. */
+  readonly spendObservations?: SpendObservations;
 }
 
 /** A retry-after wait ends this much after the backend's time, so that the circuit it opened is half-open by then. */
@@ -48,6 +56,9 @@ export function createProxyHandler(
     outcome.requestedModel = proxied.model;
     outcome.stream = proxied.stream;
     const apiKey = response.locals.apiKey as ApiKeyRecord | undefined;
+    // From here on the request has a usage record, whatever becomes of it.
+    outcome.accounted = true;
+    if (apiKey) outcome.keyId = apiKey.id;
     const { plan, unavailable } = planRequest(dependencies, operation, request.path, proxied, request, response);
     outcome.model = plan.target;
     outcome.tier = plan.classification?.tier;
@@ -64,6 +75,7 @@ export function createProxyHandler(
       Number(response.locals.bodyBytes) || 0,
       proxied.body,
       apiKey,
+      dependencies.spendObservations,
     );
     let controller: AbortController | undefined;
     const clientGone = new AbortController();
@@ -142,8 +154,12 @@ interface RequestAttempts {
 
 /** One attempt on one deployment, through its circuit breaker, counted in flight and in the rolling stats. */
 async function attempt(dependencies: ProxyDependencies, request: RequestAttempts, deployment: Deployment): Promise<AttemptResult> {
-  const { cluster, metrics, clock, pricing } = dependencies;
+  const { cluster, metrics, clock, pricing, usage } = dependencies;
   const { operation, proxied, plan, outcome, response, controller, extraHeaders } = request;
+  // Rounded as the header is: float sums of prices leave noise in the last digits (0.000010000000000000003).
+  const settleCost = (): void => {
+    outcome.costUsd = Number(pricing.answerCost(plan, deployment, outcome.usage).toFixed(10));
+  };
   const backend = dependencies.backends.get(deployment.backend);
   const askForUsage = proxied.stream && !proxied.includeUsage && backend.requestStreamUsage;
   outcome.attempts += 1;
@@ -151,6 +167,8 @@ async function attempt(dependencies: ProxyDependencies, request: RequestAttempts
   outcome.model = deployment.model;
   outcome.firstTokenAt = undefined;
   outcome.usage = undefined;
+  outcome.usageEstimated = undefined;
+  outcome.costUsd = undefined;
   cluster.inFlight.increment(deployment.id);
   let result: AttemptResult;
   try {
@@ -166,7 +184,14 @@ async function attempt(dependencies: ProxyDependencies, request: RequestAttempts
           controller,
           outcome,
           clock,
-          responseHeaders: (usage) => ({ ...extraHeaders, ...pricing.headers(plan, deployment, outcome.attempts, usage) }),
+          responseHeaders: (tokens) => ({ ...extraHeaders, ...pricing.headers(plan, deployment, outcome.attempts, tokens) }),
+          finish: async (status) => {
+            settleCost();
+            if (!usage) return;
+            outcome.usageRecorded = true;
+            await usage.commit(usageRecordOf(outcome, status, clock(), cluster.replica));
+          },
+          estimateUsage: (completion) => estimateUsage(operation, proxied.body, completion),
         },
         response,
       ),
@@ -175,8 +200,8 @@ async function attempt(dependencies: ProxyDependencies, request: RequestAttempts
     cluster.inFlight.decrement(deployment.id);
   }
   if (result.ok) {
-    // Rounded as the header is: float sums of prices leave noise in the last digits (0.000010000000000000003).
-    outcome.costUsd = Number(pricing.answerCost(plan, deployment, outcome.usage).toFixed(10));
+    // A stream that broke after its first byte did not finish: its cost is settled here.
+    if (outcome.costUsd === undefined) settleCost();
     if (outcome.errorCode && outcome.errorCode !== 'client_closed') metrics.recordUpstreamError(deployment.id, outcome.errorCode);
   } else if (result.error.code !== 'circuit_open' && result.error.code !== 'client_closed') {
     metrics.recordUpstreamError(deployment.id, result.error.code);

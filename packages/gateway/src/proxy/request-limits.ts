@@ -2,6 +2,7 @@ import {
   GatewayError,
   LimitsUnavailableError,
   hasLimits,
+  type BudgetCheck,
   type ApiKeyRecord,
   type Deployment,
   type GatewayConfig,
@@ -10,7 +11,8 @@ import {
   type Release,
 } from '@dosrouter/shared';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
-import { deploymentScope, estimateTokens, keyScope, rateLimitHeaders, rateLimitedError } from './admission.js';
+import type { SpendObservations } from '../usage/spend-observations.js';
+import { budgetCheckOf, budgetSpentError, deploymentScope, estimateTokens, keyScope, rateLimitHeaders, rateLimitedError } from './admission.js';
 
 type HeldScope = Release['scopes'][number];
 
@@ -25,6 +27,7 @@ export class RequestLimits {
   private readonly held: HeldScope[] = [];
   private readonly estimate: number;
   private readonly key: LimitScope | undefined;
+  private readonly budget: BudgetCheck | undefined;
 
   constructor(
     private readonly limiter: Limiter,
@@ -35,8 +38,12 @@ export class RequestLimits {
     bodyBytes: number,
     body: Record<string, unknown>,
     apiKey?: ApiKeyRecord,
+    /** Cluster mode: where admissions' spend figures are kept for routing and the fallback limiter. */
+    private readonly spend?: SpendObservations,
   ) {
-    this.key = keyScope(authorization, limits.perKey, apiKey);
+    this.budget = apiKey && budgetCheckOf(apiKey, Date.now());
+    // A budget is checked with the key's limits: it needs the key's scope even when the key has no rate limits.
+    this.key = keyScope(authorization, limits.perKey, apiKey) ?? (this.budget && apiKey ? { id: `key:${apiKey.id}`, limits: {} } : undefined);
     this.estimate = estimateTokens(bodyBytes, body, limits.completionTokensEstimate);
   }
 
@@ -46,11 +53,19 @@ export class RequestLimits {
     if (!this.key && firstUnlimited === 0) return 0;
     const candidates = firstUnlimited === -1 ? order : order.slice(0, firstUnlimited + 1);
     const result = await this.call(() =>
-      this.limiter.admit({ requestId: this.requestId, key: this.key, deployments: candidates.map(deploymentScope), estimatedTokens: this.estimate }),
+      this.limiter.admit({
+        requestId: this.requestId,
+        key: this.key,
+        deployments: candidates.map(deploymentScope),
+        estimatedTokens: this.estimate,
+        ...(this.budget ? { budget: this.budget } : {}),
+      }),
     );
     if (this.key) this.headers = rateLimitHeaders(this.key.limits, result.key);
+    if (this.budget && result.spend) this.spend?.observe(this.budget, result.spend);
     if (!result.admitted) {
       this.metrics.recordRateLimited(result.refusedBy, result.limit);
+      if (this.budget && (result.limit === 'daily_budget' || result.limit === 'monthly_budget')) throw budgetSpentError(this.budget, result.limit);
       const error = rateLimitedError(result, model);
       Object.assign(error.headers, this.headers);
       throw error;

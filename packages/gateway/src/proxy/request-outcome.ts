@@ -27,6 +27,14 @@ export interface RequestOutcome {
   upstreamEndedAt?: number;
   firstTokenAt?: number;
   usage?: TokenUsage;
+  /** The tokens in `usage` were counted by the gateway's tokenizer: the backend reported none. */
+  usageEstimated?: boolean;
+  /** Set once the request was validated for forwarding: it gets a usage record. */
+  accounted?: boolean;
+  /** Its usage record was committed before the answer ended: none is written again when it closes. */
+  usageRecorded?: boolean;
+  /** The API key's id, when keys are required. */
+  keyId?: string;
   /** The error code a client received, or the reason a stream ended early. */
   errorCode?: string;
 }

@@ -84,13 +84,41 @@ export class GatewayMetrics {
   });
   private readonly rateLimited = new Counter({
     name: 'dosrouter_rate_limited_total',
-    help: 'Requests refused by a rate, token or concurrency limit, by who refused (key, deployments) and which limit.',
+    help: 'Requests refused by a rate, token or concurrency limit or a spend budget, by who refused (key, deployments) and which limit.',
     labelNames: ['scope', 'limit'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly usageRecords = new Counter({
+    name: 'dosrouter_usage_records_total',
+    help: 'Usage records by what became of them: written (to the stream, or the memory ledger), spooled (Redis failed: kept to retry), dropped (the spool was full), late (the answer ended before its record was written).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly usageSpool = new Gauge({
+    name: 'dosrouter_usage_spool_records',
+    help: 'Usage records held in this replica waiting for Redis.',
+    registers: [this.registry],
+  });
+  private readonly usageCounted = new Counter({
+    name: 'dosrouter_usage_aggregated_total',
+    help: 'Stream entries this replica’s usage consumer handled: counted, duplicate (skipped), malformed (skipped).',
+    labelNames: ['result'] as const,
     registers: [this.registry],
   });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'dosrouter_process_' });
+  }
+
+  recordUsageRecords(result: 'written' | 'spooled' | 'dropped' | 'late', count = 1): void {
+    if (count > 0) this.usageRecords.inc({ result }, count);
+  }
+
+  recordUsageAggregated(counted: number, duplicates: number, malformed: number): void {
+    if (counted > 0) this.usageCounted.inc({ result: 'counted' }, counted);
+    if (duplicates > 0) this.usageCounted.inc({ result: 'duplicate' }, duplicates);
+    if (malformed > 0) this.usageCounted.inc({ result: 'malformed' }, malformed);
   }
 
   recordCircuitState(deployment: string, state: 'closed' | 'open' | 'half_open'): void {

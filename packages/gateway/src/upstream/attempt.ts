@@ -10,6 +10,15 @@ import { fromErrorResponse, fromTransportError } from './upstream-error.js';
 /** Largest backend response body read into memory (non-streaming answers, error bodies). */
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
+/**
+ * Stream event data kept per stream for counting tokens when the backend reports no usage. Past it the count is
+ * scaled up by the bytes not kept.
+ */
+const COLLECT_STREAM_BYTES = 256 * 1024;
+
+/** What to count completion tokens in: a whole answer, or a stream's event data (a share of it when capped). */
+export type CompletionSource = { readonly answer: unknown } | { readonly events: readonly string[]; readonly scale: number };
+
 export interface AttemptInput {
   readonly backend: Backend;
   readonly deployment: Deployment;
@@ -25,6 +34,10 @@ export interface AttemptInput {
   readonly clock: () => number;
   /** Headers to send to the client with a successful answer, given its usage when known before they go out. */
   readonly responseHeaders: (usage: TokenUsage | undefined) => Record<string, string>;
+  /** Called before the last bytes of a complete answer go out (its usage is known): the usage record is committed. */
+  readonly finish: (status: number) => Promise<void>;
+  /** Counts the tokens of a request and answer whose backend reported no usage. */
+  readonly estimateUsage: (completion: CompletionSource) => TokenUsage;
 }
 
 /** The deadline that aborted an attempt, if one did: it decides the error's wording and whether a stream can fail over. */
@@ -53,6 +66,7 @@ export async function runAttempt(input: AttemptInput, response: ServerResponse):
   const timedOut = (): Deadline => expired;
   const firstTokenArrived = (): void => clearTimeout(firstTokenTimer);
   outcome.upstreamStartedAt = clock();
+  outcome.upstreamEndedAt = undefined;
   try {
     let upstream: Dispatcher.ResponseData;
     try {
@@ -82,7 +96,8 @@ export async function runAttempt(input: AttemptInput, response: ServerResponse):
   } finally {
     clearTimeout(totalTimer);
     clearTimeout(firstTokenTimer);
-    outcome.upstreamEndedAt = clock();
+    // A complete answer's end was noted before its usage record was committed: that wait is not the backend's.
+    outcome.upstreamEndedAt ??= clock();
   }
 }
 
@@ -109,6 +124,12 @@ async function relayWhole(
     return { ok: false, error: malformedAnswer(input.deployment.id, 'no content and no tool call') };
   }
   input.outcome.usage = usageFromResponse(parsed);
+  if (!input.outcome.usage) {
+    input.outcome.usage = input.estimateUsage({ answer: parsed });
+    input.outcome.usageEstimated = true;
+  }
+  input.outcome.upstreamEndedAt = input.clock();
+  await input.finish(upstream.statusCode);
   // The backend's bytes go out as they came: parsed to read usage, never re-serialised.
   response.writeHead(upstream.statusCode, {
     ...input.responseHeaders(input.outcome.usage),
@@ -127,8 +148,19 @@ async function relayStream(
   firstTokenArrived: () => void,
 ): Promise<AttemptResult> {
   const { outcome, clock, controller } = input;
-  const scanner = new SseScanner(input.dropUsageOnlyChunk);
+  // [DONE] is held back: it is sent after the usage record is committed.
+  const scanner = new SseScanner(input.dropUsageOnlyChunk, { holdDone: true, collectBytes: COLLECT_STREAM_BYTES });
   let started = false;
+  /** The backend's usage, or what the gateway counts in what was streamed (a broken stream was billed too). */
+  const settleUsage = (): void => {
+    if (scanner.usage || !started) {
+      outcome.usage = scanner.usage;
+      return;
+    }
+    const scale = scanner.collectedBytes > 0 ? scanner.dataBytes / scanner.collectedBytes : 1;
+    outcome.usage = input.estimateUsage({ events: scanner.collected, scale });
+    outcome.usageEstimated = true;
+  };
   // Events before the first token (the role chunk, keep-alives) are held back, so that a deployment that never
   // produces a token can still be failed over: the client has seen nothing yet.
   let held = '';
@@ -162,6 +194,7 @@ async function relayStream(
       if (events !== '' && !response.write(events)) await once(response, 'drain', { signal: controller.signal });
       if (scanner.malformedSeen) {
         upstream.body.destroy();
+        settleUsage();
         endWithErrorEvent(response, outcome, malformedAnswer(input.deployment.id, 'a malformed stream event'));
         return { ok: true };
       }
@@ -169,6 +202,7 @@ async function relayStream(
   } catch (error) {
     const failure = fromTransportError(error, input.deployment.id, timedOut());
     if (!started) return { ok: false, error: clientClosed(controller, outcome, timedOut()) ?? failure };
+    settleUsage();
     if (controller.signal.aborted && timedOut() === undefined) {
       outcome.errorCode = 'client_closed';
       return { ok: true };
@@ -177,13 +211,15 @@ async function relayStream(
     endWithErrorEvent(response, outcome, failure.status === 504 ? failure : streamInterrupted(input.deployment.id));
     return { ok: true };
   }
-  outcome.usage = scanner.usage;
   if (!started) {
+    outcome.usage = scanner.usage;
     return { ok: false, error: malformedAnswer(input.deployment.id, held === '' ? 'an empty event stream' : 'a stream that ended before its first token') };
   }
+  settleUsage();
   if (scanner.complete) {
-    if (!scanner.doneSeen) response.write('data: [DONE]\n\n');
-    response.end();
+    outcome.upstreamEndedAt = clock();
+    await input.finish(200);
+    response.end('data: [DONE]\n\n');
   } else if (scanner.errorSeen) {
     outcome.errorCode = 'upstream_stream_error';
     response.end();

@@ -30,10 +30,24 @@ export class SseScanner {
   /** An event whose data is neither JSON-looking nor [DONE]: it and everything after it are not forwarded. */
   malformedSeen = false;
   usage: TokenUsage | undefined;
+  /**
+   * The data of the JSON events seen, while they total at most `collectBytes`: what the gateway counts tokens in when
+   * the backend reports no usage (or the stream breaks before it does). `collectedBytes` of `dataBytes` were kept.
+   */
+  readonly collected: string[] = [];
+  collectedBytes = 0;
+  dataBytes = 0;
   private pending = '';
   private readonly decoder = new StringDecoder('utf8');
 
-  constructor(private readonly dropUsageOnlyChunk: boolean) {}
+  constructor(
+    private readonly dropUsageOnlyChunk: boolean,
+    private readonly options: {
+      /** Leave `[DONE]` out of the forwarded events (the caller sends it once it is ready to end). */
+      readonly holdDone?: boolean;
+      readonly collectBytes?: number;
+    } = {},
+  ) {}
 
   /** Feeds upstream bytes; returns the complete events to forward now ('' when none are complete yet). */
   push(chunk: Buffer): string {
@@ -77,7 +91,7 @@ export class SseScanner {
     if (data === undefined || data === '') return true; // comments (keep-alives), event names, ids, empty data
     if (data === '[DONE]') {
       this.doneSeen = true;
-      return true;
+      return this.options.holdDone !== true;
     }
     // A cheap shape check instead of parsing every chunk: an event's JSON is one object.
     if (data.charCodeAt(0) !== 0x7b || data.charCodeAt(data.length - 1) !== 0x7d) {
@@ -90,6 +104,11 @@ export class SseScanner {
       if (!this.contentFilterSeen) this.contentFilterSeen = CONTENT_FILTER_PATTERN.test(data);
     }
     if (ERROR_PATTERN.test(data)) this.errorSeen = true;
+    this.dataBytes += data.length;
+    if (this.options.collectBytes !== undefined && this.collectedBytes + data.length <= this.options.collectBytes) {
+      this.collected.push(data);
+      this.collectedBytes += data.length;
+    }
     if (data.includes('"usage":{')) return this.readUsage(data);
     return true;
   }

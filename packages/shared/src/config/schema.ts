@@ -326,6 +326,31 @@ export const configSchema = z.object({
       mode: z.enum(['auto', 'keys', 'open']).default('auto'),
     })
     .prefault({}),
+  /** Usage records and their daily totals (docs/operations.md, "Usage and budgets"). */
+  usage: z
+    .object({
+      /**
+       * Record every proxied request's usage. Off: no records, no totals, and API keys' budgets are not enforced
+       * (a warning says so at start).
+       */
+      enabled: z.boolean().default(true),
+      /**
+       * Longest an answer's end (its last bytes, `[DONE]`) waits for its usage record to reach Redis. Past it the
+       * answer ends anyway and the record is retried from memory.
+       */
+      commitTimeoutMs: z.number().int().min(0).max(10_000).default(250),
+      /** Records a replica keeps to retry while Redis fails; beyond it the oldest are dropped (and counted). */
+      spoolLimit: z.number().int().min(0).default(100_000),
+      /** Cluster mode: this replica also counts the usage stream into the daily totals (one consumer of the group). */
+      aggregate: z.boolean().default(true),
+      /** Cluster mode: records another consumer read but did not count for this long are claimed (a dead replica's). */
+      claimIdleMs: z.number().int().min(1_000).default(30_000),
+      /** Cluster mode: how long a counted record's id is remembered, so that a duplicate stream entry is not counted. */
+      dedupeSeconds: z.number().int().min(60).default(600),
+      /** Days of daily totals kept. */
+      retentionDays: z.number().int().min(1).max(3_660).default(400),
+    })
+    .prefault({}),
   /** How each request picks its deployment: strategies, rules, fallbacks, virtual models, retries (docs/routing.md). */
   routing: routingSchema,
 }).superRefine((config, context) => {

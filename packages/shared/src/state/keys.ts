@@ -5,7 +5,9 @@
  * must stay within one slot: `{limits}` (one admission script checks a key and several deployments), `{breakers}`,
  * `{stats}` (one flush writes every deployment's buckets), `{replicas}` (heartbeats and in-flight counts), `{weights}`
  * (one script writes the health records, the document and its revision), `{apikeys}` (one script writes a client key's
- * record and its secret-hash entries) and `{queues}` (BullMQ's queues).
+ * record and its secret-hash entries), `{usage}` (one script counts records into the day totals and acknowledges
+ * them on the stream) and `{queues}` (BullMQ's queues). A key's spend counters are `{limits}`: the admission
+ * script reads them.
  */
 export const KEY_SCHEMA_VERSION = 'v1';
 
@@ -20,6 +22,14 @@ export class RedisKeys {
   /** Hash { start, requests, tokens }: the current one-minute window of a rate-limit scope. TTL: the window. */
   limitWindow(scope: string): string {
     return `${this.base}:{limits}:window:${scope}`;
+  }
+
+  /**
+   * Integer: what an API key spent (nano-USD) in one UTC period, `2026-11-24` or `2026-11`; read by the admission
+   * script for budgets, added to as requests finish. TTL: a little past the period.
+   */
+  spend(keyId: string, period: string): string {
+    return `${this.base}:{limits}:spend:${keyId}:${period}`;
   }
 
   /** Sorted set requestId → lease expiry (ms): requests in flight against a concurrency limit. TTL: the lease. */
@@ -96,6 +106,24 @@ export class RedisKeys {
   /** Hash key id → when it was last used (ms), written by each replica about once a second. */
   apiKeysLastUsed(): string {
     return `${this.base}:{apikeys}:last-used`;
+  }
+
+  /**
+   * Stream of usage records (field `r`: the record's JSON), written by the gateways and read by the consumer group
+   * `aggregators`; an entry is deleted once counted. No TTL.
+   */
+  usageStream(): string {
+    return `${this.base}:{usage}:stream`;
+  }
+
+  /** Hash `<key>\t<model>\t<metric>` → integer: one UTC day's usage totals. TTL: the retention. */
+  usageDay(day: string): string {
+    return `${this.base}:{usage}:day:${day}`;
+  }
+
+  /** String: marks a usage record (by its id) as counted, so that a duplicate entry is not. TTL: the dedupe window. */
+  usageSeen(recordId: string): string {
+    return `${this.base}:{usage}:seen:${recordId}`;
   }
 
   /** Pub/sub channel announcing a new weights document (the message is the document). */

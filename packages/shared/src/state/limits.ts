@@ -11,7 +11,35 @@ export interface LimitScope {
   readonly limits: RateLimits;
 }
 
-export type LimitKind = 'requests' | 'tokens' | 'concurrency';
+export type LimitKind = 'requests' | 'tokens' | 'concurrency' | 'daily_budget' | 'monthly_budget';
+
+/** 1 USD in the integer unit spend is counted in (nano-dollars): sums of integers stay exact, floats would drift. */
+export const NANO_USD = 1_000_000_000;
+
+/**
+ * An API key's spend budget, checked at admission: the key's spend today and this month (UTC), counted in Redis by
+ * every replica when its requests finish. `day` and `month` name the current periods (`2026-11-24`, `2026-11`).
+ */
+export interface BudgetCheck {
+  /** The key's id, as in usage records. */
+  readonly keyId: string;
+  /** Nano-USD; -1 = no limit for that period (0 refuses every request). */
+  readonly dailyNanoUsd: number;
+  readonly monthlyNanoUsd: number;
+  readonly day: string;
+  readonly month: string;
+}
+
+/** What a key has spent, in nano-USD, as admission saw it. */
+export interface SpendStatus {
+  readonly dayNanoUsd: number;
+  readonly monthNanoUsd: number;
+}
+
+/** Spend a limiter without Redis reads: the in-memory ledger (embedded mode) or what a replica saw last (fallback). */
+export interface SpendReader {
+  spentNanoUsd(keyId: string, period: string): number;
+}
 
 /** Where a scope's window stands after an admission: what OpenAI's `x-ratelimit-*` headers report. */
 export interface WindowStatus {
@@ -31,6 +59,8 @@ export interface AdmissionRequest {
   readonly deployments: readonly LimitScope[];
   /** Tokens reserved before forwarding: estimated prompt tokens plus the expected completion. */
   readonly estimatedTokens: number;
+  /** The key's spend budget, when it has one (checked before its rate limits). */
+  readonly budget?: BudgetCheck;
 }
 
 export type AdmissionResult =
@@ -41,6 +71,8 @@ export type AdmissionResult =
       readonly key?: WindowStatus;
       /** Start of the admitted deployment's window, for settling its tokens. */
       readonly deploymentWindowStart: number;
+      /** With a budget check: the key's spend before this request. */
+      readonly spend?: SpendStatus;
     }
   | {
       readonly admitted: false;
@@ -48,6 +80,7 @@ export type AdmissionResult =
       readonly limit: LimitKind;
       readonly retryAfterMs: number;
       readonly key?: WindowStatus;
+      readonly spend?: SpendStatus;
     };
 
 /** What to undo or correct when a request is over. */

@@ -29,6 +29,8 @@ export interface RouteRequest {
    * rules (a model, group or virtual model name); absent means all.
    */
   readonly allowedModel?: (model: string, target: string) => boolean;
+  /** The caller's key is past its soft budget: `auto` routes on the `eco` profile. */
+  readonly economize?: boolean;
 }
 
 export interface RouteContext {
@@ -73,6 +75,8 @@ export interface RoutePlan {
   readonly session?: { readonly id: string; readonly deployment?: string };
   /** Every deployment was drained (weight 0): they were kept rather than refuse the request. */
   readonly keptDrained: boolean;
+  /** `auto` was routed on the `eco` profile: the key is past its soft budget. */
+  readonly economized?: boolean;
 }
 
 export const STRATEGY_HEADER = 'x-dosrouter-strategy';
@@ -132,6 +136,7 @@ export class Router {
     let targetKind: RoutePlan['targetKind'];
     let target: string;
     let classification: Classification | undefined;
+    let economized = false;
     const stepNames: { name: string; source: StepSource }[] = [];
     const firstSource: StepSource = rule && (rule.route.model !== undefined || rule.route.group !== undefined) ? 'rule' : 'requested';
     if (isVirtualModel(requested)) {
@@ -141,7 +146,9 @@ export class Router {
       targetKind = 'virtual';
       target = requested;
       classification = classifyRequest(request.body, this.classifier);
-      const models = modelsForTier(this.profiles[requested as VirtualModel], classification.tier, classification.agentic);
+      economized = request.economize === true && requested === 'auto';
+      const profile: VirtualModel = economized ? 'eco' : (requested as VirtualModel);
+      const models = modelsForTier(this.profiles[profile], classification.tier, classification.agentic);
       for (const name of models) stepNames.push({ name, source: 'tier' });
     } else if (this.routing.groups[requested]) {
       targetKind = 'group';
@@ -211,6 +218,7 @@ export class Router {
       retry: { ...this.routing.retry, ...this.routing.models[target]?.retry },
       ...(sessionId !== undefined ? { session: { id: sessionId, ...(sessionTarget ? { deployment: sessionTarget.id } : {}) } } : {}),
       keptDrained,
+      ...(economized ? { economized } : {}),
     };
   }
 

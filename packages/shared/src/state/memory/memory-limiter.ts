@@ -7,6 +7,8 @@ import {
   type LimitScope,
   type RateLimits,
   type Release,
+  type SpendReader,
+  type SpendStatus,
   type WindowStatus,
 } from '../limits.js';
 
@@ -28,6 +30,8 @@ export class MemoryLimiter implements Limiter {
     private readonly clock: () => number,
     /** Fraction of every limit this limiter enforces (1 = all of it). */
     private readonly share: () => number = () => 1,
+    /** Where budgets read spend; without it, budgets are not enforced here. */
+    private readonly spend?: SpendReader,
   ) {}
 
   private admissions = 0;
@@ -35,15 +39,22 @@ export class MemoryLimiter implements Limiter {
   async admit(request: AdmissionRequest): Promise<AdmissionResult> {
     const now = this.clock();
     if (++this.admissions % 1_000 === 0) this.prune(now);
+    const spend = this.spendOf(request);
+    if (request.key && request.budget && spend) {
+      // Budgets are not split by `share`: the spend read is the cluster's (or this process's, embedded).
+      const { dailyNanoUsd, monthlyNanoUsd } = request.budget;
+      const over = dailyNanoUsd >= 0 && spend.dayNanoUsd >= dailyNanoUsd ? 'daily_budget' : monthlyNanoUsd >= 0 && spend.monthNanoUsd >= monthlyNanoUsd ? 'monthly_budget' : undefined;
+      if (over) return { admitted: false, refusedBy: 'key', limit: over, retryAfterMs: 0, key: this.status(request.key.id, now), spend };
+    }
     if (request.key) {
       const refusal = this.refusal(request.key, request.estimatedTokens, now);
-      if (refusal) return { admitted: false, refusedBy: 'key', ...refusal, key: this.status(request.key.id, now) };
+      if (refusal) return { admitted: false, refusedBy: 'key', ...refusal, key: this.status(request.key.id, now), ...(spend ? { spend } : {}) };
     }
     const index = request.deployments.findIndex((scope) => !this.refusal(scope, request.estimatedTokens, now));
     if (index === -1) {
       const refusals = request.deployments.map((scope) => this.refusal(scope, request.estimatedTokens, now)!);
       const soonest = refusals.reduce((best, next) => (next.retryAfterMs < best.retryAfterMs ? next : best), refusals[0] ?? { limit: 'requests' as LimitKind, retryAfterMs: LIMIT_WINDOW_MS });
-      return { admitted: false, refusedBy: 'deployments', ...soonest, key: request.key && this.status(request.key.id, now) };
+      return { admitted: false, refusedBy: 'deployments', ...soonest, key: request.key && this.status(request.key.id, now), ...(spend ? { spend } : {}) };
     }
     if (request.key) this.take(request.key, request, now);
     const deploymentWindow = this.take(request.deployments[index]!, request, now);
@@ -52,7 +63,14 @@ export class MemoryLimiter implements Limiter {
       deploymentIndex: index,
       key: request.key && this.status(request.key.id, now),
       deploymentWindowStart: deploymentWindow.start,
+      ...(spend ? { spend } : {}),
     };
+  }
+
+  private spendOf(request: AdmissionRequest): SpendStatus | undefined {
+    const { budget } = request;
+    if (!budget || !this.spend) return undefined;
+    return { dayNanoUsd: this.spend.spentNanoUsd(budget.keyId, budget.day), monthNanoUsd: this.spend.spentNanoUsd(budget.keyId, budget.month) };
   }
 
   async release(release: Release): Promise<void> {

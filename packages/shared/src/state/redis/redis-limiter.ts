@@ -1,10 +1,10 @@
 import type { RedisClient } from './connection.js';
 import type { RedisKeys } from '../keys.js';
 import type { Limiter } from '../limiter.js';
-import { LIMIT_WINDOW_MS, type AdmissionRequest, type AdmissionResult, type LimitKind, type Release, type WindowStatus } from '../limits.js';
+import { LIMIT_WINDOW_MS, type AdmissionRequest, type AdmissionResult, type LimitKind, type Release, type SpendStatus, type WindowStatus } from '../limits.js';
 import type { ScriptCommands } from './scripts.js';
 
-type AdmitReply = [number, number, string, number, number, number, number, number, number];
+type AdmitReply = [number, number, string, number, number, number, number, number, number, number, number];
 
 /** Limits shared by every replica: one `admitRequest` script call per request, exact across replicas. */
 export class RedisLimiter implements Limiter {
@@ -19,22 +19,29 @@ export class RedisLimiter implements Limiter {
     const scopes = request.key ? [request.key, ...request.deployments] : [...request.deployments];
     const keys = scopes.flatMap((scope) => [this.keys.limitWindow(scope.id), this.keys.limitLeases(scope.id)]);
     const limits = scopes.flatMap(({ limits }) => [limits.requestsPerMinute ?? 0, limits.tokensPerMinute ?? 0, limits.concurrency ?? 0]);
-    const reply = (await this.redis.dosrouterAdmitRequestV1(
+    // A budget needs the key's scope (it is checked with the key's limits, before them).
+    const budget = request.key ? request.budget : undefined;
+    if (budget) {
+      keys.push(this.keys.spend(budget.keyId, budget.day), this.keys.spend(budget.keyId, budget.month));
+      limits.push(budget.dailyNanoUsd, budget.monthlyNanoUsd);
+    }
+    const reply = (await this.redis.dosrouterAdmitRequestV2(
       keys.length,
       ...keys,
-      request.key ? '1' : '0',
+      budget ? '2' : request.key ? '1' : '0',
       request.requestId,
       request.estimatedTokens,
       LIMIT_WINDOW_MS,
       this.leaseMs,
       ...limits,
     )) as AdmitReply;
-    const [admitted, index, limit, retryAfterMs, keyStart, keyRequests, keyTokens, keyResetMs, deploymentStart] = reply;
+    const [admitted, index, limit, retryAfterMs, keyStart, keyRequests, keyTokens, keyResetMs, deploymentStart, spentToday, spentThisMonth] = reply;
     const key: WindowStatus | undefined = request.key
       ? { windowStart: keyStart, requests: keyRequests, tokens: keyTokens, resetMs: keyResetMs }
       : undefined;
-    if (admitted === 1) return { admitted: true, deploymentIndex: index - 1, key, deploymentWindowStart: deploymentStart };
-    return { admitted: false, refusedBy: index === 0 ? 'key' : 'deployments', limit: limit as LimitKind, retryAfterMs, key };
+    const spend: SpendStatus | undefined = budget ? { dayNanoUsd: spentToday, monthNanoUsd: spentThisMonth } : undefined;
+    if (admitted === 1) return { admitted: true, deploymentIndex: index - 1, key, deploymentWindowStart: deploymentStart, ...(spend ? { spend } : {}) };
+    return { admitted: false, refusedBy: index === 0 ? 'key' : 'deployments', limit: limit as LimitKind, retryAfterMs, key, ...(spend ? { spend } : {}) };
   }
 
   async release(release: Release): Promise<void> {

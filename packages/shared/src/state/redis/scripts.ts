@@ -7,11 +7,13 @@ import type { Cluster, Redis } from 'ioredis';
  * EVALSHA and falls back to EVAL by itself.
  */
 const SCRIPT_FILES = {
-  dosrouterAdmitRequestV1: 'admitRequest.lua',
+  dosrouterAdmitRequestV2: 'admitRequest.lua',
   dosrouterReleaseRequestV1: 'releaseRequest.lua',
   dosrouterReadStatsV1: 'readStats.lua',
   dosrouterPublishWeightsV1: 'publishWeights.lua',
   dosrouterCloseCircuitAfterProbeV1: 'closeCircuitAfterProbe.lua',
+  dosrouterAddSpendV1: 'addSpend.lua',
+  dosrouterAggregateUsageV1: 'aggregateUsage.lua',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;

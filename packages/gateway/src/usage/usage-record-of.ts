@@ -1,0 +1,32 @@
+import { randomUUID } from 'node:crypto';
+import type { UsageRecord } from '@dosrouter/shared';
+import type { RequestOutcome } from '../proxy/request-outcome.js';
+
+const round = (milliseconds: number): number => Math.round(milliseconds * 100) / 100;
+
+/** The usage record of a request that ended with `status` at `endedAt` (the outcome's clock). */
+export function usageRecordOf(outcome: RequestOutcome, status: number, endedAt: number, replica: string): UsageRecord {
+  return {
+    v: 1,
+    id: randomUUID(),
+    requestId: outcome.requestId,
+    at: Date.now(),
+    ...(outcome.keyId !== undefined ? { keyId: outcome.keyId } : {}),
+    route: outcome.route,
+    requestedModel: outcome.requestedModel ?? '',
+    ...(outcome.model !== undefined ? { model: outcome.model } : {}),
+    ...(outcome.deployment !== undefined ? { deployment: outcome.deployment } : {}),
+    ...(outcome.tier !== undefined ? { tier: outcome.tier } : {}),
+    stream: outcome.stream ?? false,
+    status,
+    ...(outcome.errorCode !== undefined ? { errorCode: outcome.errorCode } : {}),
+    promptTokens: outcome.usage?.promptTokens ?? 0,
+    completionTokens: outcome.usage?.completionTokens ?? 0,
+    estimated: outcome.usageEstimated === true,
+    costUsd: outcome.costUsd ?? 0,
+    latencyMs: round(endedAt - outcome.receivedAt),
+    ...(outcome.firstTokenAt !== undefined ? { ttftMs: round(outcome.firstTokenAt - outcome.receivedAt) } : {}),
+    attempts: outcome.attempts,
+    replica,
+  };
+}

@@ -1,0 +1,38 @@
+--[[
+  aggregateUsage: counts a batch of usage records read from the stream into their days' totals, exactly once:
+  a record whose id was counted before (a duplicate entry) is skipped, and each entry is acknowledged and deleted
+  in the same script as its counting, so no crash can leave an entry counted but pending, or acknowledged but
+  uncounted.
+
+  KEYS:
+    [1]                 the usage stream
+    [2i], [2i + 1]      entry i: its record's "seen" marker, and its day's totals hash
+  ARGV:
+    [1]  consumer group
+    [2]  TTL (s) of a "seen" marker: how long a duplicate is recognised
+    [3]  TTL (s) of a day's totals: the retention
+    then per entry: the stream entry id, the number n of counters, then n pairs (counter name, integer amount)
+  Returns the number of entries counted (the others were duplicates).
+]]
+local group = ARGV[1]
+local seenTtl = ARGV[2]
+local dayTtl = ARGV[3]
+local counted = 0
+local at = 4
+for i = 1, (#KEYS - 1) / 2 do
+  local seen, day = KEYS[2 * i], KEYS[2 * i + 1]
+  local entry = ARGV[at]
+  local counters = tonumber(ARGV[at + 1])
+  at = at + 2
+  if redis.call('SET', seen, '1', 'NX', 'EX', seenTtl) then
+    for c = 0, counters - 1 do
+      redis.call('HINCRBY', day, ARGV[at + 2 * c], ARGV[at + 2 * c + 1])
+    end
+    redis.call('EXPIRE', day, dayTtl)
+    counted = counted + 1
+  end
+  at = at + 2 * counters
+  redis.call('XACK', KEYS[1], group, entry)
+  redis.call('XDEL', KEYS[1], entry)
+end
+return counted

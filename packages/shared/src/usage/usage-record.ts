@@ -1,0 +1,104 @@
+import { isRecord } from '../json.js';
+import { NANO_USD } from '../state/limits.js';
+
+/**
+ * What one finished request used and cost: written by the gateway that served it, aggregated into daily totals.
+ * Tokens are the backend's `usage`; where it reported none they were counted with a tokenizer (`estimated`).
+ */
+export interface UsageRecord {
+  readonly v: 1;
+  /**
+   * Unique per request handled, made by the gateway: what makes aggregation idempotent. (Not the `x-request-id`:
+   * a client may send the same one on every request, and a load balancer's resend is a second backend call.)
+   */
+  readonly id: string;
+  /** The `x-request-id` the client sent or the gateway gave. */
+  readonly requestId: string;
+  /** When the request finished (epoch ms); its UTC day and month are the ones it counts in. */
+  readonly at: number;
+  /** The API key's id; absent when the gateway runs open. */
+  readonly keyId?: string;
+  readonly route: string;
+  /** The model the client asked for, and the configured model that answered. */
+  readonly requestedModel: string;
+  readonly model?: string;
+  readonly deployment?: string;
+  /** Virtual models (`auto`, `eco`, `premium`): the tier the classifier chose. */
+  readonly tier?: string;
+  readonly stream: boolean;
+  /** The HTTP status the client got (499 when it left first). */
+  readonly status: number;
+  readonly errorCode?: string;
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  /** True when the tokens were counted by the gateway's tokenizer, the backend having reported none. */
+  readonly estimated: boolean;
+  /** At the catalog's prices for the deployment that answered. */
+  readonly costUsd: number;
+  readonly latencyMs: number;
+  /** Streams: time to the first token, from when the gateway received the request. */
+  readonly ttftMs?: number;
+  readonly attempts: number;
+  /** The gateway replica that served it. */
+  readonly replica: string;
+}
+
+const DAY_MS = 86_400_000;
+/** The last day and month named, and their bounds: almost every call asks for the current one again. */
+let lastDay = { start: 0, end: 0, name: '' };
+let lastMonth = { start: 0, end: 0, name: '' };
+
+/** The UTC day a time falls in: `2026-11-24`. */
+export function usageDay(epochMs: number): string {
+  if (epochMs >= lastDay.start && epochMs < lastDay.end) return lastDay.name;
+  const start = Math.floor(epochMs / DAY_MS) * DAY_MS;
+  lastDay = { start, end: start + DAY_MS, name: new Date(start).toISOString().slice(0, 10) };
+  return lastDay.name;
+}
+
+/** The UTC month a time falls in: `2026-11`. */
+export function usageMonth(epochMs: number): string {
+  if (epochMs >= lastMonth.start && epochMs < lastMonth.end) return lastMonth.name;
+  const date = new Date(epochMs);
+  const start = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1);
+  lastMonth = { start, end: Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1), name: date.toISOString().slice(0, 7) };
+  return lastMonth.name;
+}
+
+/** Milliseconds from `epochMs` to the end of its UTC day or month: when a spent budget renews. */
+export function msUntilPeriodEnds(epochMs: number, period: 'day' | 'month'): number {
+  const now = new Date(epochMs);
+  const end =
+    period === 'day'
+      ? Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1)
+      : Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
+  return end - epochMs;
+}
+
+/** A cost in whole nano-dollars, the unit spend and totals are summed in. */
+export function toNanoUsd(usd: number): number {
+  return Math.round(usd * NANO_USD);
+}
+
+const text = (value: unknown): value is string => typeof value === 'string';
+const count = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value) && value >= 0;
+
+/** A record read back from the stream, or undefined when it is not one (a poison entry: acknowledged and logged). */
+export function parseUsageRecord(serialized: string): UsageRecord | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(serialized);
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(value) || value.v !== 1) return undefined;
+  const { id, requestId, at, route, requestedModel, status, promptTokens, completionTokens, costUsd, latencyMs, attempts, replica } = value;
+  if (!text(id) || !text(requestId) || !count(at) || !text(route) || !text(requestedModel) || !text(replica)) return undefined;
+  if (!count(status) || !count(promptTokens) || !count(completionTokens) || !count(costUsd) || !count(latencyMs) || !count(attempts)) return undefined;
+  if (typeof value.stream !== 'boolean' || typeof value.estimated !== 'boolean') return undefined;
+  for (const optional of ['keyId', 'model', 'deployment', 'tier', 'errorCode'] as const) {
+    if (value[optional] !== undefined && !text(value[optional])) return undefined;
+  }
+  if (value.ttftMs !== undefined && !count(value.ttftMs)) return undefined;
+  return value as unknown as UsageRecord;
+}

@@ -1,0 +1,119 @@
+import type { UsageRecord } from './usage-record.js';
+import { toNanoUsd } from './usage-record.js';
+import { NANO_USD } from '../state/limits.js';
+
+/**
+ * Daily totals: per UTC day, one table of counters whose names are `<key>\t<model>\t<metric>`. Redis keeps a day as
+ * one hash of these (HINCRBY), memory as a map; the query below reads either.
+ */
+export const USAGE_METRICS = ['requests', 'failed', 'promptTokens', 'completionTokens', 'costNanoUsd', 'estimated'] as const;
+export type UsageMetric = (typeof USAGE_METRICS)[number];
+
+/** The key column of requests made without a key (open mode). */
+export const NO_KEY = '-';
+
+/** One day's counters, as read back. */
+export interface UsageDay {
+  readonly day: string;
+  readonly counters: Readonly<Record<string, number>>;
+}
+
+/** The counters one record adds to its day, as [counter name, amount] (zero amounts left out). */
+export function usageIncrements(record: UsageRecord): [string, number][] {
+  const prefix = `${record.keyId ?? NO_KEY}\t${record.model ?? record.requestedModel}\t`;
+  const amounts: Record<UsageMetric, number> = {
+    requests: 1,
+    failed: record.status >= 400 || record.errorCode !== undefined ? 1 : 0,
+    promptTokens: record.promptTokens,
+    completionTokens: record.completionTokens,
+    costNanoUsd: toNanoUsd(record.costUsd),
+    estimated: record.estimated ? 1 : 0,
+  };
+  return USAGE_METRICS.filter((metric) => amounts[metric] !== 0).map((metric) => [prefix + metric, amounts[metric]]);
+}
+
+export type UsageGrouping = 'key' | 'model' | 'day';
+
+export interface UsageQuery {
+  /** Inclusive UTC days, `2026-11-01`. */
+  readonly from: string;
+  readonly to: string;
+  readonly keyId?: string;
+  readonly model?: string;
+  /** Empty: one row of totals. */
+  readonly groupBy: readonly UsageGrouping[];
+}
+
+/** One row of a usage answer, in the API's snake_case; grouping columns only when grouped by them. */
+export interface UsageRow {
+  key?: string;
+  model?: string;
+  day?: string;
+  requests: number;
+  failed_requests: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  cost_usd: number;
+  /** Requests whose tokens the gateway counted itself (the backend reported none). */
+  estimated_requests: number;
+}
+
+function emptyRow(): UsageRow {
+  return { requests: 0, failed_requests: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, cost_usd: 0, estimated_requests: 0 };
+}
+
+const ROW_FIELDS: Record<UsageMetric, Exclude<keyof UsageRow, 'key' | 'model' | 'day' | 'total_tokens' | 'cost_usd'> | 'cost'> = {
+  requests: 'requests',
+  failed: 'failed_requests',
+  promptTokens: 'prompt_tokens',
+  completionTokens: 'completion_tokens',
+  costNanoUsd: 'cost',
+  estimated: 'estimated_requests',
+};
+
+/** The rows for a query over the days read (days outside the range are ignored), sorted, plus their totals. */
+export function summarizeUsage(days: readonly UsageDay[], query: UsageQuery): { rows: UsageRow[]; totals: UsageRow } {
+  const groups = new Map<string, { row: UsageRow; costNano: number }>();
+  const totals = { row: emptyRow(), costNano: 0 };
+  for (const { day, counters } of days) {
+    if (day < query.from || day > query.to) continue;
+    for (const [name, amount] of Object.entries(counters)) {
+      const [key, model, metric] = name.split('\t') as [string, string, UsageMetric | undefined];
+      if (metric === undefined || !(metric in ROW_FIELDS)) continue;
+      if (query.keyId !== undefined && key !== query.keyId) continue;
+      if (query.model !== undefined && model !== query.model) continue;
+      const columns: Partial<Pick<UsageRow, 'key' | 'model' | 'day'>> = {};
+      for (const grouping of query.groupBy) columns[grouping] = grouping === 'key' ? key : grouping === 'model' ? model : day;
+      const groupId = query.groupBy.map((grouping) => columns[grouping]).join('\t');
+      let group = groups.get(groupId);
+      if (!group) {
+        group = { row: { ...columns, ...emptyRow() }, costNano: 0 };
+        groups.set(groupId, group);
+      }
+      for (const target of [group, totals]) add(target, metric, amount);
+    }
+  }
+  const rows = [...groups.values()].map(finish);
+  rows.sort((a, b) => (a.day ?? '').localeCompare(b.day ?? '') || (a.key ?? '').localeCompare(b.key ?? '') || (a.model ?? '').localeCompare(b.model ?? ''));
+  return { rows, totals: finish(totals) };
+}
+
+function add(target: { row: UsageRow; costNano: number }, metric: UsageMetric, amount: number): void {
+  const field = ROW_FIELDS[metric];
+  if (field === 'cost') target.costNano += amount;
+  else target.row[field] += amount;
+}
+
+function finish({ row, costNano }: { row: UsageRow; costNano: number }): UsageRow {
+  return { ...row, total_tokens: row.prompt_tokens + row.completion_tokens, cost_usd: costNano / NANO_USD };
+}
+
+/** The UTC days from `from` to `to`, inclusive. */
+export function daysBetween(from: string, to: string): string[] {
+  const days: string[] = [];
+  for (let time = Date.parse(`${from}T00:00:00Z`), end = Date.parse(`${to}T00:00:00Z`); time <= end; time += 86_400_000) {
+    days.push(new Date(time).toISOString().slice(0, 10));
+  }
+  return days;
+}
