@@ -290,3 +290,22 @@ describe('estimateStreamCompletionTokens', () => {
     expect(estimateStreamCompletionTokens(events)).toBe(estimateCompletionTokens({ choices: [{ index: 0, text }] }));
   });
 });
+
+describe('bounded work on any text', () => {
+  it('tokenizes at most a budget per estimate and scales the rest at the rate measured', () => {
+    const sentence = 'The quick brown fox jumps over the lazy dog. ';
+    // 45,000 characters: within the budget, every one tokenized.
+    const thousand = countTextTokens(sentence.repeat(1_000));
+    // 450,000 characters, far past it.
+    const estimated = estimatePromptTokens('completions', { prompt: sentence.repeat(10_000) });
+    expect(estimated).toBeGreaterThan(thousand * 10 * 0.98);
+    expect(estimated).toBeLessThan(thousand * 10 * 1.02);
+  });
+
+  it('counts a long run without spaces in pieces, close to one token per few characters', () => {
+    // Counted in one piece this takes seconds (the BPE is quadratic on a run); in pieces it is linear.
+    const tokens = countTextTokens('a'.repeat(100_000));
+    expect(tokens).toBeGreaterThan(100_000 / 16);
+    expect(tokens).toBeLessThan(100_000 / 2);
+  });
+});
