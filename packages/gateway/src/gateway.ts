@@ -14,12 +14,11 @@ import {
   RedisUsageLedger,
   Router,
   UsageAggregator,
-  connectBackgroundRedis,
+  connectRedis,
   createLogger,
   hasRedis,
   loggerDestination,
   redisConnectionSettings,
-  registerScripts,
   weightsOf,
   type GatewayConfig,
   type Logger,
@@ -222,6 +221,9 @@ async function clientKeys(config: GatewayConfig, cluster: ClusterState, adminKey
   return { store, authenticator: new KeyAuthenticator(store) };
 }
 
+/** The longest the usage consumer waits for new records per read. */
+const USAGE_BLOCK_MS = 1_000;
+
 interface RunningUsage {
   readonly ledger: UsageLedger;
   readonly recorder: UsageRecorder;
@@ -258,7 +260,10 @@ function startUsage(
   let aggregator: UsageAggregator | undefined;
   if (!memoryLedger && config.usage.aggregate) {
     aggregator = new UsageAggregator({
-      redis: registerScripts(connectBackgroundRedis(redisConnectionSettings(config.redis), `dosrouter-gateway-${cluster.replica}-usage`)),
+      // Its own connection: a blocked read must not hold up the request path's commands. Every command has a
+      // deadline past the longest block, so a half-open connection cannot stall the consumer.
+      redis: connectRedis({ ...redisConnectionSettings(config.redis), commandTimeoutMs: USAGE_BLOCK_MS + 5_000 }, `dosrouter-gateway-${cluster.replica}-usage`),
+      blockMs: USAGE_BLOCK_MS,
       keys,
       consumer: cluster.replica,
       logger,

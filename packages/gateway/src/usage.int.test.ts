@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '@dosrouter/provider-sim';
 import { usageDay } from '@dosrouter/shared';
 import { TEST_REDIS_URL } from '../../shared/src/test-support/redis.js';
+import { PrivateRedisServer } from '../../shared/src/test-support/redis-server.js';
 import { startClusterHarness, type ClusterHarness } from './test-support/cluster-harness.js';
 import { SIMULATOR_KEY, captureApiError, eventually, startHarness, type Harness } from './test-support/harness.js';
 
@@ -95,6 +96,7 @@ async function mixedLoad(clients: OpenAI[], total: number, concurrency: number, 
 
 const simulatedModels = (reportsUsage = true) => [
   { id: 'sim-model', outputTokens: 12, reportsUsage },
+  { id: 'sim-slow', outputTokens: 40, interTokenDelayMs: 25, reportsUsage },
   { id: 'sim-embed', reportsUsage },
   { id: 'sim-cheap', outputTokens: 4, reportsUsage },
 ];
@@ -104,6 +106,7 @@ function priceModels(document: Record<string, unknown>): void {
   const [backend] = document.backends as { models: Record<string, unknown>[] }[];
   backend!.models = [
     { name: 'sim-model', pricing: PRICING, capabilities: ['streaming', 'tools'] },
+    { name: 'sim-slow', pricing: PRICING, capabilities: ['streaming'] },
     { name: 'sim-embed', pricing: { inputPerMTok: 0.1 }, capabilities: ['embeddings'] },
     { name: 'sim-cheap', pricing: { inputPerMTok: 0.01, outputPerMTok: 0.01 }, capabilities: ['streaming', 'tools'] },
   ];
@@ -164,11 +167,19 @@ describe('usage accounting on one gateway (embedded mode)', () => {
       ['/admin/usage?from=yesterday-ish', 'from'],
       ['/admin/usage?from=2020-01-01&to=2026-01-01', 'from'],
       ['/admin/usage?limit=5', 'limit'],
+      ['/admin/usage?from=0000-01-01&to=9999-12-31', 'to'],
+      ['/admin/usage?from=99999999999999', 'from'],
     ] as const) {
       const { status, json } = await getJson(url, path);
       expect(status, path).toBe(400);
       expect(json).toMatchObject({ error: { type: 'invalid_request_error', param } });
     }
+    // A model the gateway does not know is recorded (a failed request) under `-`, never under the client's text.
+    const unknown = await captureApiError(clientWith(url, key.secret).chat.completions.create({ model: 'no-such\tmodel', messages: [{ role: 'user', content: 'x' }] }));
+    expect(unknown.status).toBe(404);
+    let own: UsageAnswer | undefined;
+    await eventually(async () => (own = await settledUsage(url, '/v1/usage?group_by=model', key.secret)).totals.requests === 1);
+    expect(own!.data).toEqual([expect.objectContaining({ model: '-', requests: 1, failed_requests: 1 })]);
     expect((await getJson(url, '/v1/usage?key=someone-else', key.secret)).status).toBe(400);
     expect((await getJson(url, '/v1/usage?group_by=key', key.secret)).status).toBe(400);
     expect((await getJson(url, '/admin/usage', 'not-the-admin-key')).status).toBe(401);
@@ -209,6 +220,34 @@ describe('usage accounting on one gateway (embedded mode)', () => {
     await clientWith(url, created.secret).chat.completions.create({ model: 'sim-model', messages: [{ role: 'user', content: 'from the shell' }] });
     const usage = (await run('usage', '--key', created.id, '--group-by', 'model,day')) as unknown as UsageAnswer;
     expect(usage.data).toEqual([expect.objectContaining({ model: 'sim-model', day: TODAY, requests: 1 })]);
+  });
+
+  it('charges a stream the client abandoned for what it was sent, counted by the tokenizer', async () => {
+    const key = await createKey(url, { name: 'abandons' });
+    const controller = new AbortController();
+    const stream = await clientWith(url, key.secret).chat.completions.create(
+      { model: 'sim-slow', stream: true, messages: [{ role: 'user', content: 'tell me a long story' }] },
+      { signal: controller.signal },
+    );
+    let words = 0;
+    // The SDK ends the iteration (or throws, depending on timing) once aborted.
+    try {
+      for await (const chunk of stream) {
+        if (chunk.choices[0]?.delta.content) words += 1;
+        if (words === 10) controller.abort();
+      }
+    } catch {
+      // aborted
+    }
+    expect(words).toBe(10);
+    // The record is written once the gateway has seen the disconnect and settled the attempt.
+    let usage = await settledUsage(url, `/admin/usage?key=${key.id}`);
+    await eventually(async () => (usage = await settledUsage(url, `/admin/usage?key=${key.id}`)).totals.requests === 1);
+    expect(usage.totals).toMatchObject({ requests: 1, failed_requests: 1, estimated_requests: 1 });
+    // About ten of forty words were sent before the client left: that much is charged, not nothing and not all.
+    expect(usage.totals.completion_tokens).toBeGreaterThanOrEqual(10);
+    expect(usage.totals.completion_tokens).toBeLessThan(40);
+    expect(usage.totals.cost_usd).toBeGreaterThan(0);
   });
 
   it('moves `auto` to the eco profile once a key passes its soft budget, instead of refusing', async () => {
@@ -310,5 +349,57 @@ describe('usage and budgets across three replicas (cluster mode, Redis)', () => 
     expect(perRequest).toBeGreaterThan(0.00002);
     expect(usage.totals.cost_usd - 0.0001).toBeLessThan(perRequest * 1.01);
     expect(simulator.stats.requests).toBe(answered);
+  });
+});
+
+describe('usage records while Redis is down (cluster mode, a redis-server of the test’s own)', () => {
+  let redisServer: PrivateRedisServer;
+  let cluster: ClusterHarness;
+  let simulator: Simulator;
+  beforeAll(async () => {
+    // Kept on disk, so that what was written before the outage is still there after it.
+    redisServer = await PrivateRedisServer.start(['--appendonly', 'yes', '--appendfsync', 'always']);
+    simulator = await startSimulator({ models: simulatedModels(), apiKey: SIMULATOR_KEY });
+    const document: Record<string, unknown> = {
+      logging: { level: 'info' },
+      prober: { embedded: false },
+      redis: { commandTimeoutMs: 200 },
+      backends: [{ name: 'sim', baseUrl: simulator.baseUrl, apiKey: SIMULATOR_KEY, models: [] }],
+    };
+    priceModels(document);
+    cluster = await startClusterHarness({ replicas: 1, redisUrl: redisServer.url, document });
+  });
+  afterAll(async () => {
+    await redisServer.start().catch(() => undefined);
+    await cluster?.close();
+    await simulator?.close();
+    await redisServer?.dispose();
+  });
+
+  it('keeps answering, holds the records in memory, and writes every one once Redis is back', async () => {
+    const url = cluster.gateways[0]!.url;
+    const client = clientWith(url, 'open-mode');
+    const ask = () => client.chat.completions.create({ model: 'sim-model', messages: [{ role: 'user', content: 'count me' }] });
+    for (let index = 0; index < 5; index += 1) await ask();
+    await redisServer.stop();
+    // Answers do not wait for Redis: each one is served, its record spooled.
+    for (let index = 0; index < 10; index += 1) await ask();
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/dosrouter_usage_records_total\{result="spooled"\} (\d+)/);
+    await redisServer.start();
+    const usage = await (async () => {
+      let answer: UsageAnswer | undefined;
+      await eventually(async () => {
+        const response = await fetch(`${url}/v1/usage`);
+        if (!response.ok) return false;
+        answer = (await response.json()) as UsageAnswer;
+        return answer.pending_records === 0 && answer.totals.requests === 15;
+      }, 15_000).catch((error: unknown) => {
+        throw new Error(`${String(error)}; last answer: ${JSON.stringify(answer)}`);
+      });
+      return answer!;
+    })();
+    expect(usage.totals).toMatchObject({ requests: 15, failed_requests: 0, ...expectedTokens(simulator) });
+    expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/dosrouter_usage_spool_records 0/);
   });
 });

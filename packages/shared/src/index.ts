@@ -96,7 +96,7 @@ export { NANO_USD } from './state/limits.js';
 export type { BudgetCheck, SpendStatus, SpendReader } from './state/limits.js';
 export { usageDay, usageMonth, msUntilPeriodEnds, toNanoUsd, parseUsageRecord } from './usage/usage-record.js';
 export type { UsageRecord } from './usage/usage-record.js';
-export { USAGE_METRICS, NO_KEY, usageIncrements, summarizeUsage, daysBetween } from './usage/usage-totals.js';
+export { USAGE_METRICS, NO_KEY, NO_MODEL, usageIncrements, usageKeyOf, summarizeUsage, daysBetween, dayCount } from './usage/usage-totals.js';
 export type { UsageDay, UsageQuery, UsageRow, UsageGrouping, UsageMetric } from './usage/usage-totals.js';
 export type { UsageLedger } from './usage/usage-ledger.js';
 export { MemoryUsageLedger } from './usage/memory-usage-ledger.js';

@@ -52,8 +52,11 @@ export function requestContext({ metrics, accessLog, clock, replica, cors, usage
       metrics.recordRequest(outcome, status, endedAt);
       accessLog?.write(outcome, request.method, status, endedAt);
       // Answers committed their record before ending; every other forwarded request (errors, clients gone, broken
-      // streams) is recorded now, without waiting.
-      if (usage && outcome.accounted && !outcome.usageRecorded) usage.record(usageRecordOf(outcome, status, endedAt, replica));
+      // streams) is recorded now, without waiting, or by the handler once it settled what the attempt used.
+      if (usage && outcome.accounted && !outcome.usageRecorded) {
+        if (outcome.handling) outcome.closed = { status, at: endedAt };
+        else usage.record(usageRecordOf(outcome, status, endedAt, replica));
+      }
     });
     next();
   };

@@ -52,6 +52,21 @@ export function createProxyHandler(
   const { cluster, metrics, clock } = dependencies;
   return async function proxyHandler(request: Request, response: Response): Promise<void> {
     const outcome = outcomeOf(response);
+    outcome.handling = true;
+    try {
+      await forward(request, response, outcome);
+    } finally {
+      outcome.handling = false;
+      // The client left while an attempt was still settling its usage: its record is written now, with that usage.
+      const { closed } = outcome;
+      if (closed && dependencies.usage && outcome.accounted && !outcome.usageRecorded) {
+        outcome.usageRecorded = true;
+        dependencies.usage.record(usageRecordOf(outcome, closed.status, closed.at, cluster.replica));
+      }
+    }
+  };
+
+  async function forward(request: Request, response: Response, outcome: RequestOutcome): Promise<void> {
     const proxied = validate(request.body as Record<string, unknown>);
     outcome.requestedModel = proxied.model;
     outcome.stream = proxied.stream;
@@ -131,7 +146,7 @@ export function createProxyHandler(
     }
     if (lastError) Object.assign(lastError.headers, limits.headers);
     throw lastError ?? new GatewayError(`No deployment of ${plan.target} could take the request within its limits.`, { status: 503, code: 'no_deployment_available', retryable: true });
-  };
+  }
 }
 
 /** The backend's retry-after in milliseconds: exact when it sent `retry-after-ms`, else its seconds. */

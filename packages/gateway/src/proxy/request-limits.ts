@@ -25,6 +25,8 @@ export class RequestLimits {
   /** `x-ratelimit-*` headers for the client's key. */
   headers: Record<string, string> = {};
   private readonly held: HeldScope[] = [];
+  /** The limiter admitted this request: it is told when the request is over even if no scope holds anything. */
+  private admitted = false;
   private readonly estimate: number;
   private readonly key: LimitScope | undefined;
   private readonly budget: BudgetCheck | undefined;
@@ -70,6 +72,7 @@ export class RequestLimits {
       Object.assign(error.headers, this.headers);
       throw error;
     }
+    this.admitted = true;
     if (this.key && result.key) this.hold(this.key, result.key.windowStart);
     this.hold(deploymentScope(candidates[result.deploymentIndex]!), result.deploymentWindowStart);
     return result.deploymentIndex;
@@ -88,7 +91,9 @@ export class RequestLimits {
 
   /** Frees slots and settles tokens to `totalTokens`; with no usage, an answered request keeps its estimate. */
   release(totalTokens: number | undefined, answered: boolean): void {
-    if (this.held.length === 0) return;
+    if (this.held.length === 0 && !this.admitted) return;
+    // Told once: the fallback limiter forgets the request then (a key with only a budget holds no scope).
+    this.admitted = false;
     const correction = totalTokens !== undefined ? totalTokens - this.estimate : answered ? 0 : -this.estimate;
     // Each hold is released once: a later call releases only what was taken since.
     const scopes = this.held.splice(0);

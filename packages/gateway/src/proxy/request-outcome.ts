@@ -33,6 +33,12 @@ export interface RequestOutcome {
   accounted?: boolean;
   /** Its usage record was committed before the answer ended: none is written again when it closes. */
   usageRecorded?: boolean;
+  /**
+   * The proxy handler is still at work (an attempt settling its usage after the client left): the record is then
+   * written by the handler when it is done, with `closed` noted by the response's close.
+   */
+  handling?: boolean;
+  closed?: { readonly status: number; readonly at: number };
   /** The API key's id, when keys are required. */
   keyId?: string;
   /** The error code a client received, or the reason a stream ended early. */

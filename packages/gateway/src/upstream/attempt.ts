@@ -14,7 +14,7 @@ const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
  * Stream event data kept per stream for counting tokens when the backend reports no usage. Past it the count is
  * scaled up by the bytes not kept.
  */
-const COLLECT_STREAM_BYTES = 256 * 1024;
+const COLLECT_STREAM_BYTES = 64 * 1024;
 
 /** What to count completion tokens in: a whole answer, or a stream's event data (a share of it when capped). */
 export type CompletionSource = { readonly answer: unknown } | { readonly events: readonly string[]; readonly scale: number };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SseScanner } from './sse-scanner.js';
+import { SseScanner, usageFromResponse } from './sse-scanner.js';
 
 const chunk = (content: string, finish: string | null = null): string =>
   `data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":${JSON.stringify(content)}},"finish_reason":${finish === null ? 'null' : `"${finish}"`}}]}\n\n`;
@@ -107,5 +107,14 @@ describe('SseScanner', () => {
     const out = scanner.push(Buffer.from(': keep-alive\r\n\r\ndata: [DONE]\r\n\r\n'));
     expect(out).toBe(': keep-alive\n\ndata: [DONE]\n\n');
     expect(scanner.doneSeen).toBe(true);
+  });
+});
+
+describe('usageFromResponse', () => {
+  it('believes only whole, finite, non-negative token counts', () => {
+    expect(usageFromResponse({ usage: { prompt_tokens: 'Infinity', completion_tokens: -5 } })).toEqual({ promptTokens: 0, completionTokens: 0, totalTokens: 0 });
+    expect(usageFromResponse({ usage: { prompt_tokens: 12.5, completion_tokens: 1e300 } })).toEqual({ promptTokens: 13, completionTokens: 100_000_000, totalTokens: 100_000_013 });
+    expect(usageFromResponse({ usage: { prompt_tokens: '7', completion_tokens: 3 } })).toEqual({ promptTokens: 7, completionTokens: 3, totalTokens: 10 });
+    expect(usageFromResponse({ choices: [] })).toBeUndefined();
   });
 });

@@ -140,11 +140,20 @@ function dataOf(event: string): string | undefined {
   return data?.trim();
 }
 
-/** Reads `usage` from a non-streaming response body. */
+/** The largest token count believed from a backend: more than any context window, less than breaks integer sums. */
+const MAX_REPORTED_TOKENS = 100_000_000;
+
+/** A backend's token count as a whole number in [0, MAX_REPORTED_TOKENS]: "Infinity", -5 or 12.5 cannot poison sums. */
+function tokenCount(value: unknown): number {
+  const number = Number(value);
+  return Number.isFinite(number) ? Math.min(MAX_REPORTED_TOKENS, Math.max(0, Math.round(number))) : 0;
+}
+
+/** Reads `usage` from a non-streaming response body (or a stream's usage chunk). */
 export function usageFromResponse(body: unknown): TokenUsage | undefined {
   const usage = (body as { usage?: Record<string, unknown> } | null)?.usage;
   if (!usage || typeof usage !== 'object') return undefined;
-  const promptTokens = Number(usage.prompt_tokens) || 0;
-  const completionTokens = Number(usage.completion_tokens) || 0;
-  return { promptTokens, completionTokens, totalTokens: Number(usage.total_tokens) || promptTokens + completionTokens };
+  const promptTokens = tokenCount(usage.prompt_tokens);
+  const completionTokens = tokenCount(usage.completion_tokens);
+  return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
 }

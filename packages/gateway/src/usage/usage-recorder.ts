@@ -5,7 +5,7 @@ export interface UsageRecorderOptions {
   readonly ledger: UsageLedger;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
-  /** Longest an answer's end waits for its record to be written. */
+  /** Longest an answer's end waits for its record to be written; 0: answers do not wait. */
   readonly commitTimeoutMs: number;
   /** Records kept to retry while Redis fails; beyond it the oldest are dropped (and counted). */
   readonly spoolLimit: number;
@@ -17,7 +17,7 @@ export interface UsageRecorderOptions {
   readonly inMemory?: boolean;
 }
 
-/** Records per write when emptying the spool. */
+/** Records retried at once when emptying the spool, each on its own (one bad record does not hold back the rest). */
 const SPOOL_BATCH = 500;
 
 /**
@@ -31,7 +31,7 @@ export class UsageRecorder {
   private spool: UsageRecord[] = [];
   private readonly writes = new Set<Promise<void>>();
   private readonly retryTimer: NodeJS.Timeout;
-  private retrying = false;
+  private retrying: Promise<void> | undefined;
   private failing = false;
 
   constructor(private readonly options: UsageRecorderOptions) {
@@ -42,6 +42,7 @@ export class UsageRecorder {
   /** Resolves once the record is written, or after commitTimeoutMs, or at once while Redis is failing. Never rejects. */
   commit(record: UsageRecord): Promise<void> {
     const write = this.take(record);
+    if (this.options.commitTimeoutMs === 0) return Promise.resolve();
     if (this.failing || this.options.inMemory) return write;
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
@@ -64,6 +65,8 @@ export class UsageRecorder {
   async close(): Promise<void> {
     clearInterval(this.retryTimer);
     await Promise.all(this.writes);
+    // A retry under way finishes first; then one more for what is left.
+    await this.retrying;
     if (this.spool.length > 0) await this.retrySpool();
     if (this.spool.length > 0) {
       this.options.logger.error('usage records could not be written before shutdown and are lost', { records: this.spool.length });
@@ -111,26 +114,29 @@ export class UsageRecorder {
     this.options.metrics.usageSpool.set(this.spool.length);
   }
 
-  /** Writes the spool in order, a batch at a time; stops at the first failure. */
-  private async retrySpool(): Promise<void> {
-    if (this.retrying || this.spool.length === 0) return;
-    this.retrying = true;
-    try {
-      while (this.spool.length > 0) {
-        const batch = this.spool.slice(0, SPOOL_BATCH);
-        try {
-          await this.options.ledger.append(batch);
-        } catch {
-          return;
+  /** Retries the spool a batch at a time, each record on its own; what fails stays, in order, for the next retry. */
+  private retrySpool(): Promise<void> {
+    if (this.retrying || this.spool.length === 0) return this.retrying ?? Promise.resolve();
+    this.retrying = (async () => {
+      try {
+        while (this.spool.length > 0) {
+          const batch = this.spool.splice(0, SPOOL_BATCH);
+          const results = await Promise.allSettled(batch.map((record) => this.options.ledger.append([record])));
+          const failed = batch.filter((_, index) => results[index]!.status === 'rejected');
+          this.options.metrics.recordUsageRecords('written', batch.length - failed.length);
+          if (failed.length > 0) {
+            this.spool.unshift(...failed);
+            this.options.metrics.usageSpool.set(this.spool.length);
+            return;
+          }
+          this.options.metrics.usageSpool.set(this.spool.length);
         }
-        this.spool.splice(0, batch.length);
-        this.options.metrics.recordUsageRecords('written', batch.length);
-        this.options.metrics.usageSpool.set(this.spool.length);
+        if (this.failing) this.options.logger.info('usage records are written again: the spool is empty');
+        this.failing = false;
+      } finally {
+        this.retrying = undefined;
       }
-      if (this.failing) this.options.logger.info('usage records are written again: the spool is empty');
-      this.failing = false;
-    } finally {
-      this.retrying = false;
-    }
+    })();
+    return this.retrying;
   }
 }

@@ -1,6 +1,6 @@
 import type { Express, Request, RequestHandler, Response } from 'express';
 import { requireAdminKey } from '@dosrouter/health-prober';
-import { NO_KEY, daysBetween, invalidRequest, summarizeUsage, usageDay, type ApiKeyRecord, type KeyStore, type Logger, type UsageGrouping, type UsageLedger, type UsageQuery } from '@dosrouter/shared';
+import { NO_KEY, dayCount, daysBetween, invalidRequest, summarizeUsage, usageDay, type ApiKeyRecord, type KeyStore, type Logger, type UsageGrouping, type UsageLedger, type UsageQuery } from '@dosrouter/shared';
 import { refuseCrossSite } from '../auth/key-routes.js';
 
 /** The longest range one query may span. */
@@ -21,7 +21,7 @@ export function registerUsageRoutes(
 ): void {
   const { ledger, keys } = options;
   const answer = async (response: Response, query: UsageQuery, keyNames?: Map<string, string>): Promise<void> => {
-    const [days, backlog] = await Promise.all([ledger.readDays(daysBetween(query.from, query.to)), ledger.backlog()]);
+    const [days, backlog] = await Promise.all([ledger.readDays(daysBetween(query.from, query.to), query.keyId), ledger.backlog()]);
     const { rows, totals } = summarizeUsage(days, query);
     response.setHeader('cache-control', 'no-store');
     response.json({
@@ -66,7 +66,7 @@ function parseQuery(query: Request['query'], admin: boolean): UsageQuery {
   const to = dayOf(text('to'), 'to') ?? usageDay(Date.now());
   const from = dayOf(text('from'), 'from') ?? usageDay(Date.parse(`${to}T00:00:00Z`) - (DEFAULT_DAYS - 1) * 86_400_000);
   if (from > to) throw invalidRequest(`from (${from}) is after to (${to}).`, 'from', 'invalid_value');
-  if (daysBetween(from, to).length > MAX_DAYS) throw invalidRequest(`A query spans at most ${MAX_DAYS} days.`, 'from', 'invalid_value');
+  if (dayCount(from, to) > MAX_DAYS) throw invalidRequest(`A query spans at most ${MAX_DAYS} days.`, 'from', 'invalid_value');
   const groupBy = (text('group_by') ?? '')
     .split(',')
     .map((part) => part.trim())
@@ -81,11 +81,16 @@ function parseQuery(query: Request['query'], admin: boolean): UsageQuery {
   return { from, to, groupBy: [...new Set(groupBy)] as UsageGrouping[], ...(keyId !== undefined ? { keyId } : {}), ...(model !== undefined ? { model } : {}) };
 }
 
+/** Times a query may name: from 2000 to 2100, which every stored day falls in. */
+const EARLIEST = Date.UTC(2000, 0, 1);
+const LATEST = Date.UTC(2100, 0, 1);
+
 /** A UTC day from `2026-11-24`, a date-time, or epoch seconds. */
 function dayOf(value: string | undefined, name: string): string | undefined {
   if (value === undefined) return undefined;
-  if (/^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(Date.parse(`${value}T00:00:00Z`))) return usageDay(Date.parse(`${value}T00:00:00Z`));
-  const time = /^\d+$/.test(value) ? Number(value) * 1000 : Date.parse(value);
-  if (Number.isNaN(time)) throw invalidRequest(`${name} must be a day (2026-11-24), a date-time or epoch seconds; got "${value}".`, name, 'invalid_value');
+  const time = /^\d{4}-\d{2}-\d{2}$/.test(value) ? Date.parse(`${value}T00:00:00Z`) : /^\d{1,12}$/.test(value) ? Number(value) * 1000 : Date.parse(value);
+  if (Number.isNaN(time) || time < EARLIEST || time >= LATEST) {
+    throw invalidRequest(`${name} must be a day (2026-11-24), a date-time or epoch seconds between 2000 and 2100; got "${value.slice(0, 64)}".`, name, 'invalid_value');
+  }
   return usageDay(time);
 }

@@ -116,9 +116,14 @@ export class RedisKeys {
     return `${this.base}:{usage}:stream`;
   }
 
-  /** Hash `<key>\t<model>\t<metric>` → integer: one UTC day's usage totals. TTL: the retention. */
-  usageDay(day: string): string {
-    return `${this.base}:{usage}:day:${day}`;
+  /** Hash `<model>\t<metric>` → integer: one API key's usage totals for one UTC day. TTL: the retention. */
+  usageDay(day: string, keyId: string): string {
+    return `${this.base}:{usage}:day:${day}:${keyId}`;
+  }
+
+  /** Set of the API key ids with usage on one UTC day (`-`: requests without a key). TTL: the retention. */
+  usageKeys(day: string): string {
+    return `${this.base}:{usage}:keys:${day}`;
   }
 
   /** String: marks a usage record (by its id) as counted, so that a duplicate entry is not. TTL: the dedupe window. */

@@ -1,5 +1,5 @@
 import { toNanoUsd, usageDay, usageMonth, type UsageRecord } from './usage-record.js';
-import { usageIncrements, type UsageDay } from './usage-totals.js';
+import { usageIncrements, usageKeyOf, type UsageDay } from './usage-totals.js';
 import type { UsageLedger } from './usage-ledger.js';
 import type { SpendReader } from '../state/limits.js';
 
@@ -8,7 +8,8 @@ import type { SpendReader } from '../state/limits.js';
  * long as it does. Days older than `retentionDays` are dropped.
  */
 export class MemoryUsageLedger implements UsageLedger, SpendReader {
-  private readonly days = new Map<string, Map<string, number>>();
+  /** day → key id → counter → amount. */
+  private readonly days = new Map<string, Map<string, Map<string, number>>>();
   /** `<keyId>\t<period>` → nano-USD spent. */
   private readonly spend = new Map<string, number>();
   private currentMonth = '';
@@ -18,11 +19,17 @@ export class MemoryUsageLedger implements UsageLedger, SpendReader {
   async append(records: readonly UsageRecord[]): Promise<void> {
     for (const record of records) {
       const day = usageDay(record.at);
-      let counters = this.days.get(day);
+      let keys = this.days.get(day);
+      if (!keys) {
+        keys = new Map();
+        this.days.set(day, keys);
+        this.forgetOldDays(record.at);
+      }
+      const keyId = usageKeyOf(record);
+      let counters = keys.get(keyId);
       if (!counters) {
         counters = new Map();
-        this.days.set(day, counters);
-        this.forgetOldDays(record.at);
+        keys.set(keyId, counters);
       }
       for (const [name, amount] of usageIncrements(record)) counters.set(name, (counters.get(name) ?? 0) + amount);
       const cost = toNanoUsd(record.costUsd);
@@ -40,10 +47,12 @@ export class MemoryUsageLedger implements UsageLedger, SpendReader {
     }
   }
 
-  async readDays(days: readonly string[]): Promise<UsageDay[]> {
+  async readDays(days: readonly string[], keyId?: string): Promise<UsageDay[]> {
     return days.flatMap((day) => {
-      const counters = this.days.get(day);
-      return counters ? [{ day, counters: Object.fromEntries(counters) }] : [];
+      const keys = this.days.get(day);
+      if (!keys) return [];
+      const tables = keyId === undefined ? [...keys] : keys.has(keyId) ? [[keyId, keys.get(keyId)!] as const] : [];
+      return tables.map(([key, counters]) => ({ day, keyId: key, counters: Object.fromEntries(counters) }));
     });
   }
 

@@ -49,12 +49,14 @@ export class RedisUsageLedger implements UsageLedger {
     return this.redis.xlen(this.keys.usageStream());
   }
 
-  async readDays(days: readonly string[]): Promise<UsageDay[]> {
-    const tables = await Promise.all(days.map((day) => this.redis.hgetall(this.keys.usageDay(day))));
-    return days.flatMap((day, index) => {
+  async readDays(days: readonly string[], keyId?: string): Promise<UsageDay[]> {
+    const keysOfDays = keyId === undefined ? await Promise.all(days.map((day) => this.redis.smembers(this.keys.usageKeys(day)))) : days.map(() => [keyId]);
+    const wanted = days.flatMap((day, index) => keysOfDays[index]!.map((key) => ({ day, keyId: key })));
+    const tables = await Promise.all(wanted.map(({ day, keyId: key }) => this.redis.hgetall(this.keys.usageDay(day, key))));
+    return wanted.flatMap(({ day, keyId: key }, index) => {
       const table = tables[index]!;
       if (Object.keys(table).length === 0) return [];
-      return [{ day, counters: Object.fromEntries(Object.entries(table).map(([name, value]) => [name, Number(value)])) }];
+      return [{ day, keyId: key, counters: Object.fromEntries(Object.entries(table).map(([name, value]) => [name, Number(value)])) }];
     });
   }
 }

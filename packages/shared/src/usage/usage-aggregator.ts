@@ -4,7 +4,7 @@ import type { ScriptCommands } from '../state/redis/scripts.js';
 import type { RedisKeys } from '../state/keys.js';
 import type { Logger } from '../logger/logger.js';
 import { parseUsageRecord, usageDay } from './usage-record.js';
-import { usageIncrements } from './usage-totals.js';
+import { usageIncrements, usageKeyOf } from './usage-totals.js';
 import { USAGE_GROUP } from './redis-usage-ledger.js';
 
 export interface UsageAggregatorOptions {
@@ -34,7 +34,8 @@ export interface UsageAggregatorOptions {
   readonly onCounted?: (counted: number, duplicates: number, malformed: number) => void;
 }
 
-type StreamEntry = [id: string, fields: string[]];
+type StreamEntry = [id: string, fields: string[] | null];
+
 type ReadReply = [stream: string, entries: StreamEntry[]][] | null;
 
 /**
@@ -127,6 +128,10 @@ export class UsageAggregator {
     const now = Date.now();
     if (now - this.lastClaim < this.options.claimIntervalMs) return;
     this.lastClaim = now;
+    await this.claim();
+  }
+
+  private async claim(): Promise<void> {
     let start = '0-0';
     do {
       const [next, entries] = (await this.options.redis.xautoclaim(
@@ -156,19 +161,23 @@ export class UsageAggregator {
         continue;
       }
       const increments = usageIncrements(record);
-      scriptKeys.push(keys.usageSeen(record.id), keys.usageDay(usageDay(record.at)));
-      args.push(entryId, increments.length, ...increments.flat());
+      const day = usageDay(record.at);
+      const keyId = usageKeyOf(record);
+      scriptKeys.push(keys.usageSeen(record.id), keys.usageDay(day, keyId), keys.usageKeys(day));
+      args.push(entryId, keyId, increments.length, ...increments.flat());
     }
     if (scriptKeys.length === 1) {
       this.options.onCounted?.(0, 0, malformed);
       return;
     }
     const counted = Number(await redis.dosrouterAggregateUsageV1(scriptKeys.length, ...scriptKeys, ...args));
-    this.options.onCounted?.(counted, (scriptKeys.length - 1) / 2 - counted, malformed);
+    this.options.onCounted?.(counted, (scriptKeys.length - 1) / 3 - counted, malformed);
   }
 }
 
-function fieldValue(fields: readonly string[], name: string): string | undefined {
+function fieldValue(fields: readonly string[] | null, name: string): string | undefined {
+  // A pending entry deleted from the stream is read back with no fields.
+  if (!fields) return undefined;
   for (let index = 0; index + 1 < fields.length; index += 2) if (fields[index] === name) return fields[index + 1];
   return undefined;
 }

@@ -11,8 +11,8 @@ export interface UsageLedger {
    * are: in the Redis stream, or aggregated in memory. Rejects when they are not (the caller keeps them to retry).
    */
   append(records: readonly UsageRecord[]): Promise<void>;
-  /** The daily totals of the given UTC days (days with nothing are left out). */
-  readDays(days: readonly string[]): Promise<UsageDay[]>;
+  /** The daily totals of the given UTC days, of one key or of every key (tables with nothing are left out). */
+  readDays(days: readonly string[], keyId?: string): Promise<UsageDay[]>;
   /** Records written but not yet counted in the totals (always 0 in memory). */
   backlog(): Promise<number>;
 }

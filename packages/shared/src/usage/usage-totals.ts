@@ -3,8 +3,9 @@ import { toNanoUsd } from './usage-record.js';
 import { NANO_USD } from '../state/limits.js';
 
 /**
- * Daily totals: per UTC day, one table of counters whose names are `<key>\t<model>\t<metric>`. Redis keeps a day as
- * one hash of these (HINCRBY), memory as a map; the query below reads either.
+ * Daily totals: per UTC day and API key, one table of counters named `<model>\t<metric>`. Redis keeps each as a hash
+ * (HINCRBY) plus a set of the keys with usage that day; memory as maps. The query below reads either. A key's own
+ * query reads only its own tables.
  */
 export const USAGE_METRICS = ['requests', 'failed', 'promptTokens', 'completionTokens', 'costNanoUsd', 'estimated'] as const;
 export type UsageMetric = (typeof USAGE_METRICS)[number];
@@ -12,15 +13,24 @@ export type UsageMetric = (typeof USAGE_METRICS)[number];
 /** The key column of requests made without a key (open mode). */
 export const NO_KEY = '-';
 
-/** One day's counters, as read back. */
+/** The model column of requests no configured model took (an unknown model name: the client's text is not kept). */
+export const NO_MODEL = '-';
+
+/** One key's counters for one day, as read back. */
 export interface UsageDay {
   readonly day: string;
+  readonly keyId: string;
   readonly counters: Readonly<Record<string, number>>;
 }
 
-/** The counters one record adds to its day, as [counter name, amount] (zero amounts left out). */
+/** The key a record counts under. */
+export function usageKeyOf(record: UsageRecord): string {
+  return record.keyId ?? NO_KEY;
+}
+
+/** The counters one record adds to its key's day, as [counter name, amount] (zero amounts left out). */
 export function usageIncrements(record: UsageRecord): [string, number][] {
-  const prefix = `${record.keyId ?? NO_KEY}\t${record.model ?? record.requestedModel}\t`;
+  const prefix = `${record.model ?? NO_MODEL}\t`;
   const amounts: Record<UsageMetric, number> = {
     requests: 1,
     failed: record.status >= 400 || record.errorCode !== undefined ? 1 : 0,
@@ -76,12 +86,12 @@ const ROW_FIELDS: Record<UsageMetric, Exclude<keyof UsageRow, 'key' | 'model' | 
 export function summarizeUsage(days: readonly UsageDay[], query: UsageQuery): { rows: UsageRow[]; totals: UsageRow } {
   const groups = new Map<string, { row: UsageRow; costNano: number }>();
   const totals = { row: emptyRow(), costNano: 0 };
-  for (const { day, counters } of days) {
+  for (const { day, keyId: key, counters } of days) {
     if (day < query.from || day > query.to) continue;
+    if (query.keyId !== undefined && key !== query.keyId) continue;
     for (const [name, amount] of Object.entries(counters)) {
-      const [key, model, metric] = name.split('\t') as [string, string, UsageMetric | undefined];
+      const [model, metric] = name.split('\t') as [string, UsageMetric | undefined];
       if (metric === undefined || !(metric in ROW_FIELDS)) continue;
-      if (query.keyId !== undefined && key !== query.keyId) continue;
       if (query.model !== undefined && model !== query.model) continue;
       const columns: Partial<Pick<UsageRow, 'key' | 'model' | 'day'>> = {};
       for (const grouping of query.groupBy) columns[grouping] = grouping === 'key' ? key : grouping === 'model' ? model : day;
@@ -107,6 +117,11 @@ function add(target: { row: UsageRow; costNano: number }, metric: UsageMetric, a
 
 function finish({ row, costNano }: { row: UsageRow; costNano: number }): UsageRow {
   return { ...row, total_tokens: row.prompt_tokens + row.completion_tokens, cost_usd: costNano / NANO_USD };
+}
+
+/** The number of UTC days from `from` to `to`, inclusive (0 when `to` is before `from`), without listing them. */
+export function dayCount(from: string, to: string): number {
+  return Math.max(0, Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000) + 1);
 }
 
 /** The UTC days from `from` to `to`, inclusive. */

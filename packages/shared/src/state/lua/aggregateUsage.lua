@@ -5,13 +5,15 @@
   uncounted.
 
   KEYS:
-    [1]                 the usage stream
-    [2i], [2i + 1]      entry i: its record's "seen" marker, and its day's totals hash
+    [1]                           the usage stream
+    [3i - 1], [3i], [3i + 1]      entry i: its record's "seen" marker, its key's totals hash for its day, and the
+                                  set of the keys with usage that day
   ARGV:
     [1]  consumer group
     [2]  TTL (s) of a "seen" marker: how long a duplicate is recognised
     [3]  TTL (s) of a day's totals: the retention
-    then per entry: the stream entry id, the number n of counters, then n pairs (counter name, integer amount)
+    then per entry: the stream entry id, its key id, the number n of counters, then n pairs (counter name, integer
+    amount)
   Returns the number of entries counted (the others were duplicates).
 ]]
 local group = ARGV[1]
@@ -19,16 +21,19 @@ local seenTtl = ARGV[2]
 local dayTtl = ARGV[3]
 local counted = 0
 local at = 4
-for i = 1, (#KEYS - 1) / 2 do
-  local seen, day = KEYS[2 * i], KEYS[2 * i + 1]
+for i = 1, (#KEYS - 1) / 3 do
+  local seen, day, dayKeys = KEYS[3 * i - 1], KEYS[3 * i], KEYS[3 * i + 1]
   local entry = ARGV[at]
-  local counters = tonumber(ARGV[at + 1])
-  at = at + 2
+  local keyId = ARGV[at + 1]
+  local counters = tonumber(ARGV[at + 2])
+  at = at + 3
   if redis.call('SET', seen, '1', 'NX', 'EX', seenTtl) then
     for c = 0, counters - 1 do
       redis.call('HINCRBY', day, ARGV[at + 2 * c], ARGV[at + 2 * c + 1])
     end
     redis.call('EXPIRE', day, dayTtl)
+    redis.call('SADD', dayKeys, keyId)
+    redis.call('EXPIRE', dayKeys, dayTtl)
     counted = counted + 1
   end
   at = at + 2 * counters

@@ -45,6 +45,7 @@ export class RedisLimiter implements Limiter {
   }
 
   async release(release: Release): Promise<void> {
+    if (release.scopes.length === 0) return;
     const keys = release.scopes.flatMap((scope) => [this.keys.limitWindow(scope.id), this.keys.limitLeases(scope.id)]);
     await this.redis.dosrouterReleaseRequestV1(
       keys.length,
