@@ -21,6 +21,8 @@ local seenTtl = ARGV[2]
 local dayTtl = ARGV[3]
 local counted = 0
 local at = 4
+-- Keys already given their TTL (and key ids already added to a day's set) by this batch: once each is enough.
+local touched = {}
 for i = 1, (#KEYS - 1) / 3 do
   local seen, day, dayKeys = KEYS[3 * i - 1], KEYS[3 * i], KEYS[3 * i + 1]
   local entry = ARGV[at]
@@ -31,9 +33,15 @@ for i = 1, (#KEYS - 1) / 3 do
     for c = 0, counters - 1 do
       redis.call('HINCRBY', day, ARGV[at + 2 * c], ARGV[at + 2 * c + 1])
     end
-    redis.call('EXPIRE', day, dayTtl)
-    redis.call('SADD', dayKeys, keyId)
-    redis.call('EXPIRE', dayKeys, dayTtl)
+    if not touched[day] then
+      touched[day] = true
+      redis.call('EXPIRE', day, dayTtl)
+      redis.call('SADD', dayKeys, keyId)
+      if not touched[dayKeys] then
+        touched[dayKeys] = true
+        redis.call('EXPIRE', dayKeys, dayTtl)
+      end
+    end
     counted = counted + 1
   end
   at = at + 2 * counters
