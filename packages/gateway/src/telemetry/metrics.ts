@@ -6,6 +6,10 @@ const OVERHEAD_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0
 
 type ModelLabels = 'model' | 'deployment';
 
+/** What an error code label may look like, and how many distinct ones one gateway reports. */
+const ERROR_CODE_SHAPE = /^[a-z0-9_]{1,64}$/;
+const MAX_ERROR_CODES = 64;
+
 interface RequestChildren {
   requests: { inc(value?: number): void };
   duration: { observe(value: number): void };
@@ -89,6 +93,7 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  private readonly errorCodes = new Set<string>();
   private readonly usageRecords = new Counter({
     name: 'dosrouter_usage_records_total',
     help: 'Usage records by what became of them: written (to the stream, or the memory ledger), spooled (Redis failed: kept to retry), dropped (the spool was full), late (the answer ended before its record was written).',
@@ -138,8 +143,17 @@ export class GatewayMetrics {
     this.rateLimited.inc({ scope, limit });
   }
 
+  /**
+   * The code comes from the backend's error body: only short snake_case codes become label values, and at most
+   * MAX_ERROR_CODES distinct ones; anything else counts as `other`, so a backend cannot grow the series without end.
+   */
   recordUpstreamError(deployment: string, code: string): void {
-    this.upstreamErrors.inc({ deployment, code });
+    let label = ERROR_CODE_SHAPE.test(code) ? code : 'other';
+    if (label !== 'other' && !this.errorCodes.has(label)) {
+      if (this.errorCodes.size >= MAX_ERROR_CODES) label = 'other';
+      else this.errorCodes.add(label);
+    }
+    this.upstreamErrors.inc({ deployment, code: label });
   }
 
   /**
