@@ -261,5 +261,9 @@ describe('API keys across two replicas sharing Redis', () => {
     replicas.push(bare);
     const error = await captureApiError(new OpenAI({ apiKey: 'dr-none', baseURL: `${bare.url}/v1`, maxRetries: 0 }).chat.completions.create({ model: 'sim-model', messages }));
     expect(error.status).toBe(401);
+    // Its metrics are not left open either: with no admin key to check, it refuses them.
+    const scrape = await fetch(`${bare.url}/metrics`);
+    expect(scrape.status).toBe(401);
+    expect(await scrape.json()).toMatchObject({ error: { type: 'authentication_error', code: 'admin_key_not_configured' } });
   });
 });

@@ -1,5 +1,5 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { routeNotFound, type GatewayConfig, type KeyStore, type Logger, type ModelCatalog, type UsageLedger } from '@dosrouter/shared';
+import { GatewayError, routeNotFound, type GatewayConfig, type KeyStore, type Logger, type ModelCatalog, type UsageLedger } from '@dosrouter/shared';
 import { requireAdminKey } from '@dosrouter/health-prober';
 import { authenticateRequests } from './auth/authenticate.js';
 import type { KeyAuthenticator } from './auth/key-authenticator.js';
@@ -33,6 +33,16 @@ export interface AppDependencies extends ProxyDependencies {
   readonly accessLog: AccessLog | undefined;
   /** Usage totals for /admin/usage and /v1/usage; absent when usage recording is off. */
   readonly usageLedger?: UsageLedger;
+}
+
+function metricsNeedAdminKey(_request: Request, _response: Response, next: NextFunction): void {
+  next(
+    new GatewayError('Client keys are required on this gateway, so /metrics needs the admin key: set DOSROUTER_ADMIN_KEY to scrape it.', {
+      status: 401,
+      code: 'admin_key_not_configured',
+      type: 'authentication_error',
+    }),
+  );
 }
 
 /** The Express application: health and metrics first (no access log), then the OpenAI API, then errors. */
@@ -76,8 +86,10 @@ export function createApp(dependencies: AppDependencies): Express {
     registerKeyRoutes(app, dependencies.keys.store, dependencies.keys.authenticator, dependencies.adminKey, logger);
   }
   registerHealthRoutes(app, readiness);
-  // With an admin key, Prometheus scrapes with it (bearer_token / authorization in the scrape config).
-  registerMetricsRoute(app, metrics, dependencies.adminKey ? requireAdminKey({ adminKey: dependencies.adminKey, logger }) : undefined);
+  // With an admin key, Prometheus scrapes with it (bearer_token / authorization in the scrape config). A replica
+  // that requires client keys but has no admin key keeps its metrics closed too: protected, not open by omission.
+  const metricsGuard = dependencies.adminKey ? requireAdminKey({ adminKey: dependencies.adminKey, logger }) : dependencies.keys ? metricsNeedAdminKey : undefined;
+  registerMetricsRoute(app, metrics, metricsGuard);
 
   app.use(requestContextHandler, function unknownRoute(request: Request, _response: Response, next: NextFunction) {
     next(routeNotFound(request.method, request.path));
