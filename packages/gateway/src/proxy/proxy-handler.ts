@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Request, Response } from 'express';
 import {
@@ -84,13 +85,17 @@ export function createProxyHandler(
     const limits = new RequestLimits(
       cluster.limiter,
       metrics,
-      outcome.requestId,
+      // Leases are held under an id of the gateway's own: clients may send one x-request-id on every request, and
+      // concurrent requests sharing a lease would slip past a concurrency limit.
+      randomUUID(),
       dependencies.limits,
       request.headers.authorization,
       Number(response.locals.bodyBytes) || 0,
       proxied.body,
       apiKey,
       dependencies.spendObservations,
+      // Without usage records nothing adds to a key's spend: its budget is not checked either.
+      dependencies.usage !== undefined,
     );
     let controller: AbortController | undefined;
     const clientGone = new AbortController();

@@ -42,8 +42,9 @@ export class RequestLimits {
     apiKey?: ApiKeyRecord,
     /** Cluster mode: where admissions' spend figures are kept for routing and the fallback limiter. */
     private readonly spend?: SpendObservations,
+    checkBudget = true,
   ) {
-    this.budget = apiKey && budgetCheckOf(apiKey, Date.now());
+    this.budget = checkBudget && apiKey ? budgetCheckOf(apiKey, Date.now()) : undefined;
     // A budget is checked with the key's limits: it needs the key's scope even when the key has no rate limits.
     this.key = keyScope(authorization, limits.perKey, apiKey) ?? (this.budget && apiKey ? { id: `key:${apiKey.id}`, limits: {} } : undefined);
     this.estimate = estimateTokens(bodyBytes, body, limits.completionTokensEstimate);

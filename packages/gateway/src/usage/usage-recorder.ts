@@ -114,9 +114,24 @@ export class UsageRecorder {
     this.options.metrics.usageSpool.set(this.spool.length);
   }
 
+  /** Puts records that failed again back at the front, keeping the limit (the oldest go first). */
+  private toSpoolFront(records: readonly UsageRecord[]): void {
+    this.spool.unshift(...records);
+    const excess = this.spool.length - this.options.spoolLimit;
+    if (excess > 0) {
+      this.spool.splice(0, excess);
+      this.options.metrics.recordUsageRecords('dropped', excess);
+    }
+  }
+
   /** Retries the spool a batch at a time, each record on its own; what fails stays, in order, for the next retry. */
   private retrySpool(): Promise<void> {
-    if (this.retrying || this.spool.length === 0) return this.retrying ?? Promise.resolve();
+    if (this.retrying) return this.retrying;
+    if (this.spool.length === 0) {
+      // Nothing held (spoolLimit 0 drops at once): the next record tries Redis again instead of being spooled.
+      this.failing = false;
+      return Promise.resolve();
+    }
     this.retrying = (async () => {
       try {
         while (this.spool.length > 0) {
@@ -125,7 +140,7 @@ export class UsageRecorder {
           const failed = batch.filter((_, index) => results[index]!.status === 'rejected');
           this.options.metrics.recordUsageRecords('written', batch.length - failed.length);
           if (failed.length > 0) {
-            this.spool.unshift(...failed);
+            this.toSpoolFront(failed);
             this.options.metrics.usageSpool.set(this.spool.length);
             return;
           }

@@ -66,10 +66,10 @@ function loadedEncoding(): Encoding {
 const PIECE_CHARACTERS = 256;
 /**
  * Characters one estimate (a request's prompt, or an answer) tokenizes at most; the rest is counted at the rate
- * measured on what was. Tokenizing runs at about 1 µs per character on hostile text (200,000 random characters:
- * 190 ms) and 0.03 µs on prose, so this bounds an estimate to tens of milliseconds whatever a client sends.
+ * measured on what was. Tokenizing runs at about 1 µs per character on random ASCII, up to 2.7 µs on random CJK
+ * (measured by the second review), and 0.03 µs on prose: 8 K characters bound an estimate to about 22 ms.
  */
-const MAX_TOKENIZED_CHARACTERS = 64 * 1024;
+const MAX_TOKENIZED_CHARACTERS = 8 * 1024;
 /** Tokens per character assumed before any text was tokenized. */
 const DEFAULT_TOKENS_PER_CHARACTER = 0.25;
 

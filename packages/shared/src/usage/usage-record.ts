@@ -82,6 +82,8 @@ export function toNanoUsd(usd: number): number {
 
 const text = (value: unknown): value is string => typeof value === 'string';
 const count = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value) && value >= 0;
+/** Token counts and statuses are summed with HINCRBY: whole numbers only, or a forged entry would abort a batch. */
+const whole = (value: unknown): value is number => count(value) && Number.isSafeInteger(value);
 
 /** A record read back from the stream, or undefined when it is not one (a poison entry: acknowledged and logged). */
 export function parseUsageRecord(serialized: string): UsageRecord | undefined {
@@ -94,7 +96,7 @@ export function parseUsageRecord(serialized: string): UsageRecord | undefined {
   if (!isRecord(value) || value.v !== 1) return undefined;
   const { id, requestId, at, route, requestedModel, status, promptTokens, completionTokens, costUsd, latencyMs, attempts, replica } = value;
   if (!text(id) || !text(requestId) || !count(at) || !text(route) || !text(requestedModel) || !text(replica)) return undefined;
-  if (!count(status) || !count(promptTokens) || !count(completionTokens) || !count(costUsd) || !count(latencyMs) || !count(attempts)) return undefined;
+  if (!whole(status) || !whole(promptTokens) || !whole(completionTokens) || !count(costUsd) || toNanoUsd(costUsd) > Number.MAX_SAFE_INTEGER || !count(latencyMs) || !count(attempts)) return undefined;
   if (typeof value.stream !== 'boolean' || typeof value.estimated !== 'boolean') return undefined;
   for (const optional of ['keyId', 'model', 'deployment', 'tier', 'errorCode'] as const) {
     if (value[optional] !== undefined && !text(value[optional])) return undefined;
