@@ -55,3 +55,15 @@ export function outcomeOf(response: { locals: Record<string, unknown> }): Reques
   if (!outcome) throw new Error('request context middleware is not installed');
   return outcome;
 }
+
+const round = (milliseconds: number): number => Math.round(milliseconds * 100) / 100;
+
+/** Milliseconds from receiving the request to `endedAt`, to 0.01 ms: what the access log and usage records report. */
+export function latencyMsOf(outcome: RequestOutcome, endedAt: number): number {
+  return round(endedAt - outcome.receivedAt);
+}
+
+/** Milliseconds from receiving the request to its first token, when there was one. */
+export function ttftMsOf(outcome: RequestOutcome): number | undefined {
+  return outcome.firstTokenAt === undefined ? undefined : round(outcome.firstTokenAt - outcome.receivedAt);
+}

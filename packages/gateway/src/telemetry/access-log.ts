@@ -1,8 +1,6 @@
 import type { Writable } from 'node:stream';
 import type { Logger } from '@dosrouter/shared';
-import type { RequestOutcome } from '../proxy/request-outcome.js';
-
-const round = (milliseconds: number): number => Math.round(milliseconds * 100) / 100;
+import { latencyMsOf, ttftMsOf, type RequestOutcome } from '../proxy/request-outcome.js';
 
 /**
  * One JSON line per finished request — never the prompt, the answer or a credential — in the same shape as the
@@ -44,8 +42,8 @@ export class AccessLog {
         strategy: outcome.strategy,
         stream: outcome.stream,
         attempts: outcome.attempts,
-        latencyMs: round(endedAt - outcome.receivedAt),
-        ttftMs: outcome.firstTokenAt === undefined ? undefined : round(outcome.firstTokenAt - outcome.receivedAt),
+        latencyMs: latencyMsOf(outcome, endedAt),
+        ttftMs: ttftMsOf(outcome),
         promptTokens: outcome.usage?.promptTokens,
         completionTokens: outcome.usage?.completionTokens,
         costUsd: outcome.costUsd,

@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { UsageRecord } from '@dosrouter/shared';
-import type { RequestOutcome } from '../proxy/request-outcome.js';
-
-const round = (milliseconds: number): number => Math.round(milliseconds * 100) / 100;
+import { latencyMsOf, ttftMsOf, type RequestOutcome } from '../proxy/request-outcome.js';
 
 /** The usage record of a request that ended with `status` at `endedAt` (the outcome's clock). */
 export function usageRecordOf(outcome: RequestOutcome, status: number, endedAt: number, replica: string): UsageRecord {
@@ -24,8 +22,8 @@ export function usageRecordOf(outcome: RequestOutcome, status: number, endedAt: 
     completionTokens: outcome.usage?.completionTokens ?? 0,
     estimated: outcome.usageEstimated === true,
     costUsd: outcome.costUsd ?? 0,
-    latencyMs: round(endedAt - outcome.receivedAt),
-    ...(outcome.firstTokenAt !== undefined ? { ttftMs: round(outcome.firstTokenAt - outcome.receivedAt) } : {}),
+    latencyMs: latencyMsOf(outcome, endedAt),
+    ...(outcome.firstTokenAt !== undefined ? { ttftMs: ttftMsOf(outcome) } : {}),
     attempts: outcome.attempts,
     replica,
   };

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../logger/logger.js';
 import { connectRedis } from '../state/redis/connection.js';
+import { eventually } from '../test-support/key-store-contract.js';
 import { testRedis, TEST_REDIS_URL, type TestRedis } from '../test-support/redis.js';
 import { MemoryUsageLedger } from './memory-usage-ledger.js';
 import { RedisUsageLedger, USAGE_GROUP } from './redis-usage-ledger.js';
@@ -35,14 +36,6 @@ function record(fields: Partial<UsageRecord> = {}): UsageRecord {
     replica: 'r1',
     ...fields,
   };
-}
-
-async function eventually(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 const totalsOf = async (ledger: UsageLedger, groupBy: ('key' | 'model' | 'day')[] = []) =>
@@ -100,7 +93,7 @@ describe('RedisUsageLedger and UsageAggregator', () => {
     expect(await test.redis.get(test.keys.spend('key_a', TODAY))).toBe(String(500_123_000));
     expect(await ledger.backlog()).toBe(2);
     aggregator('r1');
-    await eventually(async () => (await ledger.backlog()) === 0);
+    await eventually(async () => (await ledger.backlog()) === 0, 5_000);
     const { totals } = await totalsOf(ledger);
     expect(totals).toMatchObject({ requests: 2, prompt_tokens: 20, completion_tokens: 10 });
     expect(totals.cost_usd).toBeCloseTo(0.500123, 12);
@@ -113,7 +106,7 @@ describe('RedisUsageLedger and UsageAggregator', () => {
     await ledger.append([once]);
     await ledger.append([once, record()]);
     aggregator('r1');
-    await eventually(async () => (await ledger.backlog()) === 0);
+    await eventually(async () => (await ledger.backlog()) === 0, 5_000);
     expect((await totalsOf(ledger)).totals.requests).toBe(2);
   });
 
@@ -123,7 +116,7 @@ describe('RedisUsageLedger and UsageAggregator', () => {
     aggregator('r2');
     aggregator('r3');
     for (let batch = 0; batch < 20; batch += 1) await ledger.append(Array.from({ length: 50 }, () => record()));
-    await eventually(async () => (await ledger.backlog()) === 0);
+    await eventually(async () => (await ledger.backlog()) === 0, 5_000);
     const { totals } = await totalsOf(ledger);
     expect(totals.requests).toBe(1_000);
     expect(totals.prompt_tokens).toBe(10_000);
@@ -148,7 +141,7 @@ describe('RedisUsageLedger and UsageAggregator', () => {
     await test.redis.xadd(test.keys.usageStream(), '*', 'r', '{"not":"a record"}');
     await ledger.append([record()]);
     aggregator('r1');
-    await eventually(async () => (await ledger.backlog()) === 0);
+    await eventually(async () => (await ledger.backlog()) === 0, 5_000);
     expect((await totalsOf(ledger)).totals.requests).toBe(1);
   });
 });
