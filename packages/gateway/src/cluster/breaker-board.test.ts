@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema, createLogger, GatewayError, ModelCatalog } from '@dosrouter/shared';
 import type { AttemptResult } from '../upstream/attempt.js';
+import { eventually } from '../test-support/harness.js';
 import { BreakerBoard } from './breaker-board.js';
 
 const silent = createLogger({ level: 'error', service: 'test', destination: new Writable({ write: (_chunk, _encoding, callback) => callback() }) });
@@ -37,5 +38,52 @@ describe('BreakerBoard and health probes (embedded)', () => {
     board.openFor('b/m', 60_000, 'rate limited by the backend');
     expect(board.closeAfterProbe('b/m', Date.now() + 1_000)).toBe(false);
     expect(board.isOpen('b/m')).toBe(true);
+  });
+
+  describe('when the gateway\'s own code throws inside an attempt', () => {
+    it('passes the error on and counts it against no circuit, however often', async () => {
+      board = new BreakerBoard(catalog.deployments(), 'replica', undefined, silent);
+      const ownBug = async (): Promise<AttemptResult> => {
+        throw new RangeError('Maximum call stack size exceeded');
+      };
+      for (let request = 0; request < 20; request += 1) await expect(board.run('b/m', ownBug)).rejects.toThrow(RangeError);
+      expect(board.isOpen('b/m')).toBe(false);
+      // The backend's own faults still count: two 500s cross the 50% threshold at a volume of two.
+      const serverError: AttemptResult = { ok: false, error: new GatewayError('boom', { status: 500, code: 'upstream_error' }) };
+      for (let request = 0; request < 2; request += 1) await board.run('b/m', async () => serverError);
+      expect(board.isOpen('b/m')).toBe(true);
+    });
+  });
+
+  describe('when a circuit is half-open', () => {
+    const halfOpen = async (target: BreakerBoard): Promise<void> => {
+      target.apply({ deploymentId: 'b/m', state: 'open', durationMs: 1, replica: 'elsewhere', cause: 'errors' });
+      await eventually(() => target.states().get('b/m') === 'half_open');
+    };
+
+    it('lets one trial through at a time and closes on its success', async () => {
+      board = new BreakerBoard(catalog.deployments(), 'replica', undefined, silent);
+      await halfOpen(board);
+      let finishTrial: (result: AttemptResult) => void = () => undefined;
+      const trial = board.run('b/m', () => new Promise<AttemptResult>((resolve) => (finishTrial = resolve)));
+      const second = await board.run('b/m', async () => ({ ok: true }));
+      expect(second.ok ? undefined : second.error.code).toBe('circuit_open');
+      finishTrial({ ok: true });
+      expect((await trial).ok).toBe(true);
+      expect(board.states().get('b/m')).toBe('closed');
+    });
+
+    it('stays half-open and frees the trial when the client leaves or our code throws during it', async () => {
+      board = new BreakerBoard(catalog.deployments(), 'replica', undefined, silent);
+      await halfOpen(board);
+      const clientGone: AttemptResult = { ok: false, error: new GatewayError('gone', { status: 499, code: 'client_closed' }) };
+      await board.run('b/m', async () => clientGone);
+      expect(board.states().get('b/m')).toBe('half_open');
+      await expect(board.run('b/m', async () => Promise.reject(new TypeError('bug')))).rejects.toThrow(TypeError);
+      expect(board.states().get('b/m')).toBe('half_open');
+      const failed: AttemptResult = { ok: false, error: new GatewayError('down', { status: 502, code: 'upstream_unreachable' }) };
+      await board.run('b/m', async () => failed);
+      expect(board.isOpen('b/m')).toBe(true);
+    });
   });
 });

@@ -7,23 +7,31 @@ const TRIAL_TTL_MS = 30_000;
 
 type BreakerState = 'closed' | 'open' | 'half_open';
 type OpenCause = NonNullable<BreakerEvent['cause']>;
-type Breaker = CircuitBreaker<[() => Promise<AttemptResult>], AttemptResult>;
+/** What an attempt says about its backend: its fault, its success, or nothing (the client left, or our own code threw). */
+type Verdict = 'failure' | 'success' | 'none';
+type Breaker = CircuitBreaker<[Verdict], void>;
 
 /** opossum keeps its live options on `options` (lib/circuit.js); @types/opossum leaves the property out. */
 function optionsOf(breaker: Breaker): { resetTimeout: number } {
   return (breaker as unknown as { options: { resetTimeout: number } }).options;
 }
 
-/** A failed attempt that counts against the breaker, thrown so opossum's statistics see it. */
-class CountedFailure extends Error {
-  constructor(readonly result: AttemptResult & { ok: false }) {
-    super(result.error.message);
+/** Thrown inside the breaker's action so that opossum counts one backend fault. */
+class BackendFault extends Error {
+  constructor() {
+    super('backend fault');
   }
 }
 
-/** 5xx, timeouts and connection failures are the backend's fault; 4xx are the client's and never trip a circuit. */
-function countsAgainstBreaker(error: GatewayError): boolean {
-  return error.status >= 500 || error.status === 408 || error.status === 429;
+/**
+ * 5xx, timeouts and connection failures are the backend's fault; its 4xx answers show it working. A request the
+ * client abandoned (499) says nothing about the backend, and neither does a circuit that was already open.
+ */
+function verdictOf(result: AttemptResult): Verdict {
+  if (result.ok) return 'success';
+  const { status, code } = result.error;
+  if (code === 'client_closed' || code === 'circuit_open') return 'none';
+  return status >= 500 || status === 408 || status === 429 ? 'failure' : 'success';
 }
 
 export const circuitOpen = (deploymentId: string, remainingMs: number | undefined): GatewayError =>
@@ -52,6 +60,8 @@ export class BreakerBoard {
   private readonly openedAt = new Map<string, number>();
   /** The cause of the opening under way (opossum's 'open' handler runs synchronously inside open()). */
   private openingCause: OpenCause = 'errors';
+  /** Deployments whose half-open trial is under way on this replica. */
+  private readonly trials = new Set<string>();
   /** Set while applying another replica's change, so that it is not published back. */
   private applyingRemote = false;
 
@@ -67,22 +77,18 @@ export class BreakerBoard {
 
   private create(deployment: Deployment): Breaker {
     const settings = deployment.breaker;
-    const breaker = new CircuitBreaker(
-      async (attempt: () => Promise<AttemptResult>) => {
-        const result = await attempt();
-        if (!result.ok && countsAgainstBreaker(result.error)) throw new CountedFailure(result);
-        return result;
-      },
-      {
-        timeout: false, // the attempt has its own deadlines; a stream may rightly last minutes
-        errorThresholdPercentage: settings.errorThresholdPercentage,
-        volumeThreshold: settings.volumeThreshold,
-        resetTimeout: settings.cooldownMs,
-        rollingCountTimeout: settings.windowMs,
-        rollingCountBuckets: 10,
-        rollingPercentilesEnabled: false,
-      },
-    );
+    // opossum keeps the state machine and the rolling error rate; it is fed verdicts, never the attempt itself (see run).
+    const breaker: Breaker = new CircuitBreaker(async (verdict: Verdict) => {
+      if (verdict === 'failure') throw new BackendFault();
+    }, {
+      timeout: false, // verdicts are given after the attempt, which has its own deadlines
+      errorThresholdPercentage: settings.errorThresholdPercentage,
+      volumeThreshold: settings.volumeThreshold,
+      resetTimeout: settings.cooldownMs,
+      rollingCountTimeout: settings.windowMs,
+      rollingCountBuckets: 10,
+      rollingPercentilesEnabled: false,
+    });
     const id = deployment.id;
     breaker.on('open', () => {
       this.openIds.add(id);
@@ -119,22 +125,42 @@ export class BreakerBoard {
     return this.breakers.get(deploymentId)?.opened ?? false;
   }
 
-  /** Runs an attempt through the deployment's breaker; an open circuit answers at once with `circuit_open`. */
+  /**
+   * Runs an attempt through the deployment's breaker; an open circuit answers at once with `circuit_open`. Only the
+   * attempt's result is judged: anything our own code throws (building a body, relaying) propagates to the caller
+   * and counts neither way, so no client input can move a backend's circuit. A half-open circuit lets one trial
+   * through, on this replica and (with a store) in the cluster; a trial that ends without a verdict frees the slot.
+   */
   async run(deploymentId: string, attempt: () => Promise<AttemptResult>): Promise<AttemptResult> {
     const breaker = this.breakers.get(deploymentId);
     if (!breaker) return attempt();
     if (breaker.opened) return { ok: false, error: this.openError(deploymentId) };
-    if (breaker.halfOpen && this.store) {
-      const mine = await this.store.tryTrial(deploymentId, this.replica, TRIAL_TTL_MS).catch(() => true);
-      if (!mine) return { ok: false, error: this.openError(deploymentId) };
+    const trial = breaker.halfOpen;
+    if (trial) {
+      if (this.trials.has(deploymentId)) return { ok: false, error: this.openError(deploymentId) };
+      this.trials.add(deploymentId);
+      const mine = this.store ? await this.store.tryTrial(deploymentId, this.replica, TRIAL_TTL_MS).catch(() => true) : true;
+      if (!mine) {
+        this.trials.delete(deploymentId);
+        return { ok: false, error: this.openError(deploymentId) };
+      }
     }
     try {
-      return await breaker.fire(attempt);
-    } catch (error) {
-      if (error instanceof CountedFailure) return error.result;
-      if ((error as { code?: string }).code === 'EOPENBREAKER') return { ok: false, error: this.openError(deploymentId) };
-      throw error;
+      const result = await attempt();
+      // An attempt that began while the circuit was closed gives no verdict on a trial another request is making.
+      if (trial || breaker.closed) await this.judge(breaker, verdictOf(result));
+      return result;
+    } finally {
+      if (trial) this.trials.delete(deploymentId);
     }
+  }
+
+  private async judge(breaker: Breaker, verdict: Verdict): Promise<void> {
+    if (verdict === 'none') return;
+    await breaker.fire(verdict).catch((error: unknown) => {
+      // A counted fault, or a circuit another request opened meanwhile: both are already in opossum's statistics.
+      if (!(error instanceof BackendFault) && (error as { code?: string }).code !== 'EOPENBREAKER') throw error;
+    });
   }
 
   /** A 429 with Retry-After: the deployment is open for exactly that long, on every replica. */
