@@ -56,12 +56,15 @@ export function createApp(dependencies: AppDependencies): Express {
   // the request context as its own first handler, instead of one app-wide middleware ahead of everything.
   const { cors } = config.server;
   const requestContextHandler = requestContext({
-    metrics,
-    accessLog: dependencies.accessLog,
-    clock,
-    replica: dependencies.cluster.replica,
+    sinks: {
+      metrics,
+      accessLog: dependencies.accessLog,
+      usage: dependencies.usage,
+      pricing: dependencies.pricing,
+      replica: dependencies.cluster.replica,
+      clock,
+    },
     cors,
-    ...(dependencies.usage ? { usage: dependencies.usage } : {}),
   });
   registerCorsPreflight(app, cors);
   // Every /v1 route authenticates right after the request context (so a 401 is logged and counted like any error).

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { GatewayError, internalError, type Logger } from '@dosrouter/shared';
-import { outcomeOf } from '../proxy/request-outcome.js';
+import { RequestContext } from '../request/request-context.js';
 
 /**
  * The one place errors become responses: OpenAI's `{"error":{message,type,param,code}}` with its status,
@@ -9,8 +9,9 @@ import { outcomeOf } from '../proxy/request-outcome.js';
 export function errorHandler({ logger }: { logger: Logger }) {
   return function errorHandlerMiddleware(error: unknown, request: Request, response: Response, _next: NextFunction): void {
     const gatewayError = toGatewayError(error);
-    const outcome = response.locals.outcome ? outcomeOf(response) : undefined;
-    if (outcome) outcome.errorCode = gatewayError.code;
+    const context = response.locals.context instanceof RequestContext ? response.locals.context : undefined;
+    context?.failed(gatewayError.code);
+    const outcome = context?.outcome;
     if (gatewayError.code === 'internal_error') {
       logger.error('unhandled error', { requestId: outcome?.requestId, route: request.path, error: describe(error) });
     }

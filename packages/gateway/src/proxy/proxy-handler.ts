@@ -8,21 +8,25 @@ import {
   type ApiKeyRecord,
   type Deployment,
   type GatewayConfig,
-  type RoutePlan,
 } from '@dosrouter/shared';
+import { contextOf, type RequestContext } from '../request/request-context.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
+import {
+  composeAttempt,
+  countInFlight,
+  guardWithBreaker,
+  recordRollingStats,
+  recordUpstreamErrors,
+  retryAfterMsOf,
+} from '../upstream/attempt-layers.js';
 import type { Operation } from '../upstream/backend.js';
 import type { BackendRegistry } from '../upstream/backend-registry.js';
-import { runAttempt, type AttemptResult } from '../upstream/attempt.js';
-import { estimateUsage } from '../usage/estimate-usage.js';
-import { usageRecordOf } from '../usage/usage-record-of.js';
 import type { UsageRecorder } from '../usage/usage-recorder.js';
 import type { SpendObservations } from '../usage/spend-observations.js';
 import type { ProxiedRequest } from '../validation/request-fields.js';
 import { AnswerPricing } from './answer-pricing.js';
 import { planRequest, type PlanningDependencies } from './plan-request.js';
 import { RequestLimits } from './request-limits.js';
-import { outcomeOf, type RequestOutcome } from './request-outcome.js';
 
 export interface ProxyDependencies extends PlanningDependencies {
   readonly pricing: AnswerPricing;
@@ -43,7 +47,9 @@ const RETRY_AFTER_MARGIN_MS = 50;
  * The handler for one forwarded operation: validate → plan the route (a pure function of the request and the local
  * snapshot: rules, virtual models, filters, strategy, fallbacks) → admit (one Redis round trip, only when limits
  * apply) → attempts, driven by the plan's retry policy, until one answers. Nothing reaches the client before an
- * attempt succeeds, so failover is invisible; the last failure is what the client sees when none does.
+ * attempt succeeds, so failover is invisible; the last failure is what the client sees when none does. Each
+ * attempt runs through the layers every attempt shares (in-flight count, rolling stats, upstream error metrics,
+ * circuit breaker); the request's RequestContext is told what happens.
  */
 export function createProxyHandler(
   dependencies: ProxyDependencies,
@@ -51,35 +57,29 @@ export function createProxyHandler(
   validate: (body: Record<string, unknown>) => ProxiedRequest,
 ) {
   const { cluster, metrics, clock } = dependencies;
+  const dispatch = composeAttempt([
+    countInFlight(cluster.inFlight),
+    recordRollingStats(cluster.stats),
+    recordUpstreamErrors(metrics, cluster.breakers),
+    guardWithBreaker(cluster.breakers),
+  ]);
+
   return async function proxyHandler(request: Request, response: Response): Promise<void> {
-    const outcome = outcomeOf(response);
-    outcome.handling = true;
+    const context = contextOf(response);
+    context.handlerStarted();
     try {
-      await forward(request, response, outcome);
+      await forward(request, response, context);
     } finally {
-      outcome.handling = false;
-      // The client left while an attempt was still settling its usage: its record is written now, with that usage.
-      const { closed } = outcome;
-      if (closed && dependencies.usage && outcome.accounted && !outcome.usageRecorded) {
-        outcome.usageRecorded = true;
-        dependencies.usage.record(usageRecordOf(outcome, closed.status, closed.at, cluster.replica));
-      }
+      context.handlerFinished();
     }
   };
 
-  async function forward(request: Request, response: Response, outcome: RequestOutcome): Promise<void> {
+  async function forward(request: Request, response: Response, context: RequestContext): Promise<void> {
     const proxied = validate(request.body as Record<string, unknown>);
-    outcome.requestedModel = proxied.model;
-    outcome.stream = proxied.stream;
     const apiKey = response.locals.apiKey as ApiKeyRecord | undefined;
-    // From here on the request has a usage record, whatever becomes of it.
-    outcome.accounted = true;
-    if (apiKey) outcome.keyId = apiKey.id;
+    context.validated(operation, proxied, apiKey?.id);
     const { plan, unavailable } = planRequest(dependencies, operation, request.path, proxied, request, response);
-    outcome.model = plan.target;
-    outcome.tier = plan.classification?.tier;
-    outcome.rule = plan.rule;
-    outcome.strategy = plan.strategy.name;
+    context.planned(plan);
     if (plan.attempts.length === 0) throw unavailable();
 
     const limits = new RequestLimits(
@@ -102,12 +102,13 @@ export function createProxyHandler(
     // One listener per request, in place before the first await: when the response is over, release the limits; if
     // it ended early, the client went away, so abort the attempt in flight (or the wait before the next one).
     response.once('close', () => {
-      limits.release(outcome.usage?.totalTokens, response.statusCode < 400);
+      limits.release(context.outcome.usage?.totalTokens, response.statusCode < 400);
       if (response.writableFinished) return;
       clientGone.abort();
       controller?.abort(new Error('client closed the connection'));
     });
     const start = await limits.admit(plan.attempts, plan.target);
+    context.admitted(limits.headers);
     // Slots taken while the client was leaving: the listener has already run, so release them here.
     const leftDuringAdmission = (): boolean => {
       if (!clientGone.signal.aborted) return false;
@@ -115,11 +116,11 @@ export function createProxyHandler(
       return true;
     };
     if (leftDuringAdmission()) {
-      outcome.errorCode = 'client_closed';
+      context.failed('client_closed');
       return;
     }
 
-    const sequence = new AttemptSequence(plan.attempts, plan.retry, outcome.receivedAt, dependencies.random);
+    const sequence = new AttemptSequence(plan.attempts, plan.retry, context.outcome.receivedAt, dependencies.random);
     for (const skipped of plan.attempts.slice(0, start)) sequence.skipped(skipped);
     const admitted = new Set<string>(start < plan.attempts.length ? [plan.attempts[start]!.id] : []);
     let lastError: GatewayError | undefined;
@@ -136,8 +137,18 @@ export function createProxyHandler(
         admitted.add(deployment.id);
       }
       controller = new AbortController();
-      const result = await attempt(dependencies, { operation, proxied, plan, outcome, response, controller, extraHeaders: limits.headers }, deployment);
+      const backend = dependencies.backends.get(deployment.backend);
+      const askForUsage = proxied.stream && !proxied.includeUsage && backend.requestStreamUsage;
+      // Built before the attempt, outside every layer: nothing our own code does can count against a circuit.
+      const body = upstreamBody(proxied, deployment, askForUsage);
+      context.attemptStarted(deployment);
+      const result = await dispatch(
+        { backend, deployment, operation, body, stream: proxied.stream, dropUsageOnlyChunk: askForUsage, controller, context },
+        response,
+      );
       if (result.ok) {
+        // A stream that broke after its first byte did not commit an answer: its cost is settled here.
+        if (!context.costSettled) context.settleCost();
         sequence.succeeded(deployment);
         return;
       }
@@ -146,104 +157,12 @@ export function createProxyHandler(
       sequence.failed(deployment, failureKind(result.error), clock(), retryAfterMs === undefined ? undefined : retryAfterMs + RETRY_AFTER_MARGIN_MS);
     }
     if (clientGone.signal.aborted) {
-      outcome.errorCode = 'client_closed';
+      context.failed('client_closed');
       return;
     }
     if (lastError) Object.assign(lastError.headers, limits.headers);
     throw lastError ?? new GatewayError(`No deployment of ${plan.target} could take the request within its limits.`, { status: 503, code: 'no_deployment_available', retryable: true });
   }
-}
-
-/** The backend's retry-after in milliseconds: exact when it sent `retry-after-ms`, else its seconds. */
-function retryAfterMsOf(error: GatewayError): number | undefined {
-  return error.retryAfterMs ?? (error.retryAfterSeconds === undefined ? undefined : error.retryAfterSeconds * 1000);
-}
-
-/** What every attempt of one client request shares. */
-interface RequestAttempts {
-  readonly operation: Operation;
-  readonly proxied: ProxiedRequest;
-  readonly plan: RoutePlan;
-  readonly outcome: RequestOutcome;
-  readonly response: Response;
-  /** Aborts this attempt (client gone, total deadline). */
-  readonly controller: AbortController;
-  /** Headers every successful answer carries (the key's `x-ratelimit-*`). */
-  readonly extraHeaders: Record<string, string>;
-}
-
-/** One attempt on one deployment, through its circuit breaker, counted in flight and in the rolling stats. */
-async function attempt(dependencies: ProxyDependencies, request: RequestAttempts, deployment: Deployment): Promise<AttemptResult> {
-  const { cluster, metrics, clock, pricing, usage } = dependencies;
-  const { operation, proxied, plan, outcome, response, controller, extraHeaders } = request;
-  // Rounded as the header is: float sums of prices leave noise in the last digits (0.000010000000000000003).
-  const settleCost = (): void => {
-    outcome.costUsd = Number(pricing.answerCost(plan, deployment, outcome.usage).toFixed(10));
-  };
-  const backend = dependencies.backends.get(deployment.backend);
-  const askForUsage = proxied.stream && !proxied.includeUsage && backend.requestStreamUsage;
-  outcome.attempts += 1;
-  outcome.deployment = deployment.id;
-  outcome.model = deployment.model;
-  outcome.firstTokenAt = undefined;
-  outcome.usage = undefined;
-  outcome.usageEstimated = undefined;
-  outcome.costUsd = undefined;
-  cluster.inFlight.increment(deployment.id);
-  let result: AttemptResult;
-  try {
-    result = await cluster.breakers.run(deployment.id, () =>
-      runAttempt(
-        {
-          backend,
-          deployment,
-          operation,
-          body: upstreamBody(proxied, deployment, askForUsage),
-          stream: proxied.stream,
-          dropUsageOnlyChunk: askForUsage,
-          controller,
-          outcome,
-          clock,
-          responseHeaders: (tokens) => ({ ...extraHeaders, ...pricing.headers(plan, deployment, outcome.attempts, tokens) }),
-          finish: async (status) => {
-            settleCost();
-            if (!usage) return;
-            outcome.usageRecorded = true;
-            await usage.commit(usageRecordOf(outcome, status, clock(), cluster.replica));
-          },
-          estimateUsage: (completion) => estimateUsage(operation, proxied.body, completion),
-        },
-        response,
-      ),
-    );
-  } finally {
-    cluster.inFlight.decrement(deployment.id);
-  }
-  if (result.ok) {
-    // A stream that broke after its first byte did not finish: its cost is settled here.
-    if (outcome.costUsd === undefined) settleCost();
-    if (outcome.errorCode && outcome.errorCode !== 'client_closed') metrics.recordUpstreamError(deployment.id, outcome.errorCode);
-  } else if (result.error.code !== 'circuit_open' && result.error.code !== 'client_closed') {
-    metrics.recordUpstreamError(deployment.id, result.error.code);
-    const retryAfterMs = retryAfterMsOf(result.error);
-    if (result.error.status === 429 && retryAfterMs) cluster.breakers.openFor(deployment.id, retryAfterMs, 'rate limited by the backend');
-  }
-  recordSample(dependencies, deployment, outcome, result);
-  return result;
-}
-
-function recordSample(dependencies: ProxyDependencies, deployment: Deployment, outcome: RequestOutcome, result: AttemptResult): void {
-  if (outcome.errorCode === 'client_closed' || (!result.ok && result.error.code === 'circuit_open')) return;
-  const started = outcome.upstreamStartedAt ?? 0;
-  const ended = outcome.upstreamEndedAt ?? started;
-  const firstToken = outcome.stream ? outcome.firstTokenAt : undefined;
-  dependencies.cluster.stats.record(deployment.id, {
-    ok: result.ok && outcome.errorCode === undefined,
-    latencyMs: ended - started,
-    ttftMs: firstToken === undefined ? undefined : firstToken - started,
-    outputTokens: outcome.usage?.completionTokens,
-    generationMs: firstToken === undefined ? undefined : ended - firstToken,
-  });
 }
 
 /** The body sent upstream: the client's, with the backend's model id and, if asked for, stream usage. */

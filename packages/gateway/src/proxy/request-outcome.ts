@@ -1,59 +1,39 @@
 import type { TokenUsage } from '../upstream/sse-scanner.js';
 
 /**
- * What happened to one client request, filled in as it goes and read once when the response is over
- * (access log line and metrics). Times are milliseconds from performance.now().
+ * What happened to one client request: the read model its RequestContext keeps up to date through its transitions
+ * and that the access line, the metrics and the usage record are made of. Times are milliseconds from the
+ * gateway's clock (performance.now()).
  */
 export interface RequestOutcome {
   readonly requestId: string;
   readonly route: string;
   readonly receivedAt: number;
   /** The model the client asked for, as sent. */
-  requestedModel?: string;
+  readonly requestedModel?: string;
   /** The configured model that answered (an alias resolves to it). */
-  model?: string;
+  readonly model?: string;
   /** Virtual models: the tier the classifier chose. */
-  tier?: string;
+  readonly tier?: string;
   /** The routing rule that matched, and the strategy that ordered the deployments. */
-  rule?: string;
-  strategy?: string;
+  readonly rule?: string;
+  readonly strategy?: string;
   /** What the answer cost at the catalog's prices: from usage when the backend reported it. */
-  costUsd?: number;
-  deployment?: string;
-  stream?: boolean;
-  attempts: number;
+  readonly costUsd?: number;
+  readonly deployment?: string;
+  readonly stream?: boolean;
+  readonly attempts: number;
   /** When the last attempt's upstream request was sent, and when its response ended. */
-  upstreamStartedAt?: number;
-  upstreamEndedAt?: number;
-  firstTokenAt?: number;
-  usage?: TokenUsage;
+  readonly upstreamStartedAt?: number;
+  readonly upstreamEndedAt?: number;
+  readonly firstTokenAt?: number;
+  readonly usage?: TokenUsage;
   /** The tokens in `usage` were counted by the gateway's tokenizer: the backend reported none. */
-  usageEstimated?: boolean;
-  /** Set once the request was validated for forwarding: it gets a usage record. */
-  accounted?: boolean;
-  /** Its usage record was committed before the answer ended: none is written again when it closes. */
-  usageRecorded?: boolean;
-  /**
-   * The proxy handler is still at work (an attempt settling its usage after the client left): the record is then
-   * written by the handler when it is done, with `closed` noted by the response's close.
-   */
-  handling?: boolean;
-  closed?: { readonly status: number; readonly at: number };
+  readonly usageEstimated?: boolean;
   /** The API key's id, when keys are required. */
-  keyId?: string;
+  readonly keyId?: string;
   /** The error code a client received, or the reason a stream ended early. */
-  errorCode?: string;
-}
-
-export function createOutcome(requestId: string, route: string, receivedAt: number): RequestOutcome {
-  return { requestId, route, receivedAt, attempts: 0 };
-}
-
-/** The outcome the request-context middleware attached to this response. */
-export function outcomeOf(response: { locals: Record<string, unknown> }): RequestOutcome {
-  const outcome = response.locals.outcome as RequestOutcome | undefined;
-  if (!outcome) throw new Error('request context middleware is not installed');
-  return outcome;
+  readonly errorCode?: string;
 }
 
 const round = (milliseconds: number): number => Math.round(milliseconds * 100) / 100;

@@ -2,9 +2,9 @@ import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { GatewayError, type Deployment } from '@dosrouter/shared';
-import type { RequestOutcome } from '../proxy/request-outcome.js';
+import type { RequestContext } from '../request/request-context.js';
 import type { Backend, Operation } from './backend.js';
-import { SseScanner, usageFromResponse, type TokenUsage } from './sse-scanner.js';
+import { SseScanner, usageFromResponse } from './sse-scanner.js';
 import { fromErrorResponse, fromTransportError } from './upstream-error.js';
 
 /** Largest backend response body read into memory (non-streaming answers, error bodies). */
@@ -30,14 +30,11 @@ export interface AttemptInput {
   readonly dropUsageOnlyChunk: boolean;
   /** Aborted when the client goes away or the attempt's total deadline passes. */
   readonly controller: AbortController;
-  readonly outcome: RequestOutcome;
-  readonly clock: () => number;
-  /** Headers to send to the client with a successful answer, given its usage when known before they go out. */
-  readonly responseHeaders: (usage: TokenUsage | undefined) => Record<string, string>;
-  /** Called before the last bytes of a complete answer go out (its usage is known): the usage record is committed. */
-  readonly finish: (status: number) => Promise<void>;
-  /** Counts the tokens of a request and answer whose backend reported no usage. */
-  readonly estimateUsage: (completion: CompletionSource) => TokenUsage;
+  /**
+   * The request's owner, told what the attempt learns (first token, usage, the end of the upstream answer, an early
+   * end); it gives the answer's headers and commits its usage record before the last bytes go out.
+   */
+  readonly context: RequestContext;
 }
 
 /** The deadline that aborted an attempt, if one did: it decides the error's wording and whether a stream can fail over. */
@@ -50,7 +47,7 @@ type Deadline = 'total deadline' | 'first token' | undefined;
 export type AttemptResult = { ok: true } | { ok: false; error: GatewayError };
 
 export async function runAttempt(input: AttemptInput, response: ServerResponse): Promise<AttemptResult> {
-  const { backend, controller, outcome, clock } = input;
+  const { backend, controller, context } = input;
   const deploymentId = input.deployment.id;
   let expired: Deadline;
   const expire = (deadline: Exclude<Deadline, undefined>, afterMs: number) =>
@@ -65,20 +62,18 @@ export async function runAttempt(input: AttemptInput, response: ServerResponse):
   const firstTokenTimer = input.stream ? expire('first token', backend.timeouts.firstTokenMs) : undefined;
   const timedOut = (): Deadline => expired;
   const firstTokenArrived = (): void => clearTimeout(firstTokenTimer);
-  outcome.upstreamStartedAt = clock();
-  outcome.upstreamEndedAt = undefined;
   try {
     let upstream: Dispatcher.ResponseData;
     try {
       upstream = await backend.pool.request({
         path: backend.path(input.operation),
         method: 'POST',
-        headers: { ...backend.baseHeaders, 'content-type': 'application/json', 'x-request-id': outcome.requestId },
+        headers: { ...backend.baseHeaders, 'content-type': 'application/json', 'x-request-id': context.requestId },
         body: input.body,
         signal: controller.signal,
       });
     } catch (error) {
-      return { ok: false, error: clientClosed(controller, outcome, expired) ?? fromTransportError(error, deploymentId, expired) };
+      return { ok: false, error: clientClosed(controller, context, expired) ?? fromTransportError(error, deploymentId, expired) };
     }
     const contentType = headerValue(upstream.headers['content-type']);
     if (upstream.statusCode >= 400) {
@@ -97,7 +92,7 @@ export async function runAttempt(input: AttemptInput, response: ServerResponse):
     clearTimeout(totalTimer);
     clearTimeout(firstTokenTimer);
     // A complete answer's end was noted before its usage record was committed: that wait is not the backend's.
-    outcome.upstreamEndedAt ??= clock();
+    context.upstreamEnded();
   }
 }
 
@@ -112,7 +107,7 @@ async function relayWhole(
   try {
     buffer = await readBody(upstream.body);
   } catch (error) {
-    return { ok: false, error: clientClosed(input.controller, input.outcome, timedOut()) ?? fromTransportError(error, input.deployment.id, timedOut()) };
+    return { ok: false, error: clientClosed(input.controller, input.context, timedOut()) ?? fromTransportError(error, input.deployment.id, timedOut()) };
   }
   let parsed: unknown;
   try {
@@ -123,16 +118,15 @@ async function relayWhole(
   if (input.operation !== 'embeddings' && isEmptyAnswer(parsed)) {
     return { ok: false, error: malformedAnswer(input.deployment.id, 'no content and no tool call') };
   }
-  input.outcome.usage = usageFromResponse(parsed);
-  if (!input.outcome.usage) {
-    input.outcome.usage = input.estimateUsage({ answer: parsed });
-    input.outcome.usageEstimated = true;
-  }
-  input.outcome.upstreamEndedAt = input.clock();
-  await input.finish(upstream.statusCode);
+  const { context } = input;
+  const reported = usageFromResponse(parsed);
+  const usage = reported ?? context.estimateUsage({ answer: parsed });
+  context.usageSettled(usage, reported === undefined);
+  context.upstreamEnded();
+  await context.commitAnswer(upstream.statusCode);
   // The backend's bytes go out as they came: parsed to read usage, never re-serialised.
   response.writeHead(upstream.statusCode, {
-    ...input.responseHeaders(input.outcome.usage),
+    ...context.answerHeaders(usage),
     'content-type': contentType ?? 'application/json',
     'content-length': String(buffer.length),
   });
@@ -147,19 +141,24 @@ async function relayStream(
   timedOut: () => Deadline,
   firstTokenArrived: () => void,
 ): Promise<AttemptResult> {
-  const { outcome, clock, controller } = input;
+  const { context, controller } = input;
   // [DONE] is held back: it is sent after the usage record is committed.
   const scanner = new SseScanner(input.dropUsageOnlyChunk, { holdDone: true, collectBytes: COLLECT_STREAM_BYTES });
   let started = false;
   /** The backend's usage, or what the gateway counts in what was streamed (a broken stream was billed too). */
   const settleUsage = (): void => {
     if (scanner.usage || !started) {
-      outcome.usage = scanner.usage;
+      context.usageSettled(scanner.usage, false);
       return;
     }
     const scale = scanner.collectedBytes > 0 ? scanner.dataBytes / scanner.collectedBytes : 1;
-    outcome.usage = input.estimateUsage({ events: scanner.collected, scale });
-    outcome.usageEstimated = true;
+    context.usageSettled(context.estimateUsage({ events: scanner.collected, scale }), true);
+  };
+  let firstTokenNoted = false;
+  const noteFirstToken = (): void => {
+    if (firstTokenNoted || !scanner.firstTokenSeen) return;
+    firstTokenNoted = true;
+    context.firstToken();
   };
   // Events before the first token (the role chunk, keep-alives) are held back, so that a deployment that never
   // produces a token can still be failed over: the client has seen nothing yet.
@@ -180,51 +179,51 @@ async function relayStream(
         firstTokenArrived();
         started = true;
         response.writeHead(200, {
-          ...input.responseHeaders(undefined),
+          ...context.answerHeaders(undefined),
           'content-type': 'text/event-stream; charset=utf-8',
           'cache-control': 'no-cache',
           'x-accel-buffering': 'no',
         });
-        if (outcome.firstTokenAt === undefined && scanner.firstTokenSeen) outcome.firstTokenAt = clock();
+        noteFirstToken();
         if (!response.write(held)) await once(response, 'drain', { signal: controller.signal });
         held = '';
         continue;
       }
-      if (outcome.firstTokenAt === undefined && scanner.firstTokenSeen) outcome.firstTokenAt = clock();
+      noteFirstToken();
       if (events !== '' && !response.write(events)) await once(response, 'drain', { signal: controller.signal });
       if (scanner.malformedSeen) {
         upstream.body.destroy();
         settleUsage();
-        endWithErrorEvent(response, outcome, malformedAnswer(input.deployment.id, 'a malformed stream event'));
+        endWithErrorEvent(response, context, malformedAnswer(input.deployment.id, 'a malformed stream event'));
         return { ok: true };
       }
     }
   } catch (error) {
     const failure = fromTransportError(error, input.deployment.id, timedOut());
-    if (!started) return { ok: false, error: clientClosed(controller, outcome, timedOut()) ?? failure };
+    if (!started) return { ok: false, error: clientClosed(controller, context, timedOut()) ?? failure };
     settleUsage();
     if (controller.signal.aborted && timedOut() === undefined) {
-      outcome.errorCode = 'client_closed';
+      context.failed('client_closed');
       return { ok: true };
     }
     // A deadline keeps its own message; a connection lost mid-answer is an interrupted stream, not "unreachable".
-    endWithErrorEvent(response, outcome, failure.status === 504 ? failure : streamInterrupted(input.deployment.id));
+    endWithErrorEvent(response, context, failure.status === 504 ? failure : streamInterrupted(input.deployment.id));
     return { ok: true };
   }
   if (!started) {
-    outcome.usage = scanner.usage;
+    context.usageSettled(scanner.usage, false);
     return { ok: false, error: malformedAnswer(input.deployment.id, held === '' ? 'an empty event stream' : 'a stream that ended before its first token') };
   }
   settleUsage();
   if (scanner.complete) {
-    outcome.upstreamEndedAt = clock();
-    await input.finish(200);
+    context.upstreamEnded();
+    await context.commitAnswer(200);
     response.end('data: [DONE]\n\n');
   } else if (scanner.errorSeen) {
-    outcome.errorCode = 'upstream_stream_error';
+    context.failed('upstream_stream_error');
     response.end();
   } else {
-    endWithErrorEvent(response, outcome, streamInterrupted(input.deployment.id));
+    endWithErrorEvent(response, context, streamInterrupted(input.deployment.id));
   }
   return { ok: true };
 }
@@ -233,15 +232,15 @@ async function relayStream(
  * The client went away before anything was sent to it: not the backend's failure. Its error counts against no
  * circuit (status 499) and is recorded nowhere; the caller stops, the client being gone.
  */
-function clientClosed(controller: AbortController, outcome: RequestOutcome, deadline: Deadline): GatewayError | undefined {
+function clientClosed(controller: AbortController, context: RequestContext, deadline: Deadline): GatewayError | undefined {
   if (!controller.signal.aborted || deadline !== undefined) return undefined;
-  outcome.errorCode = 'client_closed';
+  context.failed('client_closed');
   return new GatewayError('The client closed the connection.', { status: 499, code: 'client_closed', retryable: false });
 }
 
 /** After the first byte no retry is possible: end with an OpenAI-shaped error event, never a silent truncation. */
-function endWithErrorEvent(response: ServerResponse, outcome: RequestOutcome, error: GatewayError): void {
-  outcome.errorCode = error.code;
+function endWithErrorEvent(response: ServerResponse, context: RequestContext, error: GatewayError): void {
+  context.failed(error.code);
   if (response.destroyed) return;
   response.end(`data: ${JSON.stringify(error.toBody())}\n\n`);
 }

@@ -1,0 +1,210 @@
+import type { Deployment, RoutePlan } from '@dosrouter/shared';
+import type { AnswerPricing } from '../proxy/answer-pricing.js';
+import type { RequestOutcome } from '../proxy/request-outcome.js';
+import type { AccessLog } from '../telemetry/access-log.js';
+import type { GatewayMetrics } from '../telemetry/metrics.js';
+import type { CompletionSource } from '../upstream/attempt.js';
+import type { Operation } from '../upstream/backend.js';
+import type { TokenUsage } from '../upstream/sse-scanner.js';
+import { estimateUsage } from '../usage/estimate-usage.js';
+import { usageRecordOf } from '../usage/usage-record-of.js';
+import type { UsageRecorder } from '../usage/usage-recorder.js';
+import type { ProxiedRequest } from '../validation/request-fields.js';
+
+/** Where a request's outcome goes when it is over: shared by every request of a gateway. */
+export interface RequestSinks {
+  readonly metrics: GatewayMetrics;
+  /** Undefined when access lines are off. */
+  readonly accessLog: AccessLog | undefined;
+  /** Absent when usage records are off. */
+  readonly usage: UsageRecorder | undefined;
+  readonly pricing: AnswerPricing;
+  readonly replica: string;
+  readonly clock: () => number;
+}
+
+/** What a forwarded request is: set once it is validated. */
+interface Forwarding {
+  readonly operation: Operation;
+  readonly proxied: ProxiedRequest;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * The one owner of a request from accept to finish. Everything that learns something about the request tells it
+ * through a named transition (validated, planned, admitted, attempt started, first token, usage settled, failed,
+ * answer committed, response closed, handler finished); nothing else writes its outcome. It writes the metrics
+ * and the access line exactly once, when the response closes, and the usage record exactly once: before a complete
+ * answer's last bytes (`commitAnswer`), or else when both the response has closed and the handler is done with
+ * the attempt (which may still be settling what a broken stream used).
+ */
+export class RequestContext {
+  private readonly state: Mutable<RequestOutcome>;
+  private forwarding: Forwarding | undefined;
+  private plan: RoutePlan | undefined;
+  private deploymentInUse: Deployment | undefined;
+  private limitHeaders: Readonly<Record<string, string>> = {};
+  /** The handler is still at work on this request (validated it and has not returned). */
+  private handling = false;
+  /** The response closed with this status, at this time; set once. */
+  private closed: { readonly status: number; readonly at: number } | undefined;
+  private usageWritten = false;
+  private reported = false;
+
+  constructor(
+    private readonly sinks: RequestSinks,
+    requestId: string,
+    route: string,
+    readonly method: string,
+  ) {
+    this.state = { requestId, route, receivedAt: sinks.clock(), attempts: 0 };
+  }
+
+  /** The outcome so far, read-only: what the access line, metrics and usage record are made of. */
+  get outcome(): Readonly<RequestOutcome> {
+    return this.state;
+  }
+
+  get requestId(): string {
+    return this.state.requestId;
+  }
+
+  /** The handler began its work on this request. */
+  handlerStarted(): void {
+    this.handling = true;
+  }
+
+  /** The request is valid and will be forwarded: from here on it gets a usage record, whatever becomes of it. */
+  validated(operation: Operation, proxied: ProxiedRequest, keyId: string | undefined): void {
+    this.state.requestedModel = proxied.model;
+    this.state.stream = proxied.stream;
+    if (keyId !== undefined) this.state.keyId = keyId;
+    this.forwarding = { operation, proxied };
+  }
+
+  planned(plan: RoutePlan): void {
+    this.plan = plan;
+    this.state.model = plan.target;
+    this.state.tier = plan.classification?.tier;
+    this.state.rule = plan.rule;
+    this.state.strategy = plan.strategy.name;
+  }
+
+  /** The key's limits admitted the request; these headers (`x-ratelimit-*`) go out with its answer or error. */
+  admitted(headers: Readonly<Record<string, string>>): void {
+    this.limitHeaders = headers;
+  }
+
+  get admissionHeaders(): Readonly<Record<string, string>> {
+    return this.limitHeaders;
+  }
+
+  /** An attempt on `deployment` begins: what an earlier attempt learnt of its answer no longer applies. */
+  attemptStarted(deployment: Deployment): void {
+    this.deploymentInUse = deployment;
+    this.state.attempts += 1;
+    this.state.deployment = deployment.id;
+    this.state.model = deployment.model;
+    this.state.firstTokenAt = undefined;
+    this.state.usage = undefined;
+    this.state.usageEstimated = undefined;
+    this.state.costUsd = undefined;
+    this.state.upstreamStartedAt = this.sinks.clock();
+    this.state.upstreamEndedAt = undefined;
+  }
+
+  /** The first content token of the current attempt reached the gateway (the first one counts). */
+  firstToken(): void {
+    this.state.firstTokenAt ??= this.sinks.clock();
+  }
+
+  /** The current attempt's upstream response is over (the first call counts: later waits are not the backend's). */
+  upstreamEnded(): void {
+    this.state.upstreamEndedAt ??= this.sinks.clock();
+  }
+
+  /** What the current attempt used: the backend's figures, or the gateway's count (`estimated`). */
+  usageSettled(usage: TokenUsage | undefined, estimated: boolean): void {
+    this.state.usage = usage;
+    this.state.usageEstimated = estimated ? true : undefined;
+  }
+
+  /** The error a client received, or why an answer ended early (the last one said is recorded). */
+  failed(errorCode: string): void {
+    this.state.errorCode = errorCode;
+  }
+
+  /** Counts the tokens of the request and of `completion`, for a backend that reported no usage. */
+  estimateUsage(completion: CompletionSource): TokenUsage {
+    if (!this.forwarding) throw new Error('the request was not validated for forwarding');
+    return estimateUsage(this.forwarding.operation, this.forwarding.proxied.body, completion);
+  }
+
+  /** The headers of a successful answer: routing's, the cost (from `usage` when known) and the key's limits. */
+  answerHeaders(usage: TokenUsage | undefined): Record<string, string> {
+    if (!this.plan || !this.deploymentInUse) throw new Error('answer headers before an attempt started');
+    return { ...this.limitHeaders, ...this.sinks.pricing.headers(this.plan, this.deploymentInUse, this.state.attempts, usage) };
+  }
+
+  /** Settles the current attempt's cost from its usage (rounded as the header is: float sums leave noise). */
+  settleCost(): void {
+    if (!this.plan || !this.deploymentInUse) return;
+    this.state.costUsd = Number(this.sinks.pricing.answerCost(this.plan, this.deploymentInUse, this.state.usage).toFixed(10));
+  }
+
+  get costSettled(): boolean {
+    return this.state.costUsd !== undefined;
+  }
+
+  /**
+   * A complete answer is about to end: its cost is settled and its usage record written now, so that a replica
+   * killed after the last byte has lost nothing. Resolves when the recorder has it (bounded by its commit wait).
+   */
+  async commitAnswer(status: number): Promise<void> {
+    this.settleCost();
+    if (!this.sinks.usage || this.usageWritten) return;
+    this.usageWritten = true;
+    await this.sinks.usage.commit(usageRecordOf(this.state, status, this.sinks.clock(), this.sinks.replica));
+  }
+
+  /**
+   * The response is over (`finished`: all of it was written; otherwise the client left first, recorded as 499).
+   * Writes the metrics and the access line; the usage record too unless the handler is still settling it.
+   */
+  responseClosed(finished: boolean, statusCode: number): void {
+    if (this.closed) return;
+    const at = this.sinks.clock();
+    const status = finished ? statusCode : 499;
+    // The handler may learn of the disconnect only after this (it was waiting to retry).
+    if (status === 499) this.state.errorCode ??= 'client_closed';
+    this.closed = { status, at };
+    if (!this.reported) {
+      this.reported = true;
+      this.sinks.metrics.recordRequest(this.state, status, at);
+      this.sinks.accessLog?.write(this.state, this.method, status, at);
+    }
+    if (!this.handling) this.writeUsage();
+  }
+
+  /** The handler returned (or threw): if the response already closed, the usage record is written now. */
+  handlerFinished(): void {
+    this.handling = false;
+    if (this.closed) this.writeUsage();
+  }
+
+  /** Errors and abandoned requests: recorded with the status the client saw, without waiting. */
+  private writeUsage(): void {
+    const closed = this.closed;
+    if (!closed || !this.forwarding || !this.sinks.usage || this.usageWritten) return;
+    this.usageWritten = true;
+    this.sinks.usage.record(usageRecordOf(this.state, closed.status, closed.at, this.sinks.replica));
+  }
+}
+
+/** The context the request-context middleware attached to this response. */
+export function contextOf(response: { locals: Record<string, unknown> }): RequestContext {
+  const context = response.locals.context;
+  if (!(context instanceof RequestContext)) throw new Error('request context middleware is not installed');
+  return context;
+}
