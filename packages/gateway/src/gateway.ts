@@ -73,6 +73,8 @@ export interface RunningGateway {
   readonly readiness: Readiness;
   readonly logger: Logger;
   readonly cluster: ClusterState;
+  /** The upstream backends: their pools and, where `maxConnections` caps one, its connection gate. */
+  readonly backends: BackendRegistry;
   /**
    * Drains and stops: not ready at once, no new connections, in-flight requests and streams get `graceMs`
    * (default config.server.shutdownGraceMs) to finish, then remaining connections are cut and backends closed.
@@ -194,7 +196,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const hostPart = displayHost.includes(':') ? `[${displayHost}]` : displayHost;
   const httpsUrl = httpsPort === undefined ? undefined : `https://${hostPart}:${httpsPort}`;
   const url = httpPort === undefined ? httpsUrl! : `http://${hostPart}:${httpPort}`;
-  return { url, port: httpPort ?? httpsPort!, ...(httpsUrl ? { httpsUrl } : {}), servers, metrics, readiness, logger, cluster, close };
+  return { url, port: httpPort ?? httpsPort!, ...(httpsUrl ? { httpsUrl } : {}), servers, metrics, readiness, logger, cluster, backends, close };
 }
 
 /**

@@ -14,6 +14,7 @@ import type { GatewayMetrics } from '../telemetry/metrics.js';
 import {
   composeAttempt,
   countInFlight,
+  gateConnections,
   guardWithBreaker,
   recordRollingStats,
   recordUpstreamErrors,
@@ -58,6 +59,7 @@ export function createProxyHandler(
 ) {
   const { cluster, metrics, clock } = dependencies;
   const dispatch = composeAttempt([
+    gateConnections(metrics),
     countInFlight(cluster.inFlight),
     recordRollingStats(cluster.stats),
     recordUpstreamErrors(metrics, cluster.breakers),

@@ -27,6 +27,8 @@ export interface RequestOutcome {
   readonly upstreamStartedAt?: number;
   readonly upstreamEndedAt?: number;
   readonly firstTokenAt?: number;
+  /** Milliseconds the attempts waited for a connection to a backend that `maxConnections` caps (absent: none). */
+  readonly connectionWaitMs?: number;
   readonly usage?: TokenUsage;
   /** The tokens in `usage` were counted by the gateway's tokenizer: the backend reported none. */
   readonly usageEstimated?: boolean;

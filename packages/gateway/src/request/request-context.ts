@@ -114,6 +114,11 @@ export class RequestContext {
     this.state.upstreamEndedAt = undefined;
   }
 
+  /** The current attempt waited this long for a connection to its backend (`maxConnections`). */
+  connectionWaited(waitedMs: number): void {
+    if (waitedMs > 0) this.state.connectionWaitMs = Math.round(((this.state.connectionWaitMs ?? 0) + waitedMs) * 100) / 100;
+  }
+
   /** The first content token of the current attempt reached the gateway (the first one counts). */
   firstToken(): void {
     this.state.firstTokenAt ??= this.sinks.clock();

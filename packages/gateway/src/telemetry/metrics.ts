@@ -93,6 +93,14 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  private readonly connectionWaits = new Histogram({
+    name: 'dosrouter_upstream_connection_wait_seconds',
+    help: 'Waits for a connection to a backend that maxConnections caps, by backend and result: acquired, timeout (failed over), aborted (the client left). Requests that found a free connection are not observed.',
+    labelNames: ['backend', 'result'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
   private readonly errorCodes = new Set<string>();
   private readonly usageRecords = new Counter({
     name: 'dosrouter_usage_records_total',
@@ -137,6 +145,10 @@ export class GatewayMetrics {
   recordWeights(stale: boolean, generation: number | undefined): void {
     this.weightsStale.set(stale ? 1 : 0);
     this.weightsGeneration.set(generation ?? 0);
+  }
+
+  recordConnectionWait(backend: string, result: 'acquired' | 'timeout' | 'aborted', waitedMs: number): void {
+    this.connectionWaits.observe({ backend, result }, waitedMs / 1000);
   }
 
   recordRateLimited(scope: 'key' | 'deployments', limit: string): void {

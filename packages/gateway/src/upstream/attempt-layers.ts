@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { StatsStore } from '@dosrouter/shared';
+import { GatewayError, type StatsStore } from '@dosrouter/shared';
 import type { BreakerBoard } from '../cluster/breaker-board.js';
 import type { InFlightCounts } from '../cluster/in-flight-counts.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
@@ -14,6 +14,45 @@ export type AttemptLayer = (next: Dispatch) => Dispatch;
 /** The layers, outermost first, around `runAttempt`: built once per gateway, not per request. */
 export function composeAttempt(layers: readonly AttemptLayer[], innermost: Dispatch = runAttempt): Dispatch {
   return layers.reduceRight<Dispatch>((next, layer) => layer(next), innermost);
+}
+
+/**
+ * Holds an attempt to a backend that `maxConnections` caps until one of its connections is free, at most
+ * `timeouts.connectionWaitMs`. Outermost: a wait that runs out is saturation, not a backend fault, so it never
+ * reaches the breaker, the rolling stats or the upstream error counts; the attempt fails over (503
+ * `upstream_saturated`). A client that leaves while waiting frees its place at once.
+ */
+export function gateConnections(metrics: GatewayMetrics): AttemptLayer {
+  return (next) =>
+    async function connectionGateLayer(attempt, response) {
+      const { gate, name, timeouts } = attempt.backend;
+      if (!gate) return next(attempt, response);
+      const entry = await gate.acquire(timeouts.connectionWaitMs, attempt.controller.signal);
+      if (entry.waitedMs > 0 || !entry.ok) metrics.recordConnectionWait(name, entry.ok ? 'acquired' : entry.reason, entry.waitedMs);
+      attempt.context.connectionWaited(entry.waitedMs);
+      if (!entry.ok) {
+        if (entry.reason === 'aborted') {
+          attempt.context.failed('client_closed');
+          return { ok: false, error: new GatewayError('The client closed the connection.', { status: 499, code: 'client_closed', retryable: false }) };
+        }
+        return { ok: false, error: upstreamSaturated(name, gate.limit, timeouts.connectionWaitMs) };
+      }
+      try {
+        return await next(attempt, response);
+      } finally {
+        gate.release();
+      }
+    };
+}
+
+function upstreamSaturated(backend: string, limit: number, waitMs: number): GatewayError {
+  return new GatewayError(`All ${limit} connections to the backend ${backend} stayed busy for ${waitMs} ms (its maxConnections); try again shortly.`, {
+    status: 503,
+    code: 'upstream_saturated',
+    type: 'server_error',
+    retryable: true,
+    retryAfterSeconds: 1,
+  });
 }
 
 /** Counts the attempt in flight on its deployment for as long as it runs (least-busy routing, the cluster's counts). */

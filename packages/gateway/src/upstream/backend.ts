@@ -1,5 +1,6 @@
 import { Pool } from 'undici';
 import { backendHeaders, type BackendConfig, type Timeouts } from '@dosrouter/shared';
+import { ConnectionGate } from './connection-gate.js';
 
 /** The OpenAI operations the gateway forwards, by their path below the backend's base URL. */
 export type Operation = 'chat/completions' | 'completions' | 'embeddings' | 'models';
@@ -16,12 +17,14 @@ export class Backend {
   /** Ask this backend for stream usage (`stream_options.include_usage`) even when the client did not. */
   readonly requestStreamUsage: boolean;
   readonly pool: Pool;
+  /** Present when `maxConnections` caps this backend: requests past the cap wait here, not in the pool. */
+  readonly gate: ConnectionGate | undefined;
   /** Headers sent on every request to this backend; per-request headers are added to a copy. */
   readonly baseHeaders: Readonly<Record<string, string>>;
   private readonly basePath: string;
   private readonly querySuffix: string;
 
-  constructor(config: BackendConfig, baseUrl: string, defaultTimeouts: Timeouts) {
+  constructor(config: BackendConfig, baseUrl: string, defaultTimeouts: Timeouts, clock: () => number = performance.now.bind(performance)) {
     this.name = config.name;
     this.baseUrl = baseUrl;
     this.timeouts = { ...defaultTimeouts, ...config.timeouts };
@@ -32,8 +35,11 @@ export class Backend {
     for (const [key, value] of Object.entries(config.query)) query.set(key, value);
     this.querySuffix = query.size > 0 ? `?${query.toString()}` : '';
     this.baseHeaders = backendHeaders(config);
+    this.gate = config.maxConnections === undefined ? undefined : new ConnectionGate(config.maxConnections, clock);
     this.pool = new Pool(url.origin, {
-      connections: config.maxConnections,
+      // No cap of the pool's own (null): a pool default must never be a hidden queue. The gate, when configured,
+      // holds requests past the cap, with a deadline; the pool then never has more requests than connections.
+      connections: config.maxConnections ?? null,
       pipelining: 1,
       connect: { timeout: this.timeouts.connectMs || undefined },
       headersTimeout: this.timeouts.firstByteMs,

@@ -27,9 +27,10 @@ describe('parseConfig', () => {
     const config = parseConfig(minimal, 'test.yaml', {});
     expect(config.server).toMatchObject({ host: '0.0.0.0', port: 8080, bodyLimit: 10 * 1024 * 1024, shutdownGraceMs: 30_000 });
     expect(config.logging).toEqual({ level: 'info', accessLog: true });
-    expect(config.upstream.timeouts).toEqual({ connectMs: 5_000, firstByteMs: 60_000, firstTokenMs: 30_000, idleMs: 30_000, totalMs: 600_000 });
+    expect(config.upstream.timeouts).toEqual({ connectMs: 5_000, connectionWaitMs: 1_000, firstByteMs: 60_000, firstTokenMs: 30_000, idleMs: 30_000, totalMs: 600_000 });
     const backend = config.backends[0]!;
-    expect(backend).toMatchObject({ apiKeyHeader: 'authorization', maxConnections: 256, requestStreamUsage: true, headers: {}, query: {} });
+    expect(backend).toMatchObject({ apiKeyHeader: 'authorization', requestStreamUsage: true, headers: {}, query: {} });
+    expect(backend.maxConnections).toBeUndefined();
     expect(backend.models[0]).toMatchObject({ weight: 1, contextWindow: 128_000, capabilities: ['streaming'] });
     expect(backend.models[0]).not.toHaveProperty('maxOutputTokens');
     expect(backend.models[0]?.pricing).toEqual({ inputPerMTok: 0, outputPerMTok: 0 });

@@ -27,6 +27,11 @@ export type Capability = z.infer<typeof capabilitySchema>;
 export const timeoutsSchema = z.object({
   /** TCP + TLS connect. */
   connectMs: milliseconds.default(5_000),
+  /**
+   * Only for a backend with `maxConnections`: the longest a request waits for one of its connections before it fails
+   * over to another deployment (503 `upstream_saturated` when none is left). A wait is never a backend fault.
+   */
+  connectionWaitMs: milliseconds.default(1_000),
   /** From sending the request to the backend's response headers. */
   firstByteMs: milliseconds.default(60_000),
   /**
@@ -178,8 +183,12 @@ export const backendSchema = z
      * rejects `stream_options`.
      */
     requestStreamUsage: z.boolean().default(true),
-    /** Keep-alive connections kept open to this backend. */
-    maxConnections: z.number().int().positive().default(256),
+    /**
+     * The most concurrent requests (HTTP/1.1 connections) to this backend. Absent (the default): no cap, the pool
+     * grows with the traffic and shrinks when idle. When set, requests past it wait for a connection at most
+     * `timeouts.connectionWaitMs`, measured, then fail over.
+     */
+    maxConnections: z.number().int().positive().optional(),
     /** Overrides of `prober.probe` for every model of this backend. */
     probe: probeOverridesSchema.default({}),
     models: z.array(backendModelSchema).min(1, 'a backend serves at least one model'),
