@@ -4,6 +4,7 @@ import { requireAdminKey } from '@dosrouter/health-prober';
 import { authenticateRequests } from './auth/authenticate.js';
 import type { KeyAuthenticator } from './auth/key-authenticator.js';
 import { registerKeyRoutes } from './auth/key-routes.js';
+import type { InFlightTracker } from './lifecycle/in-flight.js';
 import type { Readiness } from './lifecycle/readiness.js';
 import type { AccessLog } from './telemetry/access-log.js';
 import { errorHandler } from './middleware/error-handler.js';
@@ -31,6 +32,8 @@ export interface AppDependencies extends ProxyDependencies {
   readonly readiness: Readiness;
   readonly startedAtSeconds: number;
   readonly accessLog: AccessLog | undefined;
+  /** Counts proxy handlers at work: a shutdown waits for them before it closes the usage recorder. */
+  readonly handlers?: InFlightTracker;
   /** Usage totals for /admin/usage and /v1/usage; absent when usage recording is off. */
   readonly usageLedger?: UsageLedger;
 }
@@ -63,6 +66,7 @@ export function createApp(dependencies: AppDependencies): Express {
       pricing: dependencies.pricing,
       replica: dependencies.cluster.replica,
       clock,
+      ...(dependencies.handlers ? { handlers: dependencies.handlers } : {}),
     },
     cors,
   });

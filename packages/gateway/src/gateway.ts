@@ -83,6 +83,9 @@ export interface RunningGateway {
   close(graceMs?: number): Promise<boolean>;
 }
 
+/** The longest a shutdown waits for cut requests' handlers to write their usage records. */
+const HANDLERS_SETTLE_MS = 5_000;
+
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const { config } = options;
   const logger = options.logger ?? createLogger({ level: config.logging.level, service: 'gateway' });
@@ -102,7 +105,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const adminKey = options.adminKey ?? (process.env.DOSROUTER_ADMIN_KEY || undefined);
   const keys = await clientKeys(config, cluster, adminKey, logger);
   const accessLog = config.logging.accessLog ? AccessLog.forLogger(logger, loggerDestination(logger), 'gateway') : undefined;
+  // Handlers still settling a request when its connection was cut (a broken stream's usage): shutdown waits for them.
+  const handlers = new InFlightTracker();
   const app = createApp({
+    handlers,
     config,
     logger,
     readiness,
@@ -181,6 +187,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       const finished = await inFlight.whenIdle(graceMs);
       for (const server of servers) server.closeAllConnections();
       await closed;
+      // Cut requests' handlers write their usage records (aborting an attempt settles what it used) before the
+      // recorder closes; they have nothing left to wait on, so this is short.
+      await handlers.whenIdle(HANDLERS_SETTLE_MS);
       await embeddedProber?.close();
       // Answers have ended: their records are written (or reported lost) before the connections close.
       await usage?.close();

@@ -1,8 +1,9 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
 /**
- * Counts responses not yet over, so that a drain can wait for them. While draining, every response asks the
- * client to close its keep-alive connection, so that idle connections go away instead of taking new requests.
+ * Counts work not yet over (responses of the servers it is attached to, or whatever calls enter/leave), so that a
+ * drain can wait for it. While draining, every response asks the client to close its keep-alive connection, so
+ * that idle connections go away instead of taking new requests.
  */
 export class InFlightTracker {
   private active = 0;
@@ -11,13 +12,19 @@ export class InFlightTracker {
 
   attach(server: Server): void {
     server.on('request', (_request: IncomingMessage, response: ServerResponse) => {
-      this.active += 1;
+      this.enter();
       if (this.draining) response.setHeader('connection', 'close');
-      response.once('close', () => {
-        this.active -= 1;
-        if (this.active === 0) this.releaseWaiters();
-      });
+      response.once('close', () => this.leave());
     });
+  }
+
+  enter(): void {
+    this.active += 1;
+  }
+
+  leave(): void {
+    this.active -= 1;
+    if (this.active === 0) this.releaseWaiters();
   }
 
   get count(): number {

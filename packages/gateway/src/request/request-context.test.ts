@@ -11,6 +11,7 @@ import {
   type UsageRecord,
 } from '@dosrouter/shared';
 import { seededRandom } from '../../../shared/src/test-support/seeded-random.js';
+import { InFlightTracker } from '../lifecycle/in-flight.js';
 import { AnswerPricing } from '../proxy/answer-pricing.js';
 import { AccessLog } from '../telemetry/access-log.js';
 import { GatewayMetrics } from '../telemetry/metrics.js';
@@ -51,7 +52,9 @@ function setUp() {
       callback();
     },
   });
+  const handlers = new InFlightTracker();
   const sinks = {
+    handlers,
     metrics,
     accessLog: new AccessLog(destination, 'gateway'),
     usage,
@@ -66,7 +69,7 @@ function setUp() {
   };
   // The access log writes its lines on the next turn of the event loop.
   const flushed = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-  return { context, records, accessLines, usage, requestsCounted, flushed };
+  return { context, records, accessLines, usage, requestsCounted, flushed, handlers };
 }
 
 /** A forwarded request up to its first attempt. */
@@ -177,6 +180,24 @@ describe('RequestContext', () => {
       context.attemptStarted(deployment);
       expect(context.outcome).toMatchObject({ attempts: 2, firstTokenAt: undefined, usage: undefined, usageEstimated: undefined, costUsd: undefined });
       expect(context.costSettled).toBe(false);
+    });
+  });
+
+  describe('when the gateway shuts down', () => {
+    it('counts its handler at work until it finished, once, so that a shutdown can wait for its usage record', async () => {
+      const { context, records, usage, handlers } = setUp();
+      recorder = usage;
+      forwarded(context);
+      context.handlerStarted();
+      expect(handlers.count).toBe(1);
+      context.responseClosed(false, 200);
+      const idle = handlers.whenIdle(10_000);
+      context.handlerFinished();
+      context.handlerFinished();
+      expect(await idle).toBe(true);
+      expect(handlers.count).toBe(0);
+      // By the time the shutdown's wait is over, the record is with the recorder.
+      expect(records).toHaveLength(1);
     });
   });
 });

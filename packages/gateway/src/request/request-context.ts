@@ -21,6 +21,8 @@ export interface RequestSinks {
   readonly pricing: AnswerPricing;
   readonly replica: string;
   readonly clock: () => number;
+  /** Counts handlers at work, so that a shutdown writes their usage records before it closes the recorder. */
+  readonly handlers?: { enter(): void; leave(): void };
 }
 
 /** What a forwarded request is: set once it is validated. */
@@ -72,7 +74,9 @@ export class RequestContext {
 
   /** The handler began its work on this request. */
   handlerStarted(): void {
+    if (this.handling) return;
     this.handling = true;
+    this.sinks.handlers?.enter();
   }
 
   /** The request is valid and will be forwarded: from here on it gets a usage record, whatever becomes of it. */
@@ -194,8 +198,10 @@ export class RequestContext {
 
   /** The handler returned (or threw): if the response already closed, the usage record is written now. */
   handlerFinished(): void {
+    if (!this.handling) return;
     this.handling = false;
     if (this.closed) this.writeUsage();
+    this.sinks.handlers?.leave();
   }
 
   /** Errors and abandoned requests: recorded with the status the client saw, without waiting. */
