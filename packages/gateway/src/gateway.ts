@@ -40,6 +40,7 @@ import { readTlsPair, reloadTlsOnChange } from './lifecycle/tls-files.js';
 import { Readiness } from './lifecycle/readiness.js';
 import { AccessLog } from './telemetry/access-log.js';
 import { GatewayMetrics } from './telemetry/metrics.js';
+import { ReplicaSaturation } from './saturation/replica-saturation.js';
 import { BackendRegistry } from './upstream/backend-registry.js';
 
 export interface GatewayOptions {
@@ -109,6 +110,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const handlers = new InFlightTracker();
   const app = createApp({
     handlers,
+    saturation: new ReplicaSaturation(config.saturation, metrics, clock),
     config,
     logger,
     readiness,

@@ -1,7 +1,6 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SIMULATOR_KEY, eventually, startHarness, type Harness } from './test-support/harness.js';
+import { HoldingBackend } from './test-support/holding-backend.js';
 
 /**
  * Upstream concurrency: no connection-pool default may act as a hidden queue, and an explicit `maxConnections`
@@ -10,53 +9,6 @@ import { SIMULATOR_KEY, eventually, startHarness, type Harness } from './test-su
 
 const MODEL = 'held-model';
 
-/**
- * An OpenAI-compatible backend that holds every chat request until the test releases it: what it holds at once is
- * exactly the concurrency the gateway sends it, whatever the machine's speed.
- */
-class HoldingBackend {
-  readonly held: ServerResponse[] = [];
-  received = 0;
-  private readonly server: Server;
-
-  constructor() {
-    this.server = createServer((request: IncomingMessage, response: ServerResponse) => {
-      request.resume();
-      request.once('end', () => {
-        this.received += 1;
-        this.held.push(response);
-      });
-    });
-  }
-
-  async listen(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
-  }
-
-  /** Answers the `count` oldest held requests with a complete chat completion. */
-  release(count = this.held.length): void {
-    for (const response of this.held.splice(0, count)) {
-      const body = JSON.stringify({
-        id: 'chatcmpl-held',
-        object: 'chat.completion',
-        created: 1,
-        model: MODEL,
-        choices: [{ index: 0, message: { role: 'assistant', content: 'released' }, finish_reason: 'stop' }],
-        usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 },
-      });
-      response.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) });
-      response.end(body);
-    }
-  }
-
-  async close(): Promise<void> {
-    this.release();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
-
 const running: { harness: Harness; backend: HoldingBackend }[] = [];
 afterEach(async () => {
   await Promise.all(running.splice(0).map(async ({ harness, backend }) => Promise.all([backend.close(), harness.close()])));
@@ -64,7 +16,7 @@ afterEach(async () => {
 
 /** A gateway whose model `held-model` is served by the holding backend (and, with `spare`, by the simulator too). */
 async function start(holding: Record<string, unknown>, options: { spare?: boolean } = {}) {
-  const backend = new HoldingBackend();
+  const backend = new HoldingBackend(MODEL);
   const baseUrl = await backend.listen();
   const harness = await startHarness({
     models: options.spare ? [{ id: MODEL, outputTokens: 4 }] : [{ id: 'unused' }],

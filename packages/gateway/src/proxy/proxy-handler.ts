@@ -10,6 +10,7 @@ import {
   type GatewayConfig,
 } from '@dosrouter/shared';
 import { contextOf, type RequestContext } from '../request/request-context.js';
+import { PRIORITY_HEADER, type ReplicaSaturation, type SaturationSlot } from '../saturation/replica-saturation.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
 import {
   composeAttempt,
@@ -37,6 +38,8 @@ export interface ProxyDependencies extends PlanningDependencies {
   readonly metrics: GatewayMetrics;
   /** Absent when usage recording is off (`usage.enabled: false`). */
   readonly usage?: UsageRecorder;
+  /** The replica's concurrency limit and its fair queue (`saturation`). */
+  readonly saturation: ReplicaSaturation;
   /** Cluster mode: the spend figures admissions return, kept for soft budgets and the fallback limiter. */
   readonly spendObservations?: SpendObservations;
 }
@@ -57,7 +60,7 @@ export function createProxyHandler(
   operation: Operation,
   validate: (body: Record<string, unknown>) => ProxiedRequest,
 ) {
-  const { cluster, metrics, clock } = dependencies;
+  const { cluster, metrics, clock, saturation } = dependencies;
   const dispatch = composeAttempt([
     gateConnections(metrics),
     countInFlight(cluster.inFlight),
@@ -84,7 +87,29 @@ export function createProxyHandler(
     context.planned(plan);
     if (plan.attempts.length === 0) throw unavailable();
 
-    const limits = new RequestLimits(
+    let controller: AbortController | undefined;
+    let limits: RequestLimits | undefined;
+    let slot: SaturationSlot | undefined;
+    const clientGone = new AbortController();
+    // One listener per request, in place before the first await: when the response is over, release the slot and
+    // the limits; if it ended early, the client went away, so abort what is under way (a wait, or the attempt).
+    response.once('close', () => {
+      slot?.release();
+      limits?.release(context.outcome.usage?.totalTokens, response.statusCode < 400);
+      if (response.writableFinished) return;
+      clientGone.abort();
+      controller?.abort(new Error('client closed the connection'));
+    });
+    // The replica's own limit: past it the request waits its fair turn (saturation), before any Redis round trip.
+    slot = await saturation.acquire(apiKey?.id ?? `address:${request.socket.remoteAddress ?? 'unknown'}`, saturation.priorityOf(request.headers[PRIORITY_HEADER]), clientGone.signal);
+    if (!slot || clientGone.signal.aborted) {
+      slot?.release();
+      context.failed('client_closed');
+      return;
+    }
+    context.queued(slot.waitedMs);
+
+    limits = new RequestLimits(
       cluster.limiter,
       metrics,
       // Leases are held under an id of the gateway's own: clients may send one x-request-id on every request, and
@@ -99,22 +124,12 @@ export function createProxyHandler(
       // Without usage records nothing adds to a key's spend: its budget is not checked either.
       dependencies.usage !== undefined,
     );
-    let controller: AbortController | undefined;
-    const clientGone = new AbortController();
-    // One listener per request, in place before the first await: when the response is over, release the limits; if
-    // it ended early, the client went away, so abort the attempt in flight (or the wait before the next one).
-    response.once('close', () => {
-      limits.release(context.outcome.usage?.totalTokens, response.statusCode < 400);
-      if (response.writableFinished) return;
-      clientGone.abort();
-      controller?.abort(new Error('client closed the connection'));
-    });
     const start = await limits.admit(plan.attempts, plan.target);
     context.admitted(limits.headers);
     // Slots taken while the client was leaving: the listener has already run, so release them here.
     const leftDuringAdmission = (): boolean => {
       if (!clientGone.signal.aborted) return false;
-      limits.release(undefined, false);
+      limits?.release(undefined, false);
       return true;
     };
     if (leftDuringAdmission()) {
@@ -163,7 +178,7 @@ export function createProxyHandler(
       return;
     }
     if (lastError) Object.assign(lastError.headers, limits.headers);
-    throw lastError ?? new GatewayError(`No deployment of ${plan.target} could take the request within its limits.`, { status: 503, code: 'no_deployment_available', retryable: true });
+    throw lastError ?? new GatewayError(`No deployment of ${plan.target} could take the request within its limits.`, { status: 503, code: 'no_deployment_available', retryable: true, retryAfterSeconds: 1 });
   }
 }
 

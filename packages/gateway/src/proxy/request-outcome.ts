@@ -27,6 +27,8 @@ export interface RequestOutcome {
   readonly upstreamStartedAt?: number;
   readonly upstreamEndedAt?: number;
   readonly firstTokenAt?: number;
+  /** Milliseconds the request waited in the replica's saturation queue (absent: none). */
+  readonly queueWaitMs?: number;
   /** Milliseconds the attempts waited for a connection to a backend that `maxConnections` caps (absent: none). */
   readonly connectionWaitMs?: number;
   readonly usage?: TokenUsage;

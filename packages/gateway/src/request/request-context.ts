@@ -118,6 +118,11 @@ export class RequestContext {
     this.state.upstreamEndedAt = undefined;
   }
 
+  /** The request waited this long in the replica's saturation queue before it was let through. */
+  queued(waitedMs: number): void {
+    if (waitedMs > 0) this.state.queueWaitMs = Math.round(waitedMs * 100) / 100;
+  }
+
   /** The current attempt waited this long for a connection to its backend (`maxConnections`). */
   connectionWaited(waitedMs: number): void {
     if (waitedMs > 0) this.state.connectionWaitMs = Math.round(((this.state.connectionWaitMs ?? 0) + waitedMs) * 100) / 100;

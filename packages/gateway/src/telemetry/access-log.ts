@@ -44,6 +44,7 @@ export class AccessLog {
         attempts: outcome.attempts,
         latencyMs: latencyMsOf(outcome, endedAt),
         ttftMs: ttftMsOf(outcome),
+        queueWaitMs: outcome.queueWaitMs,
         connectionWaitMs: outcome.connectionWaitMs,
         promptTokens: outcome.usage?.promptTokens,
         completionTokens: outcome.usage?.completionTokens,

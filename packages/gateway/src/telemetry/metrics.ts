@@ -101,6 +101,14 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  private readonly queueWaits = new Histogram({
+    name: 'dosrouter_queue_wait_seconds',
+    help: 'Waits in the replica\'s saturation queue (saturation.maxConcurrentRequests), by result (admitted, timeout, over_share, aborted) and priority. Requests that found a free slot are not observed.',
+    labelNames: ['result', 'priority'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
   private readonly errorCodes = new Set<string>();
   private readonly usageRecords = new Counter({
     name: 'dosrouter_usage_records_total',
@@ -149,6 +157,25 @@ export class GatewayMetrics {
 
   recordConnectionWait(backend: string, result: 'acquired' | 'timeout' | 'aborted', waitedMs: number): void {
     this.connectionWaits.observe({ backend, result }, waitedMs / 1000);
+  }
+
+  recordQueueWait(result: string, priority: string, waitedMs: number): void {
+    this.queueWaits.observe({ result, priority }, waitedMs / 1000);
+  }
+
+  /** The saturation queue's state, read at each scrape. */
+  observeSaturation(read: () => { active: number; waiting: number }): void {
+    new Gauge({
+      name: 'dosrouter_saturation_requests',
+      help: 'Forwarded requests holding a slot (active) and waiting for one (waiting) under saturation.maxConcurrentRequests.',
+      labelNames: ['state'] as const,
+      registers: [this.registry],
+      collect() {
+        const { active, waiting } = read();
+        this.set({ state: 'active' }, active);
+        this.set({ state: 'waiting' }, waiting);
+      },
+    });
   }
 
   recordRateLimited(scope: 'key' | 'deployments', limit: string): void {

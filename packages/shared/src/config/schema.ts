@@ -293,6 +293,23 @@ export const configSchema = z.object({
       leaseMs: z.number().int().min(1_000).default(30_000),
     })
     .prefault({}),
+  /**
+   * What a replica does when it is full: past `maxConcurrentRequests` forwarded requests, a request waits in a
+   * bounded, fair (deficit round robin across keys), prioritised queue for at most `queueTimeoutMs`, then gets 503
+   * with Retry-After; a key holding the most places of a full queue gets 429. Never counted against a backend.
+   */
+  saturation: z
+    .object({
+      /** Forwarded requests (and streams) this replica serves at once. Absent (the default): no limit, no queue. */
+      maxConcurrentRequests: z.number().int().positive().optional(),
+      /** Requests that may wait at once. */
+      maxWaiting: z.number().int().nonnegative().default(1_000),
+      /** The longest a request waits for a slot. */
+      queueTimeoutMs: z.number().int().positive().default(10_000),
+      /** Honour a client's `x-dosrouter-priority: high | normal | low`; off: every request is `normal`. */
+      priorityHeader: z.boolean().default(false),
+    })
+    .prefault({}),
   /** Routing weights published by the health prober. */
   weights: z
     .object({
