@@ -51,6 +51,11 @@ export function createApp(dependencies: AppDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // One spelling per route: `/V1/chat/completions` and `/v1/chat/completions/` are 404s, not the same route under
+  // another name, so rules, metrics labels and the access log all see the path the client was served on.
+  // Set before the first route: Express reads both when it creates its router. (Express defaults: both off.)
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
 
   // Express walks every layer before the matching one on every request: the API routes come first, each with
   // the request context as its own first handler, instead of one app-wide middleware ahead of everything.

@@ -75,7 +75,7 @@ export function createProxyHandler(
     // From here on the request has a usage record, whatever becomes of it.
     outcome.accounted = true;
     if (apiKey) outcome.keyId = apiKey.id;
-    const { plan, unavailable } = planRequest(dependencies, operation, request.path, proxied, request, response);
+    const { plan, unavailable } = planRequest(dependencies, operation, request.route.path as string, proxied, request, response);
     outcome.model = plan.target;
     outcome.tier = plan.classification?.tier;
     outcome.rule = plan.rule;
