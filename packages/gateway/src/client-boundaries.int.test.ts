@@ -1,4 +1,7 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryLimiter } from '@dosrouter/shared';
 import { startHarness, type Harness } from './test-support/harness.js';
 
 const chatBody = (model: string) => JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] });
@@ -29,3 +32,59 @@ describe('a rule on a path', () => {
     expect(harness.simulator.stats.byModel['other-model']).toBe(1);
   });
 });
+
+describe('open mode with per-key limits, under distinct 16 KB Authorization values', () => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await startHarness({
+      models: [{ id: 'sim-model' }],
+      configure: (config) => {
+        config.server = { maxHeaderBytes: 64 * 1024 };
+        config.limits = { perKey: { requestsPerMinute: 1_000_000 } };
+        // Access lines would be kept by the test's log capture: they are not what this test measures.
+        config.logging = { level: 'info', accessLog: false };
+      },
+    });
+  });
+  afterAll(() => harness.close());
+
+  it('keeps a fixed-size scope per client, never the header, and the heap does not grow with the headers', async () => {
+    const limiter = harness.gateway.cluster.limiter;
+    if (!(limiter instanceof MemoryLimiter)) throw new Error('embedded mode limits in memory');
+    const send = (index: number) =>
+      fetch(`${harness.gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${String(index).padStart(6, '0')}${'k'.repeat(16 * 1024 - 20)}` },
+        body: chatBody('sim-model'),
+      }).then(async (response) => {
+        expect(response.status).toBe(200);
+        await response.arrayBuffer();
+      });
+    const sendMany = async (from: number, count: number) => {
+      let next = from;
+      const worker = async () => {
+        while (next < from + count) await send(next++);
+      };
+      await Promise.all(Array.from({ length: 8 }, worker));
+    };
+    await sendMany(0, 50); // warm up: code paths compiled, pools filled
+    const before = settledHeapBytes();
+    await sendMany(50, 2_000);
+    const growth = settledHeapBytes() - before;
+
+    const clientScopes = limiter.scopeIds().filter((id) => id.startsWith('key:'));
+    expect(clientScopes.length).toBe(2_050);
+    expect(Math.max(...clientScopes.map((id) => id.length))).toBe(36);
+    // 2,000 headers of 16 KB are 32 MB: kept, they would show (36 MB measured); a fixed-size scope each, about 3 MB.
+    expect(growth).toBeLessThan(16 * 1024 * 1024);
+  }, 120_000);
+});
+
+/** heapUsed after a full collection (`gc` made available at run time: the test workers do not start with it). */
+function settledHeapBytes(): number {
+  setFlagsFromString('--expose-gc');
+  const collect = runInNewContext('gc') as () => void;
+  collect();
+  collect();
+  return process.memoryUsage().heapUsed;
+}
