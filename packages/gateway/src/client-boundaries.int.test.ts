@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryLimiter } from '@dosrouter/shared';
+import { recordTestSecret } from '../../shared/src/test-support/log-archive.js';
 import { startHarness, type Harness } from './test-support/harness.js';
 
 const chatBody = (model: string) => JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] });
@@ -88,3 +90,52 @@ function settledHeapBytes(): number {
   collect();
   return process.memoryUsage().heapUsed;
 }
+
+describe('what a client learns before it authenticated', () => {
+  const ADMIN_KEY = `admin-${randomBytes(12).toString('hex')}`;
+  recordTestSecret(ADMIN_KEY);
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await startHarness({ models: [{ id: 'sim-model' }], adminKey: ADMIN_KEY });
+  });
+  afterAll(() => harness.close());
+
+  const post = (path: string, authorization?: string) =>
+    fetch(`${harness.gateway.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+      body: chatBody('sim-model'),
+    });
+
+  it('names the replica only to a client with a valid key', async () => {
+    for (const authorization of [undefined, 'Bearer dr-not-a-key', 'Bearer sk-something']) {
+      const refused = await post('/v1/chat/completions', authorization);
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get('x-dosrouter-replica')).toBeNull();
+    }
+    expect((await post('/v1/unknown')).headers.get('x-dosrouter-replica')).toBeNull();
+    const created = await fetch(`${harness.gateway.url}/admin/keys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'replica-test' }),
+    });
+    const { secret } = (await created.json()) as { secret: string };
+    recordTestSecret(secret);
+    const served = await post('/v1/chat/completions', `Bearer ${secret}`);
+    expect(served.status).toBe(200);
+    expect(served.headers.get('x-dosrouter-replica')).toBe(harness.gateway.cluster.replica);
+  });
+
+  it('gets admin 401s that are neither cached nor sniffed, and its failed logins are summed up in the log', async () => {
+    for (let attempt = 0; attempt < 30; attempt += 1) {
+      for (const path of ['/admin/keys', '/admin/usage', '/metrics']) {
+        const refused = await fetch(`${harness.gateway.url}${path}`, { headers: { authorization: `Bearer wrong-${attempt}` } });
+        expect([path, refused.status]).toEqual([path, 401]);
+        expect([refused.headers.get('cache-control'), refused.headers.get('x-content-type-options')]).toEqual(['no-store', 'nosniff']);
+      }
+    }
+    // 90 failures within the summary interval: the first is logged, the rest wait for the interval's summary line.
+    const failures = harness.logs.lines.filter((line) => String(line.message).startsWith('admin authentication failed'));
+    expect(failures).toEqual([expect.objectContaining({ level: 'warn', message: 'admin authentication failed', route: '/admin/keys' })]);
+  });
+});

@@ -18,7 +18,7 @@ export interface RequestContextOptions {
   /** Undefined when access lines are off (`logging.accessLog: false`, or a level above info). */
   readonly accessLog: AccessLog | undefined;
   readonly clock: () => number;
-  /** This replica's id, sent as `x-dosrouter-replica` so that a response can be traced to its process. */
+  /** This replica's id, for usage records (`x-dosrouter-replica` is sent by replicaHeader, after authentication). */
   readonly replica: string;
   /** Browser access (`server.cors`); absent: no CORS headers. */
   readonly cors?: CorsPolicy;
@@ -37,7 +37,6 @@ export function requestContext({ metrics, accessLog, clock, replica, cors, usage
     const offered = request.headers['x-request-id'];
     const requestId = typeof offered === 'string' && ACCEPTABLE_REQUEST_ID.test(offered) ? offered : randomUUID();
     response.setHeader('x-request-id', requestId);
-    response.setHeader('x-dosrouter-replica', replica);
     applySecurityHeaders(request, response, cors);
     const route = KNOWN_ROUTES.has(request.path) ? request.path : 'other';
     const outcome = createOutcome(requestId, route, clock());
