@@ -10,6 +10,7 @@ import type { AccessLog } from './telemetry/access-log.js';
 import { errorHandler } from './middleware/error-handler.js';
 import { jsonBody } from './middleware/json-body.js';
 import { requestContext } from './middleware/request-context.js';
+import { replicaHeader } from './middleware/replica-header.js';
 import { registerCorsPreflight } from './middleware/security-headers.js';
 import { createProxyHandler, type ProxyDependencies } from './proxy/proxy-handler.js';
 import { registerExplainRoute } from './routes/explain.js';
@@ -44,6 +45,8 @@ function metricsNeedAdminKey(_request: Request, _response: Response, next: NextF
       status: 401,
       code: 'admin_key_not_configured',
       type: 'authentication_error',
+      // As every admin answer (requireAdminKey sets the same).
+      headers: { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' },
     }),
   );
 }
@@ -54,6 +57,11 @@ export function createApp(dependencies: AppDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // One spelling per route: `/V1/chat/completions` and `/v1/chat/completions/` are 404s, not the same route under
+  // another name, so rules, metrics labels and the access log all see the path the client was served on.
+  // Set before the first route: Express reads both when it creates its router. (Express defaults: both off.)
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
 
   // Express walks every layer before the matching one on every request: the API routes come first, each with
   // the request context as its own first handler, instead of one app-wide middleware ahead of everything.
@@ -71,8 +79,10 @@ export function createApp(dependencies: AppDependencies): Express {
     cors,
   });
   registerCorsPreflight(app, cors);
-  // Every /v1 route authenticates right after the request context (so a 401 is logged and counted like any error).
-  const context = dependencies.keys ? [requestContextHandler, authenticateRequests(dependencies.keys.authenticator)] : [requestContextHandler];
+  // Every /v1 route authenticates right after the request context (so a 401 is logged and counted like any error);
+  // the replica is named only to a client past authentication.
+  const replica = replicaHeader(dependencies.cluster.replica);
+  const context = dependencies.keys ? [requestContextHandler, authenticateRequests(dependencies.keys.authenticator), replica] : [requestContextHandler, replica];
   const body = jsonBody({ limitBytes: config.server.bodyLimit });
   app.post('/v1/chat/completions', context, body, createProxyHandler(dependencies, 'chat/completions', validateChatRequest));
   app.post('/v1/completions', context, body, createProxyHandler(dependencies, 'completions', validateCompletionRequest));
@@ -98,7 +108,7 @@ export function createApp(dependencies: AppDependencies): Express {
   const metricsGuard = dependencies.adminKey ? requireAdminKey({ adminKey: dependencies.adminKey, logger }) : dependencies.keys ? metricsNeedAdminKey : undefined;
   registerMetricsRoute(app, metrics, metricsGuard);
 
-  app.use(requestContextHandler, function unknownRoute(request: Request, _response: Response, next: NextFunction) {
+  app.use(requestContextHandler, dependencies.keys ? [] : [replica], function unknownRoute(request: Request, _response: Response, next: NextFunction) {
     next(routeNotFound(request.method, request.path));
   });
   app.use(errorHandler({ logger }));

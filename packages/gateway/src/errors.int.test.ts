@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { PROTOTYPE_MEMBER_NAMES } from '../../shared/src/test-support/prototype-member-names.js';
 import { captureApiError, startHarness, type Harness } from './test-support/harness.js';
 
 interface RawResponse {
@@ -38,6 +39,19 @@ function expectOpenAIError(response: RawResponse, status: number): { message: st
   return parsed.error;
 }
 
+/** Each name as the model of every route that takes one, and as the strategy header: 404 or 400, never 500. */
+const prototypeMemberCases = PROTOTYPE_MEMBER_NAMES.flatMap((name) => {
+  const chat = JSON.stringify({ model: name, messages: [{ role: 'user', content: 'hi' }] });
+  return [
+    { name: `model ${name} on chat completions`, status: 404, param: 'model', body: chat },
+    { name: `model ${name} on completions`, status: 404, param: 'model', path: '/v1/completions', body: JSON.stringify({ model: name, prompt: 'hi' }) },
+    { name: `model ${name} on embeddings`, status: 404, param: 'model', path: '/v1/embeddings', body: JSON.stringify({ model: name, input: 'hi' }) },
+    { name: `model ${name} on the explain endpoint`, status: 404, param: 'model', path: '/v1/router/explain', body: chat },
+    { name: `model ${name} on GET /v1/models/{model}`, status: 404, param: 'model', method: 'GET', path: `/v1/models/${name}` },
+    { name: `strategy ${name} in x-dosrouter-strategy`, status: 400, param: 'x-dosrouter-strategy', headers: { ...json, 'x-dosrouter-strategy': name }, body: goodBody },
+  ];
+});
+
 describe('bad input', () => {
   let harness: Harness;
   beforeAll(async () => {
@@ -51,6 +65,7 @@ describe('bad input', () => {
   afterAll(() => harness.close());
 
   const corpus: { name: string; status: number; param?: string; headers?: Record<string, string>; body?: string | Buffer; path?: string; method?: string }[] = [
+    ...prototypeMemberCases,
     { name: 'invalid JSON', status: 400, body: '{"model": "sim-model", "messages": [' },
     { name: 'a JSON array', status: 400, body: '[1,2,3]' },
     { name: 'a JSON string', status: 400, body: '"hello"' },

@@ -55,4 +55,30 @@ describe('KeyAuthenticator', () => {
     const unknown = await refusal(authenticator.authenticate(`Bearer ${other}`));
     expect(unknown).toMatchObject({ status: 503, code: 'keys_unavailable', retryable: true });
   });
+
+  describe('when a key has expired', () => {
+    it('answers expired_api_key on a fresh lookup', async () => {
+      let now = 1_000;
+      const store = new FlakyStore();
+      const { secret } = await store.create({ name: 'a', expiresAt: 5_000 }, now);
+      now = 5_000;
+      const authenticator = new KeyAuthenticator(store, () => now);
+      expect((await refusal(authenticator.authenticate(`Bearer ${secret}`))).code).toBe('expired_api_key');
+      now += KEY_CACHE_MS; // looked up again: still expired
+      expect((await refusal(authenticator.authenticate(`Bearer ${secret}`))).code).toBe('expired_api_key');
+      expect(store.lookups).toBe(2);
+    });
+
+    it('answers expired_api_key from the cache as well', async () => {
+      let now = 1_000;
+      const store = new FlakyStore();
+      const { secret } = await store.create({ name: 'a', expiresAt: 5_000 }, now);
+      now = 4_999;
+      const authenticator = new KeyAuthenticator(store, () => now);
+      await authenticator.authenticate(`Bearer ${secret}`);
+      now = 5_000; // within the cached second
+      expect((await refusal(authenticator.authenticate(`Bearer ${secret}`))).code).toBe('expired_api_key');
+      expect(store.lookups).toBe(1);
+    });
+  });
 });

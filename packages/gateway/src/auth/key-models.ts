@@ -9,10 +9,15 @@ import { isVirtualModel, type ModelCatalog } from '@dosrouter/shared';
 export class KeyModelPermissions {
   private readonly expanded = new WeakMap<readonly string[], { readonly models: ReadonlySet<string>; readonly virtual: ReadonlySet<string> }>();
 
+  /** A Map, not the config's object: `allowedModels` may name `toString` or `constructor`. */
+  private readonly groups: ReadonlyMap<string, readonly string[]>;
+
   constructor(
     private readonly catalog: ModelCatalog,
-    private readonly groups: Readonly<Record<string, readonly string[]>>,
-  ) {}
+    groups: Readonly<Record<string, readonly string[]>>,
+  ) {
+    this.groups = new Map(Object.entries(groups));
+  }
 
   allows(allowed: readonly string[]): (model: string, target: string) => boolean {
     const { models, virtual } = this.expand(allowed);
@@ -30,8 +35,7 @@ export class KeyModelPermissions {
     };
     for (const name of allowed) {
       if (isVirtualModel(name)) virtual.add(name);
-      else if (this.groups[name]) this.groups[name]!.forEach(addModel);
-      else addModel(name);
+      else (this.groups.get(name) ?? [name]).forEach(addModel);
     }
     entry = { models, virtual };
     this.expanded.set(allowed, entry);

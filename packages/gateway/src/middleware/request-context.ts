@@ -22,12 +22,11 @@ export interface RequestContextOptions {
  * client: 499). The context writes the access line, the metrics and the usage record.
  */
 export function requestContext({ sinks, cors }: RequestContextOptions) {
-  const { metrics, replica } = sinks;
+  const { metrics } = sinks;
   return function requestContextMiddleware(request: Request, response: Response, next: NextFunction): void {
     const offered = request.headers['x-request-id'];
     const requestId = typeof offered === 'string' && ACCEPTABLE_REQUEST_ID.test(offered) ? offered : randomUUID();
     response.setHeader('x-request-id', requestId);
-    response.setHeader('x-dosrouter-replica', replica);
     applySecurityHeaders(request, response, cors);
     const route = KNOWN_ROUTES.has(request.path) ? request.path : 'other';
     const context = new RequestContext(sinks, requestId, route, request.method);

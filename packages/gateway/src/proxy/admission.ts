@@ -31,19 +31,15 @@ export function keyScope(authorization: string | undefined, limits: RateLimits, 
   return { id: authorization ? scopeIdOf(authorization) : 'key:anonymous', limits };
 }
 
-/** Scope ids of recent Authorization values: a client sends the same one on every request. */
-const scopeIds = new Map<string, string>();
-const SCOPE_ID_CACHE_SIZE = 10_000;
-
+/**
+ * `key:` and the first 32 hex digits of the secret's SHA-256: a fixed 36 characters, whatever the client sent.
+ * Computed on every request rather than cached by the header: a cache keyed by the raw value held every distinct
+ * Authorization a client invented (10,000 of up to 16 KB took RSS from 112 to 697 MB), and hashing a usual key
+ * costs about 0.7 µs (16 KB: about 10 µs).
+ */
 function scopeIdOf(authorization: string): string {
-  let id = scopeIds.get(authorization);
-  if (id === undefined) {
-    const secret = authorization.replace(/^Bearer\s+/i, '').trim();
-    id = secret ? `key:${createHash('sha256').update(secret).digest('hex').slice(0, 32)}` : 'key:anonymous';
-    if (scopeIds.size >= SCOPE_ID_CACHE_SIZE) scopeIds.clear();
-    scopeIds.set(authorization, id);
-  }
-  return id;
+  const secret = authorization.replace(/^Bearer\s+/i, '').trim();
+  return secret ? `key:${createHash('sha256').update(secret).digest('hex').slice(0, 32)}` : 'key:anonymous';
 }
 
 export function deploymentScope(deployment: Deployment): LimitScope {

@@ -23,7 +23,8 @@ export interface PlannedRequest {
 
 /**
  * The routing decision for one request, the same for the proxy and for `POST /v1/router/explain`: the request's
- * headers, the caller's key (its allowed models) and this replica's snapshot. `path` is the API path the rules see.
+ * headers, the caller's key (its allowed models) and this replica's snapshot. `path` is the API path the rules see:
+ * the pattern of the route the request was dispatched to, never the client's spelling of it.
  */
 export function planRequest(
   dependencies: PlanningDependencies,

@@ -83,7 +83,7 @@ export function createProxyHandler(
     const proxied = validate(request.body as Record<string, unknown>);
     const apiKey = response.locals.apiKey as ApiKeyRecord | undefined;
     context.validated(operation, proxied, apiKey?.id);
-    const { plan, unavailable } = planRequest(dependencies, operation, request.path, proxied, request, response);
+    const { plan, unavailable } = planRequest(dependencies, operation, request.route.path as string, proxied, request, response);
     context.planned(plan);
     if (plan.attempts.length === 0) throw unavailable();
 

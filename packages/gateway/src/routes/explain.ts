@@ -1,5 +1,5 @@
 import type { Express, Request, RequestHandler, Response } from 'express';
-import { effectiveWeight, expectedCost, type RoutePlan, type RoutingSnapshot } from '@dosrouter/shared';
+import { effectiveWeight, expectedCost, type PlannedStep, type RoutePlan, type RoutingSnapshot } from '@dosrouter/shared';
 import { planRequest, type PlanningDependencies } from '../proxy/plan-request.js';
 import { validateChatRequest } from '../validation/chat-request.js';
 
@@ -13,11 +13,12 @@ export function registerExplainRoute(app: Express, context: RequestHandler | Req
   app.post('/v1/router/explain', context, body, function explainRoute(request: Request, response: Response) {
     const proxied = validateChatRequest(request.body as Record<string, unknown>);
     const { plan, snapshot, unavailable } = planRequest(dependencies, 'chat/completions', '/v1/chat/completions', proxied, request, response);
+    const error = plan.attempts.length === 0 ? unavailable() : undefined;
+    // A key refused every model answers the real request's 403 itself, with nothing of the plan: the deployments
+    // it may not use are none of its business.
+    if (error?.status === 403) throw error;
     const explanation = explain(plan, snapshot);
-    if (plan.attempts.length === 0) {
-      const error = unavailable();
-      Object.assign(explanation, { error: error.toBody().error, status: error.status });
-    }
+    if (error) Object.assign(explanation, { error: error.toBody().error, status: error.status });
     response.json(explanation);
   });
 }
@@ -46,7 +47,9 @@ function explain(plan: RoutePlan, snapshot: RoutingSnapshot): Record<string, unk
           reasons: plan.classification.reasons,
         }
       : null,
-    steps: plan.steps.map((step) => ({
+    // Models and deployments the caller's key may not use are left out: their weights, load, error rates and
+    // costs are not the caller's to see, nor that they exist.
+    steps: visibleSteps(plan).map((step) => ({
       model: step.name,
       source: step.source,
       strategy: step.strategy,
@@ -76,6 +79,15 @@ function explain(plan: RoutePlan, snapshot: RoutingSnapshot): Record<string, unk
     session: plan.session ?? null,
     kept_drained: plan.keptDrained,
   };
+}
+
+function visibleSteps(plan: RoutePlan): PlannedStep[] {
+  const visible: PlannedStep[] = [];
+  for (const step of plan.steps) {
+    const verdicts = step.verdicts.filter((verdict) => verdict.filter !== 'key_models');
+    if (verdicts.length > 0 || step.verdicts.length === 0) visible.push({ ...step, verdicts });
+  }
+  return visible;
 }
 
 function round(value: number | undefined): number | null {

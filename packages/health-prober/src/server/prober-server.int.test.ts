@@ -103,6 +103,7 @@ describe('the prober server', () => {
       const answer = await get('/admin/queues');
       expect(answer.status).toBe(401);
       expect(answer.headers.get('www-authenticate')).toBe('Basic realm="dosrouter-admin"');
+      expect([answer.headers.get('cache-control'), answer.headers.get('x-content-type-options')]).toEqual(['no-store', 'nosniff']);
       expect(JSON.parse(answer.text)).toEqual({
         error: { message: expect.stringContaining('admin key'), type: 'authentication_error', param: null, code: 'invalid_admin_key' },
       });
@@ -133,6 +134,7 @@ describe('the prober server', () => {
     it('serves the page to a bearer token', async () => {
       const answer = await get('/admin/queues', { authorization: `Bearer ${ADMIN_KEY}` });
       expect(answer.status).toBe(200);
+      expect([answer.headers.get('cache-control'), answer.headers.get('x-content-type-options')]).toEqual(['no-store', 'nosniff']);
       expect(answer.headers.get('content-type')).toMatch(/^text\/html/);
       expect(answer.headers.get('x-powered-by')).toBeNull();
       expect(answer.text).toContain('<title>DOSRouter probes</title>');

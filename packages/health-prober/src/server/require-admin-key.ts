@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { GatewayError, type Logger } from '@dosrouter/shared';
 import { ADMIN_CHALLENGE, createAdminKeyCheck, presentedCredential } from './admin-auth.js';
+import { failedAdminLoginsOf } from './failed-admin-logins.js';
 
 export interface RequireAdminKeyOptions {
   /** Non-empty; see createAdminKeyCheck. */
@@ -10,20 +11,22 @@ export interface RequireAdminKeyOptions {
 
 /**
  * Lets a request through only with the admin key (see admin-auth.ts); otherwise a 401 with a Basic challenge, so that
- * a browser shows its login prompt. A wrong key is logged (path and peer, never the header); a missing one is not:
- * every browser visit starts without credentials.
+ * a browser shows its login prompt. A wrong key is logged (path and peer, never the header; repeated failures summed
+ * up, see FailedAdminLogins); a missing one is not: every browser visit starts without credentials. Every answer
+ * behind it, the 401 included, is neither cached nor sniffed: admin answers carry secrets (keys, usage).
  */
 export function requireAdminKey({ adminKey, logger }: RequireAdminKeyOptions) {
   const matches = createAdminKeyCheck(adminKey);
-  return function requireAdminKeyMiddleware(request: Request, _response: Response, next: NextFunction): void {
+  const failedLogins = failedAdminLoginsOf(logger);
+  return function requireAdminKeyMiddleware(request: Request, response: Response, next: NextFunction): void {
+    response.setHeader('cache-control', 'no-store');
+    response.setHeader('x-content-type-options', 'nosniff');
     const credential = presentedCredential(request.headers.authorization);
     if (matches(credential)) {
       next();
       return;
     }
-    if (credential.kind !== 'missing') {
-      logger.warn('admin authentication failed', { route: request.originalUrl.split('?')[0], remoteAddress: request.socket.remoteAddress });
-    }
+    if (credential.kind !== 'missing') failedLogins.record(request.originalUrl.split('?')[0]!, request.socket.remoteAddress);
     next(
       new GatewayError(
         credential.kind === 'missing'

@@ -10,7 +10,8 @@ export class StatsCounter {
   private completed = 0;
   private aborted = 0;
   private faults: Record<string, number> = {};
-  private byModel: Record<string, number> = {};
+  /** Null prototype: keyed by whatever `model` a client sent, `toString` and `__proto__` included. */
+  private byModel = countsByName();
 
   countRequest(): void {
     this.requests += 1;
@@ -48,6 +49,10 @@ export class StatsCounter {
     this.completed = 0;
     this.aborted = 0;
     this.faults = {};
-    this.byModel = {};
+    this.byModel = countsByName();
   }
+}
+
+function countsByName(): Record<string, number> {
+  return Object.create(null) as Record<string, number>;
 }

@@ -60,7 +60,10 @@ export interface KeyStore {
    * Undefined when there is no such (unrevoked) key.
    */
   rotate(id: string, graceMs: number, now: number): Promise<IssuedKey | undefined>;
-  /** The key a secret's SHA-256 belongs to, if the secret is current or within its rotation grace. */
+  /**
+   * The key a secret's SHA-256 belongs to, if the secret is current or within its rotation grace and the key is not
+   * revoked. An expired key is returned with its `expiresAt`: whether it may be used is the caller's decision.
+   */
   findByHash(secretHash: string, now: number): Promise<ApiKeyRecord | undefined>;
   /** Records use; implementations may batch. */
   touch(id: string, now: number): void;

@@ -2,7 +2,6 @@ import type { ApiKeyFields, ApiKeyRecord, IssuedKey, KeyStore } from './api-key.
 import {
   byCreation,
   checkedGrace,
-  isUsable,
   newSecret,
   newStoredKey,
   publicRecord,
@@ -75,7 +74,8 @@ export class MemoryKeyStore implements KeyStore {
     if (!stored) return undefined;
     const inGrace = stored.previousHash === secretHash && now < (stored.previousUntil ?? 0);
     if (stored.secretHash !== secretHash && !inGrace) return undefined;
-    return isUsable(stored, now) ? this.record(stored) : undefined;
+    // Expired keys are found too: the caller answers expired_api_key for them, whether it had them cached or not.
+    return stored.revokedAt === undefined ? this.record(stored) : undefined;
   }
 
   touch(id: string, now: number): void {

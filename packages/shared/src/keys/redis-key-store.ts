@@ -5,7 +5,6 @@ import type { ApiKeyFields, ApiKeyRecord, IssuedKey, KeyStore } from './api-key.
 import {
   byCreation,
   checkedGrace,
-  isUsable,
   newSecret,
   newStoredKey,
   publicRecord,
@@ -131,7 +130,7 @@ export class RedisKeyStore implements KeyStore {
     });
   }
 
-  async findByHash(secretHash: string, now: number): Promise<ApiKeyRecord | undefined> {
+  async findByHash(secretHash: string, _now: number): Promise<ApiKeyRecord | undefined> {
     if (!SHA256_HEX.test(secretHash)) return undefined;
     const id = await this.redis.get(this.keys.apiKeyHash(secretHash));
     const found = id === null ? undefined : await this.read(id);
@@ -139,7 +138,8 @@ export class RedisKeyStore implements KeyStore {
     // The entry exists, so the secret is current or within its grace (the entry's TTL). The record is checked too,
     // in case a write landed between the two reads.
     if (found.stored.secretHash !== secretHash && found.stored.previousHash !== secretHash) return undefined;
-    return isUsable(found.stored, now) ? publicRecord(found.stored, found.lastUsedAt) : undefined;
+    // Expired keys are found too: the caller answers expired_api_key for them, whether it had them cached or not.
+    return found.stored.revokedAt === undefined ? publicRecord(found.stored, found.lastUsedAt) : undefined;
   }
 
   touch(id: string, now: number): void {

@@ -70,11 +70,6 @@ export function revokedKey(stored: StoredKey, now: number): StoredKey {
   return { ...rest, revokedAt: stored.revokedAt ?? now };
 }
 
-/** Whether a key may authenticate at `now`: neither revoked nor expired. */
-export function isUsable(stored: StoredKey, now: number): boolean {
-  return stored.revokedAt === undefined && (stored.expiresAt === undefined || now < stored.expiresAt);
-}
-
 /** The rotation grace in whole milliseconds; throws on a negative or non-finite one. */
 export function checkedGrace(graceMs: number): number {
   if (!Number.isFinite(graceMs) || graceMs < 0) throw new TypeError(`rotation grace must be a non-negative number of milliseconds, got ${graceMs}`);

@@ -106,13 +106,15 @@ describe('judgeCandidate', () => {
 
   it('reports the first filter a deployment fails, in FILTER_NAMES order', () => {
     const everythingWrong = { snapshot: snapshot({ weights: [['b/chat', 0]], open: ['b/chat'] }), allowedModel: () => false };
+    const allowed = { ...everythingWrong, allowedModel: () => true };
     const tooBig = { estimatedPromptTokens: 9_000, maxOutputTokens: 3_000 };
-    expect(judge(withCapabilities(), { ...tooBig, requiredCapabilities: ['tools'] }, everythingWrong).filter).toBe('capabilities');
-    expect(judge(deployment(), tooBig, everythingWrong).filter).toBe('context_window');
-    expect(judge(deployment(), { maxOutputTokens: 3_000 }, everythingWrong).filter).toBe('max_output');
-    expect(judge(deployment(), {}, everythingWrong).filter).toBe('key_models');
-    expect(judge(deployment(), {}, { ...everythingWrong, allowedModel: () => true }).filter).toBe('circuit_open');
-    expect(FILTER_NAMES).toEqual(['capabilities', 'context_window', 'max_output', 'key_models', 'circuit_open', 'weight_zero']);
+    // A deployment the key may not use is reported as that alone: nothing else about it reaches the caller.
+    expect(judge(withCapabilities(), { ...tooBig, requiredCapabilities: ['tools'] }, everythingWrong).filter).toBe('key_models');
+    expect(judge(withCapabilities(), { ...tooBig, requiredCapabilities: ['tools'] }, allowed).filter).toBe('capabilities');
+    expect(judge(deployment(), tooBig, allowed).filter).toBe('context_window');
+    expect(judge(deployment(), { maxOutputTokens: 3_000 }, allowed).filter).toBe('max_output');
+    expect(judge(deployment(), {}, allowed).filter).toBe('circuit_open');
+    expect(FILTER_NAMES).toEqual(['key_models', 'capabilities', 'context_window', 'max_output', 'circuit_open', 'weight_zero']);
   });
 });
 

@@ -7,7 +7,7 @@ import type { RoutingSnapshot } from '../types.js';
 const PROMPT_ESTIMATE_SLACK = 0.9;
 
 /** The filters, in the order they run: the first a deployment fails is the one reported. */
-export const FILTER_NAMES = ['capabilities', 'context_window', 'max_output', 'key_models', 'circuit_open', 'weight_zero'] as const;
+export const FILTER_NAMES = ['key_models', 'capabilities', 'context_window', 'max_output', 'circuit_open', 'weight_zero'] as const;
 export type FilterName = (typeof FILTER_NAMES)[number];
 
 /** One candidate and what the filters made of it. */
@@ -33,11 +33,17 @@ export interface FilterInput {
 }
 
 /**
- * Runs every filter on one candidate. Capabilities and sizes are facts of the request; key permissions come from
- * the caller; open circuits and weights are this replica's snapshot of the cluster, so filtering never waits on I/O.
+ * Runs every filter on one candidate. Key permissions come from the caller and run first; capabilities and sizes
+ * are facts of the request; open circuits and weights are this replica's snapshot of the cluster, so filtering never
+ * waits on I/O.
  */
 export function judgeCandidate(deployment: Deployment, input: FilterInput): CandidateVerdict {
   const { request, snapshot } = input;
+  // The caller's permission first: a deployment the key may not use is reported as that and nothing else, so
+  // neither an error message nor the explain endpoint tells the caller anything about it.
+  if (input.allowedModel && !input.allowedModel(deployment.model)) {
+    return reject(deployment, 'key_models', `the API key may not use ${deployment.model}`);
+  }
   const missing = (request.requiredCapabilities ?? []).filter((capability) => !deployment.capabilities.has(capability));
   if (missing.length > 0) {
     return reject(deployment, 'capabilities', `lacks ${missing.join(', ')}`);
@@ -52,9 +58,6 @@ export function judgeCandidate(deployment: Deployment, input: FilterInput): Cand
   }
   if (deployment.maxOutputTokens !== undefined && output > deployment.maxOutputTokens) {
     return reject(deployment, 'max_output', `max tokens ${output} exceed its maximum output of ${deployment.maxOutputTokens}`);
-  }
-  if (input.allowedModel && !input.allowedModel(deployment.model)) {
-    return reject(deployment, 'key_models', `the API key may not use ${deployment.model}`);
   }
   if (snapshot.openCircuits.has(deployment.id)) {
     return reject(deployment, 'circuit_open', 'its circuit is open');

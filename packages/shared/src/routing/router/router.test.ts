@@ -3,6 +3,7 @@ import type { Deployment } from '../../catalog/catalog.js';
 import { ModelCatalog } from '../../catalog/catalog.js';
 import { configSchema } from '../../config/schema.js';
 import { GatewayError } from '../../errors/gateway-error.js';
+import { PROTOTYPE_MEMBER_NAMES } from '../../test-support/prototype-member-names.js';
 import { seededRandom } from '../../test-support/seeded-random.js';
 import { StrategyRegistry } from '../strategies/registry.js';
 import { EMPTY_SNAPSHOT, type RandomSource } from '../types.js';
@@ -174,6 +175,22 @@ describe('Router.plan: the target', () => {
   it('takes the default retry policy, overridden field by field by the model\'s own', () => {
     expect(route('large').retry).toEqual({ attempts: 3, initialBackoffMs: 250, maxBackoffMs: 4_000, deadlineMs: 90_000 });
     expect(route('fast').retry).toEqual({ attempts: 5, initialBackoffMs: 250, maxBackoffMs: 4_000, deadlineMs: 5_000 });
+  });
+});
+
+describe('Router.plan: names that are Object.prototype members', () => {
+  it('answers model_not_found for each, as for any unknown model', () => {
+    for (const name of PROTOTYPE_MEMBER_NAMES) expect(errorOf(() => route(name))).toMatchObject({ status: 404, code: 'model_not_found' });
+  });
+
+  it('answers invalid_strategy for each in the strategy header', () => {
+    for (const name of PROTOTYPE_MEMBER_NAMES) expect(errorOf(() => route('small', { headers: { [STRATEGY_HEADER]: name } }))).toMatchObject({ status: 400, code: 'invalid_strategy' });
+  });
+
+  it('matches no metadata rule through an inherited member', () => {
+    const router = createRouter({ rules: [{ name: 'inherited', match: { metadata: { constructor: 'x' } }, route: { model: 'large' } }] });
+    expect(route('small', { router, body: { metadata: {} } }).rule).toBeUndefined();
+    expect(route('small', { router, body: { metadata: { constructor: 'x' } } }).rule).toBe('inherited');
   });
 });
 
@@ -441,6 +458,15 @@ describe('Router.unavailableError', () => {
     const plan = route('fast', { allowedModel: () => false });
     expect(unavailable(plan)).toMatchObject({ status: 403, code: 'model_not_allowed', type: 'permission_error', param: 'model' });
     expect(unavailable(plan).message).toContain('`fast`');
+  });
+
+  it('never names a deployment the key may not use, beside the ones it may', () => {
+    // `large` falls back to mid and thinker; the key may use `thinker` only, which has no tools.
+    const plan = route('large', { body: { tools: [TOOL] }, allowedModel: (model) => model === 'thinker' });
+    expect(rejections(plan)).toEqual(['a/large: key_models', 'c/large: key_models', 'b/mid: key_models', 'b/thinker: capabilities']);
+    const error = unavailable(plan);
+    expect(error).toMatchObject({ status: 400, code: 'no_capable_deployment' });
+    expect(error.message).toBe('No deployment of large can serve this request: b/thinker lacks tools.');
   });
 
   it('names at most five rejected deployments', () => {

@@ -91,6 +91,12 @@ export class Router {
   readonly profiles: TierProfiles;
   private readonly rules: CompiledRule[];
   private readonly classifier: ClassifierSettings;
+  /**
+   * `routing.groups` and `routing.models` as Maps: they are looked up by the client's `model`, and a plain object
+   * answers `constructor`, `toString` or `__proto__` with Object.prototype's members.
+   */
+  private readonly groups: ReadonlyMap<string, readonly string[]>;
+  private readonly modelSettings: ReadonlyMap<string, RoutingConfig['models'][string]>;
 
   constructor(
     private readonly catalog: ModelCatalog,
@@ -98,6 +104,8 @@ export class Router {
     private readonly registry: StrategyRegistry,
   ) {
     this.rules = compileRules(routing.rules);
+    this.groups = new Map(Object.entries(routing.groups));
+    this.modelSettings = new Map(Object.entries(routing.models));
     this.profiles = resolveProfiles(catalog.models(), routing.profiles);
     this.classifier = createClassifierSettings(routing.classifier);
     const names = [routing.strategy, ...Object.values(routing.models).map((model) => model.strategy), ...routing.rules.map((rule) => rule.route.strategy)];
@@ -129,7 +137,7 @@ export class Router {
     const chosenStrategy = (stepName: string): { name: string; source: StrategySource } => {
       if (headerStrategy !== undefined) return { name: headerStrategy, source: 'header' };
       if (rule?.route.strategy !== undefined) return { name: rule.route.strategy, source: 'rule' };
-      const own = this.routing.models[stepName]?.strategy;
+      const own = this.modelSettings.get(stepName)?.strategy;
       return own !== undefined ? { name: own, source: 'model' } : { name: this.routing.strategy, source: 'default' };
     };
 
@@ -150,7 +158,7 @@ export class Router {
       const profile: VirtualModel = economized ? 'eco' : (requested as VirtualModel);
       const models = modelsForTier(this.profiles[profile], classification.tier, classification.agentic);
       for (const name of models) stepNames.push({ name, source: 'tier' });
-    } else if (this.routing.groups[requested]) {
+    } else if (this.groups.has(requested)) {
       targetKind = 'group';
       target = requested;
       stepNames.push({ name: requested, source: firstSource });
@@ -162,7 +170,7 @@ export class Router {
       stepNames.push({ name: group.name, source: firstSource });
     }
     if (targetKind !== 'virtual') {
-      for (const name of this.routing.models[target]?.fallbacks ?? []) stepNames.push({ name, source: 'fallback' });
+      for (const name of this.modelSettings.get(target)?.fallbacks ?? []) stepNames.push({ name, source: 'fallback' });
     }
 
     const { allowedModel } = request;
@@ -215,7 +223,7 @@ export class Router {
       facts,
       steps,
       attempts,
-      retry: { ...this.routing.retry, ...this.routing.models[target]?.retry },
+      retry: { ...this.routing.retry, ...this.modelSettings.get(target)?.retry },
       ...(sessionId !== undefined ? { session: { id: sessionId, ...(sessionTarget ? { deployment: sessionTarget.id } : {}) } } : {}),
       keptDrained,
       ...(economized ? { economized } : {}),
@@ -227,9 +235,12 @@ export class Router {
    * deployment's open circuit stays open, for the 503's retry-after.
    */
   unavailableError(plan: RoutePlan, retryAfterMs?: (deploymentId: string) => number | undefined): GatewayError {
-    const rejections = plan.steps.flatMap((step) => step.verdicts.filter((verdict) => !verdict.passed));
+    const refused = plan.steps.flatMap((step) => step.verdicts.filter((verdict) => !verdict.passed));
+    // Deployments the key may not use are never named to the caller: the 403 when nothing else was considered,
+    // else the reasons of the deployments it may use.
+    const rejections = refused.filter((verdict) => verdict.filter !== 'key_models');
     const summary = summarize(rejections);
-    if (rejections.length > 0 && rejections.every((verdict) => verdict.filter === 'key_models')) {
+    if (refused.length > 0 && rejections.length === 0) {
       return new GatewayError(`Your API key may not use the model \`${plan.requestedModel}\`.`, {
         status: 403,
         code: 'model_not_allowed',
@@ -267,7 +278,7 @@ export class Router {
   }
 
   private candidatesOf(name: string): readonly Deployment[] {
-    const members = this.routing.groups[name];
+    const members = this.groups.get(name);
     if (members) return members.flatMap((member) => this.catalog.resolve(member)?.deployments ?? []);
     return this.catalog.resolve(name)?.deployments ?? [];
   }

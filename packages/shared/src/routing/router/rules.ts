@@ -35,13 +35,13 @@ export function compileRules(rules: readonly RoutingRule[]): CompiledRule[] {
     for (const [name, source] of Object.entries(match.headers ?? {})) {
       const pattern = new RegExp(source, 'iu');
       checks.push((subject) => {
-        const value = subject.headers[name];
+        const value = Object.hasOwn(subject.headers, name) ? subject.headers[name] : undefined;
         if (value === undefined) return false;
         return (Array.isArray(value) ? value : [value]).some((entry) => pattern.test(entry));
       });
     }
     for (const [key, expected] of Object.entries(match.metadata ?? {})) {
-      checks.push((subject) => subject.metadata[key] === expected);
+      checks.push((subject) => Object.hasOwn(subject.metadata, key) && subject.metadata[key] === expected);
     }
     if (match.lastUserMessage !== undefined) {
       const pattern = new RegExp(match.lastUserMessage, 'iu');

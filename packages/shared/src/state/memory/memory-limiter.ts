@@ -87,6 +87,11 @@ export class MemoryLimiter implements Limiter {
     for (const [scopeId, held] of this.leases) if (held.size === 0) this.leases.delete(scopeId);
   }
 
+  /** The scopes this limiter keeps state for (windows and leases): what its memory grows with. */
+  scopeIds(): string[] {
+    return [...new Set([...this.windows.keys(), ...this.leases.keys()])];
+  }
+
   /** Leases in one process end with the process: nothing to renew. */
   async renew(): Promise<void> {}
 
