@@ -1,5 +1,8 @@
+import { execFile } from 'node:child_process';
 import { appendFile, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventually } from '../test-support/key-store-contract.js';
 import { recordingLogger, temporaryDirectory } from '../test-support/temporary-storage.js';
@@ -131,5 +134,33 @@ describe('JournalFile', () => {
     const journal = await open(new Table());
     await journal.close();
     expect(() => journal.append({ set: 'b', value: 2 })).toThrow('is closed');
+  });
+
+  it('cuts a failed write back to whole lines, logs once, rejects sync, and closes logging what was lost', async () => {
+    // A child process (the built package) whose files may not grow past 64 KiB: the second write fails with EFBIG
+    // after part of it reached the file.
+    const dist = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
+    const script = `
+      process.on('SIGXFSZ', () => {});
+      const { JournalFile, createLogger } = await import(process.argv[1]);
+      const logger = createLogger({ level: 'info', service: 'test' });
+      const journal = await JournalFile.open({ path: process.argv[2], kind: 'table', logger, retryMs: 20 }, { replay() {}, snapshot: () => [] });
+      journal.append({ set: 'small', value: 1 });
+      await journal.sync();
+      journal.append({ set: 'big', value: 'x'.repeat(200000) });
+      const result = await journal.sync().then(() => 'synced', (error) => 'rejected ' + error.code);
+      console.log(JSON.stringify({ message: 'sync', result }));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await journal.close();`;
+    const { stdout } = await promisify(execFile)('bash', ['-c', 'ulimit -f 64 && exec "$0" --input-type=module -e "$1" "$2" "$3"', process.execPath, script, dist, path]);
+    const logged = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(logged.map((line) => line.message)).toEqual([
+      'cannot write the journal: its entries are kept in memory and retried',
+      'sync',
+      'cannot write the journal at close: its last entries are lost',
+    ]);
+    expect(logged[1]).toMatchObject({ result: 'rejected EFBIG' });
+    expect(logged[2]).toMatchObject({ lostEntries: 1 });
+    expect(await lines()).toEqual(['{"journal":"table","v":1}', '{"set":"small","value":1}']);
   });
 });

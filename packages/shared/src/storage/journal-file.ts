@@ -104,7 +104,7 @@ export class JournalFile {
     });
   }
 
-  /** Writes and fsyncs what is queued, then closes the file. */
+  /** Writes and fsyncs what is queued, then closes the file. Never rejects: what cannot be written is logged as lost. */
   async close(): Promise<void> {
     if (this.closed) return this.chain;
     this.closed = true;
@@ -114,8 +114,14 @@ export class JournalFile {
       try {
         await this.writePending();
         await this.fsync();
+      } catch (error) {
+        this.options.logger.error('cannot write the journal at close: its last entries are lost', {
+          path: this.options.path,
+          lostEntries: this.pending.length,
+          error: error instanceof Error ? error.message : String(error),
+        });
       } finally {
-        await this.handle.close();
+        await this.handle.close().catch(() => undefined);
       }
     });
   }
