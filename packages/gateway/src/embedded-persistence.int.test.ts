@@ -1,7 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../../shared/src/test-support/key-store-contract.js';
 import { archiveLog, recordTestSecret } from '../../shared/src/test-support/log-archive.js';
 
 const repository = fileURLToPath(new URL('../../../', import.meta.url));
@@ -152,5 +153,22 @@ describe('embedded mode across a restart (keys and usage in the data directory)'
     const [code] = (await once(child, 'exit')) as [number | null];
     expect(code).toBe(1);
     expect(stderr).toContain(`is in use by process ${gateway.child.pid}`);
+  });
+
+  it('keeps what reached the journals when the process is killed, and takes over its lock', async () => {
+    const key = (await dosrouter(gateway, 'keys', 'create', '--name', 'survives a kill')) as unknown as CreatedKey;
+    for (let index = 0; index < 3; index += 1) await clientOf(gateway, key.secret).chat.completions.create({ model: 'fast', messages });
+    const usageBefore = await usageOf(gateway, key);
+    expect(usageBefore.own).toMatchObject({ totals: { requests: 3 } });
+    // The key was fsynced before the CLI got its answer; usage lines reach the file (the kernel) within moments.
+    await eventually(async () => (await readFile(join(dataDir, 'usage.jsonl'), 'utf8')).split(key.id).length - 1 >= 3);
+    const exited = once(gateway.child, 'exit');
+    gateway.child.kill('SIGKILL');
+    await exited;
+    expect(await readdir(dataDir)).toContain('dosrouter.lock');
+
+    gateway = await start();
+    expect(await usageOf(gateway, key)).toEqual(usageBefore);
+    expect(await statusOf(clientOf(gateway, key.secret).chat.completions.create({ model: 'fast', messages }))).toBe(200);
   });
 });
