@@ -27,6 +27,9 @@ COPY --from=build /app/packages/gateway/dist packages/gateway/dist
 COPY --from=build /app/packages/health-prober/dist packages/health-prober/dist
 # demo.yaml (the default config), cluster.yaml (docker-compose.yml's gateways and prober), examples/.
 COPY config config
+# Embedded mode (no REDIS_URL) keeps API keys and usage here; `-v dosrouter-data:/data` keeps them past the container (docs/operations.md).
+ENV DOSROUTER_DATA_DIR=/data
+RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 8080
 # The gateway's; docker-compose.yml gives the prober (/readyz on 9091) and the simulator (/healthz) their own.

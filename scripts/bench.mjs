@@ -151,7 +151,8 @@ async function startServers(directory) {
     name: 'gateway',
     script: GATEWAY_MAIN,
     args: ['--config', gatewayConfig.path],
-    env: { ...environment, PORT: '0', HOST: '127.0.0.1' },
+    // Embedded mode's journals (storage.dataDir) in the run's directory: measured as users run it, left nowhere.
+    env: { ...environment, PORT: '0', HOST: '127.0.0.1', DOSROUTER_DATA_DIR: join(directory, 'data') },
   });
   requireLoopback(gateway);
   return { simulator, gateway, gatewayConfig };

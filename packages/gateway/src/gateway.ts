@@ -5,8 +5,6 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { startEmbeddedProbing, type EmbeddedProber } from '@dosrouter/health-prober';
 import {
-  MemoryKeyStore,
-  MemoryUsageLedger,
   ModelCatalog,
   ROUTING_STATS_WINDOW_MS,
   RedisKeyStore,
@@ -18,11 +16,15 @@ import {
   createLogger,
   hasRedis,
   loggerDestination,
+  openEmbeddedStorage,
   redisConnectionSettings,
   weightsOf,
+  type EmbeddedStorage,
   type GatewayConfig,
+  type KeyStore,
   type Logger,
   type RandomSource,
+  type SpendReader,
   type Strategy,
   type UsageLedger,
 } from '@dosrouter/shared';
@@ -96,15 +98,17 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const catalog = new ModelCatalog(config);
   const router = new Router(catalog, config.routing, await loadStrategies(config.routing.strategyModules, options.strategies ?? []));
   const backends = await BackendRegistry.create(config);
-  // Budgets read spend without Redis from the memory ledger (embedded) or from what admissions returned (cluster).
-  const memoryLedger = hasRedis(config) ? undefined : new MemoryUsageLedger(config.usage.retentionDays);
-  const spendObservations = memoryLedger ? undefined : new SpendObservations();
-  const spend = memoryLedger ?? spendObservations!;
+  // Embedded mode keeps keys and usage in the data directory (storage.dataDir) or in memory; cluster mode in Redis.
+  const storage = hasRedis(config) ? undefined : await openEmbeddedStorage({ dataDir: config.storage.dataDir, retentionDays: config.usage.retentionDays, logger });
+  // Budgets read spend without Redis from the embedded ledger or from what admissions returned (cluster).
+  const embeddedLedger = storage?.ledger;
+  const spendObservations = embeddedLedger ? undefined : new SpendObservations();
+  const spend = embeddedLedger ?? spendObservations!;
   const cluster = await createClusterState({ config, deployments: catalog.deployments(), logger, metrics, replica: options.replica, spend });
-  const usage = startUsage(config, cluster, memoryLedger, spendObservations, metrics, logger);
+  const usage = startUsage(config, cluster, embeddedLedger, spendObservations, metrics, logger);
 
   const adminKey = options.adminKey ?? (process.env.DOSROUTER_ADMIN_KEY || undefined);
-  const keys = await clientKeys(config, cluster, adminKey, logger);
+  const keys = await clientKeys(config, cluster, storage, adminKey, logger);
   const accessLog = config.logging.accessLog ? AccessLog.forLogger(logger, loggerDestination(logger), 'gateway') : undefined;
   // Handlers still settling a request when its connection was cut (a broken stream's usage): shutdown waits for them.
   const handlers = new InFlightTracker();
@@ -196,6 +200,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       // Answers have ended: their records are written (or reported lost) before the connections close.
       await usage?.close();
       await keys?.store.close();
+      await storage?.close();
       await cluster.close();
       await backends.close();
       accessLog?.flush();
@@ -215,7 +220,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
  * keys whenever an admin key is set (keys can then be created); otherwise it runs open, and says so loudly: anyone
  * who can reach the port can spend the backends' credit.
  */
-async function clientKeys(config: GatewayConfig, cluster: ClusterState, adminKey: string | undefined, logger: Logger): Promise<AppDependencies['keys']> {
+async function clientKeys(
+  config: GatewayConfig,
+  cluster: ClusterState,
+  storage: EmbeddedStorage | undefined,
+  adminKey: string | undefined,
+  logger: Logger,
+): Promise<AppDependencies['keys']> {
   const redisStore = cluster.redis ? new RedisKeyStore(cluster.redis, new RedisKeys(config.redis.keyPrefix)) : undefined;
   let required = config.auth.mode === 'keys' || (config.auth.mode === 'auto' && adminKey !== undefined);
   if (!required && config.auth.mode === 'auto' && redisStore) {
@@ -229,7 +240,7 @@ async function clientKeys(config: GatewayConfig, cluster: ClusterState, adminKey
     logger.warn('OPEN MODE: no API key is required on this gateway; anyone who can reach it can use its backends. Set DOSROUTER_ADMIN_KEY (or auth.mode: keys) to require keys.', { authMode: config.auth.mode });
     return undefined;
   }
-  const store = redisStore ?? new MemoryKeyStore();
+  const store: KeyStore = redisStore ?? storage!.keys;
   if (!adminKey) logger.warn('API keys are required but DOSROUTER_ADMIN_KEY is not set: the admin API is off, so keys cannot be created here');
   return { store, authenticator: new KeyAuthenticator(store) };
 }
@@ -250,7 +261,7 @@ interface RunningUsage {
 function startUsage(
   config: GatewayConfig,
   cluster: ClusterState,
-  memoryLedger: MemoryUsageLedger | undefined,
+  embeddedLedger: (UsageLedger & SpendReader) | undefined,
   spendObservations: SpendObservations | undefined,
   metrics: GatewayMetrics,
   logger: Logger,
@@ -260,18 +271,18 @@ function startUsage(
     return undefined;
   }
   const keys = new RedisKeys(config.redis.keyPrefix);
-  const ledger = memoryLedger ?? new RedisUsageLedger(cluster.redis!, keys);
+  const ledger = embeddedLedger ?? new RedisUsageLedger(cluster.redis!, keys);
   const recorder = new UsageRecorder({
     ledger,
     metrics,
     logger,
     commitTimeoutMs: config.usage.commitTimeoutMs,
     spoolLimit: config.usage.spoolLimit,
-    inMemory: memoryLedger !== undefined,
+    inMemory: embeddedLedger !== undefined,
     ...(spendObservations ? { onRecord: (record) => spendObservations.add(record) } : {}),
   });
   let aggregator: UsageAggregator | undefined;
-  if (!memoryLedger && config.usage.aggregate) {
+  if (!embeddedLedger && config.usage.aggregate) {
     aggregator = new UsageAggregator({
       // Its own connection: a blocked read must not hold up the request path's commands. Every command has a
       // deadline past the longest block, so a half-open connection cannot stall the consumer.

@@ -21,7 +21,8 @@ interface Started {
 async function startMain(args: string[], environment: Record<string, string> = {}): Promise<Started> {
   const child = spawn(process.execPath, [mainScript, ...args], {
     cwd: repository,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', REDIS_URL: '', ...environment },
+    // Embedded mode's journals in a directory of the test's own, not ./data in the repository.
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', REDIS_URL: '', DOSROUTER_DATA_DIR: mkdtempSync(join(tmpdir(), 'dosrouter-data-')), ...environment },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: Record<string, unknown>[] = [];

@@ -5,7 +5,7 @@ export type { ProbeSettings } from './config/probe-settings.js';
 export type { GatewayConfig, BackendConfig, BackendModelConfig, Capability, Timeouts, Pricing, SimulatedBackendConfig, ProbeConfig, ProbeOverrides } from './config/schema.js';
 export { parseConfig, loadConfigFile, ConfigError } from './config/load.js';
 export { interpolateEnvironment } from './config/interpolate.js';
-export { withEnvironmentOverrides, hasRedis, configFromCommandLine, configForMain } from './config/environment.js';
+export { withEnvironmentOverrides, hasRedis, configFromCommandLine, configForMain, DEFAULT_DATA_DIR } from './config/environment.js';
 export { ModelCatalog } from './catalog/catalog.js';
 export type { Deployment, ModelGroup } from './catalog/catalog.js';
 export {
@@ -100,6 +100,14 @@ export { USAGE_METRICS, NO_KEY, NO_MODEL, usageIncrements, usageKeyOf, summarize
 export type { UsageDay, UsageQuery, UsageRow, UsageGrouping, UsageMetric } from './usage/usage-totals.js';
 export type { UsageLedger } from './usage/usage-ledger.js';
 export { MemoryUsageLedger } from './usage/memory-usage-ledger.js';
+export type { UsageSnapshot } from './usage/memory-usage-ledger.js';
+export { FileUsageLedger } from './usage/file-usage-ledger.js';
+export type { FileUsageLedgerOptions } from './usage/file-usage-ledger.js';
+export { openEmbeddedStorage } from './storage/embedded-storage.js';
+export type { EmbeddedStorage, EmbeddedStorageOptions } from './storage/embedded-storage.js';
+export { JournalFile } from './storage/journal-file.js';
+export type { JournalFileOptions, JournalState } from './storage/journal-file.js';
+export { lockDataDir, LOCK_FILE } from './storage/data-dir-lock.js';
 export { RedisUsageLedger, USAGE_GROUP } from './usage/redis-usage-ledger.js';
 export { UsageAggregator } from './usage/usage-aggregator.js';
 export type { UsageAggregatorOptions } from './usage/usage-aggregator.js';

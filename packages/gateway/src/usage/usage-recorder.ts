@@ -13,7 +13,7 @@ export interface UsageRecorderOptions {
   readonly retryIntervalMs?: number;
   /** Sees every record as it is taken (this replica's view of its keys' spend). */
   readonly onRecord?: (record: UsageRecord) => void;
-  /** The ledger is in memory: a write cannot be slow, so an answer waits for it without a timer. */
+  /** The ledger is in this process (embedded: memory, and a journal it does not wait for): a write cannot be slow, so an answer waits for it without a timer. */
   readonly inMemory?: boolean;
 }
 

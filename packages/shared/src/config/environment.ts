@@ -2,16 +2,25 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigFile } from './load.js';
 import type { GatewayConfig } from './schema.js';
 
+/** Where a gateway started from its entry point keeps embedded mode's keys and usage when nothing else is set. */
+export const DEFAULT_DATA_DIR = './data';
+
 /**
  * REDIS_URL and DOSROUTER_REDIS_PREFIX override the file, so that one config serves every replica, the prober and
- * every test. Throws ConfigError naming the variable when one is malformed.
+ * every test; DOSROUTER_DATA_DIR sets storage.dataDir, which is otherwise `./data` unless the file sets it (or sets it
+ * to null). Throws ConfigError naming the variable when one is malformed.
  */
 export function withEnvironmentOverrides(config: GatewayConfig, environment: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const url = environment.REDIS_URL;
   const keyPrefix = environment.DOSROUTER_REDIS_PREFIX;
   if (url && !/^rediss?:\/\//.test(url)) throw new ConfigError(`REDIS_URL must start with redis:// or rediss://, got "${url}"`);
   if (keyPrefix && !/^[A-Za-z0-9._-]+$/.test(keyPrefix)) throw new ConfigError(`DOSROUTER_REDIS_PREFIX may use letters, digits, . _ and -, got "${keyPrefix}"`);
-  return { ...config, redis: { ...config.redis, ...(url ? { url } : {}), ...(keyPrefix ? { keyPrefix } : {}) } };
+  const dataDir = environment.DOSROUTER_DATA_DIR || (config.storage.dataDir === undefined ? DEFAULT_DATA_DIR : config.storage.dataDir);
+  return {
+    ...config,
+    redis: { ...config.redis, ...(url ? { url } : {}), ...(keyPrefix ? { keyPrefix } : {}) },
+    storage: { ...config.storage, dataDir },
+  };
 }
 
 /** Whether the config names a Redis (URL, Sentinel or Cluster): cluster mode. Without one, a gateway runs embedded. */

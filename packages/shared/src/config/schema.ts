@@ -377,6 +377,18 @@ export const configSchema = z.object({
       retentionDays: z.number().int().min(1).max(3_660).default(400),
     })
     .prefault({}),
+  /** Embedded mode (no Redis): where API keys and usage totals are kept across restarts (docs/operations.md). */
+  storage: z
+    .object({
+      /**
+       * The directory of the journals `keys.jsonl` and `usage.jsonl` (created when missing), relative to the working
+       * directory. Unset: DOSROUTER_DATA_DIR, else `./data`, for a gateway started from its entry point (`pnpm
+       * start`, the image); a gateway started in code keeps memory only. `null`: nothing is written, a restart
+       * forgets keys and usage. Cluster mode ignores it: Redis keeps both.
+       */
+      dataDir: z.string().min(1).nullable().optional(),
+    })
+    .prefault({}),
   /** How each request picks its deployment: strategies, rules, fallbacks, virtual models, retries (docs/routing.md). */
   routing: routingSchema,
 }).superRefine((config, context) => {

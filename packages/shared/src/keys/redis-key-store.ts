@@ -5,6 +5,7 @@ import type { ApiKeyFields, ApiKeyRecord, IssuedKey, KeyStore } from './api-key.
 import {
   byCreation,
   checkedGrace,
+  isStoredKey,
   newSecret,
   newStoredKey,
   publicRecord,
@@ -232,15 +233,13 @@ function secretHashes(stored: StoredKey, action: HashAction): [string, HashActio
 }
 
 function parseStored(raw: string): StoredKey {
-  let stored: StoredKey | undefined;
+  let stored: unknown;
   try {
-    stored = JSON.parse(raw) as StoredKey;
+    stored = JSON.parse(raw);
   } catch {
     // Reported below.
   }
-  if (typeof stored !== 'object' || stored === null || typeof stored.id !== 'string' || typeof stored.secretHash !== 'string') {
-    throw new Error('malformed API key record in Redis');
-  }
+  if (!isStoredKey(stored)) throw new Error('malformed API key record in Redis');
   return stored;
 }
 

@@ -89,6 +89,12 @@ export function publicRecord(stored: StoredKey, lastUsedAt: number | undefined):
   };
 }
 
+/** Whether a value read back (from Redis, from a journal) has the shape of a stored key. */
+export function isStoredKey(value: unknown): value is StoredKey {
+  const stored = value as Partial<StoredKey> | null;
+  return typeof stored === 'object' && stored !== null && typeof stored.id === 'string' && typeof stored.secretHash === 'string';
+}
+
 /** Oldest first, then by id: the order `list` returns. */
 export function byCreation(a: ApiKeyRecord, b: ApiKeyRecord): number {
   return a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);

@@ -1,42 +1,18 @@
-import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../logger/logger.js';
 import { connectRedis } from '../state/redis/connection.js';
 import { eventually } from '../test-support/key-store-contract.js';
 import { testRedis, TEST_REDIS_URL, type TestRedis } from '../test-support/redis.js';
+import { usageRecord as record } from '../test-support/usage-records.js';
 import { MemoryUsageLedger } from './memory-usage-ledger.js';
 import { RedisUsageLedger, USAGE_GROUP } from './redis-usage-ledger.js';
 import { UsageAggregator } from './usage-aggregator.js';
-import { usageDay, usageMonth, type UsageRecord } from './usage-record.js';
+import { usageDay, usageMonth } from './usage-record.js';
 import { summarizeUsage } from './usage-totals.js';
 import type { UsageLedger } from './usage-ledger.js';
 
 const logger = createLogger({ level: 'error', service: 'test' });
 const TODAY = usageDay(Date.now());
-
-function record(fields: Partial<UsageRecord> = {}): UsageRecord {
-  return {
-    v: 1,
-    id: randomUUID(),
-    requestId: randomUUID(),
-    at: Date.now(),
-    keyId: 'key_a',
-    route: '/v1/chat/completions',
-    requestedModel: 'fast',
-    model: 'fast',
-    deployment: 'sim/fast',
-    stream: false,
-    status: 200,
-    promptTokens: 10,
-    completionTokens: 5,
-    estimated: false,
-    costUsd: 0.000123,
-    latencyMs: 12,
-    attempts: 1,
-    replica: 'r1',
-    ...fields,
-  };
-}
 
 const totalsOf = async (ledger: UsageLedger, groupBy: ('key' | 'model' | 'day')[] = []) =>
   summarizeUsage(await ledger.readDays([TODAY]), { from: TODAY, to: TODAY, groupBy });

@@ -93,6 +93,11 @@ export function parseUsageRecord(serialized: string): UsageRecord | undefined {
   } catch {
     return undefined;
   }
+  return asUsageRecord(value);
+}
+
+/** A parsed value as a usage record, or undefined when it is not one. */
+export function asUsageRecord(value: unknown): UsageRecord | undefined {
   if (!isRecord(value) || value.v !== 1) return undefined;
   const { id, requestId, at, route, requestedModel, status, promptTokens, completionTokens, costUsd, latencyMs, attempts, replica } = value;
   if (!text(id) || !text(requestId) || !count(at) || !text(route) || !text(requestedModel) || !text(replica)) return undefined;
