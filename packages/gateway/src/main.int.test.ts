@@ -76,6 +76,6 @@ describe('the gateway process with a bad config', () => {
     const [code] = (await once(child, 'exit')) as [number | null];
     expect(code).toBe(1);
     expect(stderr).toContain(`${path}: invalid configuration`);
-    expect(stderr).toContain('backends.0.baseUrl');
+    expect(stderr).toContain('backends[0].baseUrl');
   });
 });
