@@ -6,7 +6,10 @@ export type { GatewayConfig, BackendConfig, BackendModelConfig, Capability, Time
 export { parseConfig, loadConfigFile, ConfigError } from './config/load.js';
 export type { ParseOptions } from './config/load.js';
 export { readSecretFile } from './config/secret-file.js';
-export { withEnvironmentOverrides, hasRedis, configFromCommandLine, configForMain } from './config/environment.js';
+export { withEnvironmentOverrides, hasRedis, parseEntryArguments, loadProcessConfig, configForMain } from './config/environment.js';
+export type { EntryArguments, ProcessConfig } from './config/environment.js';
+export { adminKeyFromEnvironment } from './config/admin-key.js';
+export { formatConfigPath } from './config/config-path.js';
 export { ModelCatalog } from './catalog/catalog.js';
 export type { Deployment, ModelGroup } from './catalog/catalog.js';
 export {
