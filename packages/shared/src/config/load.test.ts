@@ -126,4 +126,15 @@ describe('the shipped config files', () => {
       expect(() => loadConfigFile(`${root}${file}`, dummyEnvironment)).not.toThrow();
     });
   }
+
+  it('point no backend at the gateway’s own port (llama-server’s default, 8080, is the gateway’s too)', () => {
+    for (const file of files.filter((name) => name.startsWith('examples/'))) {
+      const config = loadConfigFile(`${root}${file}`, dummyEnvironment);
+      for (const backend of config.backends) {
+        if (backend.baseUrl === undefined) continue;
+        const url = new URL(backend.baseUrl);
+        if (['127.0.0.1', 'localhost'].includes(url.hostname)) expect(Number(url.port), `${file}: ${backend.name}`).not.toBe(config.server.port);
+      }
+    }
+  });
 });

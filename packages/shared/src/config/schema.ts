@@ -78,7 +78,9 @@ export type ProbeKindName = z.infer<typeof probeKindSchema>;
  */
 const probeFields = {
   /**
-   * `models`: GET {baseUrl}/models, and the model must be listed. Free on paid providers, hence the default.
+   * `models`: GET {baseUrl}/models; any 2xx means alive. Free on paid providers, hence the default. A model list
+   *   without the deployment's upstream id is logged once as a warning, never drained for: Azure OpenAI lists base
+   *   models, not deployment names, and llama.cpp a file path.
    * `chat`: one streamed completion of at most a few tokens; measures time to first token; costs tokens.
    * `http`: GET `path` (e.g. vLLM's /health) and expect `expectedStatus`. Free.
    */
