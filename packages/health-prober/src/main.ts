@@ -15,7 +15,7 @@ PROBER_PORT (default: the config's prober.port, 9091).
   -h, --help          this text
 
 Environment: REDIS_URL (required unless the config names a Redis), DOSROUTER_REDIS_PREFIX, DOSROUTER_CONFIG,
-PROBER_PORT, PROBER_HOST, DOSROUTER_PROBER_ID, DOSROUTER_ADMIN_KEY or DOSROUTER_ADMIN_KEY_FILE (guards /metrics and the queue UI).`;
+PROBER_PORT, PROBER_HOST, DOSROUTER_PROBER_ID, DOSROUTER_ADMIN_KEY or DOSROUTER_ADMIN_KEY_FILE (turns on the queue UI).`;
 
 function fail(message: string): never {
   process.stderr.write(`dosrouter-prober: ${message}\n`);
