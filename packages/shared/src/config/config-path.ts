@@ -2,6 +2,12 @@ import type { z } from 'zod';
 
 export type ConfigPath = readonly PropertyKey[];
 
+/** One thing wrong with a config file, at the path of the value it is about. */
+export interface ConfigProblem {
+  readonly path: ConfigPath;
+  readonly message: string;
+}
+
 /** `backends[0].models[2].pricing.inputPerMTok`, the form every config message names a field in. */
 export function formatConfigPath(path: ConfigPath): string {
   if (path.length === 0) return '(root)';

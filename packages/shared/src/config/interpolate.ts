@@ -1,11 +1,6 @@
 import { isMap, isPair, isScalar, isSeq, parse as parseYaml, Scalar } from 'yaml';
-import type { ConfigPath } from './config-path.js';
+import type { ConfigPath, ConfigProblem } from './config-path.js';
 import { readSecretFile } from './secret-file.js';
-
-export interface ConfigProblem {
-  readonly path: ConfigPath;
-  readonly message: string;
-}
 
 export interface InterpolationSources {
   readonly environment: NodeJS.ProcessEnv;

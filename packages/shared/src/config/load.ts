@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { formatConfigPath, knownKeysAt } from './config-path.js';
+import { formatConfigPath, knownKeysAt, type ConfigProblem } from './config-path.js';
 import { didYouMean } from './did-you-mean.js';
-import { interpolateYamlNode, type ConfigProblem, type InterpolationSources } from './interpolate.js';
+import { interpolateYamlNode, type InterpolationSources } from './interpolate.js';
 import { referenceProblems, type ReferenceOptions } from './references.js';
 import { configSchema, type GatewayConfig } from './schema.js';
 

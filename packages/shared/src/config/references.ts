@@ -1,9 +1,7 @@
+import { isVirtualModel } from '../routing/classifier/profiles.js';
 import { BUILT_IN_STRATEGY_NAMES } from '../routing/strategies/registry.js';
-import type { ConfigPath } from './config-path.js';
+import type { ConfigPath, ConfigProblem } from './config-path.js';
 import { didYouMean } from './did-you-mean.js';
-import type { ConfigProblem } from './interpolate.js';
-
-const VIRTUAL_MODELS = ['auto', 'eco', 'premium'];
 
 export interface ReferenceOptions {
   /**
@@ -63,7 +61,7 @@ export function referenceProblems(document: unknown, options: ReferenceOptions =
   }
   for (const [group, members] of Object.entries(groups)) {
     if (models.has(group) || aliasNames.has(group)) problem(['routing', 'groups', group], `"${group}" is already a model or alias name`);
-    if (VIRTUAL_MODELS.includes(group)) problem(['routing', 'groups', group], `"${group}" is a virtual model name`);
+    if (isVirtualModel(group)) problem(['routing', 'groups', group], `"${group}" is a virtual model name`);
     list(members).forEach((member, index) => requireModel(member, ['routing', 'groups', group, index]));
   }
   requireStrategy(routing?.strategy, ['routing', 'strategy']);
@@ -75,7 +73,7 @@ export function referenceProblems(document: unknown, options: ReferenceOptions =
   list(routing?.rules).forEach((rule, index) => {
     const route = record(record(rule)?.route);
     const model = text(route?.model);
-    if (model !== undefined && !VIRTUAL_MODELS.includes(model)) requireModel(model, ['routing', 'rules', index, 'route', 'model']);
+    if (model !== undefined && !isVirtualModel(model)) requireModel(model, ['routing', 'rules', index, 'route', 'model']);
     const group = text(route?.group);
     if (group !== undefined && !groupNames.has(group)) {
       problem(['routing', 'rules', index, 'route', 'group'], `"${group}" is not a group under routing.groups${didYouMean(group, groupNames)}`);
