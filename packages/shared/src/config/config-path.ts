@@ -25,7 +25,10 @@ interface SchemaDefinition {
   readonly type: string;
   readonly shape?: Record<string, z.ZodType>;
   readonly element?: z.ZodType;
+  readonly keyType?: z.ZodType;
   readonly valueType?: z.ZodType;
+  /** An enum's values. */
+  readonly entries?: Readonly<Record<string, string | number>>;
   readonly innerType?: z.ZodType;
   readonly in?: z.ZodType;
   readonly options?: readonly z.ZodType[];
@@ -35,8 +38,11 @@ function definitionOf(schema: z.ZodType): SchemaDefinition {
   return schema._zod.def as unknown as SchemaDefinition;
 }
 
-/** The object schemas a value at `path` is checked against (several under a union), wrappers such as defaults removed. */
-function objectSchemasAt(schema: z.ZodType, path: ConfigPath): SchemaDefinition[] {
+/**
+ * The schemas of the maps a value at `path` is checked against — objects, and records whose keys are an enum (several
+ * under a union) — wrappers such as defaults removed.
+ */
+function mapSchemasAt(schema: z.ZodType, path: ConfigPath): SchemaDefinition[] {
   const definition = definitionOf(schema);
   switch (definition.type) {
     case 'optional':
@@ -46,24 +52,30 @@ function objectSchemasAt(schema: z.ZodType, path: ConfigPath): SchemaDefinition[
     case 'readonly':
     case 'catch':
     case 'nonoptional':
-      return objectSchemasAt(definition.innerType!, path);
+      return mapSchemasAt(definition.innerType!, path);
     case 'pipe':
-      return objectSchemasAt(definition.in!, path);
+      return mapSchemasAt(definition.in!, path);
     case 'union':
-      return definition.options!.flatMap((option) => objectSchemasAt(option, path));
+      return definition.options!.flatMap((option) => mapSchemasAt(option, path));
   }
-  if (path.length === 0) return definition.type === 'object' ? [definition] : [];
+  if (path.length === 0) return definition.type === 'object' || definition.type === 'record' ? [definition] : [];
   const [segment, ...rest] = path;
   if (definition.type === 'object') {
     const field = definition.shape![String(segment)];
-    return field === undefined ? [] : objectSchemasAt(field, rest);
+    return field === undefined ? [] : mapSchemasAt(field, rest);
   }
-  if (definition.type === 'array' && typeof segment === 'number') return objectSchemasAt(definition.element!, rest);
-  if (definition.type === 'record') return objectSchemasAt(definition.valueType!, rest);
+  if (definition.type === 'array' && typeof segment === 'number') return mapSchemasAt(definition.element!, rest);
+  if (definition.type === 'record') return mapSchemasAt(definition.valueType!, rest);
   return [];
 }
 
-/** The keys the schema allows in the object at `path`: what a misspelt key is compared with. */
+/** The keys the schema allows in the map at `path`: what a misspelt key is compared with. */
 export function knownKeysAt(schema: z.ZodType, path: ConfigPath): string[] {
-  return [...new Set(objectSchemasAt(schema, path).flatMap((definition) => Object.keys(definition.shape ?? {})))];
+  return [...new Set(mapSchemasAt(schema, path).flatMap(keysOf))];
+}
+
+function keysOf(definition: SchemaDefinition): string[] {
+  if (definition.shape !== undefined) return Object.keys(definition.shape);
+  const entries = definition.keyType === undefined ? undefined : definitionOf(definition.keyType).entries;
+  return entries === undefined ? [] : Object.values(entries).map(String);
 }

@@ -36,6 +36,14 @@ describe('unknown keys', () => {
     ]);
   });
 
+  it('suggests the names a map keyed by a fixed set allows: virtual models and tiers', () => {
+    const text = `${minimal}routing:\n  profiles:\n    autoo: { tiers: { SIMPLE: [small] } }\n    eco: { tiers: { SIMPEL: [small] } }\n`;
+    expect(problems(text)).toEqual([
+      'routing.profiles.eco.tiers.SIMPEL: unknown key; did you mean SIMPLE?',
+      'routing.profiles.autoo: unknown key; did you mean auto?',
+    ]);
+  });
+
   it('keeps open maps open: headers, query parameters, rule headers and metadata take any name', () => {
     const text = [
       minimal.trimEnd(),
