@@ -1,10 +1,16 @@
 #!/usr/bin/env node
-// `pnpm dosrouter keys <command>` and `pnpm dosrouter usage`: the admin API for client keys and usage from a shell. Talks to DOSROUTER_URL (default
-// http://127.0.0.1:8080) with DOSROUTER_ADMIN_KEY. Prints the API's JSON; exits 1 with the API's error message on
-// failure. The secret of a created or rotated key is printed once, as the API returns it.
+// `pnpm -s dosrouter keys <command>` and `pnpm -s dosrouter usage`: the admin API for client keys and usage from a
+// shell. Talks to DOSROUTER_URL (default http://127.0.0.1:8080) with the admin key. Prints the API's JSON; exits 1
+// with the API's error message on failure. The secret of a created or rotated key is printed once, as the API
+// returns it. `pnpm -s dosrouter check`: validates a config without starting anything (the gateway's --check).
+// `-s` (--silent) keeps pnpm's own "> dosrouter@… dosrouter" banner off stdout, so that the JSON pipes into jq.
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-const USAGE = `usage: pnpm dosrouter keys <command> [options]
+const USAGE = `usage: pnpm -s dosrouter check [--config FILE] [--json]
+  validate a config (default: DOSROUTER_CONFIG, else config/demo.yaml), resolve every model, alias, group and rule,
+  print a summary; exit 0 valid, 1 not. Starts nothing. Needs a build (pnpm run build).
+       pnpm -s dosrouter keys <command> [options]
   create --name NAME [--model M]... [--owner k=v]... [--rpm N] [--tpm N] [--concurrency N] [--expires ISO-DATE]
          [--daily-usd X] [--monthly-usd X] [--soft-daily-usd X]
   list
@@ -13,8 +19,9 @@ const USAGE = `usage: pnpm dosrouter keys <command> [options]
          [--daily-usd X] [--monthly-usd X] [--soft-daily-usd X]
   rotate ID [--grace SECONDS]
   revoke ID
-       pnpm dosrouter usage [--key ID] [--model M] [--from DAY] [--to DAY] [--group-by key,model,day]
-environment: DOSROUTER_URL (default http://127.0.0.1:8080), DOSROUTER_ADMIN_KEY (required)`;
+       pnpm -s dosrouter usage [--key ID] [--model M] [--from DAY] [--to DAY] [--group-by key,model,day]
+environment: DOSROUTER_URL (default http://127.0.0.1:8080), DOSROUTER_ADMIN_KEY or DOSROUTER_ADMIN_KEY_FILE (keys, usage)
+-s keeps pnpm's banner off stdout: pnpm -s dosrouter keys list | jq '.data[].name'`;
 
 const options = {
   name: { type: 'string' },
@@ -33,6 +40,8 @@ const options = {
   from: { type: 'string' },
   to: { type: 'string' },
   'group-by': { type: 'string' },
+  config: { type: 'string', short: 'c' },
+  json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -83,9 +92,26 @@ function fieldsOf(values) {
   return fields;
 }
 
+/** A module of the built packages; they exist after `pnpm run build` (`pnpm start` builds too). */
+async function built(path) {
+  try {
+    return await import(new URL(`../packages/${path}`, import.meta.url).href);
+  } catch (error) {
+    if (error.code === 'ERR_MODULE_NOT_FOUND') fail(`packages/${path} is missing: run pnpm run build first`);
+    throw error;
+  }
+}
+
 async function call(method, path, body) {
-  const adminKey = process.env.DOSROUTER_ADMIN_KEY;
-  if (!adminKey) fail('set DOSROUTER_ADMIN_KEY to the gateway’s admin key');
+  const { adminKeyFromEnvironment, ConfigError } = await built('shared/dist/index.js');
+  let adminKey;
+  try {
+    adminKey = adminKeyFromEnvironment(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    fail(error.message);
+  }
+  if (!adminKey) fail('set DOSROUTER_ADMIN_KEY (or DOSROUTER_ADMIN_KEY_FILE) to the gateway’s admin key');
   const base = (process.env.DOSROUTER_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
   let response;
   try {
@@ -102,11 +128,29 @@ async function call(method, path, body) {
   process.stdout.write(`${JSON.stringify(payload, null, 2)}\n`);
 }
 
-const { values, positionals } = parseArgs({ options, allowPositionals: true, strict: true });
+let parsed;
+try {
+  parsed = parseArgs({ options, allowPositionals: true, strict: true });
+} catch (error) {
+  fail(`${error.message}\n${USAGE}`);
+}
+const { values, positionals } = parsed;
 const [group, command, id] = positionals;
-if (values.help || !((group === 'keys' && command !== undefined) || group === 'usage')) {
-  process.stdout.write(`${USAGE}\n`);
+if (values.help || !((group === 'keys' && command !== undefined) || group === 'usage' || (group === 'check' && command === undefined))) {
+  (values.help ? process.stdout : process.stderr).write(`${USAGE}\n`);
   process.exit(values.help ? 0 : 1);
+}
+if (group === 'check') {
+  const { runConfigCheck } = await built('gateway/dist/check/config-check.js');
+  process.exitCode = await runConfigCheck({
+    program: 'dosrouter check',
+    configPath: values.config,
+    defaultPath: fileURLToPath(new URL('../config/demo.yaml', import.meta.url)),
+    json: values.json === true,
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+  });
+  process.exit();
 }
 if (group === 'usage') {
   const query = new URLSearchParams();

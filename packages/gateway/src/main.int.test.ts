@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -77,6 +77,26 @@ describe('the gateway process with a bad config', () => {
     const [code] = (await once(child, 'exit')) as [number | null];
     expect(code).toBe(1);
     expect(stderr).toContain(`${path}: invalid configuration`);
-    expect(stderr).toContain('backends.0.baseUrl');
+    expect(stderr).toContain('backends[0].baseUrl');
+  });
+});
+
+describe('the gateway process with its admin key in a file (a Docker or Kubernetes secret)', () => {
+  let started: Started;
+  const directory = mkdtempSync(join(tmpdir(), 'dosrouter-secret-'));
+  beforeAll(async () => {
+    const path = join(directory, 'admin_key');
+    writeFileSync(path, 'admin-key-from-file\n');
+    started = await startMain([], { DOSROUTER_ADMIN_KEY_FILE: path, DOSROUTER_ADMIN_KEY: '' });
+  });
+  afterAll(() => {
+    if (started.child.exitCode === null) started.child.kill('SIGKILL');
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  it('takes the file’s text, without its trailing newline, as the admin key', async () => {
+    const list = (key: string): Promise<Response> => fetch(`${started.url}/admin/keys`, { headers: { authorization: `Bearer ${key}` } });
+    expect((await list('admin-key-from-file')).status).toBe(200);
+    expect((await list('not-the-admin-key')).status).toBe(401);
   });
 });

@@ -1,19 +1,57 @@
 import { fileURLToPath } from 'node:url';
-import { configForMain, createLogger, flushLogger } from '@dosrouter/shared';
+import { ConfigError, configForMain, createLogger, flushLogger, parseEntryArguments } from '@dosrouter/shared';
+import { runConfigCheck } from './check/config-check.js';
 import { startGateway } from './gateway.js';
 
 /** The demo config: simulated backends, so that a first `pnpm start` answers with nothing else installed. */
 const DEMO_CONFIG = fileURLToPath(new URL('../../../config/demo.yaml', import.meta.url));
 
+const USAGE = `usage: node packages/gateway/dist/main.js [options]        (or: pnpm start, which builds first)
+
+Runs a DOSRouter gateway: the OpenAI-compatible API on PORT (default: the config's server.port, 8080).
+
+  -c, --config FILE   the config (default: DOSROUTER_CONFIG, else config/demo.yaml)
+  --check             validate the config, resolve every model, alias, group, rule and virtual model, print a
+                      summary and exit: 0 valid, 1 not. Starts nothing (no server, no Redis, no probe).
+  --json              with --check: the summary, or the problems, as one JSON document on stdout
+  -h, --help          this text
+
+Environment: PORT, HOST, DOSROUTER_CONFIG, REDIS_URL (cluster mode; unset: embedded), DOSROUTER_REDIS_PREFIX,
+DOSROUTER_ADMIN_KEY or DOSROUTER_ADMIN_KEY_FILE (a file holding it, e.g. /run/secrets/admin_key), DOSROUTER_REPLICA_ID.`;
+
+function fail(message: string): never {
+  process.stderr.write(`dosrouter: ${message}\n`);
+  process.exit(1);
+}
+
 async function main(): Promise<void> {
-  const { config, configPath } = configForMain('dosrouter', DEMO_CONFIG);
-  const port = process.env.PORT === undefined ? undefined : Number(process.env.PORT);
-  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65_535)) {
-    process.stderr.write(`dosrouter: PORT must be a port number, got "${process.env.PORT}"\n`);
-    process.exit(1);
+  let entry;
+  try {
+    entry = parseEntryArguments(process.argv.slice(2), ['check', 'json']);
+  } catch (error) {
+    fail(`${(error as ConfigError).message}\n${USAGE}`);
   }
+  if (entry.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  if (entry.flags.has('check')) {
+    process.exit(
+      await runConfigCheck({
+        program: 'dosrouter',
+        configPath: entry.configPath,
+        defaultPath: DEMO_CONFIG,
+        json: entry.flags.has('json'),
+        stdout: (text) => process.stdout.write(text),
+        stderr: (text) => process.stderr.write(text),
+      }),
+    );
+  }
+  const { config, configPath, adminKey } = configForMain('dosrouter', DEMO_CONFIG, entry.configPath);
+  const port = process.env.PORT === undefined ? undefined : Number(process.env.PORT);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65_535)) fail(`PORT must be a port number, got "${process.env.PORT}"`);
   const logger = createLogger({ level: config.logging.level, service: 'gateway' });
-  const gateway = await startGateway({ config, logger, port, host: process.env.HOST });
+  const gateway = await startGateway({ config, logger, port, host: process.env.HOST, ...(adminKey === undefined ? {} : { adminKey }) });
   logger.info('gateway listening', {
     url: gateway.url,
     mode: gateway.cluster.mode,
@@ -36,7 +74,4 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void stop('SIGINT'));
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`dosrouter: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+main().catch((error: unknown) => fail(`failed to start: ${error instanceof Error ? error.message : String(error)}`));

@@ -35,6 +35,8 @@ export interface DeploymentProberOptions {
  */
 export class DeploymentProber {
   private readonly clock: () => number;
+  /** Deployments whose probe warning was logged: once per deployment and process, not every interval. */
+  private readonly warned = new Set<string>();
 
   constructor(private readonly options: DeploymentProberOptions) {
     this.clock = options.clock ?? Date.now;
@@ -47,6 +49,10 @@ export class DeploymentProber {
     metrics?.recordProbe(plan.deploymentId, plan.settings.kind, result);
     if (!result.ok) {
       logger.debug('probe failed', { deployment: plan.deploymentId, kind: plan.settings.kind, reason: result.reason, status: result.status });
+    }
+    if (result.warning !== undefined && !this.warned.has(plan.deploymentId)) {
+      this.warned.add(plan.deploymentId);
+      logger.warn('probe warning', { deployment: plan.deploymentId, kind: plan.settings.kind, warning: result.warning });
     }
     const update = await keeper.recordProbe(plan.deploymentId, {
       ok: result.ok,

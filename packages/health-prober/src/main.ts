@@ -1,9 +1,21 @@
 import { fileURLToPath } from 'node:url';
-import { configForMain, createLogger, flushLogger } from '@dosrouter/shared';
+import { ConfigError, configForMain, createLogger, flushLogger, parseEntryArguments } from '@dosrouter/shared';
 import { startProber } from './prober.js';
 
 /** The same default as the gateway's: one config file serves both. */
 const DEMO_CONFIG = fileURLToPath(new URL('../../../config/demo.yaml', import.meta.url));
+
+const USAGE = `usage: node packages/health-prober/dist/main.js [options]
+
+Runs a DOSRouter health prober (cluster mode: needs Redis): probes every deployment of the config on its schedule and
+publishes the routing weights the gateways use. /healthz, /readyz, /metrics and the queue UI (/admin/queues) on
+PROBER_PORT (default: the config's prober.port, 9091).
+
+  -c, --config FILE   the config, the same file as the gateways' (default: DOSROUTER_CONFIG, else config/demo.yaml)
+  -h, --help          this text
+
+Environment: REDIS_URL (required unless the config names a Redis), DOSROUTER_REDIS_PREFIX, DOSROUTER_CONFIG,
+PROBER_PORT, PROBER_HOST, DOSROUTER_PROBER_ID, DOSROUTER_ADMIN_KEY or DOSROUTER_ADMIN_KEY_FILE (turns on the queue UI).`;
 
 function fail(message: string): never {
   process.stderr.write(`dosrouter-prober: ${message}\n`);
@@ -19,7 +31,17 @@ function portFromEnvironment(): number | undefined {
 }
 
 async function main(): Promise<void> {
-  const { config, configPath } = configForMain('dosrouter-prober', DEMO_CONFIG);
+  let entry;
+  try {
+    entry = parseEntryArguments(process.argv.slice(2));
+  } catch (error) {
+    fail(`${(error as ConfigError).message}\n${USAGE}`);
+  }
+  if (entry.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const { config, configPath, adminKey } = configForMain('dosrouter-prober', DEMO_CONFIG, entry.configPath);
   const logger = createLogger({ level: config.logging.level, service: 'prober' });
   let prober;
   try {
@@ -28,7 +50,7 @@ async function main(): Promise<void> {
       logger,
       port: portFromEnvironment(),
       host: process.env.PROBER_HOST,
-      adminKey: process.env.DOSROUTER_ADMIN_KEY || undefined,
+      adminKey,
     });
   } catch (error) {
     await flushLogger(logger);

@@ -4,8 +4,12 @@ export { backendHeaders, USER_AGENT } from './config/backend-headers.js';
 export type { ProbeSettings } from './config/probe-settings.js';
 export type { GatewayConfig, BackendConfig, BackendModelConfig, Capability, Timeouts, Pricing, SimulatedBackendConfig, ProbeConfig, ProbeOverrides } from './config/schema.js';
 export { parseConfig, loadConfigFile, ConfigError } from './config/load.js';
-export { interpolateEnvironment } from './config/interpolate.js';
-export { withEnvironmentOverrides, hasRedis, configFromCommandLine, configForMain, DEFAULT_DATA_DIR } from './config/environment.js';
+export type { ParseOptions } from './config/load.js';
+export { readSecretFile } from './config/secret-file.js';
+export { withEnvironmentOverrides, hasRedis, parseEntryArguments, loadProcessConfig, configForMain, DEFAULT_DATA_DIR } from './config/environment.js';
+export type { EntryArguments, ProcessConfig } from './config/environment.js';
+export { adminKeyFromEnvironment } from './config/admin-key.js';
+export { formatConfigPath } from './config/config-path.js';
 export { ModelCatalog } from './catalog/catalog.js';
 export type { Deployment, ModelGroup } from './catalog/catalog.js';
 export {

@@ -3,8 +3,11 @@ import { describeFetchFailure } from './fetch-failure.js';
 import { operationUrl, type ProbeResult, type ProbeTarget } from './probe-result.js';
 
 /**
- * The `models` probe: GET {baseUrl}/models, and the deployment's model must be listed. It costs nothing on paid
- * providers (no tokens), which is why it is the default kind.
+ * The `models` probe: GET {baseUrl}/models; any 2xx answer means the backend is alive. It costs nothing on paid
+ * providers (no tokens), which is why it is the default kind. Whether the deployment's model is listed is only a
+ * warning: many healthy servers list other ids than the one requests use (Azure OpenAI lists base models, not
+ * deployment names; llama.cpp's llama-server lists the model's file path unless started with --alias), and draining
+ * them for it would take every such deployment out of routing.
  */
 export async function probeModels(target: ProbeTarget, clock: () => number = () => performance.now()): Promise<ProbeResult> {
   const started = clock();
@@ -22,14 +25,13 @@ export async function probeModels(target: ProbeTarget, clock: () => number = () 
     await response.body?.cancel();
     return { ok: false, latencyMs: elapsed(), status: response.status, reason: `status ${response.status}` };
   }
-  let listed: boolean;
+  let warning: string | undefined;
   try {
     const body = (await response.json()) as { data?: { id?: unknown }[] };
-    listed = Array.isArray(body.data) && body.data.some((model) => model.id === target.upstreamModel);
+    const listed = Array.isArray(body.data) && body.data.some((model) => model.id === target.upstreamModel);
+    if (!listed) warning = `model ${target.upstreamModel} is not listed by GET /models; if requests fail, check upstreamModel`;
   } catch {
-    return { ok: false, latencyMs: elapsed(), status: response.status, reason: 'model list is not JSON' };
+    warning = 'the model list is not JSON';
   }
-  return listed
-    ? { ok: true, latencyMs: elapsed(), status: response.status }
-    : { ok: false, latencyMs: elapsed(), status: response.status, reason: `model ${target.upstreamModel} is not listed` };
+  return { ok: true, latencyMs: elapsed(), status: response.status, ...(warning === undefined ? {} : { warning }) };
 }

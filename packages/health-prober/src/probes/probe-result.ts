@@ -7,6 +7,11 @@ export interface ProbeResult {
   readonly status?: number;
   /** Why the probe failed, in words for logs and metrics. */
   readonly reason?: string;
+  /**
+   * A passed probe saw something that looks like a config mistake but is no sign of ill health (a model list
+   * without the deployment's id). Logged once per deployment, never a cause to drain it.
+   */
+  readonly warning?: string;
 }
 
 /** Where and how to reach a deployment's backend. Headers carry the backend's credential: never log them. */

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfigFile } from './load.js';
+import { adminKeyFromEnvironment } from './admin-key.js';
+import { ConfigError, loadConfigFile, type ParseOptions } from './load.js';
 import type { GatewayConfig } from './schema.js';
 
 /** Where a gateway started from its entry point keeps embedded mode's keys and usage when nothing else is set. */
@@ -28,24 +29,65 @@ export function hasRedis(config: GatewayConfig): boolean {
   return Boolean(config.redis.url || config.redis.sentinels?.length || config.redis.clusterNodes?.length);
 }
 
-/**
- * The config a process starts with: `--config FILE` (or `-c`), else DOSROUTER_CONFIG, else `defaultPath`, with the
- * environment's overrides applied. Throws ConfigError naming the field or variable that is wrong.
- */
-export function configFromCommandLine(
-  defaultPath: string,
-  argv: readonly string[] = process.argv.slice(2),
-  environment: NodeJS.ProcessEnv = process.env,
-): { config: GatewayConfig; configPath: string } {
-  const { values } = parseArgs({ args: [...argv], options: { config: { type: 'string', short: 'c' } } });
-  const configPath = values.config ?? environment.DOSROUTER_CONFIG ?? defaultPath;
-  return { config: withEnvironmentOverrides(loadConfigFile(configPath), environment), configPath };
+export interface EntryArguments<Flag extends string> {
+  /** `--config FILE` / `-c FILE`, when given. */
+  readonly configPath?: string;
+  /** `--help` / `-h`. */
+  readonly help: boolean;
+  /** The boolean flags given, of those the entry point takes. */
+  readonly flags: ReadonlySet<Flag>;
 }
 
-/** `configFromCommandLine` for a process's main: a config problem is one line on stderr and exit code 1. */
-export function configForMain(program: string, defaultPath: string): { config: GatewayConfig; configPath: string } {
+/**
+ * An entry point's command line: `--config FILE` (`-c`), `--help` (`-h`) and the entry point's own boolean flags.
+ * Throws ConfigError naming an unknown flag or a stray argument.
+ */
+export function parseEntryArguments<Flag extends string>(argv: readonly string[], booleanFlags: readonly Flag[] = []): EntryArguments<Flag> {
+  const options = {
+    config: { type: 'string', short: 'c' },
+    help: { type: 'boolean', short: 'h' },
+    ...Object.fromEntries(booleanFlags.map((flag) => [flag, { type: 'boolean' }])),
+  } as const;
+  let values: Record<string, string | boolean | undefined>;
   try {
-    return configFromCommandLine(defaultPath);
+    ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
+  } catch (error) {
+    throw new ConfigError((error as Error).message, { cause: error });
+  }
+  return {
+    ...(typeof values.config === 'string' ? { configPath: values.config } : {}),
+    help: values.help === true,
+    flags: new Set(booleanFlags.filter((flag) => values[flag] === true)),
+  };
+}
+
+export interface ProcessConfig {
+  readonly config: GatewayConfig;
+  readonly configPath: string;
+  /** DOSROUTER_ADMIN_KEY or the file DOSROUTER_ADMIN_KEY_FILE names; undefined when neither is set. */
+  readonly adminKey?: string;
+}
+
+/**
+ * What a process starts with: the config at `configPath`, else DOSROUTER_CONFIG, else `defaultPath`, with the
+ * environment's overrides applied, and the admin key. Throws ConfigError naming the field or variable that is wrong.
+ */
+export function loadProcessConfig(
+  defaultPath: string,
+  configPath: string | undefined,
+  environment: NodeJS.ProcessEnv = process.env,
+  options: ParseOptions = {},
+): ProcessConfig {
+  const path = configPath ?? (environment.DOSROUTER_CONFIG || defaultPath);
+  const config = withEnvironmentOverrides(loadConfigFile(path, environment, options), environment);
+  const adminKey = adminKeyFromEnvironment(environment);
+  return { config, configPath: path, ...(adminKey === undefined ? {} : { adminKey }) };
+}
+
+/** `loadProcessConfig` for a process's main: a config problem goes to stderr, and the process exits with code 1. */
+export function configForMain(program: string, defaultPath: string, configPath?: string): ProcessConfig {
+  try {
+    return loadProcessConfig(defaultPath, configPath);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`${program}: ${error.message}\n`);

@@ -1,25 +1,14 @@
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfigFile, parseConfig } from './load.js';
+import { configErrorOf, MINIMAL_CONFIG } from '../test-support/config-errors.js';
+import { loadConfigFile, parseConfig } from './load.js';
 
-const minimal = `
-backends:
-  - name: local
-    baseUrl: http://127.0.0.1:9000/v1
-    models:
-      - name: small
-`;
+const minimal = MINIMAL_CONFIG;
 
 /** The message of the ConfigError that parsing `text` raises. */
 function configError(text: string): string {
-  try {
-    parseConfig(text, 'bad.yaml', {});
-  } catch (caught) {
-    expect(caught).toBeInstanceOf(ConfigError);
-    return (caught as Error).message;
-  }
-  throw new Error('expected a ConfigError');
+  return configErrorOf(() => parseConfig(text, 'bad.yaml', {})).message;
 }
 
 describe('parseConfig', () => {
@@ -56,10 +45,10 @@ describe('parseConfig', () => {
       '  savingsBaseline: unknown',
       '',
     ].join('\n');
-    expect(configError(`${minimal}${routing}`)).toMatch(/routing\.rules\.0\.match\.lastUserMessage: not a valid regular expression/);
+    expect(configError(`${minimal}${routing}`)).toMatch(/routing\.rules\[0\]\.match\.lastUserMessage: not a valid regular expression/);
   });
 
-  it('checks the names routing refers to once the rest is valid', () => {
+  it('checks the names routing refers to', () => {
     const routing = [
       'routing:',
       '  groups: { pool: [small, nothing] }',
@@ -70,11 +59,11 @@ describe('parseConfig', () => {
       '',
     ].join('\n');
     const message = configError(`${minimal}${routing}`);
-    expect(message).toMatch(/routing\.groups\.pool\.1: "nothing" is not a configured model or alias/);
+    expect(message).toMatch(/routing\.groups\.pool\[1\]: "nothing" is not a configured model or alias/);
     expect(message).toMatch(/routing\.models\.ghost: "ghost" is not a configured model or group/);
-    expect(message).toMatch(/routing\.models\.small\.fallbacks\.0: "absent" is not a configured model or alias/);
-    expect(message).toMatch(/routing\.rules\.0\.route\.group: "nope" is not a group/);
-    expect(message).toMatch(/routing\.profiles\.eco\.tiers\.SIMPLE\.0: "missing" is not a configured model or alias/);
+    expect(message).toMatch(/routing\.models\.small\.fallbacks\[0\]: "absent" is not a configured model or alias/);
+    expect(message).toMatch(/routing\.rules\[0\]\.route\.group: "nope" is not a group/);
+    expect(message).toMatch(/routing\.profiles\.eco\.tiers\.SIMPLE\[0\]: "missing" is not a configured model or alias/);
     expect(message).toMatch(/routing\.savingsBaseline: "unknown" is not a configured model or alias/);
   });
 
@@ -85,7 +74,7 @@ describe('parseConfig', () => {
 
   it('names the field and the problem when a value is wrong', () => {
     const text = minimal.replace('http://127.0.0.1:9000/v1', 'not a url');
-    expect(() => parseConfig(text, 'bad.yaml', {})).toThrow(/bad\.yaml: invalid configuration\n {2}- backends\.0\.baseUrl: /);
+    expect(() => parseConfig(text, 'bad.yaml', {})).toThrow(/bad\.yaml: invalid configuration\n {2}- backends\[0\]\.baseUrl: /);
   });
 
   it('names a field with the wrong type', () => {
@@ -98,21 +87,13 @@ describe('parseConfig', () => {
 
   it('refuses a backend with both or neither of baseUrl and simulator', () => {
     const neither = minimal.replace('    baseUrl: http://127.0.0.1:9000/v1\n', '');
-    expect(() => parseConfig(neither, 'bad.yaml', {})).toThrow(/backends\.0\.baseUrl: give exactly one of baseUrl or simulator/);
+    expect(() => parseConfig(neither, 'bad.yaml', {})).toThrow(/backends\[0\]\.baseUrl: give exactly one of baseUrl or simulator/);
   });
 
   it('refuses duplicate backends and aliases that point nowhere', () => {
     const text = `${minimal}  - name: local\n    baseUrl: http://127.0.0.1:9001/v1\n    models: [{ name: other }]\naliases:\n  big: missing\n`;
-    const error = (() => {
-      try {
-        parseConfig(text, 'bad.yaml', {});
-      } catch (caught) {
-        return caught as Error;
-      }
-      throw new Error('expected a ConfigError');
-    })();
-    expect(error).toBeInstanceOf(ConfigError);
-    expect(error.message).toMatch(/backends\.1\.name: duplicate backend "local"/);
+    const error = configErrorOf(() => parseConfig(text, 'bad.yaml', {}));
+    expect(error.message).toMatch(/backends\[1\]\.name: duplicate backend "local"/);
     expect(error.message).toMatch(/aliases\.big: no backend serves model "missing"/);
   });
 
@@ -120,7 +101,7 @@ describe('parseConfig', () => {
     const text = minimal.replace('http://127.0.0.1:9000/v1', '${LOCAL_URL}') + '    apiKey: ${LOCAL_KEY}\n';
     const config = parseConfig(text, 'env.yaml', { LOCAL_URL: 'http://127.0.0.1:7/v1', LOCAL_KEY: 'sk-x' });
     expect(config.backends[0]?.baseUrl).toBe('http://127.0.0.1:7/v1');
-    expect(() => parseConfig(text, 'env.yaml', { LOCAL_URL: 'http://127.0.0.1:7/v1' })).toThrow(/environment variable not set: LOCAL_KEY/);
+    expect(() => parseConfig(text, 'env.yaml', { LOCAL_URL: 'http://127.0.0.1:7/v1' })).toThrow(/backends\[0\]\.apiKey: environment variable LOCAL_KEY is not set/);
   });
 
   it('treats an empty apiKey as no key', () => {
@@ -146,4 +127,15 @@ describe('the shipped config files', () => {
       expect(() => loadConfigFile(`${root}${file}`, dummyEnvironment)).not.toThrow();
     });
   }
+
+  it('point no backend at the gateway’s own port (llama-server’s default, 8080, is the gateway’s too)', () => {
+    for (const file of files.filter((name) => name.startsWith('examples/'))) {
+      const config = loadConfigFile(`${root}${file}`, dummyEnvironment);
+      for (const backend of config.backends) {
+        if (backend.baseUrl === undefined) continue;
+        const url = new URL(backend.baseUrl);
+        if (['127.0.0.1', 'localhost'].includes(url.hostname)) expect(Number(url.port), `${file}: ${backend.name}`).not.toBe(config.server.port);
+      }
+    }
+  });
 });

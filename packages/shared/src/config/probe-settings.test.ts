@@ -42,7 +42,7 @@ describe('probe settings', () => {
 
   it('refuse a timeout not shorter than the interval, and an http probe without a path, naming the deployment', () => {
     expect(() => parse(config('    probe: { intervalMs: 1000, timeoutMs: 1000 }'))).toThrow(
-      /backends\.0\.models\.0\.probe.*timeoutMs \(1000\) must be shorter than intervalMs \(1000\)/s,
+      /backends\[0\]\.models\[0\]\.probe.*timeoutMs \(1000\) must be shorter than intervalMs \(1000\)/s,
     );
     expect(() => parse(config('    probe: { kind: http }'))).toThrow(ConfigError);
     expect(() => parse(config('    probe: { kind: http }'))).toThrow(/http probe needs a path/);

@@ -26,11 +26,11 @@ const retryFields = {
    */
   deadlineMs: z.number().int().min(100).default(90_000),
 };
-export const retryPolicySchema = z.object(retryFields);
+export const retryPolicySchema = z.strictObject(retryFields);
 export type RetryPolicy = z.infer<typeof retryPolicySchema>;
 
 /** A model's overrides of `routing.retry`: only the fields it sets (no defaults, which would mask the global ones). */
-const retryOverridesSchema = z.object({
+const retryOverridesSchema = z.strictObject({
   attempts: retryFields.attempts.removeDefault().optional(),
   initialBackoffMs: retryFields.initialBackoffMs.removeDefault().optional(),
   maxBackoffMs: retryFields.maxBackoffMs.removeDefault().optional(),
@@ -39,7 +39,7 @@ const retryOverridesSchema = z.object({
 
 /** A number range on the estimated prompt tokens. */
 const tokenRangeSchema = z
-  .object({ min: z.number().int().nonnegative().optional(), max: z.number().int().nonnegative().optional() })
+  .strictObject({ min: z.number().int().nonnegative().optional(), max: z.number().int().nonnegative().optional() })
   .refine((range) => range.min !== undefined || range.max !== undefined, 'give min, max or both');
 
 /** A regular expression as config text, checked when the config loads. */
@@ -53,7 +53,7 @@ const pattern = z.string().min(1).superRefine((source, context) => {
 
 /** What a request must look like for a rule to apply. Every condition given must hold; an empty match matches all. */
 export const ruleMatchSchema = z
-  .object({
+  .strictObject({
     /** The model the client asked for (after no alias resolution), one name or a list. */
     model: z.union([modelName, z.array(modelName).min(1)]).optional(),
     /** The request path, e.g. /v1/chat/completions. */
@@ -66,23 +66,21 @@ export const ruleMatchSchema = z
     lastUserMessage: pattern.optional(),
     /** The prompt's estimated size in tokens (every message). */
     promptTokens: tokenRangeSchema.optional(),
-  })
-  .strict();
+  });
 export type RuleMatch = z.infer<typeof ruleMatchSchema>;
 
 /** Where a matching request goes: a model (or alias), a group, and/or a strategy. */
 export const ruleRouteSchema = z
-  .object({
+  .strictObject({
     model: modelName.optional(),
     group: modelName.optional(),
     strategy: strategyName.optional(),
   })
-  .strict()
   .refine((route) => route.model !== undefined || route.group !== undefined || route.strategy !== undefined, 'give model, group or strategy')
   .refine((route) => route.model === undefined || route.group === undefined, 'give model or group, not both');
 export type RuleRoute = z.infer<typeof ruleRouteSchema>;
 
-export const routingRuleSchema = z.object({
+export const routingRuleSchema = z.strictObject({
   /** Shown by the explain endpoint and in the access log. */
   name: z.string().min(1),
   match: ruleMatchSchema.default({}),
@@ -94,7 +92,7 @@ export type RoutingRule = z.infer<typeof routingRuleSchema>;
 const tierListsSchema = z.partialRecord(tierName, z.array(modelName).min(1));
 
 /** One virtual model: for each tier the models to try in order; `agenticTiers` for requests that offer tools. */
-export const tierProfileSchema = z.object({
+export const tierProfileSchema = z.strictObject({
   tiers: tierListsSchema.default({}),
   agenticTiers: tierListsSchema.default({}),
 });
@@ -102,17 +100,16 @@ export type TierProfileConfig = z.infer<typeof tierProfileSchema>;
 
 /** Per client-facing model: its strategy, retry policy and fallback chain. */
 export const modelRoutingSchema = z
-  .object({
+  .strictObject({
     strategy: strategyName.optional(),
     retry: retryOverridesSchema.optional(),
     /** Models tried in order once every deployment of this one failed or was filtered out. */
     fallbacks: z.array(modelName).optional(),
-  })
-  .strict();
+  });
 export type ModelRouting = z.infer<typeof modelRoutingSchema>;
 
 export const routingSchema = z
-  .object({
+  .strictObject({
     /** The strategy of every model that sets none. */
     strategy: strategyName.default('weighted'),
     /** The retry policy of every model; a model's `retry` overrides it field by field. */
@@ -127,7 +124,7 @@ export const routingSchema = z
     profiles: z.partialRecord(z.enum(['auto', 'eco', 'premium']), tierProfileSchema).default({}),
     /** The prompt-complexity classifier's main settings. */
     classifier: z
-      .object({
+      .strictObject({
         defaultTier: tierName.default('MEDIUM'),
         confidenceThreshold: z.number().min(0).max(1).default(0.55),
         largeInputTokens: z.number().int().positive().default(20_000),

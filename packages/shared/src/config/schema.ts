@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { resolveProbeSettings } from './probe-settings.js';
-import { routingSchema, type RoutingConfig } from './routing-schema.js';
+import { routingSchema } from './routing-schema.js';
 
 /** Byte sizes may be given as a number of bytes or a string such as "10mb", "512kb". */
 const byteSize = z.union([
@@ -24,7 +24,7 @@ export const capabilitySchema = z.enum(['streaming', 'tools', 'vision', 'json_sc
 export type Capability = z.infer<typeof capabilitySchema>;
 
 /** Per-phase deadlines for one upstream attempt. 0 disables a phase's deadline. */
-export const timeoutsSchema = z.object({
+export const timeoutsSchema = z.strictObject({
   /** TCP + TLS connect. */
   connectMs: milliseconds.default(5_000),
   /**
@@ -46,7 +46,7 @@ export const timeoutsSchema = z.object({
 });
 export type Timeouts = z.infer<typeof timeoutsSchema>;
 
-export const pricingSchema = z.object({
+export const pricingSchema = z.strictObject({
   /** USD per one million prompt tokens. */
   inputPerMTok: z.number().nonnegative().default(0),
   /** USD per one million completion tokens. */
@@ -55,14 +55,14 @@ export const pricingSchema = z.object({
 export type Pricing = z.infer<typeof pricingSchema>;
 
 /** Per-minute and concurrency limits; unset means unlimited. */
-export const rateLimitsSchema = z.object({
+export const rateLimitsSchema = z.strictObject({
   requestsPerMinute: z.number().int().positive().optional(),
   tokensPerMinute: z.number().int().positive().optional(),
   concurrency: z.number().int().positive().optional(),
 });
 
 /** When a deployment's circuit opens, and for how long. */
-export const breakerSchema = z.object({
+export const breakerSchema = z.strictObject({
   /** Open when at least this share of requests in the window failed (5xx, timeouts, connection errors)… */
   errorThresholdPercentage: z.number().min(1).max(100).default(50),
   /** …and the window holds at least this many requests. */
@@ -83,7 +83,9 @@ export type ProbeKindName = z.infer<typeof probeKindSchema>;
  */
 const probeFields = {
   /**
-   * `models`: GET {baseUrl}/models, and the model must be listed. Free on paid providers, hence the default.
+   * `models`: GET {baseUrl}/models; any 2xx means alive. Free on paid providers, hence the default. A model list
+   *   without the deployment's upstream id is logged once as a warning, never drained for: Azure OpenAI lists base
+   *   models, not deployment names, and llama.cpp a file path.
    * `chat`: one streamed completion of at most a few tokens; measures time to first token; costs tokens.
    * `http`: GET `path` (e.g. vLLM's /health) and expect `expectedStatus`. Free.
    */
@@ -104,7 +106,7 @@ const probeFields = {
   reasoning: z.boolean(),
 };
 
-export const probeSchema = z.object({
+export const probeSchema = z.strictObject({
   kind: probeFields.kind.default('models'),
   enabled: probeFields.enabled.default(true),
   intervalMs: probeFields.intervalMs.default(30_000),
@@ -117,12 +119,12 @@ export const probeSchema = z.object({
 export type ProbeConfig = z.infer<typeof probeSchema>;
 
 /** A backend's or a model's overrides of the probe defaults. */
-export const probeOverridesSchema = z.object(probeFields).partial();
+export const probeOverridesSchema = z.strictObject(probeFields).partial();
 export type ProbeOverrides = z.infer<typeof probeOverridesSchema>;
 
 const modelNamePattern = /^[A-Za-z0-9][A-Za-z0-9._:/@-]*$/;
 
-export const backendModelSchema = z.object({
+export const backendModelSchema = z.strictObject({
   /** The name clients send in `model`. Several backends may serve the same name: each is one deployment. */
   name: z.string().regex(modelNamePattern, 'model names use letters, digits and . _ : / @ -'),
   /** The backend's own model id; defaults to `name`. */
@@ -144,7 +146,7 @@ export const backendModelSchema = z.object({
 export type BackendModelConfig = z.infer<typeof backendModelSchema>;
 
 /** A backend the gateway starts itself: the provider simulator, in-process (demo and local development). */
-export const simulatedBackendSchema = z.object({
+export const simulatedBackendSchema = z.strictObject({
   headersDelayMs: milliseconds.optional(),
   firstTokenDelayMs: milliseconds.optional(),
   interTokenDelayMs: milliseconds.optional(),
@@ -153,7 +155,7 @@ export const simulatedBackendSchema = z.object({
 export type SimulatedBackendConfig = z.infer<typeof simulatedBackendSchema>;
 
 export const backendSchema = z
-  .object({
+  .strictObject({
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'backend names use letters, digits, _ and -'),
     /** OpenAI-compatible base URL including the version path, e.g. https://api.openai.com/v1 */
     baseUrl: z.url({ protocol: /^https?$/ }).optional(),
@@ -201,9 +203,9 @@ export type BackendConfig = z.infer<typeof backendSchema>;
 
 export const logLevelSchema = z.enum(['error', 'warn', 'info', 'debug']);
 
-export const configSchema = z.object({
+export const configSchema = z.strictObject({
   server: z
-    .object({
+    .strictObject({
       host: z.string().default('0.0.0.0'),
       port: z.number().int().min(0).max(65_535).default(8080),
       /** Largest accepted request body. */
@@ -220,7 +222,7 @@ export const configSchema = z.object({
       shutdownGraceMs: milliseconds.default(30_000),
       /** HTTPS, from a certificate chain and private key in PEM files; a renewed pair is picked up without a restart. */
       tls: z
-        .object({
+        .strictObject({
           certFile: z.string().min(1),
           keyFile: z.string().min(1),
           /** The HTTPS port (0 picks a free one). */
@@ -231,7 +233,7 @@ export const configSchema = z.object({
         .optional(),
       /** Browser clients from other origins: off unless origins are listed. */
       cors: z
-        .object({
+        .strictObject({
           /** Exact origins such as https://app.example.com, or "*" for any. */
           origins: z.array(z.string().min(1)).min(1),
           maxAgeSeconds: z.number().int().nonnegative().default(600),
@@ -243,7 +245,7 @@ export const configSchema = z.object({
     .refine((server) => server.http || server.tls !== undefined, { message: 'http: false needs tls, or nothing would listen', path: ['http'] })
     .prefault({}),
   logging: z
-    .object({
+    .strictObject({
       level: logLevelSchema.default('info'),
       /** One JSON line per finished request. */
       accessLog: z.boolean().default(true),
@@ -251,20 +253,20 @@ export const configSchema = z.object({
     .prefault({}),
   /** Defaults for every backend; a backend's own `timeouts` override them field by field. */
   upstream: z
-    .object({
+    .strictObject({
       timeouts: timeoutsSchema.prefault({}),
     })
     .prefault({}),
   /** Cluster mode: where the replicas share their state. Without `url`, `sentinels` or `clusterNodes` the gateway runs embedded. */
   redis: z
-    .object({
+    .strictObject({
       /** redis://[user:password@]host:port[/db], or rediss:// for TLS. REDIS_URL sets it. */
       url: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
       /** Redis Sentinel instead of a URL: the sentinels and the master's name. */
-      sentinels: z.array(z.object({ host: z.string(), port: z.number().int().positive() })).optional(),
+      sentinels: z.array(z.strictObject({ host: z.string(), port: z.number().int().positive() })).optional(),
       sentinelMasterName: z.string().default('mymaster'),
       /** Redis Cluster instead of a URL: some of its nodes (the rest are discovered). */
-      clusterNodes: z.array(z.object({ host: z.string(), port: z.number().int().positive() })).optional(),
+      clusterNodes: z.array(z.strictObject({ host: z.string(), port: z.number().int().positive() })).optional(),
       sentinelPassword: z.string().optional(),
       password: z.string().optional(),
       /** Prefix of every key, so several deployments (and tests) can share one Redis. DOSROUTER_REDIS_PREFIX sets it. */
@@ -281,7 +283,7 @@ export const configSchema = z.object({
     })
     .prefault({}),
   limits: z
-    .object({
+    .strictObject({
       /**
        * Limits for every client key. Until API keys exist, a key is the Authorization header's value as sent
        * (hashed before it reaches Redis); requests without one share the `anonymous` key.
@@ -299,7 +301,7 @@ export const configSchema = z.object({
    * with Retry-After; a key holding the most places of a full queue gets 429. Never counted against a backend.
    */
   saturation: z
-    .object({
+    .strictObject({
       /** Forwarded requests (and streams) this replica serves at once. Absent (the default): no limit, no queue. */
       maxConcurrentRequests: z.number().int().positive().optional(),
       /** Requests that may wait at once. */
@@ -312,14 +314,14 @@ export const configSchema = z.object({
     .prefault({}),
   /** Routing weights published by the health prober. */
   weights: z
-    .object({
+    .strictObject({
       /** A published table older than this is stale (the prober stopped): routing falls back to configured weights. */
       staleAfterMs: z.number().int().min(1_000).default(60_000),
     })
     .prefault({}),
   /** The health prober: a separate worker in cluster mode, timers inside the gateway in embedded mode. */
   prober: z
-    .object({
+    .strictObject({
       /** Probe settings for every deployment; backends and models override them. */
       probe: probeSchema.prefault({}),
       /**
@@ -344,7 +346,7 @@ export const configSchema = z.object({
   aliases: z.record(z.string(), z.string()).default({}),
   /** Client API keys. */
   auth: z
-    .object({
+    .strictObject({
       /**
        * `keys`: every /v1 request needs an API key. `open`: none is needed (local use only). `auto`: keys when
        * DOSROUTER_ADMIN_KEY is set (keys can then be created), open otherwise, with a warning at start.
@@ -354,7 +356,7 @@ export const configSchema = z.object({
     .prefault({}),
   /** Usage records and their daily totals (docs/operations.md, "Usage and budgets"). */
   usage: z
-    .object({
+    .strictObject({
       /**
        * Record every proxied request's usage. Off: no records, no totals, and API keys' budgets are not enforced
        * (a warning says so at start).
@@ -379,7 +381,7 @@ export const configSchema = z.object({
     .prefault({}),
   /** Embedded mode (no Redis): where API keys and usage totals are kept across restarts (docs/operations.md). */
   storage: z
-    .object({
+    .strictObject({
       /**
        * The directory of the journals `keys.jsonl` and `usage.jsonl` (created when missing), relative to the working
        * directory. Unset: DOSROUTER_DATA_DIR, else `./data`, for a gateway started from its entry point (`pnpm
@@ -392,7 +394,6 @@ export const configSchema = z.object({
   /** How each request picks its deployment: strategies, rules, fallbacks, virtual models, retries (docs/routing.md). */
   routing: routingSchema,
 }).superRefine((config, context) => {
-  checkRoutingNames(config, context);
   // A hung backend is only failed over if its first-token deadline passes before the retry deadline does.
   const firstToken = config.upstream.timeouts.firstTokenMs;
   if (firstToken > 0 && config.routing.retry.deadlineMs <= firstToken) {
@@ -428,41 +429,3 @@ export const configSchema = z.object({
   },
 }));
 export type GatewayConfig = z.output<typeof configSchema>;
-
-type ParsedConfig = Pick<GatewayConfig, 'backends' | 'aliases'> & { routing: RoutingConfig };
-
-/** Every model name the routing section mentions must be a model, an alias or (where allowed) a group. (load.ts checks aliases.) */
-function checkRoutingNames(config: ParsedConfig, context: z.RefinementCtx): void {
-  const models = new Set(config.backends.flatMap((backend) => backend.models.map((model) => model.name)));
-  const aliases = new Set(Object.keys(config.aliases));
-  const groups = new Set(Object.keys(config.routing.groups));
-  const problem = (path: (string | number)[], message: string): void => context.addIssue({ code: 'custom', message, path });
-  const requireModel = (name: string, path: (string | number)[]): void => {
-    if (!models.has(name) && !aliases.has(name)) problem(path, `"${name}" is not a configured model or alias`);
-  };
-  for (const [group, members] of Object.entries(config.routing.groups)) {
-    if (models.has(group) || aliases.has(group)) problem(['routing', 'groups', group], `"${group}" is already a model or alias name`);
-    if (['auto', 'eco', 'premium'].includes(group)) problem(['routing', 'groups', group], `"${group}" is a virtual model name`);
-    members.forEach((member, index) => requireModel(member, ['routing', 'groups', group, index]));
-  }
-  for (const [model, settings] of Object.entries(config.routing.models)) {
-    if (!models.has(model) && !groups.has(model)) problem(['routing', 'models', model], `"${model}" is not a configured model or group`);
-    settings.fallbacks?.forEach((fallback, index) => requireModel(fallback, ['routing', 'models', model, 'fallbacks', index]));
-  }
-  config.routing.rules.forEach((rule, index) => {
-    if (rule.route.model !== undefined && !['auto', 'eco', 'premium'].includes(rule.route.model)) {
-      requireModel(rule.route.model, ['routing', 'rules', index, 'route', 'model']);
-    }
-    if (rule.route.group !== undefined && !groups.has(rule.route.group)) {
-      problem(['routing', 'rules', index, 'route', 'group'], `"${rule.route.group}" is not a group under routing.groups`);
-    }
-  });
-  for (const [profile, lists] of Object.entries(config.routing.profiles)) {
-    for (const kind of ['tiers', 'agenticTiers'] as const) {
-      for (const [tier, names] of Object.entries(lists?.[kind] ?? {})) {
-        names?.forEach((name, index) => requireModel(name, ['routing', 'profiles', profile, kind, tier, index]));
-      }
-    }
-  }
-  if (config.routing.savingsBaseline !== undefined) requireModel(config.routing.savingsBaseline, ['routing', 'savingsBaseline']);
-}
