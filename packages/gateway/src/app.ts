@@ -71,7 +71,12 @@ export function createApp(dependencies: AppDependencies): Express {
   app.post('/v1/completions', context, body, createProxyHandler(dependencies, 'completions', validateCompletionRequest));
   app.post('/v1/embeddings', context, body, createProxyHandler(dependencies, 'embeddings', validateEmbeddingRequest));
   registerExplainRoute(app, context, body, dependencies);
-  registerModelRoutes(app, context, catalog, Object.keys(config.routing.groups), dependencies.startedAtSeconds);
+  registerModelRoutes(app, context, {
+    catalog,
+    groups: Object.keys(config.routing.groups),
+    keyModels: dependencies.keyModels,
+    createdAtSeconds: dependencies.startedAtSeconds,
+  });
   if (dependencies.usageLedger) {
     registerUsageRoutes(app, {
       ledger: dependencies.usageLedger,
