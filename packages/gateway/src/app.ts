@@ -1,6 +1,6 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { GatewayError, routeNotFound, type GatewayConfig, type KeyStore, type Logger, type ModelCatalog, type UsageLedger } from '@dosrouter/shared';
-import { requireAdminKey } from '@dosrouter/health-prober';
+import { routeNotFound, type GatewayConfig, type KeyStore, type Logger, type ModelCatalog, type UsageLedger } from '@dosrouter/shared';
+import { metricsGuard } from '@dosrouter/health-prober';
 import { authenticateRequests } from './auth/authenticate.js';
 import type { KeyAuthenticator } from './auth/key-authenticator.js';
 import { registerKeyRoutes } from './auth/key-routes.js';
@@ -33,16 +33,6 @@ export interface AppDependencies extends ProxyDependencies {
   readonly accessLog: AccessLog | undefined;
   /** Usage totals for /admin/usage and /v1/usage; absent when usage recording is off. */
   readonly usageLedger?: UsageLedger;
-}
-
-function metricsNeedAdminKey(_request: Request, _response: Response, next: NextFunction): void {
-  next(
-    new GatewayError('Client keys are required on this gateway, so /metrics needs the admin key: set DOSROUTER_ADMIN_KEY to scrape it.', {
-      status: 401,
-      code: 'admin_key_not_configured',
-      type: 'authentication_error',
-    }),
-  );
 }
 
 /** The Express application: health and metrics first (no access log), then the OpenAI API, then errors. */
@@ -93,8 +83,7 @@ export function createApp(dependencies: AppDependencies): Express {
   registerHealthRoutes(app, readiness);
   // With an admin key, Prometheus scrapes with it (bearer_token / authorization in the scrape config). A replica
   // that requires client keys but has no admin key keeps its metrics closed too: protected, not open by omission.
-  const metricsGuard = dependencies.adminKey ? requireAdminKey({ adminKey: dependencies.adminKey, logger }) : dependencies.keys ? metricsNeedAdminKey : undefined;
-  registerMetricsRoute(app, metrics, metricsGuard);
+  registerMetricsRoute(app, metrics, metricsGuard({ adminKey: dependencies.adminKey, clientKeysRequired: dependencies.keys !== undefined, logger }));
 
   app.use(requestContextHandler, function unknownRoute(request: Request, _response: Response, next: NextFunction) {
     next(routeNotFound(request.method, request.path));

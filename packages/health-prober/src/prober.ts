@@ -4,9 +4,11 @@ import type { Queue, Worker } from 'bullmq';
 import {
   ConfigError,
   ModelCatalog,
+  RedisKeyStore,
   RedisKeys,
   ROUTING_STATS_WINDOW_MS,
   RedisStats,
+  clientKeysRequired,
   connectBackgroundRedis,
   connectRedis,
   createLogger,
@@ -59,7 +61,7 @@ export interface ProberOptions {
   /** Override config.prober.port / host (0 picks a free port). */
   readonly port?: number;
   readonly host?: string;
-  /** DOSROUTER_ADMIN_KEY: guards the queue UI; without it the UI is off. */
+  /** DOSROUTER_ADMIN_KEY: guards the queue UI and /metrics; without it the UI is off. */
   readonly adminKey?: string;
 }
 
@@ -142,6 +144,9 @@ export async function startProber(options: ProberOptions): Promise<RunningProber
     worker = createProbeWorker({ connection: queueRedis, prefix: keys.queuePrefix(), plans, prober, concurrency: config.prober.concurrency, logger });
     void worker.run().catch((error: unknown) => logger.error('probe worker stopped', { error: (error as Error).message }));
 
+    // /metrics follows the gateways' rule, so the prober needs to know, as they do, whether the cluster requires keys.
+    const keysRequired = await clientKeysRequired(config.auth.mode, options.adminKey, new RedisKeyStore(redis, keys));
+    if (keysRequired && !options.adminKey) logger.warn('/metrics is closed: this cluster requires client keys; set DOSROUTER_ADMIN_KEY to scrape it');
     let ready = true;
     server = await startProberServer({
       host: options.host ?? config.prober.host,
@@ -149,6 +154,7 @@ export async function startProber(options: ProberOptions): Promise<RunningProber
       registry,
       queues: [queue],
       adminKey: options.adminKey,
+      clientKeysRequired: keysRequired,
       logger,
       isReady: () => ready && redis.status === 'ready',
     });
