@@ -14,6 +14,7 @@ export { EmbeddedProber } from './embedded-prober.js';
 export { startEmbeddedProbing } from './embedded-probing.js';
 export type { EmbeddedProbingOptions } from './embedded-probing.js';
 export { ProberMetrics } from './telemetry/prober-metrics.js';
+export { collectProcessMetrics } from './telemetry/process-metrics.js';
 export { WeightsKeeper } from './weights/weights-keeper.js';
 export type { StatsReader } from './weights/weights-keeper.js';
 export { MemoryWeightsStore } from './weights/weights-store.js';

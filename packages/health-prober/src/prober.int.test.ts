@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisBreakerStore, RedisKeyStore } from '@dosrouter/shared';
+import { checkMetrics } from '../../shared/src/test-support/promtool.js';
 import { PROBE_QUEUE_NAME, RECOMPUTE_SCHEDULER_ID } from './worker/probe-queue.js';
 import { BACKEND_KEY, PROBER_ADMIN_KEY, delay, modelListRequests, scrapeMetrics, startProberFixture, waitFor, type ProberFixture } from './test-support/prober-fixture.js';
 
@@ -125,6 +126,10 @@ describe('the prober process', () => {
     expect(metrics).toMatch(/dosrouter_probe_duration_seconds_count\{deployment="a\/chat-model",kind="models"\} [1-9]/);
     expect(metrics).toMatch(/dosrouter_routing_weight\{deployment="a\/chat-model"\} 1\n/);
     expect(metrics).toMatch(/dosrouter_deployment_health_state\{deployment="b\/chat-model",state="down"\} 1\n/);
+    // The exposition lints clean, the Node.js process metrics under their standard names included.
+    expect(metrics).toMatch(/^process_cpu_seconds_total /m);
+    expect(metrics).toMatch(/^nodejs_eventloop_lag_seconds /m);
+    expect(await checkMetrics(metrics)).toEqual({ exitCode: 0, output: '' });
   });
 
   it('keeps backend credentials out of Redis: job data, job results, health records and the table', async () => {

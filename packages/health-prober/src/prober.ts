@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import type { Queue, Worker } from 'bullmq';
 import {
   ConfigError,
@@ -22,6 +22,7 @@ import { DeploymentProber } from './deployment-prober.js';
 import { probePlans, type ProbePlan } from './probe-plan.js';
 import { startProberServer, type ProberServer } from './server/index.js';
 import { ProberMetrics } from './telemetry/prober-metrics.js';
+import { collectProcessMetrics } from './telemetry/process-metrics.js';
 import { RedisWeightsStore } from './weights/redis-weights-store.js';
 import { WeightsKeeper } from './weights/weights-keeper.js';
 import { createProbeQueue, createProbeWorker, reconcileSchedulers, type SchedulerChanges } from './worker/probe-queue.js';
@@ -119,7 +120,7 @@ export async function startProber(options: ProberOptions): Promise<RunningProber
     for (const { deploymentId, reason } of skipped) logger.warn('deployment not probed', { deployment: deploymentId, reason });
 
     const registry = new Registry();
-    collectDefaultMetrics({ register: registry });
+    collectProcessMetrics(registry);
     const metrics = new ProberMetrics(registry);
     const stats = new RedisStats(redis, keys);
     const keeper = new WeightsKeeper({
