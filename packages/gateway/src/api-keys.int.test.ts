@@ -244,6 +244,53 @@ describe('a key’s allowed models, whatever routing does', () => {
   });
 });
 
+describe('GET /v1/models for a key with allowed models', () => {
+  let harness: Harness;
+  let url: string;
+  const listIds = async (apiKey: string): Promise<string[]> => {
+    const ids: string[] = [];
+    for await (const model of clientWith(url, apiKey).models.list()) ids.push(model.id);
+    return ids.sort();
+  };
+  beforeAll(async () => {
+    harness = await startHarness({
+      models: [{ id: 'fast' }, { id: 'smart' }, { id: 'embed' }],
+      adminKey: ADMIN_KEY,
+      configure: (config) => {
+        config.aliases = { quick: 'fast', clever: 'smart', 'vendor/fast': 'fast' };
+        config.routing = { groups: { heavy: ['smart'], mixed: ['fast', 'smart'] } };
+      },
+    });
+    url = harness.gateway.url;
+  });
+  afterAll(() => harness.close());
+
+  it('lists what a key limited to [fast, auto] may use: the model, its aliases, a group it serves in, and auto', async () => {
+    const key = (await admin(url, 'POST', '', { name: 'fast-auto', allowedModels: ['fast', 'auto'] })).json as unknown as KeyAnswer;
+    // `mixed` has fast among its members, so the key can send it (its other member is filtered out when routed);
+    // `heavy`, `smart`, `clever`, `embed`, `eco` and `premium` it cannot.
+    expect(await listIds(key.secret!)).toEqual(['auto', 'fast', 'mixed', 'quick', 'vendor/fast']);
+    for (const name of ['fast', 'quick', 'vendor/fast', 'auto']) expect((await clientWith(url, key.secret!).models.retrieve(name)).id).toBe(name);
+  });
+
+  it('answers 404 for a model the key may not use, exactly as for one that does not exist', async () => {
+    const key = (await admin(url, 'POST', '', { name: 'fast-only', allowedModels: ['fast'] })).json as unknown as KeyAnswer;
+    const client = clientWith(url, key.secret!);
+    const hidden = await captureApiError(client.models.retrieve('smart'));
+    const unknown = await captureApiError(client.models.retrieve('smarter'));
+    expect(hidden).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(hidden.error).toEqual({ ...(unknown.error as object), message: (unknown.error as { message: string }).message.replace('smarter', 'smart') });
+    expect((await captureApiError(client.models.retrieve('auto'))).status).toBe(404);
+  });
+
+  it('lists a group and what it grants to a key that names the group; every name to a key without a list', async () => {
+    const heavy = (await admin(url, 'POST', '', { name: 'heavy', allowedModels: ['heavy'] })).json as unknown as KeyAnswer;
+    expect(await listIds(heavy.secret!)).toEqual(['clever', 'heavy', 'mixed', 'smart']);
+    const everything = (await admin(url, 'POST', '', { name: 'everything' })).json as unknown as KeyAnswer;
+    expect(await listIds(everything.secret!)).toEqual(['auto', 'clever', 'eco', 'embed', 'fast', 'heavy', 'mixed', 'premium', 'quick', 'smart', 'vendor/fast']);
+  });
+});
+
 describe('API keys across two replicas sharing Redis', () => {
   let harness: Harness;
   const replicas: RunningGateway[] = [];

@@ -1,6 +1,6 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { GatewayError, routeNotFound, type GatewayConfig, type KeyStore, type Logger, type ModelCatalog, type UsageLedger } from '@dosrouter/shared';
-import { requireAdminKey } from '@dosrouter/health-prober';
+import { routeNotFound, type GatewayConfig, type KeyStore, type Logger, type ModelCatalog, type UsageLedger } from '@dosrouter/shared';
+import { metricsGuard } from '@dosrouter/health-prober';
 import { authenticateRequests } from './auth/authenticate.js';
 import type { KeyAuthenticator } from './auth/key-authenticator.js';
 import { registerKeyRoutes } from './auth/key-routes.js';
@@ -37,18 +37,6 @@ export interface AppDependencies extends ProxyDependencies {
   readonly handlers?: InFlightTracker;
   /** Usage totals for /admin/usage and /v1/usage; absent when usage recording is off. */
   readonly usageLedger?: UsageLedger;
-}
-
-function metricsNeedAdminKey(_request: Request, _response: Response, next: NextFunction): void {
-  next(
-    new GatewayError('Client keys are required on this gateway, so /metrics needs the admin key: set DOSROUTER_ADMIN_KEY to scrape it.', {
-      status: 401,
-      code: 'admin_key_not_configured',
-      type: 'authentication_error',
-      // As every admin answer (requireAdminKey sets the same).
-      headers: { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' },
-    }),
-  );
 }
 
 /** The Express application: health and metrics first (no access log), then the OpenAI API, then errors. */
@@ -88,7 +76,12 @@ export function createApp(dependencies: AppDependencies): Express {
   app.post('/v1/completions', context, body, createProxyHandler(dependencies, 'completions', validateCompletionRequest));
   app.post('/v1/embeddings', context, body, createProxyHandler(dependencies, 'embeddings', validateEmbeddingRequest));
   registerExplainRoute(app, context, body, dependencies);
-  registerModelRoutes(app, context, catalog, Object.keys(config.routing.groups), dependencies.startedAtSeconds);
+  registerModelRoutes(app, context, {
+    catalog,
+    groups: Object.keys(config.routing.groups),
+    keyModels: dependencies.keyModels,
+    createdAtSeconds: dependencies.startedAtSeconds,
+  });
   if (dependencies.usageLedger) {
     registerUsageRoutes(app, {
       ledger: dependencies.usageLedger,
@@ -105,8 +98,7 @@ export function createApp(dependencies: AppDependencies): Express {
   registerHealthRoutes(app, readiness);
   // With an admin key, Prometheus scrapes with it (bearer_token / authorization in the scrape config). A replica
   // that requires client keys but has no admin key keeps its metrics closed too: protected, not open by omission.
-  const metricsGuard = dependencies.adminKey ? requireAdminKey({ adminKey: dependencies.adminKey, logger }) : dependencies.keys ? metricsNeedAdminKey : undefined;
-  registerMetricsRoute(app, metrics, metricsGuard);
+  registerMetricsRoute(app, metrics, metricsGuard({ adminKey: dependencies.adminKey, clientKeysRequired: dependencies.keys !== undefined, logger }));
 
   app.use(requestContextHandler, dependencies.keys ? [] : [replica], function unknownRoute(request: Request, _response: Response, next: NextFunction) {
     next(routeNotFound(request.method, request.path));

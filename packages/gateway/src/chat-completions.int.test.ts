@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JSON_STYLES } from '@dosrouter/provider-sim';
 import { SIMULATOR_KEY, startHarness, type Harness } from './test-support/harness.js';
 
 const weatherTool = {
@@ -10,11 +11,13 @@ const weatherTool = {
   },
 };
 
-describe('POST /v1/chat/completions through the gateway', () => {
+// Every test runs against a backend that writes compact JSON (as OpenAI does), spaced JSON (as Python servers do) and
+// pretty-printed JSON (each stream event as several data lines): the gateway must read usage from all three.
+describe.each(JSON_STYLES)('POST /v1/chat/completions through the gateway (backend JSON %s)', (jsonStyle) => {
   let harness: Harness;
   beforeAll(async () => {
     harness = await startHarness({
-      models: [{ id: 'sim-model', outputTokens: 20 }],
+      models: [{ id: 'sim-model', outputTokens: 20, jsonStyle }],
       configure: (config) => {
         (config as { aliases: Record<string, string> }).aliases = { 'my-alias': 'sim-model' };
       },

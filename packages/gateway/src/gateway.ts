@@ -12,6 +12,7 @@ import {
   RedisUsageLedger,
   Router,
   UsageAggregator,
+  clientKeysRequired,
   connectRedis,
   createLogger,
   hasRedis,
@@ -228,12 +229,9 @@ async function clientKeys(
   logger: Logger,
 ): Promise<AppDependencies['keys']> {
   const redisStore = cluster.redis ? new RedisKeyStore(cluster.redis, new RedisKeys(config.redis.keyPrefix)) : undefined;
-  let required = config.auth.mode === 'keys' || (config.auth.mode === 'auto' && adminKey !== undefined);
-  if (!required && config.auth.mode === 'auto' && redisStore) {
-    // A replica started without the admin key, in a cluster whose other replicas created keys: it must not be the
-    // open door to the same backends. (Checked once, at start; Redis unreachable then counts as no keys.)
-    required = (await redisStore.list().catch(() => [])).some((key) => key.revokedAt === undefined);
-    if (required) logger.warn('this cluster has API keys in Redis: requiring them, although DOSROUTER_ADMIN_KEY is not set on this replica');
+  const required = await clientKeysRequired(config.auth.mode, adminKey, redisStore);
+  if (required && config.auth.mode === 'auto' && !adminKey) {
+    logger.warn('this cluster has API keys in Redis: requiring them, although DOSROUTER_ADMIN_KEY is not set on this replica');
   }
   if (!required) {
     await redisStore?.close();

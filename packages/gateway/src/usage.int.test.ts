@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '@dosrouter/provider-sim';
+import { startSimulator, type JsonStyle, type Simulator } from '@dosrouter/provider-sim';
 import { usageDay } from '@dosrouter/shared';
 import { TEST_REDIS_URL } from '../../shared/src/test-support/redis.js';
 import { PrivateRedisServer } from '../../shared/src/test-support/redis-server.js';
@@ -94,11 +94,11 @@ async function mixedLoad(clients: OpenAI[], total: number, concurrency: number, 
   return total;
 }
 
-const simulatedModels = (reportsUsage = true) => [
-  { id: 'sim-model', outputTokens: 12, reportsUsage },
-  { id: 'sim-slow', outputTokens: 40, interTokenDelayMs: 25, reportsUsage },
-  { id: 'sim-embed', reportsUsage },
-  { id: 'sim-cheap', outputTokens: 4, reportsUsage },
+const simulatedModels = (reportsUsage = true, jsonStyle: JsonStyle = 'compact') => [
+  { id: 'sim-model', outputTokens: 12, reportsUsage, jsonStyle },
+  { id: 'sim-slow', outputTokens: 40, interTokenDelayMs: 25, reportsUsage, jsonStyle },
+  { id: 'sim-embed', reportsUsage, jsonStyle },
+  { id: 'sim-cheap', outputTokens: 4, reportsUsage, jsonStyle },
 ];
 
 /** The harness's one backend, with prices on its models. */
@@ -261,6 +261,26 @@ describe('usage accounting on one gateway (embedded mode)', () => {
     // eco prefers the cheapest model; auto had picked by tier.
     expect(second.response.headers.get('x-dosrouter-model')).toBe('sim-cheap');
     expect(first.response.headers.get('x-dosrouter-model')).not.toBe('sim-cheap');
+  });
+});
+
+// A backend that spaces its JSON (`"usage": {`, as Python servers write it) or pretty-prints it (each stream event as
+// several data lines) reports the same usage: the gateway must read it, not estimate, and still hide the usage-only
+// chunk from a client that did not ask for it (mixedLoad checks that on the client side).
+describe.each(['spaced', 'indented'] as const)('usage of a backend that writes %s JSON (embedded mode)', (jsonStyle) => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await startHarness({ models: simulatedModels(true, jsonStyle), adminKey: ADMIN_KEY, configure: priceModels });
+  });
+  afterAll(() => harness.close());
+
+  it('records the usage the backend reported, none of it estimated', async () => {
+    const url = harness.gateway.url;
+    const key = await createKey(url, { name: `json-${jsonStyle}` });
+    const requests = await mixedLoad([clientWith(url, key.secret)], 16, 2);
+    const usage = await settledUsage(url, `/admin/usage?key=${key.id}`);
+    expect(usage.totals).toMatchObject({ requests, failed_requests: 0, estimated_requests: 0, ...expectedTokens(harness.simulator) });
+    expect(harness.simulator.stats.usage.answers).toBe(requests);
   });
 });
 

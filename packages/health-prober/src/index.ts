@@ -14,6 +14,7 @@ export { EmbeddedProber } from './embedded-prober.js';
 export { startEmbeddedProbing } from './embedded-probing.js';
 export type { EmbeddedProbingOptions } from './embedded-probing.js';
 export { ProberMetrics } from './telemetry/prober-metrics.js';
+export { collectProcessMetrics } from './telemetry/process-metrics.js';
 export { WeightsKeeper } from './weights/weights-keeper.js';
 export type { StatsReader } from './weights/weights-keeper.js';
 export { MemoryWeightsStore } from './weights/weights-store.js';
@@ -21,3 +22,5 @@ export type { WeightsState, WeightsStep, WeightsStore, WeightsUpdate } from './w
 export { RedisWeightsStore, WeightsConflictError } from './weights/redis-weights-store.js';
 export { nextWeightsDocument } from './weights/next-document.js';
 export { requireAdminKey } from './server/require-admin-key.js';
+export { metricsGuard } from './server/metrics-guard.js';
+export type { MetricsGuardOptions } from './server/metrics-guard.js';

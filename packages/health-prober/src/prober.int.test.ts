@@ -1,8 +1,9 @@
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RedisBreakerStore } from '@dosrouter/shared';
+import { RedisBreakerStore, RedisKeyStore } from '@dosrouter/shared';
+import { checkMetrics } from '../../shared/src/test-support/promtool.js';
 import { PROBE_QUEUE_NAME, RECOMPUTE_SCHEDULER_ID } from './worker/probe-queue.js';
-import { BACKEND_KEY, delay, modelListRequests, startProberFixture, waitFor, type ProberFixture } from './test-support/prober-fixture.js';
+import { BACKEND_KEY, PROBER_ADMIN_KEY, delay, modelListRequests, scrapeMetrics, startProberFixture, waitFor, type ProberFixture } from './test-support/prober-fixture.js';
 
 let fixture: ProberFixture | undefined;
 afterEach(async () => {
@@ -109,7 +110,7 @@ describe('the prober process', () => {
     await waitFor(() => current.redis.exists(current.keys.breaker('a/chat-model')), (exists) => exists === 0, 4 * intervalMs, 'circuit a closed');
     await delay(3 * intervalMs);
     expect(await current.redis.exists(current.keys.breaker('b/chat-model'))).toBe(1);
-    const metrics = await (await fetch(`${prober.url}/metrics`)).text();
+    const metrics = await scrapeMetrics(prober);
     expect(metrics).toMatch(/dosrouter_probe_circuits_closed_total\{deployment="a\/chat-model"\} 1/);
   });
 
@@ -118,13 +119,17 @@ describe('the prober process', () => {
     fixture = await startProberFixture({ intervalMs });
     fixture.simulators.b.setOutage({ mode: 'reset' });
     const prober = await fixture.startProber('prober-1');
-    const read = async (): Promise<string> => (await fetch(`${prober.url}/metrics`)).text();
+    const read = (): Promise<string> => scrapeMetrics(prober);
     const metrics = await waitFor(read, (text) => /dosrouter_routing_weight\{deployment="b\/chat-model"\} 0\n/.test(text), 10 * intervalMs, 'b drained in metrics');
     expect(metrics).toMatch(/dosrouter_probes_total\{deployment="a\/chat-model",kind="models",outcome="ok"\} [1-9]/);
     expect(metrics).toMatch(/dosrouter_probes_total\{deployment="b\/chat-model",kind="models",outcome="failed"\} [1-9]/);
     expect(metrics).toMatch(/dosrouter_probe_duration_seconds_count\{deployment="a\/chat-model",kind="models"\} [1-9]/);
     expect(metrics).toMatch(/dosrouter_routing_weight\{deployment="a\/chat-model"\} 1\n/);
     expect(metrics).toMatch(/dosrouter_deployment_health_state\{deployment="b\/chat-model",state="down"\} 1\n/);
+    // The exposition lints clean, the Node.js process metrics under their standard names included.
+    expect(metrics).toMatch(/^process_cpu_seconds_total /m);
+    expect(metrics).toMatch(/^nodejs_eventloop_lag_seconds /m);
+    expect(await checkMetrics(metrics)).toEqual({ exitCode: 0, output: '' });
   });
 
   it('keeps backend credentials out of Redis: job data, job results, health records and the table', async () => {
@@ -144,5 +149,28 @@ describe('the prober process', () => {
     }
     expect(values.join('\n')).toContain('b/chat-model');
     expect(values.join('\n')).not.toContain(BACKEND_KEY);
+  });
+
+  it('guards /metrics by the gateways’ rule: the admin key when set; without it, closed once the cluster requires keys', async () => {
+    fixture = await startProberFixture({ intervalMs: 60_000 });
+    const status = async (prober: { url: string }, authorization?: string): Promise<number> =>
+      (await fetch(`${prober.url}/metrics`, authorization ? { headers: { authorization } } : {})).status;
+    const withAdminKey = await fixture.startProber('prober-admin');
+    expect(await status(withAdminKey)).toBe(401);
+    expect(await status(withAdminKey, 'Bearer not-the-admin-key')).toBe(401);
+    expect(await status(withAdminKey, `Bearer ${PROBER_ADMIN_KEY}`)).toBe(200);
+    // No admin key and no client key anywhere: the cluster runs open (auth.mode auto), and so does /metrics.
+    expect(await status(await fixture.startProber('prober-open', undefined, null))).toBe(200);
+    // auth.mode keys: closed even before any key exists.
+    const keysMode = await fixture.startProber('prober-keys-mode', (document) => (document.auth = { mode: 'keys' }), null);
+    const refused = await fetch(`${keysMode.url}/metrics`);
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toEqual({
+      error: { message: expect.stringContaining('DOSROUTER_ADMIN_KEY'), type: 'authentication_error', param: null, code: 'admin_key_not_configured' },
+    });
+    // A key created by a gateway of the cluster: a prober started without the admin key keeps /metrics closed.
+    const store = new RedisKeyStore(fixture.redis as never, fixture.keys);
+    await store.create({ name: 'team-a' }, Date.now());
+    expect(await status(await fixture.startProber('prober-after-keys', undefined, null))).toBe(401);
   });
 });

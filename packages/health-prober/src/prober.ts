@@ -1,12 +1,14 @@
 import { hostname } from 'node:os';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import type { Queue, Worker } from 'bullmq';
 import {
   ConfigError,
   ModelCatalog,
+  RedisKeyStore,
   RedisKeys,
   ROUTING_STATS_WINDOW_MS,
   RedisStats,
+  clientKeysRequired,
   connectBackgroundRedis,
   connectRedis,
   createLogger,
@@ -20,6 +22,7 @@ import { DeploymentProber } from './deployment-prober.js';
 import { probePlans, type ProbePlan } from './probe-plan.js';
 import { startProberServer, type ProberServer } from './server/index.js';
 import { ProberMetrics } from './telemetry/prober-metrics.js';
+import { collectProcessMetrics } from './telemetry/process-metrics.js';
 import { RedisWeightsStore } from './weights/redis-weights-store.js';
 import { WeightsKeeper } from './weights/weights-keeper.js';
 import { createProbeQueue, createProbeWorker, reconcileSchedulers, type SchedulerChanges } from './worker/probe-queue.js';
@@ -59,7 +62,7 @@ export interface ProberOptions {
   /** Override config.prober.port / host (0 picks a free port). */
   readonly port?: number;
   readonly host?: string;
-  /** DOSROUTER_ADMIN_KEY: guards the queue UI; without it the UI is off. */
+  /** DOSROUTER_ADMIN_KEY: guards the queue UI and /metrics; without it the UI is off. */
   readonly adminKey?: string;
 }
 
@@ -117,7 +120,7 @@ export async function startProber(options: ProberOptions): Promise<RunningProber
     for (const { deploymentId, reason } of skipped) logger.warn('deployment not probed', { deployment: deploymentId, reason });
 
     const registry = new Registry();
-    collectDefaultMetrics({ register: registry });
+    collectProcessMetrics(registry);
     const metrics = new ProberMetrics(registry);
     const stats = new RedisStats(redis, keys);
     const keeper = new WeightsKeeper({
@@ -142,6 +145,9 @@ export async function startProber(options: ProberOptions): Promise<RunningProber
     worker = createProbeWorker({ connection: queueRedis, prefix: keys.queuePrefix(), plans, prober, concurrency: config.prober.concurrency, logger });
     void worker.run().catch((error: unknown) => logger.error('probe worker stopped', { error: (error as Error).message }));
 
+    // /metrics follows the gateways' rule, so the prober needs to know, as they do, whether the cluster requires keys.
+    const keysRequired = await clientKeysRequired(config.auth.mode, options.adminKey, new RedisKeyStore(redis, keys));
+    if (keysRequired && !options.adminKey) logger.warn('/metrics is closed: this cluster requires client keys; set DOSROUTER_ADMIN_KEY to scrape it');
     let ready = true;
     server = await startProberServer({
       host: options.host ?? config.prober.host,
@@ -149,6 +155,7 @@ export async function startProber(options: ProberOptions): Promise<RunningProber
       registry,
       queues: [queue],
       adminKey: options.adminKey,
+      clientKeysRequired: keysRequired,
       logger,
       isReady: () => ready && redis.status === 'ready',
     });

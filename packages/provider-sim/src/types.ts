@@ -1,3 +1,4 @@
+import type { JsonStyle } from './delivery/json-style.js';
 import type { FaultKind } from './faults/fault-kinds.js';
 
 export interface SimulatedModel {
@@ -23,6 +24,12 @@ export interface SimulatedModel {
    * (nor the per-chunk `"usage":null`), even when the request asks for `stream_options.include_usage`.
    */
   reportsUsage?: boolean;
+  /**
+   * How answers write their JSON, bodies and stream chunks alike. Default `compact`, as OpenAI sends it. `spaced` is
+   * Python's `json.dumps` layout (`{"usage": {"prompt_tokens": 9, …}}`, one line); `indented` puts every value on its
+   * own line, so each stream chunk goes out as several `data:` lines.
+   */
+  jsonStyle?: JsonStyle;
 }
 
 export interface SimulatorOptions {

@@ -24,6 +24,25 @@ export class KeyModelPermissions {
     return (model, target) => models.has(model) || virtual.has(target);
   }
 
+  /**
+   * Whether a key may name `name` in a request: what `/v1/models` lists to it. A model when it is granted; an alias
+   * when its model is; a group when at least one member is (the others are filtered out when it is routed); a
+   * virtual model only when the key names it, since without that grant whether a request gets through depends on
+   * the tier its prompt is classified in.
+   */
+  mayName(allowed: readonly string[]): (name: string) => boolean {
+    const { models, virtual } = this.expand(allowed);
+    const granted = (name: string): boolean => {
+      const group = this.catalog.resolve(name);
+      return group !== undefined && models.has(group.name);
+    };
+    return (name) => {
+      if (isVirtualModel(name)) return virtual.has(name);
+      const members = this.groups.get(name);
+      return members ? members.some(granted) : granted(name);
+    };
+  }
+
   private expand(allowed: readonly string[]) {
     let entry = this.expanded.get(allowed);
     if (entry) return entry;

@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics } from '@dosrouter/health-prober';
 import type { RequestOutcome } from '../proxy/request-outcome.js';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
@@ -129,7 +130,7 @@ export class GatewayMetrics {
   });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'dosrouter_process_' });
+    collectProcessMetrics(this.registry);
   }
 
   recordUsageRecords(result: 'written' | 'spooled' | 'dropped' | 'late', count = 1): void {

@@ -82,6 +82,55 @@ describe('SseScanner', () => {
     expect(scanner.usage?.totalTokens).toBe(11);
   });
 
+  describe('when the backend spaces or pretty-prints its JSON', () => {
+    const spacedUsage = 'data: {"id": "c1", "choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11}}\n\n';
+    /** One event as several data lines, as a backend that pretty-prints sends it (SSE joins them with "\n"). */
+    const multiLine = (value: unknown): string => `${JSON.stringify(value, null, 2).split('\n').map((line) => `data: ${line}`).join('\n')}\n\n`;
+
+    it('reads usage written with spaces and drops the usage-only chunk the gateway asked for', () => {
+      const scanner = new SseScanner(true);
+      expect(scanner.push(Buffer.from(chunk('Hi', 'stop') + spacedUsage + done))).toBe(chunk('Hi', 'stop') + done);
+      expect(scanner.usage).toEqual({ promptTokens: 9, completionTokens: 2, totalTokens: 11 });
+    });
+
+    it('reads usage whatever the key order', () => {
+      const scanner = new SseScanner(false);
+      scanner.push(Buffer.from('data: {"usage" :{"completion_tokens":2,"prompt_tokens":9},"choices":[],"id":"c1"}\n\n'));
+      expect(scanner.usage).toEqual({ promptTokens: 9, completionTokens: 2, totalTokens: 11 });
+    });
+
+    it('reads a multi-line event: token, tool call, finish reason, usage and error', () => {
+      const scanner = new SseScanner(true);
+      const toolCall = multiLine({ choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: 'call_1' }] }, finish_reason: null }] });
+      const finish = multiLine({ choices: [{ index: 0, delta: {}, finish_reason: 'content_filter' }], usage: null });
+      const usage = multiLine({ id: 'c1', choices: [], usage: { prompt_tokens: 9, completion_tokens: 2, total_tokens: 11 } });
+      expect(scanner.push(Buffer.from(toolCall + finish + usage))).toBe(toolCall + finish);
+      expect(scanner).toMatchObject({ firstTokenSeen: true, finishSeen: true, contentFilterSeen: true, malformedSeen: false });
+      expect(scanner.usage?.totalTokens).toBe(11);
+      scanner.push(Buffer.from(multiLine({ error: { message: 'overloaded', type: 'server_error' } })));
+      expect(scanner.errorSeen).toBe(true);
+    });
+
+    it('notes an error event whatever its key order or value shape', () => {
+      const objectError = new SseScanner(false);
+      objectError.push(Buffer.from('data: {"id": "c1", "error": {"message": "overloaded"}}\n\n'));
+      expect(objectError.errorSeen).toBe(true);
+      const stringError = new SseScanner(false);
+      stringError.push(Buffer.from('data: {"error": "Input validation error", "error_type": "validation"}\n\n'));
+      expect(stringError.errorSeen).toBe(true);
+    });
+
+    it('does not take answer text about usage or errors, or a nested usage, for the real thing', () => {
+      const scanner = new SseScanner(true);
+      const text = chunk('"usage": {"prompt_tokens": 1}, "error": {"message": "x"}');
+      const word = chunk('usage');
+      const nested = 'data: {"choices": [], "x_vendor": {"usage": {"prompt_tokens": 5, "completion_tokens": 5}}}\n\n';
+      expect(scanner.push(Buffer.from(text + word + nested))).toBe(text + word + nested);
+      expect(scanner.usage).toBeUndefined();
+      expect(scanner.errorSeen).toBe(false);
+    });
+  });
+
   it('is complete after a finish reason even without [DONE]', () => {
     const scanner = new SseScanner(false);
     scanner.push(Buffer.from(chunk('Hi') + chunk('', 'stop')));

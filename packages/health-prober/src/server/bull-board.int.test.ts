@@ -50,6 +50,7 @@ describe('bull-board in a real browser', () => {
       registry: new Registry(),
       queues: [queue],
       adminKey: ADMIN_KEY,
+      clientKeysRequired: true,
       logger: capturingLogger().logger,
       isReady: () => true,
     });

@@ -53,6 +53,7 @@ describe('the prober server', () => {
       registry,
       queues: [queue],
       adminKey: ADMIN_KEY,
+      clientKeysRequired: true,
       logger: log.logger,
       isReady: () => ready,
     });
@@ -81,8 +82,10 @@ describe('the prober server', () => {
     expect(JSON.parse(after.text)).toEqual({ status: 'ready' });
   });
 
-  it("serves the registry's metrics in the Prometheus text format", async () => {
-    const answer = await get('/metrics');
+  it("serves the registry's metrics in the Prometheus text format, to the admin key only", async () => {
+    expect((await get('/metrics')).status).toBe(401);
+    expect((await get('/metrics', { authorization: 'Bearer wrong-key' })).status).toBe(401);
+    const answer = await get('/metrics', { authorization: `Bearer ${ADMIN_KEY}` });
     expect(answer.status).toBe(200);
     expect(answer.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     expect(answer.text).toContain('# TYPE dosrouter_probes_total counter');
@@ -193,6 +196,7 @@ describe('the prober server without an admin key', () => {
       registry: new Registry(),
       queues: [],
       adminKey: undefined,
+      clientKeysRequired: false,
       logger: log.logger,
       isReady: () => {
         throw new Error('readiness check exploded');
@@ -209,6 +213,10 @@ describe('the prober server without an admin key', () => {
         error: { message: expect.stringContaining('set DOSROUTER_ADMIN_KEY'), type: 'invalid_request_error', param: null, code: 'admin_disabled' },
       });
     }
+  });
+
+  it('serves /metrics without a credential where the cluster runs open, as the gateway does', async () => {
+    expect((await fetch(`${server.url}/metrics`)).status).toBe(200);
   });
 
   it('logged one warning at start', () => {
@@ -235,6 +243,7 @@ describe('closing the prober server', () => {
       registry: new Registry(),
       queues: [],
       adminKey: ADMIN_KEY,
+      clientKeysRequired: true,
       logger: capturingLogger().logger,
       isReady: () => true,
     });

@@ -8,6 +8,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import type { Registry } from 'prom-client';
 import { GatewayError, routeNotFound, type Logger } from '@dosrouter/shared';
 import { errorHandler } from './error-handler.js';
+import { metricsGuard } from './metrics-guard.js';
 import { requireAdminKey } from './require-admin-key.js';
 
 export interface ProberServerOptions {
@@ -19,8 +20,10 @@ export interface ProberServerOptions {
   readonly registry: Registry;
   /** The queues bull-board shows at /admin/queues, read-only: the prober owns the schedules. */
   readonly queues: readonly Queue[];
-  /** DOSROUTER_ADMIN_KEY. Unset or empty disables everything under /admin. */
+  /** DOSROUTER_ADMIN_KEY. Unset or empty disables everything under /admin; when set, /metrics needs it too. */
   readonly adminKey: string | undefined;
+  /** Whether the cluster requires client keys (clientKeysRequired): then /metrics stays closed without an admin key. */
+  readonly clientKeysRequired: boolean;
   readonly logger: Logger;
   /** Readiness for /readyz: connected to Redis, schedules reconciled. */
   readonly isReady: () => boolean;
@@ -37,7 +40,7 @@ export interface ProberServer {
 /** Where bull-board is served. */
 export const BULL_BOARD_PATH = '/admin/queues';
 
-/** The prober's own HTTP server: health, readiness, metrics, and bull-board behind the admin key. */
+/** The prober's own HTTP server: health, readiness, metrics and bull-board, both behind the admin key. */
 export async function startProberServer(options: ProberServerOptions): Promise<ProberServer> {
   const { logger } = options;
   const server = createServer(createProberApp(options));
@@ -84,7 +87,9 @@ function createProberApp(options: ProberServerOptions): Express {
     const ready = options.isReady();
     response.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready' });
   });
-  app.get('/metrics', async function metrics(_request: Request, response: Response) {
+  // The same rule as the gateway's /metrics (metricsGuard).
+  const guard = metricsGuard({ adminKey: options.adminKey, clientKeysRequired: options.clientKeysRequired, logger });
+  app.get('/metrics', guard ? [guard] : [], async function metrics(_request: Request, response: Response) {
     const body = await registry.metrics();
     response.setHeader('content-type', registry.contentType);
     response.end(body);

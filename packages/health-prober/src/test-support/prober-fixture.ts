@@ -7,6 +7,8 @@ import { startProber, type RunningProber } from '../prober.js';
 
 export const MODEL = 'chat-model';
 export const BACKEND_KEY = 'sk-prober-test-backend';
+/** The admin key probers of the fixture start with (unless told otherwise); /metrics needs it. */
+export const PROBER_ADMIN_KEY = 'admin-key-for-tests';
 
 /** Two simulators, `a` and `b`, each serving MODEL: the deployments `a/chat-model` and `b/chat-model`. */
 export interface ProberFixture {
@@ -16,8 +18,8 @@ export interface ProberFixture {
   /** The config document (before validation), for variations. */
   document(overrides?: (document: Record<string, unknown>) => void): Record<string, unknown>;
   config(overrides?: (document: Record<string, unknown>) => void): GatewayConfig;
-  /** Starts a prober in this process on this fixture's prefix; stopped by close(). */
-  startProber(id: string, overrides?: (document: Record<string, unknown>) => void): Promise<RunningProber>;
+  /** Starts a prober in this process on this fixture's prefix, with PROBER_ADMIN_KEY unless given another (or none); stopped by close(). */
+  startProber(id: string, overrides?: (document: Record<string, unknown>) => void, adminKey?: string | null): Promise<RunningProber>;
   /** Every weights document announced on pub/sub since the fixture started, oldest first. */
   readonly announced: WeightsDocument[];
   readDocument(): Promise<WeightsDocument | undefined>;
@@ -74,8 +76,8 @@ export async function startProberFixture(options: { intervalMs: number; timeoutM
     config,
     announced,
     redis,
-    startProber: async (id, overrides) => {
-      const prober = await startProber({ config: config(overrides), logger, proberId: id, port: 0, host: '127.0.0.1', adminKey: 'admin-key-for-tests' });
+    startProber: async (id, overrides, adminKey = PROBER_ADMIN_KEY) => {
+      const prober = await startProber({ config: config(overrides), logger, proberId: id, port: 0, host: '127.0.0.1', ...(adminKey === null ? {} : { adminKey }) });
       probers.push(prober);
       return prober;
     },
@@ -91,6 +93,13 @@ export async function startProberFixture(options: { intervalMs: number; timeoutM
       await deletePrefixAt(TEST_REDIS_URL, prefix);
     },
   };
+}
+
+/** The prober's /metrics text, scraped with the fixture's admin key. */
+export async function scrapeMetrics(prober: RunningProber): Promise<string> {
+  const response = await fetch(`${prober.url}/metrics`, { headers: { authorization: `Bearer ${PROBER_ADMIN_KEY}` } });
+  if (response.status !== 200) throw new Error(`/metrics answered ${response.status}`);
+  return response.text();
 }
 
 /** GET /v1/models requests a simulator received: the models probes it answered. */

@@ -16,6 +16,7 @@ describe('parseSimulatorOptions', () => {
       faultRates: [],
       retryAfterSeconds: 1,
       reportsUsage: true,
+      jsonStyle: 'compact',
     });
   });
 

@@ -1,3 +1,4 @@
+import type { JsonStyle } from '../delivery/json-style.js';
 import { FAULT_KINDS, type FaultKind } from '../faults/fault-kinds.js';
 import type { SimulatorOptions } from '../types.js';
 import { describeIssues } from './describe-issues.js';
@@ -16,6 +17,7 @@ export interface ResolvedModel {
   retryAfterSeconds: number;
   /** False: answers carry no usage at all, whatever the request asks. */
   reportsUsage: boolean;
+  jsonStyle: JsonStyle;
 }
 
 export interface ResolvedOptions {
@@ -54,6 +56,7 @@ export function parseSimulatorOptions(input: unknown): ResolvedOptions {
       }),
       retryAfterSeconds: model.retryAfterSeconds ?? 1,
       reportsUsage: model.reportsUsage ?? true,
+      jsonStyle: model.jsonStyle ?? 'compact',
     });
   }
   return {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { JSON_STYLES } from '../delivery/json-style.js';
 import { FAULT_KINDS } from '../faults/fault-kinds.js';
 
 const delayMs = z.number().int().min(0);
@@ -20,6 +21,7 @@ export const simulatedModelSchema = z.strictObject({
   faultRates: faultRatesSchema.optional(),
   retryAfterSeconds: z.number().int().min(0).optional(),
   reportsUsage: z.boolean().optional(),
+  jsonStyle: z.enum(JSON_STYLES).optional(),
 });
 
 export const simulatorOptionsSchema = z

@@ -1,6 +1,7 @@
 import type { ActiveFault } from '../faults/fault-schedule.js';
 import type { Exchange } from '../http/exchange.js';
 import type { ReportedUsage } from '../state/usage-ledger.js';
+import { restylePayload, type JsonStyle } from './json-style.js';
 
 /** One server-sent event: its `data` payload and how long to wait before sending it. */
 export interface StreamEvent {
@@ -44,20 +45,22 @@ export function planStream(events: readonly StreamEvent[], fault: ActiveFault | 
   }
 }
 
+/** One SSE event; a payload of several lines goes out as several `data:` lines, which the client joins with "\n". */
 export function encodeEvent(payload: string): string {
-  return `data: ${payload}\n\n`;
+  return payload.includes('\n') ? `data: ${payload.split('\n').join('\ndata: ')}\n\n` : `data: ${payload}\n\n`;
 }
 
 /**
  * Streams the events as SSE. Consecutive events without a delay go out in one write, so a zero-delay model answers
  * with a single write and no timer; a full socket buffer is waited out before the next write. `usage` is what the
- * usage chunk among `events` carries, undefined when there is none.
+ * usage chunk among `events` carries, undefined when there is none; `jsonStyle` is how the model writes its JSON.
  */
 export async function deliverEventStream(
   exchange: Exchange,
   events: readonly StreamEvent[],
   fault: ActiveFault | undefined,
   usage: ReportedUsage | undefined,
+  jsonStyle: JsonStyle,
 ): Promise<void> {
   const plan = planStream(events, fault);
   exchange.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
@@ -72,7 +75,7 @@ export async function deliverEventStream(
       }
       await exchange.wait(event.delayBeforeMs);
     }
-    pending += encodeEvent(event.payload);
+    pending += encodeEvent(restylePayload(event.payload, jsonStyle));
     if (plan.stop !== undefined && index === plan.stop.afterIndex) {
       if (plan.stop.action === 'cut') {
         exchange.destroyAfterWriting(pending);

@@ -5,5 +5,6 @@ export type { KeyEntry, MemoryKeyStoreOptions } from './memory-key-store.js';
 export { FileKeyStore } from './file-key-store.js';
 export type { FileKeyStoreOptions } from './file-key-store.js';
 export { RedisKeyStore } from './redis-key-store.js';
+export { clientKeysRequired } from './client-keys-required.js';
 export type { RedisKeyStoreOptions } from './redis-key-store.js';
 export { createKeySchema, updateKeySchema, rotateKeySchema } from './key-fields-schema.js';

@@ -21,7 +21,7 @@ export async function handleChatCompletions(context: RouteContext): Promise<void
   const meta = createResponseMeta(context.state, request.model, 'chatcmpl-');
   if (request.stream) {
     const events = buildChatStreamEvents(meta, answers, usage, request.model);
-    await deliverEventStream(context.exchange, events, start.fault, usage);
+    await deliverEventStream(context.exchange, events, start.fault, usage, request.model.jsonStyle);
     return;
   }
   const longest = answers.reduce((maximum, answer) => Math.max(maximum, piecesOf(answer).length), 0);
@@ -31,5 +31,6 @@ export async function handleChatCompletions(context: RouteContext): Promise<void
     generationDelayMs(request.model, longest),
     start.fault,
     usage,
+    request.model.jsonStyle,
   );
 }

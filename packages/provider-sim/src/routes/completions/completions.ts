@@ -21,10 +21,10 @@ export async function handleCompletions(context: RouteContext): Promise<void> {
   const meta = createResponseMeta(context.state, request.model, 'cmpl-');
   if (request.stream) {
     const events = buildCompletionStreamEvents(meta, answers, usage, request.model);
-    await deliverEventStream(context.exchange, events, start.fault, usage);
+    await deliverEventStream(context.exchange, events, start.fault, usage, request.model.jsonStyle);
     return;
   }
   const longest = answers.reduce((maximum, answer) => Math.max(maximum, answer.tokens.length), 0);
   const body = buildTextCompletion(meta, answers, usage);
-  await deliverJson(context.exchange, body, generationDelayMs(request.model, longest), start.fault, usage);
+  await deliverJson(context.exchange, body, generationDelayMs(request.model, longest), start.fault, usage, request.model.jsonStyle);
 }

@@ -49,5 +49,5 @@ export async function handleEmbeddings(context: RouteContext): Promise<void> {
   }
   const usage = embeddingUsage(request);
   const body = buildEmbeddingList(request, start.fault?.kind === 'empty', usage);
-  await deliverJson(context.exchange, body, generationDelayMs(request.model, 0), start.fault, usage);
+  await deliverJson(context.exchange, body, generationDelayMs(request.model, 0), start.fault, usage, request.model.jsonStyle);
 }
