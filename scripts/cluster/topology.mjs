@@ -177,6 +177,9 @@ class LocalCluster {
       PORT: String(replica.port),
       HOST: this.options.host,
       DOSROUTER_REPLICA_ID: replica.id,
+      // Embedded replicas each keep their keys and usage in a directory of their own (one gateway per directory),
+      // the same for every restart of that replica; cluster mode keeps them in Redis.
+      ...(this.mode === 'embedded' ? { DOSROUTER_DATA_DIR: join(this.runDirectory, 'data', replica.name) } : {}),
     };
   }
 
