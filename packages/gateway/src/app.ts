@@ -66,7 +66,7 @@ export function createApp(dependencies: AppDependencies): Express {
   registerCorsPreflight(app, cors);
   // Every /v1 route authenticates right after the request context (so a 401 is logged and counted like any error).
   const context = dependencies.keys ? [requestContextHandler, authenticateRequests(dependencies.keys.authenticator)] : [requestContextHandler];
-  const body = jsonBody({ limitBytes: config.server.bodyLimit });
+  const body = jsonBody({ limitBytes: config.server.bodyLimit, shapeLimits: config.server.bodyLimits });
   app.post('/v1/chat/completions', context, body, createProxyHandler(dependencies, 'chat/completions', validateChatRequest));
   app.post('/v1/completions', context, body, createProxyHandler(dependencies, 'completions', validateCompletionRequest));
   app.post('/v1/embeddings', context, body, createProxyHandler(dependencies, 'embeddings', validateEmbeddingRequest));

@@ -6,6 +6,7 @@ import { captureApiError, startHarness, type Harness } from './test-support/harn
 
 interface RawResponse {
   status: number;
+  statusMessage: string;
   headers: Record<string, string | string[] | undefined>;
   body: string;
 }
@@ -17,7 +18,7 @@ function send(url: string, options: { method?: string; path: string; headers?: R
     const outgoing = httpRequest(target, { method: options.method ?? 'POST', headers: options.headers }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, statusMessage: response.statusMessage ?? '', headers: response.headers, body: Buffer.concat(chunks).toString('utf8') }));
     });
     outgoing.on('error', reject);
     outgoing.end(options.body);
@@ -98,6 +99,7 @@ describe('bad input', () => {
   it('answers oversized headers with 431 and keeps serving', async () => {
     const response = await send(harness.gateway.url, { path: '/v1/chat/completions', headers: { ...json, 'x-big': 'y'.repeat(40_000) }, body: goodBody });
     expect(response.status).toBe(431);
+    expect(response.statusMessage).toBe('Request Header Fields Too Large');
   });
 
   it('survives malformed HTTP on a raw socket', async () => {

@@ -16,6 +16,7 @@ export {
   modelNotFound,
   routeNotFound,
   payloadTooLarge,
+  bodyTooComplex,
   unsupportedMediaType,
   upstreamUnreachable,
   upstreamTimeout,

@@ -1,19 +1,32 @@
 import type { NextFunction, Request, Response } from 'express';
-import { invalidRequest, payloadTooLarge, unsupportedMediaType } from '@dosrouter/shared';
+import { bodyTooComplex, invalidRequest, payloadTooLarge, unsupportedMediaType } from '@dosrouter/shared';
+import { exceededJsonShapeLimit, type JsonShapeLimit, type JsonShapeLimits } from '../validation/json-shape.js';
 
 export interface JsonBodyOptions {
   /** Largest accepted body in bytes. */
   readonly limitBytes: number;
+  /** Its largest shape: `server.bodyLimits`. */
+  readonly shapeLimits: JsonShapeLimits;
 }
 
 const JSON_CONTENT_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
+/** What each shape limit's message says the body has more of. */
+const SHAPE_LIMIT_WORDING: Record<JsonShapeLimit, string> = {
+  maxDepth: 'deeper nesting of objects and arrays',
+  maxObjectKeys: 'more keys in one object',
+  maxArrayElements: 'more elements in one array',
+  maxValues: 'more values in all',
+};
+
 /**
  * Reads a JSON object body once and puts it on `request.body`. A wrong content type is a 415, a body over the
- * limit a 413 (refused from Content-Length before reading when it can be), unparseable JSON or a body that is not
- * an object a 400. A refused body is not read further and its connection is closed after the answer.
+ * limit a 413 (refused from Content-Length before reading when it can be), a body whose shape goes past
+ * `server.bodyLimits` a 400 `body_too_complex` (found in one pass over the bytes, before it is parsed),
+ * unparseable JSON or a body that is not an object a 400. A refused body is not read further by this middleware:
+ * its connection is closed after the answer, with the bounded lingering close of `server.lingeringClose`.
  */
-export function jsonBody({ limitBytes }: JsonBodyOptions) {
+export function jsonBody({ limitBytes, shapeLimits }: JsonBodyOptions) {
   return function jsonBodyMiddleware(request: Request, response: Response, next: NextFunction): void {
     const contentType = request.headers['content-type'];
     if (!contentType || !JSON_CONTENT_TYPE.test(contentType)) {
@@ -46,14 +59,16 @@ export function jsonBody({ limitBytes }: JsonBodyOptions) {
       if (done) return;
       done = true;
       response.locals.bodyBytes = size;
-      next(parseBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), request));
+      next(parseBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), request, shapeLimits));
     });
     // An aborted upload needs no answer: the client is gone, and the response 'close' records it.
   };
 }
 
-function parseBody(buffer: Buffer, request: Request): Error | undefined {
+function parseBody(buffer: Buffer, request: Request, shapeLimits: JsonShapeLimits): Error | undefined {
   if (buffer.length === 0) return invalidRequest('The request body is empty: send a JSON object.', null, 'invalid_json');
+  const exceeded = exceededJsonShapeLimit(buffer, shapeLimits);
+  if (exceeded) return bodyTooComplex(exceeded, shapeLimits[exceeded], SHAPE_LIMIT_WORDING[exceeded]);
   let body: unknown;
   try {
     body = JSON.parse(buffer.toString('utf8'));
@@ -71,7 +86,10 @@ function parseBody(buffer: Buffer, request: Request): Error | undefined {
   return undefined;
 }
 
-/** Stops reading a body we refuse, and closes the connection after the answer rather than drain it. */
+/**
+ * Stops reading a body we refuse and closes the connection after the answer rather than read it all: the rest is
+ * read and dropped only within the lingering-close bounds (lifecycle/lingering-close.ts).
+ */
 function refuseBody(request: Request, response: Response): void {
   response.setHeader('connection', 'close');
   request.pause();

@@ -199,6 +199,36 @@ export const configSchema = z.object({
       port: z.number().int().min(0).max(65_535).default(8080),
       /** Largest accepted request body. */
       bodyLimit: byteSize.default(10 * 1024 * 1024),
+      /**
+       * The shape a body may have, checked in one pass over its bytes before it is parsed: a body past one of these
+       * is refused with 400 `body_too_complex`, so that no single request can hold the event loop for long.
+       */
+      bodyLimits: z
+        .object({
+          /** Deepest nesting of objects and arrays. Real tool schemas nest 20 to 30 levels. */
+          maxDepth: z.number().int().min(1).max(10_000).default(64),
+          /** Most keys in one object (a tool schema's `properties`, `logit_bias`, `metadata`). */
+          maxObjectKeys: z.number().int().positive().default(10_000),
+          /** Most elements in one array (a conversation's messages, an embeddings batch, a token array). */
+          maxArrayElements: z.number().int().positive().default(100_000),
+          /** Most values in the whole body: every string, number, literal, object and array counts one. */
+          maxValues: z.number().int().positive().default(1_000_000),
+        })
+        .prefault({}),
+      /**
+       * After an error answered before the body was read (401, 404, 413, 415, a malformed request), the rest of the
+       * body is read and dropped for a bounded time and size before the connection closes, as nginx's lingering
+       * close does: a client still sending gets the answer, not a reset that its HTTP library reports as a
+       * connection error (and retries).
+       */
+      lingeringClose: z
+        .object({
+          /** The longest a refused connection stays open. */
+          timeoutMs: milliseconds.min(1).default(5_000),
+          /** The most bytes read and dropped from it. */
+          maxBytes: byteSize.default(16 * 1024 * 1024),
+        })
+        .prefault({}),
       /** Largest accepted request header block. */
       maxHeaderBytes: z.number().int().positive().default(16 * 1024),
       /** A client must send its whole header block within this time. */
