@@ -207,12 +207,14 @@ export const configSchema = z.object({
         .object({
           /** Deepest nesting of objects and arrays. Real tool schemas nest 20 to 30 levels. */
           maxDepth: z.number().int().min(1).max(10_000).default(64),
-          /** Most keys in one object (a tool schema's `properties`, `logit_bias`, `metadata`). */
-          maxObjectKeys: z.number().int().positive().default(10_000),
+          /** Most keys in one object: a tool schema's `properties`, `logit_bias` (OpenAI allows 300), `metadata` (16). */
+          maxObjectKeys: z.number().int().positive().default(1_000),
           /** Most elements in one array (a conversation's messages, an embeddings batch, a token array). */
           maxArrayElements: z.number().int().positive().default(100_000),
-          /** Most values in the whole body: every string, number, literal, object and array counts one. */
-          maxValues: z.number().int().positive().default(1_000_000),
+          /** Most values in the whole body: every array element and object member, at every level. */
+          maxValues: z.number().int().positive().default(500_000),
+          /** Most distinct key names in the whole body: a request repeats a few dozen; tool schemas add their own. */
+          maxDistinctKeys: z.number().int().positive().default(10_000),
         })
         .prefault({}),
       /**
