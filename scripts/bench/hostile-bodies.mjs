@@ -45,7 +45,8 @@ const ATTACKS = {
   'accepted: a 9.9 MB string': () => chat(`"user":"${'lorem ipsum '.repeat(820_000)}"`),
   'accepted: 450,000 short strings (10 MB)': () => chat(`"x":[${repeatJoined(5, () => `[${'"abcdefghijklmnopqrst",'.repeat(89_999)}""]`)}]`),
   'accepted: 490,000 numbers (1 MB)': () => chat(`"x":[${repeatJoined(5, () => `[${'1,'.repeat(97_999)}1]`)}]`),
-  'accepted: 490 objects of 999 keys (6 MB)': () => chat(`"x":[${repeatJoined(490, () => `{${repeatJoined(999, (index) => `"k${index}":0`)}}`)}]`),
+  'refused: 490 objects of 999 keys (6 MB)': () => chat(`"x":[${repeatJoined(490, () => `{${repeatJoined(999, (index) => `"k${index}":0`)}}`)}]`),
+  'accepted: 100 objects of 999 keys (1.2 MB)': () => chat(`"x":[${repeatJoined(100, () => `{${repeatJoined(999, (index) => `"k${index}":0`)}}`)}]`),
   'accepted: 9,900 distinct key names (0.1 MB)': () => chat(`"x":[${repeatJoined(990, (object) => `{${repeatJoined(10, (key) => `"k${object}_${key}":0`)}}`)}]`),
   'accepted: a 9.9 MB string of \\u escapes': () => chat(`"user":"${'\\u00e9'.repeat(1_650_000)}"`),
 };

@@ -46,7 +46,7 @@ describe('bad input', () => {
       models: [{ id: 'sim-model' }],
       configure: (config) => {
         // Shape limits below their defaults, so that bodies past them fit in the 64 KB body limit.
-        config.server = { bodyLimit: '64kb', bodyLimits: { maxObjectKeys: 1_000, maxArrayElements: 2_000, maxValues: 5_000, maxDistinctKeys: 2_000 } };
+        config.server = { bodyLimit: '64kb', bodyLimits: { maxObjectKeys: 1_000, maxArrayElements: 2_000, maxValues: 5_000, maxKeys: 3_000, maxDistinctKeys: 2_000 } };
       },
     });
   });
@@ -91,6 +91,7 @@ describe('bad input', () => {
     { name: 'an object with more keys than allowed', status: 400, code: 'body_too_complex', message: 'limit of 1000 (server.bodyLimits.maxObjectKeys)', body: chatWith(`"metadata":{${Array.from({ length: 1_001 }, (_, index) => `"k${index}":0`).join(',')}}`) },
     { name: 'an array with more elements than allowed', status: 400, code: 'body_too_complex', message: 'limit of 2000 (server.bodyLimits.maxArrayElements)', body: chatWith(`"stop":[${Array(2_001).fill(0).join(',')}]`) },
     { name: 'more values in all than allowed', status: 400, code: 'body_too_complex', message: 'limit of 5000 (server.bodyLimits.maxValues)', body: chatWith(`"x":[${Array(4).fill(`[${Array(1_500).fill(0).join(',')}]`).join(',')}]`) },
+    { name: 'more keys in all than allowed', status: 400, code: 'body_too_complex', message: 'limit of 3000 (server.bodyLimits.maxKeys)', body: chatWith(`"x":[${Array(301).fill(`{${Array.from({ length: 10 }, (_, key) => `"k${key}":0`).join(',')}}`).join(',')}]`) },
     { name: 'more distinct key names than allowed', status: 400, code: 'body_too_complex', message: 'limit of 2000 (server.bodyLimits.maxDistinctKeys)', body: chatWith(`"x":[${Array.from({ length: 201 }, (_, object) => `{${Array.from({ length: 10 }, (_, key) => `"k${object}_${key}":0`).join(',')}}`).join(',')}]`) },
     { name: 'a body over the limit', status: 413, body: JSON.stringify({ model: 'sim-model', messages: [{ role: 'user', content: 'x'.repeat(70_000) }] }) },
     { name: 'a text/plain body', status: 415, headers: { 'content-type': 'text/plain' }, body: goodBody },

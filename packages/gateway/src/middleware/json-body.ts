@@ -17,6 +17,7 @@ const SHAPE_LIMIT_WORDING: Record<JsonShapeLimit, string> = {
   maxObjectKeys: 'more keys in one object',
   maxArrayElements: 'more elements in one array',
   maxValues: 'more values in all',
+  maxKeys: 'more keys in all',
   maxDistinctKeys: 'more distinct key names',
 };
 

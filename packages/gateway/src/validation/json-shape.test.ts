@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { exceededJsonShapeLimit, type JsonShapeLimits } from './json-shape.js';
 
-const limits: JsonShapeLimits = { maxDepth: 4, maxObjectKeys: 3, maxArrayElements: 5, maxValues: 20, maxDistinctKeys: 4 };
+const limits: JsonShapeLimits = { maxDepth: 4, maxObjectKeys: 3, maxArrayElements: 5, maxValues: 20, maxKeys: 8, maxDistinctKeys: 4 };
 const scan = (text: string, overrides: Partial<JsonShapeLimits> = {}) => exceededJsonShapeLimit(Buffer.from(text), { ...limits, ...overrides });
 
 describe('exceededJsonShapeLimit', () => {
@@ -20,7 +20,7 @@ describe('exceededJsonShapeLimit', () => {
   it('counts the keys of each object on its own', () => {
     expect(scan('{"a":1,"b":2,"c":3}')).toBeUndefined();
     expect(scan('{"a":1,"b":2,"c":3,"d":4}')).toBe('maxObjectKeys');
-    expect(scan('{"a":{"x":1,"y":2,"z":3},"b":{"x":1,"y":2,"z":3},"c":[1,2,3,4,5]}', { maxDistinctKeys: 6 })).toBeUndefined();
+    expect(scan('{"a":{"x":1,"y":2,"z":3},"b":{"x":1,"y":2,"z":3},"c":[1,2,3,4,5]}', { maxKeys: 9, maxDistinctKeys: 6 })).toBeUndefined();
   });
 
   it('counts the elements of each array on its own', () => {
@@ -33,6 +33,11 @@ describe('exceededJsonShapeLimit', () => {
     expect(scan('[[1,2,3,4,5],[1,2,3,4,5],[1,2,3,4,5],[1]]')).toBeUndefined();
     expect(scan('[[1,2,3,4,5],[1,2,3,4,5],[1,2,3,4,5],[1,2]]')).toBe('maxValues');
     expect(scan('[[1,2,3,4,5],[1,2,3,4,5],[1,2,3,4,5],[1,2,3,4,5]]')).toBe('maxValues');
+  });
+
+  it('counts keys over the whole body, repeated names included', () => {
+    expect(scan('[{"a":1,"b":2},{"a":1,"b":2},{"a":1,"b":2},{"a":1,"b":2}]')).toBeUndefined();
+    expect(scan('[{"a":1,"b":2},{"a":1,"b":2},{"a":1,"b":2},{"a":1,"b":2},{"a":1}]')).toBe('maxKeys');
   });
 
   it('counts distinct key names over the whole body, not repeated ones nor string values', () => {
@@ -57,7 +62,7 @@ describe('exceededJsonShapeLimit', () => {
 
   it('stops at the first limit of a 20,000-deep body without going through it all', () => {
     const body = `{"model":"m","x":${'['.repeat(20_000)}${']'.repeat(20_000)}}`;
-    expect(exceededJsonShapeLimit(Buffer.from(body), { maxDepth: 64, maxObjectKeys: 1_000, maxArrayElements: 100_000, maxValues: 500_000, maxDistinctKeys: 10_000 })).toBe('maxDepth');
+    expect(exceededJsonShapeLimit(Buffer.from(body), { maxDepth: 64, maxObjectKeys: 1_000, maxArrayElements: 100_000, maxValues: 500_000, maxKeys: 100_000, maxDistinctKeys: 10_000 })).toBe('maxDepth');
   });
 
   it('leaves malformed JSON to the parser', () => {

@@ -4,6 +4,7 @@ export interface JsonShapeLimits {
   readonly maxObjectKeys: number;
   readonly maxArrayElements: number;
   readonly maxValues: number;
+  readonly maxKeys: number;
   readonly maxDistinctKeys: number;
 }
 
@@ -20,11 +21,13 @@ const CLOSE_BRACKET = 0x5d;
 /**
  * The first limit a JSON text goes past, or undefined when it stays within all of them. One pass over the bytes,
  * before anything parses them: nesting depth, members per object, elements per array, values in all (every array
- * element and object member at any level; an empty object or array counts as one), and distinct key names.
+ * element and object member at any level; an empty object or array counts as one), keys in all, and distinct key
+ * names.
  *
  * Why these: JSON.parse's cost per value is small for numbers and strings but grows with an object's size, and
  * most with key names it has not seen (each new name builds V8 hidden classes and interns a string): 50,000 fresh
- * names cost 60 to 150 ms of event loop on a busy 2-core box, the same names repeated a few ms.
+ * names cost 60 to 150 ms of event loop on a busy 2-core box, the same names repeated a few ms; and a key in an
+ * object of more than about 128 keys (a dictionary-mode object) costs several times one in a small object.
  *
  * Members are counted by their separating commas outside strings; strings are skipped with a native search for
  * the closing quote; key names are told apart by a 32-bit hash (a collision only undercounts). It does not check
@@ -32,7 +35,7 @@ const CLOSE_BRACKET = 0x5d;
  * body that is refused costs no more than the bytes up to that point.
  */
 export function exceededJsonShapeLimit(bytes: Buffer, limits: JsonShapeLimits): JsonShapeLimit | undefined {
-  const { maxDepth, maxObjectKeys, maxArrayElements, maxValues, maxDistinctKeys } = limits;
+  const { maxDepth, maxObjectKeys, maxArrayElements, maxValues, maxKeys, maxDistinctKeys } = limits;
   // Commas seen so far in each open container, and whether it is an object; index 0 is the top level.
   const commas = new Int32Array(maxDepth + 1);
   const isObject = new Uint8Array(maxDepth + 1);
@@ -40,6 +43,7 @@ export function exceededJsonShapeLimit(bytes: Buffer, limits: JsonShapeLimits): 
   const length = bytes.length;
   let depth = 0;
   let values = 0;
+  let keys = 0;
   // The next string is a key: right after an object's `{` or a `,` between its members.
   let expectKey = false;
   let index = 0;
@@ -51,6 +55,8 @@ export function exceededJsonShapeLimit(bytes: Buffer, limits: JsonShapeLimits): 
         const end = closingQuote(bytes, index);
         if (end < 0) return undefined;
         if (expectKey) {
+          keys += 1;
+          if (keys > maxKeys) return 'maxKeys';
           keyNames.add(hashOf(bytes, index, end));
           if (keyNames.size > maxDistinctKeys) return 'maxDistinctKeys';
           expectKey = false;

@@ -213,6 +213,8 @@ export const configSchema = z.object({
           maxArrayElements: z.number().int().positive().default(100_000),
           /** Most values in the whole body: every array element and object member, at every level. */
           maxValues: z.number().int().positive().default(500_000),
+          /** Most keys in the whole body: 5,000 messages with tool calls carry about 50,000. */
+          maxKeys: z.number().int().positive().default(100_000),
           /** Most distinct key names in the whole body: a request repeats a few dozen; tool schemas add their own. */
           maxDistinctKeys: z.number().int().positive().default(10_000),
         })
