@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { bodyTooComplex, invalidRequest, payloadTooLarge, unsupportedMediaType } from '@dosrouter/shared';
-import { exceededJsonShapeLimit, type JsonShapeLimit, type JsonShapeLimits } from '../validation/json-shape.js';
+import { JsonShapeScanner, type JsonShapeLimit, type JsonShapeLimits } from '../validation/json-shape.js';
 
 export interface JsonBodyOptions {
   /** Largest accepted body in bytes. */
@@ -24,7 +24,7 @@ const SHAPE_LIMIT_WORDING: Record<JsonShapeLimit, string> = {
 /**
  * Reads a JSON object body once and puts it on `request.body`. A wrong content type is a 415, a body over the
  * limit a 413 (refused from Content-Length before reading when it can be), a body whose shape goes past
- * `server.bodyLimits` a 400 `body_too_complex` (found in one pass over the bytes, before it is parsed),
+ * `server.bodyLimits` a 400 `body_too_complex` (found as its bytes arrive, before it is parsed),
  * unparseable JSON or a body that is not an object a 400. A refused body is not read further by this middleware:
  * its connection is closed after the answer, with the bounded lingering close of `server.lingeringClose`.
  */
@@ -43,15 +43,24 @@ export function jsonBody({ limitBytes, shapeLimits }: JsonBodyOptions) {
       return;
     }
     const chunks: Buffer[] = [];
+    const shape = new JsonShapeScanner(shapeLimits);
     let size = 0;
     let done = false;
+    const refuse = (error: Error): void => {
+      done = true;
+      request.off('data', onData);
+      refuseBody(request, response);
+      next(error);
+    };
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
       if (size > limitBytes) {
-        done = true;
-        request.off('data', onData);
-        refuseBody(request, response);
-        next(payloadTooLarge(limitBytes));
+        refuse(payloadTooLarge(limitBytes));
+        return;
+      }
+      const exceeded = shape.write(chunk);
+      if (exceeded) {
+        refuse(bodyTooComplex(exceeded, shapeLimits[exceeded], SHAPE_LIMIT_WORDING[exceeded]));
         return;
       }
       chunks.push(chunk);
@@ -61,16 +70,14 @@ export function jsonBody({ limitBytes, shapeLimits }: JsonBodyOptions) {
       if (done) return;
       done = true;
       response.locals.bodyBytes = size;
-      next(parseBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), request, shapeLimits));
+      next(parseBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), request));
     });
     // An aborted upload needs no answer: the client is gone, and the response 'close' records it.
   };
 }
 
-function parseBody(buffer: Buffer, request: Request, shapeLimits: JsonShapeLimits): Error | undefined {
+function parseBody(buffer: Buffer, request: Request): Error | undefined {
   if (buffer.length === 0) return invalidRequest('The request body is empty: send a JSON object.', null, 'invalid_json');
-  const exceeded = exceededJsonShapeLimit(buffer, shapeLimits);
-  if (exceeded) return bodyTooComplex(exceeded, shapeLimits[exceeded], SHAPE_LIMIT_WORDING[exceeded]);
   let body: unknown;
   try {
     body = JSON.parse(buffer.toString('utf8'));

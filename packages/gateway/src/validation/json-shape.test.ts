@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exceededJsonShapeLimit, type JsonShapeLimits } from './json-shape.js';
+import { JsonShapeScanner, exceededJsonShapeLimit, type JsonShapeLimits } from './json-shape.js';
 
 const limits: JsonShapeLimits = { maxDepth: 4, maxObjectKeys: 3, maxArrayElements: 5, maxValues: 20, maxKeys: 8, maxDistinctKeys: 4 };
 const scan = (text: string, overrides: Partial<JsonShapeLimits> = {}) => exceededJsonShapeLimit(Buffer.from(text), { ...limits, ...overrides });
@@ -63,6 +63,29 @@ describe('exceededJsonShapeLimit', () => {
   it('stops at the first limit of a 20,000-deep body without going through it all', () => {
     const body = `{"model":"m","x":${'['.repeat(20_000)}${']'.repeat(20_000)}}`;
     expect(exceededJsonShapeLimit(Buffer.from(body), { maxDepth: 64, maxObjectKeys: 1_000, maxArrayElements: 100_000, maxValues: 500_000, maxKeys: 100_000, maxDistinctKeys: 10_000 })).toBe('maxDepth');
+  });
+
+  it('finds the same limit whatever the chunks the body arrives in', () => {
+    const texts = [
+      '{"a":"say \\"[[[[[[\\" twice","b":"\\\\","c":[1,2]}',
+      '["\\\\",[[[[]]]]]',
+      '["\\\\\\"[[[[[["]',
+      '[{"a":1,"b":2},{"c":3},{"d":"x","e":"y"}]',
+      '[{"ab":1},{"a":1,"b":1},{"ba":1}]',
+      '{"a":1,"b":2,"c":3,"d":4}',
+      '{"a":"日本語, [ { 😀 ]","b":[1,2,3,4,5,6]}',
+    ];
+    for (const text of texts) {
+      const bytes = Buffer.from(text);
+      const whole = exceededJsonShapeLimit(bytes, limits);
+      for (let split = 1; split < bytes.length; split += 1) {
+        for (let second = split; second < bytes.length; second += 3) {
+          const scanner = new JsonShapeScanner(limits);
+          const found = scanner.write(bytes.subarray(0, split)) ?? scanner.write(bytes.subarray(split, second)) ?? scanner.write(bytes.subarray(second));
+          expect(found, `${text} split at ${split} and ${second}`).toBe(whole);
+        }
+      }
+    }
   });
 
   it('leaves malformed JSON to the parser', () => {
