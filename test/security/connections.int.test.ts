@@ -100,21 +100,39 @@ describe('refused requests, with lingering bounds of 1 s and 1 MiB', () => {
     }
   });
 
-  it('reads at most the linger byte bound of a fast upload after its 401', async () => {
+  /** Uploads as fast as the connection takes it, for at most 10 s or until the gateway closes it; answers what it read. */
+  async function uploadUntilClosed(head: string): Promise<{ closed: boolean; received: string; gatewayRead: number }> {
     const readBefore = gateway.bytesRead();
-    const connection = await rawConnection(gateway.port, hugeUnauthenticatedHead);
+    const connection = await rawConnection(gateway.port, head);
     const chunk = Buffer.alloc(64 * 1024, 0x20);
     let open = true;
     void connection.closed.then(() => (open = false));
     const giveUpAt = Date.now() + 10_000;
-    // As fast as the connection takes it, for at most 10 s: before, the gateway read all of it.
-    while (open && Date.now() < giveUpAt) {
-      if (!connection.socket.write(chunk)) await Promise.race([new Promise((resolve) => connection.socket.once('drain', resolve)), connection.closed]);
+    try {
+      while (open && Date.now() < giveUpAt) {
+        if (!connection.socket.write(chunk)) await Promise.race([new Promise((resolve) => connection.socket.once('drain', resolve)), connection.closed]);
+      }
+    } finally {
+      connection.socket.destroy();
     }
-    expect(open).toBe(false);
-    expect(connection.received()).toMatch(/^HTTP\/1\.1 401 /);
+    return { closed: !open, received: connection.received(), gatewayRead: gateway.bytesRead() - readBefore };
+  }
+
+  it('reads at most the linger byte bound of a fast upload after its 401', async () => {
+    // Before, the gateway read all of it, until requestTimeoutMs.
+    const upload = await uploadUntilClosed(hugeUnauthenticatedHead);
+    expect(upload.closed).toBe(true);
+    expect(upload.received).toMatch(/^HTTP\/1\.1 401 /);
     // The bound, plus what the parser took before the answer and one read's worth past the bound.
-    expect(gateway.bytesRead() - readBefore).toBeLessThan(lingerBytes + 512 * 1024);
+    expect(upload.gatewayRead).toBeLessThan(lingerBytes + 512 * 1024);
+  });
+
+  it('bounds the rest of a body sent with a request answered without reading it (GET /healthz)', async () => {
+    // A keep-alive answer: Node reads the rest of the body to reach the next request, at most the linger bound.
+    const upload = await uploadUntilClosed('GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 100000000000\r\n\r\n');
+    expect(upload.closed).toBe(true);
+    expect(upload.received).toMatch(/^HTTP\/1\.1 200 /);
+    expect(upload.gatewayRead).toBeLessThan(lingerBytes + 512 * 1024);
   });
 
   it('closes sockets answered 400 that stay idle: file descriptors return to their baseline', async () => {
