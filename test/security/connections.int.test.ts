@@ -1,4 +1,9 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { connect, type Socket } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,6 +59,21 @@ describe('an oversized body, with the default lingering close', () => {
     const completion = await client.chat.completions.create({ model: 'fast', messages });
     expect(completion.choices[0]?.message.content?.length).toBeGreaterThan(0);
   });
+
+  it('reaches curl as a 413, which then does not send the body (Expect: 100-continue)', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'dosrouter-curl-'));
+    try {
+      const path = join(directory, 'body.json');
+      writeFileSync(path, JSON.stringify({ model: 'fast', messages: [{ role: 'user', content: 'x'.repeat(11 * 1024 * 1024) }] }));
+      const readBefore = gateway.bytesRead();
+      const { stdout } = await promisify(execFile)('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-H', 'content-type: application/json', '--data-binary', `@${path}`, `${gateway.url}/v1/chat/completions`]);
+      expect(stdout).toBe('413');
+      // Refused from its content-length before "100 Continue" invited the body: little of it was sent.
+      expect(gateway.bytesRead() - readBefore).toBeLessThan(1024 * 1024);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('refused requests, with lingering bounds of 1 s and 1 MiB', () => {
@@ -63,6 +83,7 @@ describe('refused requests, with lingering bounds of 1 s and 1 MiB', () => {
   const lingerBytes = 1024 * 1024;
   let gateway: GatewayProcess;
   let otherClient: OpenAI;
+  let otherKey: string;
   beforeAll(async () => {
     gateway = await startGatewayProcess(
       { logging: { level: 'info' }, prober: { embedded: false }, auth: { mode: 'keys' }, server: { lingeringClose: { timeoutMs: lingerMs, maxBytes: lingerBytes } }, backends },
@@ -75,6 +96,7 @@ describe('refused requests, with lingering bounds of 1 s and 1 MiB', () => {
     });
     const { secret } = (await created.json()) as { secret: string };
     recordTestSecret(secret);
+    otherKey = secret;
     otherClient = new OpenAI({ apiKey: secret, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
   });
   afterAll(() => gateway.close());
@@ -125,6 +147,25 @@ describe('refused requests, with lingering bounds of 1 s and 1 MiB', () => {
     expect(upload.received).toMatch(/^HTTP\/1\.1 401 /);
     // The bound, plus what the parser took before the answer and one read's worth past the bound.
     expect(upload.gatewayRead).toBeLessThan(lingerBytes + 512 * 1024);
+  });
+
+  it('invites a body with 100 Continue only when it is read: an unauthenticated one is refused first', async () => {
+    const expectContinue = 'POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\nexpect: 100-continue\r\n';
+    const refused = await rawConnection(gateway.port, `${expectContinue}authorization: Bearer sk-not-a-key\r\ncontent-length: 11534336\r\n\r\n`);
+    await eventually(() => refused.received().includes('\r\n\r\n'));
+    expect(refused.received()).toMatch(/^HTTP\/1\.1 401 /);
+    refused.socket.destroy();
+
+    const body = JSON.stringify({ model: 'fast', messages });
+    const accepted = await rawConnection(gateway.port, `${expectContinue}authorization: Bearer ${otherKey}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n`);
+    try {
+      await eventually(() => accepted.received().includes('\r\n\r\n'));
+      expect(accepted.received()).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\n$/);
+      accepted.socket.write(body);
+      await eventually(() => accepted.received().includes('HTTP/1.1 200 '));
+    } finally {
+      accepted.socket.destroy();
+    }
   });
 
   it('bounds the rest of a body sent with a request answered without reading it (GET /healthz)', async () => {

@@ -37,6 +37,7 @@ import { createApp } from './app.js';
 import { createClusterState, type ClusterState } from './cluster/cluster-state.js';
 import { InFlightTracker } from './lifecycle/in-flight.js';
 import { answerBadRequest } from './lifecycle/bad-request.js';
+import { continueWhenBodyIsRead } from './lifecycle/expect-continue.js';
 import { lingerOnUnreadBodies } from './lifecycle/lingering-close.js';
 import { readTlsPair, reloadTlsOnChange } from './lifecycle/tls-files.js';
 import { Readiness } from './lifecycle/readiness.js';
@@ -139,6 +140,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   for (const server of servers) {
     inFlight.attach(server as Server);
     lingerOnUnreadBodies(server as Server, lingeringClose);
+    continueWhenBodyIsRead(server as Server);
     server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerBadRequest(error, socket, lingeringClose));
   }
 
