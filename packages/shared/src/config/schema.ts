@@ -204,10 +204,10 @@ export const configSchema = z.object({
        * is refused with 400 `body_too_complex`, so that no single request can hold the event loop for long.
        */
       bodyLimits: z
-        .object({
+        .strictObject({
           /** Deepest nesting of objects and arrays. Real tool schemas nest 20 to 30 levels. */
           maxDepth: z.number().int().min(1).max(10_000).default(64),
-          /** Most keys in one object: a tool schema's `properties`, `logit_bias` (OpenAI allows 300), `metadata` (16). */
+          /** Most keys in one object: a tool schema's `properties`, `logit_bias`, `metadata` (OpenAI allows 16 keys). */
           maxObjectKeys: z.number().int().positive().default(1_000),
           /** Most elements in one array (a conversation's messages, an embeddings batch, a token array). */
           maxArrayElements: z.number().int().positive().default(100_000),
@@ -226,7 +226,7 @@ export const configSchema = z.object({
        * connection error (and retries).
        */
       lingeringClose: z
-        .object({
+        .strictObject({
           /** The longest a refused connection stays open. */
           timeoutMs: milliseconds.min(1).default(5_000),
           /** The most bytes read and dropped from it. */
