@@ -71,7 +71,7 @@ export function createApp(dependencies: AppDependencies): Express {
   // the replica is named only to a client past authentication.
   const replica = replicaHeader(dependencies.cluster.replica);
   const context = dependencies.keys ? [requestContextHandler, authenticateRequests(dependencies.keys.authenticator), replica] : [requestContextHandler, replica];
-  const body = jsonBody({ limitBytes: config.server.bodyLimit });
+  const body = jsonBody({ limitBytes: config.server.bodyLimit, shapeLimits: config.server.bodyLimits });
   app.post('/v1/chat/completions', context, body, createProxyHandler(dependencies, 'chat/completions', validateChatRequest));
   app.post('/v1/completions', context, body, createProxyHandler(dependencies, 'completions', validateCompletionRequest));
   app.post('/v1/embeddings', context, body, createProxyHandler(dependencies, 'embeddings', validateEmbeddingRequest));

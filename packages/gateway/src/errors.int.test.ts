@@ -7,6 +7,7 @@ import { captureApiError, startHarness, type Harness } from './test-support/harn
 
 interface RawResponse {
   status: number;
+  statusMessage: string;
   headers: Record<string, string | string[] | undefined>;
   body: string;
 }
@@ -18,7 +19,7 @@ function send(url: string, options: { method?: string; path: string; headers?: R
     const outgoing = httpRequest(target, { method: options.method ?? 'POST', headers: options.headers }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, statusMessage: response.statusMessage ?? '', headers: response.headers, body: Buffer.concat(chunks).toString('utf8') }));
     });
     outgoing.on('error', reject);
     outgoing.end(options.body);
@@ -58,13 +59,26 @@ describe('bad input', () => {
     harness = await startHarness({
       models: [{ id: 'sim-model' }],
       configure: (config) => {
-        config.server = { bodyLimit: '64kb' };
+        // Shape limits below their defaults, so that bodies past them fit in the 64 KB body limit.
+        config.server = { bodyLimit: '64kb', bodyLimits: { maxObjectKeys: 1_000, maxArrayElements: 2_000, maxValues: 5_000, maxKeys: 3_000, maxDistinctKeys: 2_000 } };
       },
     });
   });
   afterAll(() => harness.close());
 
-  const corpus: { name: string; status: number; param?: string; headers?: Record<string, string>; body?: string | Buffer; path?: string; method?: string }[] = [
+  const chatWith = (extra: string): string => `{"model":"sim-model","messages":[{"role":"user","content":"hi"}],${extra}}`;
+  const corpus: {
+    name: string;
+    status: number;
+    param?: string;
+    code?: string;
+    /** Words the message must contain. */
+    message?: string;
+    headers?: Record<string, string>;
+    body?: string | Buffer;
+    path?: string;
+    method?: string;
+  }[] = [
     ...prototypeMemberCases,
     { name: 'invalid JSON', status: 400, body: '{"model": "sim-model", "messages": [' },
     { name: 'a JSON array', status: 400, body: '[1,2,3]' },
@@ -86,6 +100,14 @@ describe('bad input', () => {
     { name: 'n of zero', status: 400, param: 'n', body: JSON.stringify({ model: 'sim-model', messages: [{ role: 'user', content: 'hi' }], n: 0 }) },
     { name: 'max_tokens of -1', status: 400, param: 'max_tokens', body: JSON.stringify({ model: 'sim-model', messages: [{ role: 'user', content: 'hi' }], max_tokens: -1 }) },
     { name: 'an unknown model', status: 404, param: 'model', body: JSON.stringify({ model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }] }) },
+    // 20,000 levels (40 KB) made JSON.stringify throw inside the breaker, which counted it against the backend.
+    { name: 'a body nested 20,000 levels deep', status: 400, code: 'body_too_complex', message: 'limit of 64 (server.bodyLimits.maxDepth)', body: chatWith(`"x":${'['.repeat(20_000)}${']'.repeat(20_000)}`) },
+    { name: 'objects nested 65 levels deep', status: 400, code: 'body_too_complex', message: 'server.bodyLimits.maxDepth', body: chatWith(`"x":${'{"a":'.repeat(65)}1${'}'.repeat(65)}`) },
+    { name: 'an object with more keys than allowed', status: 400, code: 'body_too_complex', message: 'limit of 1000 (server.bodyLimits.maxObjectKeys)', body: chatWith(`"metadata":{${Array.from({ length: 1_001 }, (_, index) => `"k${index}":0`).join(',')}}`) },
+    { name: 'an array with more elements than allowed', status: 400, code: 'body_too_complex', message: 'limit of 2000 (server.bodyLimits.maxArrayElements)', body: chatWith(`"stop":[${Array(2_001).fill(0).join(',')}]`) },
+    { name: 'more values in all than allowed', status: 400, code: 'body_too_complex', message: 'limit of 5000 (server.bodyLimits.maxValues)', body: chatWith(`"x":[${Array(4).fill(`[${Array(1_500).fill(0).join(',')}]`).join(',')}]`) },
+    { name: 'more keys in all than allowed', status: 400, code: 'body_too_complex', message: 'limit of 3000 (server.bodyLimits.maxKeys)', body: chatWith(`"x":[${Array(301).fill(`{${Array.from({ length: 10 }, (_, key) => `"k${key}":0`).join(',')}}`).join(',')}]`) },
+    { name: 'more distinct key names than allowed', status: 400, code: 'body_too_complex', message: 'limit of 2000 (server.bodyLimits.maxDistinctKeys)', body: chatWith(`"x":[${Array.from({ length: 201 }, (_, object) => `{${Array.from({ length: 10 }, (_, key) => `"k${object}_${key}":0`).join(',')}}`).join(',')}]`) },
     { name: 'a body over the limit', status: 413, body: JSON.stringify({ model: 'sim-model', messages: [{ role: 'user', content: 'x'.repeat(70_000) }] }) },
     { name: 'a text/plain body', status: 415, headers: { 'content-type': 'text/plain' }, body: goodBody },
     { name: 'a form body', status: 415, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'model=sim-model' },
@@ -106,6 +128,8 @@ describe('bad input', () => {
       });
       const error = expectOpenAIError(response, entry.status);
       if (entry.param) expect(error.param).toBe(entry.param);
+      if (entry.code) expect(error.code).toBe(entry.code);
+      if (entry.message) expect(error.message).toContain(entry.message);
       expect(response.headers['x-should-retry']).toBe('false');
     });
   }
@@ -113,6 +137,7 @@ describe('bad input', () => {
   it('answers oversized headers with 431 and keeps serving', async () => {
     const response = await send(harness.gateway.url, { path: '/v1/chat/completions', headers: { ...json, 'x-big': 'y'.repeat(40_000) }, body: goodBody });
     expect(response.status).toBe(431);
+    expect(response.statusMessage).toBe('Request Header Fields Too Large');
   });
 
   it('survives malformed HTTP on a raw socket', async () => {

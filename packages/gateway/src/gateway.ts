@@ -39,6 +39,9 @@ import { loadStrategies } from './routing/strategy-modules.js';
 import { createApp } from './app.js';
 import { createClusterState, type ClusterState } from './cluster/cluster-state.js';
 import { InFlightTracker } from './lifecycle/in-flight.js';
+import { answerBadRequest } from './lifecycle/bad-request.js';
+import { continueWhenBodyIsRead } from './lifecycle/expect-continue.js';
+import { lingerOnUnreadBodies } from './lifecycle/lingering-close.js';
 import { readTlsPair, reloadTlsOnChange } from './lifecycle/tls-files.js';
 import { Readiness } from './lifecycle/readiness.js';
 import { AccessLog } from './telemetry/access-log.js';
@@ -148,22 +151,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const httpsServer = tls ? createHttpsServer({ ...serverOptions, ...readTlsPair(tls) }, app) : undefined;
   const servers = [httpServer, httpsServer].filter((server) => server !== undefined);
   const inFlight = new InFlightTracker();
+  const { lingeringClose } = config.server;
   for (const server of servers) {
     inFlight.attach(server as Server);
-    server.on('clientError', answerBadRequest);
-  }
-  function answerBadRequest(error: NodeJS.ErrnoException, socket: Duplex): void {
-    // Malformed HTTP, oversized headers, slow clients: answer if the socket still can, never crash.
-    // A failed TLS handshake has no HTTP to answer in.
-    if (!socket.writable || error.code === 'ECONNRESET' || error.code?.startsWith('ERR_SSL') === true) {
-      socket.destroy();
-      return;
-    }
-    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    const body = JSON.stringify({
-      error: { message: `Bad HTTP request (${error.code ?? 'parse error'}).`, type: 'invalid_request_error', param: null, code: 'bad_http_request' },
-    });
-    socket.end(`HTTP/1.1 ${status} Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    lingerOnUnreadBodies(server as Server, lingeringClose);
+    continueWhenBodyIsRead(server as Server);
+    server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerBadRequest(error, socket, lingeringClose));
   }
 
   const host = options.host ?? config.server.host;

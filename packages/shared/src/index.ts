@@ -20,6 +20,7 @@ export {
   modelNotFound,
   routeNotFound,
   payloadTooLarge,
+  bodyTooComplex,
   unsupportedMediaType,
   upstreamUnreachable,
   upstreamTimeout,

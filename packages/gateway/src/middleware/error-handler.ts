@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { GatewayError, internalError, type Logger } from '@dosrouter/shared';
 import { RequestContext } from '../request/request-context.js';
+import { hasUnreadBody } from '../lifecycle/lingering-close.js';
 
 /**
  * The one place errors become responses: OpenAI's `{"error":{message,type,param,code}}` with its status,
@@ -24,6 +25,9 @@ export function errorHandler({ logger }: { logger: Logger }) {
       'content-type': 'application/json; charset=utf-8',
       'x-should-retry': String(shouldClientRetry(gatewayError)),
     };
+    // Answered before its body was read to the end (401, 404, 413, 415): the connection closes after the answer,
+    // lingering within `server.lingeringClose`, instead of reading a body of any declared size to reuse it.
+    if (hasUnreadBody(request)) headers.connection = 'close';
     if (gatewayError.retryAfterSeconds !== undefined) headers['retry-after'] = String(gatewayError.retryAfterSeconds);
     if (gatewayError.retryAfterMs !== undefined) headers['retry-after-ms'] = String(gatewayError.retryAfterMs);
     if (outcome?.model) headers['x-dosrouter-model'] = outcome.model;

@@ -210,6 +210,40 @@ export const configSchema = z.strictObject({
       port: z.number().int().min(0).max(65_535).default(8080),
       /** Largest accepted request body. */
       bodyLimit: byteSize.default(10 * 1024 * 1024),
+      /**
+       * The shape a body may have, checked in one pass over its bytes before it is parsed: a body past one of these
+       * is refused with 400 `body_too_complex`, so that no single request can hold the event loop for long.
+       */
+      bodyLimits: z
+        .strictObject({
+          /** Deepest nesting of objects and arrays. Real tool schemas nest 20 to 30 levels. */
+          maxDepth: z.number().int().min(1).max(10_000).default(64),
+          /** Most keys in one object: a tool schema's `properties`, `logit_bias`, `metadata` (OpenAI allows 16 keys). */
+          maxObjectKeys: z.number().int().positive().default(1_000),
+          /** Most elements in one array (a conversation's messages, an embeddings batch, a token array). */
+          maxArrayElements: z.number().int().positive().default(100_000),
+          /** Most values in the whole body: every array element and object member, at every level. */
+          maxValues: z.number().int().positive().default(500_000),
+          /** Most keys in the whole body: 5,000 messages with tool calls carry about 50,000. */
+          maxKeys: z.number().int().positive().default(100_000),
+          /** Most distinct key names in the whole body: a request repeats a few dozen; tool schemas add their own. */
+          maxDistinctKeys: z.number().int().positive().default(10_000),
+        })
+        .prefault({}),
+      /**
+       * After an error answered before the body was read (401, 404, 413, 415, a malformed request), the rest of the
+       * body is read and dropped for a bounded time and size before the connection closes, as nginx's lingering
+       * close does: a client still sending gets the answer, not a reset that its HTTP library reports as a
+       * connection error (and retries).
+       */
+      lingeringClose: z
+        .strictObject({
+          /** The longest a refused connection stays open. */
+          timeoutMs: milliseconds.min(1).default(5_000),
+          /** The most bytes read and dropped from it. */
+          maxBytes: byteSize.default(16 * 1024 * 1024),
+        })
+        .prefault({}),
       /** Largest accepted request header block. */
       maxHeaderBytes: z.number().int().positive().default(16 * 1024),
       /** A client must send its whole header block within this time. */

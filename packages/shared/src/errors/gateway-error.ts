@@ -102,6 +102,14 @@ export const payloadTooLarge = (limitBytes: number): GatewayError =>
     type: 'invalid_request_error',
   });
 
+/** A body whose shape goes past `server.bodyLimits.<limit>`: refused before it is parsed. */
+export const bodyTooComplex = (limit: string, value: number, what: string): GatewayError =>
+  new GatewayError(`The request body has ${what} than the limit of ${value} (server.bodyLimits.${limit}).`, {
+    status: 400,
+    code: 'body_too_complex',
+    type: 'invalid_request_error',
+  });
+
 export const unsupportedMediaType = (contentType: string | undefined): GatewayError =>
   new GatewayError(
     `Unsupported content type ${contentType ? `"${contentType}"` : '(none)'}: send the body as application/json.`,
