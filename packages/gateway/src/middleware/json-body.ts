@@ -70,7 +70,10 @@ export function jsonBody({ limitBytes, shapeLimits }: JsonBodyOptions) {
       if (done) return;
       done = true;
       response.locals.bodyBytes = size;
-      next(parseBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), request));
+      const buffer = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+      // Kept for the upstream body, which is made from the client's bytes rather than re-serialised (upstream/raw-body.ts).
+      response.locals.rawBody = buffer;
+      next(parseBody(buffer, request));
     });
     // An aborted upload needs no answer: the client is gone, and the response 'close' records it.
   };

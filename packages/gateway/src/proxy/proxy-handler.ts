@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Request, Response } from 'express';
@@ -23,6 +24,7 @@ import {
 } from '../upstream/attempt-layers.js';
 import type { Operation } from '../upstream/backend.js';
 import type { BackendRegistry } from '../upstream/backend-registry.js';
+import { rewriteBody, topLevelMembers, type TopLevelMembers } from '../upstream/raw-body.js';
 import type { UsageRecorder } from '../usage/usage-recorder.js';
 import type { SpendObservations } from '../usage/spend-observations.js';
 import type { ProxiedRequest } from '../validation/request-fields.js';
@@ -137,6 +139,7 @@ export function createProxyHandler(
       return;
     }
 
+    const upstreamBody = upstreamBodies(proxied, response.locals.rawBody as Buffer | undefined);
     const sequence = new AttemptSequence(plan.attempts, plan.retry, context.outcome.receivedAt, dependencies.random);
     for (const skipped of plan.attempts.slice(0, start)) sequence.skipped(skipped);
     const admitted = new Set<string>(start < plan.attempts.length ? [plan.attempts[start]!.id] : []);
@@ -157,7 +160,7 @@ export function createProxyHandler(
       const backend = dependencies.backends.get(deployment.backend);
       const askForUsage = proxied.stream && !proxied.includeUsage && backend.requestStreamUsage;
       // Built before the attempt, outside every layer: nothing our own code does can count against a circuit.
-      const body = upstreamBody(proxied, deployment, askForUsage);
+      const body = upstreamBody(deployment, askForUsage);
       context.attemptStarted(deployment);
       const result = await dispatch(
         { backend, deployment, operation, body, stream: proxied.stream, dropUsageOnlyChunk: askForUsage, controller, context },
@@ -182,9 +185,26 @@ export function createProxyHandler(
   }
 }
 
-/** The body sent upstream: the client's, with the backend's model id and, if asked for, stream usage. */
-function upstreamBody(proxied: ProxiedRequest, deployment: Deployment, askForUsage: boolean): string {
-  const body: Record<string, unknown> = { ...proxied.body, model: deployment.upstreamModel };
-  if (askForUsage) body.stream_options = { ...(proxied.body.stream_options as object | undefined), include_usage: true };
-  return JSON.stringify(body);
+/**
+ * The bodies sent upstream for one request: the client's, with the backend's model id and, if asked for, stream
+ * usage. Made from the client's own bytes (`rewriteBody`: only the `model` and `stream_options` values change), so
+ * that a large body is not serialised again on the event loop for every attempt; re-serialised from the parsed body
+ * only when the bytes are not valid UTF-8 (JSON.parse read them with replacement characters).
+ */
+function upstreamBodies(proxied: ProxiedRequest, raw: Buffer | undefined): (deployment: Deployment, askForUsage: boolean) => string | Buffer {
+  const members = raw !== undefined && isUtf8(raw) ? membersOf(raw) : undefined;
+  return (deployment, askForUsage) => {
+    const streamOptions = askForUsage ? { ...(proxied.body.stream_options as object | undefined), include_usage: true } : undefined;
+    if (raw && members && members.model.length > 0) return rewriteBody(raw, members, deployment.upstreamModel, streamOptions);
+    return JSON.stringify({ ...proxied.body, model: deployment.upstreamModel, ...(streamOptions ? { stream_options: streamOptions } : {}) });
+  };
+}
+
+/** The members to rewrite; undefined (re-serialise instead) if the scan disagrees with what JSON.parse accepted. */
+function membersOf(raw: Buffer): TopLevelMembers | undefined {
+  try {
+    return topLevelMembers(raw);
+  } catch {
+    return undefined;
+  }
 }

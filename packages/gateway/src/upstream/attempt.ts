@@ -24,7 +24,7 @@ export interface AttemptInput {
   readonly deployment: Deployment;
   readonly operation: Operation;
   /** The request body to send, already carrying the backend's model id. */
-  readonly body: string;
+  readonly body: string | Buffer;
   readonly stream: boolean;
   /** The gateway asked for stream usage on the client's behalf: drop the usage-only chunk. */
   readonly dropUsageOnlyChunk: boolean;

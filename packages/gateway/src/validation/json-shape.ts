@@ -1,3 +1,5 @@
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COMMA, OPEN_BRACE, OPEN_BRACKET, QUOTE } from './json-bytes.js';
+
 /** How large a JSON body's shape may be: `server.bodyLimits` (defaults in the config schema). */
 export interface JsonShapeLimits {
   readonly maxDepth: number;
@@ -10,13 +12,6 @@ export interface JsonShapeLimits {
 
 export type JsonShapeLimit = keyof JsonShapeLimits;
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
 
 /**
  * Checks a JSON text's shape as its bytes arrive, before anything parses them, and reports the first limit it goes
