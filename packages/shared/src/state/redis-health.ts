@@ -1,13 +1,17 @@
+import { redisFailureKind } from './redis/redis-failure.js';
+
 /**
- * Whether Redis is answering, as the gateway last saw it. A failure marks it down and skips Redis on the
- * request path for `retryAfterMs` (a slow Redis would otherwise cost every request its full deadline). Only a
- * success that started after the last failure marks it up again (the background poll reports those), so an
- * answer that was already on its way when Redis went down cannot flap the state.
+ * Whether Redis is answering, as the gateway last saw it. A timeout or a connection failure marks it down and
+ * skips Redis on the request path for `retryAfterMs` (a slow Redis would otherwise cost every request its full
+ * deadline). Only a success that started after the last failure marks it up again (the background poll reports
+ * those), so an answer that was already on its way when Redis went down cannot flap the state. An error Redis
+ * answered with (a script refusing its arguments, any other error reply) is not an outage: it changes nothing.
  */
 export class RedisHealth {
   private down = false;
   private skipUntil = 0;
   private lastFailureAt = -Infinity;
+  private lastKind: 'timeout' | 'unavailable' = 'unavailable';
   private readonly listeners: ((degraded: boolean, cause?: unknown) => void)[] = [];
 
   constructor(
@@ -19,18 +23,28 @@ export class RedisHealth {
     return this.down;
   }
 
+  /** What the last failure was: Redis too slow (`timeout`) or not there (`unavailable`). */
+  get lastFailure(): 'timeout' | 'unavailable' {
+    return this.lastKind;
+  }
+
   /** False while a recent failure says not to wait on Redis on the request path. */
   shouldTry(): boolean {
     return !this.down || this.clock() >= this.skipUntil;
   }
 
-  markFailure(cause: unknown): void {
+  /** Returns false, and changes nothing, when `cause` is not Redis being slow or unavailable (see redisFailureKind). */
+  markFailure(cause: unknown): boolean {
+    const kind = redisFailureKind(cause);
+    if (kind === 'rejected') return false;
     const now = this.clock();
     this.lastFailureAt = now;
+    this.lastKind = kind;
     this.skipUntil = now + this.retryAfterMs;
-    if (this.down) return;
+    if (this.down) return true;
     this.down = true;
     for (const listener of this.listeners) listener(true, cause);
+    return true;
   }
 
   /** `startedAt`: when the successful exchange began, on this health's clock. */
