@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '@dosrouter/provider-sim';
@@ -92,5 +93,27 @@ describe('token-estimate inputs from one client cannot harm another', () => {
     expect(negativeStatuses.every((status) => status === 400)).toBe(true);
     expect(honestStatuses.filter((status) => status === 200).length).toBeLessThanOrEqual(TPM / 1_000);
     expect(honestStatuses.filter((status) => status !== 200).every((status) => status === 429)).toBe(true);
+  });
+
+  it('answers a script’s own error with a 500 for that request, logs it once, and stays on Redis', async () => {
+    // A window an older release left with a fraction in it: the admission script's HINCRBY fails on it.
+    const scope = `key:${createHash('sha256').update('key-corrupt').digest('hex').slice(0, 32)}`;
+    const [seconds] = (await inspect.redis.call('TIME')) as [string, string];
+    await inspect.redis.hset(`${cluster.prefix}:v1:{limits}:window:${scope}`, 'start', Number(seconds) * 1000, 'requests', 1, 'tokens', '2.5');
+    await inspect.redis.pexpire(`${cluster.prefix}:v1:{limits}:window:${scope}`, 60_000);
+    for (let index = 0; index < 3; index += 1) {
+      const error = await captureApiError(cluster.client(0, { apiKey: 'key-corrupt' }).chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }));
+      expect(error.status).toBe(500);
+      expect(error.error).toMatchObject({ code: 'limiter_failed', type: 'server_error' });
+      expect(error.headers.get('x-should-retry')).toBe('false');
+    }
+    expect(await degradedGauge(cluster, 0)).toBe('0');
+    const admitted = await cluster.client(0, { apiKey: 'key-b' }).chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }], max_tokens: 10 });
+    expect(admitted.choices[0]?.message.content).toBeTruthy();
+    const reports = cluster.logs[0]!.lines.filter((line) => String(line.message).startsWith('the limiter failed'));
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toMatchObject({ level: 'error', failures: 1 });
+    expect(String(reports[0]!.error)).toMatch(/not an integer/);
+    expect(cluster.logs[0]!.lines.filter((line) => line.message === 'unhandled error')).toEqual([]);
   });
 });
