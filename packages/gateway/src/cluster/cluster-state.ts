@@ -117,7 +117,13 @@ async function createRedisState({ config, deployments, logger, metrics, replica 
     `dosrouter-gateway-${replica}`,
   );
   const subscriber = connectSubscriber(redis, `dosrouter-gateway-${replica}-events`);
-  const health = new RedisHealth(Date.now);
+  // An error Redis answered with is a bug, not an outage: logged at most once a minute, whatever the traffic.
+  const health = new RedisHealth(Date.now, 1_000, (error, failures) =>
+    logger.error('a Redis command failed with an error of its own: a bug, not an outage; the replica stays on Redis', {
+      failures,
+      error: error instanceof Error ? error.message : String(error),
+    }),
+  );
   health.onChange((degraded, cause) => {
     metrics.recordDegraded(degraded);
     if (degraded) {
@@ -143,12 +149,6 @@ async function createRedisState({ config, deployments, logger, metrics, replica 
         rateLimits: config.limits.onRedisTimeout.rateLimits ?? (config.redis.failMode === 'open' ? 'local' : 'refuse'),
         budgets: config.limits.onRedisTimeout.budgets,
       },
-      // A script's own error is a bug, not an outage: logged once a minute at most, whatever the traffic.
-      reportFailure: (error, failures) =>
-        logger.error('the limiter failed: a bug, not a Redis outage; the requests concerned get 500, Redis stays in use', {
-          failures,
-          error: error instanceof Error ? error.message : String(error),
-        }),
     }),
   );
   const weights = new WeightsTable(config.weights.staleAfterMs);

@@ -125,7 +125,7 @@ export class RequestLimits {
         });
       }
       if (error instanceof LimiterFailedError) {
-        // Not `internal_error`: the limiter reports its failures itself, at most once a minute, not per request.
+        // Not `internal_error`: RedisHealth reports these failures itself, at most once a minute, not per request.
         throw new GatewayError('The gateway could not check this request’s limits (an internal error).', {
           status: 500,
           code: 'limiter_failed',

@@ -61,15 +61,11 @@ describe('ResilientLimiter when a script refuses its arguments', () => {
 
   it('fails that request, reports the bug once a minute at most, and stays on Redis for the others', async () => {
     let now = 1_000;
-    const health = new RedisHealth(() => now);
+    const reports: number[] = [];
+    const health = new RedisHealth(() => now, 1_000, (_error, failures) => reports.push(failures));
     const changes: boolean[] = [];
     health.onChange((degraded) => changes.push(degraded));
-    const reports: number[] = [];
-    const limiter = new ResilientLimiter(new RedisLimiter(test.redis, test.keys, 30_000), new MemoryLimiter(() => now), health, {
-      ...options({ failMode: 'closed' }),
-      clock: () => now,
-      reportFailure: (_error, failures) => reports.push(failures),
-    });
+    const limiter = new ResilientLimiter(new RedisLimiter(test.redis, test.keys, 30_000), new MemoryLimiter(() => now), health, options({ failMode: 'closed' }));
     for (const estimate of [1.5, -1000, Number.NaN, 0.25, 2 ** 60]) {
       await expect(limiter.admit(request(`bad-${estimate}`, estimate))).rejects.toBeInstanceOf(LimiterFailedError);
     }

@@ -2,7 +2,6 @@ import type { Limiter } from './limiter.js';
 import { hasLimits, type AdmissionRequest, type AdmissionResult, type Release } from './limits.js';
 import { LimiterFailedError, LimitsUnavailableError } from './limiter-errors.js';
 import type { RedisHealth } from './redis-health.js';
-import { redisFailureKind } from './redis/redis-failure.js';
 
 /** What a replica does with a request's limits when Redis cannot say: count them locally, or refuse the request. */
 export type WithoutRedis = 'local' | 'refuse';
@@ -12,13 +11,6 @@ export interface ResilientLimiterOptions {
   readonly failMode: 'open' | 'closed';
   /** Redis too slow (no answer within `redis.commandTimeoutMs`), per kind of limit (`limits.onRedisTimeout`). */
   readonly onTimeout: { readonly rateLimits: WithoutRedis; readonly budgets: WithoutRedis };
-  /**
-   * Told when the limiter fails (see LimiterFailedError): at the first failure, then at most once per
-   * `reportIntervalMs` with the number of failures since the last report, so one bad client cannot flood the log.
-   */
-  readonly reportFailure?: (error: unknown, failures: number) => void;
-  readonly reportIntervalMs?: number;
-  readonly clock?: () => number;
 }
 
 /** The Redis limiter, which can undo an admission whose answer came too late. */
@@ -36,8 +28,6 @@ export interface CancellableLimiter extends Limiter {
  */
 export class ResilientLimiter implements Limiter {
   private readonly admittedByFallback = new Set<string>();
-  private failuresSinceReport = 0;
-  private lastReportAt = -Infinity;
 
   constructor(
     private readonly primary: CancellableLimiter,
@@ -55,9 +45,7 @@ export class ResilientLimiter implements Limiter {
         // Redis may have run the admission all the same (its answer was late, or lost with the connection): take it
         // back, so that it counts once, wherever this replica now decides. Sent on the same connection, the cancel
         // runs after the admission; one that fails leaves the admission counted, an overcount, never an undercount.
-        this.primary.cancel(request).catch((cancelError: unknown) => {
-          if (redisFailureKind(cancelError) === 'rejected') this.report(cancelError);
-        });
+        this.primary.cancel(request).catch((cancelError: unknown) => this.health.markFailure(cancelError));
       }
     }
     if (this.refusesWithoutRedis(request)) throw new LimitsUnavailableError('limits cannot be checked while Redis is unreachable or too slow');
@@ -75,8 +63,8 @@ export class ResilientLimiter implements Limiter {
       await this.primary.release(release);
     } catch (error) {
       // Unreachable: the lease expires by itself and the window's estimate stays, a small overcount, never an
-      // undercount. A script's own error is reported; the request is over either way.
-      if (!this.health.markFailure(error)) this.report(error);
+      // undercount. A script's own error is reported by the health; the request is over either way.
+      this.health.markFailure(error);
     }
   }
 
@@ -87,7 +75,6 @@ export class ResilientLimiter implements Limiter {
   /** A timeout or an unreachable Redis goes on to the fallback; any other failure is the limiter's own: thrown. */
   private markFailure(error: unknown): void {
     if (this.health.markFailure(error)) return;
-    this.report(error);
     throw new LimiterFailedError(`the limiter failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
 
@@ -96,14 +83,5 @@ export class ResilientLimiter implements Limiter {
     const { rateLimits, budgets } = this.options.onTimeout;
     const rateLimited = (request.key !== undefined && hasLimits(request.key.limits)) || request.deployments.some((scope) => hasLimits(scope.limits));
     return (rateLimited && rateLimits === 'refuse') || (request.budget !== undefined && budgets === 'refuse');
-  }
-
-  private report(error: unknown): void {
-    this.failuresSinceReport += 1;
-    const now = (this.options.clock ?? Date.now)();
-    if (now - this.lastReportAt < (this.options.reportIntervalMs ?? 60_000)) return;
-    this.options.reportFailure?.(error, this.failuresSinceReport);
-    this.failuresSinceReport = 0;
-    this.lastReportAt = now;
   }
 }
