@@ -20,7 +20,9 @@ describe('shared state across 3 replicas behind nginx', () => {
       models: [{ id: 'm', headersDelayMs: 5 }],
       replicas: 3,
       configure: (config) => {
-        config.limits = { perKey: { requestsPerMinute: 100 } };
+        // A busy machine can make Redis miss the 100 ms deadline: refusing then keeps the limit exact (see
+        // docs/operations.md, "Limits under a slow Redis").
+        config.limits = { perKey: { requestsPerMinute: 100 }, onRedisTimeout: { rateLimits: 'refuse' } };
         config.redis = { ...(config.redis as object | undefined), pollIntervalMs: 250, commandTimeoutMs: 100 };
       },
     });
@@ -31,11 +33,17 @@ describe('shared state across 3 replicas behind nginx', () => {
     const client = clientWithKey(cluster, 'key-limit-100');
     const outcomes = await runLoad({ concurrency: 12, total: 150, send: (_index, requestId) => sendCompletion(client, 'm', requestId) });
     const admitted = outcomes.filter((outcome) => outcome.ok);
-    expect(admitted).toHaveLength(100);
+    const unavailable = outcomes.filter((outcome) => /503/.test(outcome.error ?? ''));
+    const limited = outcomes.filter((outcome) => /429/.test(outcome.error ?? ''));
+    // Never more than the limit. Fewer only by places taken by requests the client did not see admitted: an
+    // admission that missed its deadline (503; Redis may hold it until its cancel runs) or one nginx resent to
+    // another replica after the first had counted it.
+    const ids = new Set(outcomes.map((outcome) => outcome.requestId));
+    const resent = cluster.nginxAccessLog().filter((line) => ids.has(line.requestId) && line.upstream.includes(',')).length;
+    expect(admitted.length).toBeLessThanOrEqual(100);
+    expect(admitted.length + unavailable.length + resent).toBeGreaterThanOrEqual(100);
     expect(new Set(admitted.map((outcome) => outcome.replicaHeader)).size).toBe(3);
-    const refused = outcomes.filter((outcome) => !outcome.ok);
-    expect(refused).toHaveLength(50);
-    expect(refused.every((outcome) => /429/.test(outcome.error ?? ''))).toBe(true);
+    expect(admitted.length + unavailable.length + limited.length).toBe(150);
   });
 
   it('keeps every request succeeding while Redis is stopped under load, and resyncs when it returns', async () => {

@@ -48,7 +48,12 @@ export type { RedisConnectionConfig, RedisClient } from './state/redis/connectio
 export { registerScripts, scriptSource } from './state/redis/scripts.js';
 export type { ScriptCommands, ScriptName } from './state/redis/scripts.js';
 export { RedisHealth } from './state/redis-health.js';
-export { ResilientLimiter, LimitsUnavailableError } from './state/resilient-limiter.js';
+export { ResilientLimiter } from './state/resilient-limiter.js';
+export { ReplicaShare } from './state/replica-share.js';
+export { LimitsUnavailableError, LimiterFailedError } from './state/limiter-errors.js';
+export type { CancellableLimiter, ResilientLimiterOptions, WithoutRedis } from './state/resilient-limiter.js';
+export { redisFailureKind } from './state/redis/redis-failure.js';
+export type { RedisFailureKind } from './state/redis/redis-failure.js';
 export type { BreakerEvent, BreakerStore } from './state/breakers.js';
 export {
   STATS_BUCKET_MS,

@@ -30,6 +30,8 @@ export interface ClusterPollerOptions {
   readonly leaseMs: number;
   readonly statsWindowMs: number;
   readonly renewLeases: () => Promise<void>;
+  /** Told the live replicas each exchange counted, for the local share of each limit (see ReplicaShare). */
+  readonly onReplicas?: (liveReplicas: number) => void;
   readonly weights: WeightsTable;
   /** Called after every tick with the weights' state, for metrics and the one log line on a change. */
   readonly onWeights: (source: WeightsSource, generation: number | undefined) => void;
@@ -114,6 +116,7 @@ export class ClusterPoller {
       }
       this.options.breakers.syncOpen(open);
       this.snapshot = { ...this.snapshot, inFlight, stats, replicas: Math.max(1, replicas.length) };
+      this.options.onReplicas?.(this.snapshot.replicas);
       this.refreshWeights(now);
       if (now - this.lastLeaseRenewal >= this.options.leaseMs / 3) {
         await this.options.renewLeases();

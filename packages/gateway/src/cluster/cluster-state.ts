@@ -9,6 +9,7 @@ import {
   RedisLimiter,
   ROUTING_STATS_WINDOW_MS,
   RedisStats,
+  ReplicaShare,
   ResilientLimiter,
   connectRedis,
   connectSubscriber,
@@ -116,7 +117,13 @@ async function createRedisState({ config, deployments, logger, metrics, replica 
     `dosrouter-gateway-${replica}`,
   );
   const subscriber = connectSubscriber(redis, `dosrouter-gateway-${replica}-events`);
-  const health = new RedisHealth(Date.now);
+  // An error Redis answered with is a bug, not an outage: logged at most once a minute, whatever the traffic.
+  const health = new RedisHealth(Date.now, 1_000, (error, failures) =>
+    logger.error('a Redis command failed with an error of its own: a bug, not an outage; the replica stays on Redis', {
+      failures,
+      error: error instanceof Error ? error.message : String(error),
+    }),
+  );
   health.onChange((degraded, cause) => {
     metrics.recordDegraded(degraded);
     if (degraded) {
@@ -132,10 +139,17 @@ async function createRedisState({ config, deployments, logger, metrics, replica 
   const breakers = new BreakerBoard(deployments, replica, breakerStore, logger, breakerStateReporter(metrics));
   const inFlight = new InFlightCounts();
   const stats = new RedisStats(redis, keys);
-  // While Redis is down, each replica enforces its share of every limit, by the last count of live replicas.
-  const fallback = new MemoryLimiter(Date.now, () => 1 / poller.snapshot.replicas, spend);
+  // While Redis is down, each replica enforces its share of every limit, by the most live replicas seen lately.
+  const replicaShare = new ReplicaShare(Date.now);
+  const fallback = new MemoryLimiter(Date.now, () => replicaShare.share(), spend);
   const limiter = new LeaseTrackingLimiter(
-    new ResilientLimiter(new RedisLimiter(redis, keys, config.limits.leaseMs), fallback, health, config.redis.failMode),
+    new ResilientLimiter(new RedisLimiter(redis, keys, config.limits.leaseMs), fallback, health, {
+      failMode: config.redis.failMode,
+      onTimeout: {
+        rateLimits: config.limits.onRedisTimeout.rateLimits ?? (config.redis.failMode === 'open' ? 'local' : 'refuse'),
+        budgets: config.limits.onRedisTimeout.budgets,
+      },
+    }),
   );
   const weights = new WeightsTable(config.weights.staleAfterMs);
   let lastWeightsSource: WeightsSource = 'configured';
@@ -160,6 +174,7 @@ async function createRedisState({ config, deployments, logger, metrics, replica 
     leaseMs: config.limits.leaseMs,
     statsWindowMs: ROUTING_STATS_WINDOW_MS,
     renewLeases: () => limiter.renew(),
+    onReplicas: (liveReplicas) => replicaShare.observe(liveReplicas),
     weights,
     onWeights,
     logger,

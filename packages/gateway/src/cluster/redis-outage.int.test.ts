@@ -23,7 +23,9 @@ describe('when Redis goes down under load and comes back', () => {
       replicas: 2,
       redisUrl: redisServer.url,
       document: {
-        redis: { pollIntervalMs: 200, commandTimeoutMs: 100 },
+        // An outage shows as connection errors at once; a deadline a busy machine cannot miss keeps slowness (tested
+        // in slow-redis-limits.int.test.ts) from adding degraded episodes of its own before the stop.
+        redis: { pollIntervalMs: 200, commandTimeoutMs: 2_000 },
         limits: { perKey: { requestsPerMinute: 10_000 } },
         backends: [{ name: 'sim', baseUrl: simulator.baseUrl, models: [{ name: 'm' }] }],
       },

@@ -49,7 +49,8 @@ export function deploymentScope(deployment: Deployment): LimitScope {
 /**
  * Tokens to reserve before forwarding: the body's size over four (a generous prompt estimate: JSON syntax
  * counts too) plus the completion the client allows, or the configured default. Settled to the real count
- * when the answer's usage is known.
+ * when the answer's usage is known. Every field read here is validated first (validation/estimate-fields.ts), so
+ * the result is a whole number the limiter accepts.
  */
 export function estimateTokens(bodyBytes: number, body: Record<string, unknown>, completionDefault: number): number {
   const completion = Number(body.max_completion_tokens ?? body.max_tokens) || completionDefault;

@@ -1,5 +1,6 @@
 import {
   GatewayError,
+  LimiterFailedError,
   LimitsUnavailableError,
   hasLimits,
   type BudgetCheck,
@@ -27,6 +28,8 @@ export class RequestLimits {
   private readonly held: HeldScope[] = [];
   /** The limiter admitted this request: it is told when the request is over even if no scope holds anything. */
   private admitted = false;
+  /** Admissions made so far: each is numbered, so that Redis counts each once however often it runs. */
+  private admissions = 0;
   private readonly estimate: number;
   private readonly key: LimitScope | undefined;
   private readonly budget: BudgetCheck | undefined;
@@ -58,6 +61,7 @@ export class RequestLimits {
     const result = await this.call(() =>
       this.limiter.admit({
         requestId: this.requestId,
+        admission: this.admissions++,
         key: this.key,
         deployments: candidates.map(deploymentScope),
         estimatedTokens: this.estimate,
@@ -84,7 +88,7 @@ export class RequestLimits {
     if (!hasLimits(deployment.limits)) return true;
     const scope = deploymentScope(deployment);
     const result = await this.call(() =>
-      this.limiter.admit({ requestId: this.requestId, deployments: [scope], estimatedTokens: this.estimate }),
+      this.limiter.admit({ requestId: this.requestId, admission: this.admissions++, deployments: [scope], estimatedTokens: this.estimate }),
     );
     if (result.admitted) this.hold(scope, result.deploymentWindowStart);
     return result.admitted;
@@ -117,6 +121,16 @@ export class RequestLimits {
           type: 'server_error',
           retryable: true,
           retryAfterSeconds: 1,
+          cause: error,
+        });
+      }
+      if (error instanceof LimiterFailedError) {
+        // Not `internal_error`: RedisHealth reports these failures itself, at most once a minute, not per request.
+        throw new GatewayError('The gateway could not check this request’s limits (an internal error).', {
+          status: 500,
+          code: 'limiter_failed',
+          type: 'server_error',
+          retryable: false,
           cause: error,
         });
       }

@@ -1,5 +1,6 @@
 import { invalidRequest } from '@dosrouter/shared';
-import { checkPositiveInteger, isPlainObject, readStreamFlags, requireModel, type ProxiedRequest } from './request-fields.js';
+import { checkEstimateFields } from './estimate-fields.js';
+import { isPlainObject, readStreamFlags, requireModel, type ProxiedRequest } from './request-fields.js';
 
 const ROLES = new Set(['system', 'developer', 'user', 'assistant', 'tool', 'function']);
 
@@ -27,9 +28,7 @@ export function validateChatRequest(body: Record<string, unknown>): ProxiedReque
       throw invalidRequest(`\`${param}.content\` must be a string or an array of content parts.`, `${param}.content`, 'invalid_type');
     }
   });
-  checkPositiveInteger(body, 'n', 128);
-  checkPositiveInteger(body, 'max_tokens');
-  checkPositiveInteger(body, 'max_completion_tokens');
+  checkEstimateFields(body);
   if (body.tools !== undefined && body.tools !== null && !Array.isArray(body.tools)) {
     throw invalidRequest('`tools` must be an array.', 'tools', 'invalid_type');
   }

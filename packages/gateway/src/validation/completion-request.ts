@@ -1,5 +1,6 @@
 import { invalidRequest } from '@dosrouter/shared';
-import { checkPositiveInteger, readStreamFlags, requireModel, type ProxiedRequest } from './request-fields.js';
+import { checkEstimateFields } from './estimate-fields.js';
+import { readStreamFlags, requireModel, type ProxiedRequest } from './request-fields.js';
 
 export function validateCompletionRequest(body: Record<string, unknown>): ProxiedRequest {
   const model = requireModel(body);
@@ -7,7 +8,6 @@ export function validateCompletionRequest(body: Record<string, unknown>): Proxie
   if (prompt !== undefined && prompt !== null && typeof prompt !== 'string' && !Array.isArray(prompt)) {
     throw invalidRequest('`prompt` must be a string or an array.', 'prompt', 'invalid_type');
   }
-  checkPositiveInteger(body, 'n', 128);
-  checkPositiveInteger(body, 'max_tokens');
+  checkEstimateFields(body);
   return { body, model, ...readStreamFlags(body) };
 }

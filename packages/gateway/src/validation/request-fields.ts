@@ -33,12 +33,4 @@ export function readStreamFlags(body: Record<string, unknown>): { stream: boolea
   return { stream: stream === true, includeUsage };
 }
 
-export function checkPositiveInteger(body: Record<string, unknown>, field: string, maximum = Number.MAX_SAFE_INTEGER): void {
-  const value = body[field];
-  if (value === undefined || value === null) return;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > maximum) {
-    throw invalidRequest(`\`${field}\` must be an integer from 1 to ${maximum}.`, field, 'invalid_value');
-  }
-}
-
 export { isRecord as isPlainObject } from '@dosrouter/shared';

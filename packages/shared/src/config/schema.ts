@@ -327,6 +327,20 @@ export const configSchema = z.strictObject({
       completionTokensEstimate: z.number().int().nonnegative().default(256),
       /** A concurrency slot is held this long without renewal; a dead replica's slots free after it. */
       leaseMs: z.number().int().min(1_000).default(30_000),
+      /**
+       * Cluster mode: what a request's limits mean when Redis did not answer its admission within
+       * `redis.commandTimeoutMs`, and for `1 s` after on that replica. Redis' late admission is cancelled either way.
+       * `local` admits within this replica's share of each limit; `refuse` answers 503 `limits_unavailable`.
+       * (An unreachable Redis follows `redis.failMode`.) See docs/operations.md, "Limits under a slow Redis".
+       */
+      onRedisTimeout: z
+        .object({
+          /** Requests, tokens and concurrency per minute. Default: `local` when `redis.failMode` is open, `refuse` when closed. */
+          rateLimits: z.enum(['local', 'refuse']).optional(),
+          /** Spend budgets. Default `refuse`: the spend a replica last saw may be stale by every other replica's. */
+          budgets: z.enum(['local', 'refuse']).default('refuse'),
+        })
+        .prefault({}),
     })
     .prefault({}),
   /**

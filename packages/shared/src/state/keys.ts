@@ -37,6 +37,16 @@ export class RedisKeys {
     return `${this.base}:{limits}:leases:${scope}`;
   }
 
+  /**
+   * Hash admission number → decision ('index keyStart deploymentStart estimate', or 'cancelled'): what one request's
+   * admissions counted, so that an admission run twice counts once and one cancelled after a timeout is undone.
+   * `requestId` is the gateway's own id for the request. Deleted when the request is released. TTL: a window (60 s)
+   * or a lease, whichever is longer.
+   */
+  admissionRecord(requestId: string): string {
+    return `${this.base}:{limits}:admission:${requestId}`;
+  }
+
   /** String (JSON) while a deployment's circuit is open cluster-wide. TTL: the cooldown. */
   breaker(deployment: string): string {
     return `${this.base}:{breakers}:open:${deployment}`;

@@ -52,7 +52,13 @@ export interface WindowStatus {
 }
 
 export interface AdmissionRequest {
+  /** The gateway's own id for the request (never the client's x-request-id): its leases are held under it. */
   readonly requestId: string;
+  /**
+   * Which of the request's admissions this is: 0 (the default) for the first, counting up for each failover
+   * admission. With `requestId` it names the admission, so that running it twice counts it once.
+   */
+  readonly admission?: number;
   /** The client's scope, when its key has limits. */
   readonly key?: LimitScope;
   /** The candidate deployments in routing order; each may have limits of its own. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { LimiterFailedError } from '../limiter-errors.js';
 import { MemoryLimiter } from './memory-limiter.js';
 
 describe('MemoryLimiter', () => {
@@ -30,5 +31,14 @@ describe('MemoryLimiter', () => {
     expect(await limiter.admit({ requestId: 'b', estimatedTokens: 5, ...scopes({ tokensPerMinute: 100, concurrency: 1 }) })).toMatchObject({ admitted: false, limit: 'concurrency' });
     await limiter.release({ requestId: 'a', tokenCorrection: -80, scopes: [{ id: 'key:k', windowStart: first.key!.windowStart, hasConcurrencyLimit: true }] });
     expect(await limiter.admit({ requestId: 'c', estimatedTokens: 85, ...scopes({ tokensPerMinute: 100, concurrency: 1 }) })).toMatchObject({ admitted: true });
+  });
+
+  it('refuses an estimate that is not a whole number from 0, and counts nothing for it', async () => {
+    const limiter = new MemoryLimiter(() => 0);
+    for (const estimatedTokens of [1.5, -1000, Number.NaN, Number.POSITIVE_INFINITY]) {
+      await expect(limiter.admit({ requestId: `bad-${estimatedTokens}`, estimatedTokens, ...scopes({ tokensPerMinute: 100 }) })).rejects.toBeInstanceOf(LimiterFailedError);
+    }
+    expect(await limiter.admit({ requestId: 'good', estimatedTokens: 100, ...scopes({ tokensPerMinute: 100 }) })).toMatchObject({ admitted: true, key: { tokens: 100, requests: 1 } });
+    await expect(limiter.release({ requestId: 'good', tokenCorrection: 0.5, scopes: [] })).rejects.toBeInstanceOf(LimiterFailedError);
   });
 });

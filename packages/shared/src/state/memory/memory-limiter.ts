@@ -1,4 +1,5 @@
 import type { Limiter } from '../limiter.js';
+import { LimiterFailedError } from '../limiter-errors.js';
 import {
   LIMIT_WINDOW_MS,
   type AdmissionRequest,
@@ -37,6 +38,10 @@ export class MemoryLimiter implements Limiter {
   private admissions = 0;
 
   async admit(request: AdmissionRequest): Promise<AdmissionResult> {
+    // As the admitRequest script refuses them: a fraction or NaN would stick in the window, a negative count lift it.
+    if (!Number.isSafeInteger(request.estimatedTokens) || request.estimatedTokens < 0) {
+      throw new LimiterFailedError(`estimated tokens must be a whole number from 0: ${request.estimatedTokens}`);
+    }
     const now = this.clock();
     if (++this.admissions % 1_000 === 0) this.prune(now);
     const spend = this.spendOf(request);
@@ -74,6 +79,7 @@ export class MemoryLimiter implements Limiter {
   }
 
   async release(release: Release): Promise<void> {
+    if (!Number.isSafeInteger(release.tokenCorrection)) throw new LimiterFailedError(`the token correction must be a whole number: ${release.tokenCorrection}`);
     for (const scope of release.scopes) {
       this.leases.get(scope.id)?.delete(release.requestId);
       const window = this.windows.get(scope.id);

@@ -111,4 +111,62 @@ describe('the admitRequest and releaseRequest scripts', () => {
     const results = await Promise.all(Array.from({ length: 120 }, (_, index) => limiter.admit({ requestId: `race-${index}`, estimatedTokens: 1, ...scopes })));
     expect(results.filter((result) => result.admitted)).toHaveLength(50);
   });
+
+  describe('admissions are idempotent by request id and admission number', () => {
+    const scopes = () => ({ key: key({ requestsPerMinute: 10, tokensPerMinute: 1_000, concurrency: 5 }), deployments: [deployment('a', { requestsPerMinute: 10 })] });
+    const window = async (scope: string) => test.redis.hgetall(test.keys.limitWindow(scope));
+
+    it('answers an admission run twice with its first decision and counts it once', async () => {
+      const request = { requestId: 'twice', estimatedTokens: 40, ...scopes() };
+      const first = await limiter.admit(request);
+      const again = await limiter.admit(request);
+      expect(first).toMatchObject({ admitted: true, deploymentIndex: 0 });
+      expect(again).toMatchObject({ admitted: true, deploymentIndex: 0, deploymentWindowStart: first.admitted ? first.deploymentWindowStart : -1, key: { requests: 1, tokens: 40 } });
+      expect(await window('key:k1')).toMatchObject({ requests: '1', tokens: '40' });
+      expect(await window('deployment:a')).toMatchObject({ requests: '1' });
+      expect(await test.redis.zcard(test.keys.limitLeases('key:k1'))).toBe(1);
+    });
+
+    it('counts a failover admission of the same request as its own', async () => {
+      await limiter.admit({ requestId: 'failover', estimatedTokens: 40, ...scopes() });
+      expect(await limiter.admit({ requestId: 'failover', admission: 1, estimatedTokens: 40, deployments: [deployment('b', { requestsPerMinute: 10 })] })).toMatchObject({ admitted: true });
+      expect(await window('deployment:b')).toMatchObject({ requests: '1' });
+      expect(await window('deployment:a')).toMatchObject({ requests: '1' });
+    });
+
+    it('undoes a cancelled admission: counts, tokens and lease', async () => {
+      const request = { requestId: 'late', estimatedTokens: 40, ...scopes() };
+      await limiter.admit({ requestId: 'other', estimatedTokens: 5, ...scopes() });
+      await limiter.admit(request);
+      expect(await limiter.cancel(request)).toBe(true);
+      expect(await window('key:k1')).toMatchObject({ requests: '1', tokens: '5' });
+      expect(await window('deployment:a')).toMatchObject({ requests: '1' });
+      expect(await test.redis.zrange(test.keys.limitLeases('key:k1'), '0', '-1')).toEqual(['other']);
+      // Cancelled twice, or run again after its cancel: nothing more changes.
+      expect(await limiter.cancel(request)).toBe(false);
+      expect(await limiter.admit(request)).toMatchObject({ admitted: false, limit: 'cancelled' });
+      expect(await window('key:k1')).toMatchObject({ requests: '1', tokens: '5' });
+    });
+
+    it('counts nothing for an admission that runs after its cancel', async () => {
+      const request = { requestId: 'cancelled-first', estimatedTokens: 40, ...scopes() };
+      expect(await limiter.cancel(request)).toBe(false);
+      expect(await limiter.admit(request)).toMatchObject({ admitted: false, limit: 'cancelled' });
+      expect(await test.redis.exists(test.keys.limitWindow('key:k1'), test.keys.limitLeases('key:k1'))).toBe(0);
+      expect(await test.redis.pttl(test.keys.admissionRecord('cancelled-first'))).toBeGreaterThan(59_000);
+    });
+
+    it('keeps the record while the request runs, for a window, and forgets it on release', async () => {
+      const first = await limiter.admit({ requestId: 'kept', estimatedTokens: 40, ...scopes() });
+      if (!first.admitted) throw new Error('expected an admission');
+      expect(await test.redis.pttl(test.keys.admissionRecord('kept'))).toBeGreaterThan(59_000);
+      await limiter.release({ requestId: 'kept', tokenCorrection: -10, scopes: [{ id: 'key:k1', windowStart: first.key!.windowStart, hasConcurrencyLimit: true }] });
+      expect(await test.redis.exists(test.keys.admissionRecord('kept'))).toBe(0);
+    });
+
+    it('keeps no record for an admission that counted nothing', async () => {
+      expect(await limiter.admit({ requestId: 'unlimited', estimatedTokens: 40, deployments: [deployment('free')] })).toMatchObject({ admitted: true });
+      expect(await test.redis.exists(test.keys.admissionRecord('unlimited'))).toBe(0);
+    });
+  });
 });

@@ -8,31 +8,39 @@ type AdmitReply = [number, number, string, number, number, number, number, numbe
 
 /** Limits shared by every replica: one `admitRequest` script call per request, exact across replicas. */
 export class RedisLimiter implements Limiter {
+  /** How long an admission record (and a cancel's tombstone) is kept: as long as the window or lease it counted in. */
+  private readonly recordTtlMs: number;
+
   constructor(
     private readonly redis: RedisClient & ScriptCommands,
     private readonly keys: RedisKeys,
     /** How long a concurrency slot is held without renewal: what a dead replica's requests cost. */
     private readonly leaseMs: number,
-  ) {}
+  ) {
+    this.recordTtlMs = Math.max(LIMIT_WINDOW_MS, leaseMs);
+  }
 
   async admit(request: AdmissionRequest): Promise<AdmissionResult> {
     const scopes = request.key ? [request.key, ...request.deployments] : [...request.deployments];
-    const keys = scopes.flatMap((scope) => [this.keys.limitWindow(scope.id), this.keys.limitLeases(scope.id)]);
+    const keys = [this.keys.admissionRecord(request.requestId), ...this.scopeKeys(scopes)];
     const limits = scopes.flatMap(({ limits }) => [limits.requestsPerMinute ?? 0, limits.tokensPerMinute ?? 0, limits.concurrency ?? 0]);
     // A budget needs the key's scope (it is checked with the key's limits, before them).
     const budget = request.key ? request.budget : undefined;
     if (budget) {
       keys.push(this.keys.spend(budget.keyId, budget.day), this.keys.spend(budget.keyId, budget.month));
-      limits.push(budget.dailyNanoUsd, budget.monthlyNanoUsd);
+      // The script takes whole numbers up to 2^53 only; a budget beyond (over $9 million) is as good as none.
+      limits.push(Math.min(budget.dailyNanoUsd, Number.MAX_SAFE_INTEGER), Math.min(budget.monthlyNanoUsd, Number.MAX_SAFE_INTEGER));
     }
-    const reply = (await this.redis.dosrouterAdmitRequestV2(
+    const reply = (await this.redis.dosrouterAdmitRequestV3(
       keys.length,
       ...keys,
       budget ? '2' : request.key ? '1' : '0',
       request.requestId,
+      request.admission ?? 0,
       request.estimatedTokens,
       LIMIT_WINDOW_MS,
       this.leaseMs,
+      this.recordTtlMs,
       ...limits,
     )) as AdmitReply;
     const [admitted, index, limit, retryAfterMs, keyStart, keyRequests, keyTokens, keyResetMs, deploymentStart, spentToday, spentThisMonth] = reply;
@@ -41,13 +49,33 @@ export class RedisLimiter implements Limiter {
       : undefined;
     const spend: SpendStatus | undefined = budget ? { dayNanoUsd: spentToday, monthNanoUsd: spentThisMonth } : undefined;
     if (admitted === 1) return { admitted: true, deploymentIndex: index - 1, key, deploymentWindowStart: deploymentStart, ...(spend ? { spend } : {}) };
+    // -2: this admission was cancelled before it ran. Only a caller that gave up on it can have cancelled it, and
+    // such a caller never reads this answer; refusing keeps the answer safe all the same.
     return { admitted: false, refusedBy: index === 0 ? 'key' : 'deployments', limit: limit as LimitKind, retryAfterMs, key, ...(spend ? { spend } : {}) };
+  }
+
+  /**
+   * Undoes an admission whose answer the caller stopped waiting for, whether Redis ran it already, runs it later
+   * or never: its counts and lease are taken back, and it cannot count afterwards. Off the request's path.
+   */
+  async cancel(request: AdmissionRequest): Promise<boolean> {
+    const scopes = request.key ? [request.key, ...request.deployments] : [...request.deployments];
+    const undone = await this.redis.dosrouterCancelAdmissionV1(
+      1 + scopes.length * 2,
+      this.keys.admissionRecord(request.requestId),
+      ...this.scopeKeys(scopes),
+      request.requestId,
+      request.admission ?? 0,
+      request.key ? '1' : '0',
+      this.recordTtlMs,
+    );
+    return undone === 1;
   }
 
   async release(release: Release): Promise<void> {
     if (release.scopes.length === 0) return;
-    const keys = release.scopes.flatMap((scope) => [this.keys.limitWindow(scope.id), this.keys.limitLeases(scope.id)]);
-    await this.redis.dosrouterReleaseRequestV1(
+    const keys = [this.keys.admissionRecord(release.requestId), ...this.scopeKeys(release.scopes)];
+    await this.redis.dosrouterReleaseRequestV2(
       keys.length,
       ...keys,
       release.requestId,
@@ -71,5 +99,10 @@ export class RedisLimiter implements Limiter {
     }
     for (const leases of touched) pipeline.pexpire(leases, this.leaseMs);
     await pipeline.exec();
+  }
+
+  /** Each scope's window and lease set, in the scripts' order. */
+  private scopeKeys(scopes: readonly { readonly id: string }[]): string[] {
+    return scopes.flatMap((scope) => [this.keys.limitWindow(scope.id), this.keys.limitLeases(scope.id)]);
   }
 }

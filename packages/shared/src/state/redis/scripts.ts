@@ -1,14 +1,18 @@
 import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
 
+/** Put before the scripts that check their arguments: the functions they share (a script cannot load another). */
+const CHECK_ARGUMENTS = 'checkArguments.lua';
+
 /**
  * The Lua scripts, loaded from their .lua files and registered with ioredis `defineCommand` under versioned
  * names, so two releases sharing a Redis during a rolling deploy never run each other's scripts. ioredis sends
- * EVALSHA and falls back to EVAL by itself.
+ * EVALSHA and falls back to EVAL by itself. A list of files is registered as one script, in that order.
  */
 const SCRIPT_FILES = {
-  dosrouterAdmitRequestV2: 'admitRequest.lua',
-  dosrouterReleaseRequestV1: 'releaseRequest.lua',
+  dosrouterAdmitRequestV3: [CHECK_ARGUMENTS, 'admitRequest.lua'],
+  dosrouterCancelAdmissionV1: [CHECK_ARGUMENTS, 'cancelAdmission.lua'],
+  dosrouterReleaseRequestV2: [CHECK_ARGUMENTS, 'releaseRequest.lua'],
   dosrouterReadStatsV1: 'readStats.lua',
   dosrouterPublishWeightsV1: 'publishWeights.lua',
   dosrouterCloseCircuitAfterProbeV1: 'closeCircuitAfterProbe.lua',
@@ -28,7 +32,8 @@ const sources = new Map<ScriptName, string>();
 export function scriptSource(name: ScriptName): string {
   let source = sources.get(name);
   if (source === undefined) {
-    source = readFileSync(new URL(`../lua/${SCRIPT_FILES[name]}`, import.meta.url), 'utf8');
+    const files: readonly string[] = typeof SCRIPT_FILES[name] === 'string' ? [SCRIPT_FILES[name]] : SCRIPT_FILES[name];
+    source = files.map((file) => readFileSync(new URL(`../lua/${file}`, import.meta.url), 'utf8')).join('\n');
     sources.set(name, source);
   }
   return source;
