@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
-import { ManagedProcess, killAllProcessesNow } from '../../../scripts/cluster/processes.mjs';
+import { ManagedProcess } from '../../../scripts/cluster/processes.mjs';
 import { startCluster, type Cluster, type ClusterOptions } from '../../../scripts/cluster/topology.mjs';
 import { redisCli } from './processes.js';
 import { recordTestSecret } from '../../../packages/shared/src/test-support/log-archive.js';
@@ -20,8 +20,8 @@ recordTestSecret(SIMULATOR_KEY);
 export const SHARED_REDIS_PORT = 6379;
 export const SHARED_REDIS_URL = `redis://127.0.0.1:${SHARED_REDIS_PORT}`;
 
-// A test worker that dies mid-test must not leave gateways, nginx or redis-server behind.
-process.once('exit', killAllProcessesNow);
+// A test worker that dies mid-test leaves no gateway, nginx or redis-server behind: every ManagedProcess is registered
+// with the run (scripts/cluster/process-registry.mjs, test/support/child-processes.*).
 
 /** A model of the provider simulator process; the gateway serves it under the same name. */
 export type { SimulatedModel };
