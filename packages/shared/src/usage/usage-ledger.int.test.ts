@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../logger/logger.js';
 import { connectRedis } from '../state/redis/connection.js';
-import { eventually } from '../test-support/key-store-contract.js';
+import { eventually } from '../test-support/eventually.js';
 import { testRedis, TEST_REDIS_URL, type TestRedis } from '../test-support/redis.js';
 import { MemoryUsageLedger } from './memory-usage-ledger.js';
 import { RedisUsageLedger, USAGE_GROUP } from './redis-usage-ledger.js';
