@@ -71,7 +71,7 @@ describe('scripts/cluster.mjs (pnpm cluster)', () => {
       }
       for (const pid of pids.filter(isAlive)) process.kill(pid, 'SIGKILL');
       // The run directory is redis-server's working directory: removed only once nothing runs in it.
-      await eventually(() => pids.every((pid) => !isAlive(pid)), 10_000, 'every process of the script is gone');
+      await eventually(() => pids.every((pid) => !isAlive(pid)), 15_000, 'every process of the script is gone');
       rmSync(directory, { recursive: true, force: true });
     }
   });
@@ -112,7 +112,7 @@ describe('scripts/cluster.mjs (pnpm cluster)', () => {
       const line = metrics.split('\n').find((text) => text.startsWith(`dosrouter_probes_total{deployment="${deployment}",kind="models",outcome="ok"}`));
       return line === undefined ? 0 : Number(line.split(' ').at(-1));
     };
-    await eventually(async () => (await probesOf('sim-a/fast')) >= 2 && (await probesOf('sim-b/fast')) >= 2, 10_000, 'two probes of each fast deployment');
+    await eventually(async () => (await probesOf('sim-a/fast')) >= 2 && (await probesOf('sim-b/fast')) >= 2, 15_000, 'two probes of each fast deployment');
 
     const redisPort = Number(new URL(script.description.redis!.url).port);
     const queueKeys = await redisCli(redisPort, '--scan', '--pattern', `${prefix}:v1:{queues}:probes:*`);
@@ -164,7 +164,7 @@ describe('scripts/cluster.mjs (pnpm cluster)', () => {
     const script = await startScript([]);
     expect(script.pids.filter(isAlive)).toHaveLength(6);
     script.child.kill('SIGKILL');
-    await eventually(() => script.pids.every((pid) => !isAlive(pid)), 10_000, 'nginx, redis-server, the simulator, the prober and the replicas are gone');
+    await eventually(() => script.pids.every((pid) => !isAlive(pid)), 15_000, 'nginx, redis-server, the simulator, the prober and the replicas are gone');
   });
 
   it('keeps the rest running with --keep-going', async () => {

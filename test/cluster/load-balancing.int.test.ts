@@ -29,7 +29,7 @@ describe('nginx in front of three gateway replicas', () => {
     const replicaHeaders: (string | undefined)[] = [];
     for (const requestId of requestIds) replicaHeaders.push(await sendCompletion(client, QUICK.id, requestId));
 
-    await eventually(() => requestIds.every((requestId) => test.replicaOf(requestId) !== undefined), 5_000, 'an access log line for every request');
+    await eventually(() => requestIds.every((requestId) => test.replicaOf(requestId) !== undefined), 15_000, 'an access log line for every request');
     const byReplica = countBy(requestIds, (requestId) => test.replicaOf(requestId) ?? 'none');
     expect(Object.keys(byReplica).sort()).toEqual(['gateway-1', 'gateway-2', 'gateway-3']);
     for (const count of Object.values(byReplica)) expect(count).toBeGreaterThanOrEqual(5);

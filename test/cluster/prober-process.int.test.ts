@@ -34,7 +34,7 @@ describe('health-prober processes in the cluster topology', () => {
     expect(prober).toMatchObject({ name: 'prober-1', id: 'prober-1' });
     expect(prober.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(await httpStatus(`${prober.url}/readyz`)).toBe(200);
-    await eventually(async () => (await probesOn(prober.url, 'sim/quick')) >= 2, 5_000, 'two probes of sim/quick');
+    await eventually(async () => (await probesOn(prober.url, 'sim/quick')) >= 2, 15_000, 'two probes of sim/quick');
     const redisPort = test.cluster.redis!.port;
     expect(await redisCli(redisPort, 'ZRANGE', `${test.redisPrefix}:v1:{queues}:probes:repeat`, '0', '-1')).toEqual(['probe:sim/quick', 'weights:recompute']);
     const document = JSON.parse((await redisCli(redisPort, 'GET', `${test.redisPrefix}:v1:{weights}:document`))[0]!) as { weights: Record<string, number> };
@@ -53,7 +53,7 @@ describe('health-prober processes in the cluster topology', () => {
     expect(await test.cluster.killProber(0)).toEqual({ code: null, signal: 'SIGKILL' });
     const again = await test.cluster.startProber(0);
     expect(again).toMatchObject({ id: 'prober-1.3', port });
-    await eventually(async () => (await probesOn(again.url, 'sim/quick')) >= 1, 5_000, 'a probe by prober-1.3');
+    await eventually(async () => (await probesOn(again.url, 'sim/quick')) >= 1, 15_000, 'a probe by prober-1.3');
     expect(test.cluster.proberHistory.map((entry) => entry.id)).toEqual(['prober-1', 'prober-1.2', 'prober-1.3']);
   });
 
@@ -81,7 +81,7 @@ describe('health-prober processes in the cluster topology', () => {
     test = await startTestCluster({ models: [QUICK], replicas: 1, probers: 1, redis: 'shared', configure: shortProbes });
     if (test.cluster.mode !== 'cluster') skip('the replicas run embedded (DOSROUTER_TEST_CLUSTER_MODE=off): no prober');
     const keys = (pattern: string): Promise<string[]> => redisCli(SHARED_REDIS_PORT, '--scan', '--pattern', pattern);
-    await eventually(async () => (await keys(`${test!.redisPrefix}:v1:{queues}:probes:*`)).length > 0, 5_000, 'the probe queue in the shared Redis');
+    await eventually(async () => (await keys(`${test!.redisPrefix}:v1:{queues}:probes:*`)).length > 0, 15_000, 'the probe queue in the shared Redis');
     expect(await keys(`${test.redisPrefix}:v1:{weights}:document`)).toHaveLength(1);
     const pids = test.pids();
     expect(pids).toHaveLength(4); // simulator, one replica, one prober, nginx (no redis-server of its own)
@@ -135,7 +135,7 @@ describe('health-prober processes in the cluster topology', () => {
     const [text] = await redisCli(test.cluster.redis!.port, 'GET', `${test.redisPrefix}:v1:{weights}:document`);
     const last = JSON.parse(text!) as { generation: number; publishedAt: number };
     const staleAt = last.publishedAt + staleAfterMs;
-    await eventually(() => onBothReplicas('dosrouter_weights_generation', String(last.generation)), 10_000, 'the last table on both replicas');
+    await eventually(() => onBothReplicas('dosrouter_weights_generation', String(last.generation)), 15_000, 'the last table on both replicas');
 
     // The last table holds until then: nothing to the drained deployment, on either replica. A request counts when it
     // was answered before staleAt, so that the replica routed it before then, however slow the machine is.

@@ -127,7 +127,7 @@ describe('RedisKeyStore in Redis', () => {
       await store.update(record.id, { name: 'renamed' }, now);
       await store.rotate(record.id, 1_000, now);
       await store.revoke(record.id, now);
-      await eventually(() => heard.length === 4, 5_000, 'four announcements');
+      await eventually(() => heard.length === 4, 10_000, 'four announcements');
       expect(heard).toEqual([record.id, record.id, record.id, record.id]);
     } finally {
       subscriber.disconnect();
@@ -153,7 +153,7 @@ describe('RedisKeyStore in Redis', () => {
     const { record } = await batching.create({ name: 'busy' }, now);
     for (let index = 0; index < 100; index += 1) batching.touch(record.id, now + index);
     expect(await test.redis.hget(test.keys.apiKeysLastUsed(), record.id)).toBeNull();
-    await eventually(async () => (await test.redis.hget(test.keys.apiKeysLastUsed(), record.id)) === String(now + 99), 2_000);
+    await eventually(async () => (await test.redis.hget(test.keys.apiKeysLastUsed(), record.id)) === String(now + 99), 10_000);
 
     const slow = replica(60_000);
     slow.touch(record.id, now + 500);
