@@ -93,7 +93,13 @@ describe('the prober process', () => {
     );
     // Hysteresis: three successful probes before any weight returns, so one lucky probe does not flap it.
     expect(modelListRequests(current.simulators.b) - probesBefore).toBeGreaterThanOrEqual(3);
-    await waitFor(() => current.readDocument(), (document) => document?.health?.['b/chat-model']?.state === 'healthy', 20_000, 'recovered');
+    // Recovered, as announced (the document in Redis can be read before its announcement has arrived here).
+    await waitFor(
+      () => current.announced.slice(announcedAtRecovery).some((document) => document.health?.['b/chat-model']?.state === 'healthy'),
+      (recovered) => recovered,
+      20_000,
+      'recovered',
+    );
     // Announcements carry every deployment: keep the changes of b's weight, after the zeros of its last failures.
     const weightsOfB = current.announced
       .slice(announcedAtRecovery)

@@ -51,6 +51,8 @@ describe('on a Redis Cluster (three masters)', () => {
 
     await eventually(() => gateways.gateways[1]!.cluster.snapshot().replicas === 2, 10_000);
     await eventually(() => (gateways.gateways[1]!.cluster.snapshot().stats.get('good/m')?.requests ?? 0) >= 6, 10_000);
-    expect(gateways.gateways.every((gateway) => gateway.cluster.health?.degraded === false)).toBe(true);
+    // Not degraded: a command that outlasts the 250 ms timeout on a busy machine marks a replica degraded until its next
+    // successful poll, which must come.
+    await eventually(() => gateways.gateways.every((gateway) => gateway.cluster.health?.degraded === false), 10_000, 'no replica degraded');
   });
 });
