@@ -18,8 +18,10 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
-    // Every log line written during the run is scanned for the secrets the tests used (test/support/log-scan.global.ts).
-    globalSetup: ['test/support/log-scan.global.ts'],
-    setupFiles: ['test/support/worker-output.setup.ts'],
+    // Every log line written during the run is scanned for the secrets the tests used (test/support/log-scan.global.ts);
+    // every process a test starts dies with its worker, and anything left at the end is killed
+    // (test/support/child-processes.*).
+    globalSetup: ['test/support/log-scan.global.ts', 'test/support/child-processes.global.ts'],
+    setupFiles: ['test/support/worker-output.setup.ts', 'test/support/child-processes.setup.ts'],
   },
 });

@@ -34,6 +34,8 @@ export class ManagedProcess {
   waitForLine(matches: (line: string) => boolean, timeoutMs: number): Promise<string>;
   signal(signal: NodeJS.Signals): void;
   stop(options?: { signal?: NodeJS.Signals; timeoutMs?: number }): Promise<ProcessExit>;
+  /** SIGKILL to the process and its process group. */
+  killGroup(): void;
 }
 
 export class ProcessExitError extends Error {

@@ -1,10 +1,10 @@
 // Child processes of the cluster topology (redis-server, gateway replicas, nginx): started with their output kept,
 // watched until ready, stopped with a signal and a deadline. Used by scripts/cluster.mjs and the tests' harness.
-import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
+import { spawnRegistered } from './process-registry.mjs';
 
 /** Every child started here and not yet exited, so that any way out can still stop them. */
 const liveProcesses = new Set();
@@ -29,8 +29,9 @@ export class ManagedProcess {
     this.stopping = false;
     this.lineListeners = new Set();
     // Own process group: Ctrl-C in a terminal reaches the supervising script only, which then stops the children in
-    // order (gateways drain first) instead of all of them at once.
-    this.child = spawn(command, args, { cwd, env: environment, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    // order (gateways drain first) instead of all of them at once; a kill of the group reaches the child's own
+    // children (nginx's workers). Registered for the test run's clean-up when one is running (process-registry.mjs).
+    this.child = spawnRegistered(command, args, { cwd, env: environment, stdio: ['ignore', 'pipe', 'pipe'] });
     this.pid = this.child.pid;
     liveProcesses.add(this);
     const log = logFile === undefined ? undefined : createWriteStream(logFile, { flags: 'a' });
@@ -107,10 +108,23 @@ export class ManagedProcess {
     this.stopping = true;
     if (!this.running) return this.exit;
     this.child.kill(signal);
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    const timer = setTimeout(() => this.killGroup(), timeoutMs);
     const exit = await this.exited;
     clearTimeout(timer);
     return exit;
+  }
+
+  /** SIGKILL to the process and its process group: nothing it started outlives it. */
+  killGroup() {
+    this.stopping = true;
+    if (this.pid === undefined) return;
+    for (const target of [-this.pid, this.pid]) {
+      try {
+        process.kill(target, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
   }
 }
 
@@ -125,10 +139,7 @@ export class ProcessExitError extends Error {
 
 /** Last resort from a synchronous exit path: signals only, nothing can be awaited there. */
 export function killAllProcessesNow() {
-  for (const managed of liveProcesses) {
-    managed.stopping = true;
-    managed.child.kill('SIGKILL');
-  }
+  for (const managed of liveProcesses) managed.killGroup();
 }
 
 /** A TCP port that was free a moment ago on `host` (the OS picks it; a small race remains until it is bound). */

@@ -321,6 +321,12 @@ class LocalCluster {
 
   /** Reports a child that exits without having been asked to, once it was ready (before that, its starter throws). */
   track(managed) {
+    // A start that comes after close() (a test body that runs on after its timeout) would leave a process nothing
+    // stops, in a run directory about to be deleted.
+    if (this.closing !== undefined) {
+      managed.killGroup();
+      throw new Error(`${managed.name} was started after the cluster was closed`);
+    }
     void managed.exited.then((exit) => {
       if (managed.ready && !managed.stopping && this.closing === undefined) this.options.onUnexpectedExit?.(managed, exit);
     });

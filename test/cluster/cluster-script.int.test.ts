@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { REGISTRY_VARIABLE, spawnRegistered } from '../../scripts/cluster/process-registry.mjs';
 import { freePort } from '../../scripts/cluster/processes.mjs';
 import type { ClusterDescription } from '../../scripts/cluster/topology.mjs';
 import { isAlive, redisCli } from './support/processes.js';
@@ -17,7 +18,8 @@ interface RunningScript {
   pids: number[];
 }
 
-const started: RunningScript[] = [];
+/** Every script started, with its run directory: removed once the script and all it started are dead. */
+const started: { child: ChildProcess; directory: string; pids: number[] }[] = [];
 
 /** Runs `node scripts/cluster.mjs --json` (what `pnpm cluster` runs after building) and reads what it printed. */
 async function startScript(extraArguments: string[], extraEnvironment: Record<string, string> = {}): Promise<RunningScript> {
@@ -25,19 +27,21 @@ async function startScript(extraArguments: string[], extraEnvironment: Record<st
   const port = await freePort();
   const environment = { ...process.env, ...extraEnvironment };
   delete environment.REDIS_URL;
-  const child = spawn(process.execPath, ['scripts/cluster.mjs', '--json', '--replicas', '2', '--port', String(port), '--dir', directory, ...extraArguments], {
+  // Registered with the test run: killed with this worker. Its own children are registered by it in turn.
+  const child = spawnRegistered(process.execPath, ['scripts/cluster.mjs', '--json', '--replicas', '2', '--port', String(port), '--dir', directory, ...extraArguments], {
     cwd: REPOSITORY,
     env: environment,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const entry = { child, directory, pids: [] as number[] };
+  started.push(entry);
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
-  child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-  child.once('exit', () => rmSync(directory, { recursive: true, force: true }));
+  child.stdout!.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+  child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
   const description = await new Promise<ClusterDescription>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no description within 20 s; stderr: ${stderr}`)), 20_000);
-    child.stdout.on('data', () => {
+    child.stdout!.on('data', () => {
       try {
         resolve(JSON.parse(stdout) as ClusterDescription);
         clearTimeout(timer);
@@ -54,19 +58,21 @@ async function startScript(extraArguments: string[], extraEnvironment: Record<st
     ...description.replicas.map((replica) => replica.pid),
     ...description.probers.map((prober) => prober.pid),
   ].filter((pid): pid is number => pid !== undefined);
-  const running = { child, description, stderr: () => stderr, pids };
-  started.push(running);
-  return running;
+  entry.pids.push(...pids);
+  return { child, description, stderr: () => stderr, pids };
 }
 
 describe('scripts/cluster.mjs (pnpm cluster)', () => {
   afterEach(async () => {
-    for (const { child, pids } of started.splice(0)) {
+    for (const { child, directory, pids } of started.splice(0)) {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGKILL');
         await once(child, 'exit');
       }
       for (const pid of pids.filter(isAlive)) process.kill(pid, 'SIGKILL');
+      // The run directory is redis-server's working directory: removed only once nothing runs in it.
+      await eventually(() => pids.every((pid) => !isAlive(pid)), 15_000, 'every process of the script is gone');
+      rmSync(directory, { recursive: true, force: true });
     }
   });
 
@@ -106,7 +112,7 @@ describe('scripts/cluster.mjs (pnpm cluster)', () => {
       const line = metrics.split('\n').find((text) => text.startsWith(`dosrouter_probes_total{deployment="${deployment}",kind="models",outcome="ok"}`));
       return line === undefined ? 0 : Number(line.split(' ').at(-1));
     };
-    await eventually(async () => (await probesOf('sim-a/fast')) >= 2 && (await probesOf('sim-b/fast')) >= 2, 10_000, 'two probes of each fast deployment');
+    await eventually(async () => (await probesOf('sim-a/fast')) >= 2 && (await probesOf('sim-b/fast')) >= 2, 15_000, 'two probes of each fast deployment');
 
     const redisPort = Number(new URL(script.description.redis!.url).port);
     const queueKeys = await redisCli(redisPort, '--scan', '--pattern', `${prefix}:v1:{queues}:probes:*`);
@@ -151,6 +157,14 @@ describe('scripts/cluster.mjs (pnpm cluster)', () => {
     expect(code).toBe(1);
     expect(script.stderr()).toContain(`!!! gateway-1 (pid ${victim.pid}) was killed by SIGKILL, unexpectedly`);
     expect(script.pids.filter(isAlive)).toEqual([]);
+  });
+
+  it('leaves nothing running when the script itself is SIGKILLed, as a dying test worker leaves it (the run’s watchdog)', async () => {
+    expect(process.env[REGISTRY_VARIABLE]).toBeTruthy();
+    const script = await startScript([]);
+    expect(script.pids.filter(isAlive)).toHaveLength(6);
+    script.child.kill('SIGKILL');
+    await eventually(() => script.pids.every((pid) => !isAlive(pid)), 15_000, 'nginx, redis-server, the simulator, the prober and the replicas are gone');
   });
 
   it('keeps the rest running with --keep-going', async () => {

@@ -29,7 +29,7 @@ describe('nginx in front of three gateway replicas', () => {
     const replicaHeaders: (string | undefined)[] = [];
     for (const requestId of requestIds) replicaHeaders.push(await sendCompletion(client, QUICK.id, requestId));
 
-    await eventually(() => requestIds.every((requestId) => test.replicaOf(requestId) !== undefined), 5_000, 'an access log line for every request');
+    await eventually(() => requestIds.every((requestId) => test.replicaOf(requestId) !== undefined), 15_000, 'an access log line for every request');
     const byReplica = countBy(requestIds, (requestId) => test.replicaOf(requestId) ?? 'none');
     expect(Object.keys(byReplica).sort()).toEqual(['gateway-1', 'gateway-2', 'gateway-3']);
     for (const count of Object.values(byReplica)) expect(count).toBeGreaterThanOrEqual(5);
@@ -60,8 +60,9 @@ describe('nginx in front of three gateway replicas', () => {
     // The simulator writes the 20 words over 19 × 40 ms = 760 ms. A buffering proxy would hand them over together
     // at the end; here the first word is read while most of the stream is still to come.
     expect(last - first).toBeGreaterThan(0.5 * 19 * SLOW_STREAM.interTokenDelayMs);
+    // And spread out: a busy machine that stalls this process can hand over a few chunks at once, not all of them.
     const gaps = arrivals.slice(1).map((arrival, index) => arrival - arrivals[index]!);
-    expect(gaps.filter((gap) => gap >= 15).length).toBeGreaterThanOrEqual(10);
+    expect(gaps.filter((gap) => gap >= 15).length).toBeGreaterThanOrEqual(5);
   });
 
   it('passes the client’s X-Request-Id to the replica and back', async () => {

@@ -31,7 +31,7 @@ describe('when a replica is killed (SIGKILL)', () => {
     await killed;
 
     const ours = new Set(outcomes.map((outcome) => outcome.requestId));
-    await eventually(() => test.nginxAccessLog().filter((line) => ours.has(line.requestId)).length === outcomes.length, 5_000, 'an nginx log line per request');
+    await eventually(() => test.nginxAccessLog().filter((line) => ours.has(line.requestId)).length === outcomes.length, 15_000, 'an nginx log line per request');
     const nginxLines = test.nginxAccessLog().filter((line) => ours.has(line.requestId));
     const resent = nginxLines.filter((line) => line.upstream.includes(','));
     const killedPort = `127.0.0.1:${test.cluster.replicas[1]!.port}`;
@@ -88,7 +88,7 @@ describe('when a replica is killed (SIGKILL)', () => {
     const results = await Promise.all(streams);
 
     const completed = results.filter((result) => result.error === undefined);
-    await eventually(() => completed.every((result) => test.replicaOf(result.requestId) !== undefined), 5_000, 'access log lines of the finished streams');
+    await eventually(() => completed.every((result) => test.replicaOf(result.requestId) !== undefined), 15_000, 'access log lines of the finished streams');
     // The killed replica never logged its streams; in cluster mode the response header also names it.
     const onKilledReplica = (result: (typeof results)[number]): boolean =>
       result.replicaHeader !== null ? result.replicaHeader === test.cluster.replicas[0]!.id : test.replicaOf(result.requestId) === undefined;

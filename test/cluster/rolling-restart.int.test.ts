@@ -33,7 +33,7 @@ describe('a rolling restart of every replica under load', () => {
       replica.process.lines.filter((line) => line.includes('"message":"request"')).length;
     const steps: { replica: string; oldId: string; newId: string; oldExit: unknown; finishedWhileDraining: number; seconds: number }[] = [];
     try {
-      await eventually(() => test.cluster.replicas.every((replica) => served(replica) >= 10), 5_000, 'every replica under load');
+      await eventually(() => test.cluster.replicas.every((replica) => served(replica) >= 10), 15_000, 'every replica under load');
       for (const replica of test.cluster.replicas) {
         const startedAt = performance.now();
         const oldId = replica.id;
@@ -60,8 +60,8 @@ describe('a rolling restart of every replica under load', () => {
     const outcomes = await load;
 
     const ours = new Set(outcomes.map((outcome) => outcome.requestId));
-    await eventually(() => test.nginxAccessLog().filter((line) => ours.has(line.requestId)).length === outcomes.length, 5_000, 'an nginx log line per request');
-    await eventually(() => test.accessLines().filter((entry) => ours.has(String(entry.line.requestId))).length === outcomes.length, 5_000, 'a replica log line per request');
+    await eventually(() => test.nginxAccessLog().filter((line) => ours.has(line.requestId)).length === outcomes.length, 15_000, 'an nginx log line per request');
+    await eventually(() => test.accessLines().filter((entry) => ours.has(String(entry.line.requestId))).length === outcomes.length, 15_000, 'a replica log line per request');
     const nginxLines = test.nginxAccessLog().filter((line) => ours.has(line.requestId));
     const failures = outcomes.filter((outcome) => !outcome.ok);
     console.info(

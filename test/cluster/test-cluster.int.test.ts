@@ -27,10 +27,10 @@ describe('the cluster test harness', () => {
     if (test.cluster.mode !== 'cluster') skip('the replicas run embedded (DOSROUTER_TEST_CLUSTER_MODE=off)');
     const port = test.cluster.redis!.port;
     const members = async (): Promise<string[]> => (await redisCli(port, 'ZRANGE', `${test!.redisPrefix}:v1:{replicas}:live`, '0', '-1')).sort();
-    await eventually(async () => (await members()).length === 2, 5_000, 'both replicas in the cluster');
+    await eventually(async () => (await members()).length === 2, 15_000, 'both replicas in the cluster');
     expect(await members()).toEqual(['gateway-1', 'gateway-2']);
     await test.cluster.restartReplica(1, { graceMs: 5_000 });
-    await eventually(async () => (await members()).join() === 'gateway-1,gateway-2.2', 5_000, 'gateway-2.2 in place of gateway-2');
+    await eventually(async () => (await members()).join() === 'gateway-1,gateway-2.2', 15_000, 'gateway-2.2 in place of gateway-2');
   });
 
   it('on the shared Redis, keeps to a prefix of its own and deletes its keys when closed', async ({ skip }) => {
@@ -39,7 +39,7 @@ describe('the cluster test harness', () => {
     expect(test.cluster.redis).toMatchObject({ url: SHARED_REDIS_URL, started: false });
     const keys = (): Promise<string[]> => redisCli(SHARED_REDIS_PORT, '--scan', '--pattern', `${test!.redisPrefix}:*`);
     await sendCompletion(test.client(), QUICK.id, 'on-shared-redis');
-    await eventually(async () => (await keys()).length > 0, 5_000, 'keys under the prefix');
+    await eventually(async () => (await keys()).length > 0, 15_000, 'keys under the prefix');
     await test.close();
     expect(await keys()).toEqual([]);
     expect(await redisAnswers(SHARED_REDIS_PORT)).toBe(true);

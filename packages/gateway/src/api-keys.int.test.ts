@@ -9,6 +9,7 @@ import { configSchema, createLogger } from '@dosrouter/shared';
 import { PROTOTYPE_MEMBER_NAMES } from '../../shared/src/test-support/prototype-member-names.js';
 import { deletePrefixAt, TEST_REDIS_URL } from '../../shared/src/test-support/redis.js';
 import { startGateway, type RunningGateway } from './gateway.js';
+import { KEY_CACHE_MS } from './auth/key-authenticator.js';
 import { LogCapture, SIMULATOR_KEY, captureApiError, eventually, startHarness, type Harness } from './test-support/harness.js';
 
 const ADMIN_KEY = `admin-${randomBytes(12).toString('hex')}`;
@@ -92,12 +93,14 @@ describe('API keys on one gateway (embedded mode, keys in memory)', () => {
     expect((await admin(url, 'PATCH', `/${key.id}`, { allowedModels: null })).status).toBe(200);
     await chat(url, secret, 'other-model');
 
-    const rotated = await admin(url, 'POST', `/${key.id}/rotate`, { graceSeconds: 1 });
+    // A grace of 3 s: the old secret's request right after the rotation must fall inside it on a busy machine too.
+    const graceSeconds = 3;
+    const rotated = await admin(url, 'POST', `/${key.id}/rotate`, { graceSeconds });
     const newSecret = (rotated.json as unknown as KeyAnswer).secret!;
     expect(newSecret).not.toBe(secret);
     await chat(url, secret);
     await chat(url, newSecret);
-    await eventually(async () => (await chat(url, secret).then(() => 200, (error: { status: number }) => error.status)) === 401, 3_000);
+    await eventually(async () => (await chat(url, secret).then(() => 200, (error: { status: number }) => error.status)) === 401, graceSeconds * 1_000 + 10_000);
     await chat(url, newSecret);
 
     expect((await admin(url, 'DELETE', `/${key.id}`)).status).toBe(200);
@@ -314,15 +317,15 @@ describe('API keys across two replicas sharing Redis', () => {
     await deletePrefixAt(TEST_REDIS_URL, prefix);
   });
 
-  it('serves a key created on one replica from the other, and a revocation reaches it within 1 s', async () => {
+  it('serves a key created on one replica from the other, and a revocation reaches it once its cached lookup expires', async () => {
     const [first, second] = replicas as [RunningGateway, RunningGateway];
     const key = (await admin(first.url, 'POST', '', { name: 'shared' })).json as unknown as KeyAnswer;
     await chat(second.url, key.secret!);
 
     expect((await admin(first.url, 'DELETE', `/${key.id}`)).status).toBe(200);
-    const revokedAt = Date.now();
-    await eventually(async () => (await chat(second.url, key.secret!).then(() => 200, (error: { status: number }) => error.status)) === 401, 3_000);
-    expect(Date.now() - revokedAt).toBeLessThan(1_100);
+    // The bound itself (refused from KEY_CACHE_MS after the lookup on, not before) is checked on an injected clock in
+    // auth/key-authenticator.test.ts; here, that it arrives, with room for a busy machine's slow requests.
+    await eventually(async () => (await chat(second.url, key.secret!).then(() => 200, (error: { status: number }) => error.status)) === 401, KEY_CACHE_MS + 10_000);
   });
 
   it('requires keys on a replica started without the admin key once the cluster has keys', async () => {

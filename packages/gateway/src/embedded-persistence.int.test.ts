@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from '../../shared/src/test-support/key-store-contract.js';
+import { eventually } from '../../shared/src/test-support/eventually.js';
 import { archiveLog, recordTestSecret } from '../../shared/src/test-support/log-archive.js';
 
 const repository = fileURLToPath(new URL('../../../', import.meta.url));

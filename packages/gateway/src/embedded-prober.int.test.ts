@@ -43,7 +43,7 @@ describe('an embedded gateway probes its backends itself', () => {
 
   it('drains a failing backend and routes around it, without Redis', async () => {
     expect(gateway.cluster.mode).toBe('embedded');
-    await eventually(async () => /dosrouter_probes_total\{deployment="b\/m",kind="models",outcome="ok"\}/.test(await metrics()), 3_000);
+    await eventually(async () => /dosrouter_probes_total\{deployment="b\/m",kind="models",outcome="ok"\}/.test(await metrics()), 10_000);
     b.setOutage({ mode: 'reset' });
     await eventually(() => gateway.cluster.snapshot().weights.get('b/m') === 0, 4 * intervalMs + 500);
     for (let index = 0; index < 20; index += 1) expect(await servedBy()).toBe('a/m');

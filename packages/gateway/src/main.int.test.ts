@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnRegistered } from '../../../scripts/cluster/process-registry.mjs';
 
 const repository = fileURLToPath(new URL('../../../', import.meta.url));
 const mainScript = join(repository, 'packages/gateway/dist/main.js');
@@ -19,7 +20,8 @@ interface Started {
 
 /** Runs the built gateway as `pnpm start` does, on a free port, and waits for its "listening" line. */
 async function startMain(args: string[], environment: Record<string, string> = {}): Promise<Started> {
-  const child = spawn(process.execPath, [mainScript, ...args], {
+  // Registered with the test run, so that it dies with this test's worker (scripts/cluster/process-registry.mjs).
+  const child = spawnRegistered(process.execPath, [mainScript, ...args], {
     cwd: repository,
     // Embedded mode's journals in a directory of the test's own, not ./data in the repository.
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', REDIS_URL: '', DOSROUTER_DATA_DIR: mkdtempSync(join(tmpdir(), 'dosrouter-data-')), ...environment },

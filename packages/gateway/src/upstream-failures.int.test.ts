@@ -103,8 +103,8 @@ describe('when the backend is slow or breaks', () => {
         if (chunks === 3) controller.abort();
       }
     })().catch(() => undefined);
-    await eventually(() => harness.simulator.stats.aborted === 1, 2_000);
-    await eventually(() => harness.logs.accessLines().some((line) => line.status === 499 && line.model === 'sim-slow'), 2_000);
+    await eventually(() => harness.simulator.stats.aborted === 1, 10_000);
+    await eventually(() => harness.logs.accessLines().some((line) => line.status === 499 && line.model === 'sim-slow'), 10_000);
   });
 });
 
@@ -114,10 +114,10 @@ describe('when a non-streaming client disconnects', () => {
     try {
       const controller = new AbortController();
       const call = harness.client().chat.completions.create({ model: 'sim-late-headers', messages }, { signal: controller.signal });
-      await eventually(() => harness.simulator.stats.requests === 1, 2_000);
+      await eventually(() => harness.simulator.stats.requests === 1, 10_000);
       controller.abort();
       await expect(call).rejects.toThrow();
-      await eventually(() => harness.simulator.stats.aborted === 1, 2_000);
+      await eventually(() => harness.simulator.stats.aborted === 1, 10_000);
     } finally {
       await harness.close();
     }

@@ -157,7 +157,7 @@ describe('startSimulator', () => {
         }
       }
 
-      await vi.waitFor(() => expect(simulator.stats.aborted).toBe(1));
+      await vi.waitFor(() => expect(simulator.stats.aborted).toBe(1), { timeout: 10_000 });
       expect(simulator.stats).toMatchObject({ requests: 1, completed: 0, byModel: { 'sim-slow': 1 } });
     });
   });

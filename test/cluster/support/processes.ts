@@ -1,12 +1,22 @@
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 
-/** Whether a process with this pid exists (signal 0 only checks). */
+/**
+ * Whether a process with this pid is running (signal 0 only checks). A zombie is not: it has ended, and waits for a
+ * parent to collect its status; an orphan's waits for init, which may take seconds in a container.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    // No /proc (not Linux): signal 0 is all there is.
+    return true;
   }
 }
 

@@ -2,14 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
-import { ManagedProcess, killAllProcessesNow } from '../../../scripts/cluster/processes.mjs';
+import { ManagedProcess } from '../../../scripts/cluster/processes.mjs';
 import { startCluster, type Cluster, type ClusterOptions } from '../../../scripts/cluster/topology.mjs';
 import { redisCli } from './processes.js';
 import { recordTestSecret } from '../../../packages/shared/src/test-support/log-archive.js';
 import type { SimulatedModel } from '@dosrouter/provider-sim';
+
+export { eventually } from '../../../packages/shared/src/test-support/eventually.js';
 
 export const REPOSITORY = fileURLToPath(new URL('../../../', import.meta.url));
 const SIMULATOR_MAIN = join(REPOSITORY, 'packages', 'provider-sim', 'dist', 'main.js');
@@ -20,8 +21,8 @@ recordTestSecret(SIMULATOR_KEY);
 export const SHARED_REDIS_PORT = 6379;
 export const SHARED_REDIS_URL = `redis://127.0.0.1:${SHARED_REDIS_PORT}`;
 
-// A test worker that dies mid-test must not leave gateways, nginx or redis-server behind.
-process.once('exit', killAllProcessesNow);
+// A test worker that dies mid-test leaves no gateway, nginx or redis-server behind: every ManagedProcess is registered
+// with the run (scripts/cluster/process-registry.mjs, test/support/child-processes.*).
 
 /** A model of the provider simulator process; the gateway serves it under the same name. */
 export type { SimulatedModel };
@@ -228,13 +229,4 @@ function writeGatewayConfig(runDirectory: string, simulatorUrl: string, options:
 async function deleteSharedRedisKeys(prefix: string): Promise<void> {
   const keys = await redisCli(SHARED_REDIS_PORT, '--scan', '--pattern', `${prefix}:*`);
   for (let start = 0; start < keys.length; start += 500) await redisCli(SHARED_REDIS_PORT, 'UNLINK', ...keys.slice(start, start + 500));
-}
-
-/** Polls until `check` holds; for states other processes reach (log lines are written asynchronously). */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await delay(20);
-  }
 }

@@ -38,6 +38,21 @@ describe('KeyAuthenticator', () => {
     expect(store.lookups).toBe(2);
   });
 
+  it('refuses a key revoked through another replica once its cached lookup is KEY_CACHE_MS old, and not before', async () => {
+    let now = 1_000;
+    const store = new FlakyStore();
+    const { secret, record } = await store.create({ name: 'shared' }, now);
+    const otherReplica = new KeyAuthenticator(store, () => now);
+    await otherReplica.authenticate(`Bearer ${secret}`);
+
+    expect(await store.revoke(record.id, now)).toBe(true);
+    now += KEY_CACHE_MS - 1;
+    // The documented staleness: a cached lookup is trusted for KEY_CACHE_MS.
+    expect((await otherReplica.authenticate(`Bearer ${secret}`)).id).toBe(record.id);
+    now += 1;
+    expect((await refusal(otherReplica.authenticate(`Bearer ${secret}`))).code).toBe('invalid_api_key');
+  });
+
   it('keeps serving known keys while the store is down, and answers 503 (not 500) for unknown ones', async () => {
     let now = 1_000;
     const store = new FlakyStore();

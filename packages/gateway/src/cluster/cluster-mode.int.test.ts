@@ -15,7 +15,7 @@ describe('cluster mode: three replicas sharing one Redis', () => {
   let inspect: TestRedis;
 
   beforeAll(async () => {
-    good = await startSimulator({ models: [{ id: 'm' }, { id: 'slow', interTokenDelayMs: 50, outputTokens: 60 }] });
+    good = await startSimulator({ models: [{ id: 'm' }, { id: 'slow', interTokenDelayMs: 50, outputTokens: 1_200 }] });
     bad = await startSimulator({ models: [{ id: 'm', faultRates: { server_error: 1 } }] });
     cluster = await startClusterHarness({
       replicas: 3,
@@ -77,18 +77,17 @@ describe('cluster mode: three replicas sharing one Redis', () => {
       const completion = await cluster.client(index, { apiKey }).chat.completions.create({ model: 'tokens', messages, max_tokens: 900 });
       used += completion.usage!.total_tokens;
     }
-    await eventually(async () => Number(await inspect.redis.hget(`${cluster.prefix}:v1:{limits}:window:${scope}`, 'tokens')) === used, 2_000);
+    await eventually(async () => Number(await inspect.redis.hget(`${cluster.prefix}:v1:{limits}:window:${scope}`, 'tokens')) === used, 10_000, 'the settled token window');
   });
 
-  it('opens a circuit cluster-wide within a second of one replica seeing the failures', async () => {
+  it('opens a circuit cluster-wide once one replica has seen the failures', async () => {
     for (let index = 0; index < 5; index += 1) {
       const completion = await cluster.client(0).chat.completions.create({ model: 'flaky', messages });
       expect(completion.choices[0]?.message.content).toBeTruthy();
     }
     expect(cluster.gateways[0]!.cluster.breakers.isOpen('bad/flaky')).toBe(true);
-    const openedAt = Date.now();
-    await eventually(() => cluster.gateways.every((gateway) => gateway.cluster.breakers.isOpen('bad/flaky')), 1_000);
-    expect(Date.now() - openedAt).toBeLessThan(1_000);
+    // At once by pub/sub, else at the next poll (redis.pollIntervalMs, 1 s); the deadline leaves room for a busy machine.
+    await eventually(() => cluster.gateways.every((gateway) => gateway.cluster.breakers.isOpen('bad/flaky')), 10_000, 'the circuit open on every replica');
     const badRequestsBefore = bad.stats.requests;
     for (let index = 0; index < 6; index += 1) await cluster.client(1 + (index % 2)).chat.completions.create({ model: 'flaky', messages });
     expect(bad.stats.requests).toBe(badRequestsBefore);
@@ -96,16 +95,19 @@ describe('cluster mode: three replicas sharing one Redis', () => {
 
   it('lets every replica read the rolling stats another wrote', async () => {
     for (let index = 0; index < 4; index += 1) await cluster.client(2, { apiKey: 'stats-key' }).chat.completions.create({ model: 'limited', messages });
-    await eventually(() => (cluster.gateways[0]!.cluster.snapshot().stats.get('good/limited')?.requests ?? 0) >= 4, 3_000);
+    await eventually(() => (cluster.gateways[0]!.cluster.snapshot().stats.get('good/limited')?.requests ?? 0) >= 4, 10_000, 'the stats on replica 1');
   });
 
   it('counts a stream in flight cluster-wide while it runs', async () => {
+    // A minute-long stream, ended by the client once the count has been seen: however slow the machine, it is still
+    // running when replica 3 polls.
     const stream = await cluster.client(1).chat.completions.create({ model: 'slow', messages, stream: true });
     const reading = (async () => {
       for await (const chunk of stream) void chunk;
-    })();
-    await eventually(() => cluster.gateways[2]!.cluster.snapshot().inFlight.get('good/slow') === 1, 2_500);
+    })().catch(() => undefined);
+    await eventually(() => cluster.gateways[2]!.cluster.snapshot().inFlight.get('good/slow') === 1, 10_000, 'the stream counted on replica 3');
+    stream.controller.abort();
     await reading;
-    await eventually(() => (cluster.gateways[2]!.cluster.snapshot().inFlight.get('good/slow') ?? 0) === 0, 2_500);
+    await eventually(() => (cluster.gateways[2]!.cluster.snapshot().inFlight.get('good/slow') ?? 0) === 0, 10_000, 'the count back to 0 on replica 3');
   });
 });

@@ -47,10 +47,12 @@ describe('on a Redis Cluster (three masters)', () => {
     const other = gateways.client(0, { apiKey: 'second-key' });
     for (let index = 0; index < 3; index += 1) await other.chat.completions.create({ model: 'flaky', messages });
     expect(gateways.gateways[0]!.cluster.breakers.isOpen('bad/flaky')).toBe(true);
-    await eventually(() => gateways.gateways[1]!.cluster.breakers.isOpen('bad/flaky'), 1_000);
+    await eventually(() => gateways.gateways[1]!.cluster.breakers.isOpen('bad/flaky'), 10_000);
 
-    await eventually(() => gateways.gateways[1]!.cluster.snapshot().replicas === 2, 2_000);
-    await eventually(() => (gateways.gateways[1]!.cluster.snapshot().stats.get('good/m')?.requests ?? 0) >= 6, 3_000);
-    expect(gateways.gateways.every((gateway) => gateway.cluster.health?.degraded === false)).toBe(true);
+    await eventually(() => gateways.gateways[1]!.cluster.snapshot().replicas === 2, 10_000);
+    await eventually(() => (gateways.gateways[1]!.cluster.snapshot().stats.get('good/m')?.requests ?? 0) >= 6, 10_000);
+    // Not degraded: a command that outlasts the 250 ms timeout on a busy machine marks a replica degraded until its next
+    // successful poll, which must come.
+    await eventually(() => gateways.gateways.every((gateway) => gateway.cluster.health?.degraded === false), 10_000, 'no replica degraded');
   });
 });

@@ -48,7 +48,7 @@ describe('connecting to Redis', () => {
       try {
         const completion = await cluster.client(0).chat.completions.create({ model: 'm', messages });
         expect(completion.choices).toHaveLength(1);
-        await eventually(() => cluster.gateways[0]!.cluster.health?.degraded === true, 2_000);
+        await eventually(() => cluster.gateways[0]!.cluster.health?.degraded === true, 10_000);
         expect(JSON.stringify(cluster.logs[0]!.lines)).not.toContain('wrong-password-7');
       } finally {
         await cluster.close();

@@ -45,18 +45,22 @@ describe('when Redis goes down under load and comes back', () => {
       return results.filter((result) => result.status === 'fulfilled').length;
     };
     expect(await send(20)).toBe(20);
-    expect(await metric(cluster, 0, 'dosrouter_redis_degraded')).not.toBe('1');
+    // Not degraded before the outage. On a busy machine a command can outlast the 100 ms timeout and mark it degraded
+    // for a moment: what counts is that the next successful poll clears it.
+    await eventually(async () => (await metric(cluster, 0, 'dosrouter_redis_degraded')) !== '1', 10_000, 'not degraded before the outage');
 
+    const linesBeforeOutage = cluster.logs[0]!.lines.length;
     await redisServer.stop();
     expect(await send(40)).toBe(40);
-    await eventually(async () => (await metric(cluster, 0, 'dosrouter_redis_degraded')) === '1', 2_000);
-    expect(cluster.logs[0]!.lines.filter((line) => String(line.message).startsWith('degraded'))).toHaveLength(1);
+    await eventually(async () => (await metric(cluster, 0, 'dosrouter_redis_degraded')) === '1', 10_000);
+    // Said once for the whole outage, not once per failed command.
+    expect(cluster.logs[0]!.lines.slice(linesBeforeOutage).filter((line) => String(line.message).startsWith('degraded'))).toHaveLength(1);
     expect(await send(20)).toBe(20);
 
     await redisServer.start();
-    await eventually(async () => (await metric(cluster, 0, 'dosrouter_redis_degraded')) === '0' && (await metric(cluster, 1, 'dosrouter_redis_degraded')) === '0', 5_000);
+    await eventually(async () => (await metric(cluster, 0, 'dosrouter_redis_degraded')) === '0' && (await metric(cluster, 1, 'dosrouter_redis_degraded')) === '0', 10_000);
     expect(cluster.logs[0]!.lines.some((line) => line.message === 'Redis is back: shared state resynced')).toBe(true);
     expect(await send(10)).toBe(10);
-    await eventually(() => cluster.gateways[1]!.cluster.snapshot().replicas === 2, 2_000);
+    await eventually(() => cluster.gateways[1]!.cluster.snapshot().replicas === 2, 10_000);
   });
 });

@@ -5,6 +5,8 @@ import { configSchema, createLogger, type GatewayConfig } from '@dosrouter/share
 import { archiveLog, recordTestSecret } from '../../../shared/src/test-support/log-archive.js';
 import { startGateway, type RunningGateway } from '../gateway.js';
 
+export { eventually } from '../../../shared/src/test-support/eventually.js';
+
 /** Collects the gateway's JSON log lines in memory, so that tests can read what was logged. */
 export class LogCapture extends Writable {
   readonly lines: Record<string, unknown>[] = [];
@@ -72,15 +74,6 @@ export async function startHarness(options: {
       await simulator.close();
     },
   };
-}
-
-/** Polls a condition until it holds or the deadline passes; for states reached asynchronously by other processes. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /** Awaits a call that must fail with an OpenAI SDK APIError, and returns the error with its headers. */

@@ -75,14 +75,14 @@ describe('the chat probe', () => {
       simulator.injectFaults({ kind: 'hang' });
       const result = await probeChat(target({ timeoutMs: 300 }));
       expect(result).toMatchObject({ ok: false, reason: 'no answer within 300 ms' });
-      expect(result.latencyMs).toBeLessThan(1_500);
+      expect(result.latencyMs).toBeLessThan(300 + 3_000); // the timeout, and room for a busy machine
     });
 
     it('gives up on a stalled stream when the timeout ends', async () => {
       simulator.injectFaults({ kind: 'stream_stall' });
       const result = await probeChat(target({ timeoutMs: 300 }));
       expect(result).toMatchObject({ ok: false, status: 200, reason: 'stream did not finish within 300 ms' });
-      expect(result.latencyMs).toBeLessThan(1_500);
+      expect(result.latencyMs).toBeLessThan(300 + 3_000); // the timeout, and room for a busy machine
     });
 
     it('fails when the stream finishes without a token', async () => {

@@ -61,7 +61,7 @@ describe('the http probe', () => {
       const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/health`;
       const result = await probeHttp({ url, expectedStatus: 200, timeoutMs: 300 });
       expect(result).toMatchObject({ ok: false, reason: 'no answer within 300 ms' });
-      expect(result.latencyMs).toBeLessThan(1_500);
+      expect(result.latencyMs).toBeLessThan(300 + 3_000); // the timeout, and room for a busy machine
     } finally {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => silent.close(() => resolve()));

@@ -107,7 +107,7 @@ export function modelListRequests(simulator: Simulator): number {
   return simulator.recentRequests().filter((request) => request.method === 'GET' && request.path === '/v1/models').length;
 }
 
-export const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function waitFor<T>(read: () => T | Promise<T>, done: (value: T) => boolean, timeoutMs: number, what: string): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -40,7 +40,7 @@ describe('faults that act on the connection or its timing', () => {
       const error: unknown = await client.chat.completions.create(request, { timeout: 100 }).catch((caught: unknown) => caught);
 
       expect(error).toBeInstanceOf(OpenAI.APIConnectionTimeoutError);
-      await vi.waitFor(() => expect(simulator.stats.aborted).toBe(1));
+      await vi.waitFor(() => expect(simulator.stats.aborted).toBe(1), { timeout: 10_000 });
     });
 
     it('lets close() finish by destroying the hung connection', async () => {
@@ -49,7 +49,7 @@ describe('faults that act on the connection or its timing', () => {
       const hangingClient = new OpenAI({ apiKey: 'test-key', baseURL: hanging.baseUrl, maxRetries: 0 });
 
       const pending = hangingClient.chat.completions.create(request).catch((caught: unknown) => caught);
-      await vi.waitFor(() => expect(hanging.stats.requests).toBe(1));
+      await vi.waitFor(() => expect(hanging.stats.requests).toBe(1), { timeout: 10_000 });
       await hanging.close();
 
       expect(await pending).toBeInstanceOf(OpenAI.APIConnectionError);

@@ -94,7 +94,7 @@ describe('an outage of the whole simulated backend', () => {
       const error: unknown = await client.models.list({ timeout: 100 }).catch((caught: unknown) => caught);
 
       expect(error).toBeInstanceOf(OpenAI.APIConnectionTimeoutError);
-      await vi.waitFor(() => expect(simulator.stats.aborted).toBe(1));
+      await vi.waitFor(() => expect(simulator.stats.aborted).toBe(1), { timeout: 10_000 });
       expect(simulator.stats.faults).toEqual({ outage: 1 });
     });
 
@@ -104,7 +104,7 @@ describe('an outage of the whole simulated backend', () => {
       const hangingClient = new OpenAI({ apiKey: 'test-key', baseURL: hanging.baseUrl, maxRetries: 0 });
 
       const pending = hangingClient.models.list().catch((caught: unknown) => caught);
-      await vi.waitFor(() => expect(hanging.stats.requests).toBe(1));
+      await vi.waitFor(() => expect(hanging.stats.requests).toBe(1), { timeout: 10_000 });
       await hanging.close();
 
       expect(await pending).toBeInstanceOf(OpenAI.APIConnectionError);

@@ -105,7 +105,7 @@ describe('the /_sim control API', () => {
       const answer = fetch(`${simulator.baseUrl}/models`, { headers: apiHeaders, signal: AbortSignal.timeout(100) });
 
       await expect(answer).rejects.toThrow(/aborted/);
-      await vi.waitFor(() => expect(simulator.stats.aborted).toBe(1));
+      await vi.waitFor(() => expect(simulator.stats.aborted).toBe(1), { timeout: 10_000 });
     });
 
     it.each([

@@ -155,7 +155,7 @@ describe('the usage ledger of a running simulator', () => {
     await reader?.read();
     controller.abort();
 
-    await vi.waitFor(() => expect(simulator.stats.aborted).toBe(1));
+    await vi.waitFor(() => expect(simulator.stats.aborted).toBe(1), { timeout: 10_000 });
     expect(simulator.stats.usage).toEqual({ answers: 0, promptTokens: 0, completionTokens: 0 });
     expect(simulator.usageByRequestId()).toEqual({});
   });

@@ -11,7 +11,7 @@ export interface EventStreamResult {
 
 export interface ReadOptions {
   headers?: Record<string, string>;
-  /** Give up (and close the connection) when no byte arrives for this long. Default 1000. */
+  /** Give up (and close the connection) when no byte arrives for this long. Default 5 s: more than a busy machine pauses. */
   idleTimeoutMs?: number;
 }
 
@@ -43,7 +43,7 @@ export async function postAndReadEvents(url: string, body: unknown, options: Rea
     for (;;) {
       let idleTimer: NodeJS.Timeout | undefined;
       const idle = new Promise<'idle'>((resolve) => {
-        idleTimer = setTimeout(() => resolve('idle'), options.idleTimeoutMs ?? 1000);
+        idleTimer = setTimeout(() => resolve('idle'), options.idleTimeoutMs ?? 5_000);
       });
       const result = await Promise.race([reader.read(), idle]);
       clearTimeout(idleTimer);

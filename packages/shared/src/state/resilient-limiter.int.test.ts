@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { eventually } from '../test-support/key-store-contract.js';
+import { eventually } from '../test-support/eventually.js';
 import { PrivateRedisServer, freePort } from '../test-support/redis-server.js';
 import { testRedis, type TestRedis } from '../test-support/redis.js';
 import type { AdmissionRequest } from './limits.js';

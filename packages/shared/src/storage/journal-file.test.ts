@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { eventually } from '../test-support/key-store-contract.js';
+import { eventually } from '../test-support/eventually.js';
 import { recordingLogger, temporaryDirectory } from '../test-support/temporary-storage.js';
 import { JournalFile, type JournalFileOptions, type JournalState } from './journal-file.js';
 

@@ -5,26 +5,18 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ApiKeyFields, KeyStore } from '../keys/api-key.js';
 import { generateSecret, hashSecret, looksLikeKey, previewOf } from '../keys/secrets.js';
+import { eventually } from './eventually.js';
 
 export interface KeyStoreFixture {
   /** An empty store of its own. */
   readonly store: KeyStore;
   /** The time to pass as `now`. */
   now(): number;
-  /** Lets `ms` go by: a virtual clock moves, a real one is waited for. */
+  /** Lets `ms` go by: a virtual clock moves; with a real one there is nothing to do (the checks that follow poll). */
   pass(ms: number): Promise<void>;
-  /** A rotation grace short enough to wait out, long enough to check both secrets within it. */
+  /** A rotation grace short enough to wait out, long enough to check both secrets within it on a busy machine. */
   readonly graceMs: number;
   close(): Promise<void>;
-}
-
-/** Resolves once `check` holds (tried every 20 ms), or fails after `timeoutMs`. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition still false after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 export function describeKeyStoreContract(name: string, makeFixture: () => Promise<KeyStoreFixture>): void {
@@ -131,7 +123,7 @@ export function describeKeyStoreContract(name: string, makeFixture: () => Promis
       expect(await works(rotated.secret)).toBe(true);
       expect(await store.findByHash(hashSecret(old), fixture.now())).toEqual(rotated.record);
       await fixture.pass(fixture.graceMs);
-      await eventually(async () => !(await works(old)));
+      await eventually(async () => !(await works(old)), fixture.graceMs + 5_000, 'the old secret stops working');
       expect(await works(rotated.secret)).toBe(true);
     });
 

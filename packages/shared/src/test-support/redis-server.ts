@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnRegistered } from '../../../../scripts/cluster/process-registry.mjs';
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -13,18 +14,14 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Every redis-server the tests started: killed when the test process exits, even after a failed setup. */
-const running = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
 /**
  * A redis-server of a test's own, on a free loopback port, for tests that stop or break Redis (the shared one
  * on 6379 is never stopped). It keeps nothing on disk. `stop` kills it; `start` brings it back on the same port.
  */
 export class PrivateRedisServer {
   private child: ChildProcess | undefined;
+  private disposed = false;
+  /** Its working directory (`--dir`): removed by dispose, only once the server is dead. */
   private readonly directory = mkdtempSync(join(tmpdir(), 'dosrouter-redis-'));
 
   private constructor(
@@ -35,7 +32,10 @@ export class PrivateRedisServer {
   /** `extraArguments`: more redis-server options, e.g. ['--requirepass', 'secret']. */
   static async start(extraArguments: readonly string[] = []): Promise<PrivateRedisServer> {
     const server = new PrivateRedisServer(await freePort(), extraArguments);
-    await server.start();
+    await server.start().catch(async (error: unknown) => {
+      await server.dispose();
+      throw error;
+    });
     return server;
   }
 
@@ -48,7 +48,10 @@ export class PrivateRedisServer {
       configFile,
       [`port ${port}`, 'bind 127.0.0.1', `dir ${server.directory}`, `sentinel monitor ${masterName} 127.0.0.1 ${master.port} 1`, ''].join('\n'),
     );
-    await server.launch([configFile, '--sentinel']);
+    await server.launch([configFile, '--sentinel']).catch(async (error: unknown) => {
+      await server.dispose();
+      throw error;
+    });
     return server;
   }
 
@@ -57,13 +60,14 @@ export class PrivateRedisServer {
   }
 
   async start(): Promise<void> {
+    // A test body that runs on after its timeout must not start a server its clean-up has already passed.
+    if (this.disposed) throw new Error(`redis-server on port ${this.port} was disposed; it cannot start again`);
     await this.launch(['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.directory, ...this.extraArguments]);
   }
 
   private async launch(argumentsList: readonly string[]): Promise<void> {
-    const child = spawn('redis-server', argumentsList, { stdio: ['ignore', 'pipe', 'pipe'] });
-    running.add(child);
-    child.once('exit', () => running.delete(child));
+    // Registered: the test run kills it if its test's worker ends without stopping it (test/support/child-processes.*).
+    const child = spawnRegistered('redis-server', argumentsList, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     await new Promise<void>((resolve, reject) => {
       let output = '';
@@ -73,6 +77,7 @@ export class PrivateRedisServer {
         if (output.includes('Ready to accept connections') || output.includes('+monitor master')) resolve();
       });
       child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)));
+      child.once('error', reject);
     });
     child.stdout!.resume();
   }
@@ -80,12 +85,14 @@ export class PrivateRedisServer {
   async stop(): Promise<void> {
     const child = this.child;
     this.child = undefined;
-    if (!child || child.exitCode !== null) return;
+    // Killed by a signal, a child has a signalCode and no exitCode; its 'exit' has been emitted already.
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGKILL');
     await once(child, 'exit');
   }
 
   async dispose(): Promise<void> {
+    this.disposed = true;
     await this.stop();
     rmSync(this.directory, { recursive: true, force: true });
   }
@@ -96,12 +103,22 @@ export class PrivateRedisCluster {
   private constructor(readonly nodes: PrivateRedisServer[]) {}
 
   static async start(): Promise<PrivateRedisCluster> {
-    const nodes: PrivateRedisServer[] = [];
+    const cluster = new PrivateRedisCluster([]);
+    try {
+      await cluster.create();
+    } catch (error) {
+      await cluster.dispose();
+      throw error;
+    }
+    return cluster;
+  }
+
+  private async create(): Promise<void> {
+    const { nodes } = this;
     for (let index = 0; index < 3; index += 1) {
       const port = await freePort();
       nodes.push(await PrivateRedisServer.start(['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000']));
     }
-    const cluster = new PrivateRedisCluster(nodes);
     const addresses = nodes.map((node) => `127.0.0.1:${node.port}`);
     await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes']);
     // Every node must agree that all slots are served before clients connect.
@@ -112,7 +129,6 @@ export class PrivateRedisCluster {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }
-    return cluster;
   }
 
   get startupNodes(): { host: string; port: number }[] {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../logger/logger.js';
 import { connectRedis } from '../state/redis/connection.js';
-import { eventually } from '../test-support/key-store-contract.js';
+import { eventually } from '../test-support/eventually.js';
 import { testRedis, TEST_REDIS_URL, type TestRedis } from '../test-support/redis.js';
 import { usageRecord as record } from '../test-support/usage-records.js';
 import { MemoryUsageLedger } from './memory-usage-ledger.js';

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { testRedis, type TestRedis } from '../../test-support/redis.js';
+import { eventually } from '../../test-support/eventually.js';
 import type { LimitScope } from '../limits.js';
 import { RedisLimiter } from './redis-limiter.js';
 
@@ -67,22 +68,30 @@ describe('the admitRequest and releaseRequest scripts', () => {
     expect((await admit(scopes)).admitted).toBe(true);
   });
 
+  // Leases expire on Redis's clock (TIME in the script): these tests wait for it, on states, with leases long enough
+  // that a busy machine cannot pass one between two calls.
   it('frees the slots of a replica that stopped renewing once their lease expires', async () => {
-    const shortLeases = new RedisLimiter(test.redis, test.keys, 200);
+    const shortLeases = new RedisLimiter(test.redis, test.keys, 1_000);
     const scopes = { key: key({ concurrency: 1 }), deployments: [deployment('a')], estimatedTokens: 1 };
     expect((await shortLeases.admit({ requestId: 'dead-1', ...scopes })).admitted).toBe(true);
     expect((await shortLeases.admit({ requestId: 'r-2', ...scopes })).admitted).toBe(false);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    expect((await shortLeases.admit({ requestId: 'r-3', ...scopes })).admitted).toBe(true);
+    let attempt = 0;
+    await eventually(async () => (await shortLeases.admit({ requestId: `r-3.${(attempt += 1)}`, ...scopes })).admitted, 10_000, 'the expired slot free');
   });
 
-  it('renews the leases of requests still running', async () => {
-    const shortLeases = new RedisLimiter(test.redis, test.keys, 300);
+  it('renews the leases of requests still running: a renewal moves the expiry to a lease from now', async () => {
+    const leaseMs = 1_000;
+    const shortLeases = new RedisLimiter(test.redis, test.keys, leaseMs);
     const scopes = { key: key({ concurrency: 1 }), deployments: [deployment('a')], estimatedTokens: 1 };
     await shortLeases.admit({ requestId: 'long-stream', ...scopes });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    const expiry = async (): Promise<number> => Number(await test.redis.zscore(test.keys.limitLeases('key:k1'), 'long-stream'));
+    const admittedExpiry = await expiry();
+    // Some time into the lease, so that a renewal shows as a later expiry.
+    await eventually(() => Date.now() >= admittedExpiry - leaseMs + 20, 10_000, '20 ms into the lease');
+    const renewingAt = Date.now();
     await shortLeases.renew([{ requestId: 'long-stream', scopeIds: ['key:k1'] }]);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await expiry()).toBeGreaterThanOrEqual(renewingAt + leaseMs);
+    expect(await expiry()).toBeGreaterThan(admittedExpiry);
     expect((await shortLeases.admit({ requestId: 'r-2', ...scopes })).admitted).toBe(false);
   });
 
