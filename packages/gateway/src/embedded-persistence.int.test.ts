@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import OpenAI from 'openai';
+import { spawnRegistered } from '../../../scripts/cluster/process-registry.mjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../../shared/src/test-support/eventually.js';
 import { archiveLog, recordTestSecret } from '../../shared/src/test-support/log-archive.js';
@@ -38,7 +39,7 @@ function gatewayEnvironment(dataDir: string): NodeJS.ProcessEnv {
 
 /** The built gateway as `pnpm start` runs it (demo config: simulated models), embedded, on `dataDir`. */
 async function startGateway(dataDir: string): Promise<Gateway> {
-  const child = spawn(process.execPath, [mainScript], {
+  const child = spawnRegistered(process.execPath, [mainScript], {
     cwd: repository,
     env: gatewayEnvironment(dataDir),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -142,14 +143,14 @@ describe('embedded mode across a restart (keys and usage in the data directory)'
   });
 
   it('refuses to start a second gateway on the same data directory, naming the first', async () => {
-    const child = spawn(process.execPath, [mainScript], {
+    const child = spawnRegistered(process.execPath, [mainScript], {
       cwd: repository,
       env: gatewayEnvironment(dataDir),
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     started.push({ child, url: '' });
     let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const [code] = (await once(child, 'exit')) as [number | null];
     expect(code).toBe(1);
     expect(stderr).toContain(`is in use by process ${gateway.child.pid}`);

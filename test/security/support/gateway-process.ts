@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { archiveLog } from '../../../packages/shared/src/test-support/log-archive.js';
+import { spawnRegistered } from '../../../scripts/cluster/process-registry.mjs';
 
 const repository = fileURLToPath(new URL('../../../', import.meta.url));
 const mainScript = join(repository, 'packages/gateway/dist/main.js');
@@ -42,9 +43,10 @@ export async function startGatewayProcess(config: Record<string, unknown>, envir
   const configPath = join(directory, 'config.yaml');
   // JSON is YAML.
   writeFileSync(configPath, JSON.stringify(config));
-  const child = spawn(process.execPath, [mainScript, '--config', configPath], {
+  const child = spawnRegistered(process.execPath, [mainScript, '--config', configPath], {
     cwd: repository,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', REDIS_URL: '', DOSROUTER_ADMIN_KEY: '', ...environment },
+    // Embedded mode's journals in the test's own directory: one gateway per data directory, and never ./data.
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', REDIS_URL: '', DOSROUTER_ADMIN_KEY: '', DOSROUTER_DATA_DIR: join(directory, 'data'), ...environment },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   running.add(child);
