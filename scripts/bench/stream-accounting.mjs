@@ -91,7 +91,7 @@ export class StreamRecord {
     if (this.status !== undefined && this.status !== 200) return `status ${this.status}`;
     if (this.sawError) return 'error event';
     if (this.sawDone && !cutMidEvent && transportError === undefined) return 'completed';
-    if (timedOut) return 'timed out';
+    if (timedOut) return this.status === undefined ? 'timed out: no answer' : 'timed out mid-stream';
     if (transportError !== undefined) return `${this.status === undefined ? 'no answer' : 'broken stream'}: ${transportError}`;
     return 'ended without [DONE]';
   }

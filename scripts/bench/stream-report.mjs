@@ -21,6 +21,7 @@ const COLUMNS = [
   { title: 'sim µs/event', value: (result) => fixed(result.simulator.cpuMicrosecondsPerEvent, 1) },
   { title: 'sim RSS MB', value: (result) => fixed(result.simulator.peakRssMegabytes, 0) },
   { title: 'loadgen CPU s', value: (result) => fixed(result.loadGenerator?.cpuSeconds, 1) },
+  { title: 'listen overflows', value: (result) => String(result.kernel.ListenOverflows) },
   { title: 'other cores', value: (result) => fixed(Math.max(0, result.machine.otherProcessesCores), 2) },
   { title: 'flag', value: (result) => (result.problems.length > 0 ? 'ERRORS' : 'ok') },
 ];

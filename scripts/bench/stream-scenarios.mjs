@@ -4,7 +4,15 @@
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_AUTHORIZATION, streamModelName, writeStreamGatewayConfig } from './configs.mjs';
-import { readCpuSeconds, readHarnessAndFinishedChildrenCpuSeconds, readMachineCpuSeconds, readPeakRssMegabytes, readRssMegabytes, resetPeakRss } from './process-usage.mjs';
+import {
+  readCpuSeconds,
+  readHarnessAndFinishedChildrenCpuSeconds,
+  readMachineCpuSeconds,
+  readPeakRssMegabytes,
+  readRssMegabytes,
+  readTcpCounters,
+  resetPeakRss,
+} from './process-usage.mjs';
 import { spawnTracked } from './processes.mjs';
 
 const STREAM_LOAD_SCRIPT = fileURLToPath(new URL('./stream-load.mjs', import.meta.url));
@@ -14,6 +22,9 @@ export const DEFAULT_STREAM_SECONDS = 30;
 
 /** A stream that has not ended this long after its expected end counts as timed out. */
 const STREAM_TIMEOUT_SLACK_SECONDS = 60;
+
+/** Kernel TCP counters read around each run (read-only, this network namespace). */
+const TCP_COUNTERS = ['ListenOverflows', 'ListenDrops'];
 
 /** Pause between two runs, so that the previous run's sockets have closed and its garbage is collected. */
 const SETTLE_MS = 3_000;
@@ -97,6 +108,7 @@ async function runStreamTarget({ scenario, target, system, gateway, streamSecond
   const harnessBefore = readHarnessAndFinishedChildrenCpuSeconds();
   const proxyCpuBefore = proxy && sumCpu(proxy.pids);
   const simulatorCpuBefore = readCpuSeconds(simulatorPid);
+  const tcpBefore = readTcpCounters(TCP_COUNTERS);
 
   const load = await runStreamLoadProcess({
     url: target === 'gateway' ? `${gateway.url}/v1/chat/completions` : system.urls[target],
@@ -109,6 +121,7 @@ async function runStreamTarget({ scenario, target, system, gateway, streamSecond
   });
 
   const machineAfter = readMachineCpuSeconds();
+  const tcpAfter = readTcpCounters(TCP_COUNTERS);
   const seconds = load.durationSeconds;
   const perEvent = (cpuSeconds) => (load.events > 0 ? (cpuSeconds * 1e6) / load.events : undefined);
   const simulatorCpu = readCpuSeconds(simulatorPid) - simulatorCpuBefore;
@@ -122,6 +135,8 @@ async function runStreamTarget({ scenario, target, system, gateway, streamSecond
     streamSeconds,
     rampSeconds: scenario.rampSeconds,
     ...load,
+    // Connections dropped at a full accept queue during the run, by any listener in this network namespace.
+    kernel: Object.fromEntries(TCP_COUNTERS.map((name) => [name, tcpAfter[name] - tcpBefore[name]])),
     simulator: { cpuSeconds: simulatorCpu, cpuMicrosecondsPerEvent: perEvent(simulatorCpu), cpuCores: simulatorCpu / seconds, peakRssMegabytes: readPeakRssMegabytes(simulatorPid) },
   };
   let proxyCpu = 0;

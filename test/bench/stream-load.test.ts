@@ -48,7 +48,8 @@ describe('StreamRecord', () => {
     expect(outcomeOf((record) => (record.onHeaders(200, undefined), record.onChunk(1, [content('a')])))).toBe('ended without [DONE]');
     expect(outcomeOf((record) => record.onHeaders(200, undefined), { transportError: 'ECONNRESET' })).toBe('broken stream: ECONNRESET');
     expect(outcomeOf(() => undefined, { transportError: 'EMFILE' })).toBe('no answer: EMFILE');
-    expect(outcomeOf((record) => (record.onHeaders(200, undefined), record.onChunk(1, [content('a')])), { timedOut: true })).toBe('timed out');
+    expect(outcomeOf((record) => (record.onHeaders(200, undefined), record.onChunk(1, [content('a')])), { timedOut: true })).toBe('timed out mid-stream');
+    expect(outcomeOf(() => undefined, { timedOut: true })).toBe('timed out: no answer');
   });
 });
 
