@@ -56,7 +56,9 @@ export function formatStreamReport(document) {
   lines.push(`each stream: ${settings.streamSeconds} s of content events at the scenario's rate, usage included; every run its own load generator process (raw node:http)`);
   const limits = topologies.find((topology) => topology.name === 'streams')?.openFileLimits;
   if (limits !== undefined) {
-    lines.push(`open-file limits (soft/hard): ${Object.entries(limits).map(([name, limit]) => `${name} ${limit.soft}/${limit.hard}${limit.refused ? ' (could not raise)' : ''}`).join(', ')}`);
+    lines.push(`open-file limits (soft/hard): ${Object.entries(limits).map(([name, limit]) => `${name} ${limit.soft}/${limit.hard}`).join(', ')}`);
+    const refused = Object.values(limits).find((limit) => limit.refused !== undefined)?.refused;
+    if (refused !== undefined) lines.push(`could not raise them to the 65,536 wanted: ${refused}`);
   }
   lines.push('');
   lines.push(...formatTable(COLUMNS, streamResults));

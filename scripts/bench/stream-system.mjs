@@ -14,7 +14,7 @@ import { addStopHook, startServerProcess, stopChild, watchLogLevels } from './pr
 const NGINX_LOG_MARKERS = { warn: ['[warn]'], error: ['[error]', '[crit]', '[alert]', '[emerg]'] };
 
 /**
- * Open files each process of a stream run asks for: a proxied stream holds two sockets (client and upstream), so
+ * Open files every process of a stream run should have: a proxied stream holds two sockets (client and upstream), so
  * 10,000 streams need 20,000 and a little more. Where the hard limit is lower and this process may not raise it (no
  * CAP_SYS_RESOURCE), the processes keep the hard limit and the result says so.
  */
@@ -29,7 +29,9 @@ export function readOpenFileLimit(pid) {
 
 /**
  * Raises the open-file limit of a running process with prlimit(1), to WANTED_OPEN_FILES or, when that is refused,
- * to its hard limit. Returns the limit it ends up with and, when the wanted one was refused, why.
+ * to its hard limit. Returns the limit it ends up with and, when the wanted one was refused, why. Called on the
+ * harness itself before the stream system starts, so that every process it starts (simulator, gateways, nginx, the
+ * load generators) inherits the limit from its first socket on.
  */
 export function raiseOpenFileLimit(pid) {
   let refused;
@@ -57,6 +59,7 @@ export async function startStreamSystem({ directory, rates, simulatorMain, gatew
   const environment = { ...process.env, NODE_ENV: 'production' };
   delete environment.REDIS_URL;
   delete environment.DOSROUTER_CONFIG;
+  const harnessLimit = raiseOpenFileLimit(process.pid);
   const fileLimits = {};
   const stopped = [];
 
@@ -67,13 +70,13 @@ export async function startStreamSystem({ directory, rates, simulatorMain, gatew
     env: environment,
   });
   stopped.push(() => stopChild(simulator.child));
-  fileLimits.simulator = raiseOpenFileLimit(simulator.pid);
+  fileLimits.simulator = { ...readOpenFileLimit(simulator.pid), refused: harnessLimit.refused };
 
   const gatewayConfig = writeStreamGatewayConfig(join(runDirectory, 'gateway'), simulator.url, rates);
   const startGateway = async (name, config) => {
     const gateway = await startServerProcess({ name, script: gatewayMain, args: ['--config', config.path], env: { ...environment, PORT: '0', HOST: '127.0.0.1' } });
     stopped.push(() => stopChild(gateway.child));
-    fileLimits[name] = raiseOpenFileLimit(gateway.pid);
+    fileLimits[name] = { ...readOpenFileLimit(gateway.pid), refused: harnessLimit.refused };
     return gateway;
   };
   const gateway = await startGateway('stream gateway', gatewayConfig);
@@ -84,7 +87,8 @@ export async function startStreamSystem({ directory, rates, simulatorMain, gatew
     await nginx.process.stop({ signal: 'SIGQUIT', timeoutMs: 5_000 });
     removeStopHook();
   });
-  fileLimits.nginx = readOpenFileLimit(nginx.workerPids[0]);
+  fileLimits.nginx = { ...readOpenFileLimit(nginx.workerPids[0]), refused: harnessLimit.refused };
+  fileLimits['load generator'] = { ...harnessLimit };
 
   const system = {
     simulator,
