@@ -74,7 +74,15 @@ export async function startStreamSystem({ directory, rates, simulatorMain, gatew
 
   const gatewayConfig = writeStreamGatewayConfig(join(runDirectory, 'gateway'), simulator.url, rates);
   const startGateway = async (name, config) => {
-    const gateway = await startServerProcess({ name, script: gatewayMain, args: ['--config', config.path], env: { ...environment, PORT: '0', HOST: '127.0.0.1' } });
+    // Each gateway its own data directory (DOSROUTER_DATA_DIR, where embedded mode keeps journals): two gateways may
+    // not share one, and none is left behind.
+    const dataDirectory = join(runDirectory, `${name.replaceAll(' ', '-')}-data`);
+    const gateway = await startServerProcess({
+      name,
+      script: gatewayMain,
+      args: ['--config', config.path],
+      env: { ...environment, PORT: '0', HOST: '127.0.0.1', DOSROUTER_DATA_DIR: dataDirectory },
+    });
     stopped.push(() => stopChild(gateway.child));
     fileLimits[name] = { ...readOpenFileLimit(gateway.pid), refused: harnessLimit.refused };
     return gateway;

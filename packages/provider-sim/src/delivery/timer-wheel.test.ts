@@ -2,7 +2,7 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Exchange } from '../http/exchange.js';
-import { DONE_PAYLOAD, deliverEventStream, type StreamEvent } from './event-stream.js';
+import { DONE_PAYLOAD, encodeEvent, type StreamEvent } from './event-stream.js';
 import { TimerWheel, type WheelClock } from './timer-wheel.js';
 
 /** A clock moved by hand: `advance` runs the armed timer when its time has come, as the runtime would. */
@@ -125,7 +125,18 @@ describe('streams on one timer wheel', () => {
     server = undefined;
   });
 
-  /** A real HTTP server whose every request streams `events` through deliverEventStream on `wheel`. */
+  /** Sends each event after its delay, every wait on the exchange's wheel, as the simulator's stream delivery does. */
+  async function streamEvents(exchange: Exchange, events: readonly StreamEvent[]): Promise<void> {
+    exchange.writeHead(200, { 'content-type': 'text/event-stream' });
+    exchange.flushHeaders();
+    for (const event of events) {
+      await exchange.wait(event.delayBeforeMs);
+      await exchange.write(encodeEvent(event.payload));
+    }
+    exchange.end();
+  }
+
+  /** A real HTTP server whose every request streams `events` through an Exchange on `wheel`. */
   async function startStreamServer(wheel: TimerWheel, events: readonly StreamEvent[], outcomes: string[]): Promise<number> {
     server = createServer((_request, response) => {
       const exchange = new Exchange(
@@ -135,7 +146,7 @@ describe('streams on one timer wheel', () => {
         wheel,
       );
       // A wait that a departed client cut short rejects; the exchange has counted it as aborted.
-      deliverEventStream(exchange, events, undefined, undefined).catch(() => undefined);
+      streamEvents(exchange, events).catch(() => undefined);
     });
     await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
     return (server!.address() as AddressInfo).port;
