@@ -1,6 +1,7 @@
 // `pnpm bench`: throughput, latency and gateway cost per request, direct to the provider simulator, through the
 // embedded gateway and through the cluster topology (redis-server, replicas in cluster mode, nginx), each its own
-// process on this machine over loopback. Writes bench/results/<timestamp>.json and latest.json.
+// process on this machine over loopback; then long streams (thousands at once) direct, through nginx and through
+// the gateway. Writes bench/results/<timestamp>.json and latest.json.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,9 @@ import { findWrk, runWrk, wrkVersion } from './bench/load-wrk.mjs';
 import { killAllChildrenNow, startServerProcess, stopAllChildren } from './bench/processes.mjs';
 import { formatReport, targetChecks } from './bench/report.mjs';
 import { requestBody, runScenario, selectScenarios } from './bench/scenarios.mjs';
+import { formatStreamReport } from './bench/stream-report.mjs';
+import { DEFAULT_STREAM_SECONDS, runStreamScenario, streamRates } from './bench/stream-scenarios.mjs';
+import { startStreamSystem } from './bench/stream-system.mjs';
 import { embeddedSystem, startClusterSystem } from './bench/topologies.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -23,20 +27,23 @@ const SIMULATOR_MAIN = join(ROOT, 'packages', 'provider-sim', 'dist', 'main.js')
 const GATEWAY_MAIN = join(ROOT, 'packages', 'gateway', 'dist', 'main.js');
 
 const USAGE = `usage: node scripts/bench.mjs [options]
-  --duration N       seconds measured per scenario (default 10)
-  --warmup N         seconds of discarded warm-up before each (default 2)
+  --duration N       seconds measured per scenario (default 10); for the stream scenarios, the length of
+                     each stream (default ${DEFAULT_STREAM_SECONDS})
+  --warmup N         seconds of discarded warm-up before each (default 2; stream scenarios have none)
   --connections N    concurrency of the loaded scenarios (default 64)
+  --streams N        streams of streams-1k and streams-10k instead of 1,000 and 10,000
   --only LIST        comma-separated scenario names or words: nonstream, stream, single, direct, gateway,
-                     cluster, nginx, limits
+                     cluster, nginx, limits, streams (streams-1k, streams-10k, streams-burst)
   --json PATH        also write the result document to PATH
   --tool NAME        wrk or autocannon (default: wrk when installed, else autocannon)`;
 
 function parseOptions() {
   const { values } = parseArgs({
     options: {
-      duration: { type: 'string', default: '10' },
+      duration: { type: 'string' },
       warmup: { type: 'string', default: '2' },
       connections: { type: 'string', default: '64' },
+      streams: { type: 'string' },
       only: { type: 'string' },
       json: { type: 'string' },
       tool: { type: 'string' },
@@ -56,7 +63,10 @@ function parseOptions() {
     throw new Error(`--tool must be wrk or autocannon, got "${values.tool}"`);
   }
   return {
-    durationSeconds: whole('duration', 1),
+    durationSeconds: values.duration === undefined ? 10 : whole('duration', 1),
+    // Unset: each stream scenario's own length (DEFAULT_STREAM_SECONDS).
+    streamSeconds: values.duration === undefined ? undefined : whole('duration', 1),
+    streamCount: values.streams === undefined ? undefined : whole('streams', 1),
     warmupSeconds: whole('warmup', 0),
     connections: whole('connections', 1),
     scenarios: selectScenarios(values.only),
@@ -211,8 +221,11 @@ function writeResults(document, jsonPath) {
  */
 async function runScenarios(options, { runLoad, servers, directory }) {
   const results = [];
-  const embedded = { system: embeddedSystem(servers, servers.gatewayConfig), record: { name: 'embedded', scenarios: [] } };
-  const topologies = [embedded.record];
+  const streamResults = [];
+  const topologies = [];
+  const embedded = servers && { system: embeddedSystem(servers, servers.gatewayConfig), record: { name: 'embedded', scenarios: [] } };
+  if (embedded) topologies.push(embedded.record);
+  let streams;
   let cluster;
   const stopCluster = async () => {
     if (cluster === undefined) return;
@@ -221,6 +234,21 @@ async function runScenarios(options, { runLoad, servers, directory }) {
     cluster = undefined;
   };
   for (const scenario of options.scenarios) {
+    if (scenario.kind !== undefined) {
+      await stopCluster();
+      if (streams === undefined) {
+        console.error('starting the stream system (simulator, gateway, nginx)');
+        const rates = streamRates(options.scenarios);
+        const system = await startStreamSystem({ directory, rates, simulatorMain: SIMULATOR_MAIN, gatewayMain: GATEWAY_MAIN });
+        streams = { system, record: { name: 'streams', scenarios: [] } };
+        topologies.push(streams.record);
+      }
+      streams.record.scenarios.push(scenario.name);
+      streamResults.push(
+        ...(await runStreamScenario(scenario, { system: streams.system, durationSeconds: options.streamSeconds, streamCount: options.streamCount, directory })),
+      );
+      continue;
+    }
     if (scenario.topology === 'embedded') {
       await stopCluster();
     } else if (cluster?.system.topology !== scenario.topology) {
@@ -238,8 +266,12 @@ async function runScenarios(options, { runLoad, servers, directory }) {
     results.push(await runScenario(scenario, { runLoad, system, options }));
   }
   await stopCluster();
-  Object.assign(embedded.record, embedded.system.describe());
-  return { results, topologies };
+  if (streams !== undefined) {
+    Object.assign(streams.record, streams.system.describe());
+    await streams.system.close();
+  }
+  if (embedded) Object.assign(embedded.record, embedded.system.describe());
+  return { results, streamResults, topologies };
 }
 
 async function main() {
@@ -250,11 +282,15 @@ async function main() {
   const directory = mkdtempSync(join(os.tmpdir(), 'dosrouter-bench-'));
   process.once('exit', () => rmSync(directory, { recursive: true, force: true }));
 
-  const servers = await startServers(directory);
-  const sanity = await checkSanity(servers);
-  console.error(`simulator ${servers.simulator.url} (pid ${servers.simulator.pid}), gateway ${servers.gateway.url} (pid ${servers.gateway.pid}), deployment "${sanity.deployment}"`);
+  // The short-request scenarios share one simulator and gateway; the stream scenarios start their own.
+  const needsServers = options.scenarios.some((scenario) => scenario.kind === undefined);
+  const servers = needsServers ? await startServers(directory) : undefined;
+  const sanity = needsServers ? await checkSanity(servers) : undefined;
+  if (needsServers) {
+    console.error(`simulator ${servers.simulator.url} (pid ${servers.simulator.pid}), gateway ${servers.gateway.url} (pid ${servers.gateway.pid}), deployment "${sanity.deployment}"`);
+  }
 
-  const { results, topologies } = await runScenarios(options, { runLoad: loadGenerator.run, servers, directory });
+  const { results, streamResults, topologies } = await runScenarios(options, { runLoad: loadGenerator.run, servers, directory });
   await stopAllChildren();
 
   const { run: _run, ...loadGeneratorFacts } = loadGenerator;
@@ -272,18 +308,22 @@ async function main() {
       accessLog: true,
       nodeEnv: 'production',
       perKeyLimitsOfTheLimitsScenario: UNREACHABLE_PER_KEY_LIMITS,
+      streamSeconds: options.streamSeconds ?? DEFAULT_STREAM_SECONDS,
+      streamCount: options.streamCount,
     },
     sanity,
     // Which processes each scenario loaded and the configs they ran with: every topology started, in order.
     topologies,
     results,
+    streamResults,
     // Warn and error lines the gateway logged over the whole benchmark, warm-ups included, and the first few of them.
-    gatewayLog: { ...servers.gateway.logCounts, firstProblemLines: servers.gateway.firstProblemLines },
+    gatewayLog: servers && { ...servers.gateway.logCounts, firstProblemLines: servers.gateway.firstProblemLines },
   };
   document.targets = targetChecks(results, loadGenerator.latencyResolutionMs);
-  console.log(formatReport(document));
+  if (results.length > 0) console.log(formatReport(document));
+  if (streamResults.length > 0) console.log(formatStreamReport(document));
   console.log(`\nwrote ${writeResults(document, options.jsonPath).join(', ')}`);
-  if (results.some((result) => result.problems.length > 0)) process.exitCode = 1;
+  if ([...results, ...streamResults].some((result) => result.problems.length > 0)) process.exitCode = 1;
 }
 
 // Ctrl-C or a stop request: stop the cluster topology, the simulator, the gateway and any load generator before leaving.

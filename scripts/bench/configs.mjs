@@ -31,10 +31,11 @@ export function writeSimulatorConfig(directory) {
 
 /**
  * One backend, the access log on as in production. The same file serves embedded mode and every cluster replica
- * (cluster mode comes from REDIS_URL, set by the topology); `perKeyLimits` adds `limits.perKey`.
- * Returns the path and the text, which the result document keeps.
+ * (cluster mode comes from REDIS_URL, set by the topology); `perKeyLimits` adds `limits.perKey`. The stream scenarios
+ * pass their `models` (each `{ name, contextWindow? }`) and `maxConnections`. Returns the path and the text, which
+ * the result document keeps.
  */
-export function writeGatewayConfig(directory, simulatorUrl, { perKeyLimits } = {}) {
+export function writeGatewayConfig(directory, simulatorUrl, { perKeyLimits, models = [{ name: 'bench-model' }], maxConnections } = {}) {
   mkdirSync(directory, { recursive: true });
   const path = join(directory, 'gateway.yaml');
   const lines = [
@@ -44,14 +45,60 @@ export function writeGatewayConfig(directory, simulatorUrl, { perKeyLimits } = {
     '  - name: sim',
     `    baseUrl: ${simulatorUrl}`,
     '    apiKey: sk-bench',
+    ...(maxConnections === undefined ? [] : [`    maxConnections: ${maxConnections}`]),
     '    models:',
-    '      - name: bench-model',
-    '        capabilities: [streaming]',
+    ...models.flatMap((model) => [
+      `      - name: ${model.name}`,
+      ...(model.contextWindow === undefined ? [] : [`        contextWindow: ${model.contextWindow}`]),
+      '        capabilities: [streaming]',
+    ]),
   ];
   if (perKeyLimits !== undefined) {
-    lines.push('limits:', `  perKey: { requestsPerMinute: ${perKeyLimits.requestsPerMinute}, tokensPerMinute: ${perKeyLimits.tokensPerMinute} }`);
+    const fields = Object.entries(perKeyLimits).map(([name, value]) => `${name}: ${value}`);
+    lines.push('limits:', `  perKey: { ${fields.join(', ')} }`);
   }
   const text = `${lines.join('\n')}\n`;
   writeFileSync(path, text);
   return { path, text };
+}
+
+/**
+ * Upstream connections the stream gateway may open to its backend: above the largest stream count, so that the
+ * connection pool (backends[].maxConnections, default 256, which also caps concurrent upstream requests) is not the
+ * limit being measured.
+ */
+export const STREAM_MAX_CONNECTIONS = 20_000;
+
+/** Room for the longest stream --duration may ask for, on the simulator's model and the gateway's deployment. */
+const STREAM_CONTEXT_WINDOW = 10_000_000;
+
+/** The simulator model that streams `eventsPerSecond` content events a second. */
+export function streamModelName(eventsPerSecond) {
+  return `stream-${eventsPerSecond}-per-second`;
+}
+
+/**
+ * One model per event rate: no delay before the first event, then one content event every 1000 / rate ms. Answers
+ * are as long as the request's max_tokens (the model's own length is far above any stream the benchmark asks for).
+ */
+export function writeStreamSimulatorConfig(directory, rates) {
+  const path = join(directory, 'simulator.yaml');
+  const lines = ['host: 127.0.0.1', 'apiKey: sk-bench', 'models:'];
+  for (const rate of rates) {
+    lines.push(`  - id: ${streamModelName(rate)}`, `    interTokenDelayMs: ${1000 / rate}`, '    outputTokens: 100000', `    contextWindow: ${STREAM_CONTEXT_WINDOW}`);
+  }
+  writeFileSync(path, `${lines.join('\n')}\n`);
+  return path;
+}
+
+/**
+ * The gateway of the stream scenarios: embedded mode, access log on, the stream simulator as its one backend with
+ * STREAM_MAX_CONNECTIONS. `perKeyConcurrency` adds limits.perKey.concurrency (the burst scenario).
+ */
+export function writeStreamGatewayConfig(directory, simulatorUrl, rates, { perKeyConcurrency } = {}) {
+  return writeGatewayConfig(directory, simulatorUrl, {
+    models: rates.map((rate) => ({ name: streamModelName(rate), contextWindow: STREAM_CONTEXT_WINDOW })),
+    maxConnections: STREAM_MAX_CONNECTIONS,
+    perKeyLimits: perKeyConcurrency === undefined ? undefined : { concurrency: perKeyConcurrency },
+  });
 }

@@ -99,3 +99,15 @@ export function resetPeakRss(pid) {
 }
 
 export const clockTicksPerSecond = CLOCK_TICKS_PER_SECOND;
+
+/**
+ * Counters of the kernel's TCP stack from /proc/net/netstat (this network namespace, every process in it):
+ * ListenOverflows counts connections dropped because a listener's accept queue was full, the usual reason a server
+ * that falls behind on accepting shows its clients resets and 1 s retransmits instead of slow answers.
+ */
+export function readTcpCounters(names) {
+  const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n').filter((line) => line.startsWith('TcpExt:'));
+  const keys = lines[0].split(/\s+/).slice(1);
+  const values = lines[1].split(/\s+/).slice(1).map(Number);
+  return Object.fromEntries(names.map((name) => [name, values[keys.indexOf(name)]]));
+}

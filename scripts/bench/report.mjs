@@ -61,6 +61,14 @@ const COLUMNS = [
   { title: 'flag', value: (result) => (result.problems.length > 0 ? 'ERRORS' : result.noise.length > 0 ? 'noisy' : 'ok') },
 ];
 
+/** A text table: one row per result, a column per `{ title, value(result) }`; the first column left-aligned. */
+export function formatTable(columns, results) {
+  const cells = results.map((result) => columns.map((column) => column.value(result)));
+  const widths = columns.map((column, index) => Math.max(column.title.length, ...cells.map((row) => row[index].length)));
+  const formatRow = (row) => row.map((cell, index) => (index === 0 ? cell.padEnd(widths[index]) : cell.padStart(widths[index]))).join('  ');
+  return [formatRow(columns.map((column) => column.title)), widths.map((width) => '-'.repeat(width)).join('  '), ...cells.map(formatRow)];
+}
+
 /** The human-readable report: machine line, the table, problems, then the target checks. */
 export function formatReport(document) {
   const { machine, loadGenerator, settings, results } = document;
@@ -72,12 +80,7 @@ export function formatReport(document) {
   lines.push(`each run: ${settings.warmupSeconds} s warm-up (discarded), then ${settings.durationSeconds} s measured; simulator answers at once with ${settings.outputTokens} output tokens; gateway access log on, its stdout read and discarded`);
   lines.push('');
 
-  const cells = results.map((result) => COLUMNS.map((column) => column.value(result)));
-  const widths = COLUMNS.map((column, index) => Math.max(column.title.length, ...cells.map((row) => row[index].length)));
-  const formatRow = (row) => row.map((cell, index) => (index === 0 ? cell.padEnd(widths[index]) : cell.padStart(widths[index]))).join('  ');
-  lines.push(formatRow(COLUMNS.map((column) => column.title)));
-  lines.push(widths.map((width) => '-'.repeat(width)).join('  '));
-  for (const row of cells) lines.push(formatRow(row));
+  lines.push(...formatTable(COLUMNS, results));
   lines.push('');
   lines.push('gw CPU µs/req: gateway user+system CPU time over the measured run / completed requests. gw/sim CPU cores: CPU time / wall time (1.00 = one core busy throughout).');
   lines.push('other cores: CPU used meanwhile by processes other than the gateway, the simulator, wrk and this harness (machine busy time from /proc/stat minus theirs; ±0.1 core).');

@@ -8,6 +8,7 @@ import {
   resetPeakRss,
 } from './process-usage.mjs';
 import { readRedisInfo, redisWorkPerRequest } from './redis-info.mjs';
+import { STREAM_SCENARIOS } from './stream-scenarios.mjs';
 
 /**
  * CPU (in cores) that processes other than ours may use during a measured run before the run is marked noisy: on 2
@@ -83,18 +84,21 @@ export const SCENARIOS = [
   },
 ];
 
+/** What --only chooses from: the short-request scenarios above, then the long-stream ones (stream-scenarios.mjs). */
+const ALL_SCENARIOS = [...SCENARIOS, ...STREAM_SCENARIOS];
+
 /**
  * An --only entry names a scenario ("stream-gateway") or every scenario with that word in its name or its words
  * ("single", "gateway", "cluster", "nginx").
  */
 export function selectScenarios(only) {
-  if (only === undefined) return SCENARIOS;
+  if (only === undefined) return ALL_SCENARIOS;
   const words = only.split(',').map((word) => word.trim()).filter(Boolean);
-  const unknown = words.filter((word) => !SCENARIOS.some((scenario) => matches(scenario, word)));
+  const unknown = words.filter((word) => !ALL_SCENARIOS.some((scenario) => matches(scenario, word)));
   if (unknown.length > 0) {
-    throw new Error(`--only: no scenario matches ${unknown.join(', ')}; scenarios are ${SCENARIOS.map((scenario) => scenario.name).join(', ')}`);
+    throw new Error(`--only: no scenario matches ${unknown.join(', ')}; scenarios are ${ALL_SCENARIOS.map((scenario) => scenario.name).join(', ')}`);
   }
-  return SCENARIOS.filter((scenario) => words.some((word) => matches(scenario, word)));
+  return ALL_SCENARIOS.filter((scenario) => words.some((word) => matches(scenario, word)));
 }
 
 function matches(scenario, word) {

@@ -9,6 +9,8 @@ export interface NginxTunables {
   upstreamKeepaliveTimeoutSeconds: number;
   workerShutdownTimeoutSeconds: number;
   largeHeaderBufferBytes: number;
+  workerConnections: number;
+  workerRlimitNofile: number | undefined;
   dockerResolver: string;
   dockerResolverValidSeconds: number;
 }

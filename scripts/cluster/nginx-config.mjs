@@ -28,6 +28,10 @@ export const NGINX_DEFAULTS = Object.freeze({
   workerShutdownTimeoutSeconds: 30,
   /** The gateway's server.maxHeaderBytes (16 KiB) for one header line. */
   largeHeaderBufferBytes: 16 * 1024,
+  /** Connections one worker holds, clients and upstreams together: a proxied stream takes two. */
+  workerConnections: 4096,
+  /** The workers' open-file limit (worker_rlimit_nofile); unset keeps the limit nginx was started with. */
+  workerRlimitNofile: undefined,
   /** Docker's embedded DNS server, and how long a lookup of the replicas' name is trusted. */
   dockerResolver: '127.0.0.11',
   dockerResolverValidSeconds: 5,
@@ -54,9 +58,9 @@ ${docker ? 'user nginx;\n' : settings.user ? `# Running as root: workers keep th
 ${docker ? 'pid /var/run/nginx.pid;' : '# Relative paths are under the prefix (nginx -p <run directory>).\npid nginx.pid;\ndaemon off;  # the script that started nginx supervises it'}
 error_log ${docker ? '/dev/stderr' : 'stderr'} warn;
 worker_shutdown_timeout ${settings.workerShutdownTimeoutSeconds}s;
-
+${settings.workerRlimitNofile === undefined ? '' : `worker_rlimit_nofile ${settings.workerRlimitNofile};\n`}
 events {
-    worker_connections 4096;
+    worker_connections ${settings.workerConnections};
 }
 
 http {

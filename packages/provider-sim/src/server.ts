@@ -110,7 +110,7 @@ async function handleApiRequest(
   state.stats.countRequest();
   const exchange = new Exchange(response, observeExchange(state, incomingRequestId(request)), {
     'x-request-id': state.ids.next('req_'),
-  });
+  }, state.wheel);
   try {
     const body = parseJsonBody(await readRequestBody(request));
     state.recorder.record({

@@ -1,6 +1,7 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerOptions } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseSimulatorOptions } from './config/parse-simulator-options.js';
+import { TimerWheel } from './delivery/timer-wheel.js';
 import { FaultSchedule } from './faults/fault-schedule.js';
 import { createRequestListener } from './server.js';
 import { IdGenerator } from './state/id-generator.js';
@@ -76,11 +77,31 @@ class RunningSimulator implements Simulator {
   }
 }
 
+/**
+ * Nothing on the simulator's side may cut or cap long streams or many connections: Node's defaults end a request
+ * that takes more than 300 s to arrive (requestTimeout) or whose headers take 60 s (headersTimeout, which a server
+ * checks on a timer over all its connections), and close a keep-alive connection idle for 5 s (keepAliveTimeout,
+ * shorter than the gateway's pool keeps one, so a request could race the close). The simulator serves tests and
+ * benchmarks on trusted loopback, so none of them is needed. maxConnections stays unset: no cap.
+ */
+const SERVER_OPTIONS: ServerOptions = {
+  requestTimeout: 0,
+  headersTimeout: 0,
+  keepAliveTimeout: 120_000,
+};
+
+/**
+ * Connections waiting to be accepted. Node's default, 511, overflows when thousands of streams open at once, and the
+ * dropped SYNs come back 1 s later as a time-to-first-byte the backend did not cause. The kernel caps it at
+ * net.core.somaxconn.
+ */
+const LISTEN_BACKLOG = 65_535;
+
 function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error): void => reject(error);
     server.once('error', onError);
-    server.listen({ host, port }, () => {
+    server.listen({ host, port, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', onError);
       const address = server.address();
       if (address === null || typeof address === 'string') {
@@ -104,10 +125,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     usage: new UsageLedger(),
     recorder: new RequestRecorder(resolved.recordRequests),
     ids: new IdGenerator(resolved.seed),
+    wheel: new TimerWheel(),
     clock,
     startedAtSeconds: Math.floor(clock() / 1000),
   };
-  const server = createServer(createRequestListener(state));
+  const server = createServer(SERVER_OPTIONS, createRequestListener(state));
   const address = await listen(server, resolved.host, resolved.port);
   return new RunningSimulator(server, state, address.port, resolved.host);
 }

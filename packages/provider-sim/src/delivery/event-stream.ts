@@ -5,8 +5,9 @@ import { restylePayload, type JsonStyle } from './json-style.js';
 
 /** One server-sent event: its `data` payload and how long to wait before sending it. */
 export interface StreamEvent {
-  payload: string;
-  delayBeforeMs: number;
+  /** Token events encode theirs when it is read (stream-steps.ts): read it once, when the event is sent. */
+  readonly payload: string;
+  readonly delayBeforeMs: number;
 }
 
 export const DONE_PAYLOAD = '[DONE]';

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
+import type { TimerWheel } from '../delivery/timer-wheel.js';
 import type { ReportedUsage } from '../state/usage-ledger.js';
 
 export interface ExchangeObserver {
@@ -10,23 +10,41 @@ export interface ExchangeObserver {
   onAborted(): void;
 }
 
+/** The wait an exchange has on the wheel: at most one at a time, since an answer is generated step by step. */
+interface PendingWait {
+  cancel(): void;
+  reject(error: Error): void;
+}
+
+function abortError(): Error {
+  return new DOMException('The client left before the wait ended', 'AbortError');
+}
+
 /**
  * One request/response pair on a /v1 route. It knows whether the client is still there: when the connection closes
- * before we settle the exchange, every pending wait rejects with an AbortError so generation stops and no timer is
- * left behind.
+ * before we settle the exchange, the pending wait is taken off the timer wheel and rejects with an AbortError, so
+ * generation stops and nothing of the stream is left scheduled.
  */
 export class Exchange {
   private readonly abortController = new AbortController();
   private settled = false;
+  private pendingWait: PendingWait | undefined;
 
   constructor(
     readonly response: ServerResponse,
     private readonly observer: ExchangeObserver,
     private readonly commonHeaders: Readonly<Record<string, string>>,
+    private readonly wheel: TimerWheel,
   ) {
     response.once('close', () => {
       if (this.settle()) {
         this.abortController.abort();
+        const pending = this.pendingWait;
+        if (pending !== undefined) {
+          this.pendingWait = undefined;
+          pending.cancel();
+          pending.reject(abortError());
+        }
         this.observer.onAborted();
       }
     });
@@ -41,9 +59,24 @@ export class Exchange {
     return this.aborted || this.response.destroyed;
   }
 
-  /** Resolves after `delayMs`, at once for 0 (no timer), or rejects with an AbortError when the client leaves. */
+  /**
+   * Resolves after `delayMs` (on the simulator's one timer wheel), at once for 0, or rejects with an AbortError when
+   * the client leaves.
+   */
   wait(delayMs: number): Promise<void> {
-    return delayMs > 0 ? sleep(delayMs, undefined, { signal: this.abortController.signal }) : Promise.resolve();
+    if (this.aborted) {
+      return Promise.reject(abortError());
+    }
+    if (delayMs <= 0) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      const cancel = this.wheel.schedule(delayMs, () => {
+        this.pendingWait = undefined;
+        resolve();
+      });
+      this.pendingWait = { cancel, reject };
+    });
   }
 
   writeHead(status: number, headers: Record<string, string | number>): void {

@@ -1,4 +1,5 @@
 import type { ResolvedOptions } from '../config/parse-simulator-options.js';
+import type { TimerWheel } from '../delivery/timer-wheel.js';
 import type { FaultSchedule } from '../faults/fault-schedule.js';
 import type { Outage } from '../types.js';
 import type { IdGenerator } from './id-generator.js';
@@ -17,6 +18,8 @@ export interface SimulatorState {
   usage: UsageLedger;
   recorder: RequestRecorder;
   ids: IdGenerator;
+  /** The one timer every wait of every exchange is scheduled on. */
+  wheel: TimerWheel;
   /** Epoch milliseconds; injected so nothing deep in the handlers reads the wall clock itself. */
   clock: () => number;
   /** Epoch seconds the simulator started: the `created` of every listed model. */

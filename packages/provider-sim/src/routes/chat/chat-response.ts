@@ -1,6 +1,6 @@
 import type { ResolvedModel } from '../../config/parse-simulator-options.js';
 import type { StreamEvent } from '../../delivery/event-stream.js';
-import { flattenSteps, tokenSteps } from '../../delivery/stream-steps.js';
+import { flattenSteps, tokenEvents } from '../../delivery/stream-steps.js';
 import { chunkPrefix, type ResponseMeta } from '../response-meta.js';
 import { chunkEnding, closingEvents, type Usage } from '../usage.js';
 import { piecesOf, type ChatChoiceAnswer } from './chat-answer.js';
@@ -84,11 +84,9 @@ export function buildChatStreamEvents(
   const chunk = (answer: ChatChoiceAnswer, delta: Record<string, unknown>, finishReason: string | null): string =>
     `${prefix}${JSON.stringify([{ index: answer.index, delta, logprobs: null, finish_reason: finishReason }])}${suffix}`;
   return [
-    ...flattenSteps([
-      { delayBeforeMs: model.firstTokenDelayMs, payloads: answers.map((answer) => chunk(answer, openingDelta(answer), null)) },
-      ...tokenSteps(answers, piecesOf, (answer, piece) => chunk(answer, pieceDelta(answer, piece), null), 0, model.interTokenDelayMs),
-      { delayBeforeMs: 0, payloads: answers.map((answer) => chunk(answer, {}, finishReasonOf(answer))) },
-    ]),
+    ...flattenSteps([{ delayBeforeMs: model.firstTokenDelayMs, payloads: answers.map((answer) => chunk(answer, openingDelta(answer), null)) }]),
+    ...tokenEvents(answers, piecesOf, (answer, piece) => chunk(answer, pieceDelta(answer, piece), null), 0, model.interTokenDelayMs),
+    ...flattenSteps([{ delayBeforeMs: 0, payloads: answers.map((answer) => chunk(answer, {}, finishReasonOf(answer))) }]),
     ...closingEvents(prefix, usage),
   ];
 }

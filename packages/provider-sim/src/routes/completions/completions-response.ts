@@ -1,6 +1,6 @@
 import type { ResolvedModel } from '../../config/parse-simulator-options.js';
 import type { StreamEvent } from '../../delivery/event-stream.js';
-import { flattenSteps, tokenSteps } from '../../delivery/stream-steps.js';
+import { flattenSteps, tokenEvents } from '../../delivery/stream-steps.js';
 import { answerSeed, generateTextTokens } from '../../generation/text-generator.js';
 import { completionLength } from '../request-fields.js';
 import { chunkPrefix, type ResponseMeta } from '../response-meta.js';
@@ -67,17 +67,19 @@ export function buildCompletionStreamEvents(
   const suffix = chunkEnding(usage);
   const chunk = (answer: CompletionChoiceAnswer, text: string, finishReason: string | null): string =>
     `${prefix}${JSON.stringify([{ text, index: answer.index, logprobs: null, finish_reason: finishReason }])}${suffix}`;
-  const steps = tokenSteps(
+  const tokens = tokenEvents(
     answers,
     (answer) => answer.tokens,
     (answer, token) => chunk(answer, token, null),
     model.firstTokenDelayMs,
     model.interTokenDelayMs,
   );
-  steps.push({
-    // With no tokens at all (the empty fault) the finish chunks are the first thing the model sends.
-    delayBeforeMs: steps.length === 0 ? model.firstTokenDelayMs : 0,
-    payloads: answers.map((answer) => chunk(answer, '', answer.finishReason)),
-  });
-  return [...flattenSteps(steps), ...closingEvents(prefix, usage)];
+  const finish = flattenSteps([
+    {
+      // With no tokens at all (the empty fault) the finish chunks are the first thing the model sends.
+      delayBeforeMs: tokens.length === 0 ? model.firstTokenDelayMs : 0,
+      payloads: answers.map((answer) => chunk(answer, '', answer.finishReason)),
+    },
+  ]);
+  return [...tokens, ...finish, ...closingEvents(prefix, usage)];
 }

@@ -1,0 +1,83 @@
+// The long-stream section of the benchmark's printed report: one row per run, then the gateway's figures as ratios to
+// nginx's from the same run.
+import { formatTable } from './report.mjs';
+
+const fixed = (value, digits) => (value === undefined || value === null || Number.isNaN(value) ? '-' : value.toFixed(digits));
+
+const COLUMNS = [
+  { title: 'run', value: (result) => result.name },
+  { title: 'streams', value: (result) => String(result.streams) },
+  { title: 'done', value: (result) => String(result.completed) },
+  { title: 'failed', value: (result) => String(result.failed) },
+  { title: 'events', value: (result) => String(result.events) },
+  { title: 'proxy µs/event', value: (result) => fixed(result.proxy?.cpuMicrosecondsPerEvent, 1) },
+  { title: 'proxy cores', value: (result) => fixed(result.proxy?.cpuCores, 2) },
+  { title: 'proxy peak RSS MB', value: (result) => fixed(result.proxy?.peakRssMegabytes, 1) },
+  { title: 'KB/stream', value: (result) => fixed(result.proxy?.peakRssKilobytesPerStream, 1) },
+  { title: 'TTFB p50 ms', value: (result) => fixed(result.timeToFirstByteMs.p50, 1) },
+  { title: 'TTFB p99 ms', value: (result) => fixed(result.timeToFirstByteMs.p99, 1) },
+  { title: 'gap+ p50 ms', value: (result) => fixed(result.addedGapMs.p50, 2) },
+  { title: 'gap+ p99 ms', value: (result) => fixed(result.addedGapMs.p99, 2) },
+  { title: 'sim µs/event', value: (result) => fixed(result.simulator.cpuMicrosecondsPerEvent, 1) },
+  { title: 'sim RSS MB', value: (result) => fixed(result.simulator.peakRssMegabytes, 0) },
+  { title: 'loadgen CPU s', value: (result) => fixed(result.loadGenerator?.cpuSeconds, 1) },
+  { title: 'listen overflows', value: (result) => String(result.kernel.ListenOverflows) },
+  { title: 'other cores', value: (result) => fixed(Math.max(0, result.machine.otherProcessesCores), 2) },
+  { title: 'flag', value: (result) => (result.problems.length > 0 ? 'ERRORS' : 'ok') },
+];
+
+/** gateway ÷ nginx for each stream scenario that ran both, from the same run. */
+export function streamRatios(streamResults) {
+  const ratios = [];
+  for (const scenario of new Set(streamResults.map((result) => result.scenario))) {
+    const find = (target) => streamResults.find((result) => result.scenario === scenario && result.target === target);
+    const gateway = find('gateway');
+    const nginx = find('nginx');
+    const direct = find('direct');
+    if (gateway?.proxy === undefined || nginx?.proxy === undefined) continue;
+    const ratio = (a, b) => (a === undefined || b === undefined || b === 0 ? undefined : a / b);
+    ratios.push({
+      scenario,
+      cpuPerEvent: ratio(gateway.proxy.cpuMicrosecondsPerEvent, nginx.proxy.cpuMicrosecondsPerEvent),
+      peakRss: ratio(gateway.proxy.peakRssMegabytes, nginx.proxy.peakRssMegabytes),
+      rssPerStream: ratio(gateway.proxy.peakRssKilobytesPerStream, nginx.proxy.peakRssKilobytesPerStream),
+      // The p99 of (gap − interval) through each proxy less the same straight to the simulator: what the proxy added.
+      gatewayAddedP99Ms: direct && gateway.addedGapMs.p99 - direct.addedGapMs.p99,
+      nginxAddedP99Ms: direct && nginx.addedGapMs.p99 - direct.addedGapMs.p99,
+    });
+  }
+  return ratios;
+}
+
+export function formatStreamReport(document) {
+  const { machine, settings, streamResults, topologies } = document;
+  const lines = [''];
+  lines.push(`Long streams — ${document.startedAt}; machine: ${machine.cpuCount} cores, node ${machine.nodeVersion}, load average at start ${machine.loadAverageAtStart.map((load) => load.toFixed(2)).join(' ')}`);
+  lines.push(`each stream: ${settings.streamSeconds} s of content events at the scenario's rate, usage included; every run its own load generator process (raw node:http)`);
+  const limits = topologies.find((topology) => topology.name === 'streams')?.openFileLimits;
+  if (limits !== undefined) {
+    lines.push(`open-file limits (soft/hard): ${Object.entries(limits).map(([name, limit]) => `${name} ${limit.soft}/${limit.hard}`).join(', ')}`);
+    const refused = Object.values(limits).find((limit) => limit.refused !== undefined)?.refused;
+    if (refused !== undefined) lines.push(`could not raise them to the 65,536 wanted: ${refused}`);
+  }
+  lines.push('');
+  lines.push(...formatTable(COLUMNS, streamResults));
+  lines.push('');
+  lines.push('proxy: the gateway, or nginx (master + 1 worker). µs/event: its user+system CPU from the first stream opened to the last ended / events the clients received.');
+  lines.push('KB/stream: (peak RSS over the run − RSS before it) / streams. gap+: (time between two content events at the client − the simulator\'s interval).');
+  for (const ratio of streamRatios(streamResults)) {
+    lines.push(
+      `${ratio.scenario}: gateway ÷ nginx — CPU per event ${fixed(ratio.cpuPerEvent, 2)}×, peak RSS ${fixed(ratio.peakRss, 2)}×, RSS per stream ${fixed(ratio.rssPerStream, 2)}×; ` +
+        `p99 gap added over direct: gateway ${fixed(ratio.gatewayAddedP99Ms, 2)} ms, nginx ${fixed(ratio.nginxAddedP99Ms, 2)} ms`,
+    );
+  }
+  for (const result of streamResults.filter((entry) => entry.circuits !== undefined)) {
+    lines.push(`${result.name}: ${result.completed} completed, ${result.refused} refused (${result.refusedWithRetryAfter} with retry-after), circuits ${Object.keys(result.circuits).length === 0 ? 'none left the closed state' : JSON.stringify(result.circuits)}`);
+  }
+  const troubled = streamResults.filter((result) => result.problems.length > 0);
+  if (troubled.length > 0) {
+    lines.push('', 'STREAM RUNS WITH ERRORS:');
+    for (const result of troubled) lines.push(`  ${result.name}: ${result.problems.join('; ')}`);
+  }
+  return lines.join('\n');
+}
