@@ -172,7 +172,10 @@ describe('refused requests, with lingering bounds of 1 s and 1 MiB', () => {
     // A keep-alive answer: Node reads the rest of the body to reach the next request, at most the linger bound.
     const upload = await uploadUntilClosed('GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 100000000000\r\n\r\n');
     expect(upload.closed).toBe(true);
-    expect(upload.received).toMatch(/^HTTP\/1\.1 200 /);
+    // The gateway closes with the client's bytes still unread, so its kernel resets the connection, and a client
+    // that had not yet read the 200 from its socket loses it (what a lingering close can only make unlikely, and a
+    // busy machine makes likely): when anything arrived, it is the 200.
+    if (upload.received !== '') expect(upload.received).toMatch(/^HTTP\/1\.1 200 /);
     expect(upload.gatewayRead).toBeLessThan(lingerBytes + 512 * 1024);
   });
 
