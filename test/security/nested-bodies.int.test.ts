@@ -2,21 +2,10 @@ import { randomBytes } from 'node:crypto';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordTestSecret } from '../../packages/shared/src/test-support/log-archive.js';
-import { startHarness, type Harness } from '../../packages/gateway/src/test-support/harness.js';
+import { createClientKey, startHarness, type Harness } from '../../packages/gateway/src/test-support/harness.js';
 
 const ADMIN_KEY = `admin-${randomBytes(12).toString('hex')}`;
 recordTestSecret(ADMIN_KEY);
-
-async function createKey(url: string, name: string): Promise<string> {
-  const response = await fetch(`${url}/admin/keys`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name }),
-  });
-  const { secret } = (await response.json()) as { secret: string };
-  recordTestSecret(secret);
-  return secret;
-}
 
 describe('bodies nested 20,000 levels deep from one client', () => {
   let harness: Harness;
@@ -24,8 +13,8 @@ describe('bodies nested 20,000 levels deep from one client', () => {
   let keyB: string;
   beforeAll(async () => {
     harness = await startHarness({ models: [{ id: 'sim-model' }], adminKey: ADMIN_KEY });
-    keyA = await createKey(harness.gateway.url, 'client A');
-    keyB = await createKey(harness.gateway.url, 'client B');
+    keyA = (await createClientKey(harness.gateway.url, ADMIN_KEY, { name: 'client A' })).secret;
+    keyB = (await createClientKey(harness.gateway.url, ADMIN_KEY, { name: 'client B' })).secret;
   });
   afterAll(() => harness.close());
 

@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { recordTestSecret } from '../../shared/src/test-support/log-archive.js';
-import { SIMULATOR_KEY, eventually, startHarness, type Harness } from './test-support/harness.js';
+import { SIMULATOR_KEY, createClientKey, eventually, startHarness, type Harness } from './test-support/harness.js';
 import { HoldingBackend } from './test-support/holding-backend.js';
 
 /**
@@ -32,17 +31,6 @@ async function start(saturation: Record<string, unknown>) {
   return { harness, backend };
 }
 
-async function createKey(harness: Harness, name: string): Promise<string> {
-  const response = await fetch(`${harness.gateway.url}/admin/keys`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name }),
-  });
-  const { secret } = (await response.json()) as { secret: string };
-  recordTestSecret(secret);
-  return secret;
-}
-
 /** One chat request with its own tag in the prompt, so the backend's arrival order says who was let through. */
 function ask(harness: Harness, key: string, tag: string, headers: Record<string, string> = {}, signal?: AbortSignal) {
   return fetch(`${harness.gateway.url}/v1/chat/completions`, {
@@ -65,7 +53,7 @@ describe('saturation', () => {
   describe('when a burst far above the limit arrives', () => {
     it('answers every request fully or with a 429/503 carrying Retry-After, and opens no circuit', async () => {
       const { harness, backend } = await start({ maxConcurrentRequests: 4, maxWaiting: 8, queueTimeoutMs: 300 });
-      const [first, second] = [await createKey(harness, 'a'), await createKey(harness, 'b')];
+      const [first, second] = [(await createClientKey(harness.gateway.url, ADMIN_KEY, { name: 'a' })).secret, (await createClientKey(harness.gateway.url, ADMIN_KEY, { name: 'b' })).secret];
       const responses = Array.from({ length: 40 }, (_, index) => ask(harness, index % 2 === 0 ? first : second, `burst ${index}`));
       await eventually(() => backend.held.length === 4);
       // Whatever waited past 300 ms or found the queue full has been refused by now; then the backend answers.
@@ -88,7 +76,7 @@ describe('saturation', () => {
   describe('when one key sends ten times the load of another into a saturated replica', () => {
     it('lets the quiet key through in turn: its share of the admitted requests matches its weight', async () => {
       const { harness, backend } = await start({ maxConcurrentRequests: 1, maxWaiting: 100, queueTimeoutMs: 20_000 });
-      const [noisy, quiet] = [await createKey(harness, 'noisy'), await createKey(harness, 'quiet')];
+      const [noisy, quiet] = [(await createClientKey(harness.gateway.url, ADMIN_KEY, { name: 'noisy' })).secret, (await createClientKey(harness.gateway.url, ADMIN_KEY, { name: 'quiet' })).secret];
       const blocker = ask(harness, noisy, 'blocker');
       await eventually(() => backend.held.length === 1);
       const responses = [
@@ -117,7 +105,7 @@ describe('saturation', () => {
   describe('with priorities', () => {
     it('lets a high-priority request overtake low-priority ones queued before it', async () => {
       const { harness, backend } = await start({ maxConcurrentRequests: 1, queueTimeoutMs: 20_000, priorityHeader: true });
-      const key = await createKey(harness, 'p');
+      const key = (await createClientKey(harness.gateway.url, ADMIN_KEY, { name: 'p' })).secret;
       const blocker = ask(harness, key, 'blocker');
       await eventually(() => backend.held.length === 1);
       const low = Array.from({ length: 3 }, (_, index) => ask(harness, key, `low ${index}`, { 'x-dosrouter-priority': 'low' }));
@@ -140,7 +128,7 @@ describe('saturation', () => {
   describe('when nothing frees a slot', () => {
     it('refuses a waiting request at its deadline with 503 and Retry-After, and logs how long it waited', async () => {
       const { harness, backend } = await start({ maxConcurrentRequests: 1, queueTimeoutMs: 250 });
-      const key = await createKey(harness, 'deadline');
+      const key = (await createClientKey(harness.gateway.url, ADMIN_KEY, { name: 'deadline' })).secret;
       const blocker = ask(harness, key, 'blocker');
       await eventually(() => backend.held.length === 1);
       const refused = await ask(harness, key, 'late');
@@ -162,7 +150,7 @@ describe('saturation', () => {
   describe('when a queued client disconnects', () => {
     it('frees its place: the next request is let through when a slot frees', async () => {
       const { harness, backend } = await start({ maxConcurrentRequests: 1, queueTimeoutMs: 20_000 });
-      const key = await createKey(harness, 'leaving');
+      const key = (await createClientKey(harness.gateway.url, ADMIN_KEY, { name: 'leaving' })).secret;
       const blocker = ask(harness, key, 'blocker');
       await eventually(() => backend.held.length === 1);
       const controller = new AbortController();

@@ -10,7 +10,7 @@ import { usageDay } from '@dosrouter/shared';
 import { TEST_REDIS_URL } from '../../shared/src/test-support/redis.js';
 import { PrivateRedisServer } from '../../shared/src/test-support/redis-server.js';
 import { startClusterHarness, type ClusterHarness } from './test-support/cluster-harness.js';
-import { SIMULATOR_KEY, captureApiError, eventually, startHarness, type Harness } from './test-support/harness.js';
+import { SIMULATOR_KEY, captureApiError, createClientKey, eventually, startHarness, type Harness } from './test-support/harness.js';
 
 const ADMIN_KEY = `admin-${randomBytes(12).toString('hex')}`;
 recordTestSecret(ADMIN_KEY);
@@ -42,17 +42,7 @@ async function settledUsage(url: string, path: string, bearer = ADMIN_KEY): Prom
   return answer!;
 }
 
-async function createKey(url: string, fields: Record<string, unknown>): Promise<{ id: string; secret: string }> {
-  const response = await fetch(`${url}/admin/keys`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
-    body: JSON.stringify(fields),
-  });
-  expect(response.status).toBe(201);
-  const created = (await response.json()) as { id: string; secret: string };
-  recordTestSecret(created.secret);
-  return created;
-}
+const createKey = (url: string, fields: Record<string, unknown>) => createClientKey(url, ADMIN_KEY, fields);
 
 const clientWith = (url: string, apiKey: string, maxRetries = 0) => new OpenAI({ apiKey, baseURL: `${url}/v1`, maxRetries, timeout: 20_000 });
 

@@ -86,3 +86,16 @@ export async function captureApiError(call: Promise<unknown>): Promise<InstanceT
   if (!error.headers) throw new Error('the APIError carries no headers');
   return error as InstanceType<typeof OpenAI.APIError> & { headers: Headers };
 }
+
+/** Creates a client key through the admin API of the gateway at `url`; its secret is recorded for the log scan. */
+export async function createClientKey(url: string, adminKey: string, fields: Record<string, unknown>): Promise<{ id: string; secret: string }> {
+  const response = await fetch(`${url}/admin/keys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify(fields),
+  });
+  if (response.status !== 201) throw new Error(`creating a key answered ${response.status}: ${await response.text()}`);
+  const created = (await response.json()) as { id: string; secret: string };
+  recordTestSecret(created.secret);
+  return created;
+}
