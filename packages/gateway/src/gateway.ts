@@ -163,7 +163,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const listen = (server: Server | HttpsServer, port: number): Promise<number> =>
     new Promise<number>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, host, () => {
+      server.listen({ port, host, backlog: config.server.listenBacklog }, () => {
         server.off('error', reject);
         resolve((server.address() as AddressInfo).port);
       });

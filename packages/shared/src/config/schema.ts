@@ -252,6 +252,11 @@ export const configSchema = z.strictObject({
       requestTimeoutMs: milliseconds.default(60_000),
       /** Idle keep-alive connections are closed after this time. */
       keepAliveTimeoutMs: milliseconds.default(65_000),
+      /**
+       * Connections the kernel queues for the gateway to accept. Node's default (511) overflowed when thousands of
+       * streams opened at once; Linux caps it at net.core.somaxconn.
+       */
+      listenBacklog: z.number().int().positive().default(4_096),
       /** On SIGTERM, in-flight requests and streams get this long to finish. */
       shutdownGraceMs: milliseconds.default(30_000),
       /** HTTPS, from a certificate chain and private key in PEM files; a renewed pair is picked up without a restart. */
