@@ -11,7 +11,10 @@ import {
   type GatewayConfig,
 } from '@dosrouter/shared';
 import { contextOf, type RequestContext } from '../request/request-context.js';
-import { PRIORITY_HEADER, type ReplicaSaturation, type SaturationSlot } from '../saturation/replica-saturation.js';
+import type { DeploymentSaturation } from '../saturation/deployment-saturation.js';
+import { PRIORITY_HEADER } from '../saturation/queue-place.js';
+import type { ReplicaSaturation } from '../saturation/replica-saturation.js';
+import type { SaturationSlot } from '../saturation/saturation-slot.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
 import {
   composeAttempt,
@@ -42,6 +45,8 @@ export interface ProxyDependencies extends PlanningDependencies {
   readonly usage?: UsageRecorder;
   /** The replica's concurrency limit and its fair queue (`saturation`). */
   readonly saturation: ReplicaSaturation;
+  /** Deployments' `maxConcurrent` and their fair queues. */
+  readonly deploymentSaturation: DeploymentSaturation;
   /** Cluster mode: the spend figures admissions return, kept for soft budgets and the fallback limiter. */
   readonly spendObservations?: SpendObservations;
 }
@@ -62,7 +67,7 @@ export function createProxyHandler(
   operation: Operation,
   validate: (body: Record<string, unknown>) => ProxiedRequest,
 ) {
-  const { cluster, metrics, clock, saturation } = dependencies;
+  const { cluster, metrics, clock, saturation, deploymentSaturation } = dependencies;
   const dispatch = composeAttempt([
     gateConnections(metrics),
     countInFlight(cluster.inFlight),
@@ -103,7 +108,9 @@ export function createProxyHandler(
       controller?.abort(new Error('client closed the connection'));
     });
     // The replica's own limit: past it the request waits its fair turn (saturation), before any Redis round trip.
-    slot = await saturation.acquire(apiKey?.id ?? `address:${request.socket.remoteAddress ?? 'unknown'}`, saturation.priorityOf(request.headers[PRIORITY_HEADER]), clientGone.signal);
+    const place = saturation.placeOf(apiKey, request.headers[PRIORITY_HEADER], request.socket.remoteAddress);
+    const acquired = saturation.acquire(place, clientGone.signal);
+    slot = acquired instanceof Promise ? await acquired : acquired;
     if (!slot || clientGone.signal.aborted) {
       slot?.release();
       context.failed('client_closed');
@@ -144,28 +151,62 @@ export function createProxyHandler(
     for (const skipped of plan.attempts.slice(0, start)) sequence.skipped(skipped);
     const admitted = new Set<string>(start < plan.attempts.length ? [plan.attempts[start]!.id] : []);
     let lastError: GatewayError | undefined;
-    for (let next = sequence.next(clock()); next && !clientGone.signal.aborted; next = sequence.next(clock())) {
-      const { deployment, delayMs } = next;
-      if (delayMs > 0 && !(await sleep(delayMs, true, { signal: clientGone.signal }).catch(() => false))) break;
-      if (!admitted.has(deployment.id)) {
-        const room = await limits.admitFailover(deployment);
-        if (leftDuringAdmission()) break;
-        if (!room) {
+    // Deployments skipped because they were at their `maxConcurrent`, best first; at most one wait for one of them.
+    const saturated: Deployment[] = [];
+    let waited = false;
+    while (!clientGone.signal.aborted) {
+      const next = sequence.next(clock());
+      let deployment: Deployment;
+      let deploymentSlot: SaturationSlot | undefined;
+      if (next) {
+        deployment = next.deployment;
+        if (next.delayMs > 0 && !(await sleep(next.delayMs, true, { signal: clientGone.signal }).catch(() => false))) break;
+        // A full deployment is a reason to go elsewhere, never a failure: it is skipped, not counted.
+        const taken = deploymentSaturation.tryAcquire(deployment);
+        deploymentSlot = taken instanceof Promise ? await taken : taken;
+        if (!deploymentSlot) {
           sequence.skipped(deployment);
+          if (!saturated.includes(deployment)) saturated.push(deployment);
           continue;
         }
-        admitted.add(deployment.id);
+      } else {
+        // Every deployment with room was tried: wait for a slot on any full one, within what is left of the deadline.
+        if (waited || saturated.length === 0 || (lastError && failureKind(lastError) === 'final') || sequence.attempts >= plan.retry.attempts) break;
+        waited = true;
+        const deadlineMs = Math.min(deploymentSaturation.queueTimeoutMs - slot.waitedMs, context.outcome.receivedAt + plan.retry.deadlineMs - clock());
+        const won = await deploymentSaturation.acquire(saturated, place, deadlineMs, clientGone.signal);
+        if (!won) break;
+        ({ deployment, slot: deploymentSlot } = won);
+        context.queued(slot.waitedMs + deploymentSlot.waitedMs);
       }
-      controller = new AbortController();
-      const backend = dependencies.backends.get(deployment.backend);
-      const askForUsage = proxied.stream && !proxied.includeUsage && backend.requestStreamUsage;
-      // Built before the attempt, outside every layer: nothing our own code does can count against a circuit.
-      const body = upstreamBody(deployment, askForUsage);
-      context.attemptStarted(deployment);
-      const result = await dispatch(
-        { backend, deployment, operation, body, stream: proxied.stream, dropUsageOnlyChunk: askForUsage, controller, context },
-        response,
-      );
+      if (clientGone.signal.aborted) {
+        deploymentSlot.release();
+        break;
+      }
+      let result: Awaited<ReturnType<typeof dispatch>>;
+      try {
+        if (!admitted.has(deployment.id)) {
+          const room = await limits.admitFailover(deployment);
+          if (leftDuringAdmission()) break;
+          if (!room) {
+            sequence.skipped(deployment);
+            continue;
+          }
+          admitted.add(deployment.id);
+        }
+        controller = new AbortController();
+        const backend = dependencies.backends.get(deployment.backend);
+        const askForUsage = proxied.stream && !proxied.includeUsage && backend.requestStreamUsage;
+        // Built before the attempt, outside every layer: nothing our own code does can count against a circuit.
+        const body = upstreamBody(deployment, askForUsage);
+        context.attemptStarted(deployment);
+        result = await dispatch(
+          { backend, deployment, operation, body, stream: proxied.stream, dropUsageOnlyChunk: askForUsage, controller, context },
+          response,
+        );
+      } finally {
+        deploymentSlot.release();
+      }
       if (result.ok) {
         // A stream that broke after its first byte did not commit an answer: its cost is settled here.
         if (!context.costSettled) context.settleCost();

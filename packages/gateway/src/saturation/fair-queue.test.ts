@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FairQueue, type QueueEntry } from './fair-queue.js';
+import { FairQueue, LocalSlots, type QueueEntry, type SlotPool } from './fair-queue.js';
 
 const settled = (promise: QueueEntry | Promise<QueueEntry>, into: string[], name: string): Promise<QueueEntry> =>
   Promise.resolve(promise).then((entry) => {
@@ -13,7 +13,11 @@ const turn = (): Promise<void> => Promise.resolve().then(() => undefined);
 describe('FairQueue', () => {
   beforeEach(() => vi.useFakeTimers());
   afterEach(() => vi.useRealTimers());
-  const queue = (capacity: number, maxWaiting = 100, timeoutMs = 10_000) => new FairQueue({ capacity, maxWaiting, timeoutMs, clock: () => Date.now() });
+  let slots: LocalSlots;
+  const queue = (capacity: number, maxWaiting = 100, timeoutMs = 10_000) => {
+    slots = new LocalSlots(capacity);
+    return new FairQueue({ slots, maxWaiting, timeoutMs, clock: () => Date.now() });
+  };
 
   it('lets requests through at once up to its capacity', () => {
     const fair = queue(2);
@@ -89,7 +93,7 @@ describe('FairQueue', () => {
     fair.leave();
     expect(await second).toEqual({ ok: true, waitedMs: 200 });
     expect(fair.waiting).toBe(0);
-    expect(fair.active).toBe(1);
+    expect(slots.active).toBe(1);
   });
 
   it('frees the place of a client that leaves while it waits', async () => {
