@@ -10,6 +10,8 @@ export class HoldingBackend {
   /** The bodies of the requests received, in order of arrival. */
   readonly bodies: Record<string, unknown>[] = [];
   received = 0;
+  /** The most requests it held at once. */
+  mostHeld = 0;
   private readonly server: Server;
 
   constructor(private readonly model: string) {
@@ -20,6 +22,7 @@ export class HoldingBackend {
         this.received += 1;
         this.bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>);
         this.held.push(response);
+        this.mostHeld = Math.max(this.mostHeld, this.held.length);
       });
     });
   }
