@@ -18,7 +18,7 @@ afterEach(async () => {
 });
 
 /** A gateway whose model `held-model` is served by one holding backend per entry of `limits` (its maxConcurrent). */
-async function start(limits: (number | undefined)[], saturation: Record<string, unknown> = {}) {
+async function start(limits: (number | undefined)[], saturation: Record<string, unknown> = {}, prober?: Record<string, unknown>) {
   const backends = limits.map(() => new HoldingBackend(MODEL));
   const urls = await Promise.all(backends.map((backend) => backend.listen()));
   const harness = await startHarness({
@@ -31,6 +31,7 @@ async function start(limits: (number | undefined)[], saturation: Record<string, 
       });
       config.saturation = saturation;
       config.routing = { strategy: 'least-busy' };
+      if (prober) config.prober = prober;
     },
   });
   running.push({ harness, backends });
@@ -205,6 +206,37 @@ describe('deployment maxConcurrent', () => {
       expect((await staying).choices[0]!.message.content).toBe('released');
       await blocker;
       expect(tagsOf(backend)).toEqual(['blocker', 'staying']);
+    });
+  });
+
+  describe('when requests queue behind the limit for longer than the latency that degrades a deployment', () => {
+    it('keeps the deployment healthy at its full weight, with a closed circuit, even with the event loop lagging', async () => {
+      const { harness, backends } = await start([1], { queueTimeoutMs: 30_000 }, { probe: { intervalMs: 100, timeoutMs: 90 }, recomputeIntervalMs: 200 });
+      const backend = backends[0]!;
+      const deployment = `held0/${MODEL}`;
+      const secret = await keyFor(harness, { name: 'patient' });
+      const scrape = (): Promise<string> => fetch(`${harness.gateway.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } }).then((response) => response.text());
+      const probes = async (): Promise<number> => Number(new RegExp(`dosrouter_probes_total\\{deployment="${deployment.replace('/', '\\/')}",kind="models",outcome="ok"\\} (\\d+)`).exec(await scrape())?.[1] ?? 0);
+      await eventually(async () => (await probes()) >= 3);
+      const answers = Array.from({ length: 4 }, (_, index) => ask(harness, secret, `queued ${index}`));
+      await eventually(async () => (await waiting(harness)) === 3);
+      // The queue holds them through several probes, far past the 100 ms that degrades a deployment's latency…
+      const before = await probes();
+      await eventually(async () => (await probes()) >= before + 3, 10_000);
+      // …and the gateway's own event loop stalls once while a probe is out, as under thousands of streams.
+      const until = performance.now() + 300;
+      while (performance.now() < until) {
+        // spin
+      }
+      await eventually(async () => (await probes()) >= before + 6, 10_000);
+      await releaseOneByOne(backend, 3);
+      backend.release();
+      expect((await Promise.all(answers)).map((answer) => answer.choices[0]!.message.content)).toEqual(['released', 'released', 'released', 'released']);
+      const text = await scrape();
+      expect(text).toContain(`dosrouter_deployment_health_state{deployment="${deployment}",state="healthy"} 1`);
+      expect(text).toContain(`dosrouter_routing_weight{deployment="${deployment}"} 1`);
+      expect(harness.logs.lines.some((line) => line.message === 'deployment health changed' && line.deployment === deployment)).toBe(false);
+      expect(harness.gateway.cluster.breakers.states().get(deployment)).toBe('closed');
     });
   });
 });
