@@ -1,9 +1,11 @@
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RedisKeys, connectRedis, type Deployment } from '@dosrouter/shared';
 import { TEST_REDIS_URL, testRedis, type TestRedis } from '../../../shared/src/test-support/redis.js';
 import { startClusterHarness, type ClusterHarness } from '../test-support/cluster-harness.js';
 import { eventually } from '../test-support/harness.js';
 import { HoldingBackend } from '../test-support/holding-backend.js';
+import { RedisDeploymentSlots } from './deployment-slots.js';
 
 describe('shareDeploymentSlots.lua', () => {
   let redis: TestRedis;
@@ -67,6 +69,40 @@ describe('shareDeploymentSlots.lua', () => {
     await expect(call('a', 'steal')).rejects.toThrow(/BADARG operation/);
     await expect(call('', 'take')).rejects.toThrow(/BADARG/);
     await expect(call('a', 'take', 0, 0, 0)).rejects.toThrow(/BADARG limit/);
+  });
+});
+
+describe('RedisDeploymentSlots', () => {
+  const deployment = { id: 'b/m' } as Deployment;
+
+  it("restates this replica's true count every interval, repairing a count Redis got wrong", async () => {
+    const redis = await testRedis('deployment-slots-restate');
+    try {
+      await redis.redis.zadd(redis.keys.replicas(), Date.now() + 60_000, 'replica-1');
+      const slots = new RedisDeploymentSlots({ redis: redis.redis, keys: redis.keys, replica: 'replica-1', intervalMs: 50, replicas: () => 1 });
+      const pool = slots.poolFor(deployment, 3);
+      expect(await pool.take(0)).toBe(true);
+      // A give that never reached Redis, say: Redis believes this replica holds 3.
+      await redis.redis.hset(redis.keys.deploymentSlots('b/m'), 'h:replica-1', 3);
+      await eventually(async () => (await redis.redis.hget(redis.keys.deploymentSlots('b/m'), 'h:replica-1')) === '1', 5_000);
+      pool.give(0);
+      await slots.close();
+      expect(await redis.redis.hget(redis.keys.deploymentSlots('b/m'), 'h:replica-1')).toBe('0');
+    } finally {
+      await redis.cleanup();
+    }
+  });
+
+  it('holds at most its share of the limit (the limit over the live replicas) while Redis fails', async () => {
+    const unreachable = connectRedis({ url: 'redis://127.0.0.1:1', commandTimeoutMs: 250 }, 'dosrouter-test-unreachable');
+    const slots = new RedisDeploymentSlots({ redis: unreachable, keys: new RedisKeys('test-unreachable'), replica: 'replica-1', intervalMs: 60_000, replicas: () => 2 });
+    const pool = slots.poolFor(deployment, 4);
+    expect([await pool.take(0), await pool.take(0), await pool.take(0)]).toEqual([true, true, false]);
+    pool.give(0);
+    expect(await pool.take(0)).toBe(true);
+    expect(pool.active).toBe(2);
+    await slots.close();
+    unreachable.disconnect();
   });
 });
 
