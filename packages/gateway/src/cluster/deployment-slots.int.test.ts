@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startSimulator } from '@dosrouter/provider-sim';
 import { RedisKeys, connectRedis, type Deployment } from '@dosrouter/shared';
 import { TEST_REDIS_URL, testRedis, type TestRedis } from '../../../shared/src/test-support/redis.js';
 import { startClusterHarness, type ClusterHarness } from '../test-support/cluster-harness.js';
@@ -159,5 +160,52 @@ describe('maxConcurrent across two gateway replicas sharing Redis', () => {
     const later = backend.bodies.slice(3).map((body) => Number(/\d+/.exec((body.messages as { content: string }[])[0]!.content)![0]) % 2);
     expect(new Set(later)).toEqual(new Set([0, 1]));
     expect(cluster.gateways.every((gateway) => gateway.cluster.breakers.states().get(`held/${MODEL}`) === 'closed')).toBe(true);
+  });
+});
+
+describe('a burst of streams at twice a deployment limit, across two replicas, against the simulator', () => {
+  it('streams every answer whole, never more than the limit at the simulator at once, and opens no circuit', async () => {
+    const simulator = await startSimulator({ models: [{ id: 'streamed', outputTokens: 20, interTokenDelayMs: 15 }] });
+    const cluster = await startClusterHarness({
+      replicas: 2,
+      redisUrl: TEST_REDIS_URL,
+      document: {
+        logging: { level: 'info' },
+        redis: { commandTimeoutMs: 5_000, pollIntervalMs: 200 },
+        saturation: { queueTimeoutMs: 30_000 },
+        prober: { embedded: false },
+        backends: [{ name: 'sim', baseUrl: simulator.baseUrl, models: [{ name: 'streamed', maxConcurrent: 4 }] }],
+      },
+    });
+    try {
+      let most = 0;
+      const sampler = setInterval(() => {
+        const { requests, completed, aborted } = simulator.stats;
+        most = Math.max(most, requests - completed - aborted);
+      }, 5);
+      const streams = Array.from({ length: 8 }, async (_, index) => {
+        const stream = await cluster.client(index % 2).chat.completions.create({ model: 'streamed', stream: true, messages: [{ role: 'user', content: `stream ${index}` }] });
+        let tokens = 0;
+        let finish: string | null | undefined;
+        for await (const chunk of stream) {
+          if (chunk.choices[0]?.delta.content) tokens += 1;
+          finish = chunk.choices[0]?.finish_reason ?? finish;
+        }
+        return { tokens, finish };
+      });
+      const results = await Promise.all(streams);
+      clearInterval(sampler);
+      expect(results.every((result) => result.tokens >= 20 && result.finish === 'stop')).toBe(true);
+      expect(most).toBeLessThanOrEqual(4);
+      expect(simulator.stats.requests).toBe(8);
+      expect(cluster.gateways.every((gateway) => gateway.cluster.breakers.states().get('sim/streamed') === 'closed')).toBe(true);
+      // At least four of them waited for a slot, and their access lines say how long.
+      await eventually(() => cluster.logs.flatMap((logs) => logs.accessLines()).length === 8);
+      const lines = cluster.logs.flatMap((logs) => logs.accessLines());
+      expect(lines.filter((line) => typeof line.queueWaitMs === 'number').length).toBeGreaterThanOrEqual(4);
+    } finally {
+      await cluster.close();
+      await simulator.close();
+    }
   });
 });
