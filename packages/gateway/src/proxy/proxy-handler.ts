@@ -9,6 +9,7 @@ import {
   type ApiKeyRecord,
   type Deployment,
   type GatewayConfig,
+  type NextAttempt,
 } from '@dosrouter/shared';
 import { contextOf, type RequestContext } from '../request/request-context.js';
 import type { DeploymentSaturation } from '../saturation/deployment-saturation.js';
@@ -97,11 +98,13 @@ export function createProxyHandler(
     let controller: AbortController | undefined;
     let limits: RequestLimits | undefined;
     let slot: SaturationSlot | undefined;
+    let deploymentSlot: SaturationSlot | undefined;
     const clientGone = new AbortController();
-    // One listener per request, in place before the first await: when the response is over, release the slot and
+    // One listener per request, in place before the first await: when the response is over, release the slots and
     // the limits; if it ended early, the client went away, so abort what is under way (a wait, or the attempt).
     response.once('close', () => {
       slot?.release();
+      deploymentSlot?.release();
       limits?.release(context.outcome.usage?.totalTokens, response.statusCode < 400);
       if (response.writableFinished) return;
       clientGone.abort();
@@ -151,62 +154,63 @@ export function createProxyHandler(
     for (const skipped of plan.attempts.slice(0, start)) sequence.skipped(skipped);
     const admitted = new Set<string>(start < plan.attempts.length ? [plan.attempts[start]!.id] : []);
     let lastError: GatewayError | undefined;
-    // Deployments skipped because they were at their `maxConcurrent`, best first; at most one wait for one of them.
+    // Deployments skipped at their `maxConcurrent`, best first. When every deployment with room has been tried, the
+    // request waits once for a slot on any of them (the first to free wins), within what is left of its deadline.
     const saturated: Deployment[] = [];
     let waited = false;
-    while (!clientGone.signal.aborted) {
-      const next = sequence.next(clock());
-      let deployment: Deployment;
-      let deploymentSlot: SaturationSlot | undefined;
-      if (next) {
-        deployment = next.deployment;
-        if (next.delayMs > 0 && !(await sleep(next.delayMs, true, { signal: clientGone.signal }).catch(() => false))) break;
-        // A full deployment is a reason to go elsewhere, never a failure: it is skipped, not counted.
-        const taken = deploymentSaturation.tryAcquire(deployment);
-        deploymentSlot = taken instanceof Promise ? await taken : taken;
-        if (!deploymentSlot) {
-          sequence.skipped(deployment);
-          if (!saturated.includes(deployment)) saturated.push(deployment);
-          continue;
-        }
-      } else {
-        // Every deployment with room was tried: wait for a slot on any full one, within what is left of the deadline.
-        if (waited || saturated.length === 0 || (lastError && failureKind(lastError) === 'final') || sequence.attempts >= plan.retry.attempts) break;
-        waited = true;
-        const deadlineMs = Math.min(deploymentSaturation.queueTimeoutMs - slot.waitedMs, context.outcome.receivedAt + plan.retry.deadlineMs - clock());
-        const won = await deploymentSaturation.acquire(saturated, place, deadlineMs, clientGone.signal);
-        if (!won) break;
-        ({ deployment, slot: deploymentSlot } = won);
-        context.queued(slot.waitedMs + deploymentSlot.waitedMs);
+    const waitForRoom = async (): Promise<(NextAttempt & { slot: SaturationSlot }) | undefined> => {
+      if (waited || saturated.length === 0 || (lastError && failureKind(lastError) === 'final') || sequence.attempts >= plan.retry.attempts) return undefined;
+      waited = true;
+      const deadlineMs = Math.min(deploymentSaturation.queueTimeoutMs - slot!.waitedMs, context.outcome.receivedAt + plan.retry.deadlineMs - clock());
+      const won = await deploymentSaturation.acquire(saturated, place, deadlineMs, clientGone.signal);
+      if (!won || clientGone.signal.aborted) {
+        won?.slot.release();
+        return undefined;
+      }
+      context.queued(slot!.waitedMs + won.slot.waitedMs);
+      return { deployment: won.deployment, delayMs: 0, slot: won.slot };
+    };
+    for (
+      let next: (NextAttempt & { slot?: SaturationSlot }) | undefined = sequence.next(clock()) ?? (await waitForRoom());
+      next && !clientGone.signal.aborted;
+      next = sequence.next(clock()) ?? (await waitForRoom())
+    ) {
+      const { deployment, delayMs } = next;
+      if (delayMs > 0 && !(await sleep(delayMs, true, { signal: clientGone.signal }).catch(() => false))) break;
+      // A full deployment is a reason to go elsewhere, never a failure: it is skipped, not counted.
+      const taken = next.slot ?? deploymentSaturation.tryAcquire(deployment);
+      deploymentSlot = taken instanceof Promise ? await taken : taken;
+      if (!deploymentSlot) {
+        sequence.skipped(deployment);
+        if (!saturated.includes(deployment)) saturated.push(deployment);
+        continue;
       }
       if (clientGone.signal.aborted) {
+        // Taken while the client was leaving: the listener has already run.
         deploymentSlot.release();
         break;
       }
-      let result: Awaited<ReturnType<typeof dispatch>>;
-      try {
-        if (!admitted.has(deployment.id)) {
-          const room = await limits.admitFailover(deployment);
-          if (leftDuringAdmission()) break;
-          if (!room) {
-            sequence.skipped(deployment);
-            continue;
-          }
-          admitted.add(deployment.id);
+      if (!admitted.has(deployment.id)) {
+        const room = await limits.admitFailover(deployment);
+        if (leftDuringAdmission()) break;
+        if (!room) {
+          deploymentSlot.release();
+          sequence.skipped(deployment);
+          continue;
         }
-        controller = new AbortController();
-        const backend = dependencies.backends.get(deployment.backend);
-        const askForUsage = proxied.stream && !proxied.includeUsage && backend.requestStreamUsage;
-        // Built before the attempt, outside every layer: nothing our own code does can count against a circuit.
-        const body = upstreamBody(deployment, askForUsage);
-        context.attemptStarted(deployment);
-        result = await dispatch(
-          { backend, deployment, operation, body, stream: proxied.stream, dropUsageOnlyChunk: askForUsage, controller, context },
-          response,
-        );
-      } finally {
-        deploymentSlot.release();
+        admitted.add(deployment.id);
       }
+      controller = new AbortController();
+      const backend = dependencies.backends.get(deployment.backend);
+      const askForUsage = proxied.stream && !proxied.includeUsage && backend.requestStreamUsage;
+      // Built before the attempt, outside every layer: nothing our own code does can count against a circuit.
+      const body = upstreamBody(deployment, askForUsage);
+      context.attemptStarted(deployment);
+      const result = await dispatch(
+        { backend, deployment, operation, body, stream: proxied.stream, dropUsageOnlyChunk: askForUsage, controller, context },
+        response,
+      );
+      deploymentSlot.release();
       if (result.ok) {
         // A stream that broke after its first byte did not commit an answer: its cost is settled here.
         if (!context.costSettled) context.settleCost();
