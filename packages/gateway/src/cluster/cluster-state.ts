@@ -208,7 +208,7 @@ async function createRedisState({ config, deployments, logger, metrics, replica 
   }
   await poller.tick();
   poller.start();
-  const deploymentSlots = new RedisDeploymentSlots({ redis, keys, replica, intervalMs: config.redis.pollIntervalMs, replicas: () => poller.snapshot.replicas });
+  const deploymentSlots = new RedisDeploymentSlots({ redis, keys, replica, intervalMs: config.redis.pollIntervalMs, replicas: () => poller.snapshot.replicas, health });
 
   return {
     mode: 'cluster',

@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator } from '@dosrouter/provider-sim';
-import { RedisKeys, connectRedis, type Deployment } from '@dosrouter/shared';
+import { RedisHealth, RedisKeys, connectRedis, type Deployment } from '@dosrouter/shared';
 import { TEST_REDIS_URL, testRedis, type TestRedis } from '../../../shared/src/test-support/redis.js';
 import { startClusterHarness, type ClusterHarness } from '../test-support/cluster-harness.js';
 import { eventually } from '../test-support/harness.js';
@@ -96,9 +96,13 @@ describe('RedisDeploymentSlots', () => {
 
   it('holds at most its share of the limit (the limit over the live replicas) while Redis fails', async () => {
     const unreachable = connectRedis({ url: 'redis://127.0.0.1:1', commandTimeoutMs: 250 }, 'dosrouter-test-unreachable');
-    const slots = new RedisDeploymentSlots({ redis: unreachable, keys: new RedisKeys('test-unreachable'), replica: 'replica-1', intervalMs: 60_000, replicas: () => 2 });
+    const health = new RedisHealth(Date.now, 60_000);
+    const slots = new RedisDeploymentSlots({ redis: unreachable, keys: new RedisKeys('test-unreachable'), replica: 'replica-1', intervalMs: 60_000, replicas: () => 2, health });
     const pool = slots.poolFor(deployment, 4);
-    expect([await pool.take(0), await pool.take(0), await pool.take(0)]).toEqual([true, true, false]);
+    expect(await pool.take(0)).toBe(true);
+    // The failure is reported: later takes skip Redis and answer at once, from this replica's share.
+    expect(health.degraded).toBe(true);
+    expect([pool.take(0), pool.take(0)]).toEqual([true, false]);
     pool.give(0);
     expect(await pool.take(0)).toBe(true);
     expect(pool.active).toBe(2);

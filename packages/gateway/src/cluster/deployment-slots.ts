@@ -1,4 +1,4 @@
-import type { Deployment, RedisClient, RedisKeys, ScriptCommands } from '@dosrouter/shared';
+import type { Deployment, RedisClient, RedisHealth, RedisKeys, ScriptCommands } from '@dosrouter/shared';
 import { LocalSlots, type SlotPool } from '../saturation/fair-queue.js';
 
 /** The slots of one deployment's `maxConcurrent`, and how many this replica holds. */
@@ -29,6 +29,8 @@ export interface RedisDeploymentSlotsOptions {
   readonly intervalMs: number;
   /** The live replicas as last polled: while Redis fails, each takes its share of a limit. */
   readonly replicas: () => number;
+  /** The replica's view of Redis: a take skips it for a while after it failed, as admissions do, and reports failures. */
+  readonly health?: RedisHealth;
 }
 
 /**
@@ -83,21 +85,28 @@ class RedisSlotPool implements DeploymentSlotPool {
     return this.held;
   }
 
-  take(waiting: number): Promise<boolean> {
+  take(waiting: number): boolean | Promise<boolean> {
+    const { health } = this.options;
+    if (health && !health.shouldTry()) return this.takeShare();
     this.held += 1;
     return this.call('take', waiting).then(
       (taken) => {
         if (!taken) this.held -= 1;
         return taken;
       },
-      () => {
-        // Redis failed: this replica's share of the limit, counted here.
+      (error: unknown) => {
+        health?.markFailure(error);
         this.held -= 1;
-        if (this.held >= Math.max(1, Math.floor(this.limit / Math.max(1, this.options.replicas())))) return false;
-        this.held += 1;
-        return true;
+        return this.takeShare();
       },
     );
+  }
+
+  /** Redis failing: this replica's share of the limit (the limit over the live replicas), counted here. */
+  private takeShare(): boolean {
+    if (this.held >= Math.max(1, Math.floor(this.limit / Math.max(1, this.options.replicas())))) return false;
+    this.held += 1;
+    return true;
   }
 
   give(waiting: number): void {
