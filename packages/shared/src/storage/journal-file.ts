@@ -89,10 +89,23 @@ export class JournalFile {
     if (this.closed) throw new Error(`${this.options.path} is closed`);
     this.pending.push(`${JSON.stringify(entry)}\n`);
     if (this.flushScheduled || this.failing) return;
+    this.scheduleFlush();
+  }
+
+  /**
+   * Writes the queued lines on the next turn of the event loop. Lines appended while that write is under way wait
+   * for it and go out together in the next one: under load (a thousand streams ending within a second) one write
+   * carries many lines, where a write per turn carried one or two, each a promise and a trip to the thread pool.
+   */
+  private scheduleFlush(): void {
     this.flushScheduled = true;
     setImmediate(() => {
-      this.flushScheduled = false;
-      this.enqueue(() => this.writePending()).catch((error: unknown) => this.reportFailure(error));
+      this.enqueue(() => this.writePending())
+        .catch((error: unknown) => this.reportFailure(error))
+        .finally(() => {
+          this.flushScheduled = false;
+          if (this.pending.length > 0 && !this.failing && !this.closed) this.scheduleFlush();
+        });
     });
   }
 
