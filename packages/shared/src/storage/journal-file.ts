@@ -35,8 +35,8 @@ export interface JournalState {
 
 /**
  * An append-only file of JSON lines, replayed at open and rewritten as a snapshot when it has grown. Appends never
- * wait: lines are batched and written within a turn of the event loop, fsynced every `fsyncIntervalMs`, or at once
- * for a caller that awaits `sync()`. A rewrite goes to `<path>.tmp`, is fsynced, renamed over the journal and the
+ * wait: lines are batched and written within a turn of the event loop (or, while a write is under way, in the
+ * next), fsynced every `fsyncIntervalMs`, or at once for a caller that awaits `sync()`. A rewrite goes to `<path>.tmp`, is fsynced, renamed over the journal and the
  * directory fsynced, so a crash leaves either the old journal or the new one. At open, an unreadable last line (a
  * write the crash cut short) is skipped with a warning; an unreadable line before it is corruption and fails the
  * open, naming the line: skipping it could undo a key's revocation.
