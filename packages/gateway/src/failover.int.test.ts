@@ -446,14 +446,14 @@ describe('failures before anything reached the client fail over to the other dep
     expect(spreadMs(setup.primary)).toBeGreaterThanOrEqual(1_000);
   });
 
-  it('tries the model’s deployments, then its fallbacks, in order', async () => {
+  it('tries the model’s deployments, then its fallbacks, in order, with retry.order: spread', async () => {
     const setup = await start({
       models: [
         { id: MODEL, outputTokens: 20 },
         { id: 'backup-model', outputTokens: 20 },
         { id: 'last-resort', outputTokens: 20 },
       ],
-      configure: (config) => modelRouting(config, MODEL, { fallbacks: ['backup-model', 'last-resort'], retry: { attempts: 4 } }),
+      configure: (config) => modelRouting(config, MODEL, { fallbacks: ['backup-model', 'last-resort'], retry: { attempts: 4, order: 'spread' } }),
     });
     setup.primary.injectFaults({ kind: 'server_error', model: MODEL });
     setup.spare.injectFaults({ kind: 'overloaded' });

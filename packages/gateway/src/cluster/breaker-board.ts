@@ -230,6 +230,11 @@ export class BreakerBoard {
     for (const breaker of this.breakers.values()) breaker.shutdown();
   }
 
+  /** How long until a circuit a backend's 429 opened turns half-open; undefined when it is not open for that. */
+  rateLimitedForMs(deploymentId: string): number | undefined {
+    return this.openCause.get(deploymentId) === 'rate_limit' ? this.remainingMs(deploymentId) : undefined;
+  }
+
   /** How long until an open circuit turns half-open, or undefined when it is not open here. */
   remainingMs(deploymentId: string): number | undefined {
     const until = this.openUntil.get(deploymentId);

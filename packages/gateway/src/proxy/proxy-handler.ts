@@ -9,7 +9,9 @@ import {
   type ApiKeyRecord,
   type Deployment,
   type GatewayConfig,
+  type RoutePlan,
 } from '@dosrouter/shared';
+import type { BreakerBoard } from '../cluster/breaker-board.js';
 import { contextOf, type RequestContext } from '../request/request-context.js';
 import { PRIORITY_HEADER, type ReplicaSaturation, type SaturationSlot } from '../saturation/replica-saturation.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
@@ -87,7 +89,8 @@ export function createProxyHandler(
     context.validated(operation, proxied, apiKey?.id);
     const { plan, unavailable } = planRequest(dependencies, operation, request.route.path as string, proxied, request, response);
     context.planned(plan);
-    if (plan.attempts.length === 0) throw unavailable();
+    const heldByRateLimit = rateLimitedRequestedDeployment(plan, cluster.breakers);
+    if (plan.attempts.length === 0 && !heldByRateLimit) throw unavailable();
 
     let controller: AbortController | undefined;
     let limits: RequestLimits | undefined;
@@ -140,8 +143,12 @@ export function createProxyHandler(
     }
 
     const upstreamBody = upstreamBodies(proxied, response.locals.rawBody as Buffer | undefined);
-    const sequence = new AttemptSequence(plan.attempts, plan.retry, context.outcome.receivedAt, dependencies.random);
+    const sequence = new AttemptSequence(plan.attempts, plan.retry, context.outcome.receivedAt, dependencies.random, plan.steps[0]?.order.length);
     for (const skipped of plan.attempts.slice(0, start)) sequence.skipped(skipped);
+    // The requested model's only deployment, held by a backend's 429: waited for when the wait is worth it.
+    if (heldByRateLimit && heldByRateLimit.waitMs <= plan.retry.maxRetryAfterMs) {
+      sequence.waitFor(heldByRateLimit.deployment, clock() + heldByRateLimit.waitMs + RETRY_AFTER_MARGIN_MS);
+    }
     const admitted = new Set<string>(start < plan.attempts.length ? [plan.attempts[start]!.id] : []);
     let lastError: GatewayError | undefined;
     for (let next = sequence.next(clock()); next && !clientGone.signal.aborted; next = sequence.next(clock())) {
@@ -174,7 +181,9 @@ export function createProxyHandler(
       }
       lastError = result.error;
       const retryAfterMs = retryAfterMsOf(result.error);
-      sequence.failed(deployment, failureKind(result.error), clock(), retryAfterMs === undefined ? undefined : retryAfterMs + RETRY_AFTER_MARGIN_MS);
+      const { status, code, retryable } = result.error;
+      const kind = failureKind({ status, code, retryable, retryAfterMs }, plan.retry.maxRetryAfterMs);
+      sequence.failed(deployment, kind, clock(), retryAfterMs === undefined ? undefined : retryAfterMs + RETRY_AFTER_MARGIN_MS);
     }
     if (clientGone.signal.aborted) {
       context.failed('client_closed');
@@ -183,6 +192,14 @@ export function createProxyHandler(
     if (lastError) Object.assign(lastError.headers, limits.headers);
     throw lastError ?? new GatewayError(`No deployment of ${plan.target} could take the request within its limits.`, { status: 503, code: 'no_deployment_available', retryable: true, retryAfterSeconds: 1 });
   }
+}
+
+/** The requested model's only deployment when a backend's 429 holds its circuit open, with the time left. */
+function rateLimitedRequestedDeployment(plan: RoutePlan, breakers: BreakerBoard): { deployment: Deployment; waitMs: number } | undefined {
+  const verdicts = plan.steps[0]?.verdicts;
+  if (verdicts?.length !== 1 || verdicts[0]!.filter !== 'circuit_open') return undefined;
+  const waitMs = breakers.rateLimitedForMs(verdicts[0]!.deployment.id);
+  return waitMs === undefined ? undefined : { deployment: verdicts[0]!.deployment, waitMs };
 }
 
 /**

@@ -25,6 +25,14 @@ const retryFields = {
    * Must exceed `upstream.timeouts.firstTokenMs`, so that a backend that never starts is failed over.
    */
   deadlineMs: z.number().int().min(100).default(90_000),
+  /**
+   * `model-first` (default): the requested model's deployments, then their retries (after backoff, or the backend's
+   * retry-after), before the fallback chain; one attempt is kept for the fallbacks. `spread`: every planned
+   * deployment once, fallbacks included, before any retry.
+   */
+  order: z.enum(['model-first', 'spread']).default('model-first'),
+  /** The longest backend `retry-after` worth waiting for; a deployment that asks for longer is not retried. */
+  maxRetryAfterMs: z.number().int().nonnegative().default(10_000),
 };
 export const retryPolicySchema = z.strictObject(retryFields);
 export type RetryPolicy = z.infer<typeof retryPolicySchema>;
@@ -35,6 +43,8 @@ const retryOverridesSchema = z.strictObject({
   initialBackoffMs: retryFields.initialBackoffMs.removeDefault().optional(),
   maxBackoffMs: retryFields.maxBackoffMs.removeDefault().optional(),
   deadlineMs: retryFields.deadlineMs.removeDefault().optional(),
+  order: retryFields.order.removeDefault().optional(),
+  maxRetryAfterMs: retryFields.maxRetryAfterMs.removeDefault().optional(),
 });
 
 /** A number range on the estimated prompt tokens. */

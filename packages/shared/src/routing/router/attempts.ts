@@ -30,9 +30,14 @@ const CONTEXT_CODES = new Set(['context_length_exceeded', 'string_above_max_leng
  */
 const FAILOVER_ONLY_CODES = new Set(['upstream_authentication_failed']);
 
-export function failureKind(failure: AttemptFailure): FailureKind {
+/**
+ * `maxRetryAfterMs`: a transient failure whose backend asks for a longer wait than that is failed over, not retried
+ * (`retry.maxRetryAfterMs`).
+ */
+export function failureKind(failure: AttemptFailure, maxRetryAfterMs = Number.POSITIVE_INFINITY): FailureKind {
   if (failure.status === 400 && failure.code && CONTEXT_CODES.has(failure.code)) return 'larger_context';
   if (failure.code && FAILOVER_ONLY_CODES.has(failure.code)) return 'failover';
+  if (failure.retryable && failure.retryAfterMs !== undefined && failure.retryAfterMs > maxRetryAfterMs) return 'failover';
   return failure.retryable ? 'retry' : 'final';
 }
 
@@ -51,9 +56,12 @@ interface RetryEntry {
  * The attempts of one request, as a state machine the caller drives: `next()` says what to call, `failed()` reports
  * how it went. Pure: the caller supplies the clock readings and the random source.
  *
- * Every planned deployment is tried once, in plan order, without waiting. Deployments that failed transiently are
- * then retried, earliest first, each after exponential backoff with jitter or after the backend's retry-after if
- * that is later. No attempt starts after the deadline, and a wait that would end after it is not made.
+ * Deployments are tried in plan order without waiting; those that failed transiently are retried, earliest first,
+ * each after exponential backoff with jitter or after the backend's retry-after if that is later (one longer than
+ * `maxRetryAfterMs` is not waited for). With `order: spread` every planned deployment is tried once before any retry.
+ * With `order: model-first` the first `primaryCount` planned deployments (the requested model's) and their retries
+ * come before the rest (the fallback chain), while that leaves an attempt for the fallbacks. No attempt starts
+ * after the deadline, and a wait that would end after it is not made.
  */
 export class AttemptSequence {
   private readonly fresh: Deployment[];
@@ -65,14 +73,18 @@ export class AttemptSequence {
   private minContext = 0;
   private readonly deadline: number;
 
+  private readonly primary: Set<Deployment>;
+
   constructor(
     planned: readonly Deployment[],
     private readonly policy: RetryPolicy,
     startedAt: number,
     private readonly random: RandomSource,
+    primaryCount = planned.length,
   ) {
     this.fresh = [...planned];
     this.deadline = startedAt + policy.deadlineMs;
+    this.primary = new Set(policy.order === 'model-first' ? planned.slice(0, primaryCount) : planned);
   }
 
   /** Attempts made so far (calls reported through `failed` or `succeeded`). */
@@ -82,11 +94,30 @@ export class AttemptSequence {
 
   next(now: number): NextAttempt | undefined {
     if (this.stopped || this.made >= this.policy.attempts || now > this.deadline) return undefined;
-    const fresh = this.fresh.find((deployment) => this.fits(deployment));
-    if (fresh) return { deployment: fresh, delayMs: 0 };
+    const fresh = this.fresh.filter((deployment) => this.fits(deployment));
     const eligible = this.retries.filter((entry) => this.fits(entry.deployment) && entry.notBefore <= this.deadline);
-    if (eligible.length === 0) return undefined;
-    const soonest = eligible.reduce((best, entry) => (entry.notBefore < best.notBefore ? entry : best));
+    const primaryFresh = fresh.find((deployment) => this.primary.has(deployment));
+    if (primaryFresh) return { deployment: primaryFresh, delayMs: 0 };
+    // The requested model's retries go first while an attempt stays for a fallback not yet tried.
+    const primaryRetries = eligible.filter((entry) => this.primary.has(entry.deployment));
+    if (primaryRetries.length > 0 && (fresh.length === 0 || this.made + 1 < this.policy.attempts)) return this.soonest(primaryRetries, now);
+    if (fresh.length > 0) return { deployment: fresh[0]!, delayMs: 0 };
+    return eligible.length === 0 ? undefined : this.soonest(eligible, now);
+  }
+
+  /**
+   * `deployment` is not to be called before `notBefore` (its circuit is open that long): it waits among the retries
+   * without counting as an attempt. For the requested model's only deployment, held by a backend's 429.
+   */
+  waitFor(deployment: Deployment, notBefore: number): void {
+    if (notBefore > this.deadline) return;
+    this.take(deployment);
+    this.primary.add(deployment);
+    this.retries.push({ deployment, notBefore });
+  }
+
+  private soonest(entries: readonly RetryEntry[], now: number): NextAttempt {
+    const soonest = entries.reduce((best, entry) => (entry.notBefore < best.notBefore ? entry : best));
     return { deployment: soonest.deployment, delayMs: Math.max(0, soonest.notBefore - now) };
   }
 
