@@ -105,7 +105,7 @@ export { isRecord, isNonEmptyArray } from './json.js';
 export { NANO_USD } from './state/limits.js';
 export type { BudgetCheck, SpendStatus, SpendReader } from './state/limits.js';
 export { usageDay, usageMonth, msUntilPeriodEnds, toNanoUsd, parseUsageRecord } from './usage/usage-record.js';
-export type { UsageRecord } from './usage/usage-record.js';
+export type { UsageCharge, UsageRecord } from './usage/usage-record.js';
 export { USAGE_METRICS, NO_KEY, NO_MODEL, usageIncrements, usageKeyOf, summarizeUsage, daysBetween, dayCount } from './usage/usage-totals.js';
 export type { UsageDay, UsageQuery, UsageRow, UsageGrouping, UsageMetric } from './usage/usage-totals.js';
 export type { UsageLedger } from './usage/usage-ledger.js';

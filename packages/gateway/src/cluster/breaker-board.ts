@@ -31,6 +31,8 @@ function verdictOf(result: AttemptResult): Verdict {
   if (result.ok) return 'success';
   const { status, code } = result.error;
   if (code === 'client_closed' || code === 'circuit_open') return 'none';
+  // A continuation that answered with another text than the one delivered: the backend worked as it should.
+  if (code === 'upstream_continuation_mismatch') return 'success';
   return status >= 500 || status === 408 || status === 429 ? 'failure' : 'success';
 }
 

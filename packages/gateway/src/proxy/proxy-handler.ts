@@ -24,6 +24,9 @@ import {
   recordUpstreamErrors,
   retryAfterMsOf,
 } from '../upstream/attempt-layers.js';
+import { refusedPrefill } from '../recovery/continuation-request.js';
+import { StreamRecovery } from '../recovery/stream-recovery.js';
+import { endWithErrorEvent } from '../upstream/attempt.js';
 import type { Operation } from '../upstream/backend.js';
 import type { BackendRegistry } from '../upstream/backend-registry.js';
 import { rewriteBody, topLevelMembers, type TopLevelMembers } from '../upstream/raw-body.js';
@@ -35,6 +38,8 @@ import { planRequest, type PlanningDependencies } from './plan-request.js';
 import { RequestLimits } from './request-limits.js';
 
 export interface ProxyDependencies extends PlanningDependencies {
+  /** `routing.recovery` and the models' own settings. */
+  readonly config: Pick<GatewayConfig, 'routing'>;
   readonly pricing: AnswerPricing;
   readonly backends: BackendRegistry;
   readonly limits: GatewayConfig['limits'];
@@ -50,6 +55,8 @@ export interface ProxyDependencies extends PlanningDependencies {
 
 /** A retry-after wait ends this much after the backend's time, so that the circuit it opened is half-open by then. */
 const RETRY_AFTER_MARGIN_MS = 50;
+/** Most of a stream kept (by reference) for continuing it after a break; a longer one ends with the error event. */
+const RECOVERY_MAX_BYTES = 1024 * 1024;
 
 /**
  * The handler for one forwarded operation: validate → plan the route (a pure function of the request and the local
@@ -150,6 +157,7 @@ export function createProxyHandler(
       sequence.waitFor(heldByRateLimit.deployment, clock() + heldByRateLimit.waitMs + RETRY_AFTER_MARGIN_MS);
     }
     const admitted = new Set<string>(start < plan.attempts.length ? [plan.attempts[start]!.id] : []);
+    const recovery = recoveryFor(dependencies.config.routing, operation, plan.target, proxied);
     let lastError: GatewayError | undefined;
     for (let next = sequence.next(clock()); next && !clientGone.signal.aborted; next = sequence.next(clock())) {
       const { deployment, delayMs } = next;
@@ -166,11 +174,24 @@ export function createProxyHandler(
       controller = new AbortController();
       const backend = dependencies.backends.get(deployment.backend);
       const askForUsage = proxied.stream && !proxied.includeUsage && backend.requestStreamUsage;
+      // A broken stream is continued: the delivered text as a prefill (or the request again, for a backend that refused one).
+      const continuing = recovery?.continuing === true;
       // Built before the attempt, outside every layer: nothing our own code does can count against a circuit.
-      const body = upstreamBody(deployment, askForUsage);
+      const body = continuing ? recovery!.bodyFor(deployment) : upstreamBody(deployment, askForUsage);
       context.attemptStarted(deployment);
       const result = await dispatch(
-        { backend, deployment, operation, body, stream: proxied.stream, dropUsageOnlyChunk: askForUsage, controller, context },
+        {
+          backend,
+          deployment,
+          operation,
+          body,
+          stream: proxied.stream,
+          dropUsageOnlyChunk: askForUsage,
+          controller,
+          context,
+          ...(recovery ? { recovery } : {}),
+          ...(continuing ? { continuation: recovery!.rewriterFor(deployment) } : {}),
+        },
         response,
       );
       if (result.ok) {
@@ -182,16 +203,41 @@ export function createProxyHandler(
       lastError = result.error;
       const retryAfterMs = retryAfterMsOf(result.error);
       const { status, code, retryable } = result.error;
-      const kind = failureKind({ status, code, retryable, retryAfterMs }, plan.retry.maxRetryAfterMs);
+      if (continuing && recovery!.modeFor(deployment) === 'prefill' && refusedPrefill(status, code)) {
+        // It refused the prefill: asked again at once without it; the new answer must repeat the delivered text.
+        recovery!.prefillRefused(deployment);
+        sequence.failed(deployment, 'again', clock());
+        continue;
+      }
+      // A broken stream's deployment is not asked to continue its own answer: another is, or a fallback.
+      const kind = result.broke ? 'failover' : failureKind({ status, code, retryable, retryAfterMs }, plan.retry.maxRetryAfterMs);
       sequence.failed(deployment, kind, clock(), retryAfterMs === undefined ? undefined : retryAfterMs + RETRY_AFTER_MARGIN_MS);
     }
     if (clientGone.signal.aborted) {
       context.failed('client_closed');
       return;
     }
+    if (recovery?.continuing) {
+      // The client's stream is open and has part of the answer: it ends with the error event, as an unrecovered break.
+      const error = lastError ?? new GatewayError(`No deployment of ${plan.target} could continue the stream.`, { status: 502, code: 'upstream_stream_interrupted', type: 'server_error' });
+      endWithErrorEvent(response, context, error);
+      return;
+    }
     if (lastError) Object.assign(lastError.headers, limits.headers);
     throw lastError ?? new GatewayError(`No deployment of ${plan.target} could take the request within its limits.`, { status: 503, code: 'no_deployment_available', retryable: true, retryAfterSeconds: 1 });
   }
+}
+
+/**
+ * The recovery of a chat stream with one choice, unless `recovery: off` (the model's, else `routing.recovery`);
+ * undefined for everything else, which ends with the error event when it breaks after its first byte.
+ */
+function recoveryFor(routing: GatewayConfig['routing'], operation: Operation, target: string, proxied: ProxiedRequest): StreamRecovery | undefined {
+  if (operation !== 'chat/completions' || !proxied.stream) return undefined;
+  const choices = proxied.body['n'];
+  if (choices !== undefined && choices !== null && choices !== 1) return undefined;
+  const setting = (Object.hasOwn(routing.models, target) ? routing.models[target]?.recovery : undefined) ?? routing.recovery;
+  return setting === 'on' ? new StreamRecovery(proxied.body, proxied.includeUsage, RECOVERY_MAX_BYTES) : undefined;
 }
 
 /** The requested model's only deployment when a backend's 429 holds its circuit open, with the time left. */

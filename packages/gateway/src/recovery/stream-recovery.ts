@@ -26,6 +26,8 @@ export class StreamRecovery {
 
   constructor(
     private readonly body: Readonly<Record<string, unknown>>,
+    /** The client asked for stream usage: a continued stream ends with one usage chunk summing every attempt. */
+    readonly includeUsage: boolean,
     maxBytes: number,
   ) {
     this.delivered = new DeliveredStream(maxBytes);

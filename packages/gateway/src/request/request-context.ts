@@ -1,6 +1,6 @@
 import type { Deployment, RoutePlan } from '@dosrouter/shared';
 import type { AnswerPricing } from '../proxy/answer-pricing.js';
-import type { RequestOutcome } from '../proxy/request-outcome.js';
+import type { AttemptCharge, RequestOutcome } from '../proxy/request-outcome.js';
 import type { AccessLog } from '../telemetry/access-log.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
 import type { CompletionSource } from '../upstream/attempt.js';
@@ -126,6 +126,25 @@ export class RequestContext {
   /** The current attempt waited this long for a connection to its backend (`maxConnections`). */
   connectionWaited(waitedMs: number): void {
     if (waitedMs > 0) this.state.connectionWaitMs = Math.round(((this.state.connectionWaitMs ?? 0) + waitedMs) * 100) / 100;
+  }
+
+  /**
+   * The current attempt, a stream that reached the client, broke (`cause`) and will be continued by another: its
+   * usage and cost are kept as a charge to its deployment, and the client's first token stays the request's.
+   */
+  attemptBroke(cause: string): void {
+    if (!this.deploymentInUse) return;
+    this.settleCost();
+    this.state.clientFirstTokenAt ??= this.state.firstTokenAt;
+    const charge: AttemptCharge = {
+      deployment: this.deploymentInUse.id,
+      model: this.deploymentInUse.model,
+      ...(this.state.usage ? { usage: this.state.usage } : {}),
+      ...(this.state.usageEstimated ? { usageEstimated: true } : {}),
+      costUsd: this.state.costUsd ?? 0,
+      cause,
+    };
+    this.state.charges = [...(this.state.charges ?? []), charge];
   }
 
   /** The first content token of the current attempt reached the gateway (the first one counts). */

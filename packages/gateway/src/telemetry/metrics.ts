@@ -60,6 +60,12 @@ export class GatewayMetrics {
     labelNames: ['deployment', 'code'] as const,
     registers: [this.registry],
   });
+  private readonly recoveredStreams = new Counter({
+    name: 'dosrouter_recovered_streams_total',
+    help: 'Streams that broke after text reached the client and were finished by another attempt, by how they broke (cut, stall, malformed).',
+    labelNames: ['cause'] as const,
+    registers: [this.registry],
+  });
   readonly inFlight = new Gauge({
     name: 'dosrouter_requests_in_flight',
     help: 'Client requests being processed by this gateway process.',
@@ -234,6 +240,13 @@ export class GatewayMetrics {
     if (outcome.usage) {
       children.promptTokens.inc(outcome.usage.promptTokens);
       children.completionTokens.inc(outcome.usage.completionTokens);
+    }
+    for (const charge of outcome.charges ?? []) {
+      if (charge.usage) {
+        this.tokens.inc({ model: charge.model, deployment: charge.deployment, kind: 'prompt' }, charge.usage.promptTokens);
+        this.tokens.inc({ model: charge.model, deployment: charge.deployment, kind: 'completion' }, charge.usage.completionTokens);
+      }
+      if (status < 400 && outcome.errorCode === undefined) this.recoveredStreams.inc({ cause: charge.cause });
     }
   }
 }

@@ -2,6 +2,9 @@ import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { GatewayError, type Deployment } from '@dosrouter/shared';
+import type { ContinuationRewriter } from '../recovery/continuation-events.js';
+import { relayContinuation } from '../recovery/continuation-relay.js';
+import type { BreakCause, StreamRecovery } from '../recovery/stream-recovery.js';
 import type { RequestContext } from '../request/request-context.js';
 import type { Backend, Operation } from './backend.js';
 import { SseScanner, usageFromResponse } from './sse-scanner.js';
@@ -35,16 +38,24 @@ export interface AttemptInput {
    * end); it gives the answer's headers and commits its usage record before the last bytes go out.
    */
   readonly context: RequestContext;
+  /**
+   * A chat stream that may be continued elsewhere if it breaks after its first text (recovery on, one choice): the
+   * relay hands it what it forwards, and on a break asks it whether to end with the error event or let the next
+   * attempt continue.
+   */
+  readonly recovery?: StreamRecovery;
+  /** This attempt continues a broken stream: the client's headers and first text are sent; relay through this. */
+  readonly continuation?: ContinuationRewriter;
 }
 
 /** The deadline that aborted an attempt, if one did: it decides the error's wording and whether a stream can fail over. */
-type Deadline = 'total deadline' | 'first token' | undefined;
+export type Deadline = 'total deadline' | 'first token' | undefined;
 
 /**
  * `ok` once an answer reached the client (a stream that broke after its first byte is also `ok`: it was ended
  * with an error event, and nothing can be retried). Otherwise the error, and nothing was sent to the client.
  */
-export type AttemptResult = { ok: true } | { ok: false; error: GatewayError };
+export type AttemptResult = { ok: true } | { ok: false; error: GatewayError; broke?: BreakCause };
 
 export async function runAttempt(input: AttemptInput, response: ServerResponse): Promise<AttemptResult> {
   const { backend, controller, context } = input;
@@ -85,6 +96,7 @@ export async function runAttempt(input: AttemptInput, response: ServerResponse):
       return { ok: false, error: fromErrorResponse(upstream.statusCode, upstream.headers, text, deploymentId, Date.now()) };
     }
     if (input.stream && contentType?.startsWith('text/event-stream')) {
+      if (input.continuation) return await relayContinuation(input, input.continuation, upstream, response, timedOut, firstTokenArrived);
       return await relayStream(input, upstream, response, timedOut, firstTokenArrived);
     }
     return await relayWhole(input, upstream, contentType, response, timedOut);
@@ -142,23 +154,30 @@ async function relayStream(
   firstTokenArrived: () => void,
 ): Promise<AttemptResult> {
   const { context, controller } = input;
-  // [DONE] is held back: it is sent after the usage record is committed.
-  const scanner = new SseScanner(input.dropUsageOnlyChunk, { holdDone: true, collectBytes: COLLECT_STREAM_BYTES });
+  const { recovery } = input;
+  // [DONE] is held back: it is sent after the usage record is committed. A recoverable stream first tries skipping
+  // one malformed event, and is continued elsewhere at the second.
+  const scanner = new SseScanner(input.dropUsageOnlyChunk, { holdDone: true, collectBytes: COLLECT_STREAM_BYTES, skipMalformed: recovery !== undefined });
+  const malformedAllowed = recovery ? 1 : 0;
   let started = false;
-  /** The backend's usage, or what the gateway counts in what was streamed (a broken stream was billed too). */
-  const settleUsage = (): void => {
-    if (scanner.usage || !started) {
-      context.usageSettled(scanner.usage, false);
-      return;
-    }
-    const scale = scanner.collectedBytes > 0 ? scanner.dataBytes / scanner.collectedBytes : 1;
-    context.usageSettled(context.estimateUsage({ events: scanner.collected, scale }), true);
-  };
+  const settleUsage = (): void => settleStreamUsage(context, scanner, started);
   let firstTokenNoted = false;
   const noteFirstToken = (): void => {
     if (firstTokenNoted || !scanner.firstTokenSeen) return;
     firstTokenNoted = true;
     context.firstToken();
+  };
+  /** After the first byte: the next attempt continues the answer if recovery takes the break, else the error event. */
+  const broke = (cause: BreakCause, error: GatewayError): AttemptResult => {
+    settleUsage();
+    const verdict = recovery?.broke(input.deployment, cause);
+    if (verdict?.continued) {
+      upstream.body.destroy();
+      context.attemptBroke(cause);
+      return { ok: false, error, broke: cause };
+    }
+    endWithErrorEvent(response, context, error);
+    return { ok: true };
   };
   // Events before the first token (the role chunk, keep-alives) are held back, so that a deployment that never
   // produces a token can still be failed over: the client has seen nothing yet.
@@ -166,7 +185,7 @@ async function relayStream(
   try {
     for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
       const events = scanner.push(chunk);
-      if (events === '' && !scanner.malformedSeen) continue;
+      if (events === '' && scanner.malformedEvents <= malformedAllowed) continue;
       if (!started) {
         if (scanner.malformedSeen) return { ok: false, error: malformedAnswer(input.deployment.id, 'a malformed stream event') };
         if (scanner.errorSeen) return { ok: false, error: malformedAnswer(input.deployment.id, 'an error event before its first token') };
@@ -185,67 +204,85 @@ async function relayStream(
           'x-accel-buffering': 'no',
         });
         noteFirstToken();
+        recovery?.delivered.add(held);
         if (!response.write(held)) await once(response, 'drain', { signal: controller.signal });
         held = '';
         continue;
       }
       noteFirstToken();
-      if (events !== '' && !response.write(events)) await once(response, 'drain', { signal: controller.signal });
-      if (scanner.malformedSeen) {
+      if (events !== '') {
+        recovery?.delivered.add(events);
+        if (!response.write(events)) await once(response, 'drain', { signal: controller.signal });
+      }
+      if (scanner.malformedEvents > malformedAllowed) {
         upstream.body.destroy();
-        settleUsage();
-        endWithErrorEvent(response, context, malformedAnswer(input.deployment.id, 'a malformed stream event'));
-        return { ok: true };
+        return broke('malformed', malformedAnswer(input.deployment.id, 'a malformed stream event'));
       }
     }
   } catch (error) {
     const failure = fromTransportError(error, input.deployment.id, timedOut());
     if (!started) return { ok: false, error: clientClosed(controller, context, timedOut()) ?? failure };
-    settleUsage();
     if (controller.signal.aborted && timedOut() === undefined) {
+      settleUsage();
       context.failed('client_closed');
       return { ok: true };
     }
-    // A deadline keeps its own message; a connection lost mid-answer is an interrupted stream, not "unreachable".
-    endWithErrorEvent(response, context, failure.status === 504 ? failure : streamInterrupted(input.deployment.id));
-    return { ok: true };
+    // The request's total deadline is over: nothing is continued past it.
+    if (timedOut() !== undefined) {
+      settleUsage();
+      endWithErrorEvent(response, context, failure);
+      return { ok: true };
+    }
+    // A stall keeps its own message; a connection lost mid-answer is an interrupted stream, not "unreachable".
+    return failure.status === 504 ? broke('stall', failure) : broke('cut', streamInterrupted(input.deployment.id));
   }
   if (!started) {
     context.usageSettled(scanner.usage, false);
     return { ok: false, error: malformedAnswer(input.deployment.id, held === '' ? 'an empty event stream' : 'a stream that ended before its first token') };
   }
-  settleUsage();
   if (scanner.complete) {
+    settleUsage();
     context.upstreamEnded();
     await context.commitAnswer(200);
     response.end('data: [DONE]\n\n');
   } else if (scanner.errorSeen) {
+    settleUsage();
     context.failed('upstream_stream_error');
     response.end();
   } else {
-    endWithErrorEvent(response, context, streamInterrupted(input.deployment.id));
+    return broke('cut', streamInterrupted(input.deployment.id));
   }
   return { ok: true };
+}
+
+/** The backend's usage, or what the gateway counts in what was streamed (a broken stream was billed too). */
+export function settleStreamUsage(context: RequestContext, scanner: SseScanner, streamed: boolean): void {
+  if (scanner.usage || !streamed) {
+    context.usageSettled(scanner.usage, false);
+    return;
+  }
+  const scale = scanner.collectedBytes > 0 ? scanner.dataBytes / scanner.collectedBytes : 1;
+  context.usageSettled(context.estimateUsage({ events: scanner.collected, scale }), true);
 }
 
 /**
  * The client went away before anything was sent to it: not the backend's failure. Its error counts against no
  * circuit (status 499) and is recorded nowhere; the caller stops, the client being gone.
  */
-function clientClosed(controller: AbortController, context: RequestContext, deadline: Deadline): GatewayError | undefined {
+export function clientClosed(controller: AbortController, context: RequestContext, deadline: Deadline): GatewayError | undefined {
   if (!controller.signal.aborted || deadline !== undefined) return undefined;
   context.failed('client_closed');
   return new GatewayError('The client closed the connection.', { status: 499, code: 'client_closed', retryable: false });
 }
 
 /** After the first byte no retry is possible: end with an OpenAI-shaped error event, never a silent truncation. */
-function endWithErrorEvent(response: ServerResponse, context: RequestContext, error: GatewayError): void {
+export function endWithErrorEvent(response: ServerResponse, context: RequestContext, error: GatewayError): void {
   context.failed(error.code);
   if (response.destroyed) return;
   response.end(`data: ${JSON.stringify(error.toBody())}\n\n`);
 }
 
-function streamInterrupted(deploymentId: string): GatewayError {
+export function streamInterrupted(deploymentId: string): GatewayError {
   return new GatewayError(`The backend for ${deploymentId} ended the stream before the answer was complete.`, {
     status: 502,
     code: 'upstream_stream_interrupted',
@@ -253,7 +290,7 @@ function streamInterrupted(deploymentId: string): GatewayError {
   });
 }
 
-function malformedAnswer(deploymentId: string, what: string, cause?: unknown): GatewayError {
+export function malformedAnswer(deploymentId: string, what: string, cause?: unknown): GatewayError {
   return new GatewayError(`The backend for ${deploymentId} answered with ${what}.`, {
     status: 502,
     code: 'upstream_malformed_response',

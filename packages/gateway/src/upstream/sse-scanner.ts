@@ -37,8 +37,12 @@ export class SseScanner {
   errorSeen = false;
   /** A choice finished with `content_filter`. */
   contentFilterSeen = false;
-  /** An event whose data is neither JSON-looking nor [DONE]: it and everything after it are not forwarded. */
+  /**
+   * An event whose data is neither JSON-looking nor [DONE]: it and everything after it are not forwarded (with
+   * `skipMalformed`, only it is dropped; `malformedEvents` counts them).
+   */
   malformedSeen = false;
+  malformedEvents = 0;
   usage: TokenUsage | undefined;
   /**
    * The data of the JSON events seen, while they total at most `collectBytes`: what the gateway counts tokens in when
@@ -56,6 +60,8 @@ export class SseScanner {
       /** Leave `[DONE]` out of the forwarded events (the caller sends it once it is ready to end). */
       readonly holdDone?: boolean;
       readonly collectBytes?: number;
+      /** Drop a malformed event and go on with the events after it (a recoverable stream tries that first). */
+      readonly skipMalformed?: boolean;
     } = {},
   ) {}
 
@@ -87,7 +93,7 @@ export class SseScanner {
       start = end;
       if (this.inspectEvent(event)) kept.push(event);
       else dropped = true;
-      if (this.malformedSeen) {
+      if (this.malformedSeen && this.options.skipMalformed !== true) {
         dropped = true;
         break;
       }
@@ -106,6 +112,7 @@ export class SseScanner {
     // A cheap shape check instead of parsing every chunk: an event's JSON is one object.
     if (data.charCodeAt(0) !== 0x7b || data.charCodeAt(data.length - 1) !== 0x7d) {
       this.malformedSeen = true;
+      this.malformedEvents += 1;
       return false;
     }
     if (!this.firstTokenSeen && (TOKEN_PATTERN.test(data) || TOOL_CALLS_PATTERN.test(data))) this.firstTokenSeen = true;

@@ -115,6 +115,8 @@ export const modelRoutingSchema = z
     retry: retryOverridesSchema.optional(),
     /** Models tried in order once every deployment of this one failed or was filtered out. */
     fallbacks: z.array(modelName).optional(),
+    /** Overrides `routing.recovery` for requests to this model. */
+    recovery: z.enum(['on', 'off']).optional(),
   });
 export type ModelRouting = z.infer<typeof modelRoutingSchema>;
 
@@ -142,6 +144,12 @@ export const routingSchema = z
       .prefault({}),
     /** `x-dosrouter-savings` is the cost of the same tokens on this model minus the cost of the answer. */
     savingsBaseline: modelName.optional(),
+    /**
+     * `on`: a chat stream (one choice) that breaks after text reached the client (cut, stall past `idleMs`, malformed
+     * events) is continued by the next attempt in the same client stream (docs/routing.md#mid-stream-recovery).
+     * `off`: it ends with the error event. A model's `recovery` overrides it.
+     */
+    recovery: z.enum(['on', 'off']).default('on'),
     /** A request with `x-session-id` keeps going to one deployment while that deployment stays healthy. */
     sessionAffinity: z.boolean().default(true),
     /**

@@ -8,10 +8,11 @@ import type { RandomSource } from '../types.js';
  *   deployments are tried, and this one again after a backoff while attempts and the deadline allow.
  * - `failover`: this deployment will not do (it refused our credential): others only.
  * - `larger_context`: the prompt did not fit: only deployments with a larger context window are tried.
+ * - `again`: this deployment is called again at once, asked another way (a continuation without its prefill).
  * - `final`: the request itself is at fault (400, 401, 403, 404, 422, a content-policy rejection): it goes back to
  *   the client as it came.
  */
-export type FailureKind = 'retry' | 'failover' | 'larger_context' | 'final';
+export type FailureKind = 'retry' | 'failover' | 'larger_context' | 'again' | 'final';
 
 /** The parts of an error the classification reads (a GatewayError has them all). */
 export interface AttemptFailure {
@@ -137,6 +138,9 @@ export class AttemptSequence {
         this.minContext = Math.max(this.minContext, deployment.contextWindow);
         return;
       case 'failover':
+        return;
+      case 'again':
+        this.retries.push({ deployment, notBefore: now });
         return;
       case 'retry': {
         const count = (this.failures.get(deployment.id) ?? 0) + 1;

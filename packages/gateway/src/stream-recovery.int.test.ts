@@ -1,0 +1,299 @@
+import OpenAI from 'openai';
+import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startSimulator, type SimulatedModel, type Simulator } from '@dosrouter/provider-sim';
+import { configSchema, createLogger } from '@dosrouter/shared';
+import { TEST_REDIS_URL } from '../../shared/src/test-support/redis.js';
+import { startGateway, type RunningGateway } from './gateway.js';
+import { startClusterHarness } from './test-support/cluster-harness.js';
+import { LogCapture, SIMULATOR_KEY } from './test-support/harness.js';
+
+/**
+ * Mid-stream recovery (#12) against the simulator's real faults, through the official client, in embedded mode and
+ * in cluster mode (real Redis under a prefix of the test's own): a stream that breaks after text reached the client
+ * is finished by another deployment in the same client stream, with nothing missing or repeated at the seam.
+ */
+
+const MODEL = 'chat-model';
+const FALLBACK = 'other-model';
+const PRIMARY = `sim/${MODEL}`;
+const SPARE = `spare/${MODEL}`;
+const TOKENS = 24;
+const messages = [{ role: 'user' as const, content: 'Tell me a story.' }];
+/** Generous bounds on the wall clock: a busy machine stretches every step; a failure to recover takes far longer. */
+const TOTAL_BOUND_MS = 8_000;
+
+type Mode = 'embedded' | 'cluster';
+
+interface Setup {
+  readonly primary: Simulator;
+  readonly spare: Simulator;
+  readonly client: OpenAI;
+  readonly url: string;
+  readonly logs: LogCapture;
+  close(): Promise<void>;
+}
+
+const running: Setup[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((setup) => setup.close()));
+});
+
+/**
+ * Backend `sim` (the primary, cheaper: the cost strategy tries it first) serves the model and its fallback; backend
+ * `spare` serves the model too. Tokens come 2 ms apart, as from a real model.
+ */
+async function start(
+  mode: Mode,
+  options: { spare?: Partial<SimulatedModel>; primaryModels?: SimulatedModel[]; routing?: Record<string, unknown>; idleMs?: number } = {},
+): Promise<Setup> {
+  const model = { outputTokens: TOKENS, interTokenDelayMs: 2 };
+  const primary = await startSimulator({
+    models: options.primaryModels ?? [{ id: MODEL, ...model }, { id: FALLBACK, ...model }],
+    apiKey: SIMULATOR_KEY,
+  });
+  const spare = await startSimulator({ models: [{ id: MODEL, ...model, ...options.spare }], apiKey: SIMULATOR_KEY });
+  const document: Record<string, unknown> = {
+    logging: { level: 'info' },
+    prober: { embedded: false },
+    backends: [
+      {
+        name: 'sim',
+        baseUrl: primary.baseUrl,
+        apiKey: SIMULATOR_KEY,
+        timeouts: { idleMs: options.idleMs ?? 2_000 },
+        models: [
+          { name: MODEL, capabilities: ['streaming', 'tools'], pricing: { inputPerMTok: 1, outputPerMTok: 2 } },
+          { name: FALLBACK, capabilities: ['streaming', 'tools'], pricing: { inputPerMTok: 1, outputPerMTok: 2 } },
+        ],
+      },
+      { name: 'spare', baseUrl: spare.baseUrl, apiKey: SIMULATOR_KEY, models: [{ name: MODEL, capabilities: ['streaming', 'tools'], pricing: { inputPerMTok: 3, outputPerMTok: 7 } }] },
+    ],
+    routing: { strategy: 'cost', retry: { attempts: 3, initialBackoffMs: 100, maxBackoffMs: 200, deadlineMs: 6_000 }, ...options.routing },
+    upstream: { timeouts: { firstTokenMs: 1_000 } },
+  };
+  const closeSimulators = () => Promise.all([primary.close(), spare.close()]);
+  let gatewayUrl: string;
+  let logs: LogCapture;
+  let closeGateway: () => Promise<void>;
+  if (mode === 'cluster') {
+    const cluster = await startClusterHarness({ replicas: 1, redisUrl: TEST_REDIS_URL, document });
+    gatewayUrl = cluster.gateways[0]!.url;
+    logs = cluster.logs[0]!;
+    closeGateway = () => cluster.close();
+  } else {
+    logs = new LogCapture();
+    const gateway: RunningGateway = await startGateway({
+      config: configSchema.parse(document),
+      logger: createLogger({ level: 'info', service: 'gateway', destination: logs }),
+      port: 0,
+      host: '127.0.0.1',
+    });
+    gatewayUrl = gateway.url;
+    closeGateway = async () => void (await gateway.close(1_000));
+  }
+  const setup: Setup = {
+    primary,
+    spare,
+    url: gatewayUrl,
+    logs,
+    client: new OpenAI({ apiKey: 'client-key', baseURL: `${gatewayUrl}/v1`, maxRetries: 0, timeout: 20_000 }),
+    close: async () => {
+      await closeGateway();
+      await closeSimulators();
+    },
+  };
+  running.push(setup);
+  return setup;
+}
+
+interface StreamRead {
+  chunks: ChatCompletionChunk[];
+  content: string;
+  error: unknown;
+  elapsedMs: number;
+  headers: Headers;
+}
+
+async function askStream(setup: Setup, body: Record<string, unknown> = {}): Promise<StreamRead> {
+  const started = Date.now();
+  const { data: stream, response } = await setup.client.chat.completions
+    .create({ model: MODEL, messages, stream: true, stream_options: { include_usage: true }, ...body } as OpenAI.ChatCompletionCreateParamsStreaming)
+    .withResponse();
+  const chunks: ChatCompletionChunk[] = [];
+  const error = await (async () => {
+    for await (const chunk of stream) chunks.push(chunk);
+  })().then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  const content = chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('');
+  return { chunks, content, error, elapsedMs: Date.now() - started, headers: response.headers };
+}
+
+/** The raw SSE text of one streamed request through the gateway. */
+async function rawStream(setup: Setup, body: Record<string, unknown> = {}): Promise<string> {
+  const response = await fetch(`${setup.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer client-key' },
+    body: JSON.stringify({ model: MODEL, messages, stream: true, ...body }),
+  });
+  return response.text();
+}
+
+/** The answer the model gives without any fault, asked of the simulator directly. */
+async function canonicalAnswer(simulator: Simulator, model = MODEL): Promise<string[]> {
+  const client = new OpenAI({ apiKey: SIMULATOR_KEY, baseURL: simulator.baseUrl, maxRetries: 0 });
+  const stream = await client.chat.completions.create({ model, messages, stream: true });
+  const pieces: string[] = [];
+  for await (const chunk of stream) {
+    const content = chunk.choices[0]?.delta.content;
+    if (content) pieces.push(content);
+  }
+  simulator.reset();
+  return pieces;
+}
+
+/** The one finish reason, the one role delta and the one id of a read stream. */
+function shapeOf(read: StreamRead) {
+  return {
+    finishReasons: read.chunks.flatMap((chunk) => chunk.choices.map((choice) => choice.finish_reason).filter((reason) => reason !== null)),
+    roles: read.chunks.filter((chunk) => chunk.choices[0]?.delta.role !== undefined).length,
+    ids: new Set(read.chunks.map((chunk) => chunk.id)).size,
+    usageChunks: read.chunks.filter((chunk) => chunk.usage).length,
+  };
+}
+
+const lastMessage = (simulator: Simulator) => {
+  const body = simulator.recentRequests().at(-1)?.body as { messages: Array<{ role: string; content: string }> };
+  return body.messages.at(-1);
+};
+
+describe.each(['embedded', 'cluster'] as const)('mid-stream recovery in %s mode', (mode) => {
+  describe.each([
+    { kind: 'stream_cut', cause: 'cut' },
+    { kind: 'stream_stall', cause: 'stall' },
+  ] as const)('when the stream breaks by a $kind after 5 tokens', ({ kind, cause }) => {
+    it('finishes the answer on the other deployment by prefill: exact at the seam, one finish, one usage summing both', async () => {
+      const setup = await start(mode, { idleMs: 300 });
+      const canonical = await canonicalAnswer(setup.spare);
+      setup.primary.injectFaults({ kind, afterTokens: 5 });
+
+      const read = await askStream(setup);
+
+      expect(read.error).toBeUndefined();
+      expect(read.content).toBe(canonical.join(''));
+      expect(shapeOf(read)).toEqual({ finishReasons: ['stop'], roles: 1, ids: 1, usageChunks: 1 });
+      expect(read.headers.get('x-dosrouter-deployment')).toBe(PRIMARY);
+      // The spare was asked to continue the five delivered tokens, and answered the other nineteen.
+      expect(setup.primary.stats.requests).toBe(1);
+      expect(setup.spare.stats.requests).toBe(1);
+      expect(lastMessage(setup.spare)).toEqual({ role: 'assistant', content: canonical.slice(0, 5).join('') });
+      const spareUsage = setup.spare.stats.usage;
+      expect(spareUsage.completionTokens).toBe(TOKENS - 5);
+      const usage = read.chunks.find((chunk) => chunk.usage)!.usage!;
+      expect(usage.completion_tokens).toBeGreaterThan(spareUsage.completionTokens);
+      expect(usage.prompt_tokens).toBeGreaterThan(spareUsage.promptTokens);
+      expect(read.elapsedMs).toBeLessThan(TOTAL_BOUND_MS);
+
+      const access = setup.logs.accessLines().at(-1)!;
+      expect(access).toMatchObject({ status: 200, deployment: SPARE, attempts: 2, recovered: [{ deployment: PRIMARY, cause }] });
+      expect(access.errorCode).toBeUndefined();
+      const metrics = await (await fetch(`${setup.url}/metrics`)).text();
+      expect(metrics).toContain(`dosrouter_recovered_streams_total{cause="${cause}"} 1`);
+    });
+  });
+
+  it('ends the raw stream with the attempts in a last comment event, then [DONE]', async () => {
+    const setup = await start(mode);
+    setup.primary.injectFaults({ kind: 'stream_cut', afterTokens: 3 });
+
+    const text = await rawStream(setup);
+
+    expect(text).toMatch(/: x-dosrouter-attempts: 2; recovered=sim\/chat-model:cut\n\ndata: \[DONE\]\n\n$/);
+  });
+
+  it('skips one malformed event when the stream goes on cleanly after it, without another attempt', async () => {
+    const setup = await start(mode);
+    const canonical = await canonicalAnswer(setup.primary);
+    setup.primary.injectFaults({ kind: 'malformed_chunk', afterTokens: 3 });
+
+    const read = await askStream(setup);
+
+    expect(read.error).toBeUndefined();
+    expect(read.content).toBe(canonical.join(''));
+    expect(shapeOf(read).finishReasons).toEqual(['stop']);
+    expect(setup.primary.stats.requests).toBe(1);
+    expect(setup.spare.stats.requests).toBe(0);
+  });
+
+  it('asks a backend that refuses the prefill again without it, and relays only what follows the delivered text', async () => {
+    const setup = await start(mode, { spare: { rejectsPrefill: true } });
+    const canonical = await canonicalAnswer(setup.spare);
+    setup.primary.injectFaults({ kind: 'stream_cut', afterTokens: 7 });
+
+    const read = await askStream(setup);
+
+    expect(read.error).toBeUndefined();
+    expect(read.content).toBe(canonical.join(''));
+    expect(shapeOf(read)).toEqual({ finishReasons: ['stop'], roles: 1, ids: 1, usageChunks: 1 });
+    // One refusal (400), one full answer of which the first seven tokens were dropped.
+    expect(setup.spare.stats.requests).toBe(2);
+    expect(lastMessage(setup.spare)?.role).toBe('user');
+  });
+
+  it('ends with the error event when a prefill-refusing fallback answers something else', async () => {
+    const setup = await start(mode, {
+      primaryModels: [
+        { id: MODEL, outputTokens: TOKENS, interTokenDelayMs: 2 },
+        { id: FALLBACK, outputTokens: TOKENS, interTokenDelayMs: 2, rejectsPrefill: true },
+      ],
+      // Attempts for: the cut, the spare's 503, the fallback's refusal of the prefill, its new answer.
+      routing: { models: { [MODEL]: { fallbacks: [FALLBACK], retry: { attempts: 4, order: 'spread' } } } },
+    });
+    // The spare is out of the way: only the fallback model can continue.
+    setup.spare.setOutage({ mode: 'error', status: 503 });
+    setup.primary.injectFaults({ kind: 'stream_cut', afterTokens: 5, model: MODEL });
+
+    const read = await askStream(setup);
+
+    expect(read.content.length).toBeGreaterThan(0);
+    expect(read.error).toBeInstanceOf(OpenAI.APIError);
+    expect(String((read.error as Error).message)).toMatch(/does not start with the text already sent/);
+    expect(shapeOf(read).finishReasons).toEqual([]);
+    expect(setup.primary.stats.byModel).toEqual({ [MODEL]: 1, [FALLBACK]: 2 });
+  });
+
+  it('ends a stream cut inside a tool call with the error event, without another attempt', async () => {
+    const setup = await start(mode);
+    setup.primary.injectFaults({ kind: 'stream_cut', afterTokens: 2 });
+    const tools = [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object', properties: { city: { type: 'string' }, days: { type: 'integer' } } } } }];
+
+    const text = await rawStream(setup, { tools });
+
+    expect(text).toContain('"tool_calls"');
+    expect(text).not.toContain('[DONE]');
+    expect(text.trim().split('\n\n').at(-1)).toMatch(/^data: \{"error":/);
+    expect(setup.spare.stats.requests).toBe(0);
+  });
+
+  it('leaves a model with recovery: off to end with the error event', async () => {
+    const setup = await start(mode, { routing: { models: { [MODEL]: { recovery: 'off' } } } });
+    setup.primary.injectFaults({ kind: 'stream_cut', afterTokens: 5 });
+
+    const read = await askStream(setup);
+
+    expect(read.error).toBeInstanceOf(OpenAI.APIError);
+    expect(setup.spare.stats.requests).toBe(0);
+  });
+
+  it('leaves a request with n > 1 to end with the error event', async () => {
+    const setup = await start(mode);
+    setup.primary.injectFaults({ kind: 'stream_cut', afterTokens: 5 });
+
+    const text = await rawStream(setup, { n: 2 });
+
+    expect(text).not.toContain('[DONE]');
+    expect(setup.spare.stats.requests).toBe(0);
+  });
+});
