@@ -297,3 +297,51 @@ describe.each(['embedded', 'cluster'] as const)('mid-stream recovery in %s mode'
     expect(setup.spare.stats.requests).toBe(0);
   });
 });
+
+describe.each(['embedded', 'cluster'] as const)('retry order in %s mode', (mode) => {
+  /** `other-model` (one deployment, on the primary) falls back to `chat-model`. */
+  const withFallback = (order: 'model-first' | 'spread') => ({
+    routing: { models: { [FALLBACK]: { fallbacks: [MODEL], retry: { order, attempts: 3, deadlineMs: 6_000 } } } },
+  });
+
+  it('model-first waits out a Retry-After: 1 on the requested model within the deadline', async () => {
+    const setup = await start(mode, withFallback('model-first'));
+    setup.primary.injectFaults({ kind: 'rate_limit', retryAfterSeconds: 1, model: FALLBACK });
+
+    const read = await askStream(setup, { model: FALLBACK });
+
+    expect(read.error).toBeUndefined();
+    expect(read.headers.get('x-dosrouter-deployment')).toBe(`sim/${FALLBACK}`);
+    expect(setup.primary.stats.byModel).toEqual({ [FALLBACK]: 2 });
+    expect(setup.spare.stats.requests).toBe(0);
+    // The wait was the backend's second, not a backoff (100–200 ms here).
+    expect(read.elapsedMs).toBeGreaterThanOrEqual(1_000);
+    expect(read.elapsedMs).toBeLessThan(TOTAL_BOUND_MS);
+  });
+
+  it('spread falls over to the fallback at once', async () => {
+    const setup = await start(mode, withFallback('spread'));
+    setup.primary.injectFaults({ kind: 'rate_limit', retryAfterSeconds: 1, model: FALLBACK });
+
+    const read = await askStream(setup, { model: FALLBACK });
+
+    expect(read.error).toBeUndefined();
+    expect(read.headers.get('x-dosrouter-deployment')).toBe(PRIMARY);
+    expect(setup.primary.stats.byModel).toEqual({ [FALLBACK]: 1, [MODEL]: 1 });
+    // Not after the retry-after: a wait would have put the second call 1 s or more after the first.
+    const [refused, answered] = setup.primary.recentRequests();
+    expect(answered!.receivedAt - refused!.receivedAt).toBeLessThan(1_000);
+  });
+
+  it('model-first answers a 500 on the first attempt from the model\'s other deployment, not the fallback', async () => {
+    const setup = await start(mode, { routing: { models: { [MODEL]: { fallbacks: [FALLBACK] } } } });
+    setup.primary.injectFaults({ kind: 'server_error', model: MODEL });
+
+    const read = await askStream(setup);
+
+    expect(read.error).toBeUndefined();
+    expect(read.headers.get('x-dosrouter-deployment')).toBe(SPARE);
+    expect(setup.primary.stats.byModel).toEqual({ [MODEL]: 1 });
+    expect(setup.spare.stats.requests).toBe(1);
+  });
+});
