@@ -21,35 +21,45 @@ describe('DeliveredStream', () => {
     delivered.add(event(chunk({ role: 'assistant', content: '' })) + event(chunk({ content: 'Once' })));
     delivered.add(Buffer.from(event(chunk({ content: ' upon' }))));
     const transcript = delivered.transcript();
-    expect(transcript).toMatchObject({ id: 'chatcmpl-first', created: 1700000000, model: 'gpt-test', text: 'Once upon', roleSent: true });
+    expect(transcript).toMatchObject({ id: 'chatcmpl-first', created: 1700000000, model: 'gpt-test', text: 'Once upon' });
     expect(transcript.unrecoverable).toBeUndefined();
   });
 
   it('refuses a stream that broke inside a tool call', () => {
     const delivered = new DeliveredStream(10_000);
     delivered.add(event(chunk({ content: 'Let me look.' })) + event(chunk({ tool_calls: [{ index: 0, function: { arguments: '{"q' } }] })));
-    expect(delivered.transcript().unrecoverable).toMatch(/tool call/);
+    expect(delivered.transcript().unrecoverable).toMatch(/tool calls/);
   });
 
-  it('refuses several choices, and a stream with no text yet', () => {
-    const several = new DeliveredStream(10_000);
-    several.add(event({ ...chunk({ content: 'a' }), choices: [{ index: 1, delta: { content: 'b' }, finish_reason: null }] }));
-    expect(several.transcript().unrecoverable).toMatch(/several choices/);
+  it('refuses a stream with no text yet, or with refusal text; a null refusal is no refusal', () => {
+    const refused = new DeliveredStream(10_000);
+    refused.add(event(chunk({ refusal: 'I cannot' })));
+    expect(refused.transcript().unrecoverable).toMatch(/refusal/);
+    const nullRefusal = new DeliveredStream(10_000);
+    nullRefusal.add(event(chunk({ role: 'assistant', content: 'Sure', refusal: null })));
+    expect(nullRefusal.transcript()).toMatchObject({ text: 'Sure', unrecoverable: undefined });
     const empty = new DeliveredStream(10_000);
     empty.add(event(chunk({ role: 'assistant', content: '' })));
     expect(empty.transcript().unrecoverable).toMatch(/no text/);
   });
 
   it('lets go of everything past its limit, and then refuses', () => {
-    const delivered = new DeliveredStream(50);
+    const delivered = new DeliveredStream(10);
     delivered.add(event(chunk({ content: 'a long enough answer' })));
-    expect(delivered.transcript().unrecoverable).toMatch(/more than 50 bytes/);
+    expect(delivered.transcript().unrecoverable).toMatch(/more than 10 bytes/);
   });
 
-  it('reads pretty-printed events of several data lines', () => {
+  it('keeps only the content, unescaped when read back, and the first event with an id', () => {
     const delivered = new DeliveredStream(10_000);
-    delivered.add(`data: {"id":"x","choices":[{"index":0,\ndata: "delta":{"content":"hi"}}]}\n\n`);
-    expect(delivered.transcript().text).toBe('hi');
+    delivered.add(': keep-alive\n\n' + event(chunk({ role: 'assistant', content: 'say \"hi\"\n' })) + event(chunk({ content: 'é' })));
+    expect(delivered.transcript()).toMatchObject({ id: 'chatcmpl-first', text: 'say \"hi\"\né' });
+  });
+
+  it('reads spaced and pretty-printed events of several data lines', () => {
+    const delivered = new DeliveredStream(10_000);
+    delivered.add(`data: {"id":"x","choices":[{"index":0,\ndata: "delta":{"content" : "hi"}}]}\n\n`);
+    delivered.add(`data: {"id": "x", "choices": [{"delta": {"content": " there", "note": "\\"content\\": \\"no\\""}}]}\n\n`);
+    expect(delivered.transcript().text).toBe('hi there');
   });
 });
 
@@ -109,7 +119,6 @@ describe('ContinuationRewriter', () => {
     model: 'gpt-test',
     systemFingerprint: undefined,
     text: 'Once upon',
-    roleSent: true,
     unrecoverable: undefined,
   };
   const other = (delta: Record<string, unknown>, finish: string | null = null) =>
@@ -162,7 +171,7 @@ describe('merged usage', () => {
   });
 
   it('makes the usage-only chunk in the first attempt\'s id', () => {
-    const transcript: Transcript = { id: 'c1', created: 5, model: 'm', systemFingerprint: undefined, text: 'a', roleSent: true, unrecoverable: undefined };
+    const transcript: Transcript = { id: 'c1', created: 5, model: 'm', systemFingerprint: undefined, text: 'a', unrecoverable: undefined };
     expect(JSON.parse(usageChunkData(transcript, { promptTokens: 1, completionTokens: 2, totalTokens: 3 }))).toEqual({
       id: 'c1',
       object: 'chat.completion.chunk',
