@@ -108,6 +108,8 @@ async function start(
 }
 
 interface StreamRead {
+  /** Epoch ms when the request was sent. */
+  sentAt: number;
   chunks: ChatCompletionChunk[];
   content: string;
   error: unknown;
@@ -115,10 +117,10 @@ interface StreamRead {
   headers: Headers;
 }
 
-async function askStream(setup: Setup, body: Record<string, unknown> = {}): Promise<StreamRead> {
+async function askStream(setup: Setup, body: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<StreamRead> {
   const started = Date.now();
   const { data: stream, response } = await setup.client.chat.completions
-    .create({ model: MODEL, messages, stream: true, stream_options: { include_usage: true }, ...body } as OpenAI.ChatCompletionCreateParamsStreaming)
+    .create({ model: MODEL, messages, stream: true, stream_options: { include_usage: true }, ...body } as OpenAI.ChatCompletionCreateParamsStreaming, { headers })
     .withResponse();
   const chunks: ChatCompletionChunk[] = [];
   const error = await (async () => {
@@ -128,7 +130,7 @@ async function askStream(setup: Setup, body: Record<string, unknown> = {}): Prom
     (caught: unknown) => caught,
   );
   const content = chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('');
-  return { chunks, content, error, elapsedMs: Date.now() - started, headers: response.headers };
+  return { sentAt: started, chunks, content, error, elapsedMs: Date.now() - started, headers: response.headers };
 }
 
 /** The raw SSE text of one streamed request through the gateway. */
@@ -343,5 +345,57 @@ describe.each(['embedded', 'cluster'] as const)('retry order in %s mode', (mode)
     expect(read.headers.get('x-dosrouter-deployment')).toBe(SPARE);
     expect(setup.primary.stats.byModel).toEqual({ [MODEL]: 1 });
     expect(setup.spare.stats.requests).toBe(1);
+  });
+});
+
+describe.each(['embedded', 'cluster'] as const)('hedged requests in %s mode', (mode) => {
+  const hedged = {
+    routing: {
+      models: { [MODEL]: { hedge: { afterMs: 200 } } },
+      sideEffects: [{ headers: { 'x-side-effects': '^yes$' } }],
+    },
+  };
+
+  it('starts the same request on the other deployment once the threshold passes, and aborts the loser', async () => {
+    const setup = await start(mode, hedged);
+    const canonical = await canonicalAnswer(setup.spare);
+    setup.primary.injectFaults({ kind: 'slow_first_token', delayMs: 3_000 });
+
+    const read = await askStream(setup);
+
+    expect(read.error).toBeUndefined();
+    expect(read.content).toBe(canonical.join(''));
+    expect(shapeOf(read)).toEqual({ finishReasons: ['stop'], roles: 1, ids: 1, usageChunks: 1 });
+    expect(read.headers.get('x-dosrouter-deployment')).toBe(SPARE);
+    expect(read.headers.get('x-dosrouter-attempts')).toBe('2');
+    // The hedge started only after the threshold, and the slow primary saw its request aborted.
+    const [hedge] = setup.spare.recentRequests();
+    expect(hedge!.receivedAt - read.sentAt).toBeGreaterThanOrEqual(200);
+    await expect.poll(() => setup.primary.stats.aborted, { timeout: 5_000 }).toBe(1);
+    expect(read.elapsedMs).toBeLessThan(3_000);
+
+    const metrics = await (await fetch(`${setup.url}/metrics`)).text();
+    expect(metrics).toContain('dosrouter_hedged_requests_total{winner="hedge"} 1');
+    await expect.poll(() => setup.logs.accessLines().at(-1), { timeout: 5_000 }).toMatchObject({ deployment: SPARE, attempts: 2, hedgedOut: [PRIMARY] });
+  });
+
+  it('does not hedge a request that answers before the threshold', async () => {
+    const setup = await start(mode, hedged);
+
+    const read = await askStream(setup);
+
+    expect(read.headers.get('x-dosrouter-deployment')).toBe(PRIMARY);
+    expect(setup.spare.stats.requests).toBe(0);
+  });
+
+  it('never hedges a request the config marks as having side effects', async () => {
+    const setup = await start(mode, hedged);
+    setup.primary.injectFaults({ kind: 'slow_first_token', delayMs: 600 });
+
+    const read = await askStream(setup, {}, { 'x-side-effects': 'yes' });
+
+    expect(read.error).toBeUndefined();
+    expect(read.headers.get('x-dosrouter-deployment')).toBe(PRIMARY);
+    expect(setup.spare.stats.requests).toBe(0);
   });
 });

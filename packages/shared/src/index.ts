@@ -99,7 +99,7 @@ export type { BuiltInStrategyName } from './routing/strategies/registry.js';
 export { classifyRequest, TIERS, isTier, tierRank, DEFAULT_CLASSIFIER_SETTINGS, createClassifierSettings, classifierSettingsProblem, DIMENSION_NAMES, DEFAULT_DIMENSION_WEIGHTS, estimateTokens, estimatePromptTokens, VIRTUAL_MODELS, isVirtualModel, modelsForTier, type Tier, type Classification, type ClassificationSignal, type ClassifierOptions, type ClassifierSettings, type TierBoundaries, type DimensionName, type DimensionWeights, type ClassifierInput, type ClassifierMessage, type ClassifierContentPart, type TierProfile, type TierProfiles, type VirtualModel } from './routing/classifier/index.js';
 export * from './routing/router/index.js';
 export { retryPolicySchema, routingSchema, routingRuleSchema, tierProfileSchema } from './config/routing-schema.js';
-export type { RetryPolicy, RoutingConfig, RoutingRule, RuleMatch, RuleRoute, TierProfileConfig, ModelRouting } from './config/routing-schema.js';
+export type { HedgeSettings, RetryPolicy, RoutingConfig, RoutingRule, RuleMatch, RuleRoute, TierProfileConfig, ModelRouting } from './config/routing-schema.js';
 export * from './keys/index.js';
 export { isRecord, isNonEmptyArray } from './json.js';
 export { NANO_USD } from './state/limits.js';

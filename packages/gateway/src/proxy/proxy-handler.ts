@@ -26,7 +26,7 @@ import {
 } from '../upstream/attempt-layers.js';
 import { refusedPrefill } from '../recovery/continuation-request.js';
 import { StreamRecovery } from '../recovery/stream-recovery.js';
-import { endWithErrorEvent } from '../upstream/attempt.js';
+import { endWithErrorEvent, type AttemptResult } from '../upstream/attempt.js';
 import type { Operation } from '../upstream/backend.js';
 import type { BackendRegistry } from '../upstream/backend-registry.js';
 import { rewriteBody, topLevelMembers, type TopLevelMembers } from '../upstream/raw-body.js';
@@ -34,6 +34,7 @@ import type { UsageRecorder } from '../usage/usage-recorder.js';
 import type { SpendObservations } from '../usage/spend-observations.js';
 import type { ProxiedRequest } from '../validation/request-fields.js';
 import { AnswerPricing } from './answer-pricing.js';
+import { runHedgeRace } from './hedge-race.js';
 import { planRequest, type PlanningDependencies } from './plan-request.js';
 import { RequestLimits } from './request-limits.js';
 
@@ -94,12 +95,13 @@ export function createProxyHandler(
     const proxied = validate(request.body as Record<string, unknown>);
     const apiKey = response.locals.apiKey as ApiKeyRecord | undefined;
     context.validated(operation, proxied, apiKey?.id);
-    const { plan, unavailable } = planRequest(dependencies, operation, request.route.path as string, proxied, request, response);
+    const { plan, snapshot, unavailable } = planRequest(dependencies, operation, request.route.path as string, proxied, request, response);
     context.planned(plan);
     const heldByRateLimit = rateLimitedRequestedDeployment(plan, cluster.breakers);
     if (plan.attempts.length === 0 && !heldByRateLimit) throw unavailable();
 
-    let controller: AbortController | undefined;
+    /** The attempts under way (several while hedged attempts race). */
+    const controllers = new Set<AbortController>();
     let limits: RequestLimits | undefined;
     let slot: SaturationSlot | undefined;
     const clientGone = new AbortController();
@@ -110,7 +112,7 @@ export function createProxyHandler(
       limits?.release(context.outcome.usage?.totalTokens, response.statusCode < 400);
       if (response.writableFinished) return;
       clientGone.abort();
-      controller?.abort(new Error('client closed the connection'));
+      for (const controller of controllers) controller.abort(new Error('client closed the connection'));
     });
     // The replica's own limit: past it the request waits its fair turn (saturation), before any Redis round trip.
     slot = await saturation.acquire(apiKey?.id ?? `address:${request.socket.remoteAddress ?? 'unknown'}`, saturation.priorityOf(request.headers[PRIORITY_HEADER]), clientGone.signal);
@@ -160,7 +162,8 @@ export function createProxyHandler(
     const recovery = recoveryFor(dependencies.config.routing, operation, plan.target, proxied);
     let lastError: GatewayError | undefined;
     for (let next = sequence.next(clock()); next && !clientGone.signal.aborted; next = sequence.next(clock())) {
-      const { deployment, delayMs } = next;
+      const { delayMs } = next;
+      let { deployment } = next;
       if (delayMs > 0 && !(await sleep(delayMs, true, { signal: clientGone.signal }).catch(() => false))) break;
       if (!admitted.has(deployment.id)) {
         const room = await limits.admitFailover(deployment);
@@ -171,29 +174,66 @@ export function createProxyHandler(
         }
         admitted.add(deployment.id);
       }
-      controller = new AbortController();
-      const backend = dependencies.backends.get(deployment.backend);
-      const askForUsage = proxied.stream && !proxied.includeUsage && backend.requestStreamUsage;
       // A broken stream is continued: the delivered text as a prefill (or the request again, for a backend that refused one).
       const continuing = recovery?.continuing === true;
-      // Built before the attempt, outside every layer: nothing our own code does can count against a circuit.
-      const body = continuing ? recovery!.bodyFor(deployment) : upstreamBody(deployment, askForUsage);
-      context.attemptStarted(deployment);
-      const result = await dispatch(
-        {
-          backend,
-          deployment,
-          operation,
-          body,
-          stream: proxied.stream,
-          dropUsageOnlyChunk: askForUsage,
-          controller,
+      /** One attempt on `target`, told to `attemptContext` (the request's, or a fork while hedged attempts race). */
+      const start = (target: Deployment, attemptContext: RequestContext, claim?: () => boolean) => {
+        const controller = new AbortController();
+        controllers.add(controller);
+        const backend = dependencies.backends.get(target.backend);
+        const askForUsage = proxied.stream && !proxied.includeUsage && backend.requestStreamUsage;
+        // Built before the attempt, outside every layer: nothing our own code does can count against a circuit.
+        const body = continuing ? recovery!.bodyFor(target) : upstreamBody(target, askForUsage);
+        attemptContext.attemptStarted(target);
+        const result = dispatch(
+          {
+            backend,
+            deployment: target,
+            operation,
+            body,
+            stream: proxied.stream,
+            dropUsageOnlyChunk: askForUsage,
+            controller,
+            context: attemptContext,
+            ...(recovery ? { recovery } : {}),
+            ...(continuing ? { continuation: recovery!.rewriterFor(target) } : {}),
+            ...(claim ? { claim } : {}),
+          },
+          response,
+        ).finally(() => controllers.delete(controller));
+        return { controller, result };
+      };
+      let result: AttemptResult;
+      // Only a request's first attempt is hedged, never a continuation.
+      if (plan.hedge && sequence.attempts === 0 && !continuing) {
+        const race = await runHedgeRace({
+          first: deployment,
+          hedge: plan.hedge,
+          snapshot,
           context,
-          ...(recovery ? { recovery } : {}),
-          ...(continuing ? { continuation: recovery!.rewriterFor(deployment) } : {}),
-        },
-        response,
-      );
+          metrics,
+          signal: clientGone.signal,
+          start,
+          nextCandidate: async (busy) => {
+            const candidate = sequence.next(clock(), busy);
+            if (!candidate || candidate.delayMs > 0) return undefined;
+            if (!admitted.has(candidate.deployment.id)) {
+              if (!(await limits!.admitFailover(candidate.deployment))) return undefined;
+              admitted.add(candidate.deployment.id);
+            }
+            return candidate.deployment;
+          },
+        });
+        // The other racers: aborted by the winner (not retried), or failed on their own.
+        for (const other of race.others) {
+          const kind = other.result.ok || other.result.error.code === 'client_closed' ? 'failover' : failureKind(other.result.error, plan.retry.maxRetryAfterMs);
+          sequence.failed(other.deployment, kind, clock());
+        }
+        deployment = race.deployment;
+        result = race.result;
+      } else {
+        result = await start(deployment, context).result;
+      }
       if (result.ok) {
         // A stream that broke after its first byte did not commit an answer: its cost is settled here.
         if (!context.costSettled) context.settleCost();

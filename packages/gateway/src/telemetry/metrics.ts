@@ -66,6 +66,12 @@ export class GatewayMetrics {
     labelNames: ['cause'] as const,
     registers: [this.registry],
   });
+  private readonly hedges = new Counter({
+    name: 'dosrouter_hedged_requests_total',
+    help: 'Hedged attempts started (a stream whose first token was late), by which attempt sent the first token: primary, hedge, or none.',
+    labelNames: ['winner'] as const,
+    registers: [this.registry],
+  });
   readonly inFlight = new Gauge({
     name: 'dosrouter_requests_in_flight',
     help: 'Client requests being processed by this gateway process.',
@@ -225,6 +231,11 @@ export class GatewayMetrics {
     return children;
   }
 
+  /** A hedge race is over: which of its attempts sent the first token (`none`: all of them failed). */
+  recordHedge(winner: 'primary' | 'hedge' | 'none'): void {
+    this.hedges.inc({ winner });
+  }
+
   /** Called once per request when its response is over. */
   recordRequest(outcome: RequestOutcome, status: number, endedAt: number): void {
     const children = this.childrenFor(outcome.route, outcome.model ?? 'none', outcome.deployment ?? 'none', status);
@@ -246,7 +257,7 @@ export class GatewayMetrics {
         this.tokens.inc({ model: charge.model, deployment: charge.deployment, kind: 'prompt' }, charge.usage.promptTokens);
         this.tokens.inc({ model: charge.model, deployment: charge.deployment, kind: 'completion' }, charge.usage.completionTokens);
       }
-      if (status < 400 && outcome.errorCode === undefined) this.recoveredStreams.inc({ cause: charge.cause });
+      if (charge.cause !== 'hedge' && status < 400 && outcome.errorCode === undefined) this.recoveredStreams.inc({ cause: charge.cause });
     }
   }
 }

@@ -46,6 +46,11 @@ export interface AttemptInput {
   readonly recovery?: StreamRecovery;
   /** This attempt continues a broken stream: the client's headers and first text are sent; relay through this. */
   readonly continuation?: ContinuationRewriter;
+  /**
+   * Racing attempts (hedging): called when this one has its first token, before anything is sent to the client;
+   * false when another won already (this one then stops, as if its client had gone).
+   */
+  readonly claim?: () => boolean;
 }
 
 /** The deadline that aborted an attempt, if one did: it decides the error's wording and whether a stream can fail over. */
@@ -194,6 +199,11 @@ async function relayStream(
           if (!scanner.finishSeen && !scanner.doneSeen) continue;
           // Finished without a single token: an empty answer, failed over, unless a content filter emptied it.
           if (!scanner.contentFilterSeen) return { ok: false, error: malformedAnswer(input.deployment.id, 'a stream with no content and no tool call') };
+        }
+        if (input.claim && !input.claim()) {
+          controller.abort(new Error('another hedged attempt answered first'));
+          upstream.body.destroy();
+          return { ok: false, error: clientClosed(controller, context, undefined)! };
         }
         firstTokenArrived();
         started = true;

@@ -42,6 +42,6 @@ function chargesOf(outcome: RequestOutcome): UsageCharge[] {
     completionTokens: charge.usage?.completionTokens ?? 0,
     estimated: charge.usageEstimated === true,
     costUsd: charge.costUsd,
-    ...('cause' in charge ? { brokeBy: charge.cause } : {}),
+    ...('cause' in charge ? { endedBy: charge.cause } : {}),
   }));
 }

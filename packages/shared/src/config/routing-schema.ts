@@ -108,6 +108,20 @@ export const tierProfileSchema = z.strictObject({
 });
 export type TierProfileConfig = z.infer<typeof tierProfileSchema>;
 
+/**
+ * Hedged requests: when a stream's first token has not come `afterMs` after the attempt started (or the rolling
+ * time to first token's percentile of that deployment, from every replica's stats), the same request starts on the
+ * next candidate; the first to send a token wins, the others are aborted. At most `maxExtra` extra calls.
+ */
+export const hedgeSchema = z
+  .strictObject({
+    afterMs: z.number().int().min(1).optional(),
+    afterPercentile: z.enum(['p50', 'p90', 'p95', 'p99']).optional(),
+    maxExtra: z.number().int().min(1).max(3).default(1),
+  })
+  .refine((hedge) => (hedge.afterMs === undefined) !== (hedge.afterPercentile === undefined), 'give afterMs or afterPercentile, one of them');
+export type HedgeSettings = z.infer<typeof hedgeSchema>;
+
 /** Per client-facing model: its strategy, retry policy and fallback chain. */
 export const modelRoutingSchema = z
   .strictObject({
@@ -117,6 +131,8 @@ export const modelRoutingSchema = z
     fallbacks: z.array(modelName).optional(),
     /** Overrides `routing.recovery` for requests to this model. */
     recovery: z.enum(['on', 'off']).optional(),
+    /** Hedged streams for this model (default: none). */
+    hedge: hedgeSchema.optional(),
   });
 export type ModelRouting = z.infer<typeof modelRoutingSchema>;
 
@@ -150,6 +166,8 @@ export const routingSchema = z
      * `off`: it ends with the error event. A model's `recovery` overrides it.
      */
     recovery: z.enum(['on', 'off']).default('on'),
+    /** Requests that have side effects (matched like a rule's `match`): never hedged. */
+    sideEffects: z.array(ruleMatchSchema).default([]),
     /** A request with `x-session-id` keeps going to one deployment while that deployment stays healthy. */
     sessionAffinity: z.boolean().default(true),
     /**

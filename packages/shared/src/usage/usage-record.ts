@@ -56,8 +56,8 @@ export interface UsageCharge {
   readonly completionTokens: number;
   readonly estimated: boolean;
   readonly costUsd: number;
-  /** How that attempt's stream broke (`cut`, `stall`, `malformed`); absent for the one that finished. */
-  readonly brokeBy?: string;
+  /** How that attempt ended: its stream broke (`cut`, `stall`, `malformed`) or it lost a hedge race (`hedge`); absent for the one that finished. */
+  readonly endedBy?: string;
 }
 
 const DAY_MS = 86_400_000;

@@ -48,6 +48,8 @@ export interface NextAttempt {
   readonly delayMs: number;
 }
 
+const NONE: ReadonlySet<Deployment> = new Set();
+
 interface RetryEntry {
   readonly deployment: Deployment;
   readonly notBefore: number;
@@ -93,10 +95,12 @@ export class AttemptSequence {
     return this.made;
   }
 
-  next(now: number): NextAttempt | undefined {
-    if (this.stopped || this.made >= this.policy.attempts || now > this.deadline) return undefined;
-    const fresh = this.fresh.filter((deployment) => this.fits(deployment));
-    const eligible = this.retries.filter((entry) => this.fits(entry.deployment) && entry.notBefore <= this.deadline);
+  /** `busy`: deployments already called and not yet reported (racing hedged attempts), and not to be offered. */
+  next(now: number, busy: ReadonlySet<Deployment> = NONE): NextAttempt | undefined {
+    if (this.stopped || this.made + busy.size >= this.policy.attempts || now > this.deadline) return undefined;
+    const fits = (deployment: Deployment): boolean => this.fits(deployment) && !busy.has(deployment);
+    const fresh = this.fresh.filter(fits);
+    const eligible = this.retries.filter((entry) => fits(entry.deployment) && entry.notBefore <= this.deadline);
     const primaryFresh = fresh.find((deployment) => this.primary.has(deployment));
     if (primaryFresh) return { deployment: primaryFresh, delayMs: 0 };
     // The requested model's retries go first while an attempt stays for a fallback not yet tried.
