@@ -6,7 +6,8 @@ import { configSchema, createLogger } from '@dosrouter/shared';
 import { TEST_REDIS_URL } from '../../shared/src/test-support/redis.js';
 import { startGateway, type RunningGateway } from './gateway.js';
 import { startClusterHarness } from './test-support/cluster-harness.js';
-import { LogCapture, SIMULATOR_KEY } from './test-support/harness.js';
+import { LogCapture, SIMULATOR_KEY, eventually } from './test-support/harness.js';
+import { HoldingBackend } from './test-support/holding-backend.js';
 
 /**
  * Mid-stream recovery (#12) against the simulator's real faults, through the official client, in embedded mode and
@@ -45,7 +46,14 @@ afterEach(async () => {
  */
 async function start(
   mode: Mode,
-  options: { spare?: Partial<SimulatedModel>; primaryModels?: SimulatedModel[]; routing?: Record<string, unknown>; idleMs?: number } = {},
+  options: {
+    spare?: Partial<SimulatedModel>;
+    primaryModels?: SimulatedModel[];
+    routing?: Record<string, unknown>;
+    idleMs?: number;
+    /** Backend `sim` is this server instead of the primary simulator (which still starts, unused). */
+    primaryUrl?: string;
+  } = {},
 ): Promise<Setup> {
   const model = { outputTokens: TOKENS, interTokenDelayMs: 2 };
   const primary = await startSimulator({
@@ -59,7 +67,7 @@ async function start(
     backends: [
       {
         name: 'sim',
-        baseUrl: primary.baseUrl,
+        baseUrl: options.primaryUrl ?? primary.baseUrl,
         apiKey: SIMULATOR_KEY,
         timeouts: { idleMs: options.idleMs ?? 2_000 },
         models: [
@@ -227,6 +235,35 @@ describe.each(['embedded', 'cluster'] as const)('mid-stream recovery in %s mode'
     expect(shapeOf(read).finishReasons).toEqual(['stop']);
     expect(setup.primary.stats.requests).toBe(1);
     expect(setup.spare.stats.requests).toBe(0);
+  });
+
+  it('abandons an attempt at its second malformed event and has the other deployment continue', async () => {
+    const backend = new HoldingBackend(MODEL);
+    const setup = await start(mode, { primaryUrl: await backend.listen() });
+    running.push({ ...setup, close: () => backend.close() });
+    const canonical = await canonicalAnswer(setup.spare);
+    const chunk = (delta: Record<string, unknown>) =>
+      `data: ${JSON.stringify({ id: 'chatcmpl-scripted', object: 'chat.completion.chunk', created: 1, model: MODEL, choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`;
+    const opening = setup.client.chat.completions.create({ model: MODEL, messages, stream: true });
+    await eventually(() => backend.held.length === 1, 10_000, 'the request held by the scripted backend');
+    const response = backend.held.shift()!;
+    response.writeHead(200, { 'content-type': 'text/event-stream' });
+    response.write(chunk({ role: 'assistant', content: '' }) + canonical.slice(0, 3).map((token) => chunk({ content: token })).join(''));
+    const iterator = (await opening)[Symbol.asyncIterator]();
+    const chunks: ChatCompletionChunk[] = [];
+    const tokensRead = () => chunks.filter((entry) => entry.choices[0]?.delta.content).length;
+    // Once the client has the first three tokens: a malformed event, two tokens; once it has those, another one.
+    while (tokensRead() < 3) chunks.push((await iterator.next()).value as ChatCompletionChunk);
+    response.write('data: {not json\n\n' + canonical.slice(3, 5).map((token) => chunk({ content: token })).join(''));
+    while (tokensRead() < 5) chunks.push((await iterator.next()).value as ChatCompletionChunk);
+    response.end('data: {not json either\n\n');
+    for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) chunks.push(next.value);
+
+    expect(chunks.map((entry) => entry.choices[0]?.delta.content ?? '').join('')).toBe(canonical.join(''));
+    expect(new Set(chunks.map((entry) => entry.id))).toEqual(new Set(['chatcmpl-scripted']));
+    expect(chunks.flatMap((entry) => entry.choices.map((choice) => choice.finish_reason).filter((reason) => reason !== null))).toEqual(['stop']);
+    expect(lastMessage(setup.spare)).toEqual({ role: 'assistant', content: canonical.slice(0, 5).join('') });
+    await expect.poll(() => setup.logs.accessLines().at(-1), { timeout: 5_000 }).toMatchObject({ recovered: [{ deployment: PRIMARY, cause: 'malformed' }] });
   });
 
   it('asks a backend that refuses the prefill again without it, and relays only what follows the delivered text', async () => {
