@@ -192,7 +192,8 @@ async function relayStream(
       const events = scanner.push(chunk);
       if (events === '' && scanner.malformedEvents <= malformedAllowed) continue;
       if (!started) {
-        if (scanner.malformedEvents > malformedAllowed) return { ok: false, error: malformedAnswer(input.deployment.id, 'a malformed stream event') };
+        // Before the first token nothing was sent: a malformed event fails the attempt over, unseen.
+        if (scanner.malformedSeen) return { ok: false, error: malformedAnswer(input.deployment.id, 'a malformed stream event') };
         if (scanner.errorSeen) return { ok: false, error: malformedAnswer(input.deployment.id, 'an error event before its first token') };
         held += events;
         if (!scanner.firstTokenSeen) {
