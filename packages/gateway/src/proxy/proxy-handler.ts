@@ -10,10 +10,14 @@ import {
   type Deployment,
   type GatewayConfig,
   type RoutePlan,
+  type NextAttempt,
 } from '@dosrouter/shared';
 import type { BreakerBoard } from '../cluster/breaker-board.js';
 import { contextOf, type RequestContext } from '../request/request-context.js';
-import { PRIORITY_HEADER, type ReplicaSaturation, type SaturationSlot } from '../saturation/replica-saturation.js';
+import type { DeploymentSaturation } from '../saturation/deployment-saturation.js';
+import { PRIORITY_HEADER } from '../saturation/queue-place.js';
+import type { ReplicaSaturation } from '../saturation/replica-saturation.js';
+import type { SaturationSlot } from '../saturation/saturation-slot.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
 import {
   composeAttempt,
@@ -50,6 +54,8 @@ export interface ProxyDependencies extends PlanningDependencies {
   readonly usage?: UsageRecorder;
   /** The replica's concurrency limit and its fair queue (`saturation`). */
   readonly saturation: ReplicaSaturation;
+  /** Deployments' `maxConcurrent` and their fair queues. */
+  readonly deploymentSaturation: DeploymentSaturation;
   /** Cluster mode: the spend figures admissions return, kept for soft budgets and the fallback limiter. */
   readonly spendObservations?: SpendObservations;
 }
@@ -72,7 +78,7 @@ export function createProxyHandler(
   operation: Operation,
   validate: (body: Record<string, unknown>) => ProxiedRequest,
 ) {
-  const { cluster, metrics, clock, saturation } = dependencies;
+  const { cluster, metrics, clock, saturation, deploymentSaturation } = dependencies;
   const dispatch = composeAttempt([
     gateConnections(metrics),
     countInFlight(cluster.inFlight),
@@ -104,18 +110,22 @@ export function createProxyHandler(
     const controllers = new Set<AbortController>();
     let limits: RequestLimits | undefined;
     let slot: SaturationSlot | undefined;
+    let deploymentSlot: SaturationSlot | undefined;
     const clientGone = new AbortController();
-    // One listener per request, in place before the first await: when the response is over, release the slot and
+    // One listener per request, in place before the first await: when the response is over, release the slots and
     // the limits; if it ended early, the client went away, so abort what is under way (a wait, or the attempt).
     response.once('close', () => {
       slot?.release();
+      deploymentSlot?.release();
       limits?.release(context.outcome.usage?.totalTokens, response.statusCode < 400);
       if (response.writableFinished) return;
       clientGone.abort();
       for (const controller of controllers) controller.abort(new Error('client closed the connection'));
     });
     // The replica's own limit: past it the request waits its fair turn (saturation), before any Redis round trip.
-    slot = await saturation.acquire(apiKey?.id ?? `address:${request.socket.remoteAddress ?? 'unknown'}`, saturation.priorityOf(request.headers[PRIORITY_HEADER]), clientGone.signal);
+    const place = saturation.placeOf(apiKey, request.headers[PRIORITY_HEADER], request.socket.remoteAddress);
+    const acquired = saturation.acquire(place, clientGone.signal);
+    slot = acquired instanceof Promise ? await acquired : acquired;
     if (!slot || clientGone.signal.aborted) {
       slot?.release();
       context.failed('client_closed');
@@ -161,14 +171,48 @@ export function createProxyHandler(
     const admitted = new Set<string>(start < plan.attempts.length ? [plan.attempts[start]!.id] : []);
     const recovery = recoveryFor(dependencies.config.routing, operation, plan.target, proxied);
     let lastError: GatewayError | undefined;
-    for (let next = sequence.next(clock()); next && !clientGone.signal.aborted; next = sequence.next(clock())) {
+    // Deployments skipped at their `maxConcurrent`, best first. When every deployment with room has been tried, the
+    // request waits once for a slot on any of them (the first to free wins), within what is left of its deadline.
+    const saturated: Deployment[] = [];
+    let waited = false;
+    const waitForRoom = async (): Promise<(NextAttempt & { slot: SaturationSlot }) | undefined> => {
+      if (waited || saturated.length === 0 || (lastError && failureKind(lastError) === 'final') || sequence.attempts >= plan.retry.attempts) return undefined;
+      waited = true;
+      const deadlineMs = Math.min(deploymentSaturation.queueTimeoutMs - slot!.waitedMs, context.outcome.receivedAt + plan.retry.deadlineMs - clock());
+      const won = await deploymentSaturation.acquire(saturated, place, deadlineMs, clientGone.signal);
+      if (!won || clientGone.signal.aborted) {
+        won?.slot.release();
+        return undefined;
+      }
+      context.queued(slot!.waitedMs + won.slot.waitedMs);
+      return { deployment: won.deployment, delayMs: 0, slot: won.slot };
+    };
+    for (
+      let next: (NextAttempt & { slot?: SaturationSlot }) | undefined = sequence.next(clock()) ?? (await waitForRoom());
+      next && !clientGone.signal.aborted;
+      next = sequence.next(clock()) ?? (await waitForRoom())
+    ) {
       const { delayMs } = next;
       let { deployment } = next;
       if (delayMs > 0 && !(await sleep(delayMs, true, { signal: clientGone.signal }).catch(() => false))) break;
+      // A full deployment is a reason to go elsewhere, never a failure: it is skipped, not counted.
+      const taken = next.slot ?? deploymentSaturation.tryAcquire(deployment);
+      deploymentSlot = taken instanceof Promise ? await taken : taken;
+      if (!deploymentSlot) {
+        sequence.skipped(deployment);
+        if (!saturated.includes(deployment)) saturated.push(deployment);
+        continue;
+      }
+      if (clientGone.signal.aborted) {
+        // Taken while the client was leaving: the listener has already run.
+        deploymentSlot.release();
+        break;
+      }
       if (!admitted.has(deployment.id)) {
         const room = await limits.admitFailover(deployment);
         if (leftDuringAdmission()) break;
         if (!room) {
+          deploymentSlot.release();
           sequence.skipped(deployment);
           continue;
         }
@@ -177,7 +221,7 @@ export function createProxyHandler(
       // A broken stream is continued: the delivered text as a prefill (or the request again, for a backend that refused one).
       const continuing = recovery?.continuing === true;
       /** One attempt on `target`, told to `attemptContext` (the request's, or a fork while hedged attempts race). */
-      const start = (target: Deployment, attemptContext: RequestContext, claim?: () => boolean) => {
+      const start = (target: Deployment, attemptContext: RequestContext, claim?: () => boolean, targetSlot?: SaturationSlot) => {
         const controller = new AbortController();
         controllers.add(controller);
         const backend = dependencies.backends.get(target.backend);
@@ -200,12 +244,16 @@ export function createProxyHandler(
             ...(claim ? { claim } : {}),
           },
           response,
-        ).finally(() => controllers.delete(controller));
+        ).finally(() => {
+          controllers.delete(controller);
+          targetSlot?.release();
+        });
         return { controller, result };
       };
       let result: AttemptResult;
       // Only a request's first attempt is hedged, never a continuation.
       if (plan.hedge && sequence.attempts === 0 && !continuing) {
+        const hedgeSlots = new Map<Deployment, SaturationSlot>();
         const race = await runHedgeRace({
           first: deployment,
           hedge: plan.hedge,
@@ -213,14 +261,22 @@ export function createProxyHandler(
           context,
           metrics,
           signal: clientGone.signal,
-          start,
+          start: (target, attemptContext, claim) => start(target, attemptContext, claim, hedgeSlots.get(target)),
           nextCandidate: async (busy) => {
             const candidate = sequence.next(clock(), busy);
             if (!candidate || candidate.delayMs > 0) return undefined;
+            // A hedge takes its deployment's slot without waiting, and is not made without one.
+            const taken = deploymentSaturation.tryAcquire(candidate.deployment);
+            const hedgeSlot = taken instanceof Promise ? await taken : taken;
+            if (!hedgeSlot) return undefined;
             if (!admitted.has(candidate.deployment.id)) {
-              if (!(await limits!.admitFailover(candidate.deployment))) return undefined;
+              if (!(await limits!.admitFailover(candidate.deployment))) {
+                hedgeSlot.release();
+                return undefined;
+              }
               admitted.add(candidate.deployment.id);
             }
+            hedgeSlots.set(candidate.deployment, hedgeSlot);
             return candidate.deployment;
           },
         });
@@ -234,6 +290,7 @@ export function createProxyHandler(
       } else {
         result = await start(deployment, context).result;
       }
+      deploymentSlot.release();
       if (result.ok) {
         // A stream that broke after its first byte did not commit an answer: its cost is settled here.
         if (!context.costSettled) context.settleCost();
