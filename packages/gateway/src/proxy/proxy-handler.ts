@@ -30,7 +30,8 @@ import {
 } from '../upstream/attempt-layers.js';
 import { refusedPrefill } from '../recovery/continuation-request.js';
 import { StreamRecovery } from '../recovery/stream-recovery.js';
-import { endWithErrorEvent, type AttemptResult } from '../upstream/attempt.js';
+import type { AttemptResult } from '../upstream/attempt.js';
+import { endWithErrorEvent } from '../upstream/stream-relay.js';
 import type { Operation } from '../upstream/backend.js';
 import type { BackendRegistry } from '../upstream/backend-registry.js';
 import { rewriteBody, topLevelMembers, type TopLevelMembers } from '../upstream/raw-body.js';

@@ -28,7 +28,7 @@ describe('DeliveredStream', () => {
   it('refuses a stream that broke inside a tool call', () => {
     const delivered = new DeliveredStream(10_000);
     delivered.add(event(chunk({ content: 'Let me look.' })) + event(chunk({ tool_calls: [{ index: 0, function: { arguments: '{"q' } }] })));
-    expect(delivered.transcript().unrecoverable).toMatch(/tool calls/);
+    expect(delivered.transcript().unrecoverable).toMatch(/tool call/);
   });
 
   it('refuses a stream with no text yet, or with refusal text; a null refusal is no refusal', () => {

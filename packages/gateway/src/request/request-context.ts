@@ -3,10 +3,9 @@ import type { AnswerPricing } from '../proxy/answer-pricing.js';
 import type { AttemptCharge, RequestOutcome } from '../proxy/request-outcome.js';
 import type { AccessLog } from '../telemetry/access-log.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
-import type { CompletionSource } from '../upstream/attempt.js';
 import type { Operation } from '../upstream/backend.js';
 import type { TokenUsage } from '../upstream/sse-scanner.js';
-import { estimateUsage } from '../usage/estimate-usage.js';
+import { estimateUsage, type CompletionSource } from '../usage/estimate-usage.js';
 import { usageRecordOf } from '../usage/usage-record-of.js';
 import type { UsageRecorder } from '../usage/usage-recorder.js';
 import type { ProxiedRequest } from '../validation/request-fields.js';
@@ -215,7 +214,7 @@ export class RequestContext {
     this.adopted = winner;
     this.state.attempts += others;
     const charges: AttemptCharge[] = aborted.map((deployment) => {
-      const usage = this.estimateUsage({ events: [], scale: 1 });
+      const usage = this.estimateUsage({ completionTokens: 0 });
       const costUsd = this.plan ? Number(this.sinks.pricing.answerCost(this.plan, deployment, usage).toFixed(10)) : 0;
       return { deployment: deployment.id, model: deployment.model, usage, usageEstimated: true, costUsd, cause: 'hedge' };
     });
