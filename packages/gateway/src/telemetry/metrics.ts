@@ -60,6 +60,18 @@ export class GatewayMetrics {
     labelNames: ['deployment', 'code'] as const,
     registers: [this.registry],
   });
+  private readonly recoveredStreams = new Counter({
+    name: 'dosrouter_recovered_streams_total',
+    help: 'Streams that broke after text reached the client and were finished by another attempt, by how they broke (cut, stall, malformed).',
+    labelNames: ['cause'] as const,
+    registers: [this.registry],
+  });
+  private readonly hedges = new Counter({
+    name: 'dosrouter_hedged_requests_total',
+    help: 'Hedged attempts started (a stream whose first token was late), by which attempt sent the first token: primary, hedge, or none.',
+    labelNames: ['winner'] as const,
+    registers: [this.registry],
+  });
   readonly inFlight = new Gauge({
     name: 'dosrouter_requests_in_flight',
     help: 'Client requests being processed by this gateway process.',
@@ -247,6 +259,11 @@ export class GatewayMetrics {
     return children;
   }
 
+  /** A hedge race is over: which of its attempts sent the first token (`none`: all of them failed). */
+  recordHedge(winner: 'primary' | 'hedge' | 'none'): void {
+    this.hedges.inc({ winner });
+  }
+
   /** Called once per request when its response is over. */
   recordRequest(outcome: RequestOutcome, status: number, endedAt: number): void {
     const children = this.childrenFor(outcome.route, outcome.model ?? 'none', outcome.deployment ?? 'none', status);
@@ -262,6 +279,13 @@ export class GatewayMetrics {
     if (outcome.usage) {
       children.promptTokens.inc(outcome.usage.promptTokens);
       children.completionTokens.inc(outcome.usage.completionTokens);
+    }
+    for (const charge of outcome.charges ?? []) {
+      if (charge.usage) {
+        this.tokens.inc({ model: charge.model, deployment: charge.deployment, kind: 'prompt' }, charge.usage.promptTokens);
+        this.tokens.inc({ model: charge.model, deployment: charge.deployment, kind: 'completion' }, charge.usage.completionTokens);
+      }
+      if (charge.cause !== 'hedge' && status < 400 && outcome.errorCode === undefined) this.recoveredStreams.inc({ cause: charge.cause });
     }
   }
 }

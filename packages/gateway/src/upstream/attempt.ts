@@ -1,5 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import type { GatewayError, Deployment } from '@dosrouter/shared';
+import type { ContinuationRewriter } from '../recovery/continuation-events.js';
+import { ContinuationRelay } from '../recovery/continuation-relay.js';
+import type { BreakCause, StreamRecovery } from '../recovery/stream-recovery.js';
 import type { RequestContext } from '../request/request-context.js';
 import type { Backend, Operation } from './backend.js';
 import { usageFromResponse } from './sse-scanner.js';
@@ -26,13 +29,27 @@ export interface AttemptInput {
    * end); it gives the answer's headers and commits its usage record before the last bytes go out.
    */
   readonly context: RequestContext;
+  /**
+   * A chat stream that may be continued elsewhere if it breaks after its first text (recovery on, one choice): the
+   * relay hands it what it forwards, and on a break asks it whether to end with the error event or let the next
+   * attempt continue.
+   */
+  readonly recovery?: StreamRecovery;
+  /** This attempt continues a broken stream: the client's headers and first text are sent; relay through this. */
+  readonly continuation?: ContinuationRewriter;
+  /**
+   * Racing attempts (hedging): called when this one has its first token, before anything is sent to the client;
+   * false when another won already (this one then stops, as if its client had gone).
+   */
+  readonly claim?: () => boolean;
 }
 
 /**
- * `ok` once an answer reached the client (a stream that broke after its first byte is also `ok`: it was ended
- * with an error event, and nothing can be retried). Otherwise the error, and nothing was sent to the client.
+ * `ok` once an answer reached the client (a stream that broke after its first byte and was ended with an error
+ * event is also `ok`: nothing can be retried). Otherwise the error, and nothing more was sent to the client: either
+ * nothing at all, or (`broke`) the first part of a stream that the next attempt is to continue.
  */
-export type AttemptResult = { ok: true } | { ok: false; error: GatewayError };
+export type AttemptResult = { ok: true } | { ok: false; error: GatewayError; broke?: BreakCause };
 
 export async function runAttempt(input: AttemptInput, response: ServerResponse): Promise<AttemptResult> {
   const { backend, controller, context } = input;
@@ -76,6 +93,7 @@ export async function runAttempt(input: AttemptInput, response: ServerResponse):
       return { ok: false, error: fromErrorResponse(upstream.statusCode, upstream.headers, text, deploymentId, Date.now()) };
     }
     if (input.stream && contentType?.startsWith('text/event-stream')) {
+      if (input.continuation) return await new ContinuationRelay(input, input.continuation, upstream, response, timedOut, firstTokenArrived).run();
       return await new StreamRelay(input, upstream, response, timedOut, firstTokenArrived).run();
     }
     return await relayWhole(input, upstream, contentType, response, timedOut);

@@ -63,8 +63,12 @@ export class SseScanner {
   errorSeen = false;
   /** A choice finished with `content_filter`. */
   contentFilterSeen = false;
-  /** An event whose data is neither JSON-looking nor [DONE]: it and everything after it are not forwarded. */
+  /**
+   * An event whose data is neither JSON-looking nor [DONE]: it and everything after it are not forwarded (with
+   * `skipMalformed`, only it is left out; `malformedEvents` counts them).
+   */
   malformedSeen = false;
+  malformedEvents = 0;
   usage: TokenUsage | undefined;
   /** Bytes `push` has returned so far: what the caller forwards. */
   forwardedBytes = 0;
@@ -83,6 +87,8 @@ export class SseScanner {
        * the dropped usage-only chunk, a malformed event.
        */
       readonly onEvent?: EventObserver;
+      /** Leave a malformed event out and go on with the events after it (a recoverable stream tries that first). */
+      readonly skipMalformed?: boolean;
     } = {},
   ) {}
 
@@ -121,15 +127,17 @@ export class SseScanner {
     let start = 0;
     while (start < blockEnd) {
       const end = hasCr ? nextEventEnd(bytes, start) : eventEndLf(bytes, start, blockEnd);
+      const malformedBefore = this.malformedEvents;
       const keep = this.inspectEvent(bytes, start, end, hasCr);
-      if (!keep || this.malformedSeen) {
+      const stop = this.malformedEvents !== malformedBefore && this.options.skipMalformed !== true;
+      if (!keep || stop) {
         kept ??= [];
         if (start > keptFrom) kept.push(bytes.subarray(keptFrom, start));
         if (keep) kept.push(bytes.subarray(start, end));
         keptFrom = end;
       }
       start = end;
-      if (this.malformedSeen) {
+      if (stop) {
         keptFrom = blockEnd;
         break;
       }
@@ -159,6 +167,7 @@ export class SseScanner {
     }
     if (block[from] !== OPEN_BRACE || block[to - 1] !== CLOSE_BRACE) {
       this.malformedSeen = true;
+      this.malformedEvents += 1;
       return false;
     }
     if (!this.firstTokenSeen) {
@@ -191,6 +200,7 @@ export class SseScanner {
     // A cheap shape check instead of parsing every chunk: an event's JSON is one object.
     if (data.charCodeAt(0) !== OPEN_BRACE || data.charCodeAt(data.length - 1) !== CLOSE_BRACE) {
       this.malformedSeen = true;
+      this.malformedEvents += 1;
       return false;
     }
     if (!this.firstTokenSeen && (TOKEN_PATTERN.test(data) || TOOL_CALLS_PATTERN.test(data))) this.firstTokenSeen = true;

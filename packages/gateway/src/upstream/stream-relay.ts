@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { GatewayError } from '@dosrouter/shared';
 import type { RequestContext } from '../request/request-context.js';
 import { StreamTokenEstimate } from '../usage/estimate-usage.js';
+import type { BreakCause } from '../recovery/stream-recovery.js';
 import type { AttemptInput, AttemptResult } from './attempt.js';
 import { SseScanner } from './sse-scanner.js';
 import type { BodySink, UpstreamResponse } from './upstream-request.js';
@@ -39,6 +40,7 @@ export class StreamRelay implements BodySink {
     this.draining = false;
     this.upstream.resume();
   };
+  private readonly malformedAllowed: number;
   private resolve: (result: AttemptResult) => void = () => undefined;
   private reject: (error: unknown) => void = () => undefined;
 
@@ -49,7 +51,13 @@ export class StreamRelay implements BodySink {
     private readonly timedOut: () => Deadline,
     private readonly firstTokenArrived: () => void,
   ) {
-    this.scanner = new SseScanner(input.dropUsageOnlyChunk, { holdDone: true, onEvent: (data) => this.estimate.add(data) });
+    // A recoverable stream first tries skipping one malformed event after its first token; a second ends the attempt.
+    this.scanner = new SseScanner(input.dropUsageOnlyChunk, {
+      holdDone: true,
+      onEvent: (data) => this.estimate.add(data),
+      skipMalformed: input.recovery !== undefined,
+    });
+    this.malformedAllowed = input.recovery ? 1 : 0;
   }
 
   /** Relays the whole stream; resolves when it is over (see {@link AttemptResult}). */
@@ -72,11 +80,9 @@ export class StreamRelay implements BodySink {
     }
     this.noteFirstToken();
     if (events !== undefined) this.write(events);
-    if (scanner.malformedSeen) {
+    if (scanner.malformedEvents > this.malformedAllowed) {
       const error = malformedAnswer(this.input.deployment.id, 'a malformed stream event');
-      this.settleUsage();
-      this.endWithErrorEvent(error);
-      this.finish({ ok: true });
+      this.broke('malformed', error);
       this.upstream.abort(error);
     }
   }
@@ -105,10 +111,10 @@ export class StreamRelay implements BodySink {
     if (scanner.errorSeen) {
       context.failed('upstream_stream_error');
       this.response.end();
+      this.finish({ ok: true });
     } else {
-      this.endWithErrorEvent(streamInterrupted(this.input.deployment.id));
+      this.broke('cut', streamInterrupted(this.input.deployment.id));
     }
-    this.finish({ ok: true });
   }
 
   error(error: Error): void {
@@ -120,13 +126,34 @@ export class StreamRelay implements BodySink {
       this.finish({ ok: false, error: clientClosed(controller, context, deadline) ?? failure });
       return;
     }
-    this.settleUsage();
     if (controller.signal.aborted && deadline === undefined) {
+      this.settleUsage();
       context.failed('client_closed');
+    } else if (deadline !== undefined) {
+      // The attempt's total deadline: nothing is continued past it.
+      this.settleUsage();
+      this.endWithErrorEvent(failure);
     } else {
-      // A deadline keeps its own message; a connection lost mid-answer is an interrupted stream, not "unreachable".
-      this.endWithErrorEvent(failure.status === 504 ? failure : streamInterrupted(deployment.id));
+      // A stall keeps its own message; a connection lost mid-answer is an interrupted stream, not "unreachable".
+      this.broke(failure.status === 504 ? 'stall' : 'cut', failure.status === 504 ? failure : streamInterrupted(deployment.id));
+      return;
     }
+    this.finish({ ok: true });
+  }
+
+  /**
+   * The stream broke after its first byte: the next attempt continues the answer if recovery takes the break (the
+   * attempt then fails, with nothing more sent), else the stream ends with the error event.
+   */
+  private broke(cause: BreakCause, error: GatewayError): void {
+    this.settleUsage();
+    const verdict = this.input.recovery?.broke(this.input.deployment, cause);
+    if (verdict?.continued) {
+      this.input.context.attemptBroke(cause);
+      this.finish({ ok: false, error, broke: cause });
+      return;
+    }
+    this.endWithErrorEvent(error);
     this.finish({ ok: true });
   }
 
@@ -141,6 +168,11 @@ export class StreamRelay implements BodySink {
       if (!scanner.finishSeen && !scanner.doneSeen) return;
       // Finished without a single token: an empty answer, failed over, unless a content filter emptied it.
       if (!scanner.contentFilterSeen) return this.fail(malformedAnswer(deploymentId, 'a stream with no content and no tool call'));
+    }
+    if (this.input.claim && !this.input.claim()) {
+      // Another hedged attempt answered first: this one stops as if its client had gone.
+      this.input.controller.abort(new Error('another hedged attempt answered first'));
+      return this.fail(clientClosed(this.input.controller, this.input.context, undefined)!);
     }
     this.firstTokenArrived();
     this.started = true;
@@ -164,6 +196,7 @@ export class StreamRelay implements BodySink {
    * in the profile of a relayed stream. `response.end` writes the last chunk as usual, after these in the socket.
    */
   private write(bytes: Buffer): void {
+    this.input.recovery?.delivered.add(bytes);
     const { socket } = this;
     let flowing: boolean;
     if (socket === undefined) {
