@@ -8,9 +8,9 @@ export interface ReportedUsage {
   /** All prompt tokens, cached ones included (OpenAI's accounting; a Messages answer's three input counts summed). */
   prompt_tokens: number;
   completion_tokens?: number;
-  /** Prompt tokens read from the prompt cache: OpenAI's cached_tokens, Anthropic's cache_read_input_tokens. */
-  cache_read_tokens?: number;
-  /** Prompt tokens written to the prompt cache: Anthropic's cache_creation_input_tokens. */
+  /** `cached_tokens`: prompt tokens read from the prompt cache (for a Messages answer, cache_read_input_tokens). */
+  prompt_tokens_details?: { cached_tokens?: number };
+  /** Prompt tokens written to the prompt cache: a Messages answer's cache_creation_input_tokens. */
   cache_write_tokens?: number;
 }
 
@@ -25,7 +25,7 @@ function add(totals: UsageTotals, usage: ReportedUsage): void {
   totals.answers += 1;
   totals.promptTokens += usage.prompt_tokens;
   totals.completionTokens += usage.completion_tokens ?? 0;
-  totals.cacheReadTokens += usage.cache_read_tokens ?? 0;
+  totals.cacheReadTokens += usage.prompt_tokens_details?.cached_tokens ?? 0;
   totals.cacheWriteTokens += usage.cache_write_tokens ?? 0;
 }
 

@@ -34,7 +34,7 @@ export function ledgerUsageOf(usage: MessagesUsage): ReportedUsage {
   return {
     prompt_tokens: usage.input_tokens + usage.cache_read_input_tokens + usage.cache_creation_input_tokens,
     completion_tokens: usage.output_tokens,
-    cache_read_tokens: usage.cache_read_input_tokens,
+    prompt_tokens_details: { cached_tokens: usage.cache_read_input_tokens },
     cache_write_tokens: usage.cache_creation_input_tokens,
   };
 }
