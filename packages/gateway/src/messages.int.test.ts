@@ -288,7 +288,7 @@ describe('POST /v1/messages to an anthropic deployment, natively', () => {
   });
 
   it('reports a repeated cached prefix as a cache read', async () => {
-    const system = [{ type: 'text' as const, text: CLAUDE_CODE_REQUEST.system![1]!.text, cache_control: { type: 'ephemeral' as const } }];
+    const system = [{ type: 'text' as const, text: (CLAUDE_CODE_REQUEST.system as Anthropic.TextBlockParam[])[1]!.text, cache_control: { type: 'ephemeral' as const } }];
     const ask = () => client.messages.create({ model: MODEL, max_tokens: 50, system, messages: [{ role: 'user', content: 'Hi.' }] });
     const written = await ask();
     const read = await ask();
