@@ -169,6 +169,24 @@ describe.each<Kind>(['openai', 'anthropic'])('POST /v1/messages to a %s deployme
     expect(await explained.json()).toMatchObject({ protocol: 'anthropic', request: { required_capabilities: ['vision'] } });
   });
 
+  it('routes a PDF as needing documents, and sticks a conversation to the session in metadata.user_id', async () => {
+    const explained = await fetch(`${harness.gateway.url}/v1/router/explain?protocol=anthropic`, {
+      method: 'POST',
+      headers: { 'x-api-key': secret, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: MODEL,
+        max_tokens: 20,
+        metadata: { user_id: 'user_1_account__session_42' },
+        messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0=' } }, { type: 'text', text: 'Sum it up.' }] }],
+      }),
+    });
+    const explanation = (await explained.json()) as { request: { required_capabilities: string[] }; session: { id: string } | null; attempts: string[] };
+    // No deployment here declares documents: the explanation says why none can take it.
+    expect(explanation.request.required_capabilities).toEqual(['documents']);
+    expect(explanation.attempts).toEqual([]);
+    expect(explanation.session).toMatchObject({ id: 'user_1_account__session_42' });
+  });
+
   it('counts tokens: the native backend does, else the gateway estimates', async () => {
     const { data, response } = await client.messages.countTokens({ model: MODEL, system: 'Be terse.', messages: [{ role: 'user', content: 'Hello there, how are you?' }] }).withResponse();
     expect(data.input_tokens).toBeGreaterThan(5);
