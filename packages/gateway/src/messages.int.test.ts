@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordTestSecret } from '../../shared/src/test-support/log-archive.js';
@@ -312,5 +314,44 @@ describe('POST /v1/messages to an anthropic deployment, natively', () => {
     const read = await ask();
     expect(written.usage.cache_creation_input_tokens).toBeGreaterThan(0);
     expect(read.usage.cache_read_input_tokens).toBe(written.usage.cache_creation_input_tokens);
+  });
+});
+
+describe('POST /v1/messages, streamed, to a backend that answers whole', () => {
+  let harness: Harness;
+  let backend: Server;
+  beforeAll(async () => {
+    // An OpenAI-compatible server that ignores `stream` (some do): it always answers one JSON completion.
+    backend = createServer((request, response) => {
+      request.resume();
+      request.on('end', () => {
+        const completion = {
+          id: 'chatcmpl-whole',
+          object: 'chat.completion',
+          model: 'whole-model',
+          choices: [{ index: 0, message: { role: 'assistant', content: 'All at once.' }, finish_reason: 'stop' }],
+          usage: { prompt_tokens: 9, completion_tokens: 3, total_tokens: 12 },
+        };
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(completion));
+      });
+    });
+    await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
+    const { port } = backend.address() as AddressInfo;
+    harness = await startHarness({
+      models: [{ id: MODEL }],
+      configure: (config) => {
+        (config.backends as Record<string, unknown>[]).push({ name: 'whole', baseUrl: `http://127.0.0.1:${port}/v1`, models: [{ name: 'whole-model' }] });
+      },
+    });
+  });
+  afterAll(async () => {
+    await harness.close();
+    await new Promise((resolve) => backend.close(resolve));
+  });
+
+  it('sends the client the answer as stream events all the same', async () => {
+    const client = new Anthropic({ apiKey: 'open-mode', baseURL: harness.gateway.url, maxRetries: 0 });
+    const message = await client.messages.stream({ model: 'whole-model', max_tokens: 20, messages: [{ role: 'user', content: 'Hi.' }] }).finalMessage();
+    expect(message).toMatchObject({ content: [{ type: 'text', text: 'All at once.' }], stop_reason: 'end_turn', usage: { input_tokens: 9, output_tokens: 3 } });
   });
 });
