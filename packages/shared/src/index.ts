@@ -2,7 +2,7 @@ export { configSchema, backendSchema, backendModelSchema, capabilitySchema, time
 export { resolveProbeSettings } from './config/probe-settings.js';
 export { backendHeaders, USER_AGENT } from './config/backend-headers.js';
 export type { ProbeSettings } from './config/probe-settings.js';
-export type { GatewayConfig, BackendConfig, BackendModelConfig, Capability, Timeouts, Pricing, SimulatedBackendConfig, ProbeConfig, ProbeOverrides } from './config/schema.js';
+export type { AnthropicDeploymentConfig, GatewayConfig, BackendConfig, BackendModelConfig, Capability, Timeouts, Pricing, SimulatedBackendConfig, ProbeConfig, ProbeOverrides } from './config/schema.js';
 export { parseConfig, loadConfigFile, ConfigError } from './config/load.js';
 export type { ParseOptions } from './config/load.js';
 export { readSecretFile } from './config/secret-file.js';

@@ -3,6 +3,7 @@ import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { GatewayError, type Deployment } from '@dosrouter/shared';
 import type { RequestContext } from '../request/request-context.js';
+import type { AnswerTranslation } from './anthropic-egress.js';
 import type { Backend, Operation } from './backend.js';
 import { SseScanner, usageFromResponse } from './sse-scanner.js';
 import { fromErrorResponse, fromTransportError } from './upstream-error.js';
@@ -26,6 +27,11 @@ export interface AttemptInput {
   /** The request body to send, already carrying the backend's model id. */
   readonly body: string | Buffer;
   readonly stream: boolean;
+  /**
+   * How the backend's answer becomes a Chat Completions answer when the backend speaks another protocol (a `kind:
+   * anthropic` deployment); absent, it is relayed as it comes.
+   */
+  readonly answer?: AnswerTranslation;
   /** The gateway asked for stream usage on the client's behalf: drop the usage-only chunk. */
   readonly dropUsageOnlyChunk: boolean;
   /** Aborted when the client goes away or the attempt's total deadline passes. */
@@ -85,7 +91,9 @@ export async function runAttempt(input: AttemptInput, response: ServerResponse):
       return { ok: false, error: fromErrorResponse(upstream.statusCode, upstream.headers, text, deploymentId, Date.now()) };
     }
     if (input.stream && contentType?.startsWith('text/event-stream')) {
-      return await relayStream(input, upstream, response, timedOut, firstTokenArrived);
+      // A translated stream is relayed as the Chat Completions events its translation makes of the backend's.
+      const relayed = input.answer ? { ...upstream, body: input.answer.stream(upstream.body) as unknown as Dispatcher.ResponseData['body'] } : upstream;
+      return await relayStream(input, relayed, response, timedOut, firstTokenArrived);
     }
     return await relayWhole(input, upstream, contentType, response, timedOut);
   } finally {
@@ -108,6 +116,12 @@ async function relayWhole(
     buffer = await readBody(upstream.body);
   } catch (error) {
     return { ok: false, error: clientClosed(input.controller, input.context, timedOut()) ?? fromTransportError(error, input.deployment.id, timedOut()) };
+  }
+  if (input.answer) {
+    const translated = input.answer.whole(buffer);
+    if (!translated) return { ok: false, error: malformedAnswer(input.deployment.id, 'a body that is not an answer of its protocol') };
+    buffer = translated;
+    contentType = 'application/json';
   }
   let parsed: unknown;
   try {
