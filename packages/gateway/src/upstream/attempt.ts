@@ -1,10 +1,10 @@
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { GatewayError, type Deployment } from '@dosrouter/shared';
 import type { RequestContext } from '../request/request-context.js';
+import { GatewayError, type BackendOperation, type Deployment } from '@dosrouter/shared';
 import type { AnswerTranslation } from './anthropic-egress.js';
-import type { Backend, Operation } from './backend.js';
+import type { Backend } from './backend.js';
 import { SseScanner, usageFromResponse } from './sse-scanner.js';
 import { fromErrorResponse, fromTransportError } from './upstream-error.js';
 
@@ -23,7 +23,8 @@ export type CompletionSource = { readonly answer: unknown } | { readonly events:
 export interface AttemptInput {
   readonly backend: Backend;
   readonly deployment: Deployment;
-  readonly operation: Operation;
+  /** What the backend is asked for: an OpenAI operation, or `messages` of a `kind: anthropic` backend. */
+  readonly operation: BackendOperation;
   /** The request body to send, already carrying the backend's model id. */
   readonly body: string | Buffer;
   readonly stream: boolean;

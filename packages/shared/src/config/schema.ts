@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ANTHROPIC_BASE_URL, DEFAULT_API_KEY_HEADER, backendKindSchema } from './backend-kind.js';
 import { resolveProbeSettings } from './probe-settings.js';
 import { routingSchema } from './routing-schema.js';
 
@@ -185,7 +186,15 @@ export type SimulatedBackendConfig = z.infer<typeof simulatedBackendSchema>;
 export const backendSchema = z
   .strictObject({
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'backend names use letters, digits, _ and -'),
-    /** OpenAI-compatible base URL including the version path, e.g. https://api.openai.com/v1 */
+    /**
+     * The protocol it speaks: `openai` (default), the OpenAI-compatible API; `anthropic`, Anthropic's Messages API
+     * (`/v1/messages` below `baseUrl`, the credential in `x-api-key`, `anthropic-version: 2023-06-01`).
+     */
+    kind: backendKindSchema.default('openai'),
+    /**
+     * `kind: openai`: the base URL including the version path, e.g. https://api.openai.com/v1. `kind: anthropic`: the
+     * API's origin as the Anthropic SDKs take it, default https://api.anthropic.com.
+     */
     baseUrl: z.url({ protocol: /^https?$/ }).optional(),
     /** Instead of baseUrl: run the provider simulator in-process with these latencies. */
     simulator: simulatedBackendSchema.optional(),
@@ -199,10 +208,11 @@ export const backendSchema = z
       .transform((key) => key || undefined),
     /**
      * Where the credential goes: `authorization` sends `Authorization: Bearer <key>` (OpenAI and most others);
-     * any other header name sends the raw key in that header (Azure OpenAI uses `api-key`).
+     * any other header name sends the raw key in that header (Azure OpenAI uses `api-key`). Default: `authorization`,
+     * or `x-api-key` for `kind: anthropic`.
      */
-    apiKeyHeader: z.string().toLowerCase().default('authorization'),
-    /** Extra headers sent upstream on every request (e.g. OpenRouter's HTTP-Referer). */
+    apiKeyHeader: z.string().toLowerCase().optional(),
+    /** Extra headers sent upstream on every request (e.g. OpenRouter's HTTP-Referer; for `kind: anthropic`, `anthropic-beta`). */
     headers: z.record(z.string(), z.string()).default({}),
     /** Query parameters added to every upstream URL (e.g. Azure's api-version). */
     query: z.record(z.string(), z.string()).default({}),
@@ -223,11 +233,20 @@ export const backendSchema = z
     probe: probeOverridesSchema.default({}),
     models: z.array(backendModelSchema).min(1, 'a backend serves at least one model'),
   })
-  .refine((backend) => (backend.baseUrl === undefined) !== (backend.simulator === undefined), {
-    message: 'give exactly one of baseUrl or simulator',
-    path: ['baseUrl'],
-  });
-export type BackendConfig = z.infer<typeof backendSchema>;
+  .refine(
+    (backend) => {
+      const given = Number(backend.baseUrl !== undefined) + Number(backend.simulator !== undefined);
+      // A `kind: anthropic` backend with neither is Anthropic's own API.
+      return given === 1 || (given === 0 && backend.kind === 'anthropic');
+    },
+    { message: 'give exactly one of baseUrl or simulator', path: ['baseUrl'] },
+  )
+  .transform((backend) => ({
+    ...backend,
+    baseUrl: backend.baseUrl ?? (backend.kind === 'anthropic' && backend.simulator === undefined ? ANTHROPIC_BASE_URL : undefined),
+    apiKeyHeader: backend.apiKeyHeader ?? DEFAULT_API_KEY_HEADER[backend.kind],
+  }));
+export type BackendConfig = z.output<typeof backendSchema>;
 
 export const logLevelSchema = z.enum(['error', 'warn', 'info', 'debug']);
 
