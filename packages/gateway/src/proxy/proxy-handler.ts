@@ -31,6 +31,7 @@ import type { ProxiedRequest } from '../validation/request-fields.js';
 import { AnswerPricing } from './answer-pricing.js';
 import { planRequest, type PlanningDependencies } from './plan-request.js';
 import { RequestLimits } from './request-limits.js';
+import { upstreamRequest, type UpstreamRequest } from './upstream-request.js';
 
 export interface ProxyDependencies extends PlanningDependencies {
   readonly pricing: AnswerPricing;
@@ -156,16 +157,21 @@ export function createProxyHandler(
         }
         admitted.add(deployment.id);
       }
-      controller = new AbortController();
       const backend = dependencies.backends.get(deployment.backend);
-      const askForUsage = proxied.stream && !proxied.includeUsage && backend.requestStreamUsage;
       // Built before the attempt, outside every layer: nothing our own code does can count against a circuit.
-      const body = upstreamBody(deployment, askForUsage);
+      let upstream: UpstreamRequest;
+      try {
+        upstream = upstreamRequest(operation, proxied, backend, deployment, upstreamBody, Date.now());
+      } catch (error) {
+        // The request cannot be said in this backend's protocol: another deployment may take it.
+        if (!(error instanceof GatewayError)) throw error;
+        lastError = error;
+        sequence.failed(deployment, 'failover', clock());
+        continue;
+      }
+      controller = new AbortController();
       context.attemptStarted(deployment);
-      const result = await dispatch(
-        { backend, deployment, operation, body, stream: proxied.stream, dropUsageOnlyChunk: askForUsage, controller, context },
-        response,
-      );
+      const result = await dispatch({ backend, deployment, ...upstream, stream: proxied.stream, controller, context }, response);
       if (result.ok) {
         // A stream that broke after its first byte did not commit an answer: its cost is settled here.
         if (!context.costSettled) context.settleCost();

@@ -56,7 +56,7 @@ export class ModelCatalog {
           limits: model.limits,
           breaker: { ...config.breakers, ...model.breaker },
           ...(probe === undefined ? {} : { probe }),
-          ...(model.anthropic === undefined ? {} : { anthropic: model.anthropic }),
+          ...(backend.kind === 'anthropic' ? { anthropic: model.anthropic } : {}),
         };
         this.deploymentsById.set(deployment.id, deployment);
         const list = byModel.get(model.name) ?? [];
