@@ -175,7 +175,7 @@ describe('startSimulator', () => {
         aborted: 0,
         faults: {},
         byModel: {},
-        usage: { answers: 0, promptTokens: 0, completionTokens: 0 },
+        usage: { answers: 0, promptTokens: 0, completionTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 },
       });
       expect(simulator.recentRequests()).toEqual([]);
       await expect(client.chat.completions.create(question)).resolves.toMatchObject({ object: 'chat.completion' });

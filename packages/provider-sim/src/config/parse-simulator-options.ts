@@ -18,6 +18,7 @@ export interface ResolvedModel {
   /** False: answers carry no usage at all, whatever the request asks. */
   reportsUsage: boolean;
   jsonStyle: JsonStyle;
+  promptCacheMinimumTokens: number;
 }
 
 export interface ResolvedOptions {
@@ -31,6 +32,7 @@ export interface ResolvedOptions {
 
 export const DEFAULT_OUTPUT_TOKENS = 16;
 export const DEFAULT_CONTEXT_WINDOW = 128_000;
+export const DEFAULT_PROMPT_CACHE_MINIMUM_TOKENS = 1024;
 
 /** Validates options (from code or a config file) and fills in the documented defaults; throws naming the bad field. */
 export function parseSimulatorOptions(input: unknown): ResolvedOptions {
@@ -57,6 +59,7 @@ export function parseSimulatorOptions(input: unknown): ResolvedOptions {
       retryAfterSeconds: model.retryAfterSeconds ?? 1,
       reportsUsage: model.reportsUsage ?? true,
       jsonStyle: model.jsonStyle ?? 'compact',
+      promptCacheMinimumTokens: model.promptCacheMinimumTokens ?? DEFAULT_PROMPT_CACHE_MINIMUM_TOKENS,
     });
   }
   return {

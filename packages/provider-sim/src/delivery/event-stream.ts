@@ -8,6 +8,8 @@ export interface StreamEvent {
   /** Token events encode theirs when it is read (stream-steps.ts): read it once, when the event is sent. */
   readonly payload: string;
   readonly delayBeforeMs: number;
+  /** The SSE `event:` name, which Anthropic's streams send before every `data:`; OpenAI's send none. */
+  readonly event?: string | undefined;
 }
 
 export const DONE_PAYLOAD = '[DONE]';
@@ -22,8 +24,16 @@ interface StreamPlan {
   stop?: { afterIndex: number; action: 'cut' | 'stall' };
 }
 
-/** Rewrites the event list for the faults that act on streams; `events` ends with the [DONE] event. */
-export function planStream(events: readonly StreamEvent[], fault: ActiveFault | undefined): StreamPlan {
+/**
+ * Rewrites the event list for the faults that act on streams; `events` ends with the [DONE] event (or Anthropic's
+ * message_stop). The malformed_chunk fault's broken event goes out under `malformedEventName`, so that a client that
+ * only reads named events (Anthropic's SDKs) still parses it and breaks.
+ */
+export function planStream(
+  events: readonly StreamEvent[],
+  fault: ActiveFault | undefined,
+  malformedEventName?: string,
+): StreamPlan {
   const dataEvents = Math.max(1, events.length - 1);
   const half = Math.max(1, Math.floor(dataEvents / 2));
   switch (fault?.kind) {
@@ -35,7 +45,11 @@ export function planStream(events: readonly StreamEvent[], fault: ActiveFault | 
       };
     case 'malformed_chunk':
       return {
-        events: [...events.slice(0, half), { payload: MALFORMED_PAYLOAD, delayBeforeMs: 0 }, ...events.slice(half)],
+        events: [
+          ...events.slice(0, half),
+          { payload: MALFORMED_PAYLOAD, delayBeforeMs: 0, event: malformedEventName },
+          ...events.slice(half),
+        ],
       };
     case 'stream_cut':
       return { events: [...events], stop: { afterIndex: half - 1, action: 'cut' } };
@@ -46,9 +60,13 @@ export function planStream(events: readonly StreamEvent[], fault: ActiveFault | 
   }
 }
 
-/** One SSE event; a payload of several lines goes out as several `data:` lines, which the client joins with "\n". */
-export function encodeEvent(payload: string): string {
-  return payload.includes('\n') ? `data: ${payload.split('\n').join('\ndata: ')}\n\n` : `data: ${payload}\n\n`;
+/**
+ * One SSE event, after an `event:` line when it has a name; a payload of several lines goes out as several `data:`
+ * lines, which the client joins with "\n".
+ */
+export function encodeEvent(payload: string, event?: string): string {
+  const data = payload.includes('\n') ? `data: ${payload.split('\n').join('\ndata: ')}\n\n` : `data: ${payload}\n\n`;
+  return event === undefined ? data : `event: ${event}\n${data}`;
 }
 
 /**
@@ -62,8 +80,9 @@ export async function deliverEventStream(
   fault: ActiveFault | undefined,
   usage: ReportedUsage | undefined,
   jsonStyle: JsonStyle,
+  malformedEventName?: string,
 ): Promise<void> {
-  const plan = planStream(events, fault);
+  const plan = planStream(events, fault, malformedEventName);
   exchange.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   let pending = '';
   for (const [index, event] of plan.events.entries()) {
@@ -76,7 +95,7 @@ export async function deliverEventStream(
       }
       await exchange.wait(event.delayBeforeMs);
     }
-    pending += encodeEvent(restylePayload(event.payload, jsonStyle));
+    pending += encodeEvent(restylePayload(event.payload, jsonStyle), event.event);
     if (plan.stop !== undefined && index === plan.stop.afterIndex) {
       if (plan.stop.action === 'cut') {
         exchange.destroyAfterWriting(pending);

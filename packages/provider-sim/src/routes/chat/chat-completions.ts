@@ -6,6 +6,7 @@ import { createResponseMeta } from '../response-meta.js';
 import type { RouteContext } from '../route-context.js';
 import { answerUsage } from '../usage.js';
 import { answerChat, piecesOf } from './chat-answer.js';
+import { accountChatCache } from './chat-cache.js';
 import { parseChatRequest } from './chat-request.js';
 import { buildChatCompletion, buildChatStreamEvents, completionTokensOf } from './chat-response.js';
 
@@ -16,8 +17,9 @@ export async function handleChatCompletions(context: RouteContext): Promise<void
   if (!start.proceed) {
     return;
   }
+  const cachedTokens = accountChatCache(context.state.promptCache, request);
   const answers = answerChat(request, start.fault?.kind === 'empty');
-  const usage = answerUsage(request, completionTokensOf(answers));
+  const usage = answerUsage(request, completionTokensOf(answers), cachedTokens);
   const meta = createResponseMeta(context.state, request.model, 'chatcmpl-');
   if (request.stream) {
     const events = buildChatStreamEvents(meta, answers, usage, request.model);
