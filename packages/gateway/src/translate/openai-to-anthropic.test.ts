@@ -214,7 +214,7 @@ const RESPONSE: Message = {
   model: 'claude-sonnet-4-5-20250929',
   content: [
     { type: 'thinking', thinking: 'The user wants weather.', signature: 'sig' },
-    { type: 'text', text: 'Let me check.' },
+    { type: 'text', text: 'Let me check.', citations: null },
     { type: 'tool_use', id: 'toolu_01A09q90qw90lq917835lq9', name: 'get_weather', input: { location: 'San Francisco, CA' } },
   ],
   stop_reason: 'tool_use',
@@ -260,7 +260,7 @@ describe('toChatCompletion', () => {
     ['max_tokens', 'length'],
     ['tool_use', 'tool_calls'],
     ['refusal', 'content_filter'],
-  ])('maps stop_reason %s to finish_reason %s', (stopReason, finishReason) => {
+  ] as const)('maps stop_reason %s to finish_reason %s', (stopReason, finishReason) => {
     const completion = toChatCompletion({ ...RESPONSE, stop_reason: stopReason }, 0) as { choices: { finish_reason: string }[] };
     expect(completion.choices[0]!.finish_reason).toBe(finishReason);
   });
