@@ -1,7 +1,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { isRecord } from '@dosrouter/shared';
 import type { MessageDeltaUsage } from './anthropic-types.js';
-import { anthropicErrorMeaning } from './anthropic-error.js';
+import { anthropicErrorMeaning } from './anthropic-error-meaning.js';
 import { chatUsageOf, finishReasonOf } from './openai-to-anthropic.js';
 
 /**

@@ -1,5 +1,5 @@
 import { GatewayError, isRetryableStatus, upstreamTimeout, upstreamUnreachable } from '@dosrouter/shared';
-import { anthropicErrorMeaning } from '../translate/anthropic-error.js';
+import { anthropicErrorMeaning } from '../translate/anthropic-error-meaning.js';
 
 /** Where an attempt was when a transport failure happened; decides 502 against 504 and what the log says. */
 export type AttemptPhase = 'connect' | 'first_byte' | 'body' | 'total';
