@@ -48,6 +48,8 @@ export class AccessLog {
         connectionWaitMs: outcome.connectionWaitMs,
         promptTokens: outcome.usage?.promptTokens,
         completionTokens: outcome.usage?.completionTokens,
+        cacheReadTokens: outcome.usage?.cacheReadTokens,
+        cacheWriteTokens: outcome.usage?.cacheWriteTokens,
         costUsd: outcome.costUsd,
         errorCode: outcome.errorCode,
       }),

@@ -1,7 +1,7 @@
 import { estimateCompletionTokens, estimateStreamCompletionTokens, estimateUsagePromptTokens } from '@dosrouter/shared';
 import type { CompletionSource } from '../upstream/attempt.js';
 import type { Operation } from '../upstream/backend.js';
-import type { TokenUsage } from '../upstream/sse-scanner.js';
+import type { TokenUsage } from './token-usage.js';
 
 /**
  * The usage of a request whose backend reported none, counted with the o200k_base tokenizer: the prompt from the

@@ -20,6 +20,8 @@ export function usageRecordOf(outcome: RequestOutcome, status: number, endedAt: 
     ...(outcome.errorCode !== undefined ? { errorCode: outcome.errorCode } : {}),
     promptTokens: outcome.usage?.promptTokens ?? 0,
     completionTokens: outcome.usage?.completionTokens ?? 0,
+    ...(outcome.usage?.cacheReadTokens ? { cacheReadTokens: outcome.usage.cacheReadTokens } : {}),
+    ...(outcome.usage?.cacheWriteTokens ? { cacheWriteTokens: outcome.usage.cacheWriteTokens } : {}),
     estimated: outcome.usageEstimated === true,
     costUsd: outcome.costUsd ?? 0,
     latencyMs: latencyMsOf(outcome, endedAt),

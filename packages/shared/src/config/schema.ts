@@ -47,11 +47,30 @@ export const timeoutsSchema = z.strictObject({
 });
 export type Timeouts = z.infer<typeof timeoutsSchema>;
 
+const perMillionTokens = z.number().nonnegative();
+
+/**
+ * The price of prompt tokens written to a provider's prompt cache: one price for every cache lifetime, or one per
+ * lifetime where the provider has several (Anthropic: `{ '5m': 3.75, '1h': 6 }`, 1.25× and 2× the input price). A
+ * lifetime left out costs what the other one does.
+ */
+export const cacheWritePricingSchema = z.union([
+  perMillionTokens,
+  z
+    .strictObject({ '5m': perMillionTokens.optional(), '1h': perMillionTokens.optional() })
+    .refine((prices) => prices['5m'] !== undefined || prices['1h'] !== undefined, { message: "name a price for '5m', '1h' or both" }),
+]);
+export type CacheWritePricing = z.infer<typeof cacheWritePricingSchema>;
+
 export const pricingSchema = z.strictObject({
-  /** USD per one million prompt tokens. */
-  inputPerMTok: z.number().nonnegative().default(0),
+  /** USD per one million prompt tokens (the uncached ones, when the provider reports cache use). */
+  inputPerMTok: perMillionTokens.default(0),
   /** USD per one million completion tokens. */
-  outputPerMTok: z.number().nonnegative().default(0),
+  outputPerMTok: perMillionTokens.default(0),
+  /** USD per one million prompt tokens read from the provider's prompt cache; unset: inputPerMTok. */
+  cacheReadPerMTok: perMillionTokens.optional(),
+  /** USD per one million prompt tokens written to the provider's prompt cache; unset: inputPerMTok. */
+  cacheWritePerMTok: cacheWritePricingSchema.optional(),
 });
 export type Pricing = z.infer<typeof pricingSchema>;
 
