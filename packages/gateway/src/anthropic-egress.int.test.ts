@@ -2,7 +2,7 @@ import OpenAI from 'openai';
 import type { ChatCompletionChunk, ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '@dosrouter/provider-sim';
-import { SIMULATOR_KEY, captureApiError, startHarness, type Harness } from './test-support/harness.js';
+import { SIMULATOR_KEY, captureApiError, eventually, startHarness, type Harness } from './test-support/harness.js';
 
 /**
  * Chat completions from the official `openai` client to a deployment of a `kind: anthropic` backend: the provider
@@ -181,6 +181,35 @@ describe('chat completions to a native Anthropic deployment', () => {
     expect(second.usage!.prompt_tokens_details?.cached_tokens).toBeGreaterThan(1_000);
     expect(second.usage).toMatchObject({ cache_read_input_tokens: second.usage!.prompt_tokens_details!.cached_tokens, cache_creation_input_tokens: 0 });
     expect(first.usage).toMatchObject({ cache_read_input_tokens: 0, cache_creation_input_tokens: second.usage!.prompt_tokens_details!.cached_tokens });
+  });
+
+  it('prices cache writes (the 1-hour price) and cache reads from the translated usage, streamed or not', async () => {
+    const pricing = { inputPerMTok: 1, outputPerMTok: 2, cacheReadPerMTok: 0.1, cacheWritePerMTok: { '5m': 1.25, '1h': 2 } };
+    const setup = await start({ anthropic: { cache: { system: true, ttl: '1h' } }, configure: (config) => Object.assign((config.backends[0]!.models as Record<string, unknown>[])[0]!, { pricing }) });
+    const system = 'You answer questions about gateways and their caches. '.repeat(120);
+    const messages: ChatCompletionMessageParam[] = [{ role: 'system', content: system }, { role: 'user', content: 'What is cached?' }];
+    const costOf = (response: Response) => Number(response.headers.get('x-dosrouter-cost-usd'));
+
+    const first = await setup.client.chat.completions.create({ model: MODEL, messages }).withResponse();
+    const written = (first.data.usage as unknown as { cache_creation_input_tokens: number }).cache_creation_input_tokens;
+    expect(written).toBeGreaterThan(1_000);
+    expect(lastMessagesRequest(setup.claude)!.body).toMatchObject({ system: [{ cache_control: { type: 'ephemeral', ttl: '1h' } }] });
+    const prompt = first.data.usage!.prompt_tokens;
+    // Hand-computed: the uncached rest at $1, the 1-hour write at $2, 12 completion tokens at $2 (per million).
+    expect(costOf(first.response)).toBeCloseTo(((prompt - written) * 1 + written * 2 + 12 * 2) / 1e6, 12);
+
+    const repeat = await setup.client.chat.completions.create({ model: MODEL, messages }).withResponse();
+    expect(repeat.data.usage!.prompt_tokens_details?.cached_tokens).toBe(written);
+    const cachedCost = ((prompt - written) * 1 + written * 0.1 + 12 * 2) / 1e6;
+    expect(costOf(repeat.response)).toBeCloseTo(cachedCost, 12);
+
+    // Streamed without include_usage: the gateway reads the usage chunk it asked for, and records the cached price.
+    const { data: stream, response } = await setup.client.chat.completions.create({ model: MODEL, messages, stream: true }).withResponse();
+    await readStream(stream);
+    let line: Record<string, unknown> | undefined;
+    await eventually(() => (line = setup.harness.logs.accessLines().find((entry) => entry['requestId'] === response.headers.get('x-request-id'))) !== undefined, 10_000);
+    expect(line).toMatchObject({ stream: true, promptTokens: prompt, cacheReadTokens: written, completionTokens: 12 });
+    expect(line!['costUsd']).toBeCloseTo(cachedCost, 12);
   });
 
   it('turns reasoning_effort into thinking and returns it as reasoning_content', async () => {

@@ -1,8 +1,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { isRecord } from '@dosrouter/shared';
-import type { MessageDeltaUsage } from './anthropic-types.js';
 import { anthropicErrorMeaning } from './anthropic-error-meaning.js';
-import { chatUsageOf, finishReasonOf } from './openai-to-anthropic.js';
+import { chatUsageOf, finishReasonOf, type MessagesUsage } from './openai-to-anthropic.js';
 
 /**
  * The largest Messages event kept while its end has not arrived. Events are one delta or one block's start (a few
@@ -29,7 +28,7 @@ export interface ChatStreamOptions {
  */
 export class AnthropicToChatStream {
   /** Messages' usage as last reported (message_start, then each message_delta's cumulative counts). */
-  readonly usage: Partial<MessageDeltaUsage> = {};
+  readonly usage: MessagesUsage = {};
   stopReason: string | null = null;
   /** message_stop arrived: the answer is complete. */
   stopped = false;
@@ -146,6 +145,7 @@ export class AnthropicToChatStream {
       const value = usage[name];
       if (typeof value === 'number') this.usage[name] = value;
     }
+    if (isRecord(usage.cache_creation)) this.usage.cache_creation = usage.cache_creation;
   }
 
   private chunk(delta: Record<string, unknown>, finishReason: string | null = null): string {

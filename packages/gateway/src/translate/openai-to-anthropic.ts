@@ -337,13 +337,13 @@ export function finishReasonOf(stopReason: string | null | undefined): string {
  * `cached_tokens` is the cache reads. Messages' own counts ride along (`cache_read_input_tokens`,
  * `cache_creation_input_tokens`) so that pricing can tell a cache write from fresh input.
  */
-export function chatUsageOf(usage: Partial<MessageDeltaUsage> | undefined): ChatUsage {
+export function chatUsageOf(usage: MessagesUsage | undefined): ChatUsage {
   const input = count(usage?.input_tokens);
   const cacheRead = count(usage?.cache_read_input_tokens);
   const cacheWrite = count(usage?.cache_creation_input_tokens);
   const completion = count(usage?.output_tokens);
   const prompt = input + cacheRead + cacheWrite;
-  return {
+  const chat: ChatUsage = {
     prompt_tokens: prompt,
     completion_tokens: completion,
     total_tokens: prompt + completion,
@@ -351,7 +351,13 @@ export function chatUsageOf(usage: Partial<MessageDeltaUsage> | undefined): Chat
     cache_read_input_tokens: cacheRead,
     cache_creation_input_tokens: cacheWrite,
   };
+  // The writes by cache lifetime: a 1-hour write is priced apart.
+  if (isRecord(usage?.cache_creation)) chat.cache_creation = usage.cache_creation;
+  return chat;
 }
+
+/** Messages' usage, as an answer or a stream's message_start and message_delta report it. */
+export type MessagesUsage = Partial<MessageDeltaUsage> & { cache_creation?: unknown };
 
 export interface ChatUsage {
   prompt_tokens: number;
@@ -360,6 +366,7 @@ export interface ChatUsage {
   prompt_tokens_details: { cached_tokens: number };
   cache_read_input_tokens: number;
   cache_creation_input_tokens: number;
+  cache_creation?: Record<string, unknown>;
 }
 
 function count(value: unknown): number {
