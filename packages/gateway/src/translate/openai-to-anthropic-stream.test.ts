@@ -57,6 +57,30 @@ describe('AnthropicToChatStream', () => {
     expect(translator.usage).toEqual({ input_tokens: 12, output_tokens: 15, cache_read_input_tokens: 2048, cache_creation_input_tokens: 100 });
   });
 
+  it('copies a delta written as Anthropic writes it exactly as it translates one written otherwise', () => {
+    const start = THINKING_STREAM.subarray(0, THINKING_STREAM.indexOf('event: content_block_start'));
+    const tool = 'data: {"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_1","name":"f","input":{}}}\n\n';
+    const deltas = [
+      '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a \\"quote\\", a \\\\ and \\u00e9\\n"}}',
+      '{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"hmm \\"x\\""}}',
+      '{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\\"city\\": \\"Par"}}',
+    ];
+    const translated = (spelling: (data: string) => string) => {
+      const translator = new AnthropicToChatStream({ created: 0, includeUsage: false });
+      translator.push(Buffer.concat([start, Buffer.from(tool)]));
+      return deltas.map((data) => translator.push(Buffer.from(`event: content_block_delta\ndata: ${spelling(data)}\n\n`)));
+    };
+    const chunks = (events: string[]) => events.map((event) => JSON.parse(event.slice(6)) as { choices: { delta: unknown }[] });
+    // The literal keeps Anthropic's escapes (\u00e9 stays escaped): the same JSON values, not the same bytes.
+    const literal = chunks(translated((data) => data));
+    expect(literal).toEqual(chunks(translated((data) => data.replace('"index":', '"index": '))));
+    expect(literal.map((chunk) => chunk.choices[0]!.delta)).toEqual([
+      { content: 'a "quote", a \\ and é\n' },
+      { reasoning_content: 'hmm "x"' },
+      { tool_calls: [{ index: 0, function: { arguments: '{"city": "Par' } }] },
+    ]);
+  });
+
   it('leaves the usage chunk out unless asked', () => {
     const { events } = run(THINKING_STREAM, 4096, false);
     expect(events.some((event) => typeof event === 'object' && event !== null && 'usage' in event)).toBe(false);

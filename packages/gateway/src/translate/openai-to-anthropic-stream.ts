@@ -9,6 +9,13 @@ import { chatUsageOf, finishReasonOf, type MessagesUsage } from './openai-to-ant
  */
 const MAX_EVENT_BYTES = 4 * 1024 * 1024;
 
+/**
+ * A content delta exactly as Anthropic writes it, its value a JSON string literal (every quote inside escaped): the
+ * literal is copied into the chunk as it is, without parsing and serialising the event again. Any other spelling
+ * (spaces, another key order) takes the parsing path, with the same result.
+ */
+const DELTA_PATTERN = /^\{"type":"content_block_delta","index":(\d+),"delta":\{"type":"(text_delta|thinking_delta|input_json_delta)","(?:text|thinking|partial_json)":("(?:[^"\\]|\\.)*")\}\}$/;
+
 export interface ChatStreamOptions {
   /** `created` of every chunk, in seconds. */
   readonly created: number;
@@ -68,6 +75,8 @@ export class AnthropicToChatStream {
   private translate(event: string): string {
     const data = dataOf(event);
     if (data === undefined || data === '') return '';
+    const delta = DELTA_PATTERN.exec(data);
+    if (delta) return this.literalDelta(Number(delta[1]), delta[2]!, delta[3]!);
     let parsed: unknown;
     try {
       parsed = JSON.parse(data);
@@ -132,6 +141,15 @@ export class AnthropicToChatStream {
     }
   }
 
+  /** A content delta whose value is the JSON string `literal`, as DELTA_PATTERN found it. */
+  private literalDelta(index: number, type: string, literal: string): string {
+    if (literal === '""') return '';
+    if (type === 'text_delta') return this.chunkOf(`{"content":${literal}}`);
+    if (type === 'thinking_delta') return this.chunkOf(`{"reasoning_content":${literal}}`);
+    const call = this.toolCalls.get(index);
+    return call === undefined ? '' : this.chunkOf(`{"tool_calls":[{"index":${call},"function":{"arguments":${literal}}}]}`);
+  }
+
   private finished(): string {
     this.stopped = true;
     let out = this.chunk({}, finishReasonOf(this.stopReason));
@@ -149,9 +167,14 @@ export class AnthropicToChatStream {
   }
 
   private chunk(delta: Record<string, unknown>, finishReason: string | null = null): string {
+    return this.chunkOf(JSON.stringify(delta), finishReason);
+  }
+
+  /** A chunk whose delta is the JSON text `delta`. */
+  private chunkOf(delta: string, finishReason: string | null = null): string {
     // Content before message_start: not a Messages stream.
     if (this.prefix === '') return this.malformed();
-    return `data: ${this.prefix}[{"index":0,"delta":${JSON.stringify(delta)},"logprobs":null,"finish_reason":${finishReason === null ? 'null' : `"${finishReason}"`}}]}\n\n`;
+    return `data: ${this.prefix}[{"index":0,"delta":${delta},"logprobs":null,"finish_reason":${finishReason === null ? 'null' : `"${finishReason}"`}}]}\n\n`;
   }
 
   private errorEvent(error: Record<string, unknown>, code?: string): string {
@@ -168,6 +191,11 @@ export class AnthropicToChatStream {
 
 /** An event's data: its `data:` lines joined (SSE allows several); undefined when it has none. */
 function dataOf(event: string): string | undefined {
+  // Almost every event is `event: <type>` and one `data:` line: read that line without splitting.
+  const line = event.startsWith('data:') ? 0 : event.indexOf('\ndata:') + 1;
+  if (line > 0 || event.startsWith('data:')) {
+    if (event.indexOf('\n', line) === -1) return event.slice(line + (event.charCodeAt(line + 5) === 0x20 ? 6 : 5));
+  }
   let data: string | undefined;
   for (const line of event.split('\n')) {
     if (!line.startsWith('data:')) continue;
