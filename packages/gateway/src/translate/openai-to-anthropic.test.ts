@@ -113,6 +113,17 @@ describe('toAnthropicRequest', () => {
     ]);
   });
 
+  it("drops an earlier assistant turn's refusal part", () => {
+    const request = translate({
+      messages: [
+        { role: 'user', content: 'x' },
+        { role: 'assistant', content: [{ type: 'text', text: 'Partly.' }, { type: 'refusal', refusal: 'Not that part.' }] },
+        { role: 'user', content: 'ok' },
+      ],
+    });
+    expect(request.messages[1]).toEqual({ role: 'assistant', content: [{ type: 'text', text: 'Partly.' }] });
+  });
+
   it('merges consecutive messages of one role, as Messages requires alternating turns', () => {
     const request = translate({
       messages: [

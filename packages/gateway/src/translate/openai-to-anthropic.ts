@@ -208,6 +208,9 @@ function contentPart(part: unknown, param: string): ContentBlockParam | undefine
       const url = isRecord(part.image_url) ? part.image_url.url : undefined;
       return { type: 'image', source: imageSource(stringAt(url, `${param}.image_url.url`), `${param}.image_url.url`) };
     }
+    case 'refusal':
+      // An earlier assistant turn's refusal: Messages has no block for it.
+      return undefined;
     case 'file': {
       const data = isRecord(part.file) ? part.file.file_data : undefined;
       const parsed = typeof data === 'string' ? parseDataUrl(data) : undefined;
