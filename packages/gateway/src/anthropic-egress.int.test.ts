@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import type { ChatCompletionChunk, ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '@dosrouter/provider-sim';
+import { startSimulator, type SimulatedModel, type Simulator } from '@dosrouter/provider-sim';
 import { SIMULATOR_KEY, captureApiError, eventually, startHarness, type Harness } from './test-support/harness.js';
 
 /**
@@ -36,10 +36,10 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map(({ harness, openai }) => Promise.all([harness.close(), openai?.close()])));
 });
 
-async function start(options: { openai?: boolean; anthropic?: Record<string, unknown>; configure?: (config: Config) => void } = {}): Promise<Setup> {
+async function start(options: { openai?: boolean; anthropic?: Record<string, unknown>; models?: SimulatedModel[]; configure?: (config: Config) => void } = {}): Promise<Setup> {
   const openai = options.openai ? await startSimulator({ models: [{ id: MODEL, outputTokens: 12 }], apiKey: SIMULATOR_KEY }) : undefined;
   const harness = await startHarness({
-    models: [{ id: MODEL, outputTokens: 12 }],
+    models: options.models ?? [{ id: MODEL, outputTokens: 12 }],
     configure: (raw) => {
       const config = raw as Config;
       const claude = config.backends[0]!;
@@ -218,6 +218,20 @@ describe('chat completions to a native Anthropic deployment', () => {
     expect(lastMessagesRequest(setup.claude)!.body).toMatchObject({ max_tokens: 2_000, thinking: { type: 'enabled', budget_tokens: 1_024 } });
     expect((completion.choices[0]!.message as unknown as { reasoning_content?: string }).reasoning_content).toMatch(/\w+/);
     expect(completion.choices[0]!.message.content).toMatch(/\w+/);
+  });
+
+  it('closes the Messages stream when the client leaves mid-answer', async () => {
+    const setup = await start({ models: [{ id: MODEL, outputTokens: 400, interTokenDelayMs: 20 }] });
+    const controller = new AbortController();
+    const stream = await setup.client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'A long one' }], stream: true }, { signal: controller.signal });
+    let received = 0;
+    await (async () => {
+      for await (const chunk of stream) {
+        if (chunk.choices[0]?.delta.content && ++received === 3) controller.abort();
+      }
+    })().catch(() => undefined);
+    expect(received).toBe(3);
+    await eventually(() => setup.claude.stats.aborted === 1, 10_000, 'the Messages stream closed at the backend');
   });
 
   describe('when the Anthropic deployment fails', () => {
