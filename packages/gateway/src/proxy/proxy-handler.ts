@@ -27,7 +27,7 @@ import type { UsageRecorder } from '../usage/usage-recorder.js';
 import type { SpendObservations } from '../usage/spend-observations.js';
 import type { ProxiedRequest } from '../validation/request-fields.js';
 import { AnswerPricing } from './answer-pricing.js';
-import type { Ingress } from './ingress/ingress.js';
+import type { AttemptShape, Ingress } from './ingress/ingress.js';
 import { openAiIngress } from './ingress/openai-ingress.js';
 import { planRequest, type PlanningDependencies } from './plan-request.js';
 import { RequestLimits } from './request-limits.js';
@@ -159,10 +159,19 @@ export function createProxyHandler(
         }
         admitted.add(deployment.id);
       }
-      controller = new AbortController();
       const backend = dependencies.backends.get(deployment.backend);
       // Built before the attempt, outside every layer: nothing our own code does can count against a circuit.
-      const shape = shapeAttempt(backend, deployment);
+      let shape: AttemptShape;
+      try {
+        shape = shapeAttempt(backend, deployment);
+      } catch (error) {
+        // The request cannot be said in this backend's protocol: another deployment may take it.
+        if (!(error instanceof GatewayError)) throw error;
+        lastError = error;
+        sequence.failed(deployment, 'failover', clock());
+        continue;
+      }
+      controller = new AbortController();
       context.attemptStarted(deployment);
       const result = await dispatch(
         {
@@ -173,6 +182,7 @@ export function createProxyHandler(
           stream: proxied.stream,
           dropUsageOnlyChunk: shape.dropUsageOnlyChunk,
           dialect: shape.dialect,
+          ...(shape.answer ? { answer: shape.answer } : {}),
           ...(shape.headers ? { headers: shape.headers } : {}),
           controller,
           context,

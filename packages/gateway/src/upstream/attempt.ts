@@ -3,6 +3,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { RequestContext } from '../request/request-context.js';
 import { GatewayError, type BackendOperation, type Deployment } from '@dosrouter/shared';
+import type { AnswerTranslation } from './anthropic-egress.js';
 import type { Backend } from './backend.js';
 import { OPENAI_DIALECT, type AnswerDialect } from './answer-dialect.js';
 import { fromErrorResponse, fromTransportError } from './upstream-error.js';
@@ -30,6 +31,11 @@ export interface AttemptInput {
   /** The request body to send, already carrying the backend's model id. */
   readonly body: string | Buffer;
   readonly stream: boolean;
+  /**
+   * How the backend's answer becomes a Chat Completions answer when the backend speaks another protocol (a `kind:
+   * anthropic` deployment); absent, it is relayed as it comes.
+   */
+  readonly answer?: AnswerTranslation;
   /** The gateway asked for stream usage on the client's behalf: drop the usage-only chunk. */
   readonly dropUsageOnlyChunk: boolean;
   /** The protocol of the backend's answer; default OpenAI's. */
@@ -93,7 +99,9 @@ export async function runAttempt(input: AttemptInput, response: AnswerWriter): P
       return { ok: false, error: fromErrorResponse(upstream.statusCode, upstream.headers, text, deploymentId, Date.now()) };
     }
     if (input.stream && contentType?.startsWith('text/event-stream')) {
-      return await relayStream(input, upstream, response, timedOut, firstTokenArrived);
+      // A translated stream is relayed as the Chat Completions events its translation makes of the backend's.
+      const relayed = input.answer ? { ...upstream, body: input.answer.stream(upstream.body) as unknown as Dispatcher.ResponseData['body'] } : upstream;
+      return await relayStream(input, relayed, response, timedOut, firstTokenArrived);
     }
     return await relayWhole(input, upstream, contentType, response, timedOut);
   } finally {
@@ -116,6 +124,12 @@ async function relayWhole(
     buffer = await readBody(upstream.body);
   } catch (error) {
     return { ok: false, error: clientClosed(input.controller, input.context, timedOut()) ?? fromTransportError(error, input.deployment.id, timedOut()) };
+  }
+  if (input.answer) {
+    const translated = input.answer.whole(buffer);
+    if (!translated) return { ok: false, error: malformedAnswer(input.deployment.id, 'a body that is not an answer of its protocol') };
+    buffer = translated;
+    contentType = 'application/json';
   }
   let parsed: unknown;
   try {

@@ -17,6 +17,21 @@ describe('usageFromResponse', () => {
     });
   });
 
+  it('reads the cache writes of a chat completion translated from a Messages answer, the 1-hour share apart', () => {
+    const usage = usageFromResponse({
+      usage: {
+        prompt_tokens: 2_112,
+        completion_tokens: 15,
+        total_tokens: 2_127,
+        prompt_tokens_details: { cached_tokens: 2_000 },
+        cache_read_input_tokens: 2_000,
+        cache_creation_input_tokens: 100,
+        cache_creation: { ephemeral_5m_input_tokens: 40, ephemeral_1h_input_tokens: 60 },
+      },
+    });
+    expect(usage).toEqual({ promptTokens: 2_112, completionTokens: 15, totalTokens: 2_127, cacheReadTokens: 2_000, cacheWriteTokens: 100, cacheWrite1hTokens: 60 });
+  });
+
   it("reads the Responses API's usage, whose input_tokens include cached_tokens", () => {
     const usage = usageFromResponse({
       usage: { input_tokens: 1_500, input_tokens_details: { cached_tokens: 1_024 }, output_tokens: 20, total_tokens: 1_520 },

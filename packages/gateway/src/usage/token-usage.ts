@@ -38,14 +38,19 @@ export function tokenUsage(promptTokens: number, completionTokens: number, cache
 
 /**
  * OpenAI's usage object (chat and completions: `prompt_tokens`; Responses: `input_tokens` with
- * `input_tokens_details`). Either way the prompt count includes `cached_tokens`.
+ * `input_tokens_details`). Either way the prompt count includes `cached_tokens`. A chat completion the gateway
+ * translated from a Messages answer (a `kind: anthropic` deployment) also says what was written to the cache, with
+ * Anthropic's names (`cache_creation_input_tokens`, the 1-hour share in `cache_creation`), as parts of the prompt.
  */
 export function usageFromOpenAiUsage(usage: Record<string, unknown>): TokenUsage {
   const details = usage.prompt_tokens_details ?? usage.input_tokens_details;
   const cached = isObject(details) ? tokenCount(details.cached_tokens) : 0;
   const promptTokens = tokenCount(usage.prompt_tokens ?? usage.input_tokens);
   const completionTokens = tokenCount(usage.completion_tokens ?? usage.output_tokens);
-  return tokenUsage(promptTokens, completionTokens, { read: Math.min(cached, promptTokens) });
+  const read = Math.min(cached, promptTokens);
+  const write = Math.min(tokenCount(usage.cache_creation_input_tokens), promptTokens - read);
+  const write1h = Math.min(write, isObject(usage.cache_creation) ? tokenCount(usage.cache_creation.ephemeral_1h_input_tokens) : 0);
+  return tokenUsage(promptTokens, completionTokens, { read, write, write1h });
 }
 
 /**

@@ -142,6 +142,32 @@ export type ProbeConfig = z.infer<typeof probeSchema>;
 export const probeOverridesSchema = z.strictObject(probeFields).partial();
 export type ProbeOverrides = z.infer<typeof probeOverridesSchema>;
 
+/**
+ * How a `/v1/chat/completions` request is sent to a deployment of a `kind: anthropic` backend (Messages). Ignored for
+ * `kind: openai` backends.
+ */
+export const anthropicDeploymentSchema = z.strictObject({
+  /**
+   * Messages requires `max_tokens`; a chat completion without `max_completion_tokens` or `max_tokens` gets this.
+   * Default: the model's `maxOutputTokens`, else 4096.
+   */
+  maxTokens: z.number().int().positive().optional(),
+  /**
+   * Prompt caching for OpenAI clients, which cannot say `cache_control` themselves: `system` marks the last system
+   * block, `tools` the last tool definition, so the prefix up to it is cached. Off by default: a cache write costs
+   * more than fresh input (1.25× for `5m`, 2× for `1h`), a cache read a tenth of it.
+   */
+  cache: z
+    .strictObject({
+      system: z.boolean().default(false),
+      tools: z.boolean().default(false),
+      /** How long a cached prefix lives. */
+      ttl: z.enum(['5m', '1h']).default('5m'),
+    })
+    .prefault({}),
+});
+export type AnthropicDeploymentConfig = z.infer<typeof anthropicDeploymentSchema>;
+
 const modelNamePattern = /^[A-Za-z0-9][A-Za-z0-9._:/@-]*$/;
 
 export const backendModelSchema = z.strictObject({
@@ -162,6 +188,8 @@ export const backendModelSchema = z.strictObject({
   breaker: breakerSchema.partial().default({}),
   /** Overrides of the backend's and `prober.probe`'s probe settings for this deployment. */
   probe: probeOverridesSchema.default({}),
+  /** A model of a `kind: anthropic` backend: how chat completions are translated to Messages for it. */
+  anthropic: anthropicDeploymentSchema.prefault({}),
 });
 export type BackendModelConfig = z.infer<typeof backendModelSchema>;
 

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { BackendOperation, Deployment } from '@dosrouter/shared';
 import type { AnswerDialect } from '../../upstream/answer-dialect.js';
+import type { AnswerTranslation } from '../../upstream/anthropic-egress.js';
 import type { AnswerWriter } from '../../upstream/attempt.js';
 import type { Backend } from '../../upstream/backend.js';
 import type { ProxiedRequest } from '../../validation/request-fields.js';
@@ -16,6 +17,11 @@ export interface AttemptShape {
   /** The gateway asked for stream usage on the client's behalf: drop the usage-only chunk. */
   readonly dropUsageOnlyChunk: boolean;
   readonly dialect: AnswerDialect;
+  /**
+   * Turns the backend's answer into the dialect's protocol before it is read (a chat completion to a `kind:
+   * anthropic` backend: Messages back to Chat Completions); absent, the answer is read as it comes.
+   */
+  readonly answer?: AnswerTranslation;
   readonly headers?: Readonly<Record<string, string>>;
   writer(response: ServerResponse): AnswerWriter;
 }
