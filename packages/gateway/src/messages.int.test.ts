@@ -215,7 +215,8 @@ describe.each<Kind>(['openai', 'anthropic'])('POST /v1/messages to a %s deployme
   });
 
   it('answers 529 overloaded_error when no deployment can take the request', async () => {
-    harness.simulator.injectFaults({ kind: 'unavailable', count: 4, retryAfterSeconds: 0 });
+    // Each kind's way of saying so: an OpenAI-compatible backend's 503, Anthropic's 529 overloaded_error.
+    harness.simulator.injectFaults({ kind: kind === 'openai' ? 'unavailable' : 'overloaded', count: 4, retryAfterSeconds: 0 });
     const error = await client.messages.create({ model: MODEL, max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }).catch((caught: unknown) => caught);
     harness.simulator.clearFaults();
     expect(error).toBeInstanceOf(Anthropic.APIError);
