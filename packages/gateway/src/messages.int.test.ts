@@ -63,7 +63,11 @@ describe.each<Kind>(['openai', 'anthropic'])('POST /v1/messages to a %s deployme
         for (const model of primary.models as Record<string, unknown>[]) model.pricing = PRICING;
         // A second deployment of the model on the same simulator, for failover.
         backends.push({ ...primary, name: 'spare' });
-        config.routing = { strategy: 'round-robin', retry: { attempts: 2, initialBackoffMs: 1, maxBackoffMs: 1, deadlineMs: 60_000 } };
+        config.routing = {
+          strategy: 'round-robin',
+          retry: { attempts: 2, initialBackoffMs: 1, maxBackoffMs: 1, deadlineMs: 60_000 },
+          rules: [{ name: 'claude-code-on-spare', match: { path: '/v1/messages', metadata: { tier: 'spare' } }, route: { strategy: 'cost' } }],
+        };
       },
     });
     secret = (await createClientKey(harness.gateway.url, ADMIN_KEY, { name: 'anthropic-sdk' })).secret;
@@ -189,6 +193,18 @@ describe.each<Kind>(['openai', 'anthropic'])('POST /v1/messages to a %s deployme
     expect(explanation.session).toMatchObject({ id: 'user_1_account__session_42' });
   });
 
+  it('matches routing rules on the path /v1/messages and the request metadata, which a Chat backend is not sent', async () => {
+    const { response } = await client.messages
+      .create({ model: MODEL, max_tokens: 20, metadata: { user_id: 'u-9', tier: 'spare' } as Anthropic.Metadata, messages: [{ role: 'user', content: 'Hi.' }] })
+      .withResponse();
+    expect(response.headers.get('x-dosrouter-rule')).toBe('claude-code-on-spare');
+    if (kind === 'openai') {
+      const sent = sentBodies(harness, kind).at(-1)!;
+      expect(sent).not.toHaveProperty('metadata');
+      expect(sent.user).toBe('u-9');
+    }
+  });
+
   it('counts tokens: the native backend does, else the gateway estimates', async () => {
     const { data, response } = await client.messages.countTokens({ model: MODEL, system: 'Be terse.', messages: [{ role: 'user', content: 'Hello there, how are you?' }] }).withResponse();
     expect(data.input_tokens).toBeGreaterThan(5);
@@ -212,6 +228,16 @@ describe.each<Kind>(['openai', 'anthropic'])('POST /v1/messages to a %s deployme
     harness.simulator.injectFaults({ kind: 'bad_request' });
     const backendRefusal = await client.messages.create({ model: MODEL, max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }).catch((error: unknown) => error);
     expect(backendRefusal).toBeInstanceOf(Anthropic.BadRequestError);
+  });
+
+  it("enforces the key's limits: past them the SDK raises a RateLimitError", async () => {
+    const limited = await createClientKey(harness.gateway.url, ADMIN_KEY, { name: 'one-a-minute', limits: { requestsPerMinute: 1 } });
+    const own = new Anthropic({ apiKey: limited.secret, baseURL: harness.gateway.url, maxRetries: 0 });
+    const ask = () => own.messages.create({ model: MODEL, max_tokens: 5, messages: [{ role: 'user', content: 'x' }] });
+    await ask();
+    const error = await ask().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(Anthropic.RateLimitError);
+    expect((error as InstanceType<typeof Anthropic.RateLimitError>).error).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
   });
 
   it('answers 529 overloaded_error when no deployment can take the request', async () => {
