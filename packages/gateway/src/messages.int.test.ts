@@ -61,6 +61,7 @@ describe.each<Kind>(['openai', 'anthropic'])('POST /v1/messages to a %s deployme
         const primary = backends[0]!;
         if (kind === 'anthropic') Object.assign(primary, { kind, baseUrl: new URL(primary.baseUrl as string).origin });
         for (const model of primary.models as Record<string, unknown>[]) model.pricing = PRICING;
+        config.server = { bodyLimit: '256kb' };
         // A second deployment of the model on the same simulator, for failover.
         backends.push({ ...primary, name: 'spare' });
         config.routing = {
@@ -224,6 +225,9 @@ describe.each<Kind>(['openai', 'anthropic'])('POST /v1/messages to a %s deployme
     expect((refused as InstanceType<typeof Anthropic.AuthenticationError>).error).toMatchObject({ error: { type: 'authentication_error' } });
     const badBlock = await client.messages.create({ model: MODEL, max_tokens: 5, messages: [{ role: 'user', content: [{ type: 'tool_use', id: 'a', name: 'b', input: {} }] }] }).catch((error: unknown) => error);
     expect((badBlock as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({ error: { message: 'messages.0.content.0.type: a tool_use block cannot be in a user message' } });
+    const tooLarge = await client.messages.create({ model: MODEL, max_tokens: 5, messages: [{ role: 'user', content: 'x'.repeat(300_000) }] }).catch((error: unknown) => error);
+    expect((tooLarge as InstanceType<typeof Anthropic.APIError>).status).toBe(413);
+    expect((tooLarge as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({ type: 'error', error: { type: 'request_too_large' } });
     // The backend's own refusal reaches the client as the same class.
     harness.simulator.injectFaults({ kind: 'bad_request' });
     const backendRefusal = await client.messages.create({ model: MODEL, max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }).catch((error: unknown) => error);
