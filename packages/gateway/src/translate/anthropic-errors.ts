@@ -4,7 +4,7 @@ import type { ErrorResponse, ErrorType } from './anthropic-types.js';
 /**
  * A gateway error as Anthropic sends errors: its status mapped to Anthropic's (a 503 — the gateway, the replica or
  * every deployment saturated or unavailable — is 529 `overloaded_error`, which Anthropic's SDKs retry; other server
- * errors are 500 `api_error`, a deadline 504 `timeout_error`) and the body `{"type":"error","error":{type,message}}`.
+ * errors are 500 `api_error`, a deadline 504 `timeout_error`; a native backend's own 529 stays one) and the body `{"type":"error","error":{type,message}}`.
  */
 export function anthropicErrorOf(error: GatewayError): { status: number; body: ErrorResponse } {
   const { status, type } = anthropicStatusOf(error.status);
@@ -26,6 +26,7 @@ function anthropicStatusOf(status: number): { status: number; type: ErrorType } 
     case 429:
       return { status, type: 'rate_limit_error' };
     case 503:
+    case 529:
       return { status: 529, type: 'overloaded_error' };
     case 504:
       return { status, type: 'timeout_error' };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ChatStreamToMessages } from './openai-stream-to-anthropic.js';
+import { ChatStreamToMessages, messageAsEvents } from './openai-stream-to-anthropic.js';
 import { forEachEvent, parseSseEvent } from './sse-events.js';
 
 /** A Chat Completions stream as OpenAI sends it: reasoning, text, a tool call in pieces, the finish, the usage chunk. */
@@ -86,5 +86,37 @@ describe('ChatStreamToMessages', () => {
   it('ends an answer without a finish reason or usage as end_turn with zero usage', () => {
     const out = events(new ChatStreamToMessages(names).push(`data: ${JSON.stringify(CHUNKS[2])}\n\ndata: [DONE]\n\n`));
     expect(out.at(-2)!.data).toMatchObject({ type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 0 } });
+  });
+});
+
+describe('messageAsEvents', () => {
+  it('streams a whole Message as one delta per block, which the events of a stream add up to', () => {
+    const message = {
+      id: 'msg_1',
+      type: 'message' as const,
+      role: 'assistant' as const,
+      model: 'm',
+      content: [
+        { type: 'text' as const, text: 'Calling.', citations: null },
+        { type: 'tool_use' as const, id: 'call_1', name: 'f', input: { a: 1 } },
+      ],
+      stop_reason: 'tool_use' as const,
+      stop_sequence: null,
+      usage: { input_tokens: 5, output_tokens: 7, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+    };
+    const out = events(messageAsEvents(message));
+    expect(out.map((event) => event.name)).toEqual([
+      'message_start',
+      'content_block_start',
+      'content_block_delta',
+      'content_block_stop',
+      'content_block_start',
+      'content_block_delta',
+      'content_block_stop',
+      'message_delta',
+      'message_stop',
+    ]);
+    expect(out[5]!.data).toEqual({ type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '{"a":1}' } });
+    expect(out[7]!.data).toMatchObject({ delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 7, input_tokens: 5 } });
   });
 });

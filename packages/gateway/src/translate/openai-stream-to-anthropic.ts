@@ -1,6 +1,6 @@
 import { isRecord } from '@dosrouter/shared';
 import { messageIdOf, messagesUsageOf, stopReasonOf, toolUseIdOf, type AnswerNames } from './anthropic-to-openai.js';
-import type { ErrorType, MessageStreamEvent, StopReason, Usage } from './anthropic-types.js';
+import type { ContentBlock, ContentBlockDelta, ErrorType, Message, MessageStreamEvent, StopReason, Usage } from './anthropic-types.js';
 import { SseCutter, forEachEvent, parseSseEvent } from './sse-events.js';
 
 /** The kind of the content block being streamed. */
@@ -162,6 +162,36 @@ export class ChatStreamToMessages {
     const { index } = this.open;
     this.open = undefined;
     return sse({ type: 'content_block_stop', index });
+  }
+}
+
+/**
+ * A whole Message as the events of a stream, for a streamed request whose backend answered whole: each block opened
+ * empty, given its content in one delta, and closed; then `message_delta` with the stop reason and usage.
+ */
+export function messageAsEvents(message: Message): string {
+  let out = sse({ type: 'message_start', message: { ...message, content: [], stop_reason: null, stop_sequence: null, usage: { ...message.usage, output_tokens: 0 } } });
+  message.content.forEach((block, index) => {
+    const [empty, delta] = emptyAndDelta(block);
+    out += sse({ type: 'content_block_start', index, content_block: empty });
+    if (delta !== undefined) out += sse({ type: 'content_block_delta', index, delta });
+    out += sse({ type: 'content_block_stop', index });
+  });
+  const { usage } = message;
+  out += sse({ type: 'message_delta', delta: { stop_reason: message.stop_reason, stop_sequence: message.stop_sequence }, usage });
+  return out + sse({ type: 'message_stop' });
+}
+
+function emptyAndDelta(block: ContentBlock): [ContentBlock, ContentBlockDelta | undefined] {
+  switch (block.type) {
+    case 'text':
+      return [{ ...block, text: '' }, { type: 'text_delta', text: block.text }];
+    case 'thinking':
+      return [{ ...block, thinking: '' }, { type: 'thinking_delta', thinking: block.thinking }];
+    case 'tool_use':
+      return [{ ...block, input: {} }, { type: 'input_json_delta', partial_json: JSON.stringify(block.input) }];
+    default:
+      return [block, undefined];
   }
 }
 

@@ -29,7 +29,8 @@ export function validateMessagesRequest(body: Record<string, unknown>): ProxiedR
   const messages = body as unknown as MessageCreateParams;
   const chat = messagesToChat(messages);
   checkEstimateFields(chat);
-  return { body: chat, model: messages.model, stream: messages.stream === true, includeUsage: false, messages };
+  const user = messages.metadata?.user_id;
+  return { body: chat, model: messages.model, stream: messages.stream === true, includeUsage: false, messages, ...(typeof user === 'string' && user !== '' ? { sessionId: user } : {}) };
 }
 
 /**

@@ -13,6 +13,11 @@ export interface ProxiedRequest {
    * which routing, limits and usage estimates read.
    */
   readonly messages?: MessageCreateParams;
+  /**
+   * The session to stick to when the client sent no `x-session-id`: a Messages request's `metadata.user_id` (Claude
+   * Code puts its session id there), so that a conversation stays on one deployment and its prompt cache.
+   */
+  readonly sessionId?: string;
 }
 
 export function requireModel(body: Record<string, unknown>): string {

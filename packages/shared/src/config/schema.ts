@@ -21,7 +21,7 @@ export function parseByteSize(text: string): number {
 
 const milliseconds = z.number().int().nonnegative();
 
-export const capabilitySchema = z.enum(['streaming', 'tools', 'vision', 'json_schema', 'reasoning', 'embeddings']);
+export const capabilitySchema = z.enum(['streaming', 'tools', 'vision', 'documents', 'json_schema', 'reasoning', 'embeddings']);
 export type Capability = z.infer<typeof capabilitySchema>;
 
 /** Per-phase deadlines for one upstream attempt. 0 disables a phase's deadline. */

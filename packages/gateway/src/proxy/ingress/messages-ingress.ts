@@ -3,7 +3,7 @@ import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { ANTHROPIC_DIALECT, OPENAI_DIALECT } from '../../upstream/answer-dialect.js';
 import type { AnswerWriter } from '../../upstream/attempt.js';
 import { chatToMessage, type AnswerNames } from '../../translate/anthropic-to-openai.js';
-import { ChatStreamToMessages } from '../../translate/openai-stream-to-anthropic.js';
+import { ChatStreamToMessages, messageAsEvents } from '../../translate/openai-stream-to-anthropic.js';
 import type { Ingress } from './ingress.js';
 import { upstreamBodies } from './openai-ingress.js';
 
@@ -38,7 +38,7 @@ export const messagesIngress: Ingress = (proxied, raw, headers) => {
       // The usage chunk is read by the translation (message_delta's usage), never forwarded as it is.
       dropUsageOnlyChunk: false,
       dialect: OPENAI_DIALECT,
-      writer: (response) => new MessagesAnswerWriter(response, { ...names, requestId: requestIdOf(response) }),
+      writer: (response) => new MessagesAnswerWriter(response, { ...names, requestId: requestIdOf(response) }, proxied.stream),
     };
   };
 };
@@ -64,6 +64,8 @@ export class MessagesAnswerWriter extends EventEmitter implements AnswerWriter {
   constructor(
     private readonly response: ServerResponse,
     private readonly names: AnswerNames,
+    /** The client asked for a stream: a backend that answered whole is sent to it as events. */
+    private readonly streamed: boolean,
   ) {
     super();
     response.on('drain', this.relayDrain);
@@ -97,9 +99,11 @@ export class MessagesAnswerWriter extends EventEmitter implements AnswerWriter {
       return this;
     }
     if (!this.head) throw new Error('the answer ended before its head');
-    const message = Buffer.from(JSON.stringify(chatToMessage(JSON.parse(String(chunk ?? '')), this.names)));
-    this.response.writeHead(this.head.status, { ...this.head.headers, 'content-type': 'application/json', 'content-length': String(message.length) });
-    this.response.end(message);
+    const message = chatToMessage(JSON.parse(String(chunk ?? '')), this.names);
+    const body = Buffer.from(this.streamed ? messageAsEvents(message) : JSON.stringify(message));
+    const contentType = this.streamed ? 'text/event-stream; charset=utf-8' : 'application/json';
+    this.response.writeHead(this.head.status, { ...this.head.headers, 'content-type': contentType, 'content-length': String(body.length) });
+    this.response.end(body);
     return this;
   }
 }
