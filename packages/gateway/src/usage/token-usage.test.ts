@@ -9,6 +9,28 @@ describe('usageFromResponse', () => {
     expect(usage).toEqual({ promptTokens: 2_000, completionTokens: 50, totalTokens: 2_050, cacheReadTokens: 1_920 });
   });
 
+  it("reads the cache writes an answer translated from Anthropic's carries beside OpenAI's usage", () => {
+    const usage = usageFromResponse({
+      usage: {
+        prompt_tokens: 2_312,
+        completion_tokens: 40,
+        total_tokens: 2_352,
+        prompt_tokens_details: { cached_tokens: 2_000 },
+        cache_read_input_tokens: 2_000,
+        cache_creation_input_tokens: 300,
+        cache_creation: { ephemeral_5m_input_tokens: 100, ephemeral_1h_input_tokens: 200 },
+      },
+    });
+    expect(usage).toEqual({
+      promptTokens: 2_312,
+      completionTokens: 40,
+      totalTokens: 2_352,
+      cacheReadTokens: 2_000,
+      cacheWriteTokens: 300,
+      cacheWrite1hTokens: 200,
+    });
+  });
+
   it('reads OpenAI usage without details as before, with no cache counts', () => {
     expect(usageFromResponse({ usage: { prompt_tokens: 9, completion_tokens: 3, total_tokens: 12 } })).toEqual({
       promptTokens: 9,

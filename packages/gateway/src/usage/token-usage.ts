@@ -38,14 +38,23 @@ export function tokenUsage(promptTokens: number, completionTokens: number, cache
 
 /**
  * OpenAI's usage object (chat and completions: `prompt_tokens`; Responses: `input_tokens` with
- * `input_tokens_details`). Either way the prompt count includes `cached_tokens`.
+ * `input_tokens_details`). Either way the prompt count includes `cached_tokens`. OpenAI has no field for a cache
+ * write: an answer translated from Anthropic's carries Anthropic's `cache_creation_input_tokens` (and
+ * `cache_creation`) beside, as parts of prompt_tokens too.
  */
 export function usageFromOpenAiUsage(usage: Record<string, unknown>): TokenUsage {
   const details = usage.prompt_tokens_details ?? usage.input_tokens_details;
-  const cached = isObject(details) ? tokenCount(details.cached_tokens) : 0;
   const promptTokens = tokenCount(usage.prompt_tokens ?? usage.input_tokens);
+  const read = Math.min(isObject(details) ? tokenCount(details.cached_tokens) : 0, promptTokens);
+  const write = Math.min(tokenCount(usage.cache_creation_input_tokens), promptTokens - read);
   const completionTokens = tokenCount(usage.completion_tokens ?? usage.output_tokens);
-  return tokenUsage(promptTokens, completionTokens, { read: Math.min(cached, promptTokens) });
+  return tokenUsage(promptTokens, completionTokens, { read, write, write1h: Math.min(write, oneHourWrites(usage)) });
+}
+
+/** `cache_creation.ephemeral_1h_input_tokens`: of the cache writes, those made for an hour. */
+function oneHourWrites(usage: Record<string, unknown>): number {
+  const creation = usage.cache_creation;
+  return isObject(creation) ? tokenCount(creation.ephemeral_1h_input_tokens) : 0;
 }
 
 /**
@@ -56,9 +65,7 @@ export function usageFromOpenAiUsage(usage: Record<string, unknown>): TokenUsage
 export function usageFromAnthropicUsage(usage: Record<string, unknown>): TokenUsage {
   const read = tokenCount(usage.cache_read_input_tokens);
   const write = tokenCount(usage.cache_creation_input_tokens);
-  const creation = usage.cache_creation;
-  const write1h = Math.min(write, isObject(creation) ? tokenCount(creation.ephemeral_1h_input_tokens) : 0);
-  return tokenUsage(tokenCount(usage.input_tokens) + read + write, tokenCount(usage.output_tokens), { read, write, write1h });
+  return tokenUsage(tokenCount(usage.input_tokens) + read + write, tokenCount(usage.output_tokens), { read, write, write1h: Math.min(write, oneHourWrites(usage)) });
 }
 
 /**
