@@ -114,7 +114,9 @@ async function handleApiRequest(
 ): Promise<void> {
   const receivedAt = state.clock();
   state.stats.countRequest();
-  const anthropic = path === ANTHROPIC_PATH_PREFIX || path.startsWith(`${ANTHROPIC_PATH_PREFIX}/`);
+  // Anthropic lists models at OpenAI's path (GET /v1/models): a request naming an anthropic-version is one of its.
+  const anthropic =
+    path === ANTHROPIC_PATH_PREFIX || path.startsWith(`${ANTHROPIC_PATH_PREFIX}/`) || (path.startsWith('/v1/models') && request.headers['anthropic-version'] !== undefined);
   const responseId = state.ids.next('req_');
   // Anthropic names its request id header `request-id`; x-request-id stays for clients of both protocols.
   const commonHeaders: Record<string, string> = anthropic ? { 'request-id': responseId, 'x-request-id': responseId } : { 'x-request-id': responseId };

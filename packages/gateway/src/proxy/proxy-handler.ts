@@ -1,4 +1,3 @@
-import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Request, Response } from 'express';
@@ -7,9 +6,9 @@ import {
   GatewayError,
   failureKind,
   type ApiKeyRecord,
-  type Deployment,
   type GatewayConfig,
 } from '@dosrouter/shared';
+import { clientCredential } from '../auth/authenticate.js';
 import { contextOf, type RequestContext } from '../request/request-context.js';
 import { PRIORITY_HEADER, type ReplicaSaturation, type SaturationSlot } from '../saturation/replica-saturation.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
@@ -24,11 +23,12 @@ import {
 } from '../upstream/attempt-layers.js';
 import type { Operation } from '../upstream/backend.js';
 import type { BackendRegistry } from '../upstream/backend-registry.js';
-import { rewriteBody, topLevelMembers, type TopLevelMembers } from '../upstream/raw-body.js';
 import type { UsageRecorder } from '../usage/usage-recorder.js';
 import type { SpendObservations } from '../usage/spend-observations.js';
 import type { ProxiedRequest } from '../validation/request-fields.js';
 import { AnswerPricing } from './answer-pricing.js';
+import type { AttemptShape, Ingress } from './ingress/ingress.js';
+import { openAiIngress } from './ingress/openai-ingress.js';
 import { planRequest, type PlanningDependencies } from './plan-request.js';
 import { RequestLimits } from './request-limits.js';
 
@@ -55,12 +55,15 @@ const RETRY_AFTER_MARGIN_MS = 50;
  * apply) → attempts, driven by the plan's retry policy, until one answers. Nothing reaches the client before an
  * attempt succeeds, so failover is invisible; the last failure is what the client sees when none does. Each
  * attempt runs through the layers every attempt shares (in-flight count, rolling stats, upstream error metrics,
- * circuit breaker); the request's RequestContext is told what happens.
+ * circuit breaker); the request's RequestContext is told what happens. `operation` is what routing and usage
+ * estimates see; the ingress adapter makes each attempt for its deployment's backend kind (default: OpenAI's API
+ * passed through).
  */
 export function createProxyHandler(
   dependencies: ProxyDependencies,
   operation: Operation,
   validate: (body: Record<string, unknown>) => ProxiedRequest,
+  ingress: Ingress = openAiIngress(operation),
 ) {
   const { cluster, metrics, clock, saturation } = dependencies;
   const dispatch = composeAttempt([
@@ -118,7 +121,7 @@ export function createProxyHandler(
       // concurrent requests sharing a lease would slip past a concurrency limit.
       randomUUID(),
       dependencies.limits,
-      request.headers.authorization,
+      clientCredential(request.headers),
       Number(response.locals.bodyBytes) || 0,
       proxied.body,
       apiKey,
@@ -139,7 +142,7 @@ export function createProxyHandler(
       return;
     }
 
-    const upstreamBody = upstreamBodies(proxied, response.locals.rawBody as Buffer | undefined);
+    const shapeAttempt = ingress(proxied, response.locals.rawBody as Buffer | undefined, request.headers);
     const sequence = new AttemptSequence(plan.attempts, plan.retry, context.outcome.receivedAt, dependencies.random);
     for (const skipped of plan.attempts.slice(0, start)) sequence.skipped(skipped);
     const admitted = new Set<string>(start < plan.attempts.length ? [plan.attempts[start]!.id] : []);
@@ -156,15 +159,35 @@ export function createProxyHandler(
         }
         admitted.add(deployment.id);
       }
-      controller = new AbortController();
       const backend = dependencies.backends.get(deployment.backend);
-      const askForUsage = proxied.stream && !proxied.includeUsage && backend.requestStreamUsage;
       // Built before the attempt, outside every layer: nothing our own code does can count against a circuit.
-      const body = upstreamBody(deployment, askForUsage);
+      let shape: AttemptShape;
+      try {
+        shape = shapeAttempt(backend, deployment);
+      } catch (error) {
+        // The request cannot be said in this backend's protocol: another deployment may take it.
+        if (!(error instanceof GatewayError)) throw error;
+        lastError = error;
+        sequence.failed(deployment, 'failover', clock());
+        continue;
+      }
+      controller = new AbortController();
       context.attemptStarted(deployment);
       const result = await dispatch(
-        { backend, deployment, operation, body, stream: proxied.stream, dropUsageOnlyChunk: askForUsage, controller, context },
-        response,
+        {
+          backend,
+          deployment,
+          operation: shape.operation,
+          body: shape.body,
+          stream: proxied.stream,
+          dropUsageOnlyChunk: shape.dropUsageOnlyChunk,
+          dialect: shape.dialect,
+          ...(shape.answer ? { answer: shape.answer } : {}),
+          ...(shape.headers ? { headers: shape.headers } : {}),
+          controller,
+          context,
+        },
+        shape.writer(response),
       );
       if (result.ok) {
         // A stream that broke after its first byte did not commit an answer: its cost is settled here.
@@ -182,29 +205,5 @@ export function createProxyHandler(
     }
     if (lastError) Object.assign(lastError.headers, limits.headers);
     throw lastError ?? new GatewayError(`No deployment of ${plan.target} could take the request within its limits.`, { status: 503, code: 'no_deployment_available', retryable: true, retryAfterSeconds: 1 });
-  }
-}
-
-/**
- * The bodies sent upstream for one request: the client's, with the backend's model id and, if asked for, stream
- * usage. Made from the client's own bytes (`rewriteBody`: only the `model` and `stream_options` values change), so
- * that a large body is not serialised again on the event loop for every attempt; re-serialised from the parsed body
- * only when the bytes are not valid UTF-8 (JSON.parse read them with replacement characters).
- */
-function upstreamBodies(proxied: ProxiedRequest, raw: Buffer | undefined): (deployment: Deployment, askForUsage: boolean) => string | Buffer {
-  const members = raw !== undefined && isUtf8(raw) ? membersOf(raw) : undefined;
-  return (deployment, askForUsage) => {
-    const streamOptions = askForUsage ? { ...(proxied.body.stream_options as object | undefined), include_usage: true } : undefined;
-    if (raw && members && members.model.length > 0) return rewriteBody(raw, members, deployment.upstreamModel, streamOptions);
-    return JSON.stringify({ ...proxied.body, model: deployment.upstreamModel, ...(streamOptions ? { stream_options: streamOptions } : {}) });
-  };
-}
-
-/** The members to rewrite; undefined (re-serialise instead) if the scan disagrees with what JSON.parse accepted. */
-function membersOf(raw: Buffer): TopLevelMembers | undefined {
-  try {
-    return topLevelMembers(raw);
-  } catch {
-    return undefined;
   }
 }

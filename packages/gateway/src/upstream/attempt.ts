@@ -1,33 +1,47 @@
-import { once } from 'node:events';
-import type { ServerResponse } from 'node:http';
+import { once, type EventEmitter } from 'node:events';
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { GatewayError, type Deployment } from '@dosrouter/shared';
 import type { RequestContext } from '../request/request-context.js';
-import type { Backend, Operation } from './backend.js';
-import { SseScanner, usageFromResponse } from './sse-scanner.js';
+import { GatewayError, type BackendOperation, type Deployment } from '@dosrouter/shared';
+import type { AnswerTranslation } from './anthropic-egress.js';
+import type { Backend } from './backend.js';
+import { OPENAI_DIALECT, type AnswerDialect } from './answer-dialect.js';
 import { fromErrorResponse, fromTransportError } from './upstream-error.js';
 
 /** Largest backend response body read into memory (non-streaming answers, error bodies). */
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
-/**
- * Stream event data kept per stream for counting tokens when the backend reports no usage. Past it the count is
- * scaled up by the bytes not kept.
- */
-const COLLECT_STREAM_BYTES = 64 * 1024;
 
 /** What to count completion tokens in: a whole answer, or a stream's event data (a share of it when capped). */
 export type CompletionSource = { readonly answer: unknown } | { readonly events: readonly string[]; readonly scale: number };
 
+/** What an attempt writes the answer to: the client's response, or an ingress adapter that translates on the way. */
+export interface AnswerWriter extends EventEmitter {
+  readonly destroyed: boolean;
+  writeHead(status: number, headers: OutgoingHttpHeaders): unknown;
+  write(chunk: string | Buffer): boolean;
+  end(chunk?: string | Buffer): unknown;
+}
+
 export interface AttemptInput {
   readonly backend: Backend;
   readonly deployment: Deployment;
-  readonly operation: Operation;
+  /** What the backend is asked for: an OpenAI operation, or `messages` of a `kind: anthropic` backend. */
+  readonly operation: BackendOperation;
   /** The request body to send, already carrying the backend's model id. */
   readonly body: string | Buffer;
   readonly stream: boolean;
+  /**
+   * How the backend's answer becomes a Chat Completions answer when the backend speaks another protocol (a `kind:
+   * anthropic` deployment); absent, it is relayed as it comes.
+   */
+  readonly answer?: AnswerTranslation;
   /** The gateway asked for stream usage on the client's behalf: drop the usage-only chunk. */
   readonly dropUsageOnlyChunk: boolean;
+  /** The protocol of the backend's answer; default OpenAI's. */
+  readonly dialect?: AnswerDialect;
+  /** Headers of this request only, on top of the backend's (a native backend gets the client's `anthropic-beta`). */
+  readonly headers?: Readonly<Record<string, string>>;
   /** Aborted when the client goes away or the attempt's total deadline passes. */
   readonly controller: AbortController;
   /**
@@ -46,7 +60,7 @@ type Deadline = 'total deadline' | 'first token' | undefined;
  */
 export type AttemptResult = { ok: true } | { ok: false; error: GatewayError };
 
-export async function runAttempt(input: AttemptInput, response: ServerResponse): Promise<AttemptResult> {
+export async function runAttempt(input: AttemptInput, response: AnswerWriter): Promise<AttemptResult> {
   const { backend, controller, context } = input;
   const deploymentId = input.deployment.id;
   let expired: Deadline;
@@ -68,7 +82,7 @@ export async function runAttempt(input: AttemptInput, response: ServerResponse):
       upstream = await backend.pool.request({
         path: backend.path(input.operation),
         method: 'POST',
-        headers: { ...backend.baseHeaders, 'content-type': 'application/json', 'x-request-id': context.requestId },
+        headers: { ...backend.baseHeaders, ...input.headers, 'content-type': 'application/json', 'x-request-id': context.requestId },
         body: input.body,
         signal: controller.signal,
       });
@@ -85,7 +99,9 @@ export async function runAttempt(input: AttemptInput, response: ServerResponse):
       return { ok: false, error: fromErrorResponse(upstream.statusCode, upstream.headers, text, deploymentId, Date.now()) };
     }
     if (input.stream && contentType?.startsWith('text/event-stream')) {
-      return await relayStream(input, upstream, response, timedOut, firstTokenArrived);
+      // A translated stream is relayed as the Chat Completions events its translation makes of the backend's.
+      const relayed = input.answer ? { ...upstream, body: input.answer.stream(upstream.body) as unknown as Dispatcher.ResponseData['body'] } : upstream;
+      return await relayStream(input, relayed, response, timedOut, firstTokenArrived);
     }
     return await relayWhole(input, upstream, contentType, response, timedOut);
   } finally {
@@ -100,7 +116,7 @@ async function relayWhole(
   input: AttemptInput,
   upstream: Dispatcher.ResponseData,
   contentType: string | undefined,
-  response: ServerResponse,
+  response: AnswerWriter,
   timedOut: () => Deadline,
 ): Promise<AttemptResult> {
   let buffer: Buffer;
@@ -108,6 +124,12 @@ async function relayWhole(
     buffer = await readBody(upstream.body);
   } catch (error) {
     return { ok: false, error: clientClosed(input.controller, input.context, timedOut()) ?? fromTransportError(error, input.deployment.id, timedOut()) };
+  }
+  if (input.answer) {
+    const translated = input.answer.whole(buffer);
+    if (!translated) return { ok: false, error: malformedAnswer(input.deployment.id, 'a body that is not an answer of its protocol') };
+    buffer = translated;
+    contentType = 'application/json';
   }
   let parsed: unknown;
   try {
@@ -119,7 +141,7 @@ async function relayWhole(
     return { ok: false, error: malformedAnswer(input.deployment.id, 'no content and no tool call') };
   }
   const { context } = input;
-  const reported = usageFromResponse(parsed);
+  const reported = (input.dialect ?? OPENAI_DIALECT).usageOf(parsed);
   const usage = reported ?? context.estimateUsage({ answer: parsed });
   context.usageSettled(usage, reported === undefined);
   context.upstreamEnded();
@@ -137,13 +159,14 @@ async function relayWhole(
 async function relayStream(
   input: AttemptInput,
   upstream: Dispatcher.ResponseData,
-  response: ServerResponse,
+  response: AnswerWriter,
   timedOut: () => Deadline,
   firstTokenArrived: () => void,
 ): Promise<AttemptResult> {
   const { context, controller } = input;
-  // [DONE] is held back: it is sent after the usage record is committed.
-  const scanner = new SseScanner(input.dropUsageOnlyChunk, { holdDone: true, collectBytes: COLLECT_STREAM_BYTES });
+  const dialect = input.dialect ?? OPENAI_DIALECT;
+  // The stream's end ([DONE], message_stop) is held back: it is sent after the usage record is committed.
+  const scanner = dialect.scanner(input.dropUsageOnlyChunk);
   let started = false;
   /** The backend's usage, or what the gateway counts in what was streamed (a broken stream was billed too). */
   const settleUsage = (): void => {
@@ -194,7 +217,7 @@ async function relayStream(
       if (scanner.malformedSeen) {
         upstream.body.destroy();
         settleUsage();
-        endWithErrorEvent(response, context, malformedAnswer(input.deployment.id, 'a malformed stream event'));
+        endWithErrorEvent(response, context, dialect, malformedAnswer(input.deployment.id, 'a malformed stream event'));
         return { ok: true };
       }
     }
@@ -207,7 +230,7 @@ async function relayStream(
       return { ok: true };
     }
     // A deadline keeps its own message; a connection lost mid-answer is an interrupted stream, not "unreachable".
-    endWithErrorEvent(response, context, failure.status === 504 ? failure : streamInterrupted(input.deployment.id));
+    endWithErrorEvent(response, context, dialect, failure.status === 504 ? failure : streamInterrupted(input.deployment.id));
     return { ok: true };
   }
   if (!started) {
@@ -218,12 +241,12 @@ async function relayStream(
   if (scanner.complete) {
     context.upstreamEnded();
     await context.commitAnswer(200);
-    response.end('data: [DONE]\n\n');
+    response.end(dialect.endOfStream);
   } else if (scanner.errorSeen) {
     context.failed('upstream_stream_error');
     response.end();
   } else {
-    endWithErrorEvent(response, context, streamInterrupted(input.deployment.id));
+    endWithErrorEvent(response, context, dialect, streamInterrupted(input.deployment.id));
   }
   return { ok: true };
 }
@@ -238,11 +261,11 @@ function clientClosed(controller: AbortController, context: RequestContext, dead
   return new GatewayError('The client closed the connection.', { status: 499, code: 'client_closed', retryable: false });
 }
 
-/** After the first byte no retry is possible: end with an OpenAI-shaped error event, never a silent truncation. */
-function endWithErrorEvent(response: ServerResponse, context: RequestContext, error: GatewayError): void {
+/** After the first byte no retry is possible: end with an error event in the answer's protocol, never a silent truncation. */
+function endWithErrorEvent(response: AnswerWriter, context: RequestContext, dialect: AnswerDialect, error: GatewayError): void {
   context.failed(error.code);
   if (response.destroyed) return;
-  response.end(`data: ${JSON.stringify(error.toBody())}\n\n`);
+  response.end(dialect.errorEvent(error));
 }
 
 function streamInterrupted(deploymentId: string): GatewayError {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mergeAnthropicStreamUsage, usageFromResponse } from './token-usage.js';
+import { usageFromResponse } from './token-usage.js';
 
 describe('usageFromResponse', () => {
   it('reads OpenAI chat usage, cached_tokens as a part of prompt_tokens', () => {
@@ -9,34 +9,27 @@ describe('usageFromResponse', () => {
     expect(usage).toEqual({ promptTokens: 2_000, completionTokens: 50, totalTokens: 2_050, cacheReadTokens: 1_920 });
   });
 
-  it("reads the cache writes an answer translated from Anthropic's carries beside OpenAI's usage", () => {
-    const usage = usageFromResponse({
-      usage: {
-        prompt_tokens: 2_312,
-        completion_tokens: 40,
-        total_tokens: 2_352,
-        prompt_tokens_details: { cached_tokens: 2_000 },
-        cache_read_input_tokens: 2_000,
-        cache_creation_input_tokens: 300,
-        cache_creation: { ephemeral_5m_input_tokens: 100, ephemeral_1h_input_tokens: 200 },
-      },
-    });
-    expect(usage).toEqual({
-      promptTokens: 2_312,
-      completionTokens: 40,
-      totalTokens: 2_352,
-      cacheReadTokens: 2_000,
-      cacheWriteTokens: 300,
-      cacheWrite1hTokens: 200,
-    });
-  });
-
   it('reads OpenAI usage without details as before, with no cache counts', () => {
     expect(usageFromResponse({ usage: { prompt_tokens: 9, completion_tokens: 3, total_tokens: 12 } })).toEqual({
       promptTokens: 9,
       completionTokens: 3,
       totalTokens: 12,
     });
+  });
+
+  it('reads the cache writes of a chat completion translated from a Messages answer, the 1-hour share apart', () => {
+    const usage = usageFromResponse({
+      usage: {
+        prompt_tokens: 2_112,
+        completion_tokens: 15,
+        total_tokens: 2_127,
+        prompt_tokens_details: { cached_tokens: 2_000 },
+        cache_read_input_tokens: 2_000,
+        cache_creation_input_tokens: 100,
+        cache_creation: { ephemeral_5m_input_tokens: 40, ephemeral_1h_input_tokens: 60 },
+      },
+    });
+    expect(usage).toEqual({ promptTokens: 2_112, completionTokens: 15, totalTokens: 2_127, cacheReadTokens: 2_000, cacheWriteTokens: 100, cacheWrite1hTokens: 60 });
   });
 
   it("reads the Responses API's usage, whose input_tokens include cached_tokens", () => {
@@ -80,25 +73,5 @@ describe('usageFromResponse', () => {
   it('reads nothing from a body without a usage object', () => {
     expect(usageFromResponse({ usage: null })).toBeUndefined();
     expect(usageFromResponse(null)).toBeUndefined();
-  });
-});
-
-describe('mergeAnthropicStreamUsage', () => {
-  const start = { input_tokens: 8, cache_creation_input_tokens: 0, cache_read_input_tokens: 1_200, output_tokens: 1 };
-
-  it("takes the input counts from message_start and the output total from message_delta", () => {
-    expect(mergeAnthropicStreamUsage(start, { output_tokens: 30 })).toEqual({
-      promptTokens: 1_208,
-      completionTokens: 30,
-      totalTokens: 1_238,
-      cacheReadTokens: 1_200,
-    });
-  });
-
-  it('lets counts that message_delta repeats win, and ignores its nulls', () => {
-    expect(mergeAnthropicStreamUsage(start, { input_tokens: 9, cache_read_input_tokens: null, output_tokens: 2 })).toMatchObject({
-      promptTokens: 1_209,
-      completionTokens: 2,
-    });
   });
 });

@@ -83,15 +83,3 @@ export function usageFromResponse(body: unknown): TokenUsage | undefined {
   if (!isObject(usage)) return undefined;
   return isAnthropicUsage(usage) ? usageFromAnthropicUsage(usage) : usageFromOpenAiUsage(usage);
 }
-
-/**
- * The usage of an Anthropic stream: message_start's usage with what message_delta's says on top (its output_tokens
- * is the running total; newer API versions repeat the input counts there too, which then win).
- */
-export function mergeAnthropicStreamUsage(start: Record<string, unknown> | undefined, delta: Record<string, unknown> | undefined): TokenUsage {
-  const merged: Record<string, unknown> = { ...start };
-  for (const [key, value] of Object.entries(delta ?? {})) {
-    if (value !== null && value !== undefined) merged[key] = value;
-  }
-  return usageFromAnthropicUsage(merged);
-}

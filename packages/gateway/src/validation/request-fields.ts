@@ -1,4 +1,5 @@
 import { invalidRequest } from '@dosrouter/shared';
+import type { MessageCreateParams } from '../translate/anthropic-types.js';
 
 /** A request body after validation: the fields the gateway itself acts on. The rest passes through untouched. */
 export interface ProxiedRequest {
@@ -7,6 +8,11 @@ export interface ProxiedRequest {
   readonly stream: boolean;
   /** The client asked for stream usage itself (`stream_options.include_usage`). */
   readonly includeUsage: boolean;
+  /**
+   * A Messages request (`POST /v1/messages`) as the client sent it; `body` is then its Chat Completions translation,
+   * which routing, limits and usage estimates read.
+   */
+  readonly messages?: MessageCreateParams;
 }
 
 export function requireModel(body: Record<string, unknown>): string {

@@ -1,4 +1,4 @@
-import type { BreakerConfig, Capability, GatewayConfig, Pricing } from '../config/schema.js';
+import type { AnthropicDeploymentConfig, BreakerConfig, Capability, GatewayConfig, Pricing } from '../config/schema.js';
 import { resolveProbeSettings, type ProbeSettings } from '../config/probe-settings.js';
 import type { RateLimits } from '../state/limits.js';
 
@@ -22,6 +22,8 @@ export interface Deployment {
   readonly breaker: BreakerConfig;
   /** How the health prober checks it; absent when it is not probed. */
   readonly probe?: ProbeSettings;
+  /** A deployment of a `kind: anthropic` backend: how chat completions are translated for it. */
+  readonly anthropic?: AnthropicDeploymentConfig;
 }
 
 /** A client-facing model and the deployments that serve it. */
@@ -54,6 +56,7 @@ export class ModelCatalog {
           limits: model.limits,
           breaker: { ...config.breakers, ...model.breaker },
           ...(probe === undefined ? {} : { probe }),
+          ...(backend.kind === 'anthropic' ? { anthropic: model.anthropic } : {}),
         };
         this.deploymentsById.set(deployment.id, deployment);
         const list = byModel.get(model.name) ?? [];

@@ -1,0 +1,43 @@
+import type { GatewayError } from '@dosrouter/shared';
+import { anthropicErrorEvent } from '../translate/anthropic-errors.js';
+import { AnthropicSseScanner, MESSAGE_STOP_EVENT, anthropicUsageOf } from './anthropic-sse-scanner.js';
+import { SseScanner, usageFromResponse, type TokenUsage } from './sse-scanner.js';
+
+/**
+ * Stream event data kept per stream for counting tokens when the backend reports no usage. Past it the count is
+ * scaled up by the bytes not kept.
+ */
+const COLLECT_STREAM_BYTES = 64 * 1024;
+
+/** What an attempt reads of a stream: SseScanner for OpenAI's, AnthropicSseScanner for Messages events. */
+export type StreamScanner = Pick<
+  SseScanner,
+  'push' | 'usage' | 'firstTokenSeen' | 'finishSeen' | 'doneSeen' | 'errorSeen' | 'contentFilterSeen' | 'malformedSeen' | 'complete' | 'collected' | 'collectedBytes' | 'dataBytes'
+>;
+
+/** How the backend's answer is read and ended: the protocol it speaks. */
+export interface AnswerDialect {
+  usageOf(answer: unknown): TokenUsage | undefined;
+  scanner(dropUsageOnlyChunk: boolean): StreamScanner;
+  /** Ends a complete stream, once its usage record is committed (it was held back). */
+  readonly endOfStream: string;
+  /** The event a stream that cannot go on ends with. */
+  errorEvent(error: GatewayError): string;
+}
+
+/** OpenAI's answers: `usage`, chunks and `[DONE]`. */
+export const OPENAI_DIALECT: AnswerDialect = {
+  usageOf: usageFromResponse,
+  scanner: (dropUsageOnlyChunk) => new SseScanner(dropUsageOnlyChunk, { holdDone: true, collectBytes: COLLECT_STREAM_BYTES }),
+  endOfStream: 'data: [DONE]\n\n',
+  errorEvent: (error) => `data: ${JSON.stringify(error.toBody())}\n\n`,
+};
+
+/** Anthropic's Messages answers, passed through from a `kind: anthropic` backend. */
+export const ANTHROPIC_DIALECT: AnswerDialect = {
+  usageOf: anthropicUsageOf,
+  scanner: () => new AnthropicSseScanner(),
+  endOfStream: MESSAGE_STOP_EVENT,
+  errorEvent: anthropicErrorEvent,
+};
+
