@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { operationPath } from '@dosrouter/shared';
-import { describeFetchFailure } from './fetch-failure.js';
+import { fetchFailure } from './fetch-failure.js';
 import { operationUrl, type ProbeResult, type ProbeTarget } from './probe-result.js';
 
 /**
@@ -22,7 +22,7 @@ export async function probeModels(target: ProbeTarget, clock: () => number = () 
       signal: AbortSignal.timeout(target.timeoutMs),
     });
   } catch (error) {
-    return { ok: false, latencyMs: elapsed(), reason: describeFetchFailure(error, target.timeoutMs) };
+    return fetchFailure(error, target.timeoutMs, elapsed());
   }
   if (!response.ok) {
     await response.body?.cancel();
