@@ -293,6 +293,27 @@ describe('chat completions to a native Anthropic deployment', () => {
       expect(held.error).toMatchObject({ code: 'circuit_open' });
     });
 
+    it("passes an error event in the middle of a Messages stream on as an OpenAI-shaped one, and records the failure", async () => {
+      // Tokens 10 ms apart: the error event comes after the first token has gone out (one that arrives with the first
+      // tokens, before anything was sent, is retried instead).
+      const setup = await start({ models: [{ id: MODEL, outputTokens: 12, interTokenDelayMs: 10 }] });
+      setup.claude.injectFaults({ kind: 'stream_error', count: 1 });
+      const { data: stream, response } = await setup.client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Hi' }], stream: true }).withResponse();
+      const chunks: ChatCompletionChunk[] = [];
+      const failure = await (async () => {
+        for await (const chunk of stream) chunks.push(chunk);
+      })().then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toMatch(/\w+/);
+      expect(failure).toBeInstanceOf(OpenAI.APIError);
+      expect((failure as InstanceType<typeof OpenAI.APIError>).error).toMatchObject({ type: 'server_error', code: 'upstream_overloaded' });
+      let line: Record<string, unknown> | undefined;
+      await eventually(() => (line = setup.harness.logs.accessLines().find((entry) => entry['requestId'] === response.headers.get('x-request-id'))) !== undefined, 10_000);
+      expect(line).toMatchObject({ deployment: CLAUDE, errorCode: 'upstream_stream_error' });
+    });
+
     it('ends a stream that breaks after its first token with an OpenAI-shaped error event', async () => {
       const setup = await start();
       setup.claude.injectFaults({ kind: 'stream_cut', count: 1 });

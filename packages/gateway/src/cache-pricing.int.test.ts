@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordTestSecret } from '../../shared/src/test-support/log-archive.js';
-import { createClientKey, eventually, startHarness, type Harness } from './test-support/harness.js';
+import { accessLineOf, createClientKey, eventually, startHarness, type Harness } from './test-support/harness.js';
 
 const ADMIN_KEY = `admin-${randomBytes(12).toString('hex')}`;
 recordTestSecret(ADMIN_KEY);
@@ -28,12 +28,6 @@ describe('prices that know about OpenAI prompt caching', () => {
   let harness: Harness;
   let client: OpenAI;
   let keyId: string;
-
-  async function accessLineOf(requestId: string): Promise<Record<string, unknown>> {
-    let found: Record<string, unknown> | undefined;
-    await eventually(() => (found = harness.logs.accessLines().find((line) => line['requestId'] === requestId)) !== undefined, 10_000);
-    return found!;
-  }
 
   beforeAll(async () => {
     harness = await startHarness({
@@ -62,7 +56,7 @@ describe('prices that know about OpenAI prompt caching', () => {
     const header = repeat.response.headers.get('x-dosrouter-cost-usd');
     expect(Number(header)).toBeCloseTo(CACHED_COST, 12);
 
-    const line = await accessLineOf(repeat.response.headers.get('x-request-id')!);
+    const line = await accessLineOf(harness.logs, repeat.response);
     expect(line).toMatchObject({ promptTokens: PROMPT_TOKENS, cacheReadTokens: CACHED_TOKENS, completionTokens: OUTPUT_TOKENS });
     expect(line['costUsd']).toBe(Number(header));
   });
@@ -77,7 +71,7 @@ describe('prices that know about OpenAI prompt caching', () => {
       for await (const chunk of stream) usage = chunk.usage ?? usage;
       // Without include_usage the gateway asks for the usage chunk itself and keeps it from the client.
       expect(usage?.prompt_tokens_details?.cached_tokens).toBe(includeUsage ? CACHED_TOKENS : undefined);
-      const line = await accessLineOf(response.headers.get('x-request-id')!);
+      const line = await accessLineOf(harness.logs, response);
       expect(line).toMatchObject({ stream: true, cacheReadTokens: CACHED_TOKENS, promptTokens: PROMPT_TOKENS });
       expect(line['costUsd']).toBeCloseTo(CACHED_COST, 12);
     }

@@ -67,10 +67,11 @@ describe('startSimulator', () => {
       });
     });
 
-    it('lists them to an Anthropic client, which authenticates with x-api-key and names an anthropic-version', async () => {
+    it('lists them to an Anthropic client, which authenticates with x-api-key (or as Bearer) and names an anthropic-version', async () => {
       const list = (headers: Record<string, string>) => fetch(`${simulator.baseUrl}/models`, { headers });
-      const refused = await list({ 'anthropic-version': '2023-06-01', authorization: `Bearer sk-sim-secret` });
+      const refused = await list({ 'anthropic-version': '2023-06-01', 'x-api-key': 'wrong' });
       expect(refused.status).toBe(401);
+      expect((await list({ 'anthropic-version': '2023-06-01', authorization: 'Bearer sk-sim-secret' })).status).toBe(200);
       expect(await refused.json()).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
       const listed = await list({ 'anthropic-version': '2023-06-01', 'x-api-key': 'sk-sim-secret' });
       expect(await listed.json()).toMatchObject({ data: [{ type: 'model', id: 'sim-fast' }, { id: 'sim-slow' }], has_more: false, first_id: 'sim-fast', last_id: 'sim-slow' });

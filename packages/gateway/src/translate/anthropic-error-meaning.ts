@@ -24,10 +24,13 @@ const MEANINGS: Readonly<Record<string, AnthropicErrorMeaning>> = {
   overloaded_error: { status: 503, code: 'upstream_overloaded', type: 'server_error' },
 };
 
-/** The meaning of a Messages error type; an unknown one by its HTTP status (a stream's error event has none: 502). */
+/**
+ * The meaning of a Messages error type; an unknown one by its HTTP status (a stream's error event has none: 502). A
+ * server error keeps the backend's own 5xx status (a 503 `api_error` stays a 503), except Anthropic's 529.
+ */
 export function anthropicErrorMeaning(type: unknown, status?: number): AnthropicErrorMeaning {
   const known = typeof type === 'string' ? MEANINGS[type] : undefined;
-  if (known) return known;
+  if (known) return known.status >= 500 && status !== undefined && status >= 500 && status <= 599 && status !== 529 ? { ...known, status } : known;
   if (status === 529) return MEANINGS.overloaded_error!;
   if (status !== undefined && status < 500) return { status, code: 'upstream_invalid_request', type: 'invalid_request_error' };
   return { status: status ?? 502, code: 'upstream_error', type: 'server_error' };

@@ -109,6 +109,15 @@ describe('AnthropicToChatStream', () => {
     expect(early.push(Buffer.from('data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"hi"}}\n\n'))).toContain('"code":"upstream_malformed_response"');
   });
 
+  it('keeps at most 4 MiB of an unfinished event: a stream without boundaries is answered with an error event', () => {
+    const translator = new AnthropicToChatStream({ created: 0, includeUsage: false });
+    const piece = Buffer.alloc(1024 * 1024, 'x');
+    const out = [0, 1, 2, 3, 4].map(() => translator.push(piece));
+    expect(out.slice(0, 4)).toEqual(['', '', '', '']);
+    expect(out[4]).toContain('"code":"upstream_malformed_response"');
+    expect(translator.failed).toBe(true);
+  });
+
   it('does not finish a stream that ends without message_stop', () => {
     const cut = THINKING_STREAM.subarray(0, THINKING_STREAM.indexOf('event: message_stop'));
     const { events, translator } = run(cut, 50);

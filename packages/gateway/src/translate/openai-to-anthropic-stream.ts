@@ -179,6 +179,7 @@ export class AnthropicToChatStream {
 
   private errorEvent(error: Record<string, unknown>, code?: string): string {
     this.failed = true;
+    this.pending = '';
     const meaning = anthropicErrorMeaning(error.type);
     const message = typeof error.message === 'string' && error.message !== '' ? error.message : `The backend sent a ${String(error.type)} error.`;
     return `data: ${JSON.stringify({ error: { message, type: meaning.type, param: null, code: code ?? meaning.code } })}\n\n`;

@@ -19,7 +19,15 @@ describe('AnthropicSseScanner', () => {
     for (let start = 0; start < STREAM.length; start += 13) forwarded += scanner.push(Buffer.from(STREAM.slice(start, start + 13)));
     expect(forwarded).toBe(STREAM.replace(MESSAGE_STOP_EVENT, ''));
     expect(scanner).toMatchObject({ firstTokenSeen: true, finishSeen: true, doneSeen: true, errorSeen: false, complete: true });
-    expect(scanner.usage).toEqual({ promptTokens: 3025, completionTokens: 15, totalTokens: 3040 });
+    expect(scanner.usage).toEqual({ promptTokens: 3025, completionTokens: 15, totalTokens: 3040, cacheReadTokens: 2000, cacheWriteTokens: 1000 });
+  });
+
+  it('keeps the 1-hour share of the cache writes, and counts a message_delta repeats over message_start, but not its nulls', () => {
+    const scanner = new AnthropicSseScanner();
+    const start = STREAM.split('\n\n')[0]!.replace('"output_tokens":1}', '"cache_creation":{"ephemeral_5m_input_tokens":400,"ephemeral_1h_input_tokens":600},"output_tokens":1}');
+    scanner.push(Buffer.from(`${start}\n\n`));
+    scanner.push(Buffer.from('event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"input_tokens":30,"cache_read_input_tokens":null,"output_tokens":7}}\n\n'));
+    expect(scanner.usage).toEqual({ promptTokens: 3030, completionTokens: 7, totalTokens: 3037, cacheReadTokens: 2000, cacheWriteTokens: 1000, cacheWrite1hTokens: 600 });
   });
 
   it('sees no token before a delta with text, and an error event as an incomplete answer', () => {
@@ -45,7 +53,7 @@ describe('AnthropicSseScanner', () => {
 
 describe('anthropicUsageOf', () => {
   it('counts cache reads and writes as prompt tokens', () => {
-    expect(anthropicUsageOf({ usage: { input_tokens: 10, cache_read_input_tokens: 5, cache_creation_input_tokens: null, output_tokens: 3 } })).toEqual({ promptTokens: 15, completionTokens: 3, totalTokens: 18 });
+    expect(anthropicUsageOf({ usage: { input_tokens: 10, cache_read_input_tokens: 5, cache_creation_input_tokens: null, output_tokens: 3 } })).toEqual({ promptTokens: 15, completionTokens: 3, totalTokens: 18, cacheReadTokens: 5 });
     expect(anthropicUsageOf({})).toBeUndefined();
   });
 });

@@ -1,6 +1,6 @@
 import { isRecord } from '@dosrouter/shared';
 import { SseCutter, forEachEvent, parseSseEvent } from '../translate/sse-events.js';
-import type { TokenUsage } from './sse-scanner.js';
+import { usageFromAnthropicUsage, type TokenUsage } from '../usage/token-usage.js';
 
 /** A content token in a `content_block_delta`: non-empty text, thinking or tool input. */
 const TOKEN_PATTERN = /"(?:text|thinking|partial_json)"\s*:\s*"[^"]/;
@@ -30,10 +30,8 @@ export class AnthropicSseScanner {
   readonly collectedBytes = 0;
   dataBytes = 0;
   private readonly cutter = new SseCutter();
-  private input = 0;
-  private cacheRead = 0;
-  private cacheWrite = 0;
-  private output = 0;
+  /** The usage fields reported so far, each as last reported (message_delta's are cumulative). */
+  private readonly reported: Record<string, unknown> = {};
 
   push(chunk: Buffer): string {
     let kept = '';
@@ -90,15 +88,15 @@ export class AnthropicSseScanner {
     }
   }
 
-  /** Counts are cumulative: a later event's count replaces an earlier one. */
+  /**
+   * Counts are cumulative: a later event's count replaces an earlier one (a null one does not). The cache counts,
+   * the 1-hour share of the writes included, are kept for pricing.
+   */
   private readUsage(holder: Record<string, unknown> | undefined): void {
     const usage = isRecord(holder?.usage) ? holder.usage : undefined;
     if (!usage) return;
-    this.input = tokenCount(usage.input_tokens) ?? this.input;
-    this.cacheRead = tokenCount(usage.cache_read_input_tokens) ?? this.cacheRead;
-    this.cacheWrite = tokenCount(usage.cache_creation_input_tokens) ?? this.cacheWrite;
-    this.output = tokenCount(usage.output_tokens) ?? this.output;
-    this.usage = tokenUsage(this.input, this.cacheRead, this.cacheWrite, this.output);
+    for (const [name, value] of Object.entries(usage)) if (value !== null && value !== undefined) this.reported[name] = value;
+    this.usage = usageFromAnthropicUsage(this.reported);
   }
 }
 
@@ -108,21 +106,7 @@ export class AnthropicSseScanner {
  */
 export function anthropicUsageOf(answer: unknown): TokenUsage | undefined {
   const usage = isRecord(answer) && isRecord(answer.usage) ? answer.usage : undefined;
-  if (!usage) return undefined;
-  return tokenUsage(tokenCount(usage.input_tokens) ?? 0, tokenCount(usage.cache_read_input_tokens) ?? 0, tokenCount(usage.cache_creation_input_tokens) ?? 0, tokenCount(usage.output_tokens) ?? 0);
-}
-
-function tokenUsage(input: number, cacheRead: number, cacheWrite: number, output: number): TokenUsage {
-  const promptTokens = input + cacheRead + cacheWrite;
-  return { promptTokens, completionTokens: output, totalTokens: promptTokens + output };
-}
-
-/** The largest token count believed from a backend (as sse-scanner.ts). */
-const MAX_REPORTED_TOKENS = 100_000_000;
-
-function tokenCount(value: unknown): number | undefined {
-  if (typeof value !== 'number' || !Number.isFinite(value)) return undefined;
-  return Math.min(MAX_REPORTED_TOKENS, Math.max(0, Math.round(value)));
+  return usage ? usageFromAnthropicUsage(usage) : undefined;
 }
 
 function parse(data: string): Record<string, unknown> | undefined {

@@ -54,8 +54,9 @@ describe('fromErrorResponse with an Anthropic backend', () => {
     expect(bad).toMatchObject({ status: 400, code: 'invalid_request', retryable: false });
   });
 
-  it('turns api_error into a retryable 500', () => {
+  it('turns api_error into a retryable server error with the backend’s own 5xx status', () => {
     expect(fromErrorResponse(500, {}, anthropicError('api_error', 'Internal server error'), 'a/m', now)).toMatchObject({ status: 500, code: 'upstream_error', type: 'server_error', retryable: true });
+    expect(fromErrorResponse(503, {}, anthropicError('api_error', 'Service unavailable'), 'a/m', now)).toMatchObject({ status: 503, code: 'upstream_error', retryable: true });
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mergeAnthropicStreamUsage, usageFromResponse } from './token-usage.js';
+import { usageFromResponse } from './token-usage.js';
 
 describe('usageFromResponse', () => {
   it('reads OpenAI chat usage, cached_tokens as a part of prompt_tokens', () => {
@@ -73,25 +73,5 @@ describe('usageFromResponse', () => {
   it('reads nothing from a body without a usage object', () => {
     expect(usageFromResponse({ usage: null })).toBeUndefined();
     expect(usageFromResponse(null)).toBeUndefined();
-  });
-});
-
-describe('mergeAnthropicStreamUsage', () => {
-  const start = { input_tokens: 8, cache_creation_input_tokens: 0, cache_read_input_tokens: 1_200, output_tokens: 1 };
-
-  it("takes the input counts from message_start and the output total from message_delta", () => {
-    expect(mergeAnthropicStreamUsage(start, { output_tokens: 30 })).toEqual({
-      promptTokens: 1_208,
-      completionTokens: 30,
-      totalTokens: 1_238,
-      cacheReadTokens: 1_200,
-    });
-  });
-
-  it('lets counts that message_delta repeats win, and ignores its nulls', () => {
-    expect(mergeAnthropicStreamUsage(start, { input_tokens: 9, cache_read_input_tokens: null, output_tokens: 2 })).toMatchObject({
-      promptTokens: 1_209,
-      completionTokens: 2,
-    });
   });
 });

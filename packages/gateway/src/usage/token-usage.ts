@@ -38,19 +38,23 @@ export function tokenUsage(promptTokens: number, completionTokens: number, cache
 
 /**
  * OpenAI's usage object (chat and completions: `prompt_tokens`; Responses: `input_tokens` with
- * `input_tokens_details`). Either way the prompt count includes `cached_tokens`. A chat completion the gateway
- * translated from a Messages answer (a `kind: anthropic` deployment) also says what was written to the cache, with
- * Anthropic's names (`cache_creation_input_tokens`, the 1-hour share in `cache_creation`), as parts of the prompt.
+ * `input_tokens_details`). Either way the prompt count includes `cached_tokens`. OpenAI has no field for a cache
+ * write: an answer translated from Anthropic's carries Anthropic's `cache_creation_input_tokens` (and
+ * `cache_creation`) beside, as parts of prompt_tokens too.
  */
 export function usageFromOpenAiUsage(usage: Record<string, unknown>): TokenUsage {
   const details = usage.prompt_tokens_details ?? usage.input_tokens_details;
-  const cached = isObject(details) ? tokenCount(details.cached_tokens) : 0;
   const promptTokens = tokenCount(usage.prompt_tokens ?? usage.input_tokens);
-  const completionTokens = tokenCount(usage.completion_tokens ?? usage.output_tokens);
-  const read = Math.min(cached, promptTokens);
+  const read = Math.min(isObject(details) ? tokenCount(details.cached_tokens) : 0, promptTokens);
   const write = Math.min(tokenCount(usage.cache_creation_input_tokens), promptTokens - read);
-  const write1h = Math.min(write, isObject(usage.cache_creation) ? tokenCount(usage.cache_creation.ephemeral_1h_input_tokens) : 0);
-  return tokenUsage(promptTokens, completionTokens, { read, write, write1h });
+  const completionTokens = tokenCount(usage.completion_tokens ?? usage.output_tokens);
+  return tokenUsage(promptTokens, completionTokens, { read, write, write1h: Math.min(write, oneHourWrites(usage)) });
+}
+
+/** `cache_creation.ephemeral_1h_input_tokens`: of the cache writes, those made for an hour. */
+function oneHourWrites(usage: Record<string, unknown>): number {
+  const creation = usage.cache_creation;
+  return isObject(creation) ? tokenCount(creation.ephemeral_1h_input_tokens) : 0;
 }
 
 /**
@@ -61,9 +65,7 @@ export function usageFromOpenAiUsage(usage: Record<string, unknown>): TokenUsage
 export function usageFromAnthropicUsage(usage: Record<string, unknown>): TokenUsage {
   const read = tokenCount(usage.cache_read_input_tokens);
   const write = tokenCount(usage.cache_creation_input_tokens);
-  const creation = usage.cache_creation;
-  const write1h = Math.min(write, isObject(creation) ? tokenCount(creation.ephemeral_1h_input_tokens) : 0);
-  return tokenUsage(tokenCount(usage.input_tokens) + read + write, tokenCount(usage.output_tokens), { read, write, write1h });
+  return tokenUsage(tokenCount(usage.input_tokens) + read + write, tokenCount(usage.output_tokens), { read, write, write1h: Math.min(write, oneHourWrites(usage)) });
 }
 
 /**
@@ -80,16 +82,4 @@ export function usageFromResponse(body: unknown): TokenUsage | undefined {
   const usage = (body as { usage?: unknown } | null)?.usage;
   if (!isObject(usage)) return undefined;
   return isAnthropicUsage(usage) ? usageFromAnthropicUsage(usage) : usageFromOpenAiUsage(usage);
-}
-
-/**
- * The usage of an Anthropic stream: message_start's usage with what message_delta's says on top (its output_tokens
- * is the running total; newer API versions repeat the input counts there too, which then win).
- */
-export function mergeAnthropicStreamUsage(start: Record<string, unknown> | undefined, delta: Record<string, unknown> | undefined): TokenUsage {
-  const merged: Record<string, unknown> = { ...start };
-  for (const [key, value] of Object.entries(delta ?? {})) {
-    if (value !== null && value !== undefined) merged[key] = value;
-  }
-  return usageFromAnthropicUsage(merged);
 }

@@ -15,6 +15,23 @@ export interface StreamEvent {
 export const DONE_PAYLOAD = '[DONE]';
 /** The broken event the malformed_chunk fault slips into the middle of a stream. */
 export const MALFORMED_PAYLOAD = '{not json';
+
+/** What a protocol's stream faults send: the name of the malformed event, and the error event of stream_error. */
+export interface StreamDialect {
+  /** Anthropic's SDKs skip unnamed events: the broken one must carry a name they parse. */
+  readonly malformedEventName?: string;
+  readonly errorEvent: StreamEvent;
+}
+
+/** An OpenAI stream's error event, as OpenAI sends one when it fails after the first chunk. */
+export const OPENAI_STREAM_DIALECT: StreamDialect = {
+  errorEvent: {
+    payload: JSON.stringify({
+      error: { message: 'The server had an error while processing your request. Sorry about that!', type: 'server_error', param: null, code: null },
+    }),
+    delayBeforeMs: 0,
+  },
+};
 /** stream_stall sends at most this many events before going silent. */
 const EVENTS_BEFORE_STALL = 3;
 
@@ -26,14 +43,9 @@ interface StreamPlan {
 
 /**
  * Rewrites the event list for the faults that act on streams; `events` ends with the [DONE] event (or Anthropic's
- * message_stop). The malformed_chunk fault's broken event goes out under `malformedEventName`, so that a client that
- * only reads named events (Anthropic's SDKs) still parses it and breaks.
+ * message_stop). The broken and error events are the `dialect`'s.
  */
-export function planStream(
-  events: readonly StreamEvent[],
-  fault: ActiveFault | undefined,
-  malformedEventName?: string,
-): StreamPlan {
+export function planStream(events: readonly StreamEvent[], fault: ActiveFault | undefined, dialect: StreamDialect = OPENAI_STREAM_DIALECT): StreamPlan {
   const dataEvents = Math.max(1, events.length - 1);
   const half = Math.max(1, Math.floor(dataEvents / 2));
   switch (fault?.kind) {
@@ -47,12 +59,15 @@ export function planStream(
       return {
         events: [
           ...events.slice(0, half),
-          { payload: MALFORMED_PAYLOAD, delayBeforeMs: 0, event: malformedEventName },
+          { payload: MALFORMED_PAYLOAD, delayBeforeMs: 0, event: dialect.malformedEventName },
           ...events.slice(half),
         ],
       };
     case 'stream_cut':
       return { events: [...events], stop: { afterIndex: half - 1, action: 'cut' } };
+    case 'stream_error':
+      // About half the answer, then the error event; the stream then ends cleanly, with no [DONE] or message_stop.
+      return { events: [...events.slice(0, half), dialect.errorEvent] };
     case 'stream_stall':
       return { events: [...events], stop: { afterIndex: Math.min(EVENTS_BEFORE_STALL, half) - 1, action: 'stall' } };
     default:
@@ -80,9 +95,9 @@ export async function deliverEventStream(
   fault: ActiveFault | undefined,
   usage: ReportedUsage | undefined,
   jsonStyle: JsonStyle,
-  malformedEventName?: string,
+  dialect: StreamDialect = OPENAI_STREAM_DIALECT,
 ): Promise<void> {
-  const plan = planStream(events, fault, malformedEventName);
+  const plan = planStream(events, fault, dialect);
   exchange.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   let pending = '';
   for (const [index, event] of plan.events.entries()) {
@@ -106,6 +121,6 @@ export async function deliverEventStream(
       return;
     }
   }
-  // A malformed event breaks the stream for its client (an SDK throws there), so its usage chunk is never read.
-  exchange.end(pending, fault?.kind === 'malformed_chunk' ? undefined : usage);
+  // A malformed or error event breaks the stream for its client (an SDK throws there), so its usage is never read.
+  exchange.end(pending, fault?.kind === 'malformed_chunk' || fault?.kind === 'stream_error' ? undefined : usage);
 }

@@ -41,19 +41,24 @@ export function toAnthropicErrorBody(error: SimulatorHttpError, requestId: strin
   return { type: 'error', error: { type: anthropicErrorType(error.status), message }, request_id: requestId };
 }
 
-/** The API versions Anthropic accepts in `anthropic-version`. */
-const ANTHROPIC_VERSIONS = new Set(['2023-06-01', '2023-01-01']);
+/**
+ * An `anthropic-version` is a date (`2023-06-01`, or the newer ones SDKs send, such as `2026-10-21`); the simulator
+ * speaks one protocol for all of them and refuses only what is not a date.
+ */
+const ANTHROPIC_VERSION_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
 
 /**
- * Checks the headers Anthropic requires, as it does: `x-api-key` (only when the simulator has a key; Anthropic's
- * messages, which never echo the key) and `anthropic-version`.
+ * Checks the headers Anthropic requires, as it does: the key (only when the simulator has one), in `x-api-key` or as
+ * `Authorization: Bearer` (which Anthropic's TypeScript SDK sends since 1.x), with Anthropic's messages, which never
+ * echo the key; and `anthropic-version`.
  */
 export function authorizeAnthropic(apiKey: string | undefined, request: IncomingMessage): void {
   const sentKey = request.headers['x-api-key'];
-  if (apiKey !== undefined && sentKey !== apiKey) {
+  const authorization = request.headers.authorization;
+  if (apiKey !== undefined && sentKey !== apiKey && authorization !== `Bearer ${apiKey}`) {
     throw new SimulatorHttpError({
       status: 401,
-      message: sentKey === undefined ? 'x-api-key header is required' : 'invalid x-api-key',
+      message: sentKey === undefined && authorization === undefined ? 'x-api-key header is required' : 'invalid x-api-key',
       type: 'authentication_error',
     });
   }
@@ -61,7 +66,7 @@ export function authorizeAnthropic(apiKey: string | undefined, request: Incoming
   if (version === undefined) {
     throw new SimulatorHttpError({ status: 400, message: 'anthropic-version: header is required', type: 'invalid_request_error' });
   }
-  if (typeof version !== 'string' || !ANTHROPIC_VERSIONS.has(version)) {
+  if (typeof version !== 'string' || !ANTHROPIC_VERSION_PATTERN.test(version)) {
     throw new SimulatorHttpError({
       status: 400,
       message: `anthropic-version: ${JSON.stringify(version)} is not a valid version`,

@@ -13,7 +13,7 @@ import { buildChatCompletion, buildChatStreamEvents, completionTokensOf } from '
 /** POST /v1/chat/completions */
 export async function handleChatCompletions(context: RouteContext): Promise<void> {
   const request = parseChatRequest(requireJsonObject(context.body), context.state.options.models);
-  const start = await startAnswer(context, request.model, { promptTokens: request.promptTokens, promptParam: 'messages' });
+  const start = await startAnswer(context, request.model, { promptTokens: request.promptTokens, promptParam: 'messages', stream: request.stream });
   if (!start.proceed) {
     return;
   }

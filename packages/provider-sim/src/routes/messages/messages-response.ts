@@ -1,5 +1,5 @@
 import type { ResolvedModel } from '../../config/parse-simulator-options.js';
-import type { StreamEvent } from '../../delivery/event-stream.js';
+import type { StreamDialect, StreamEvent } from '../../delivery/event-stream.js';
 import { tokenEvents } from '../../delivery/stream-steps.js';
 import type { ReportedUsage } from '../../state/usage-ledger.js';
 import { piecesOfBlock, type MessagesAnswer, type MessagesBlock } from './messages-answer.js';
@@ -94,6 +94,15 @@ function deltaOf(block: MessagesBlock, piece: string): Record<string, unknown> {
 function named(event: string, data: Record<string, unknown>, delayBeforeMs = 0): StreamEvent {
   return { event, payload: JSON.stringify({ type: event, ...data }), delayBeforeMs };
 }
+
+/**
+ * Anthropic's stream faults: the malformed event is a content_block_delta (its SDKs skip unnamed events), and the
+ * error event is the overloaded_error Anthropic sends mid-stream when it is short of capacity.
+ */
+export const MESSAGES_STREAM_DIALECT: StreamDialect = {
+  malformedEventName: 'content_block_delta',
+  errorEvent: named('error', { error: { type: 'overloaded_error', message: 'Overloaded' } }),
+};
 
 /**
  * The events of a Messages stream, exactly as Anthropic sends them: message_start (the message with no content and

@@ -339,11 +339,17 @@ describe('POST /v1/messages', () => {
     it.each([
       ['no x-api-key', { 'anthropic-version': '2023-06-01' }, 401, 'authentication_error', 'x-api-key header is required'],
       ['a wrong x-api-key', { ...HEADERS, 'x-api-key': 'wrong' }, 401, 'authentication_error', 'invalid x-api-key'],
+      ['a wrong bearer key', { 'anthropic-version': '2023-06-01', authorization: 'Bearer wrong' }, 401, 'authentication_error', 'invalid x-api-key'],
       ['no anthropic-version', { 'x-api-key': API_KEY }, 400, 'invalid_request_error', 'anthropic-version: header is required'],
     ])('answers %s in Anthropic error shape', async (_name, headers, status, type, message) => {
       const result = await create(question, headers);
       expect(result.status).toBe(status);
       expect(result.body).toEqual({ type: 'error', error: { type, message }, request_id: expect.stringMatching(/^req_/) });
+    });
+
+    it('takes the key as Authorization: Bearer too, as the TypeScript SDK sends it', async () => {
+      const result = await create(question, { 'anthropic-version': '2023-06-01', authorization: `Bearer ${API_KEY}` });
+      expect(result.status).toBe(200);
     });
 
     it.each([

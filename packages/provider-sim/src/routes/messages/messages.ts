@@ -7,7 +7,7 @@ import { answerMessages, piecesOfBlock } from './messages-answer.js';
 import { accountMessagesCache } from './messages-cache.js';
 import { parsePrompt } from './messages-prompt.js';
 import { parseMessagesRequest, requireMessagesModel } from './messages-request.js';
-import { buildMessage, buildMessagesStreamEvents, buildMessagesUsage, ledgerUsageOf } from './messages-response.js';
+import { buildMessage, buildMessagesStreamEvents, buildMessagesUsage, ledgerUsageOf, MESSAGES_STREAM_DIALECT } from './messages-response.js';
 
 /**
  * POST /v1/messages. The cache is read and written once the request got past its faults, as a request that a
@@ -17,7 +17,7 @@ export async function handleMessages(context: RouteContext): Promise<void> {
   const { state } = context;
   const request = parseMessagesRequest(requireJsonObject(context.body), state.options.models);
   const model = request.model;
-  const start = await startAnswer(context, model, { promptTokens: request.inputTokens, promptParam: 'messages' });
+  const start = await startAnswer(context, model, { promptTokens: request.inputTokens, promptParam: 'messages', stream: request.stream });
   if (!start.proceed) {
     return;
   }
@@ -27,7 +27,7 @@ export async function handleMessages(context: RouteContext): Promise<void> {
   const meta = { id: state.ids.next('msg_'), modelId: model.id };
   if (request.stream) {
     const events = buildMessagesStreamEvents(meta, answer, usage, model);
-    await deliverEventStream(context.exchange, events, start.fault, ledgerUsageOf(usage), model.jsonStyle, 'content_block_delta');
+    await deliverEventStream(context.exchange, events, start.fault, ledgerUsageOf(usage), model.jsonStyle, MESSAGES_STREAM_DIALECT);
     return;
   }
   const generated = answer.blocks.reduce((sum, block) => sum + piecesOfBlock(block).length, 0);
