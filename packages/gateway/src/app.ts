@@ -8,6 +8,7 @@ import type { InFlightTracker } from './lifecycle/in-flight.js';
 import type { Readiness } from './lifecycle/readiness.js';
 import type { AccessLog } from './telemetry/access-log.js';
 import { errorHandler } from './middleware/error-handler.js';
+import { anthropicRequestId } from './middleware/anthropic-request-id.js';
 import { jsonBody } from './middleware/json-body.js';
 import { requestContext } from './middleware/request-context.js';
 import { replicaHeader } from './middleware/replica-header.js';
@@ -79,8 +80,9 @@ export function createApp(dependencies: AppDependencies): Express {
   app.post('/v1/completions', context, body, createProxyHandler(dependencies, 'completions', validateCompletionRequest));
   app.post('/v1/embeddings', context, body, createProxyHandler(dependencies, 'embeddings', validateEmbeddingRequest));
   // Anthropic's Messages API: routed, limited and recorded as its Chat translation is (docs/protocols.md).
-  app.post('/v1/messages', context, body, createProxyHandler(dependencies, 'chat/completions', validateMessagesRequest, messagesIngress));
-  registerCountTokensRoute(app, context, body, dependencies);
+  const anthropic = [...context, anthropicRequestId()];
+  app.post('/v1/messages', anthropic, body, createProxyHandler(dependencies, 'chat/completions', validateMessagesRequest, messagesIngress));
+  registerCountTokensRoute(app, anthropic, body, dependencies);
   registerExplainRoute(app, context, body, dependencies);
   registerModelRoutes(app, context, {
     catalog,

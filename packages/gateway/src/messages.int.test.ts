@@ -89,6 +89,7 @@ describe.each<Kind>(['openai', 'anthropic'])('POST /v1/messages to a %s deployme
     expect(data.usage.output_tokens).toBe(OUTPUT_TOKENS);
     expect(data.usage.input_tokens).toBeGreaterThan(0);
     expect(response.headers.get('x-dosrouter-deployment')).toMatch(/^(sim|spare)\/sim-model$/);
+    expect(response.headers.get('request-id')).toBe(response.headers.get('x-request-id'));
     const cost = Number(response.headers.get('x-dosrouter-cost-usd'));
     expect(cost).toBeCloseTo((data.usage.input_tokens * PRICING.inputPerMTok + OUTPUT_TOKENS * PRICING.outputPerMTok) / 1e6, 12);
     const sent = lastRequest(harness);
@@ -215,6 +216,7 @@ describe.each<Kind>(['openai', 'anthropic'])('POST /v1/messages to a %s deployme
   it('raises the SDK error classes with Anthropic error types', async () => {
     const missing = await client.messages.create({ model: MODEL, messages: [{ role: 'user', content: 'x' }] } as never).catch((error: unknown) => error);
     expect(missing).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((missing as InstanceType<typeof Anthropic.BadRequestError>).requestID).toMatch(/^[0-9a-f-]{36}$/);
     expect((missing as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: 'max_tokens: Field required' } });
     const unknown = await client.messages.create({ model: 'no-such-model', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }).catch((error: unknown) => error);
     expect(unknown).toBeInstanceOf(Anthropic.NotFoundError);
