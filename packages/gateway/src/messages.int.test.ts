@@ -340,6 +340,44 @@ describe('POST /v1/messages to an anthropic deployment, natively', () => {
     expect(second.content.some((block) => block.type === 'text')).toBe(true);
   });
 
+  it('answers every malformed request with a 400 invalid_request_error naming the field', async () => {
+    const base = { model: MODEL, max_tokens: 10, messages: [{ role: 'user', content: 'x' }] };
+    const user = (content: unknown) => ({ ...base, messages: [{ role: 'user', content }] });
+    const cases: [Record<string, unknown>, string][] = [
+      [{ ...base, messages: [null] }, 'messages.0'],
+      [{ ...base, messages: [] }, 'messages'],
+      [{ ...base, messages: [{ role: 'system', content: 'x' }] }, 'messages.0.role'],
+      [user([null]), 'messages.0.content.0'],
+      [user([{ type: 'image', source: null }]), 'messages.0.content.0.source'],
+      [user([{ type: 'image', source: { type: 'base64', media_type: 'image/tiff', data: 'x' } }]), 'messages.0.content.0.source.media_type'],
+      [user([{ type: 'document', source: { type: 'content', content: [null] } }]), 'messages.0.content.0.source.content.0'],
+      [user([{ type: 'tool_result', tool_use_id: 't', content: [{ type: 'tool_use' }] }]), 'messages.0.content.0.content.0.type'],
+      [user([{ type: 'server_tool_use', id: 'a' }]), 'messages.0.content.0.type'],
+      [{ ...base, system: [{}] }, 'system.0.type'],
+      [{ ...base, tools: [null] }, 'tools.0'],
+      [{ ...base, tools: [{ name: 'f' }] }, 'tools.0.input_schema'],
+      [{ ...base, tool_choice: 'auto' }, 'tool_choice'],
+      [{ ...base, tool_choice: { type: 'tool' } }, 'tool_choice.name'],
+      [{ ...base, thinking: { type: 'enabled' } }, 'thinking.budget_tokens'],
+      [{ ...base, metadata: [] }, 'metadata'],
+      [{ ...base, stop_sequences: 'x' }, 'stop_sequences'],
+      [{ ...base, temperature: 3 }, 'temperature'],
+      [{ ...base, max_tokens: 0 }, 'max_tokens'],
+      [{ ...base, stream: 'yes' }, 'stream'],
+    ];
+    for (const [body, field] of cases) {
+      const response = await fetch(`${harness.gateway.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect(response.status, field).toBe(400);
+      const answer = (await response.json()) as { type: string; error: { type: string; message: string } };
+      expect(answer.type).toBe('error');
+      expect(answer.error.type).toBe('invalid_request_error');
+      expect(answer.error.message.startsWith(`${field}: `), `${field}: ${answer.error.message}`).toBe(true);
+    }
+    const notJson = await fetch(`${harness.gateway.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":' });
+    expect(notJson.status).toBe(400);
+    expect(await notJson.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+  });
+
   it('reports a repeated cached prefix as a cache read', async () => {
     const system = [{ type: 'text' as const, text: (CLAUDE_CODE_REQUEST.system as Anthropic.TextBlockParam[])[1]!.text, cache_control: { type: 'ephemeral' as const } }];
     const ask = () => client.messages.create({ model: MODEL, max_tokens: 50, system, messages: [{ role: 'user', content: 'Hi.' }] });
