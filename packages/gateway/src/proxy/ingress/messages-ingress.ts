@@ -33,14 +33,13 @@ export const messagesIngress: Ingress = (proxied, raw, headers) => {
       return { operation: 'messages', body: nativeBody(deployment, false), dropUsageOnlyChunk: false, dialect: ANTHROPIC_DIALECT, headers: passed, writer: (response) => response };
     }
     const askForUsage = proxied.stream && backend.requestStreamUsage;
-    const names: AnswerNames = { model: proxied.model, requestId: '' };
     return {
       operation: 'chat/completions',
       body: chatBody(deployment, askForUsage),
       // The usage chunk is read by the translation (message_delta's usage), never forwarded as it is.
       dropUsageOnlyChunk: false,
       dialect: OPENAI_DIALECT,
-      writer: (response) => new MessagesAnswerWriter(response, { ...names, requestId: requestIdOf(response) }, proxied.stream),
+      writer: (response) => new MessagesAnswerWriter(response, { model: proxied.model, requestId: requestIdOf(response) }, proxied.stream),
     };
   };
 };
