@@ -1,24 +1,19 @@
 import type { GatewayError } from '@dosrouter/shared';
 import { anthropicErrorEvent } from '../translate/anthropic-errors.js';
 import { AnthropicSseScanner, MESSAGE_STOP_EVENT, anthropicUsageOf } from './anthropic-sse-scanner.js';
-import { SseScanner, usageFromResponse, type TokenUsage } from './sse-scanner.js';
-
-/**
- * Stream event data kept per stream for counting tokens when the backend reports no usage. Past it the count is
- * scaled up by the bytes not kept.
- */
-const COLLECT_STREAM_BYTES = 64 * 1024;
+import { SseScanner, usageFromResponse, type EventObserver, type TokenUsage } from './sse-scanner.js';
 
 /** What an attempt reads of a stream: SseScanner for OpenAI's, AnthropicSseScanner for Messages events. */
 export type StreamScanner = Pick<
   SseScanner,
-  'push' | 'usage' | 'firstTokenSeen' | 'finishSeen' | 'doneSeen' | 'errorSeen' | 'contentFilterSeen' | 'malformedSeen' | 'complete' | 'collected' | 'collectedBytes' | 'dataBytes'
+  'push' | 'usage' | 'firstTokenSeen' | 'finishSeen' | 'doneSeen' | 'errorSeen' | 'contentFilterSeen' | 'malformedSeen' | 'complete'
 >;
 
 /** How the backend's answer is read and ended: the protocol it speaks. */
 export interface AnswerDialect {
   usageOf(answer: unknown): TokenUsage | undefined;
-  scanner(dropUsageOnlyChunk: boolean): StreamScanner;
+  /** `onEvent` is told each forwarded event's data (the gateway's token estimate when the backend reports no usage). */
+  scanner(dropUsageOnlyChunk: boolean, onEvent?: EventObserver): StreamScanner;
   /** Ends a complete stream, once its usage record is committed (it was held back). */
   readonly endOfStream: string;
   /** The event a stream that cannot go on ends with. */
@@ -28,7 +23,7 @@ export interface AnswerDialect {
 /** OpenAI's answers: `usage`, chunks and `[DONE]`. */
 export const OPENAI_DIALECT: AnswerDialect = {
   usageOf: usageFromResponse,
-  scanner: (dropUsageOnlyChunk) => new SseScanner(dropUsageOnlyChunk, { holdDone: true, collectBytes: COLLECT_STREAM_BYTES }),
+  scanner: (dropUsageOnlyChunk, onEvent) => new SseScanner(dropUsageOnlyChunk, { holdDone: true, ...(onEvent ? { onEvent } : {}) }),
   endOfStream: 'data: [DONE]\n\n',
   errorEvent: (error) => `data: ${JSON.stringify(error.toBody())}\n\n`,
 };

@@ -16,7 +16,7 @@ describe('AnthropicSseScanner', () => {
   it('forwards every event but message_stop, and reads the first token, the stop reason and the usage', () => {
     const scanner = new AnthropicSseScanner();
     let forwarded = '';
-    for (let start = 0; start < STREAM.length; start += 13) forwarded += scanner.push(Buffer.from(STREAM.slice(start, start + 13)));
+    for (let start = 0; start < STREAM.length; start += 13) forwarded += scanner.push(Buffer.from(STREAM.slice(start, start + 13)))?.toString() ?? '';
     expect(forwarded).toBe(STREAM.replace(MESSAGE_STOP_EVENT, ''));
     expect(scanner).toMatchObject({ firstTokenSeen: true, finishSeen: true, doneSeen: true, errorSeen: false, complete: true });
     expect(scanner.usage).toEqual({ promptTokens: 3025, completionTokens: 15, totalTokens: 3040, cacheReadTokens: 2000, cacheWriteTokens: 1000 });
@@ -46,7 +46,7 @@ describe('AnthropicSseScanner', () => {
 
   it('stops at a malformed event', () => {
     const scanner = new AnthropicSseScanner();
-    expect(scanner.push(Buffer.from('event: content_block_delta\ndata: not json\n\n'))).toBe('');
+    expect(scanner.push(Buffer.from('event: content_block_delta\ndata: not json\n\n'))).toBeUndefined();
     expect(scanner.malformedSeen).toBe(true);
   });
 });

@@ -25,21 +25,23 @@ export class AnthropicSseScanner {
   contentFilterSeen = false;
   malformedSeen = false;
   usage: TokenUsage | undefined;
-  /** Events are not kept for counting: Anthropic reports usage in every stream. */
-  readonly collected: string[] = [];
-  readonly collectedBytes = 0;
-  dataBytes = 0;
+  /** The bytes of the events let through (as SseScanner counts them). */
+  forwardedBytes = 0;
   private readonly cutter = new SseCutter();
   /** The usage fields reported so far, each as last reported (message_delta's are cumulative). */
   private readonly reported: Record<string, unknown> = {};
 
-  push(chunk: Buffer): string {
+  /** Feeds upstream bytes; returns the complete events to forward now, undefined when none are. */
+  push(chunk: Buffer): Buffer | undefined {
     let kept = '';
     forEachEvent(this.cutter.cut(chunk), (event) => {
       if (this.inspect(event)) kept += event;
       return !this.malformedSeen;
     });
-    return kept;
+    if (kept === '') return undefined;
+    const bytes = Buffer.from(kept);
+    this.forwardedBytes += bytes.length;
+    return bytes;
   }
 
   /** A complete answer: `message_stop` arrived and no error did. */
@@ -51,7 +53,6 @@ export class AnthropicSseScanner {
   private inspect(event: string): boolean {
     const { name, data } = parseSseEvent(event);
     if (data === undefined || data === '') return true;
-    this.dataBytes += data.length;
     if (data.charCodeAt(0) !== 0x7b || data.charCodeAt(data.length - 1) !== 0x7d) {
       this.malformedSeen = true;
       return false;
