@@ -61,9 +61,14 @@ describe.each<Kind>(['openai', 'anthropic'])('POST /v1/messages to a %s deployme
         const primary = backends[0]!;
         if (kind === 'anthropic') Object.assign(primary, { kind, baseUrl: new URL(primary.baseUrl as string).origin });
         for (const model of primary.models as Record<string, unknown>[]) model.pricing = PRICING;
+        config.server = { bodyLimit: '256kb' };
         // A second deployment of the model on the same simulator, for failover.
         backends.push({ ...primary, name: 'spare' });
-        config.routing = { strategy: 'round-robin', retry: { attempts: 2, initialBackoffMs: 1, maxBackoffMs: 1, deadlineMs: 60_000 } };
+        config.routing = {
+          strategy: 'round-robin',
+          retry: { attempts: 2, initialBackoffMs: 1, maxBackoffMs: 1, deadlineMs: 60_000 },
+          rules: [{ name: 'claude-code-on-spare', match: { path: '/v1/messages', metadata: { tier: 'spare' } }, route: { strategy: 'cost' } }],
+        };
       },
     });
     secret = (await createClientKey(harness.gateway.url, ADMIN_KEY, { name: 'anthropic-sdk' })).secret;
@@ -189,6 +194,18 @@ describe.each<Kind>(['openai', 'anthropic'])('POST /v1/messages to a %s deployme
     expect(explanation.session).toMatchObject({ id: 'user_1_account__session_42' });
   });
 
+  it('matches routing rules on the path /v1/messages and the request metadata, which a Chat backend is not sent', async () => {
+    const { response } = await client.messages
+      .create({ model: MODEL, max_tokens: 20, metadata: { user_id: 'u-9', tier: 'spare' } as Anthropic.Metadata, messages: [{ role: 'user', content: 'Hi.' }] })
+      .withResponse();
+    expect(response.headers.get('x-dosrouter-rule')).toBe('claude-code-on-spare');
+    if (kind === 'openai') {
+      const sent = sentBodies(harness, kind).at(-1)!;
+      expect(sent).not.toHaveProperty('metadata');
+      expect(sent.user).toBe('u-9');
+    }
+  });
+
   it('counts tokens: the native backend does, else the gateway estimates', async () => {
     const { data, response } = await client.messages.countTokens({ model: MODEL, system: 'Be terse.', messages: [{ role: 'user', content: 'Hello there, how are you?' }] }).withResponse();
     expect(data.input_tokens).toBeGreaterThan(5);
@@ -208,14 +225,28 @@ describe.each<Kind>(['openai', 'anthropic'])('POST /v1/messages to a %s deployme
     expect((refused as InstanceType<typeof Anthropic.AuthenticationError>).error).toMatchObject({ error: { type: 'authentication_error' } });
     const badBlock = await client.messages.create({ model: MODEL, max_tokens: 5, messages: [{ role: 'user', content: [{ type: 'tool_use', id: 'a', name: 'b', input: {} }] }] }).catch((error: unknown) => error);
     expect((badBlock as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({ error: { message: 'messages.0.content.0.type: a tool_use block cannot be in a user message' } });
+    const tooLarge = await client.messages.create({ model: MODEL, max_tokens: 5, messages: [{ role: 'user', content: 'x'.repeat(300_000) }] }).catch((error: unknown) => error);
+    expect((tooLarge as InstanceType<typeof Anthropic.APIError>).status).toBe(413);
+    expect((tooLarge as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({ type: 'error', error: { type: 'request_too_large' } });
     // The backend's own refusal reaches the client as the same class.
     harness.simulator.injectFaults({ kind: 'bad_request' });
     const backendRefusal = await client.messages.create({ model: MODEL, max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }).catch((error: unknown) => error);
     expect(backendRefusal).toBeInstanceOf(Anthropic.BadRequestError);
   });
 
+  it("enforces the key's limits: past them the SDK raises a RateLimitError", async () => {
+    const limited = await createClientKey(harness.gateway.url, ADMIN_KEY, { name: 'one-a-minute', limits: { requestsPerMinute: 1 } });
+    const own = new Anthropic({ apiKey: limited.secret, baseURL: harness.gateway.url, maxRetries: 0 });
+    const ask = () => own.messages.create({ model: MODEL, max_tokens: 5, messages: [{ role: 'user', content: 'x' }] });
+    await ask();
+    const error = await ask().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(Anthropic.RateLimitError);
+    expect((error as InstanceType<typeof Anthropic.RateLimitError>).error).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
+  });
+
   it('answers 529 overloaded_error when no deployment can take the request', async () => {
-    harness.simulator.injectFaults({ kind: 'unavailable', count: 4, retryAfterSeconds: 0 });
+    // Each kind's way of saying so: an OpenAI-compatible backend's 503, Anthropic's 529 overloaded_error.
+    harness.simulator.injectFaults({ kind: kind === 'openai' ? 'unavailable' : 'overloaded', count: 4, retryAfterSeconds: 0 });
     const error = await client.messages.create({ model: MODEL, max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }).catch((caught: unknown) => caught);
     harness.simulator.clearFaults();
     expect(error).toBeInstanceOf(Anthropic.APIError);

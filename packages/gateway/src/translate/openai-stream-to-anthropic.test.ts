@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ChatStreamToMessages, messageAsEvents } from './openai-stream-to-anthropic.js';
+import { ChatStreamToMessages, messageAsEvents, plainContentLiteral } from './openai-stream-to-anthropic.js';
 import { forEachEvent, parseSseEvent } from './sse-events.js';
 
 /** A Chat Completions stream as OpenAI sends it: reasoning, text, a tool call in pieces, the finish, the usage chunk. */
@@ -70,6 +70,20 @@ describe('ChatStreamToMessages', () => {
       for (let start = 0; start < STREAM.length; start += size) out += translator.push(STREAM.slice(start, start + size));
       expect(out).toBe(whole);
     }
+  });
+
+  it('gives the same events for chunks written as OpenAI writes them (copied) and spaced (parsed)', () => {
+    const spaced = `${CHUNKS.map((chunk) => `data: ${JSON.stringify(chunk, null, 1).replace(/\n/g, ' ')}\n\n`).join('')}data: [DONE]\n\n`;
+    expect(events(new ChatStreamToMessages(names).push(spaced))).toEqual(events(new ChatStreamToMessages(names).push(STREAM)));
+    const escaped = `data: ${JSON.stringify(CHUNKS[2])}\n\ndata: {"choices":[{"index":0,"delta":{"content":"a \\"quote\\" \\\\ \\u00e9"},"finish_reason":null}]}\n\n`;
+    expect(events(new ChatStreamToMessages(names).push(escaped)).at(-1)!.data).toEqual({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'a "quote" \\ é' } });
+  });
+
+  it('copies only a plain content delta', () => {
+    expect(plainContentLiteral('{"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}],"usage":null}')).toBe('"hi"');
+    expect(plainContentLiteral('{"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}]}')).toBeUndefined();
+    expect(plainContentLiteral('{"choices":[{"index":0,"delta":{"content":"hi","tool_calls":[]}}]}')).toBeUndefined();
+    expect(plainContentLiteral('{"choices":[{"index":0,"delta":{"content":"hi"}}],"usage":{"prompt_tokens":1}}')).toBeUndefined();
   });
 
   it('turns an error chunk after the first event into an error event, and sends nothing after it', () => {

@@ -75,6 +75,13 @@ export class ChatStreamToMessages {
 
   private event(event: string): string {
     const { data } = parseSseEvent(event);
+    // Most events are a text delta while a text block is open: their JSON string goes into the Anthropic event as
+    // it is, without parsing the chunk and serialising the delta again.
+    if (data !== undefined && this.open?.kind === 'text') {
+      const text = plainContentLiteral(data);
+      if (text === '""') return '';
+      if (text !== undefined) return `event: content_block_delta\ndata: {"type":"content_block_delta","index":${this.open.index},"delta":{"type":"text_delta","text":${text}}}\n\n`;
+    }
     // A comment (an OpenAI-compatible server's keep-alive) is Anthropic's ping.
     if (data === undefined) return this.started && event.startsWith(':') ? sse({ type: 'ping' }) : '';
     if (data === '[DONE]') return this.finish();
@@ -198,6 +205,29 @@ function emptyAndDelta(block: ContentBlock): [ContentBlock, ContentBlockDelta | 
 /** One Messages event as Anthropic sends it: its type as the event name, then its JSON. */
 export function sse(event: MessageStreamEvent): string {
   return `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+}
+
+const CONTENT_DELTA = '"delta":{"content":"';
+/** What a chunk may not have for its content to be copied: usage, an error, a finish reason, another choice's delta. */
+const NOT_PLAIN = /"usage"\s*:\s*\{|"error"\s*:|"finish_reason"\s*:\s*"/;
+
+/**
+ * The JSON string literal of a chunk whose one choice's delta is only `content`, written as OpenAI writes it
+ * (`"delta":{"content":"…"}`), with no usage, error or finish reason; undefined for any other chunk or spelling,
+ * which takes the parsing path (to the same events).
+ */
+export function plainContentLiteral(data: string): string | undefined {
+  const at = data.indexOf(CONTENT_DELTA);
+  if (at === -1 || data.indexOf(CONTENT_DELTA, at + 1) !== -1) return undefined;
+  const start = at + CONTENT_DELTA.length - 1;
+  let end = start + 1;
+  for (; end < data.length; end += 1) {
+    const code = data.charCodeAt(end);
+    if (code === 0x5c) end += 1;
+    else if (code === 0x22) break;
+  }
+  if (end >= data.length || data.charCodeAt(end + 1) !== 0x7d || NOT_PLAIN.test(data)) return undefined;
+  return data.slice(start, end + 1);
 }
 
 /** An OpenAI-shaped error (the backend's, or the gateway's own error event) as an Anthropic error type and message. */

@@ -27,7 +27,8 @@ export function validateMessagesRequest(body: Record<string, unknown>): ProxiedR
   }
   if (body.stream !== undefined && typeof body.stream !== 'boolean') fail('stream', 'must be a boolean');
   const messages = body as unknown as MessageCreateParams;
-  const chat = messagesToChat(messages);
+  // Rules match the request's `metadata` as they do a chat request's; it is not sent to a Chat backend (messages-ingress).
+  const chat = { ...messagesToChat(messages), ...(messages.metadata ? { metadata: messages.metadata } : {}) };
   checkEstimateFields(chat);
   const user = messages.metadata?.user_id;
   return { body: chat, model: messages.model, stream: messages.stream === true, includeUsage: false, messages, ...(typeof user === 'string' && user !== '' ? { sessionId: user } : {}) };

@@ -20,7 +20,9 @@ export const messagesIngress: Ingress = (proxied, raw, headers) => {
   const messages = proxied.messages;
   if (messages === undefined) throw new Error('a Messages request without its Messages body');
   const nativeBody = upstreamBodies(messages as unknown as Record<string, unknown>, raw);
-  const chatBody = upstreamBodies(proxied.body, undefined);
+  // `metadata` is there for routing rules only: Chat's `user` carries its user_id (translate/anthropic-to-openai.ts).
+  const { metadata: _metadata, ...chat } = proxied.body;
+  const chatBody = upstreamBodies(chat, undefined);
   const passed: Record<string, string> = {};
   for (const name of PASSED_HEADERS) {
     const value = headers[name];
