@@ -79,13 +79,15 @@ describe('prices that know about OpenAI prompt caching', () => {
 
   it("sums the key's usage at the cached prices", async () => {
     // So far on this key: the first answer uncached, then four cached ones (two plain, two streamed).
-    let totals: { requests: number; cost_usd: number } | undefined;
+    type Totals = { requests: number; cost_usd: number; prompt_tokens: number; cache_read_tokens: number; cache_write_tokens: number };
+    let totals: Totals | undefined;
     await eventually(async () => {
       const response = await fetch(`${harness.gateway.url}/admin/usage?key=${keyId}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
-      const answer = (await response.json()) as { totals: { requests: number; cost_usd: number }; pending_records: number };
+      const answer = (await response.json()) as { totals: Totals; pending_records: number };
       totals = answer.totals;
       return answer.pending_records === 0 && totals.requests === 5;
     }, 10_000);
     expect(totals!.cost_usd).toBeCloseTo(UNCACHED_COST + 4 * CACHED_COST, 12);
+    expect(totals).toMatchObject({ prompt_tokens: 5 * PROMPT_TOKENS, cache_read_tokens: 4 * CACHED_TOKENS, cache_write_tokens: 0 });
   });
 });
