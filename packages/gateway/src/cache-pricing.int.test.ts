@@ -79,13 +79,28 @@ describe('prices that know about OpenAI prompt caching', () => {
 
   it("sums the key's usage at the cached prices", async () => {
     // So far on this key: the first answer uncached, then four cached ones (two plain, two streamed).
-    let totals: { requests: number; cost_usd: number } | undefined;
+    type Totals = { requests: number; cost_usd: number; prompt_tokens: number; cache_read_tokens: number; cache_write_tokens: number };
+    let totals: Totals | undefined;
     await eventually(async () => {
       const response = await fetch(`${harness.gateway.url}/admin/usage?key=${keyId}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
-      const answer = (await response.json()) as { totals: { requests: number; cost_usd: number }; pending_records: number };
+      const answer = (await response.json()) as { totals: Totals; pending_records: number };
       totals = answer.totals;
       return answer.pending_records === 0 && totals.requests === 5;
     }, 10_000);
     expect(totals!.cost_usd).toBeCloseTo(UNCACHED_COST + 4 * CACHED_COST, 12);
+    expect(totals).toMatchObject({ prompt_tokens: 5 * PROMPT_TOKENS, cache_read_tokens: 4 * CACHED_TOKENS, cache_write_tokens: 0 });
+  });
+
+  it("spends a key's budget at the cached prices: a budget two uncached answers would pass takes three with a cache", async () => {
+    // Spent after the answers: U, U + C, U + 2C. The budget lies between U + C and U + 2C; 2U is above it.
+    const budget = UNCACHED_COST + 1.5 * CACHED_COST;
+    expect(2 * UNCACHED_COST).toBeGreaterThan(budget);
+    const key = await createClientKey(harness.gateway.url, ADMIN_KEY, { name: 'cached budget', budget: { dailyUsd: Number(budget.toFixed(6)) } });
+    const budgeted = new OpenAI({ apiKey: key.secret, baseURL: `${harness.gateway.url}/v1`, maxRetries: 0, timeout: 20_000 });
+    // The tests before cached their prompt; this one, changed at its end, starts uncached.
+    const fresh = [{ role: 'system' as const, content: `${LONG_SYSTEM.slice(0, -4)}new.` }, MESSAGES[1]!];
+    for (let answer = 0; answer < 3; answer += 1) await budgeted.chat.completions.create({ model: 'sim-cached', messages: fresh });
+    const refused = await budgeted.chat.completions.create({ model: 'sim-cached', messages: fresh }).catch((error: unknown) => error);
+    expect(refused).toMatchObject({ status: 429, code: 'insufficient_quota' });
   });
 });

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startSimulator } from '../../simulator.js';
 import { postAndReadEvents, requestJson } from '../../test-support/read-event-stream.js';
 import type { Simulator } from '../../types.js';
@@ -62,6 +62,19 @@ describe('the simulator faults on POST /v1/messages', () => {
     expect(broken).toBeGreaterThan(0);
     expect(result.eventNames[broken]).toBe('content_block_delta');
     expect(simulator.stats.usage.answers).toBe(0);
+  });
+
+  it('resets the connection with a reset fault, and never answers with a hang fault until the client gives up', async () => {
+    simulator.injectFaults({ kind: 'reset' });
+    await expect(requestJson(url, { body: question, headers: HEADERS })).rejects.toThrow();
+    simulator.injectFaults({ kind: 'hang' });
+    const controller = new AbortController();
+    const pending = fetch(url, { method: 'POST', headers: HEADERS, body: JSON.stringify(question), signal: controller.signal });
+    await vi.waitFor(() => expect(simulator.stats.faults['hang']).toBe(1), { timeout: 10_000 });
+    controller.abort();
+    await expect(pending).rejects.toThrow();
+    await vi.waitFor(() => expect(simulator.stats.aborted).toBe(1), { timeout: 10_000 });
+    expect(simulator.stats.faults).toEqual({ reset: 1, hang: 1 });
   });
 
   it('answers no content block with the empty fault', async () => {
