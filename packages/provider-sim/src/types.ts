@@ -36,6 +36,12 @@ export interface SimulatedModel {
    * is the start of the answer it would give without it, the continuation is the rest of that answer).
    */
   rejectsPrefill?: boolean;
+  /**
+   * The shortest prompt prefix the simulated provider caches. Default 1024, what OpenAI and Anthropic's Sonnet and
+   * Opus models need. Anthropic: a `cache_control` breakpoint whose prefix is shorter is not cached (no cache
+   * write, no cache read). OpenAI chat: prompts shorter than this are never cached.
+   */
+  promptCacheMinimumTokens?: number;
 }
 
 export interface SimulatorOptions {
@@ -88,9 +94,14 @@ export interface Outage {
 export interface UsageTotals {
   /** Answers written to the end that carried usage: a non-streamed body with `usage`, or a stream's usage chunk. */
   answers: number;
+  /** All prompt tokens, cached ones included; for a Messages answer input_tokens + both cache counts. */
   promptTokens: number;
   /** 0 for embeddings, which report prompt tokens only. */
   completionTokens: number;
+  /** Of promptTokens, those read from the prompt cache (OpenAI's cached_tokens, Anthropic's cache_read_input_tokens). */
+  cacheReadTokens: number;
+  /** Of promptTokens, those written to the prompt cache (Anthropic's cache_creation_input_tokens). */
+  cacheWriteTokens: number;
 }
 
 export interface SimulatorStats {
@@ -139,7 +150,7 @@ export interface Simulator {
    * ids answered least recently are dropped first, though their usage stays in `stats.usage`. A snapshot.
    */
   usageByRequestId(): Record<string, UsageTotals>;
-  /** Clears stats (usage included), queued faults, the outage and recorded requests, and re-seeds the fault PRNG. */
+  /** Clears stats (usage included), queued faults, the outage, recorded requests and the prompt cache, and re-seeds the fault PRNG. */
   reset(): void;
   /** Closes the server and destroys open sockets, hung ones included. */
   close(): Promise<void>;

@@ -1,4 +1,3 @@
-import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Request, Response } from 'express';
@@ -13,6 +12,7 @@ import {
   type NextAttempt,
 } from '@dosrouter/shared';
 import type { BreakerBoard } from '../cluster/breaker-board.js';
+import { clientCredential } from '../auth/authenticate.js';
 import { contextOf, type RequestContext } from '../request/request-context.js';
 import type { DeploymentSaturation } from '../saturation/deployment-saturation.js';
 import { PRIORITY_HEADER } from '../saturation/queue-place.js';
@@ -34,12 +34,13 @@ import type { AttemptResult } from '../upstream/attempt.js';
 import { endWithErrorEvent } from '../upstream/stream-relay.js';
 import type { Operation } from '../upstream/backend.js';
 import type { BackendRegistry } from '../upstream/backend-registry.js';
-import { rewriteBody, topLevelMembers, type TopLevelMembers } from '../upstream/raw-body.js';
 import type { UsageRecorder } from '../usage/usage-recorder.js';
 import type { SpendObservations } from '../usage/spend-observations.js';
 import type { ProxiedRequest } from '../validation/request-fields.js';
 import { AnswerPricing } from './answer-pricing.js';
 import { runHedgeRace } from './hedge-race.js';
+import type { AttemptShape, Ingress } from './ingress/ingress.js';
+import { openAiIngress } from './ingress/openai-ingress.js';
 import { planRequest, type PlanningDependencies } from './plan-request.js';
 import { RequestLimits } from './request-limits.js';
 
@@ -72,13 +73,19 @@ const RECOVERY_MAX_BYTES = 1024 * 1024;
  * apply) → attempts, driven by the plan's retry policy, until one answers. Nothing reaches the client before an
  * attempt succeeds, so failover is invisible; the last failure is what the client sees when none does. Each
  * attempt runs through the layers every attempt shares (in-flight count, rolling stats, upstream error metrics,
- * circuit breaker); the request's RequestContext is told what happens.
+ * circuit breaker); the request's RequestContext is told what happens. `operation` is what routing and usage
+ * estimates see; the ingress adapter makes each attempt for its deployment's backend kind (default: OpenAI's API
+ * passed through).
  */
 export function createProxyHandler(
   dependencies: ProxyDependencies,
   operation: Operation,
   validate: (body: Record<string, unknown>) => ProxiedRequest,
+  ingress?: Ingress,
 ) {
+  const shaperOf = ingress ?? openAiIngress(operation);
+  // Mid-stream recovery continues OpenAI streams written to the client as they come; not a translated ingress's.
+  const recoverable = ingress === undefined;
   const { cluster, metrics, clock, saturation, deploymentSaturation } = dependencies;
   const dispatch = composeAttempt([
     gateConnections(metrics),
@@ -141,7 +148,7 @@ export function createProxyHandler(
       // concurrent requests sharing a lease would slip past a concurrency limit.
       randomUUID(),
       dependencies.limits,
-      request.headers.authorization,
+      clientCredential(request.headers),
       Number(response.locals.bodyBytes) || 0,
       proxied.body,
       apiKey,
@@ -162,7 +169,7 @@ export function createProxyHandler(
       return;
     }
 
-    const upstreamBody = upstreamBodies(proxied, response.locals.rawBody as Buffer | undefined);
+    const shapeAttempt = shaperOf(proxied, response.locals.rawBody as Buffer | undefined, request.headers);
     const sequence = new AttemptSequence(plan.attempts, plan.retry, context.outcome.receivedAt, dependencies.random, plan.steps[0]?.order.length);
     for (const skipped of plan.attempts.slice(0, start)) sequence.skipped(skipped);
     // The requested model's only deployment, held by a backend's 429: waited for when the wait is worth it.
@@ -170,7 +177,7 @@ export function createProxyHandler(
       sequence.waitFor(heldByRateLimit.deployment, clock() + heldByRateLimit.waitMs + RETRY_AFTER_MARGIN_MS);
     }
     const admitted = new Set<string>(start < plan.attempts.length ? [plan.attempts[start]!.id] : []);
-    const recovery = recoveryFor(dependencies.config.routing, operation, plan.target, proxied);
+    const recovery = recoverable ? recoveryFor(dependencies.config.routing, operation, plan.target, proxied) : undefined;
     let lastError: GatewayError | undefined;
     // Deployments skipped at their `maxConcurrent`, best first. When every deployment with room has been tried, the
     // request waits once for a slot on any of them (the first to free wins), within what is left of its deadline.
@@ -221,40 +228,70 @@ export function createProxyHandler(
       }
       // A broken stream is continued: the delivered text as a prefill (or the request again, for a backend that refused one).
       const continuing = recovery?.continuing === true;
+      /**
+       * The attempt as `target`'s backend kind needs it, built before the attempt, outside every layer: nothing our
+       * own code does can count against a circuit. A GatewayError when the request cannot be said in its protocol
+       * (a continuation goes to OpenAI-compatible deployments only).
+       */
+      const shapeFor = (target: Deployment): AttemptShape | GatewayError => {
+        const backend = dependencies.backends.get(target.backend);
+        try {
+          if (continuing && backend.kind !== 'openai') {
+            throw new GatewayError(`A broken stream is continued on OpenAI-compatible deployments only, not on ${target.id}.`, {
+              status: 502,
+              code: 'upstream_stream_interrupted',
+              type: 'server_error',
+            });
+          }
+          return shapeAttempt(backend, target);
+        } catch (error) {
+          if (error instanceof GatewayError) return error;
+          throw error;
+        }
+      };
       /** One attempt on `target`, told to `attemptContext` (the request's, or a fork while hedged attempts race). */
-      const start = (target: Deployment, attemptContext: RequestContext, claim?: () => boolean, targetSlot?: SaturationSlot) => {
+      const start = (target: Deployment, shape: AttemptShape, attemptContext: RequestContext, claim?: () => boolean, targetSlot?: SaturationSlot) => {
         const controller = new AbortController();
         controllers.add(controller);
         const backend = dependencies.backends.get(target.backend);
-        const askForUsage = proxied.stream && !proxied.includeUsage && backend.requestStreamUsage;
-        // Built before the attempt, outside every layer: nothing our own code does can count against a circuit.
-        const body = continuing ? recovery!.bodyFor(target) : upstreamBody(target, askForUsage);
         attemptContext.attemptStarted(target);
         const result = dispatch(
           {
             backend,
             deployment: target,
-            operation,
-            body,
+            operation: shape.operation,
+            body: continuing ? recovery!.bodyFor(target) : shape.body,
             stream: proxied.stream,
-            dropUsageOnlyChunk: askForUsage,
+            dropUsageOnlyChunk: shape.dropUsageOnlyChunk,
+            dialect: shape.dialect,
+            ...(shape.answer ? { answer: shape.answer } : {}),
+            ...(shape.headers ? { headers: shape.headers } : {}),
             controller,
             context: attemptContext,
             ...(recovery ? { recovery } : {}),
             ...(continuing ? { continuation: recovery!.rewriterFor(target) } : {}),
             ...(claim ? { claim } : {}),
           },
-          response,
+          shape.writer(response),
         ).finally(() => {
           controllers.delete(controller);
           targetSlot?.release();
         });
         return { controller, result };
       };
+      const shape = shapeFor(deployment);
+      if (shape instanceof GatewayError) {
+        // The request cannot be said in this backend's protocol: another deployment may take it.
+        deploymentSlot.release();
+        lastError = shape;
+        sequence.failed(deployment, 'failover', clock());
+        continue;
+      }
       let result: AttemptResult;
       // Only a request's first attempt is hedged, never a continuation.
       if (plan.hedge && sequence.attempts === 0 && !continuing) {
         const hedgeSlots = new Map<Deployment, SaturationSlot>();
+        const hedgeShapes = new Map<Deployment, AttemptShape>([[deployment, shape]]);
         const race = await runHedgeRace({
           first: deployment,
           hedge: plan.hedge,
@@ -262,10 +299,12 @@ export function createProxyHandler(
           context,
           metrics,
           signal: clientGone.signal,
-          start: (target, attemptContext, claim) => start(target, attemptContext, claim, hedgeSlots.get(target)),
+          start: (target, attemptContext, claim) => start(target, hedgeShapes.get(target)!, attemptContext, claim, hedgeSlots.get(target)),
           nextCandidate: async (busy) => {
             const candidate = sequence.next(clock(), busy);
             if (!candidate || candidate.delayMs > 0) return undefined;
+            const candidateShape = shapeFor(candidate.deployment);
+            if (candidateShape instanceof GatewayError) return undefined;
             // A hedge takes its deployment's slot without waiting, and is not made without one.
             const taken = deploymentSaturation.tryAcquire(candidate.deployment);
             const hedgeSlot = taken instanceof Promise ? await taken : taken;
@@ -278,6 +317,7 @@ export function createProxyHandler(
               admitted.add(candidate.deployment.id);
             }
             hedgeSlots.set(candidate.deployment, hedgeSlot);
+            hedgeShapes.set(candidate.deployment, candidateShape);
             return candidate.deployment;
           },
         });
@@ -289,7 +329,7 @@ export function createProxyHandler(
         deployment = race.deployment;
         result = race.result;
       } else {
-        result = await start(deployment, context).result;
+        result = await start(deployment, shape, context).result;
       }
       deploymentSlot.release();
       if (result.ok) {
@@ -344,28 +384,4 @@ function rateLimitedRequestedDeployment(plan: RoutePlan, breakers: BreakerBoard)
   if (verdicts?.length !== 1 || verdicts[0]!.filter !== 'circuit_open') return undefined;
   const waitMs = breakers.rateLimitedForMs(verdicts[0]!.deployment.id);
   return waitMs === undefined ? undefined : { deployment: verdicts[0]!.deployment, waitMs };
-}
-
-/**
- * The bodies sent upstream for one request: the client's, with the backend's model id and, if asked for, stream
- * usage. Made from the client's own bytes (`rewriteBody`: only the `model` and `stream_options` values change), so
- * that a large body is not serialised again on the event loop for every attempt; re-serialised from the parsed body
- * only when the bytes are not valid UTF-8 (JSON.parse read them with replacement characters).
- */
-function upstreamBodies(proxied: ProxiedRequest, raw: Buffer | undefined): (deployment: Deployment, askForUsage: boolean) => string | Buffer {
-  const members = raw !== undefined && isUtf8(raw) ? membersOf(raw) : undefined;
-  return (deployment, askForUsage) => {
-    const streamOptions = askForUsage ? { ...(proxied.body.stream_options as object | undefined), include_usage: true } : undefined;
-    if (raw && members && members.model.length > 0) return rewriteBody(raw, members, deployment.upstreamModel, streamOptions);
-    return JSON.stringify({ ...proxied.body, model: deployment.upstreamModel, ...(streamOptions ? { stream_options: streamOptions } : {}) });
-  };
-}
-
-/** The members to rewrite; undefined (re-serialise instead) if the scan disagrees with what JSON.parse accepted. */
-function membersOf(raw: Buffer): TopLevelMembers | undefined {
-  try {
-    return topLevelMembers(raw);
-  } catch {
-    return undefined;
-  }
 }

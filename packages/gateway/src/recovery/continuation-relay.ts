@@ -5,7 +5,8 @@ import type { AttemptInput, AttemptResult } from '../upstream/attempt.js';
 import { SseScanner } from '../upstream/sse-scanner.js';
 import { endWithErrorEvent } from '../upstream/stream-relay.js';
 import { fromTransportError, malformedAnswer, streamInterrupted, type Deadline } from '../upstream/upstream-error.js';
-import type { BodySink, UpstreamResponse } from '../upstream/upstream-request.js';
+import type { RelayedUpstream } from '../upstream/anthropic-egress.js';
+import type { BodySink } from '../upstream/upstream-request.js';
 import { StreamTokenEstimate } from '../usage/estimate-usage.js';
 import type { ContinuationRewriter } from './continuation-events.js';
 import { eventData } from './delivered-stream.js';
@@ -31,7 +32,7 @@ export class ContinuationRelay implements BodySink {
   constructor(
     private readonly input: AttemptInput,
     private readonly rewriter: ContinuationRewriter,
-    private readonly upstream: UpstreamResponse,
+    private readonly upstream: RelayedUpstream,
     private readonly response: ServerResponse,
     private readonly timedOut: () => Deadline,
     private readonly firstTokenArrived: () => void,

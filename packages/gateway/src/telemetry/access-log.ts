@@ -52,6 +52,8 @@ export class AccessLog {
         connectionWaitMs: outcome.connectionWaitMs,
         promptTokens: totals?.promptTokens ?? outcome.usage?.promptTokens,
         completionTokens: totals?.completionTokens ?? outcome.usage?.completionTokens,
+        cacheReadTokens: outcome.usage?.cacheReadTokens,
+        cacheWriteTokens: outcome.usage?.cacheWriteTokens,
         costUsd: totals?.costUsd ?? outcome.costUsd,
         errorCode: outcome.errorCode,
       }),

@@ -17,6 +17,8 @@ interface RequestChildren {
   timeToFirstToken: { observe(value: number): void };
   promptTokens: { inc(value?: number): void };
   completionTokens: { inc(value?: number): void };
+  cacheReadTokens: { inc(value?: number): void };
+  cacheWriteTokens: { inc(value?: number): void };
 }
 
 /** The gateway's Prometheus metrics, on a registry of its own so that several gateways can share a process in tests. */
@@ -50,7 +52,7 @@ export class GatewayMetrics {
   });
   private readonly tokens = new Counter({
     name: 'dosrouter_tokens_total',
-    help: 'Tokens reported by backends, by model, deployment and kind (prompt, completion).',
+    help: 'Tokens reported by backends, by model, deployment and kind (prompt, completion; cache_read and cache_write are parts of prompt).',
     labelNames: ['model', 'deployment', 'kind'] as const,
     registers: [this.registry],
   });
@@ -253,6 +255,8 @@ export class GatewayMetrics {
         timeToFirstToken: this.timeToFirstToken.labels(labels),
         promptTokens: this.tokens.labels({ model, deployment, kind: 'prompt' }),
         completionTokens: this.tokens.labels({ model, deployment, kind: 'completion' }),
+        cacheReadTokens: this.tokens.labels({ model, deployment, kind: 'cache_read' }),
+        cacheWriteTokens: this.tokens.labels({ model, deployment, kind: 'cache_write' }),
       };
       this.children.set(key, children);
     }
@@ -279,6 +283,8 @@ export class GatewayMetrics {
     if (outcome.usage) {
       children.promptTokens.inc(outcome.usage.promptTokens);
       children.completionTokens.inc(outcome.usage.completionTokens);
+      if (outcome.usage.cacheReadTokens) children.cacheReadTokens.inc(outcome.usage.cacheReadTokens);
+      if (outcome.usage.cacheWriteTokens) children.cacheWriteTokens.inc(outcome.usage.cacheWriteTokens);
     }
     for (const charge of outcome.charges ?? []) {
       if (charge.usage) {

@@ -1,11 +1,13 @@
-import type { ServerResponse } from 'node:http';
-import type { GatewayError, Deployment } from '@dosrouter/shared';
+import type { EventEmitter } from 'node:events';
+import { ServerResponse, type OutgoingHttpHeaders } from 'node:http';
+import type { BackendOperation, GatewayError, Deployment } from '@dosrouter/shared';
 import type { ContinuationRewriter } from '../recovery/continuation-events.js';
 import { ContinuationRelay } from '../recovery/continuation-relay.js';
 import type { BreakCause, StreamRecovery } from '../recovery/stream-recovery.js';
 import type { RequestContext } from '../request/request-context.js';
-import type { Backend, Operation } from './backend.js';
-import { usageFromResponse } from './sse-scanner.js';
+import { OPENAI_DIALECT, type AnswerDialect } from './answer-dialect.js';
+import { translatedUpstream, type AnswerTranslation } from './anthropic-egress.js';
+import type { Backend } from './backend.js';
 import { StreamRelay } from './stream-relay.js';
 import { clientClosed, fromErrorResponse, fromTransportError, malformedAnswer, type Deadline } from './upstream-error.js';
 import { requestUpstream, type UpstreamResponse } from './upstream-request.js';
@@ -13,15 +15,33 @@ import { requestUpstream, type UpstreamResponse } from './upstream-request.js';
 /** Largest backend response body read into memory (non-streaming answers, error bodies). */
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
+/** What an attempt writes the answer to: the client's response, or an ingress adapter that translates on the way. */
+export interface AnswerWriter extends EventEmitter {
+  readonly destroyed: boolean;
+  writeHead(status: number, headers: OutgoingHttpHeaders): unknown;
+  write(chunk: string | Buffer): boolean;
+  end(chunk?: string | Buffer): unknown;
+}
+
 export interface AttemptInput {
   readonly backend: Backend;
   readonly deployment: Deployment;
-  readonly operation: Operation;
+  /** What the backend is asked for: an OpenAI operation, or `messages` of a `kind: anthropic` backend. */
+  readonly operation: BackendOperation;
   /** The request body to send, already carrying the backend's model id. */
   readonly body: string | Buffer;
   readonly stream: boolean;
+  /**
+   * How the backend's answer becomes a Chat Completions answer when the backend speaks another protocol (a `kind:
+   * anthropic` deployment); absent, it is relayed as it comes.
+   */
+  readonly answer?: AnswerTranslation;
   /** The gateway asked for stream usage on the client's behalf: drop the usage-only chunk. */
   readonly dropUsageOnlyChunk: boolean;
+  /** The protocol of the backend's answer; default OpenAI's. */
+  readonly dialect?: AnswerDialect;
+  /** Headers of this request only, on top of the backend's (a native backend gets the client's `anthropic-beta`). */
+  readonly headers?: Readonly<Record<string, string>>;
   /** Aborted when the client goes away or the attempt's total deadline passes. */
   readonly controller: AbortController;
   /**
@@ -51,7 +71,7 @@ export interface AttemptInput {
  */
 export type AttemptResult = { ok: true } | { ok: false; error: GatewayError; broke?: BreakCause };
 
-export async function runAttempt(input: AttemptInput, response: ServerResponse): Promise<AttemptResult> {
+export async function runAttempt(input: AttemptInput, response: AnswerWriter): Promise<AttemptResult> {
   const { backend, controller, context } = input;
   const deploymentId = input.deployment.id;
   let expired: Deadline;
@@ -75,7 +95,7 @@ export async function runAttempt(input: AttemptInput, response: ServerResponse):
         {
           path: backend.path(input.operation),
           method: 'POST',
-          headers: { ...backend.baseHeaders, 'content-type': 'application/json', 'x-request-id': context.requestId },
+          headers: { ...backend.baseHeaders, ...input.headers, 'content-type': 'application/json', 'x-request-id': context.requestId },
           body: input.body,
         },
         controller.signal,
@@ -93,8 +113,13 @@ export async function runAttempt(input: AttemptInput, response: ServerResponse):
       return { ok: false, error: fromErrorResponse(upstream.statusCode, upstream.headers, text, deploymentId, Date.now()) };
     }
     if (input.stream && contentType?.startsWith('text/event-stream')) {
-      if (input.continuation) return await new ContinuationRelay(input, input.continuation, upstream, response, timedOut, firstTokenArrived).run();
-      return await new StreamRelay(input, upstream, response, timedOut, firstTokenArrived).run();
+      // A translated stream is relayed as the Chat Completions events its translation makes of the backend's.
+      const relayed = input.answer ? translatedUpstream(upstream, input.answer) : upstream;
+      // A continuation is written to the client's own response (recovery is for OpenAI streams passed through).
+      if (input.continuation && response instanceof ServerResponse) {
+        return await new ContinuationRelay(input, input.continuation, relayed, response, timedOut, firstTokenArrived).run();
+      }
+      return await new StreamRelay(input, relayed, response, timedOut, firstTokenArrived).run();
     }
     return await relayWhole(input, upstream, contentType, response, timedOut);
   } finally {
@@ -109,7 +134,7 @@ async function relayWhole(
   input: AttemptInput,
   upstream: UpstreamResponse,
   contentType: string | undefined,
-  response: ServerResponse,
+  response: AnswerWriter,
   timedOut: () => Deadline,
 ): Promise<AttemptResult> {
   let buffer: Buffer;
@@ -117,6 +142,12 @@ async function relayWhole(
     buffer = await upstream.read(MAX_RESPONSE_BYTES);
   } catch (error) {
     return { ok: false, error: clientClosed(input.controller, input.context, timedOut()) ?? fromTransportError(error, input.deployment.id, timedOut()) };
+  }
+  if (input.answer) {
+    const translated = input.answer.whole(buffer);
+    if (!translated) return { ok: false, error: malformedAnswer(input.deployment.id, 'a body that is not an answer of its protocol') };
+    buffer = translated;
+    contentType = 'application/json';
   }
   let parsed: unknown;
   try {
@@ -128,7 +159,7 @@ async function relayWhole(
     return { ok: false, error: malformedAnswer(input.deployment.id, 'no content and no tool call') };
   }
   const { context } = input;
-  const reported = usageFromResponse(parsed);
+  const reported = (input.dialect ?? OPENAI_DIALECT).usageOf(parsed);
   const usage = reported ?? context.estimateUsage({ answer: parsed });
   context.usageSettled(usage, reported === undefined);
   context.upstreamEnded();

@@ -1,8 +1,7 @@
-export interface TokenUsage {
-  promptTokens: number;
-  completionTokens: number;
-  totalTokens: number;
-}
+import { usageFromResponse, type TokenUsage } from '../usage/token-usage.js';
+
+// Usage reading lives in usage/token-usage.ts (both protocols, cache counts); re-exported for existing importers.
+export { usageFromResponse, type TokenUsage };
 
 /** A content token: non-empty text, reasoning text, or tool-call arguments in a chunk. */
 const TOKEN_PATTERN = /"(?:content|text|reasoning_content|reasoning|arguments|refusal)"\s*:\s*"[^"]/;
@@ -375,22 +374,4 @@ function dataOf(event: string): string | undefined {
     data = data === undefined ? value : `${data}\n${value}`;
   }
   return data?.trim();
-}
-
-/** The largest token count believed from a backend: more than any context window, less than breaks integer sums. */
-const MAX_REPORTED_TOKENS = 100_000_000;
-
-/** A backend's token count as a whole number in [0, MAX_REPORTED_TOKENS]: "Infinity", -5 or 12.5 cannot poison sums. */
-function tokenCount(value: unknown): number {
-  const number = Number(value);
-  return Number.isFinite(number) ? Math.min(MAX_REPORTED_TOKENS, Math.max(0, Math.round(number))) : 0;
-}
-
-/** Reads `usage` from a non-streaming response body (or a stream's usage chunk). */
-export function usageFromResponse(body: unknown): TokenUsage | undefined {
-  const usage = (body as { usage?: Record<string, unknown> } | null)?.usage;
-  if (!usage || typeof usage !== 'object') return undefined;
-  const promptTokens = tokenCount(usage.prompt_tokens);
-  const completionTokens = tokenCount(usage.completion_tokens);
-  return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
 }

@@ -1,15 +1,15 @@
-import type { ServerResponse } from 'node:http';
+import { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { GatewayError } from '@dosrouter/shared';
 import type { RequestContext } from '../request/request-context.js';
 import { StreamTokenEstimate } from '../usage/estimate-usage.js';
 import type { BreakCause } from '../recovery/stream-recovery.js';
-import type { AttemptInput, AttemptResult } from './attempt.js';
-import { SseScanner } from './sse-scanner.js';
-import type { BodySink, UpstreamResponse } from './upstream-request.js';
+import { OPENAI_DIALECT, type AnswerDialect, type StreamScanner } from './answer-dialect.js';
+import type { RelayedUpstream } from './anthropic-egress.js';
+import type { AnswerWriter, AttemptInput, AttemptResult } from './attempt.js';
+import type { BodySink } from './upstream-request.js';
 import { clientClosed, fromTransportError, malformedAnswer, streamInterrupted, type Deadline } from './upstream-error.js';
 
-const DONE_EVENT = 'data: [DONE]\n\n';
 const CRLF = Buffer.from('\r\n');
 
 /**
@@ -25,7 +25,8 @@ const CRLF = Buffer.from('\r\n');
  * and `started` (whether anything reached the client: before it, the attempt can still fail over).
  */
 export class StreamRelay implements BodySink {
-  readonly scanner: SseScanner;
+  readonly scanner: StreamScanner;
+  private readonly dialect: AnswerDialect;
   /** The client was sent the answer's headers and its first events: the attempt can no longer fail over. */
   started = false;
   private readonly estimate = new StreamTokenEstimate();
@@ -46,17 +47,14 @@ export class StreamRelay implements BodySink {
 
   constructor(
     private readonly input: AttemptInput,
-    private readonly upstream: UpstreamResponse,
-    private readonly response: ServerResponse,
+    private readonly upstream: RelayedUpstream,
+    private readonly response: AnswerWriter,
     private readonly timedOut: () => Deadline,
     private readonly firstTokenArrived: () => void,
   ) {
+    this.dialect = input.dialect ?? OPENAI_DIALECT;
     // A recoverable stream first tries skipping one malformed event after its first token; a second ends the attempt.
-    this.scanner = new SseScanner(input.dropUsageOnlyChunk, {
-      holdDone: true,
-      onEvent: (data) => this.estimate.add(data),
-      skipMalformed: input.recovery !== undefined,
-    });
+    this.scanner = this.dialect.scanner(input.dropUsageOnlyChunk, (data) => this.estimate.add(data), { skipMalformed: input.recovery !== undefined });
     this.malformedAllowed = input.recovery ? 1 : 0;
   }
 
@@ -103,7 +101,7 @@ export class StreamRelay implements BodySink {
       this.stop();
       // [DONE] goes out once the usage record is committed: a replica killed after the last byte lost nothing.
       context.commitAnswer(200).then(() => {
-        this.response.end(DONE_EVENT);
+        this.response.end(this.dialect.endOfStream);
         this.resolve({ ok: true });
       }, this.reject);
       return;
@@ -201,8 +199,10 @@ export class StreamRelay implements BodySink {
     let flowing: boolean;
     if (socket === undefined) {
       flowing = this.response.write(bytes);
-      const current = this.response.socket;
-      if (this.response.chunkedEncoding && this.response.headersSent && current !== null) this.socket = current;
+      // Only the client's own response has a socket to write to; a translating writer is written through.
+      const { response } = this;
+      const current = response instanceof ServerResponse ? response.socket : null;
+      if (response instanceof ServerResponse && response.chunkedEncoding && response.headersSent && current !== null) this.socket = current;
     } else {
       // A chunk of size 0 would end the body.
       if (socket.destroyed || bytes.length === 0) return;
@@ -233,9 +233,9 @@ export class StreamRelay implements BodySink {
     this.upstream.abort(error);
   }
 
-  /** After the first byte no retry is possible: end with an OpenAI-shaped error event, never a silent truncation. */
+  /** After the first byte no retry is possible: end with an error event in the answer's protocol, never a silent truncation. */
   private endWithErrorEvent(error: GatewayError): void {
-    endWithErrorEvent(this.response, this.input.context, error);
+    endWithErrorEvent(this.response, this.input.context, error, this.dialect);
   }
 
   private finish(result: AttemptResult): void {
@@ -251,11 +251,11 @@ export class StreamRelay implements BodySink {
   }
 }
 
-/** Ends a started stream with an OpenAI-shaped error event (the client keeps what it was sent before). */
-export function endWithErrorEvent(response: ServerResponse, context: RequestContext, error: GatewayError): void {
+/** Ends a started stream with an error event in the answer's protocol (the client keeps what it was sent before). */
+export function endWithErrorEvent(response: AnswerWriter, context: RequestContext, error: GatewayError, dialect: AnswerDialect = OPENAI_DIALECT): void {
   context.failed(error.code);
   if (response.destroyed) return;
-  response.end(`data: ${JSON.stringify(error.toBody())}\n\n`);
+  response.end(dialect.errorEvent(error));
 }
 
 /** `bytes` as one chunk of HTTP/1.1 chunked encoding. */

@@ -21,6 +21,8 @@ export function usageRecordOf(outcome: RequestOutcome, status: number, endedAt: 
     ...(outcome.errorCode !== undefined ? { errorCode: outcome.errorCode } : {}),
     promptTokens: totals.promptTokens,
     completionTokens: totals.completionTokens,
+    ...(outcome.usage?.cacheReadTokens ? { cacheReadTokens: outcome.usage.cacheReadTokens } : {}),
+    ...(outcome.usage?.cacheWriteTokens ? { cacheWriteTokens: outcome.usage.cacheWriteTokens } : {}),
     estimated: totals.estimated,
     costUsd: totals.costUsd,
     latencyMs: latencyMsOf(outcome, endedAt),

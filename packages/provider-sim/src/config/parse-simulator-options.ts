@@ -20,6 +20,7 @@ export interface ResolvedModel {
   jsonStyle: JsonStyle;
   /** Chat requests ending with an assistant message get a 400. */
   rejectsPrefill: boolean;
+  promptCacheMinimumTokens: number;
 }
 
 export interface ResolvedOptions {
@@ -33,6 +34,7 @@ export interface ResolvedOptions {
 
 export const DEFAULT_OUTPUT_TOKENS = 16;
 export const DEFAULT_CONTEXT_WINDOW = 128_000;
+export const DEFAULT_PROMPT_CACHE_MINIMUM_TOKENS = 1024;
 
 /** Validates options (from code or a config file) and fills in the documented defaults; throws naming the bad field. */
 export function parseSimulatorOptions(input: unknown): ResolvedOptions {
@@ -60,6 +62,7 @@ export function parseSimulatorOptions(input: unknown): ResolvedOptions {
       reportsUsage: model.reportsUsage ?? true,
       jsonStyle: model.jsonStyle ?? 'compact',
       rejectsPrefill: model.rejectsPrefill ?? false,
+      promptCacheMinimumTokens: model.promptCacheMinimumTokens ?? DEFAULT_PROMPT_CACHE_MINIMUM_TOKENS,
     });
   }
   return {

@@ -23,6 +23,7 @@ export const simulatedModelSchema = z.strictObject({
   reportsUsage: z.boolean().optional(),
   jsonStyle: z.enum(JSON_STYLES).optional(),
   rejectsPrefill: z.boolean().optional(),
+  promptCacheMinimumTokens: z.number().int().min(0).optional(),
 });
 
 export const simulatorOptionsSchema = z

@@ -29,8 +29,13 @@ export interface UsageRecord {
   /** The HTTP status the client got (499 when it left first). */
   readonly status: number;
   readonly errorCode?: string;
+  /** Every prompt token, cached ones included (for an Anthropic answer: input + cache read + cache creation). */
   readonly promptTokens: number;
   readonly completionTokens: number;
+  /** Of promptTokens, read from the provider's prompt cache; absent when none. */
+  readonly cacheReadTokens?: number;
+  /** Of promptTokens, written to the provider's prompt cache; absent when none. */
+  readonly cacheWriteTokens?: number;
   /** True when the tokens were counted by the gateway's tokenizer, the backend having reported none. */
   readonly estimated: boolean;
   /** At the catalog's prices for the deployment that answered. */
@@ -125,6 +130,9 @@ export function asUsageRecord(value: unknown): UsageRecord | undefined {
   }
   if (value.ttftMs !== undefined && !count(value.ttftMs)) return undefined;
   if (value.charges !== undefined && !(Array.isArray(value.charges) && value.charges.every(isCharge))) return undefined;
+  for (const optional of ['cacheReadTokens', 'cacheWriteTokens'] as const) {
+    if (value[optional] !== undefined && !whole(value[optional])) return undefined;
+  }
   return value as unknown as UsageRecord;
 }
 

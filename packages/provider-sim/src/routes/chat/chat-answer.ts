@@ -31,18 +31,25 @@ export function piecesOf(answer: ChatChoiceAnswer): readonly string[] {
   return answer.kind === 'text' ? answer.tokens : answer.argumentPieces;
 }
 
-function toolCallAnswer(index: number, seed: number, tool: ChatTool): ToolCallChoiceAnswer {
+/**
+ * A call to `tool` as its id and its arguments JSON in pieces, drawn from `seed`: the id is `idPrefix` and
+ * `idLength` random characters. Shared by chat's tool_calls and Messages' tool_use blocks.
+ */
+export function generateToolCall(
+  seed: number,
+  tool: ChatTool,
+  idPrefix: string,
+  idLength: number,
+): { callId: string; argumentPieces: string[] } {
   const random = createSeededRandom(seed);
-  const callId = `call_${randomAlphanumeric(random, 24)}`;
+  const callId = `${idPrefix}${randomAlphanumeric(random, idLength)}`;
   // Tool arguments are always a JSON object, even when the schema is missing or says otherwise at the top.
   const argumentsValue = isRecord(tool.parameters) ? generateValueFromSchema({ ...tool.parameters, type: 'object' }, random) : {};
-  return {
-    kind: 'tool_call',
-    index,
-    callId,
-    functionName: tool.name,
-    argumentPieces: splitJsonIntoPieces(JSON.stringify(argumentsValue)),
-  };
+  return { callId, argumentPieces: splitJsonIntoPieces(JSON.stringify(argumentsValue)) };
+}
+
+function toolCallAnswer(index: number, seed: number, tool: ChatTool): ToolCallChoiceAnswer {
+  return { kind: 'tool_call', index, functionName: tool.name, ...generateToolCall(seed, tool, 'call_', 24) };
 }
 
 function textAnswer(request: ChatRequest, index: number, seed: number): TextChoiceAnswer {

@@ -7,6 +7,7 @@ import { createResponseMeta } from '../response-meta.js';
 import type { RouteContext } from '../route-context.js';
 import { answerUsage } from '../usage.js';
 import { answerChat, piecesOf } from './chat-answer.js';
+import { accountChatCache } from './chat-cache.js';
 import { parseChatRequest } from './chat-request.js';
 import { buildChatCompletion, buildChatStreamEvents, completionTokensOf } from './chat-response.js';
 
@@ -14,12 +15,13 @@ import { buildChatCompletion, buildChatStreamEvents, completionTokensOf } from '
 export async function handleChatCompletions(context: RouteContext): Promise<void> {
   const request = parseChatRequest(requireJsonObject(context.body), context.state.options.models);
   if (request.prefill !== undefined && request.model.rejectsPrefill) throw prefillRejected();
-  const start = await startAnswer(context, request.model, { promptTokens: request.promptTokens, promptParam: 'messages' });
+  const start = await startAnswer(context, request.model, { promptTokens: request.promptTokens, promptParam: 'messages', stream: request.stream });
   if (!start.proceed) {
     return;
   }
+  const cachedTokens = accountChatCache(context.state.promptCache, request);
   const answers = answerChat(request, start.fault?.kind === 'empty');
-  const usage = answerUsage(request, completionTokensOf(answers));
+  const usage = answerUsage(request, completionTokensOf(answers), cachedTokens);
   const meta = createResponseMeta(context.state, request.model, 'chatcmpl-');
   if (request.stream) {
     const events = buildChatStreamEvents(meta, answers, usage, request.model);

@@ -17,6 +17,8 @@ export interface ChatRequest {
   model: ResolvedModel;
   /** Everything in the messages that should change the answer; the answer text is seeded from it. */
   promptKey: string;
+  /** Each message's share of the prompt, in order: the prompt cache looks up their prefixes. */
+  messages: readonly MessageSummary[];
   promptTokens: number;
   choiceCount: number;
   maximumTokens: number | undefined;
@@ -37,8 +39,9 @@ const ROLES = new Set(['system', 'developer', 'user', 'assistant', 'tool', 'func
 const MAXIMUM_CHOICES = 8;
 const MAXIMUM_COMPLETION_TOKENS = 1_000_000;
 
-interface MessageSummary {
+export interface MessageSummary {
   role: string;
+  /** Everything in the message that should change the answer. */
   key: string;
   text: string;
   hasToolCalls: boolean;
@@ -172,6 +175,7 @@ export function parseChatRequest(body: Record<string, unknown>, models: Readonly
   return {
     model,
     promptKey: seeded.map((summary) => summary.key).join(''),
+    messages: summaries,
     promptTokens,
     choiceCount: optionalInteger(body, 'n', 1, MAXIMUM_CHOICES) ?? 1,
     maximumTokens,
