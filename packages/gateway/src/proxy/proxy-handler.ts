@@ -63,6 +63,8 @@ export function createProxyHandler(
   validate: (body: Record<string, unknown>) => ProxiedRequest,
 ) {
   const { cluster, metrics, clock, saturation } = dependencies;
+  // The path routing rules see: the route's own, which is also how the request reached this handler.
+  const routePath = `/v1/${operation}`;
   const dispatch = composeAttempt([
     gateConnections(metrics),
     countInFlight(cluster.inFlight),
@@ -85,7 +87,7 @@ export function createProxyHandler(
     const proxied = validate(request.body as Record<string, unknown>);
     const apiKey = response.locals.apiKey as ApiKeyRecord | undefined;
     context.validated(operation, proxied, apiKey?.id);
-    const { plan, unavailable } = planRequest(dependencies, operation, request.route.path as string, proxied, request, response);
+    const { plan, unavailable } = planRequest(dependencies, operation, routePath, proxied, request, response);
     context.planned(plan);
     if (plan.attempts.length === 0) throw unavailable();
 
@@ -103,13 +105,16 @@ export function createProxyHandler(
       controller?.abort(new Error('client closed the connection'));
     });
     // The replica's own limit: past it the request waits its fair turn (saturation), before any Redis round trip.
-    slot = await saturation.acquire(apiKey?.id ?? `address:${request.socket.remoteAddress ?? 'unknown'}`, saturation.priorityOf(request.headers[PRIORITY_HEADER]), clientGone.signal);
-    if (!slot || clientGone.signal.aborted) {
-      slot?.release();
-      context.failed('client_closed');
-      return;
+    // Without one there is nothing to wait for, not even a turn of the event loop.
+    if (saturation.limited) {
+      slot = await saturation.acquire(apiKey?.id ?? `address:${request.socket.remoteAddress ?? 'unknown'}`, saturation.priorityOf(request.headers[PRIORITY_HEADER]), clientGone.signal);
+      if (!slot || clientGone.signal.aborted) {
+        slot?.release();
+        context.failed('client_closed');
+        return;
+      }
+      context.queued(slot.waitedMs);
     }
-    context.queued(slot.waitedMs);
 
     limits = new RequestLimits(
       cluster.limiter,
@@ -126,7 +131,8 @@ export function createProxyHandler(
       // Without usage records nothing adds to a key's spend: its budget is not checked either.
       dependencies.usage !== undefined,
     );
-    const start = await limits.admit(plan.attempts, plan.target);
+    const admission = limits.admit(plan.attempts, plan.target);
+    const start = typeof admission === 'number' ? admission : await admission;
     context.admitted(limits.headers);
     // Slots taken while the client was leaving: the listener has already run, so release them here.
     const leftDuringAdmission = (): boolean => {

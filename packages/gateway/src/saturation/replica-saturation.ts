@@ -42,7 +42,15 @@ export class ReplicaSaturation {
     return (PRIORITIES as readonly string[]).includes(priority) ? (priority as Priority) : 'normal';
   }
 
-  /** Waits for a slot for the request of `flow` (its key), or throws its refusal; `signal`: the client left. */
+  /** Whether a request may have to wait for a slot: false without `saturation.maxConcurrentRequests`. */
+  get limited(): boolean {
+    return this.queue !== undefined;
+  }
+
+  /**
+   * Waits for a slot for the request of `flow` (its key), or throws its refusal; `signal`: the client left. Without
+   * a limit the caller need not call it (`limited`): every request has its slot.
+   */
   async acquire(flow: string, priority: Priority, signal: AbortSignal): Promise<SaturationSlot | undefined> {
     const queue = this.queue;
     if (!queue) return NO_LIMIT;
