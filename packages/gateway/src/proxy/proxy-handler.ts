@@ -106,15 +106,14 @@ export function createProxyHandler(
     });
     // The replica's own limit: past it the request waits its fair turn (saturation), before any Redis round trip.
     // Without one there is nothing to wait for, not even a turn of the event loop.
-    if (saturation.limited) {
-      slot = await saturation.acquire(apiKey?.id ?? `address:${request.socket.remoteAddress ?? 'unknown'}`, saturation.priorityOf(request.headers[PRIORITY_HEADER]), clientGone.signal);
-      if (!slot || clientGone.signal.aborted) {
-        slot?.release();
-        context.failed('client_closed');
-        return;
-      }
-      context.queued(slot.waitedMs);
+    const acquired = saturation.acquire(apiKey?.id ?? `address:${request.socket.remoteAddress ?? 'unknown'}`, saturation.priorityOf(request.headers[PRIORITY_HEADER]), clientGone.signal);
+    slot = acquired instanceof Promise ? await acquired : acquired;
+    if (!slot || clientGone.signal.aborted) {
+      slot?.release();
+      context.failed('client_closed');
+      return;
     }
+    context.queued(slot.waitedMs);
 
     limits = new RequestLimits(
       cluster.limiter,

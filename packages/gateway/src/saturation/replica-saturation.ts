@@ -42,18 +42,17 @@ export class ReplicaSaturation {
     return (PRIORITIES as readonly string[]).includes(priority) ? (priority as Priority) : 'normal';
   }
 
-  /** Whether a request may have to wait for a slot: false without `saturation.maxConcurrentRequests`. */
-  get limited(): boolean {
-    return this.queue !== undefined;
-  }
-
   /**
    * Waits for a slot for the request of `flow` (its key), or throws its refusal; `signal`: the client left. Without
-   * a limit the caller need not call it (`limited`): every request has its slot.
+   * a limit the slot comes at once, not a promise: no turn of the event loop.
    */
-  async acquire(flow: string, priority: Priority, signal: AbortSignal): Promise<SaturationSlot | undefined> {
+  acquire(flow: string, priority: Priority, signal: AbortSignal): SaturationSlot | Promise<SaturationSlot | undefined> {
     const queue = this.queue;
     if (!queue) return NO_LIMIT;
+    return this.wait(queue, flow, priority, signal);
+  }
+
+  private async wait(queue: FairQueue, flow: string, priority: Priority, signal: AbortSignal): Promise<SaturationSlot | undefined> {
     const entry = await queue.enter(flow, priority, 1, signal);
     if (entry.waitedMs > 0 || !entry.ok) this.metrics.recordQueueWait(entry.ok ? 'admitted' : entry.reason, priority, entry.waitedMs);
     if (entry.ok) {

@@ -12,6 +12,9 @@ import { latencyMsOf, ttftMsOf, type RequestOutcome } from '../proxy/request-out
 export class AccessLog {
   private pending: string[] = [];
   private scheduled = false;
+  /** The last timestamp written, per millisecond: many lines share one under load, and formatting it is not free. */
+  private timestampMs = 0;
+  private timestamp = '';
 
   constructor(
     private readonly destination: Writable,
@@ -26,7 +29,7 @@ export class AccessLog {
   write(outcome: RequestOutcome, method: string, status: number, endedAt: number): void {
     this.pending.push(
       JSON.stringify({
-        timestamp: new Date().toISOString(),
+        timestamp: this.now(),
         level: 'info',
         service: this.service,
         message: 'request',
@@ -56,6 +59,15 @@ export class AccessLog {
       this.scheduled = true;
       setImmediate(() => this.flush());
     }
+  }
+
+  private now(): string {
+    const ms = Date.now();
+    if (ms !== this.timestampMs) {
+      this.timestampMs = ms;
+      this.timestamp = new Date(ms).toISOString();
+    }
+    return this.timestamp;
   }
 
   /** Hands every pending line to the destination (also called before shutdown). */

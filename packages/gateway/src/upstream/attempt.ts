@@ -6,6 +6,7 @@ import type { RequestContext } from '../request/request-context.js';
 import type { Backend, Operation } from './backend.js';
 import { SseScanner, usageFromResponse } from './sse-scanner.js';
 import { fromErrorResponse, fromTransportError } from './upstream-error.js';
+import { requestWhole, type WholeResponse } from './whole-request.js';
 
 /** Largest backend response body read into memory (non-streaming answers, error bodies). */
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
@@ -63,15 +64,10 @@ export async function runAttempt(input: AttemptInput, response: ServerResponse):
   const timedOut = (): Deadline => expired;
   const firstTokenArrived = (): void => clearTimeout(firstTokenTimer);
   try {
+    if (!input.stream) return await forwardWhole(input, response, timedOut);
     let upstream: Dispatcher.ResponseData;
     try {
-      upstream = await backend.pool.request({
-        path: backend.path(input.operation),
-        method: 'POST',
-        headers: { ...backend.baseHeaders, 'content-type': 'application/json', 'x-request-id': context.requestId },
-        body: input.body,
-        signal: controller.signal,
-      });
+      upstream = await backend.pool.request({ ...upstreamRequest(input), signal: controller.signal });
     } catch (error) {
       return { ok: false, error: clientClosed(controller, context, expired) ?? fromTransportError(error, deploymentId, expired) };
     }
@@ -87,7 +83,14 @@ export async function runAttempt(input: AttemptInput, response: ServerResponse):
     if (input.stream && contentType?.startsWith('text/event-stream')) {
       return await relayStream(input, upstream, response, timedOut, firstTokenArrived);
     }
-    return await relayWhole(input, upstream, contentType, response, timedOut);
+    // Asked to stream, the backend answered whole.
+    let body: Buffer;
+    try {
+      body = await readBody(upstream.body);
+    } catch (error) {
+      return { ok: false, error: clientClosed(controller, context, expired) ?? fromTransportError(error, deploymentId, expired) };
+    }
+    return await relayWhole(input, { statusCode: upstream.statusCode, headers: upstream.headers, body }, response);
   } finally {
     clearTimeout(totalTimer);
     clearTimeout(firstTokenTimer);
@@ -96,19 +99,34 @@ export async function runAttempt(input: AttemptInput, response: ServerResponse):
   }
 }
 
-async function relayWhole(
-  input: AttemptInput,
-  upstream: Dispatcher.ResponseData,
-  contentType: string | undefined,
-  response: ServerResponse,
-  timedOut: () => Deadline,
-): Promise<AttemptResult> {
-  let buffer: Buffer;
+/** What goes to the backend for one attempt, apart from the abort signal. */
+function upstreamRequest({ backend, operation, context, body }: AttemptInput): Dispatcher.DispatchOptions {
+  return {
+    path: backend.path(operation),
+    method: 'POST',
+    headers: { ...backend.baseHeaders, 'content-type': 'application/json', 'x-request-id': context.requestId },
+    body,
+  };
+}
+
+/** A non-streaming attempt: the backend's whole answer is read (whole-request.ts), then relayed whole. */
+async function forwardWhole(input: AttemptInput, response: ServerResponse, timedOut: () => Deadline): Promise<AttemptResult> {
+  const { controller, context } = input;
+  const deploymentId = input.deployment.id;
+  let upstream: WholeResponse;
   try {
-    buffer = await readBody(upstream.body);
+    upstream = await requestWhole(input.backend.pool, upstreamRequest(input), controller.signal, MAX_RESPONSE_BYTES);
   } catch (error) {
-    return { ok: false, error: clientClosed(input.controller, input.context, timedOut()) ?? fromTransportError(error, input.deployment.id, timedOut()) };
+    return { ok: false, error: clientClosed(controller, context, timedOut()) ?? fromTransportError(error, deploymentId, timedOut()) };
   }
+  if (upstream.statusCode >= 400) {
+    return { ok: false, error: fromErrorResponse(upstream.statusCode, upstream.headers, upstream.body.toString('utf8'), deploymentId, Date.now()) };
+  }
+  return relayWhole(input, upstream, response);
+}
+
+async function relayWhole(input: AttemptInput, upstream: WholeResponse, response: ServerResponse): Promise<AttemptResult> {
+  const buffer = upstream.body;
   let parsed: unknown;
   try {
     parsed = JSON.parse(buffer.toString('utf8'));
@@ -127,7 +145,7 @@ async function relayWhole(
   // The backend's bytes go out as they came: parsed to read usage, never re-serialised.
   response.writeHead(upstream.statusCode, {
     ...context.answerHeaders(usage),
-    'content-type': contentType ?? 'application/json',
+    'content-type': headerValue(upstream.headers['content-type']) ?? 'application/json',
     'content-length': String(buffer.length),
   });
   response.end(buffer);
