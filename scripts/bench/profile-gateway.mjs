@@ -75,8 +75,11 @@ function parseOptions() {
   };
 }
 
-/** Self time per part, in milliseconds, from a V8 .cpuprofile. */
-export function attribute(profile) {
+/**
+ * Self time per part, in milliseconds, from a V8 .cpuprofile; with `fromMicroseconds`, only samples taken that long
+ * after the profile started or later (the measured run, without the start-up and the warm-up).
+ */
+export function attribute(profile, fromMicroseconds = 0) {
   const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
   const parent = new Map();
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
@@ -103,7 +106,10 @@ export function attribute(profile) {
   };
   const totals = new Map();
   const { samples, timeDeltas } = profile;
+  let at = profile.startTime;
   for (let index = 0; index < samples.length; index += 1) {
+    at += timeDeltas[index] ?? 0;
+    if (at - profile.startTime < fromMicroseconds) continue;
     const part = partOf(samples[index]);
     totals.set(part, (totals.get(part) ?? 0) + (timeDeltas[index] ?? 0) / 1000);
   }
@@ -160,11 +166,13 @@ async function main() {
       headers: { authorization: DEFAULT_AUTHORIZATION },
       connections: options.connections,
     };
-    const warmUp = await runWrk(wrk, { ...load, durationSeconds: 2 });
+    await runWrk(wrk, { ...load, durationSeconds: 2 });
+    const measuredFrom = process.hrtime.bigint();
     const cpuBefore = readCpuSeconds(gateway.pid);
     const measured = await runWrk(wrk, { ...load, durationSeconds: options.durationSeconds });
     const cpuSeconds = readCpuSeconds(gateway.pid) - cpuBefore;
     await stopChild(gateway.child);
+    const measuredAndStoppedMicroseconds = Number(process.hrtime.bigint() - measuredFrom) / 1000;
     await stopAllChildren();
     const [file] = readdirSync(profileDirectory).filter((name) => name.endsWith('.cpuprofile'));
     if (!file) throw new Error('the gateway wrote no profile');
@@ -172,12 +180,15 @@ async function main() {
       mkdirSync(options.keep, { recursive: true });
       copyFileSync(join(profileDirectory, file), join(options.keep, file));
     }
-    const totals = attribute(JSON.parse(readFileSync(join(profileDirectory, file), 'utf8')));
+    const profile = JSON.parse(readFileSync(join(profileDirectory, file), 'utf8'));
+    // The profile's clock and this one differ in origin: the measured run is placed back from the profile's end,
+    // which is when the gateway exited (its shutdown's few samples are included).
+    const totals = attribute(profile, profile.endTime - profile.startTime - measuredAndStoppedMicroseconds);
     console.log(
-      `${options.stream ? 'streaming' : 'non-streaming'}, ${options.connections} connections, ${options.durationSeconds} s (plus the 2 s warm-up in the profile): ` +
+      `${options.stream ? 'streaming' : 'non-streaming'}, ${options.connections} connections, ${options.durationSeconds} s measured (samples of that run only): ` +
         `${measured.requestsPerSecond.toFixed(0)} req/s, gateway CPU ${((cpuSeconds * 1e6) / measured.requests).toFixed(1)} µs/request measured (profiler on)`,
     );
-    console.log(report(totals, measured.requests + warmUp.requests));
+    console.log(report(totals, measured.requests));
   } finally {
     await stopAllChildren();
     rmSync(directory, { recursive: true, force: true });
