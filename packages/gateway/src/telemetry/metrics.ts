@@ -121,12 +121,12 @@ export class GatewayMetrics {
   });
 
   private readonly errorCodes = new Set<string>();
-  private readonly usageRecords = new Counter({
-    name: 'dosrouter_usage_records_total',
-    help: 'Usage records by what became of them: written (to the stream, or the memory ledger), spooled (Redis failed: kept to retry), dropped (the spool was full), late (the answer ended before its record was written).',
-    labelNames: ['result'] as const,
-    registers: [this.registry],
-  });
+  // Updated once per request: a plain series, like the request metrics above.
+  private readonly usageRecords = new SeriesCounter<'result'>(
+    'dosrouter_usage_records_total',
+    'Usage records by what became of them: written (to the stream, or the memory ledger), spooled (Redis failed: kept to retry), dropped (the spool was full), late (the answer ended before its record was written).',
+    this.registry,
+  );
   readonly usageSpool = new Gauge({
     name: 'dosrouter_usage_spool_records',
     help: 'Usage records held in this replica waiting for Redis.',
@@ -144,7 +144,7 @@ export class GatewayMetrics {
   }
 
   recordUsageRecords(result: 'written' | 'spooled' | 'dropped' | 'late', count = 1): void {
-    if (count > 0) this.usageRecords.inc({ result }, count);
+    if (count > 0) this.usageRecords.seriesOf(result, { result }).value += count;
   }
 
   recordUsageAggregated(counted: number, duplicates: number, malformed: number): void {
