@@ -30,6 +30,12 @@ export interface SimulatedModel {
    * own line, so each stream chunk goes out as several `data:` lines.
    */
   jsonStyle?: JsonStyle;
+  /**
+   * Chat requests whose last message is an assistant message (a prefill to continue) are refused with 400
+   * `invalid_request_error`, as many backends do. Default false: the model continues the prefill (when the prefill
+   * is the start of the answer it would give without it, the continuation is the rest of that answer).
+   */
+  rejectsPrefill?: boolean;
 }
 
 export interface SimulatorOptions {
@@ -58,6 +64,12 @@ export interface FaultInjection {
   retryAfterMs?: number;
   /** slow_first_token: extra delay before the first token. Default 5000. */
   delayMs?: number;
+  /**
+   * stream_cut, stream_stall and malformed_chunk on a stream: act after this many token events (per choice position
+   * when n > 1) instead of about half way (cut), after three events (stall) or half way (malformed). Streams shorter
+   * than that run to their end untouched by a cut or a stall.
+   */
+  afterTokens?: number;
 }
 
 /** How the simulated backend fails while it is down: an error answer, a reset connection, or no answer at all. */

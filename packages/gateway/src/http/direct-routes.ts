@@ -9,7 +9,7 @@ export type DirectRoutes = ReadonlyMap<string, readonly RequestHandler[]>;
  * order, and an error any of them passes on (or throws, or rejects with) goes to `onError`, as Express would do it;
  * every other request goes to the Express app, which holds the same routes too. Express costs each request its
  * router walk, its request and response prototypes and their lazy getters: about a tenth of the gateway's CPU on
- * the proxy path (docs/decisions/0012-proxy-routes-beside-express.md).
+ * the proxy path (docs/decisions/0013-proxy-routes-beside-express.md).
  *
  * The handlers are the app's own middleware. They use only Node's fields of the request and the response, plus
  * what is set here as Express would: `request.path`, `request.body` (set by the JSON body middleware) and

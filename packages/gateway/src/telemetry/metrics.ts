@@ -59,6 +59,18 @@ export class GatewayMetrics {
     labelNames: ['deployment', 'code'] as const,
     registers: [this.registry],
   });
+  private readonly recoveredStreams = new Counter({
+    name: 'dosrouter_recovered_streams_total',
+    help: 'Streams that broke after text reached the client and were finished by another attempt, by how they broke (cut, stall, malformed).',
+    labelNames: ['cause'] as const,
+    registers: [this.registry],
+  });
+  private readonly hedges = new Counter({
+    name: 'dosrouter_hedged_requests_total',
+    help: 'Hedged attempts started (a stream whose first token was late), by which attempt sent the first token: primary, hedge, or none.',
+    labelNames: ['winner'] as const,
+    registers: [this.registry],
+  });
   private requestsInFlight = 0;
   /** Client requests being processed: counted as a number, read at each scrape. */
   readonly inFlight = {
@@ -255,6 +267,11 @@ export class GatewayMetrics {
     return children;
   }
 
+  /** A hedge race is over: which of its attempts sent the first token (`none`: all of them failed). */
+  recordHedge(winner: 'primary' | 'hedge' | 'none'): void {
+    this.hedges.inc({ winner });
+  }
+
   /** Called once per request when its response is over. */
   recordRequest(outcome: RequestOutcome, status: number, endedAt: number): void {
     const children = this.childrenFor(outcome.route, outcome.model ?? 'none', outcome.deployment ?? 'none', status);
@@ -270,6 +287,14 @@ export class GatewayMetrics {
     if (outcome.usage) {
       children.promptTokens.value += outcome.usage.promptTokens;
       children.completionTokens.value += outcome.usage.completionTokens;
+    }
+    for (const charge of outcome.charges ?? []) {
+      if (charge.usage) {
+        const modelKey = `${charge.model}\u0000${charge.deployment}`;
+        this.tokens.seriesOf(`${modelKey}\u0000prompt`, { model: charge.model, deployment: charge.deployment, kind: 'prompt' }).value += charge.usage.promptTokens;
+        this.tokens.seriesOf(`${modelKey}\u0000completion`, { model: charge.model, deployment: charge.deployment, kind: 'completion' }).value += charge.usage.completionTokens;
+      }
+      if (charge.cause !== 'hedge' && status < 400 && outcome.errorCode === undefined) this.recoveredStreams.inc({ cause: charge.cause });
     }
   }
 }

@@ -18,6 +18,8 @@ export interface ResolvedModel {
   /** False: answers carry no usage at all, whatever the request asks. */
   reportsUsage: boolean;
   jsonStyle: JsonStyle;
+  /** Chat requests ending with an assistant message get a 400. */
+  rejectsPrefill: boolean;
 }
 
 export interface ResolvedOptions {
@@ -57,6 +59,7 @@ export function parseSimulatorOptions(input: unknown): ResolvedOptions {
       retryAfterSeconds: model.retryAfterSeconds ?? 1,
       reportsUsage: model.reportsUsage ?? true,
       jsonStyle: model.jsonStyle ?? 'compact',
+      rejectsPrefill: model.rejectsPrefill ?? false,
     });
   }
   return {

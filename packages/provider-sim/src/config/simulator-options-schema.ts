@@ -22,6 +22,7 @@ export const simulatedModelSchema = z.strictObject({
   retryAfterSeconds: z.number().int().min(0).optional(),
   reportsUsage: z.boolean().optional(),
   jsonStyle: z.enum(JSON_STYLES).optional(),
+  rejectsPrefill: z.boolean().optional(),
 });
 
 export const simulatorOptionsSchema = z

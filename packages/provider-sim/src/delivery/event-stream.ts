@@ -22,10 +22,15 @@ interface StreamPlan {
   stop?: { afterIndex: number; action: 'cut' | 'stall' };
 }
 
-/** Rewrites the event list for the faults that act on streams; `events` ends with the [DONE] event. */
-export function planStream(events: readonly StreamEvent[], fault: ActiveFault | undefined): StreamPlan {
+/**
+ * Rewrites the event list for the faults that act on streams; `events` ends with the [DONE] event and starts with
+ * `openingEvents` events that carry no token (a chat stream's role chunks), which a fault's `afterTokens` skips.
+ */
+export function planStream(events: readonly StreamEvent[], fault: ActiveFault | undefined, openingEvents = 0): StreamPlan {
   const dataEvents = Math.max(1, events.length - 1);
   const half = Math.max(1, Math.floor(dataEvents / 2));
+  // The index of the event after which the fault acts: after the given token, else the kind's default.
+  const after = (fallback: number): number => (fault?.afterTokens === undefined ? fallback : openingEvents + fault.afterTokens - 1);
   switch (fault?.kind) {
     case 'slow_first_token':
       return {
@@ -33,14 +38,14 @@ export function planStream(events: readonly StreamEvent[], fault: ActiveFault | 
           index === 0 ? { payload: event.payload, delayBeforeMs: event.delayBeforeMs + fault.delayMs } : event,
         ),
       };
-    case 'malformed_chunk':
-      return {
-        events: [...events.slice(0, half), { payload: MALFORMED_PAYLOAD, delayBeforeMs: 0 }, ...events.slice(half)],
-      };
+    case 'malformed_chunk': {
+      const at = Math.min(after(half - 1) + 1, events.length - 1);
+      return { events: [...events.slice(0, at), { payload: MALFORMED_PAYLOAD, delayBeforeMs: 0 }, ...events.slice(at)] };
+    }
     case 'stream_cut':
-      return { events: [...events], stop: { afterIndex: half - 1, action: 'cut' } };
+      return { events: [...events], stop: { afterIndex: after(half - 1), action: 'cut' } };
     case 'stream_stall':
-      return { events: [...events], stop: { afterIndex: Math.min(EVENTS_BEFORE_STALL, half) - 1, action: 'stall' } };
+      return { events: [...events], stop: { afterIndex: after(Math.min(EVENTS_BEFORE_STALL, half) - 1), action: 'stall' } };
     default:
       return { events: [...events] };
   }
@@ -54,7 +59,8 @@ export function encodeEvent(payload: string): string {
 /**
  * Streams the events as SSE. Consecutive events without a delay go out in one write, so a zero-delay model answers
  * with a single write and no timer; a full socket buffer is waited out before the next write. `usage` is what the
- * usage chunk among `events` carries, undefined when there is none; `jsonStyle` is how the model writes its JSON.
+ * usage chunk among `events` carries, undefined when there is none; `jsonStyle` is how the model writes its JSON;
+ * `openingEvents` the leading events that carry no token (planStream).
  */
 export async function deliverEventStream(
   exchange: Exchange,
@@ -62,8 +68,9 @@ export async function deliverEventStream(
   fault: ActiveFault | undefined,
   usage: ReportedUsage | undefined,
   jsonStyle: JsonStyle,
+  openingEvents = 0,
 ): Promise<void> {
-  const plan = planStream(events, fault);
+  const plan = planStream(events, fault, openingEvents);
   exchange.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   let pending = '';
   for (const [index, event] of plan.events.entries()) {

@@ -23,8 +23,8 @@ describe('parseConfig', () => {
     expect(backend.models[0]).toMatchObject({ weight: 1, contextWindow: 128_000, capabilities: ['streaming'] });
     expect(backend.models[0]).not.toHaveProperty('maxOutputTokens');
     expect(backend.models[0]?.pricing).toEqual({ inputPerMTok: 0, outputPerMTok: 0 });
-    expect(config.routing).toMatchObject({ strategy: 'weighted', models: {}, groups: {}, rules: [], profiles: {}, sessionAffinity: true });
-    expect(config.routing.retry).toEqual({ attempts: 3, initialBackoffMs: 250, maxBackoffMs: 4_000, deadlineMs: 90_000 });
+    expect(config.routing).toMatchObject({ strategy: 'weighted', models: {}, groups: {}, rules: [], profiles: {}, sessionAffinity: true, recovery: 'on' });
+    expect(config.routing.retry).toEqual({ attempts: 3, initialBackoffMs: 250, maxBackoffMs: 4_000, deadlineMs: 90_000, order: 'model-first', maxRetryAfterMs: 10_000 });
     expect(config.routing.classifier).toEqual({ defaultTier: 'MEDIUM', confidenceThreshold: 0.55, largeInputTokens: 20_000 });
   });
 

@@ -30,6 +30,7 @@ export function usageKeyOf(record: UsageRecord): string {
 
 /** The counters one record adds to its key's day, as [counter name, amount] (zero amounts left out). */
 export function usageIncrements(record: UsageRecord): [string, number][] {
+  if (record.charges !== undefined && record.charges.length > 0) return chargedIncrements(record, record.charges);
   const prefix = `${record.model ?? NO_MODEL}\t`;
   const amounts: Record<UsageMetric, number> = {
     requests: 1,
@@ -40,6 +41,29 @@ export function usageIncrements(record: UsageRecord): [string, number][] {
     estimated: record.estimated ? 1 : 0,
   };
   return USAGE_METRICS.filter((metric) => amounts[metric] !== 0).map((metric) => [prefix + metric, amounts[metric]]);
+}
+
+/**
+ * A continued stream's counters: the request under the model that finished it, each attempt's tokens and cost under
+ * the model of the deployment that served it.
+ */
+function chargedIncrements(record: UsageRecord, charges: NonNullable<UsageRecord['charges']>): [string, number][] {
+  const totals = new Map<string, number>();
+  const add = (model: string, metric: UsageMetric, amount: number): void => {
+    if (amount === 0) return;
+    const name = `${model}\t${metric}`;
+    totals.set(name, (totals.get(name) ?? 0) + amount);
+  };
+  const model = record.model ?? NO_MODEL;
+  add(model, 'requests', 1);
+  add(model, 'failed', record.status >= 400 || record.errorCode !== undefined ? 1 : 0);
+  add(model, 'estimated', record.estimated ? 1 : 0);
+  for (const charge of charges) {
+    add(charge.model, 'promptTokens', charge.promptTokens);
+    add(charge.model, 'completionTokens', charge.completionTokens);
+    add(charge.model, 'costNanoUsd', toNanoUsd(charge.costUsd));
+  }
+  return [...totals];
 }
 
 export type UsageGrouping = 'key' | 'model' | 'day';
