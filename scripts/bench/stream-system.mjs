@@ -126,8 +126,11 @@ export async function startStreamSystem({ directory, rates, simulatorMain, gatew
   return system;
 }
 
-/** nginx with the cluster's config (scripts/cluster/nginx-config.mjs), its one upstream the simulator. */
-async function startNginx({ runDirectory, simulatorUrl }) {
+/**
+ * nginx with the cluster's config (scripts/cluster/nginx-config.mjs), 1 worker, its one upstream the simulator: the
+ * reference proxy of the stream scenarios and of the short-request ones (bench.mjs).
+ */
+export async function startNginx({ runDirectory, simulatorUrl, name = 'stream nginx' }) {
   const directory = join(runDirectory, 'nginx');
   mkdirSync(directory, { recursive: true });
   const port = await freePort('127.0.0.1');
@@ -146,7 +149,7 @@ async function startNginx({ runDirectory, simulatorUrl }) {
   const configPath = join(directory, 'nginx.conf');
   writeFileSync(configPath, configText);
   const managed = new ManagedProcess({
-    name: 'stream nginx',
+    name,
     command: findExecutable('nginx', process.env.NGINX),
     args: ['-p', `${directory}/`, '-c', configPath, '-e', 'stderr'],
     environment: process.env,

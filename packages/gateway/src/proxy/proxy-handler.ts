@@ -87,6 +87,8 @@ export function createProxyHandler(
   // Mid-stream recovery continues OpenAI streams written to the client as they come; not a translated ingress's.
   const recoverable = ingress === undefined;
   const { cluster, metrics, clock, saturation, deploymentSaturation } = dependencies;
+  // The path routing rules see: the route's own, which is also how the request reached this handler.
+  const routePath = `/v1/${operation}`;
   const dispatch = composeAttempt([
     gateConnections(metrics),
     countInFlight(cluster.inFlight),
@@ -109,7 +111,7 @@ export function createProxyHandler(
     const proxied = validate(request.body as Record<string, unknown>);
     const apiKey = response.locals.apiKey as ApiKeyRecord | undefined;
     context.validated(operation, proxied, apiKey?.id);
-    const { plan, snapshot, unavailable } = planRequest(dependencies, operation, request.route.path as string, proxied, request, response);
+    const { plan, snapshot, unavailable } = planRequest(dependencies, operation, routePath, proxied, request, response);
     context.planned(plan);
     const heldByRateLimit = rateLimitedRequestedDeployment(plan, cluster.breakers);
     if (plan.attempts.length === 0 && !heldByRateLimit) throw unavailable();
@@ -156,7 +158,8 @@ export function createProxyHandler(
       // Without usage records nothing adds to a key's spend: its budget is not checked either.
       dependencies.usage !== undefined,
     );
-    const start = await limits.admit(plan.attempts, plan.target);
+    const admission = limits.admit(plan.attempts, plan.target);
+    const start = typeof admission === 'number' ? admission : await admission;
     context.admitted(limits.headers);
     // Slots taken while the client was leaving: the listener has already run, so release them here.
     const leftDuringAdmission = (): boolean => {

@@ -12,6 +12,9 @@ import { latencyMsOf, totalsOf, ttftMsOf, type RequestOutcome } from '../proxy/r
 export class AccessLog {
   private pending: string[] = [];
   private scheduled = false;
+  /** The last timestamp written, per millisecond: many lines share one under load, and formatting it is not free. */
+  private timestampMs = 0;
+  private timestamp = '';
 
   constructor(
     private readonly destination: Writable,
@@ -28,7 +31,7 @@ export class AccessLog {
     const totals = outcome.charges ? totalsOf(outcome) : undefined;
     this.pending.push(
       JSON.stringify({
-        timestamp: new Date().toISOString(),
+        timestamp: this.now(),
         level: 'info',
         service: this.service,
         message: 'request',
@@ -62,6 +65,15 @@ export class AccessLog {
       this.scheduled = true;
       setImmediate(() => this.flush());
     }
+  }
+
+  private now(): string {
+    const ms = Date.now();
+    if (ms !== this.timestampMs) {
+      this.timestampMs = ms;
+      this.timestamp = new Date(ms).toISOString();
+    }
+    return this.timestamp;
   }
 
   /** Hands every pending line to the destination (also called before shutdown). */
