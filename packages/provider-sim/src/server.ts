@@ -107,7 +107,7 @@ async function handleApiRequest(
   path: string,
 ): Promise<void> {
   const receivedAt = state.clock();
-  state.stats.countRequest();
+  state.stats.countRequest(request.httpVersion);
   const exchange = new Exchange(response, observeExchange(state, incomingRequestId(request)), {
     'x-request-id': state.ids.next('req_'),
   }, state.wheel);
@@ -119,6 +119,7 @@ async function handleApiRequest(
       headers: flattenHeaders(request.headers),
       body: body.kind === 'json' ? body.value : undefined,
       receivedAt,
+      httpVersion: request.httpVersion,
     });
     if (body.kind === 'json' && isRecord(body.value) && typeof body.value['model'] === 'string') {
       state.stats.countModel(body.value['model']);

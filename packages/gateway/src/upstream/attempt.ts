@@ -71,6 +71,7 @@ export async function runAttempt(input: AttemptInput, response: ServerResponse):
         headers: { ...backend.baseHeaders, 'content-type': 'application/json', 'x-request-id': context.requestId },
         body: input.body,
         signal: controller.signal,
+        idempotent: backend.requestOptions.idempotent,
       });
     } catch (error) {
       return { ok: false, error: clientClosed(controller, context, expired) ?? fromTransportError(error, deploymentId, expired) };
