@@ -66,18 +66,18 @@ describe('HTTP/2 to backends', () => {
     });
   });
 
-  describe('with the default (auto), to an http backend', () => {
+  describe('with http2.mode auto, to an http backend', () => {
     it('speaks HTTP/1.1: without TLS there is nothing to negotiate', async () => {
-      const harness = await start(undefined);
+      const harness = await start({ mode: 'auto' });
       expect(await streamText(harness)).not.toBe('');
       expect(harness.simulator.stats.byHttpVersion).toEqual({ '1.1': 1 });
       expect(harness.gateway.backends.get('sim').protocol).toBe('http1');
     });
   });
 
-  describe('with http2.mode off', () => {
+  describe('by default (http2.mode off)', () => {
     it('speaks HTTP/1.1, one request per connection', async () => {
-      const harness = await start({ mode: 'off' });
+      const harness = await start(undefined);
       await Promise.all(Array.from({ length: 3 }, () => streamText(harness)));
       expect(harness.simulator.stats.byHttpVersion).toEqual({ '1.1': 3 });
     });

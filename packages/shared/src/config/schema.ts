@@ -155,14 +155,14 @@ export const simulatedBackendSchema = z.strictObject({
 export type SimulatedBackendConfig = z.infer<typeof simulatedBackendSchema>;
 
 /**
- * HTTP/2 to a backend. `off`: HTTP/1.1, one request per connection. `auto` (the default): on an https backend, HTTP/2
- * when the server chooses it in TLS's ALPN, else HTTP/1.1; on an http backend, HTTP/1.1 (nothing to negotiate
- * without TLS). `on`: as `auto` on https; on http, HTTP/2 without TLS (h2c, prior knowledge: the backend must speak
- * it). An HTTP/2 connection carries up to `streamsPerConnection` requests at once (fewer if the server says so in
- * its SETTINGS); past that the pool opens another connection, so that nothing queues behind a full one.
+ * HTTP/2 to a backend. `off` (the default, docs/decisions/0011): HTTP/1.1, one request per connection. `auto`: on an
+ * https backend, HTTP/2 when the server chooses it in TLS's ALPN, else HTTP/1.1; on an http backend, HTTP/1.1
+ * (nothing to negotiate without TLS). `on`: as `auto` on https; on http, HTTP/2 without TLS (h2c, prior knowledge:
+ * the backend must speak it). An HTTP/2 connection carries up to `streamsPerConnection` requests at once (fewer if
+ * the server says so in its SETTINGS); past that the pool opens another connection, so nothing queues behind a full one.
  */
 export const backendHttp2Schema = z.strictObject({
-  mode: z.enum(['off', 'auto', 'on']).default('auto'),
+  mode: z.enum(['off', 'auto', 'on']).default('off'),
   streamsPerConnection: z.number().int().min(1).max(10_000).default(100),
 });
 export type BackendHttp2Config = z.infer<typeof backendHttp2Schema>;
