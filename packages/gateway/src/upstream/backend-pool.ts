@@ -31,7 +31,14 @@ export function upstreamProtocolOf(url: URL, http2: BackendHttp2Config): Upstrea
  * server chose h2. Requests must also be sent `idempotent` to share an HTTP/2 connection (`requestOptions`): undici
  * holds a non-idempotent request until the connection is otherwise idle.
  */
-export function createBackendPool(url: URL, http2: BackendHttp2Config, maxConnections: number | undefined, timeouts: Timeouts): BackendPool {
+export function createBackendPool(
+  url: URL,
+  http2: BackendHttp2Config,
+  maxConnections: number | undefined,
+  timeouts: Timeouts,
+  /** TLS options of the connections (a test's own certificate authority); the system's CAs otherwise. */
+  tls: { readonly ca?: string } = {},
+): BackendPool {
   const protocol = upstreamProtocolOf(url, http2);
   const connectTimeout = timeouts.connectMs || undefined;
   const common: Pool.Options = {
@@ -42,7 +49,7 @@ export function createBackendPool(url: URL, http2: BackendHttp2Config, maxConnec
   };
   const streams = http2.streamsPerConnection;
   if (protocol === 'http1') {
-    return { protocol, pool: new Pool(url.origin, { ...common, pipelining: 1, connect: { timeout: connectTimeout } }) };
+    return { protocol, pool: new Pool(url.origin, { ...common, pipelining: 1, connect: { ...tls, timeout: connectTimeout } }) };
   }
   if (protocol === 'h2c') {
     // Pool does not pass `useH2c` to the connector it builds: the connector is built here.
@@ -55,20 +62,20 @@ export function createBackendPool(url: URL, http2: BackendHttp2Config, maxConnec
       ...common,
       allowH2: true,
       maxConcurrentStreams: streams,
-      factory: (origin, options) => negotiatingClient(origin, options as Client.Options, streams, connectTimeout),
+      factory: (origin, options) => negotiatingClient(origin, options as Client.Options, streams, { ...tls, ...(connectTimeout ? { timeout: connectTimeout } : {}) }),
     }),
   };
 }
 
 /** A client whose connection is HTTP/2 or HTTP/1.1 as ALPN decides, carrying as many requests as that protocol may. */
-function negotiatingClient(origin: string | URL, options: Client.Options, streams: number, connectTimeout: number | undefined): Client {
-  const connector = buildConnector({ allowH2: true, ...(connectTimeout ? { timeout: connectTimeout } : {}) });
+function negotiatingClient(origin: string | URL, options: Client.Options, streams: number, connectOptions: buildConnector.BuildOptions): Client {
+  const connector = buildConnector({ ...connectOptions, allowH2: true });
   let chosenH2 = false;
   const client = new Client(origin, {
     ...options,
     pipelining: 1,
-    connect: (connectOptions, callback) =>
-      connector(connectOptions, (error, socket) => {
+    connect: (target, callback) =>
+      connector(target, (error, socket) => {
         chosenH2 = (socket as (Socket & { alpnProtocol?: string | false }) | null)?.alpnProtocol === 'h2';
         if (error) callback(error, null);
         else callback(null, socket!);
