@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_AUTHORIZATION, streamModelName, writeStreamGatewayConfig, writeStreamSimulatorConfig } from './configs.mjs';
-import { readRssMegabytes } from './process-usage.mjs';
+import { readPeakRssMegabytes, readRssMegabytes } from './process-usage.mjs';
 import { startServerProcess, stopAllChildren } from './processes.mjs';
 import { raiseOpenFileLimit } from './stream-system.mjs';
 import { runStreamLoad } from './stream-load.mjs';
@@ -133,6 +133,7 @@ async function main() {
     await sleep(3_000);
     const label = `streams-${step}`;
     const rss = readRssMegabytes(gateway.pid);
+    const peakRssMegabytes = readPeakRssMegabytes(gateway.pid);
     const residentKilobytes = readResidentByMapping(gateway.pid);
     const openFiles = readdirSync(`/proc/${gateway.pid}/fd`).length;
     writeFileSync(join(directory, 'label'), values['no-snapshots'] ? `${label} figures` : label);
@@ -141,8 +142,8 @@ async function main() {
     await waitForFile(join(directory, `${label}.json`), 300_000);
     const probed = JSON.parse(readFileSync(join(directory, `${label}.json`), 'utf8'));
     if (values['no-snapshots']) {
-      figures.push({ streams: step, rssMegabytes: rss, residentKilobytes, openFiles, memoryUsage: probed.memoryUsage });
-      console.error(`${label}: gateway RSS ${rss.toFixed(1)} MB (before any stream ${rssBefore.toFixed(1)} MB), ${openFiles} open files, ${JSON.stringify(residentKilobytes)}`);
+      figures.push({ streams: step, rssMegabytes: rss, peakRssMegabytes, residentKilobytes, openFiles, memoryUsage: probed.memoryUsage });
+      console.error(`${label}: gateway RSS ${rss.toFixed(1)} MB, peak ${peakRssMegabytes.toFixed(1)} MB (before any stream ${rssBefore.toFixed(1)} MB), ${openFiles} open files, heap used ${(probed.memoryUsage.heapUsed / 2 ** 20).toFixed(1)} MB of ${(probed.memoryUsage.heapTotal / 2 ** 20).toFixed(1)} MB, ${JSON.stringify(residentKilobytes)}`);
       continue;
     }
     figures.push({ streams: step, rssMegabytes: rss, residentKilobytes, openFiles, ...probed });
