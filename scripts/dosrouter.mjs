@@ -13,10 +13,13 @@ const USAGE = `usage: pnpm -s dosrouter check [--config FILE] [--json]
        pnpm -s dosrouter keys <command> [options]
   create --name NAME [--model M]... [--owner k=v]... [--rpm N] [--tpm N] [--concurrency N] [--expires ISO-DATE]
          [--daily-usd X] [--monthly-usd X] [--soft-daily-usd X]
+         [--weight W] [--priority high|normal|low] [--priority-header yes|no]
   list
   get ID
   update ID [--name NAME] [--model M]... [--all-models] [--rpm N] [--tpm N] [--concurrency N] [--expires ISO-DATE|never]
          [--daily-usd X] [--monthly-usd X] [--soft-daily-usd X]
+         [--weight W] [--priority high|normal|low] [--priority-header yes|no]
+  (--weight, --priority, --priority-header: the key's fair share and class in the saturation queues)
   rotate ID [--grace SECONDS]
   revoke ID
        pnpm -s dosrouter usage [--key ID] [--model M] [--from DAY] [--to DAY] [--group-by key,model,day]
@@ -36,6 +39,9 @@ const options = {
   'daily-usd': { type: 'string' },
   'monthly-usd': { type: 'string' },
   'soft-daily-usd': { type: 'string' },
+  weight: { type: 'string' },
+  priority: { type: 'string' },
+  'priority-header': { type: 'string' },
   key: { type: 'string' },
   from: { type: 'string' },
   to: { type: 'string' },
@@ -64,6 +70,24 @@ function dollars(value, flag) {
   return number;
 }
 
+function weight(value) {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isFinite(number) || number < 0.01 || number > 1000) fail(`--weight must be a number from 0.01 to 1000, got "${value}"`);
+  return number;
+}
+
+function oneOf(value, flag, choices) {
+  if (value === undefined) return undefined;
+  if (!choices.includes(value)) fail(`--${flag} must be one of ${choices.join(', ')}, got "${value}"`);
+  return value;
+}
+
+function yesNo(value, flag) {
+  if (value === undefined) return undefined;
+  return oneOf(value, flag, ['yes', 'no']) === 'yes';
+}
+
 /** The create/update body from the flags; only what was given. */
 function fieldsOf(values) {
   const fields = {};
@@ -83,6 +107,8 @@ function fieldsOf(values) {
   if (Object.values(limits).some((value) => value !== undefined)) fields.limits = Object.fromEntries(Object.entries(limits).filter(([, value]) => value !== undefined));
   const budget = { dailyUsd: dollars(values['daily-usd'], 'daily-usd'), monthlyUsd: dollars(values['monthly-usd'], 'monthly-usd'), softDailyUsd: dollars(values['soft-daily-usd'], 'soft-daily-usd') };
   if (Object.values(budget).some((value) => value !== undefined)) fields.budget = Object.fromEntries(Object.entries(budget).filter(([, value]) => value !== undefined));
+  const queue = { weight: weight(values.weight), priority: oneOf(values.priority, 'priority', ['high', 'normal', 'low']), priorityHeader: yesNo(values['priority-header'], 'priority-header') };
+  if (Object.values(queue).some((value) => value !== undefined)) fields.queue = Object.fromEntries(Object.entries(queue).filter(([, value]) => value !== undefined));
   if (values.expires === 'never') fields.expiresAt = null;
   else if (values.expires !== undefined) {
     const at = Date.parse(values.expires);

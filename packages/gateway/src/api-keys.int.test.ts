@@ -131,6 +131,13 @@ describe('API keys on one gateway (embedded mode, keys in memory)', () => {
     expect(created).toMatchObject({ name: 'from-cli', allowedModels: ['sim-model'], owner: { team: 'cli' }, limits: { requestsPerMinute: 100 } });
     await chat(url, created.secret!);
     expect(JSON.parse((await run('list')).stdout).data.map((key: KeyAnswer) => key.id)).toContain(created.id);
+    const queued = JSON.parse((await run('update', created.id, '--weight', '2.5', '--priority', 'high', '--priority-header', 'yes')).stdout) as KeyAnswer;
+    expect(queued).toMatchObject({ queue: { weight: 2.5, priority: 'high', priorityHeader: true }, limits: { requestsPerMinute: 100 } });
+    const badPriority = await run('update', created.id, '--priority', 'urgent').then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(badPriority?.stderr).toMatch(/--priority must be one of high, normal, low/);
     const rotated = JSON.parse((await run('rotate', created.id, '--grace', '0')).stdout) as KeyAnswer;
     await chat(url, rotated.secret!);
     await run('revoke', created.id);
@@ -148,6 +155,9 @@ describe('API keys on one gateway (embedded mode, keys in memory)', () => {
     const updated = await admin(url, 'PATCH', `/${key.id}`, { limits: { requestsPerMinute: 20 } });
     expect(updated.json).toMatchObject({ limits: { requestsPerMinute: 20, concurrency: 2 } });
     expect(updated.json).not.toHaveProperty('secret');
+    // The queue settings merge the same way.
+    await admin(url, 'PATCH', `/${key.id}`, { queue: { weight: 3, priority: 'low' } });
+    expect((await admin(url, 'PATCH', `/${key.id}`, { queue: { priority: 'high' } })).json).toMatchObject({ queue: { weight: 3, priority: 'high' } });
 
     const form = await fetch(`${url}/admin/keys/${key.id}/rotate`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'text/plain' }, body: '' });
     expect(form.status).toBe(415);
@@ -167,6 +177,11 @@ describe('API keys on one gateway (embedded mode, keys in memory)', () => {
     const bad = await admin(url, 'POST', '', { name: '', limits: { requestsPerMinute: -1 } });
     expect(bad.status).toBe(400);
     expect(bad.json).toMatchObject({ error: { type: 'invalid_request_error' } });
+    for (const queue of [{ weight: 0 }, { weight: 1e6 }, { priority: 'urgent' }, { priorityHeader: 'yes' }, { share: 1 }]) {
+      const refused = await admin(url, 'POST', '', { name: 'queue', queue });
+      expect(refused.status).toBe(400);
+      expect(refused.json).toMatchObject({ error: { type: 'invalid_request_error', param: expect.stringMatching(/^queue/) } });
+    }
   });
 });
 

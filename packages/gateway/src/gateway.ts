@@ -46,6 +46,7 @@ import { readTlsPair, reloadTlsOnChange } from './lifecycle/tls-files.js';
 import { Readiness } from './lifecycle/readiness.js';
 import { AccessLog } from './telemetry/access-log.js';
 import { GatewayMetrics } from './telemetry/metrics.js';
+import { DeploymentSaturation } from './saturation/deployment-saturation.js';
 import { ReplicaSaturation } from './saturation/replica-saturation.js';
 import { BackendRegistry } from './upstream/backend-registry.js';
 
@@ -119,6 +120,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const app = createApp({
     handlers,
     saturation: new ReplicaSaturation(config.saturation, metrics, clock),
+    deploymentSaturation: new DeploymentSaturation(catalog.deployments(), cluster.deploymentSlots, config.saturation, metrics, clock),
     config,
     logger,
     readiness,

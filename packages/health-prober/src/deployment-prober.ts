@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '@dosrouter/shared';
 import type { ProbePlan } from './probe-plan.js';
 import { runPlannedProbe } from './probe-plan.js';
@@ -45,7 +46,9 @@ export class DeploymentProber {
   async probe(plan: ProbePlan): Promise<ProbeReport> {
     const { keeper, metrics, logger } = this.options;
     const startedAt = this.clock();
+    const busyBefore = performance.eventLoopUtilization();
     const result = await runPlannedProbe(plan);
+    const busyMs = performance.eventLoopUtilization(busyBefore).active;
     metrics?.recordProbe(plan.deploymentId, plan.settings.kind, result);
     if (!result.ok) {
       logger.debug('probe failed', { deployment: plan.deploymentId, kind: plan.settings.kind, reason: result.reason, status: result.status });
@@ -54,9 +57,16 @@ export class DeploymentProber {
       this.warned.add(plan.deploymentId);
       logger.warn('probe warning', { deployment: plan.deploymentId, kind: plan.settings.kind, warning: result.warning });
     }
+    const latencyMs = backendLatencyMs(result.latencyMs, busyMs);
+    if (result.timedOut && busyMs >= plan.target.timeoutMs / 10 && latencyMs < plan.target.timeoutMs) {
+      // Its deadline passed while this process was busy (a tenth of it or more): the answer may have been waiting
+      // to be read. No verdict. (A timeout on an idle loop counts; traffic's own timeouts still move the circuit.)
+      logger.debug('probe timed out while the event loop was busy: not counted', { deployment: plan.deploymentId, latencyMs: result.latencyMs, busyMs });
+      return { deploymentId: plan.deploymentId, result, weight: undefined, state: undefined, circuitClosed: false };
+    }
     const update = await keeper.recordProbe(plan.deploymentId, {
       ok: result.ok,
-      latencyMs: result.latencyMs,
+      latencyMs,
       at: this.clock(),
       ...(result.ttftMs === undefined ? {} : { ttftMs: result.ttftMs }),
     });
@@ -88,6 +98,18 @@ export class DeploymentProber {
       return false;
     }
   }
+}
+
+/**
+ * What a probe's latency says of the backend: the time it took less the time this process's event loop was busy
+ * meanwhile. An answer that arrived while the loop ran other work (an embedded prober inside a gateway carrying
+ * thousands of streams) waited at most that long for it, so the difference is a lower bound of the backend's own
+ * latency: the gateway's lag never degrades a backend. An idle prober process subtracts next to nothing. The
+ * observed figure still goes to the probe metrics. For the same reason a probe that timed out while the loop was
+ * busy (a tenth of its deadline or more, and too long to leave the backend its whole deadline) is not counted.
+ */
+export function backendLatencyMs(observedMs: number, busyMs: number): number {
+  return Math.max(0, Math.round((observedMs - Math.max(0, busyMs)) * 100) / 100);
 }
 
 /** One log line per deployment whose health state changed: drained (warn), and recovering or back (info). */

@@ -65,11 +65,12 @@ export function registerKeyRoutes(app: Express, store: KeyStore, authenticator: 
     const fields = parseBody(updateKeySchema, request.body);
     const current = await store.get(request.params.id);
     if (!current) throw notFound(request.params.id);
-    // Limits, budget and owner are merged field by field: `--rpm 20` must not drop a concurrency limit.
+    // Limits, budget, queue and owner are merged field by field: `--rpm 20` must not drop a concurrency limit.
     const merged = {
       ...fields,
       ...(fields.limits ? { limits: { ...current.limits, ...fields.limits } } : {}),
       ...(fields.budget ? { budget: { ...current.budget, ...fields.budget } } : {}),
+      ...(fields.queue ? { queue: { ...current.queue, ...fields.queue } } : {}),
       ...(fields.owner ? { owner: { ...current.owner, ...fields.owner } } : {}),
     };
     const record = await store.update(request.params.id, merged, clock());

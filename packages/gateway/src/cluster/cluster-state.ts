@@ -28,6 +28,7 @@ import {
 import type { GatewayMetrics } from '../telemetry/metrics.js';
 import { BreakerBoard } from './breaker-board.js';
 import { InFlightCounts } from './in-flight-counts.js';
+import { RedisDeploymentSlots, localDeploymentSlots, type DeploymentSlots } from './deployment-slots.js';
 import { ClusterPoller } from './cluster-poller.js';
 import { LeaseTrackingLimiter } from './lease-tracking-limiter.js';
 import { WeightsTable, type WeightsSource } from './weights-table.js';
@@ -44,6 +45,8 @@ export interface ClusterState {
   readonly stats: StatsStore;
   readonly breakers: BreakerBoard;
   readonly inFlight: InFlightCounts;
+  /** Where deployments' `maxConcurrent` slots are counted: this process, or every replica through Redis. */
+  readonly deploymentSlots: DeploymentSlots;
   /** Present in cluster mode. */
   readonly health?: RedisHealth;
   /** Cluster mode: the replica's Redis connection, for the other shared stores (API keys). */
@@ -98,6 +101,7 @@ function createEmbeddedState({ config, deployments, logger, metrics, replica = r
     stats,
     breakers,
     inFlight,
+    deploymentSlots: localDeploymentSlots,
     snapshot: () => snapshot,
     useWeights: (weights, generation) => {
       snapshot = { ...snapshot, weights };
@@ -204,6 +208,7 @@ async function createRedisState({ config, deployments, logger, metrics, replica 
   }
   await poller.tick();
   poller.start();
+  const deploymentSlots = new RedisDeploymentSlots({ redis, keys, replica, intervalMs: config.redis.pollIntervalMs, replicas: () => poller.snapshot.replicas, health });
 
   return {
     mode: 'cluster',
@@ -212,10 +217,12 @@ async function createRedisState({ config, deployments, logger, metrics, replica 
     stats,
     breakers,
     inFlight,
+    deploymentSlots,
     health,
     redis,
     snapshot: () => poller.snapshot,
     close: async () => {
+      await deploymentSlots.close();
       await poller.stop();
       breakers.shutdown();
       await breakerStore.close();

@@ -9,9 +9,13 @@ import {
   type ApiKeyRecord,
   type Deployment,
   type GatewayConfig,
+  type NextAttempt,
 } from '@dosrouter/shared';
 import { contextOf, type RequestContext } from '../request/request-context.js';
-import { PRIORITY_HEADER, type ReplicaSaturation, type SaturationSlot } from '../saturation/replica-saturation.js';
+import type { DeploymentSaturation } from '../saturation/deployment-saturation.js';
+import { PRIORITY_HEADER } from '../saturation/queue-place.js';
+import type { ReplicaSaturation } from '../saturation/replica-saturation.js';
+import type { SaturationSlot } from '../saturation/saturation-slot.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
 import {
   composeAttempt,
@@ -42,6 +46,8 @@ export interface ProxyDependencies extends PlanningDependencies {
   readonly usage?: UsageRecorder;
   /** The replica's concurrency limit and its fair queue (`saturation`). */
   readonly saturation: ReplicaSaturation;
+  /** Deployments' `maxConcurrent` and their fair queues. */
+  readonly deploymentSaturation: DeploymentSaturation;
   /** Cluster mode: the spend figures admissions return, kept for soft budgets and the fallback limiter. */
   readonly spendObservations?: SpendObservations;
 }
@@ -62,7 +68,7 @@ export function createProxyHandler(
   operation: Operation,
   validate: (body: Record<string, unknown>) => ProxiedRequest,
 ) {
-  const { cluster, metrics, clock, saturation } = dependencies;
+  const { cluster, metrics, clock, saturation, deploymentSaturation } = dependencies;
   const dispatch = composeAttempt([
     gateConnections(metrics),
     countInFlight(cluster.inFlight),
@@ -89,18 +95,22 @@ export function createProxyHandler(
     let controller: AbortController | undefined;
     let limits: RequestLimits | undefined;
     let slot: SaturationSlot | undefined;
+    let deploymentSlot: SaturationSlot | undefined;
     const clientGone = new AbortController();
-    // One listener per request, in place before the first await: when the response is over, release the slot and
+    // One listener per request, in place before the first await: when the response is over, release the slots and
     // the limits; if it ended early, the client went away, so abort what is under way (a wait, or the attempt).
     response.once('close', () => {
       slot?.release();
+      deploymentSlot?.release();
       limits?.release(context.outcome.usage?.totalTokens, response.statusCode < 400);
       if (response.writableFinished) return;
       clientGone.abort();
       controller?.abort(new Error('client closed the connection'));
     });
     // The replica's own limit: past it the request waits its fair turn (saturation), before any Redis round trip.
-    slot = await saturation.acquire(apiKey?.id ?? `address:${request.socket.remoteAddress ?? 'unknown'}`, saturation.priorityOf(request.headers[PRIORITY_HEADER]), clientGone.signal);
+    const place = saturation.placeOf(apiKey, request.headers[PRIORITY_HEADER], request.socket.remoteAddress);
+    const acquired = saturation.acquire(place, clientGone.signal);
+    slot = acquired instanceof Promise ? await acquired : acquired;
     if (!slot || clientGone.signal.aborted) {
       slot?.release();
       context.failed('client_closed');
@@ -141,13 +151,47 @@ export function createProxyHandler(
     for (const skipped of plan.attempts.slice(0, start)) sequence.skipped(skipped);
     const admitted = new Set<string>(start < plan.attempts.length ? [plan.attempts[start]!.id] : []);
     let lastError: GatewayError | undefined;
-    for (let next = sequence.next(clock()); next && !clientGone.signal.aborted; next = sequence.next(clock())) {
+    // Deployments skipped at their `maxConcurrent`, best first. When every deployment with room has been tried, the
+    // request waits once for a slot on any of them (the first to free wins), within what is left of its deadline.
+    const saturated: Deployment[] = [];
+    let waited = false;
+    const waitForRoom = async (): Promise<(NextAttempt & { slot: SaturationSlot }) | undefined> => {
+      if (waited || saturated.length === 0 || (lastError && failureKind(lastError) === 'final') || sequence.attempts >= plan.retry.attempts) return undefined;
+      waited = true;
+      const deadlineMs = Math.min(deploymentSaturation.queueTimeoutMs - slot!.waitedMs, context.outcome.receivedAt + plan.retry.deadlineMs - clock());
+      const won = await deploymentSaturation.acquire(saturated, place, deadlineMs, clientGone.signal);
+      if (!won || clientGone.signal.aborted) {
+        won?.slot.release();
+        return undefined;
+      }
+      context.queued(slot!.waitedMs + won.slot.waitedMs);
+      return { deployment: won.deployment, delayMs: 0, slot: won.slot };
+    };
+    for (
+      let next: (NextAttempt & { slot?: SaturationSlot }) | undefined = sequence.next(clock()) ?? (await waitForRoom());
+      next && !clientGone.signal.aborted;
+      next = sequence.next(clock()) ?? (await waitForRoom())
+    ) {
       const { deployment, delayMs } = next;
       if (delayMs > 0 && !(await sleep(delayMs, true, { signal: clientGone.signal }).catch(() => false))) break;
+      // A full deployment is a reason to go elsewhere, never a failure: it is skipped, not counted.
+      const taken = next.slot ?? deploymentSaturation.tryAcquire(deployment);
+      deploymentSlot = taken instanceof Promise ? await taken : taken;
+      if (!deploymentSlot) {
+        sequence.skipped(deployment);
+        if (!saturated.includes(deployment)) saturated.push(deployment);
+        continue;
+      }
+      if (clientGone.signal.aborted) {
+        // Taken while the client was leaving: the listener has already run.
+        deploymentSlot.release();
+        break;
+      }
       if (!admitted.has(deployment.id)) {
         const room = await limits.admitFailover(deployment);
         if (leftDuringAdmission()) break;
         if (!room) {
+          deploymentSlot.release();
           sequence.skipped(deployment);
           continue;
         }
@@ -163,6 +207,7 @@ export function createProxyHandler(
         { backend, deployment, operation, body, stream: proxied.stream, dropUsageOnlyChunk: askForUsage, controller, context },
         response,
       );
+      deploymentSlot.release();
       if (result.ok) {
         // A stream that broke after its first byte did not commit an answer: its cost is settled here.
         if (!context.costSettled) context.settleCost();

@@ -119,6 +119,20 @@ describe('RequestContext', () => {
     });
   });
 
+  describe('when an attempt waited for a connection to its backend', () => {
+    it('starts its upstream time after the wait: the rolling stats judge the backend on its own time only', () => {
+      const { context } = setUp();
+      forwarded(context);
+      const sent = context.outcome.upstreamStartedAt!;
+      context.connectionWaited(900);
+      expect(context.outcome.connectionWaitMs).toBe(900);
+      expect(context.outcome.upstreamStartedAt).toBeGreaterThan(sent);
+      context.upstreamEnded();
+      // The clock ticks 5 ms a reading: the backend's time is the one tick after the wait, not the wait.
+      expect(context.outcome.upstreamEndedAt! - context.outcome.upstreamStartedAt!).toBe(5);
+    });
+  });
+
   describe('when the client leaves while the handler still settles the attempt', () => {
     it('writes the record once the handler is done, with the usage it settled and the status 499', async () => {
       const { context, records, accessLines, usage, flushed } = setUp();

@@ -123,9 +123,14 @@ export class RequestContext {
     if (waitedMs > 0) this.state.queueWaitMs = Math.round(waitedMs * 100) / 100;
   }
 
-  /** The current attempt waited this long for a connection to its backend (`maxConnections`). */
+  /**
+   * The current attempt waited this long for a connection to its backend (`maxConnections`). Its upstream time starts
+   * now: the wait was the gateway's, and the rolling stats judge the backend on what follows.
+   */
   connectionWaited(waitedMs: number): void {
-    if (waitedMs > 0) this.state.connectionWaitMs = Math.round(((this.state.connectionWaitMs ?? 0) + waitedMs) * 100) / 100;
+    if (waitedMs <= 0) return;
+    this.state.connectionWaitMs = Math.round(((this.state.connectionWaitMs ?? 0) + waitedMs) * 100) / 100;
+    this.state.upstreamStartedAt = this.sinks.clock();
   }
 
   /** The first content token of the current attempt reached the gateway (the first one counts). */

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FairQueue, type QueueEntry } from './fair-queue.js';
+import { FairQueue, LocalSlots, type QueueEntry, type SlotPool } from './fair-queue.js';
 
 const settled = (promise: QueueEntry | Promise<QueueEntry>, into: string[], name: string): Promise<QueueEntry> =>
   Promise.resolve(promise).then((entry) => {
@@ -13,7 +13,11 @@ const turn = (): Promise<void> => Promise.resolve().then(() => undefined);
 describe('FairQueue', () => {
   beforeEach(() => vi.useFakeTimers());
   afterEach(() => vi.useRealTimers());
-  const queue = (capacity: number, maxWaiting = 100, timeoutMs = 10_000) => new FairQueue({ capacity, maxWaiting, timeoutMs, clock: () => Date.now() });
+  let slots: LocalSlots;
+  const queue = (capacity: number, maxWaiting = 100, timeoutMs = 10_000) => {
+    slots = new LocalSlots(capacity);
+    return new FairQueue({ slots, maxWaiting, timeoutMs, clock: () => Date.now() });
+  };
 
   it('lets requests through at once up to its capacity', () => {
     const fair = queue(2);
@@ -89,7 +93,7 @@ describe('FairQueue', () => {
     fair.leave();
     expect(await second).toEqual({ ok: true, waitedMs: 200 });
     expect(fair.waiting).toBe(0);
-    expect(fair.active).toBe(1);
+    expect(slots.active).toBe(1);
   });
 
   it('frees the place of a client that leaves while it waits', async () => {
@@ -120,6 +124,85 @@ describe('FairQueue', () => {
       for (let slot = 0; slot < 4; slot += 1) fair.leave();
       expect((await quiet).ok).toBe(true);
       expect((await Promise.all(burst.slice(0, 3))).every((entry) => entry.ok)).toBe(true);
+    });
+  });
+
+  it('gives fractional weights their share: weight 0.5 against weight 1 is served once for every two', async () => {
+    const fair = queue(1);
+    fair.enter('x');
+    const served: string[] = [];
+    const entries = [
+      ...Array.from({ length: 10 }, () => settled(fair.enter('half', 'normal', 0.5), served, 'half')),
+      ...Array.from({ length: 10 }, () => settled(fair.enter('whole', 'normal', 1), served, 'whole')),
+    ];
+    for (let slot = 0; slot < 12; slot += 1) {
+      fair.leave();
+      await turn();
+    }
+    expect(served.filter((name) => name === 'whole')).toHaveLength(8);
+    expect(served.filter((name) => name === 'half')).toHaveLength(4);
+    for (let slot = 0; slot < 8; slot += 1) fair.leave();
+    await Promise.all(entries);
+  });
+
+  it('ends a wait at the deadline given to enter when it is shorter than the queue’s', async () => {
+    const fair = queue(1, 100, 10_000);
+    fair.enter('a');
+    const short = fair.enter('b', 'normal', 1, undefined, 300) as Promise<QueueEntry>;
+    vi.advanceTimersByTime(300);
+    expect(await short).toEqual({ ok: false, reason: 'timeout', waitedMs: 300 });
+  });
+
+  describe('with a pool that other processes share', () => {
+    /** A pool whose free slots the test sets, answering after a microtask as a Redis call would (later). */
+    class SharedSlots implements SlotPool {
+      readonly retryMs = [5, 40] as const;
+      free = 0;
+      asked = 0;
+      take(): Promise<boolean> {
+        this.asked += 1;
+        const taken = this.free > 0;
+        if (taken) this.free -= 1;
+        return Promise.resolve(taken);
+      }
+      give(): void {
+        this.free += 1;
+      }
+      pass(): Promise<boolean> {
+        return Promise.resolve(true);
+      }
+    }
+
+    it('asks again with backoff while some wait, and lets the next waiter in when another process frees a slot', async () => {
+      const slots = new SharedSlots();
+      const fair = new FairQueue({ slots, maxWaiting: 10, timeoutMs: 10_000, clock: () => Date.now() });
+      const first = fair.enter('a') as Promise<QueueEntry>;
+      await vi.advanceTimersByTimeAsync(0);
+      expect(fair.waiting).toBe(1);
+      // Refused: asked again after 5, 10, 20, 40, 40… ms, one question at a time.
+      await vi.advanceTimersByTimeAsync(5 + 10 + 20 + 40);
+      const askedBefore = slots.asked;
+      expect(askedBefore).toBeGreaterThanOrEqual(4);
+      expect(askedBefore).toBeLessThanOrEqual(6);
+      slots.free = 1;
+      await vi.advanceTimersByTimeAsync(40);
+      expect(await first).toMatchObject({ ok: true });
+      expect(fair.waiting).toBe(0);
+      // Nobody waits: no more questions.
+      const asked = slots.asked;
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(slots.asked).toBe(asked);
+    });
+
+    it('gives a slot back when the client left while its take was on the way', async () => {
+      const slots = new SharedSlots();
+      slots.free = 1;
+      const fair = new FairQueue({ slots, maxWaiting: 10, timeoutMs: 10_000, clock: () => Date.now() });
+      const controller = new AbortController();
+      const entry = fair.enter('a', 'normal', 1, controller.signal) as Promise<QueueEntry>;
+      controller.abort();
+      expect(await entry).toMatchObject({ ok: false, reason: 'aborted' });
+      expect(slots.free).toBe(1);
     });
   });
 });

@@ -1,6 +1,8 @@
+import { QUEUE_PRIORITIES, type QueuePriority } from '@dosrouter/shared';
+
 /** Priority classes, most urgent first: a class is served only when every class before it is empty. */
-export const PRIORITIES = ['high', 'normal', 'low'] as const;
-export type Priority = (typeof PRIORITIES)[number];
+export const PRIORITIES = QUEUE_PRIORITIES;
+export type Priority = QueuePriority;
 
 /** Why a request left the queue without a slot. */
 export type QueueRefusal =
@@ -13,12 +15,55 @@ export type QueueRefusal =
 
 export type QueueEntry = { readonly ok: true; readonly waitedMs: number } | { readonly ok: false; readonly reason: QueueRefusal; readonly waitedMs: number };
 
+/**
+ * Where a queue's slots come from. A local pool (a count in this process) answers at once; a cluster-wide pool
+ * (Redis) after one round trip. `waiting`: how many wait in this queue, so a cluster-wide pool can share its slots
+ * among the replicas that have waiters.
+ */
+export interface SlotPool {
+  /** Takes a free slot, for a newcomer or the head of the queue; false when none is free (for this replica). */
+  take(waiting: number): boolean | Promise<boolean>;
+  /** A slot is over and nobody here waits for it. */
+  give(waiting: number): void;
+  /** A slot is over and some wait here: true when it passes to one of them, false when it went back to the pool. */
+  pass(waiting: number): boolean | Promise<boolean>;
+  /**
+   * Slots that other processes free do not come through `leave`: after a refused `take` the queue asks again this
+   * many ms later, doubling up to the second figure. Absent: a local pool, whose slots free only through `leave`.
+   */
+  readonly retryMs?: readonly [first: number, most: number];
+}
+
+/** `capacity` slots counted in this process. */
+export class LocalSlots implements SlotPool {
+  private inUse = 0;
+
+  constructor(private readonly capacity: number) {}
+
+  get active(): number {
+    return this.inUse;
+  }
+
+  take(): boolean {
+    if (this.inUse >= this.capacity) return false;
+    this.inUse += 1;
+    return true;
+  }
+
+  give(): void {
+    this.inUse -= 1;
+  }
+
+  pass(): boolean {
+    return true;
+  }
+}
+
 export interface FairQueueOptions {
-  /** Requests served at once; past it they wait. */
-  readonly capacity: number;
+  readonly slots: SlotPool;
   /** Requests that may wait at once; past it the key with the most waiting loses its newest. */
   readonly maxWaiting: number;
-  /** The longest a request waits. */
+  /** The longest a request waits, unless `enter` is given a shorter deadline. */
   readonly timeoutMs: number;
   readonly clock: () => number;
 }
@@ -43,49 +88,76 @@ interface Flow {
 }
 
 /**
- * A bounded, fair, prioritised wait for one of `capacity` slots. Within a priority class, keys (flows) are served
- * by deficit round robin: each turn a flow earns its weight in credit and spends one per request served, so a key
- * sending ten times the requests of another gets served no more often than its weight allows while both wait. A
- * full queue refuses the newest request of the key with the most waiting (a burst evicts itself, not a quiet
- * key). Waits end at their deadline, or when the client leaves, which frees the place at once.
+ * A bounded, fair, prioritised wait for a slot of a pool. Within a priority class, keys (flows) are served by
+ * deficit round robin: each turn a flow earns its weight in credit and spends one per request served, so while both
+ * wait a key of weight 3 is served three times for each turn of a key of weight 1, however many requests either
+ * sends. A full queue refuses the newest request of the key with the most waiting (a burst evicts itself, not a
+ * quiet key). Waits end at their deadline, or when the client leaves, which frees the place at once.
  */
 export class FairQueue {
-  private inUse = 0;
   private waitingCount = 0;
   /** Per priority class: flows with waiters, in round-robin order. */
   private readonly rounds: Flow[][] = PRIORITIES.map(() => []);
   private readonly flows = new Map<string, Flow>();
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelayMs = 0;
+  private asking = false;
 
   constructor(private readonly options: FairQueueOptions) {}
-
-  get active(): number {
-    return this.inUse;
-  }
 
   get waiting(): number {
     return this.waitingCount;
   }
 
-  /** A slot at once when one is free and nobody waits; else a place in the queue. */
-  enter(flowId: string, priority: Priority = 'normal', weight = 1, signal?: AbortSignal): QueueEntry | Promise<QueueEntry> {
-    if (this.inUse < this.options.capacity && this.waitingCount === 0) {
-      this.inUse += 1;
-      return { ok: true, waitedMs: 0 };
+  /**
+   * A slot at once when one is free and nobody waits; else a place in the queue, for at most `timeoutMs` from now.
+   * `weight`: the key's fair share (any positive number); `signal`: the client left.
+   */
+  enter(flowId: string, priority: Priority = 'normal', weight = 1, signal?: AbortSignal, timeoutMs = this.options.timeoutMs): QueueEntry | Promise<QueueEntry> {
+    const enteredAt = this.options.clock();
+    if (this.waitingCount === 0) {
+      const taken = this.options.slots.take(0);
+      if (taken === true) return { ok: true, waitedMs: 0 };
+      if (taken !== false) {
+        return taken.then((ok) => {
+          if (!ok) return this.wait(flowId, priority, weight, signal, enteredAt, timeoutMs);
+          if (!signal?.aborted) return { ok: true, waitedMs: this.options.clock() - enteredAt };
+          this.options.slots.give(this.waitingCount);
+          return { ok: false, reason: 'aborted', waitedMs: this.options.clock() - enteredAt };
+        });
+      }
     }
-    if (signal?.aborted) return { ok: false, reason: 'aborted', waitedMs: 0 };
-    const flow = this.flowFor(flowId, PRIORITIES.indexOf(priority), Math.max(1, weight));
+    return this.wait(flowId, priority, weight, signal, enteredAt, timeoutMs);
+  }
+
+  /** Gives a slot back: to the next waiter by priority, then deficit round robin, when the pool lets it pass. */
+  leave(): void {
+    if (this.waitingCount === 0) {
+      this.options.slots.give(0);
+      return;
+    }
+    const passed = this.options.slots.pass(this.waitingCount);
+    if (passed === true) this.grant();
+    else if (passed === false) this.askAgain();
+    else void passed.then((ok) => (ok ? this.grant() : this.askAgain()), () => this.askAgain());
+  }
+
+  private wait(flowId: string, priority: Priority, weight: number, signal: AbortSignal | undefined, enteredAt: number, timeoutMs: number): QueueEntry | Promise<QueueEntry> {
+    const waitedMs = this.options.clock() - enteredAt;
+    if (signal?.aborted) return { ok: false, reason: 'aborted', waitedMs };
+    const flow = this.flowFor(flowId, PRIORITIES.indexOf(priority), weight > 0 && Number.isFinite(weight) ? weight : 1);
     if (this.waitingCount >= this.options.maxWaiting) {
       const largest = this.largestFlow();
       // The newcomer's key already holds the most places: it is the one over its share.
       if (!largest || largest.waiters.length <= flow.waiters.length) {
         this.forgetIfIdle(flow);
-        return { ok: false, reason: 'over_share', waitedMs: 0 };
+        return { ok: false, reason: 'over_share', waitedMs };
       }
       this.remove(largest.waiters[largest.waiters.length - 1]!, 'over_share');
     }
-    return new Promise<QueueEntry>((resolve) => {
-      const waiter: Waiter = { flow, enqueuedAt: this.options.clock(), resolve, timer: undefined, signal, onAbort: undefined };
-      waiter.timer = setTimeout(() => this.remove(waiter, 'timeout'), this.options.timeoutMs);
+    const entry = new Promise<QueueEntry>((resolve) => {
+      const waiter: Waiter = { flow, enqueuedAt: enteredAt, resolve, timer: undefined, signal, onAbort: undefined };
+      waiter.timer = setTimeout(() => this.remove(waiter, 'timeout'), Math.max(0, Math.ceil(timeoutMs - waitedMs)));
       if (signal) {
         waiter.onAbort = () => this.remove(waiter, 'aborted');
         signal.addEventListener('abort', waiter.onAbort, { once: true });
@@ -97,17 +169,48 @@ export class FairQueue {
         this.rounds[flow.priority]!.push(flow);
       }
     });
+    this.askAgain();
+    return entry;
   }
 
-  /** Gives a slot back: to the next waiter by priority, then deficit round robin. */
-  leave(): void {
+  /** The slot this queue holds goes to its next waiter; back to the pool if every waiter has left meanwhile. */
+  private grant(): void {
     const next = this.nextWaiter();
     if (!next) {
-      this.inUse -= 1;
+      this.options.slots.give(0);
       return;
     }
     this.detach(next);
     next.resolve({ ok: true, waitedMs: this.options.clock() - next.enqueuedAt });
+  }
+
+  /**
+   * A pool that other processes share frees slots this queue does not see: while some wait, ask it again after a
+   * delay that doubles while it says no. One question at a time per queue, whatever the number of waiters.
+   */
+  private askAgain(): void {
+    const retryMs = this.options.slots.retryMs;
+    if (!retryMs || this.asking || this.retryTimer || this.waitingCount === 0) return;
+    this.retryDelayMs = this.retryDelayMs === 0 ? retryMs[0] : Math.min(retryMs[1], this.retryDelayMs * 2);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.waitingCount === 0) {
+        this.retryDelayMs = 0;
+        return;
+      }
+      this.asking = true;
+      void Promise.resolve(this.options.slots.take(this.waitingCount))
+        .catch(() => false)
+        .then((ok) => {
+          this.asking = false;
+          if (ok) {
+            this.retryDelayMs = 0;
+            this.grant();
+          }
+          this.askAgain();
+        });
+    }, this.retryDelayMs);
+    this.retryTimer.unref();
   }
 
   private nextWaiter(): Waiter | undefined {
@@ -119,6 +222,8 @@ export class FairQueue {
           flow.deficit += flow.weight;
           round.push(round.shift()!);
           if (round[0] !== flow) continue;
+          // Alone in its class: served whatever its weight, without running into debt.
+          flow.deficit = Math.max(flow.deficit, 1);
         }
         flow.deficit -= 1;
         return flow.waiters[0];

@@ -1,16 +1,8 @@
-import { GatewayError, type GatewayConfig } from '@dosrouter/shared';
+import { GatewayError, type ApiKeyRecord, type GatewayConfig } from '@dosrouter/shared';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
-import { FairQueue, PRIORITIES, type Priority } from './fair-queue.js';
-
-export const PRIORITY_HEADER = 'x-dosrouter-priority';
-
-/** A slot held by one request; `release` gives it back (once, however often it is called). */
-export interface SaturationSlot {
-  readonly waitedMs: number;
-  release(): void;
-}
-
-const NO_LIMIT: SaturationSlot = { waitedMs: 0, release: () => undefined };
+import { FairQueue, LocalSlots } from './fair-queue.js';
+import { queuePlaceOf, type QueuePlace } from './queue-place.js';
+import { NO_LIMIT, retryAfterSecondsOf, slotOrRefusal, type SaturationSlot } from './saturation-slot.js';
 
 /**
  * The replica's limit on forwarded requests in flight (`saturation.maxConcurrentRequests`) and its fair queue.
@@ -27,49 +19,35 @@ export class ReplicaSaturation {
     private readonly metrics: GatewayMetrics,
     clock: () => number,
   ) {
-    this.queue =
-      config.maxConcurrentRequests === undefined
-        ? undefined
-        : new FairQueue({ capacity: config.maxConcurrentRequests, maxWaiting: config.maxWaiting, timeoutMs: config.queueTimeoutMs, clock });
-    this.retryAfterSeconds = Math.max(1, Math.ceil(config.queueTimeoutMs / 10_000));
-    metrics.observeSaturation(() => ({ active: this.queue?.active ?? 0, waiting: this.queue?.waiting ?? 0 }));
+    const slots = config.maxConcurrentRequests === undefined ? undefined : new LocalSlots(config.maxConcurrentRequests);
+    this.queue = slots && new FairQueue({ slots, maxWaiting: config.maxWaiting, timeoutMs: config.queueTimeoutMs, clock });
+    this.retryAfterSeconds = retryAfterSecondsOf(config.queueTimeoutMs);
+    metrics.observeSaturation(() => ({ active: slots?.active ?? 0, waiting: this.queue?.waiting ?? 0 }));
   }
 
-  /** The request's priority: the client's header when the config honours it, else `normal`. */
-  priorityOf(header: string | string[] | undefined): Priority {
-    if (!this.config.priorityHeader || typeof header !== 'string') return 'normal';
-    const priority = header.trim().toLowerCase();
-    return (PRIORITIES as readonly string[]).includes(priority) ? (priority as Priority) : 'normal';
+  /** The request's place in every saturation queue: its key's weight and priority, and the header if allowed. */
+  placeOf(apiKey: ApiKeyRecord | undefined, priorityHeader: string | string[] | undefined, address: string | undefined): QueuePlace {
+    return queuePlaceOf(this.config, apiKey, priorityHeader, address);
   }
 
-  /** Waits for a slot for the request of `flow` (its key), or throws its refusal; `signal`: the client left. */
-  async acquire(flow: string, priority: Priority, signal: AbortSignal): Promise<SaturationSlot | undefined> {
+  /**
+   * Waits for a slot for the request at `place`, or throws its refusal; `signal`: the client left (then undefined).
+   * Unlimited (no `maxConcurrentRequests`): a slot at once, without a promise.
+   */
+  acquire(place: QueuePlace, signal: AbortSignal): SaturationSlot | Promise<SaturationSlot | undefined> {
     const queue = this.queue;
     if (!queue) return NO_LIMIT;
-    const entry = await queue.enter(flow, priority, 1, signal);
-    if (entry.waitedMs > 0 || !entry.ok) this.metrics.recordQueueWait(entry.ok ? 'admitted' : entry.reason, priority, entry.waitedMs);
-    if (entry.ok) {
-      let released = false;
-      return {
-        waitedMs: entry.waitedMs,
-        release: () => {
-          if (released) return;
-          released = true;
-          queue.leave();
-        },
-      };
-    }
-    if (entry.reason === 'aborted') return undefined;
-    if (entry.reason === 'over_share') {
-      throw new GatewayError('This gateway is saturated and your key already holds the largest share of its queue; retry shortly.', {
-        status: 429,
-        code: 'queue_share_exceeded',
-        type: 'rate_limit_error',
-        retryable: true,
-        retryAfterSeconds: this.retryAfterSeconds,
-      });
-    }
-    throw new GatewayError(`This gateway is saturated: no slot freed within ${this.config.queueTimeoutMs} ms; retry shortly.`, {
+    return this.wait(queue, place, signal);
+  }
+
+  private async wait(queue: FairQueue, place: QueuePlace, signal: AbortSignal): Promise<SaturationSlot | undefined> {
+    const entry = await queue.enter(place.flow, place.priority, place.weight, signal);
+    if (entry.waitedMs > 0 || !entry.ok) this.metrics.recordQueueWait(entry.ok ? 'admitted' : entry.reason, place.priority, entry.waitedMs);
+    return slotOrRefusal(queue, entry, this.retryAfterSeconds, () => this.saturated());
+  }
+
+  private saturated(): GatewayError {
+    return new GatewayError(`This gateway is saturated: no slot freed within ${this.config.queueTimeoutMs} ms; retry shortly.`, {
       status: 503,
       code: 'gateway_saturated',
       type: 'server_error',

@@ -110,6 +110,14 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  private readonly deploymentQueueWaits = new Histogram({
+    name: 'dosrouter_deployment_queue_wait_seconds',
+    help: 'Waits for a slot of a deployment at its maxConcurrent, by deployment, result (admitted, timeout, over_share, aborted) and priority. Requests that found room on some deployment are not observed.',
+    labelNames: ['deployment', 'result', 'priority'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
   private readonly errorCodes = new Set<string>();
   private readonly usageRecords = new Counter({
     name: 'dosrouter_usage_records_total',
@@ -162,6 +170,26 @@ export class GatewayMetrics {
 
   recordQueueWait(result: string, priority: string, waitedMs: number): void {
     this.queueWaits.observe({ result, priority }, waitedMs / 1000);
+  }
+
+  recordDeploymentQueueWait(deployment: string, result: string, priority: string, waitedMs: number): void {
+    this.deploymentQueueWaits.observe({ deployment, result, priority }, waitedMs / 1000);
+  }
+
+  /** Each limited deployment's slots held by this replica and requests waiting here for one, read at each scrape. */
+  observeDeploymentSaturation(read: () => { deployment: string; active: number; waiting: number }[]): void {
+    new Gauge({
+      name: 'dosrouter_deployment_saturation_requests',
+      help: 'Per deployment with maxConcurrent: requests of this replica holding one of its slots (active) and waiting for one (waiting).',
+      labelNames: ['deployment', 'state'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const { deployment, active, waiting } of read()) {
+          this.set({ deployment, state: 'active' }, active);
+          this.set({ deployment, state: 'waiting' }, waiting);
+        }
+      },
+    });
   }
 
   /** The saturation queue's state, read at each scrape. */

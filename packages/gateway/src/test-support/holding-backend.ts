@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 
 /**
- * An OpenAI-compatible backend that holds every chat request until the test releases it: what it holds at once is
+ * An OpenAI-compatible backend that holds every chat request (POST) until the test releases it: what it holds at once is
  * exactly the concurrency the gateway sends it, whatever the machine's speed.
  */
 export class HoldingBackend {
@@ -10,16 +10,25 @@ export class HoldingBackend {
   /** The bodies of the requests received, in order of arrival. */
   readonly bodies: Record<string, unknown>[] = [];
   received = 0;
+  /** The most requests it held at once. */
+  mostHeld = 0;
   private readonly server: Server;
 
   constructor(private readonly model: string) {
     this.server = createServer((request: IncomingMessage, response: ServerResponse) => {
+      // A health probe's model list is answered at once: only chat requests are held.
+      if (request.method === 'GET') {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ object: 'list', data: [{ id: model, object: 'model' }] }));
+        return;
+      }
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.once('end', () => {
         this.received += 1;
         this.bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>);
         this.held.push(response);
+        this.mostHeld = Math.max(this.mostHeld, this.held.length);
       });
     });
   }

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { isRecord } from '@dosrouter/shared';
 import { readEventData } from './event-stream-reader.js';
-import { describeError, describeFetchFailure, isTimeout } from './fetch-failure.js';
+import { describeError, fetchFailure, isTimeout } from './fetch-failure.js';
 import { operationUrl, type ProbeResult, type ProbeTarget } from './probe-result.js';
 
 export interface ChatProbeTarget extends ProbeTarget {
@@ -51,7 +51,7 @@ export async function probeChat(target: ChatProbeTarget, clock: () => number = (
       signal: AbortSignal.timeout(target.timeoutMs),
     });
   } catch (error) {
-    return { ok: false, latencyMs: elapsed(), reason: describeFetchFailure(error, target.timeoutMs) };
+    return fetchFailure(error, target.timeoutMs, elapsed());
   }
   const status = response.status;
   if (!response.ok) {

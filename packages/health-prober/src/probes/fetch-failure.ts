@@ -1,3 +1,5 @@
+import type { ProbeResult } from './probe-result.js';
+
 /**
  * Words for a fetch that threw before the response headers arrived: the AbortSignal.timeout fired, or the backend
  * could not be reached. undici says only "fetch failed" and keeps the reason (ECONNREFUSED, ENOTFOUND…) in `cause`.
@@ -5,6 +7,12 @@
 export function describeFetchFailure(error: unknown, timeoutMs: number): string {
   if (isTimeout(error)) return `no answer within ${timeoutMs} ms`;
   return `unreachable: ${describeError(error)}`;
+}
+
+/** The result of a probe whose fetch threw before the response headers arrived. */
+export function fetchFailure(error: unknown, timeoutMs: number, latencyMs: number): ProbeResult {
+  const reason = describeFetchFailure(error, timeoutMs);
+  return isTimeout(error) ? { ok: false, latencyMs, reason, timedOut: true } : { ok: false, latencyMs, reason };
 }
 
 /** True for the error that AbortSignal.timeout raises, whether fetch or a body read was waiting on it. */

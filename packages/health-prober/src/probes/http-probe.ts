@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { describeFetchFailure } from './fetch-failure.js';
+import { fetchFailure } from './fetch-failure.js';
 import type { ProbeResult } from './probe-result.js';
 
 interface HttpProbeCommon {
@@ -33,7 +33,7 @@ export async function probeHttp(target: HttpProbeTarget, clock: () => number = (
       signal: AbortSignal.timeout(target.timeoutMs),
     });
   } catch (error) {
-    return { ok: false, latencyMs: elapsed(), reason: describeFetchFailure(error, target.timeoutMs) };
+    return fetchFailure(error, target.timeoutMs, elapsed());
   }
   await response.body?.cancel();
   const status = response.status;

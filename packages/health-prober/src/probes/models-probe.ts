@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { describeFetchFailure } from './fetch-failure.js';
+import { fetchFailure } from './fetch-failure.js';
 import { operationUrl, type ProbeResult, type ProbeTarget } from './probe-result.js';
 
 /**
@@ -19,7 +19,7 @@ export async function probeModels(target: ProbeTarget, clock: () => number = () 
       signal: AbortSignal.timeout(target.timeoutMs),
     });
   } catch (error) {
-    return { ok: false, latencyMs: elapsed(), reason: describeFetchFailure(error, target.timeoutMs) };
+    return fetchFailure(error, target.timeoutMs, elapsed());
   }
   if (!response.ok) {
     await response.body?.cancel();

@@ -7,6 +7,8 @@ export interface ProbeResult {
   readonly status?: number;
   /** Why the probe failed, in words for logs and metrics. */
   readonly reason?: string;
+  /** It failed because its deadline (`timeoutMs`) passed before the backend answered. */
+  readonly timedOut?: true;
   /**
    * A passed probe saw something that looks like a config mistake but is no sign of ill health (a model list
    * without the deployment's id). Logged once per deployment, never a cause to drain it.

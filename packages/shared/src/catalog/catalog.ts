@@ -18,6 +18,8 @@ export interface Deployment {
   readonly maxOutputTokens?: number;
   readonly capabilities: ReadonlySet<Capability>;
   readonly limits: RateLimits;
+  /** Requests the gateway sends it at once, cluster-wide (`maxConcurrent`); past it they wait. Unset: no limit. */
+  readonly maxConcurrent?: number;
   /** The `breakers` defaults with this deployment's overrides applied. */
   readonly breaker: BreakerConfig;
   /** How the health prober checks it; absent when it is not probed. */
@@ -52,6 +54,7 @@ export class ModelCatalog {
           ...(model.maxOutputTokens === undefined ? {} : { maxOutputTokens: model.maxOutputTokens }),
           capabilities: new Set(model.capabilities),
           limits: model.limits,
+          ...(model.maxConcurrent === undefined ? {} : { maxConcurrent: model.maxConcurrent }),
           breaker: { ...config.breakers, ...model.breaker },
           ...(probe === undefined ? {} : { probe }),
         };

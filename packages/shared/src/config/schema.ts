@@ -138,6 +138,13 @@ export const backendModelSchema = z.strictObject({
   capabilities: z.array(capabilitySchema).default(['streaming']),
   /** This deployment's own quota at its provider, enforced across every replica. */
   limits: rateLimitsSchema.default({}),
+  /**
+   * The most requests (streams included) the gateway sends this deployment at once, across every replica: its
+   * capacity (a vLLM server's batch, a provider's concurrency). Past it a request goes to another deployment of the
+   * model with room, else waits its fair turn (`saturation`) and, at the deadline, gets 503 `deployment_saturated`.
+   * Never counted against the deployment's health. Absent (the default): no limit.
+   */
+  maxConcurrent: z.number().int().positive().optional(),
   /** Overrides of the `breakers` defaults for this deployment. */
   breaker: breakerSchema.partial().default({}),
   /** Overrides of the backend's and `prober.probe`'s probe settings for this deployment. */

@@ -16,6 +16,8 @@ export interface ApiKeyRecord {
   readonly limits: RateLimits;
   /** USD per day and per month; unset is unlimited. `softDailyUsd`: above it `auto` routes as `eco` instead of refusing. */
   readonly budget: { readonly dailyUsd?: number; readonly monthlyUsd?: number; readonly softDailyUsd?: number };
+  /** How this key's requests wait when the gateway or a deployment is saturated; unset fields take the defaults. */
+  readonly queue?: KeyQueueSettings;
   /** Epoch ms; absent: never expires. */
   readonly expiresAt?: number;
   readonly createdAt: number;
@@ -27,6 +29,23 @@ export interface ApiKeyRecord {
   readonly preview: string;
 }
 
+/** Queue priority classes, most urgent first. */
+export const QUEUE_PRIORITIES = ['high', 'normal', 'low'] as const;
+export type QueuePriority = (typeof QUEUE_PRIORITIES)[number];
+
+/**
+ * A key's place in the saturation queues (replica and deployment): its share and its class. Unset fields take the
+ * defaults: weight 1, priority `normal`, the priority header as `saturation.priorityHeader` says.
+ */
+export interface KeyQueueSettings {
+  /** Fair-share weight (deficit round robin): while both wait, a key of weight 2 is served twice as often as one of weight 1. */
+  readonly weight?: number;
+  /** Its requests' priority class: a class is served only when every more urgent one is empty. */
+  readonly priority?: QueuePriority;
+  /** Whether its requests may choose their class with `x-dosrouter-priority`; unset: `saturation.priorityHeader`. */
+  readonly priorityHeader?: boolean;
+}
+
 /** What an admin may set when creating or updating a key. */
 export interface ApiKeyFields {
   readonly name: string;
@@ -34,6 +53,7 @@ export interface ApiKeyFields {
   readonly allowedModels?: readonly string[] | null;
   readonly limits?: RateLimits;
   readonly budget?: ApiKeyRecord['budget'];
+  readonly queue?: KeyQueueSettings;
   readonly expiresAt?: number | null;
 }
 

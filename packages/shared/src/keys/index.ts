@@ -1,4 +1,5 @@
-export type { ApiKeyRecord, ApiKeyFields, IssuedKey, KeyStore } from './api-key.js';
+export type { ApiKeyRecord, ApiKeyFields, IssuedKey, KeyStore, KeyQueueSettings, QueuePriority } from './api-key.js';
+export { QUEUE_PRIORITIES } from './api-key.js';
 export { SECRET_PREFIX, generateSecret, hashSecret, generateKeyId, previewOf, looksLikeKey } from './secrets.js';
 export { MemoryKeyStore } from './memory-key-store.js';
 export type { KeyEntry, MemoryKeyStoreOptions } from './memory-key-store.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { QUEUE_PRIORITIES } from './api-key.js';
 
 const nonNegative = z.number().finite().nonnegative();
 
@@ -15,11 +16,19 @@ const fields = {
     })
     .strict(),
   budget: z.object({ dailyUsd: nonNegative.optional(), monthlyUsd: nonNegative.optional(), softDailyUsd: nonNegative.optional() }).strict(),
+  /** Saturation queues: fair-share weight (0.01 to 1000), priority class, whether the priority header is honoured. */
+  queue: z
+    .object({
+      weight: z.number().finite().min(0.01).max(1_000).optional(),
+      priority: z.enum(QUEUE_PRIORITIES).optional(),
+      priorityHeader: z.boolean().optional(),
+    })
+    .strict(),
   /** Epoch milliseconds, or null to clear. */
   expiresAt: z.number().int().positive().nullable(),
 };
 
-export const createKeySchema = z.object({ ...fields, owner: fields.owner.optional(), allowedModels: fields.allowedModels.optional(), limits: fields.limits.optional(), budget: fields.budget.optional(), expiresAt: fields.expiresAt.optional() }).strict();
+export const createKeySchema = z.object({ ...fields, owner: fields.owner.optional(), allowedModels: fields.allowedModels.optional(), limits: fields.limits.optional(), budget: fields.budget.optional(), queue: fields.queue.optional(), expiresAt: fields.expiresAt.optional() }).strict();
 export const updateKeySchema = z.object(fields).partial().strict();
 /** `POST /admin/keys/{id}/rotate`: how long the old secret keeps working. */
 export const rotateKeySchema = z.object({ graceSeconds: z.number().int().nonnegative().max(30 * 24 * 3600).default(0) }).strict();

@@ -1,4 +1,4 @@
-import type { ApiKeyFields, ApiKeyRecord } from './api-key.js';
+import { QUEUE_PRIORITIES, type ApiKeyFields, type ApiKeyRecord, type KeyQueueSettings } from './api-key.js';
 import { generateKeyId, generateSecret, hashSecret, previewOf } from './secrets.js';
 
 /**
@@ -47,6 +47,7 @@ function withFields(stored: StoredKey, fields: Partial<ApiKeyFields>): StoredKey
   if (fields.owner !== undefined) next.owner = { ...fields.owner };
   if (fields.limits !== undefined) next.limits = { ...fields.limits };
   if (fields.budget !== undefined) next.budget = { ...fields.budget };
+  if (fields.queue !== undefined) next.queue = { ...fields.queue };
   if (fields.allowedModels === null) delete next.allowedModels;
   else if (fields.allowedModels !== undefined) next.allowedModels = [...fields.allowedModels];
   if (fields.expiresAt === null) delete next.expiresAt;
@@ -84,6 +85,7 @@ export function publicRecord(stored: StoredKey, lastUsedAt: number | undefined):
     owner: { ...record.owner },
     limits: { ...record.limits },
     budget: { ...record.budget },
+    ...(record.queue ? { queue: { ...record.queue } } : {}),
     ...(record.allowedModels ? { allowedModels: [...record.allowedModels] } : {}),
     ...(lastUsedAt !== undefined ? { lastUsedAt } : {}),
   };
@@ -112,6 +114,7 @@ function checkFields(fields: Partial<ApiKeyFields>, creating: boolean): void {
     throw new TypeError('allowedModels must be a list of model names');
   }
   if (fields.expiresAt != null && !Number.isFinite(fields.expiresAt)) throw new TypeError('expiresAt must be epoch milliseconds');
+  if (fields.queue !== undefined) checkQueue(fields.queue);
   for (const [section, values] of [['limits', fields.limits], ['budget', fields.budget]] as const) {
     if (values === undefined) continue;
     for (const [name, value] of Object.entries(values)) {
@@ -120,4 +123,11 @@ function checkFields(fields: Partial<ApiKeyFields>, creating: boolean): void {
       }
     }
   }
+}
+
+function checkQueue(queue: KeyQueueSettings): void {
+  if (typeof queue !== 'object' || queue === null) throw new TypeError('queue must be an object');
+  if (queue.weight !== undefined && !(typeof queue.weight === 'number' && Number.isFinite(queue.weight) && queue.weight > 0)) throw new TypeError('queue.weight must be a positive number');
+  if (queue.priority !== undefined && !(QUEUE_PRIORITIES as readonly string[]).includes(queue.priority)) throw new TypeError(`queue.priority must be one of ${QUEUE_PRIORITIES.join(', ')}`);
+  if (queue.priorityHeader !== undefined && typeof queue.priorityHeader !== 'boolean') throw new TypeError('queue.priorityHeader must be true or false');
 }

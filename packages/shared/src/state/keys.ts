@@ -67,6 +67,14 @@ export class RedisKeys {
     return `${this.base}:{replicas}:inflight:${replica}`;
   }
 
+  /**
+   * Hash `h:<replica>` → slots held, `w:<replica>` → requests waiting: one deployment's `maxConcurrent` slots across
+   * the replicas (shareDeploymentSlots.lua). A dead replica's fields are deleted by the next call. TTL: a minute.
+   */
+  deploymentSlots(deployment: string): string {
+    return `${this.base}:{replicas}:slots:${deployment}`;
+  }
+
   /** Sorted set replica id → last heartbeat (ms): the live gateway replicas. */
   replicas(): string {
     return `${this.base}:{replicas}:live`;

@@ -35,6 +35,7 @@ export function describeKeyStoreContract(name: string, makeFixture: () => Promis
       allowedModels: ['gpt-4o-mini', 'auto'],
       limits: { requestsPerMinute: 60, tokensPerMinute: 10_000, concurrency: 4 },
       budget: { dailyUsd: 5, monthlyUsd: 100, softDailyUsd: 4 },
+      queue: { weight: 2.5, priority: 'high', priorityHeader: true },
     };
     const works = async (secret: string, now = fixture.now()) => (await store.findByHash(hashSecret(secret), now)) !== undefined;
 

@@ -13,6 +13,7 @@ const SCRIPT_FILES = {
   dosrouterAdmitRequestV3: [CHECK_ARGUMENTS, 'admitRequest.lua'],
   dosrouterCancelAdmissionV1: [CHECK_ARGUMENTS, 'cancelAdmission.lua'],
   dosrouterReleaseRequestV2: [CHECK_ARGUMENTS, 'releaseRequest.lua'],
+  dosrouterShareDeploymentSlotsV1: [CHECK_ARGUMENTS, 'shareDeploymentSlots.lua'],
   dosrouterReadStatsV1: 'readStats.lua',
   dosrouterPublishWeightsV1: 'publishWeights.lua',
   dosrouterCloseCircuitAfterProbeV1: 'closeCircuitAfterProbe.lua',
