@@ -121,4 +121,4 @@ export { lockDataDir, LOCK_FILE } from './storage/data-dir-lock.js';
 export { RedisUsageLedger, USAGE_GROUP } from './usage/redis-usage-ledger.js';
 export { UsageAggregator } from './usage/usage-aggregator.js';
 export type { UsageAggregatorOptions } from './usage/usage-aggregator.js';
-export { loadTokenizer, countTextTokens, estimatePromptTokens as estimateUsagePromptTokens, estimateCompletionTokens, estimateStreamCompletionTokens, CHAT_MESSAGE_TOKENS, REPLY_PRIMING_TOKENS, MESSAGE_NAME_TOKENS, IMAGE_PART_TOKENS, type TokenCountedOperation } from './usage/estimate-tokens.js';
+export { loadTokenizer, countTextTokens, estimatePromptTokens as estimateUsagePromptTokens, estimateCompletionTokens, estimateStreamCompletionTokens, StreamCompletionCounter, CHAT_MESSAGE_TOKENS, REPLY_PRIMING_TOKENS, MESSAGE_NAME_TOKENS, IMAGE_PART_TOKENS, type TokenCountedOperation } from './usage/estimate-tokens.js';

@@ -1,10 +1,14 @@
 import { GatewayError, isRetryableStatus, upstreamTimeout, upstreamUnreachable } from '@dosrouter/shared';
+import type { RequestContext } from '../request/request-context.js';
+
+/** The deadline that aborted an attempt, if one did: it decides the error's wording and whether a stream can fail over. */
+export type Deadline = 'total deadline' | 'first token' | undefined;
 
 /** Where an attempt was when a transport failure happened; decides 502 against 504 and what the log says. */
 export type AttemptPhase = 'connect' | 'first_byte' | 'body' | 'total';
 
 /** Turns a failure to talk to a backend (no HTTP status) into the error a client sees. Always retryable. */
-export function fromTransportError(error: unknown, deployment: string, deadline: 'total deadline' | 'first token' | undefined): GatewayError {
+export function fromTransportError(error: unknown, deployment: string, deadline: Deadline): GatewayError {
   if (deadline !== undefined) return upstreamTimeout(deployment, deadline, error);
   const code = (error as { code?: unknown } | null)?.code;
   switch (code) {
@@ -107,4 +111,32 @@ function asString(value: unknown): string | undefined {
 
 function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * The client went away before anything was sent to it: not the backend's failure. Its error counts against no
+ * circuit (status 499) and is recorded nowhere; the caller stops, the client being gone.
+ */
+export function clientClosed(controller: AbortController, context: RequestContext, deadline: Deadline): GatewayError | undefined {
+  if (!controller.signal.aborted || deadline !== undefined) return undefined;
+  context.failed('client_closed');
+  return new GatewayError('The client closed the connection.', { status: 499, code: 'client_closed', retryable: false });
+}
+
+export function streamInterrupted(deploymentId: string): GatewayError {
+  return new GatewayError(`The backend for ${deploymentId} ended the stream before the answer was complete.`, {
+    status: 502,
+    code: 'upstream_stream_interrupted',
+    type: 'server_error',
+  });
+}
+
+export function malformedAnswer(deploymentId: string, what: string, cause?: unknown): GatewayError {
+  return new GatewayError(`The backend for ${deploymentId} answered with ${what}.`, {
+    status: 502,
+    code: 'upstream_malformed_response',
+    type: 'server_error',
+    retryable: true,
+    cause,
+  });
 }

@@ -182,35 +182,50 @@ function completionTokensOf(answer: unknown): number {
  * {@link estimateCompletionTokens} counts the same answer unstreamed, so the two agree.
  */
 export function estimateStreamCompletionTokens(events: readonly string[]): number {
-  return bounded(() => streamCompletionTokensOf(events));
+  const counter = new StreamCompletionCounter();
+  for (const event of events) counter.add(event);
+  return counter.tokens();
 }
 
-function streamCompletionTokensOf(events: readonly string[]): number {
-  const choices = new Map<number, StreamedChoice>();
-  for (const event of events) {
+/**
+ * {@link estimateStreamCompletionTokens} fed one event at a time, as a stream passes: it keeps the text of each
+ * choice's fields (not the events), and counts it when asked. What it holds grows with the text it was given: a
+ * caller that must stay bounded feeds it a sample (the gateway's relay feeds the first few kilobytes of a stream).
+ */
+export class StreamCompletionCounter {
+  private readonly choices = new Map<number, StreamedChoice>();
+
+  /** One event's JSON data; anything that is not a chunk object is skipped. */
+  add(event: string): void {
     let chunk: unknown;
     try {
       chunk = JSON.parse(event);
     } catch {
-      continue;
+      return;
     }
-    if (!isRecord(chunk) || !Array.isArray(chunk.choices)) continue;
+    if (!isRecord(chunk) || !Array.isArray(chunk.choices)) return;
     const deltas = chunk.choices as readonly unknown[];
     for (let position = 0; position < deltas.length; position += 1) {
       const choice = deltas[position];
       if (!isRecord(choice)) continue;
       const index = typeof choice.index === 'number' ? choice.index : position;
-      let streamed = choices.get(index);
+      let streamed = this.choices.get(index);
       if (streamed === undefined) {
         streamed = new StreamedChoice();
-        choices.set(index, streamed);
+        this.choices.set(index, streamed);
       }
       streamed.add(choice);
     }
   }
-  let tokens = 0;
-  for (const streamed of choices.values()) tokens += streamed.tokens();
-  return tokens;
+
+  /** The tokens of the text given so far (one estimate, with its own tokenizing budget). */
+  tokens(): number {
+    return bounded(() => {
+      let tokens = 0;
+      for (const streamed of this.choices.values()) tokens += streamed.tokens();
+      return tokens;
+    });
+  }
 }
 
 /** The text of one streamed choice so far. */
