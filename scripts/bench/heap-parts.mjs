@@ -6,7 +6,11 @@ import { readFileSync } from 'node:fs';
 
 /** Constructors that name a part, checked from the node up; the first match on the way to the roots wins. */
 const OWNERS = new Map([
-  ['SseScanner', 'SSE scanner (events kept for token estimation)'],
+  ['SseScanner', 'stream relay: SSE scanner, token estimate'],
+  ['StreamRelay', 'stream relay: SSE scanner, token estimate'],
+  ['StreamedChoice', 'stream relay: SSE scanner, token estimate'],
+  ['UpstreamResponse', 'upstream request (undici request, response body, HTTP/2 stream)'],
+  ['UnwrapController', 'upstream request (undici request, response body, HTTP/2 stream)'],
   ['RequestContext', 'RequestContext, limits, plan'],
   ['RequestLimits', 'RequestContext, limits, plan'],
   ['JsonShapeScanner', 'request body reading (shape scanner, chunks)'],
