@@ -8,11 +8,14 @@ import type { InFlightTracker } from './lifecycle/in-flight.js';
 import type { Readiness } from './lifecycle/readiness.js';
 import type { AccessLog } from './telemetry/access-log.js';
 import { errorHandler } from './middleware/error-handler.js';
+import { anthropicRequestId } from './middleware/anthropic-request-id.js';
 import { jsonBody } from './middleware/json-body.js';
 import { requestContext } from './middleware/request-context.js';
 import { replicaHeader } from './middleware/replica-header.js';
 import { registerCorsPreflight } from './middleware/security-headers.js';
 import { createProxyHandler, type ProxyDependencies } from './proxy/proxy-handler.js';
+import { messagesIngress } from './proxy/ingress/messages-ingress.js';
+import { registerCountTokensRoute } from './routes/count-tokens.js';
 import { registerExplainRoute } from './routes/explain.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerMetricsRoute } from './routes/metrics.js';
@@ -21,6 +24,7 @@ import { registerUsageRoutes } from './usage/usage-routes.js';
 import { validateChatRequest } from './validation/chat-request.js';
 import { validateCompletionRequest } from './validation/completion-request.js';
 import { validateEmbeddingRequest } from './validation/embedding-request.js';
+import { validateMessagesRequest } from './validation/messages-request.js';
 
 export interface AppDependencies extends ProxyDependencies {
   readonly config: GatewayConfig;
@@ -39,7 +43,7 @@ export interface AppDependencies extends ProxyDependencies {
   readonly usageLedger?: UsageLedger;
 }
 
-/** The Express application: health and metrics first (no access log), then the OpenAI API, then errors. */
+/** The Express application: health and metrics first (no access log), then the OpenAI and Anthropic APIs, then errors. */
 export function createApp(dependencies: AppDependencies): Express {
   const { config, logger, metrics, readiness, catalog, clock } = dependencies;
   const app = express();
@@ -75,6 +79,10 @@ export function createApp(dependencies: AppDependencies): Express {
   app.post('/v1/chat/completions', context, body, createProxyHandler(dependencies, 'chat/completions', validateChatRequest));
   app.post('/v1/completions', context, body, createProxyHandler(dependencies, 'completions', validateCompletionRequest));
   app.post('/v1/embeddings', context, body, createProxyHandler(dependencies, 'embeddings', validateEmbeddingRequest));
+  // Anthropic's Messages API: routed, limited and recorded as its Chat translation is (docs/protocols.md).
+  const anthropic = [...context, anthropicRequestId()];
+  app.post('/v1/messages', anthropic, body, createProxyHandler(dependencies, 'chat/completions', validateMessagesRequest, messagesIngress));
+  registerCountTokensRoute(app, anthropic, body, dependencies);
   registerExplainRoute(app, context, body, dependencies);
   registerModelRoutes(app, context, {
     catalog,

@@ -6,6 +6,7 @@ import { FaultSchedule } from './faults/fault-schedule.js';
 import { createSimulatorServer, type SimulatorServer } from './http/protocol-server.js';
 import { createRequestListener } from './server.js';
 import { IdGenerator } from './state/id-generator.js';
+import { PromptCache } from './state/prompt-cache.js';
 import { RequestRecorder } from './state/request-recorder.js';
 import { injectFault, readStats, resetState, setOutage } from './state/simulator-controls.js';
 import type { SimulatorState } from './state/simulator-state.js';
@@ -125,6 +126,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     stats: new StatsCounter(),
     usage: new UsageLedger(),
     recorder: new RequestRecorder(resolved.recordRequests),
+    promptCache: new PromptCache(clock),
     ids: new IdGenerator(resolved.seed),
     wheel: new TimerWheel(),
     clock,

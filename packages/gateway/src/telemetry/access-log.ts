@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import type { Logger } from '@dosrouter/shared';
-import { latencyMsOf, ttftMsOf, type RequestOutcome } from '../proxy/request-outcome.js';
+import { latencyMsOf, totalsOf, ttftMsOf, type RequestOutcome } from '../proxy/request-outcome.js';
 
 /**
  * One JSON line per finished request — never the prompt, the answer or a credential — in the same shape as the
@@ -24,6 +24,8 @@ export class AccessLog {
   }
 
   write(outcome: RequestOutcome, method: string, status: number, endedAt: number): void {
+    // A continued stream is charged every attempt: its line shows the sums.
+    const totals = outcome.charges ? totalsOf(outcome) : undefined;
     this.pending.push(
       JSON.stringify({
         timestamp: new Date().toISOString(),
@@ -42,13 +44,17 @@ export class AccessLog {
         strategy: outcome.strategy,
         stream: outcome.stream,
         attempts: outcome.attempts,
+        recovered: outcome.charges?.filter((charge) => charge.cause !== 'hedge').map((charge) => ({ deployment: charge.deployment, cause: charge.cause })),
+        hedgedOut: outcome.charges?.filter((charge) => charge.cause === 'hedge').map((charge) => charge.deployment),
         latencyMs: latencyMsOf(outcome, endedAt),
         ttftMs: ttftMsOf(outcome),
         queueWaitMs: outcome.queueWaitMs,
         connectionWaitMs: outcome.connectionWaitMs,
-        promptTokens: outcome.usage?.promptTokens,
-        completionTokens: outcome.usage?.completionTokens,
-        costUsd: outcome.costUsd,
+        promptTokens: totals?.promptTokens ?? outcome.usage?.promptTokens,
+        completionTokens: totals?.completionTokens ?? outcome.usage?.completionTokens,
+        cacheReadTokens: outcome.usage?.cacheReadTokens,
+        cacheWriteTokens: outcome.usage?.cacheWriteTokens,
+        costUsd: totals?.costUsd ?? outcome.costUsd,
         errorCode: outcome.errorCode,
       }),
     );

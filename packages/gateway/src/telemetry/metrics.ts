@@ -17,6 +17,8 @@ interface RequestChildren {
   timeToFirstToken: { observe(value: number): void };
   promptTokens: { inc(value?: number): void };
   completionTokens: { inc(value?: number): void };
+  cacheReadTokens: { inc(value?: number): void };
+  cacheWriteTokens: { inc(value?: number): void };
 }
 
 /** The gateway's Prometheus metrics, on a registry of its own so that several gateways can share a process in tests. */
@@ -50,7 +52,7 @@ export class GatewayMetrics {
   });
   private readonly tokens = new Counter({
     name: 'dosrouter_tokens_total',
-    help: 'Tokens reported by backends, by model, deployment and kind (prompt, completion).',
+    help: 'Tokens reported by backends, by model, deployment and kind (prompt, completion; cache_read and cache_write are parts of prompt).',
     labelNames: ['model', 'deployment', 'kind'] as const,
     registers: [this.registry],
   });
@@ -58,6 +60,18 @@ export class GatewayMetrics {
     name: 'dosrouter_upstream_errors_total',
     help: 'Failed upstream attempts by deployment and error code (each failover attempt counts).',
     labelNames: ['deployment', 'code'] as const,
+    registers: [this.registry],
+  });
+  private readonly recoveredStreams = new Counter({
+    name: 'dosrouter_recovered_streams_total',
+    help: 'Streams that broke after text reached the client and were finished by another attempt, by how they broke (cut, stall, malformed).',
+    labelNames: ['cause'] as const,
+    registers: [this.registry],
+  });
+  private readonly hedges = new Counter({
+    name: 'dosrouter_hedged_requests_total',
+    help: 'Hedged attempts started (a stream whose first token was late), by which attempt sent the first token: primary, hedge, or none.',
+    labelNames: ['winner'] as const,
     registers: [this.registry],
   });
   readonly inFlight = new Gauge({
@@ -241,10 +255,17 @@ export class GatewayMetrics {
         timeToFirstToken: this.timeToFirstToken.labels(labels),
         promptTokens: this.tokens.labels({ model, deployment, kind: 'prompt' }),
         completionTokens: this.tokens.labels({ model, deployment, kind: 'completion' }),
+        cacheReadTokens: this.tokens.labels({ model, deployment, kind: 'cache_read' }),
+        cacheWriteTokens: this.tokens.labels({ model, deployment, kind: 'cache_write' }),
       };
       this.children.set(key, children);
     }
     return children;
+  }
+
+  /** A hedge race is over: which of its attempts sent the first token (`none`: all of them failed). */
+  recordHedge(winner: 'primary' | 'hedge' | 'none'): void {
+    this.hedges.inc({ winner });
   }
 
   /** Called once per request when its response is over. */
@@ -262,6 +283,15 @@ export class GatewayMetrics {
     if (outcome.usage) {
       children.promptTokens.inc(outcome.usage.promptTokens);
       children.completionTokens.inc(outcome.usage.completionTokens);
+      if (outcome.usage.cacheReadTokens) children.cacheReadTokens.inc(outcome.usage.cacheReadTokens);
+      if (outcome.usage.cacheWriteTokens) children.cacheWriteTokens.inc(outcome.usage.cacheWriteTokens);
+    }
+    for (const charge of outcome.charges ?? []) {
+      if (charge.usage) {
+        this.tokens.inc({ model: charge.model, deployment: charge.deployment, kind: 'prompt' }, charge.usage.promptTokens);
+        this.tokens.inc({ model: charge.model, deployment: charge.deployment, kind: 'completion' }, charge.usage.completionTokens);
+      }
+      if (charge.cause !== 'hedge' && status < 400 && outcome.errorCode === undefined) this.recoveredStreams.inc({ cause: charge.cause });
     }
   }
 }

@@ -5,7 +5,9 @@ import { configSchema, createLogger, type GatewayConfig } from '@dosrouter/share
 import { archiveLog, recordTestSecret } from '../../../shared/src/test-support/log-archive.js';
 import { startGateway, type RunningGateway } from '../gateway.js';
 
-export { eventually } from '../../../shared/src/test-support/eventually.js';
+import { eventually } from '../../../shared/src/test-support/eventually.js';
+
+export { eventually };
 
 /** Collects the gateway's JSON log lines in memory, so that tests can read what was logged. */
 export class LogCapture extends Writable {
@@ -100,4 +102,12 @@ export async function createClientKey(url: string, adminKey: string, fields: Rec
   const created = (await response.json()) as { id: string; secret: string };
   recordTestSecret(created.secret);
   return created;
+}
+
+/** The access line of the request answered with this `x-request-id`, once the gateway has written it. */
+export async function accessLineOf(logs: LogCapture, response: Response): Promise<Record<string, unknown>> {
+  const requestId = response.headers.get('x-request-id');
+  let found: Record<string, unknown> | undefined;
+  await eventually(() => (found = logs.accessLines().find((line) => line['requestId'] === requestId)) !== undefined, 10_000, `the access line of ${requestId}`);
+  return found!;
 }

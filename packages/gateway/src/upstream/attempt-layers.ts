@@ -1,13 +1,12 @@
-import type { ServerResponse } from 'node:http';
 import { GatewayError, type StatsStore } from '@dosrouter/shared';
 import type { BreakerBoard } from '../cluster/breaker-board.js';
 import type { InFlightCounts } from '../cluster/in-flight-counts.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
-import { runAttempt, type AttemptInput, type AttemptResult } from './attempt.js';
+import { runAttempt, type AnswerWriter, type AttemptInput, type AttemptResult } from './attempt.js';
 import type { GateEntry } from './connection-gate.js';
 
 /** Sends one attempt and relays its answer: the innermost dispatch is `runAttempt`; layers wrap it. */
-export type Dispatch = (attempt: AttemptInput, response: ServerResponse) => Promise<AttemptResult>;
+export type Dispatch = (attempt: AttemptInput, response: AnswerWriter) => Promise<AttemptResult>;
 
 /** A concern around every attempt (breaker, in-flight count, statistics), in the style of undici's interceptors. */
 export type AttemptLayer = (next: Dispatch) => Dispatch;

@@ -1,9 +1,9 @@
 import type { Pool } from 'undici';
-import { backendHeaders, type BackendConfig, type Timeouts } from '@dosrouter/shared';
+import { backendHeaders, operationPath, type BackendConfig, type BackendKind, type BackendOperation, type Timeouts } from '@dosrouter/shared';
 import { createBackendPool, type UpstreamProtocol } from './backend-pool.js';
 import { ConnectionGate } from './connection-gate.js';
 
-/** The OpenAI operations the gateway forwards, by their path below the backend's base URL. */
+/** The OpenAI operations the gateway forwards, by their path below an OpenAI base URL. */
 export type Operation = 'chat/completions' | 'completions' | 'embeddings' | 'models';
 
 /**
@@ -12,7 +12,9 @@ export type Operation = 'chat/completions' | 'completions' | 'embeddings' | 'mod
  */
 export class Backend {
   readonly name: string;
-  /** The OpenAI-compatible base URL requests go to (a simulator's address for a `simulator:` backend). */
+  /** The protocol it speaks (`backends[].kind`). */
+  readonly kind: BackendKind;
+  /** The base URL requests go to (a simulator's address for a `simulator:` backend). */
   readonly baseUrl: string;
   readonly timeouts: Timeouts;
   /** Ask this backend for stream usage (`stream_options.include_usage`) even when the client did not. */
@@ -34,6 +36,7 @@ export class Backend {
 
   constructor(config: BackendConfig, baseUrl: string, defaultTimeouts: Timeouts, clock: () => number = performance.now.bind(performance)) {
     this.name = config.name;
+    this.kind = config.kind;
     this.baseUrl = baseUrl;
     this.timeouts = { ...defaultTimeouts, ...config.timeouts };
     this.requestStreamUsage = config.requestStreamUsage;
@@ -50,8 +53,11 @@ export class Backend {
     this.requestOptions = { idempotent: protocol !== 'http1' };
   }
 
-  path(operation: Operation): string {
-    return `${this.basePath}/${operation}${this.querySuffix}`;
+  /** The request path of an operation this backend serves natively; throws for one its kind does not speak. */
+  path(operation: BackendOperation): string {
+    const path = operationPath(this.kind, operation);
+    if (path === undefined) throw new Error(`a ${this.kind} backend (${this.name}) does not serve ${operation}`);
+    return `${this.basePath}/${path}${this.querySuffix}`;
   }
 
   close(): Promise<void> {

@@ -18,6 +18,9 @@ export interface ResolvedModel {
   /** False: answers carry no usage at all, whatever the request asks. */
   reportsUsage: boolean;
   jsonStyle: JsonStyle;
+  /** Chat requests ending with an assistant message get a 400. */
+  rejectsPrefill: boolean;
+  promptCacheMinimumTokens: number;
 }
 
 export interface ResolvedOptions {
@@ -32,6 +35,7 @@ export interface ResolvedOptions {
 
 export const DEFAULT_OUTPUT_TOKENS = 16;
 export const DEFAULT_CONTEXT_WINDOW = 128_000;
+export const DEFAULT_PROMPT_CACHE_MINIMUM_TOKENS = 1024;
 
 /** Validates options (from code or a config file) and fills in the documented defaults; throws naming the bad field. */
 export function parseSimulatorOptions(input: unknown): ResolvedOptions {
@@ -58,6 +62,8 @@ export function parseSimulatorOptions(input: unknown): ResolvedOptions {
       retryAfterSeconds: model.retryAfterSeconds ?? 1,
       reportsUsage: model.reportsUsage ?? true,
       jsonStyle: model.jsonStyle ?? 'compact',
+      rejectsPrefill: model.rejectsPrefill ?? false,
+      promptCacheMinimumTokens: model.promptCacheMinimumTokens ?? DEFAULT_PROMPT_CACHE_MINIMUM_TOKENS,
     });
   }
   return {

@@ -22,6 +22,8 @@ export const simulatedModelSchema = z.strictObject({
   retryAfterSeconds: z.number().int().min(0).optional(),
   reportsUsage: z.boolean().optional(),
   jsonStyle: z.enum(JSON_STYLES).optional(),
+  rejectsPrefill: z.boolean().optional(),
+  promptCacheMinimumTokens: z.number().int().min(0).optional(),
 });
 
 export const simulatorOptionsSchema = z
