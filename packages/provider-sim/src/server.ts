@@ -113,7 +113,7 @@ async function handleApiRequest(
   path: string,
 ): Promise<void> {
   const receivedAt = state.clock();
-  state.stats.countRequest();
+  state.stats.countRequest(request.httpVersion);
   // Anthropic lists models at OpenAI's path (GET /v1/models): a request naming an anthropic-version is one of its.
   const anthropic =
     path === ANTHROPIC_PATH_PREFIX || path.startsWith(`${ANTHROPIC_PATH_PREFIX}/`) || (path.startsWith('/v1/models') && request.headers['anthropic-version'] !== undefined);
@@ -129,6 +129,7 @@ async function handleApiRequest(
       headers: flattenHeaders(request.headers),
       body: body.kind === 'json' ? body.value : undefined,
       receivedAt,
+      httpVersion: request.httpVersion,
     });
     if (body.kind === 'json' && isRecord(body.value) && typeof body.value['model'] === 'string') {
       state.stats.countModel(body.value['model']);

@@ -194,6 +194,7 @@ describe('startSimulator', () => {
         aborted: 0,
         faults: {},
         byModel: {},
+        byHttpVersion: {},
         usage: { answers: 0, promptTokens: 0, completionTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 },
       });
       expect(simulator.recentRequests()).toEqual([]);

@@ -56,6 +56,11 @@ export interface SimulatorOptions {
   port?: number;
   /** How many recent requests to keep for inspection. Default 100. */
   recordRequests?: number;
+  /**
+   * Also speak HTTP/2 without TLS (h2c, prior knowledge) on the same port: a connection that opens with the HTTP/2
+   * preface is served as HTTP/2, any other as HTTP/1.1. Default false (HTTP/1.1 only).
+   */
+  http2?: boolean;
 }
 
 /** One queued fault: the next `count` requests for `model` (any model when omitted) get it. */
@@ -115,6 +120,8 @@ export interface SimulatorStats {
   faults: Record<string, number>;
   /** Requests by the model they named. */
   byModel: Record<string, number>;
+  /** Requests on /v1 routes by HTTP version: "1.1", "2.0". */
+  byHttpVersion: Record<string, number>;
   /** Usage reported to clients; aborted answers, errors and answers broken by a fault are not in it. */
   usage: UsageTotals;
 }
@@ -128,6 +135,8 @@ export interface RecordedRequest {
   body: unknown;
   /** Epoch milliseconds. */
   receivedAt: number;
+  /** "1.1" or "2.0". */
+  httpVersion: string;
 }
 
 export interface Simulator {

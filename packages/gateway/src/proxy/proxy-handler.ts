@@ -97,14 +97,11 @@ export function createProxyHandler(
     guardWithBreaker(cluster.breakers),
   ]);
 
-  return async function proxyHandler(request: Request, response: Response): Promise<void> {
+  // Chained rather than awaited: a frame suspended for a stream's whole life stays on the heap (attempt-layers.ts).
+  return function proxyHandler(request: Request, response: Response): Promise<void> {
     const context = contextOf(response);
     context.handlerStarted();
-    try {
-      await forward(request, response, context);
-    } finally {
-      context.handlerFinished();
-    }
+    return forward(request, response, context).finally(() => context.handlerFinished());
   };
 
   async function forward(request: Request, response: Response, context: RequestContext): Promise<void> {

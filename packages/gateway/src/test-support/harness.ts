@@ -41,9 +41,11 @@ export async function startHarness(options: {
   configure?: (config: Record<string, unknown>) => void;
   /** Enables the admin API (and with it, API keys). */
   adminKey?: string;
+  /** The simulator also speaks h2c (its `http2` option). */
+  simulatorHttp2?: boolean;
 }): Promise<Harness> {
   if (options.adminKey) recordTestSecret(options.adminKey);
-  const simulator = await startSimulator({ models: options.models, apiKey: SIMULATOR_KEY });
+  const simulator = await startSimulator({ models: options.models, apiKey: SIMULATOR_KEY, ...(options.simulatorHttp2 ? { http2: true } : {}) });
   const document: Record<string, unknown> = {
     logging: { level: 'info' },
     // Probes would add requests at random moments to the simulator's counts; the tests of probing turn it on.

@@ -97,6 +97,7 @@ export async function runAttempt(input: AttemptInput, response: AnswerWriter): P
           method: 'POST',
           headers: { ...backend.baseHeaders, ...input.headers, 'content-type': 'application/json', 'x-request-id': context.requestId },
           body: input.body,
+          idempotent: backend.requestOptions.idempotent,
         },
         controller.signal,
       );

@@ -30,6 +30,7 @@ export interface ResolvedOptions {
   host: string;
   port: number;
   recordRequests: number;
+  http2: boolean;
 }
 
 export const DEFAULT_OUTPUT_TOKENS = 16;
@@ -72,5 +73,6 @@ export function parseSimulatorOptions(input: unknown): ResolvedOptions {
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 0,
     recordRequests: options.recordRequests ?? 100,
+    http2: options.http2 ?? false,
   };
 }

@@ -143,6 +143,7 @@ describe('the /_sim control API', () => {
         aborted: 0,
         faults: { rate_limit: 1 },
         byModel: { 'sim-a': 2 },
+        byHttpVersion: { '1.1': 2 },
         // The 429 reported nothing; the answer: ceil("hello".length / 4) + 3 prompt tokens, 16 completion tokens.
         usage: { answers: 1, promptTokens: 5, completionTokens: 16, cacheReadTokens: 0, cacheWriteTokens: 0 },
       });

@@ -20,6 +20,7 @@ describe('parseConfig', () => {
     const backend = config.backends[0]!;
     expect(backend).toMatchObject({ kind: 'openai', apiKeyHeader: 'authorization', requestStreamUsage: true, headers: {}, query: {} });
     expect(backend.maxConnections).toBeUndefined();
+    expect(backend.http2).toEqual({ mode: 'off', streamsPerConnection: 100 });
     expect(backend.models[0]).toMatchObject({ weight: 1, contextWindow: 128_000, capabilities: ['streaming'] });
     expect(backend.models[0]).not.toHaveProperty('maxOutputTokens');
     expect(backend.models[0]?.pricing).toEqual({ inputPerMTok: 0, outputPerMTok: 0 });
@@ -84,6 +85,13 @@ describe('parseConfig', () => {
   it('names the field and the problem when a value is wrong', () => {
     const text = minimal.replace('http://127.0.0.1:9000/v1', 'not a url');
     expect(() => parseConfig(text, 'bad.yaml', {})).toThrow(/bad\.yaml: invalid configuration\n {2}- backends\[0\]\.baseUrl: /);
+  });
+
+  it('names an unknown http2 mode and an unknown http2 field of a backend', () => {
+    const withHttp2 = (http2: string) => minimal.replace('http://127.0.0.1:9000/v1', `http://127.0.0.1:9000/v1\n    http2: ${http2}`);
+    expect(() => parseConfig(withHttp2('{ mode: always }'), 'bad.yaml', {})).toThrow(/backends\[0\]\.http2\.mode: /);
+    expect(() => parseConfig(withHttp2('{ streams: 5 }'), 'bad.yaml', {})).toThrow(/backends\[0\]\.http2/);
+    expect(parseConfig(withHttp2('{ mode: on, streamsPerConnection: 50 }'), 'test.yaml', {}).backends[0]!.http2).toEqual({ mode: 'on', streamsPerConnection: 50 });
   });
 
   it('names a field with the wrong type', () => {

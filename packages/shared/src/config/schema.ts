@@ -209,6 +209,19 @@ export const simulatedBackendSchema = z.strictObject({
 });
 export type SimulatedBackendConfig = z.infer<typeof simulatedBackendSchema>;
 
+/**
+ * HTTP/2 to a backend. `off` (the default, docs/decisions/0011): HTTP/1.1, one request per connection. `auto`: on an
+ * https backend, HTTP/2 when the server chooses it in TLS's ALPN, else HTTP/1.1; on an http backend, HTTP/1.1
+ * (nothing to negotiate without TLS). `on`: as `auto` on https; on http, HTTP/2 without TLS (h2c, prior knowledge:
+ * the backend must speak it). An HTTP/2 connection carries up to `streamsPerConnection` requests at once (fewer if
+ * the server says so in its SETTINGS); past that the pool opens another connection, so nothing queues behind a full one.
+ */
+export const backendHttp2Schema = z.strictObject({
+  mode: z.enum(['off', 'auto', 'on']).default('off'),
+  streamsPerConnection: z.number().int().min(1).max(10_000).default(100),
+});
+export type BackendHttp2Config = z.infer<typeof backendHttp2Schema>;
+
 export const backendSchema = z
   .strictObject({
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'backend names use letters, digits, _ and -'),
@@ -255,6 +268,7 @@ export const backendSchema = z
      * `timeouts.connectionWaitMs`, measured, then fail over.
      */
     maxConnections: z.number().int().positive().optional(),
+    http2: backendHttp2Schema.prefault({}),
     /** Overrides of `prober.probe` for every model of this backend. */
     probe: probeOverridesSchema.default({}),
     models: z.array(backendModelSchema).min(1, 'a backend serves at least one model'),
