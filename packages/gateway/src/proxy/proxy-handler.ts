@@ -110,8 +110,13 @@ export function createProxyHandler(
     context.validated(operation, proxied, apiKey?.id);
     const { plan, snapshot, unavailable } = planRequest(dependencies, operation, routePath, proxied, request, response);
     context.planned(plan);
-    const heldByRateLimit = rateLimitedRequestedDeployment(plan, cluster.breakers);
+    // The requested model's only deployment, held by a backend's 429: waited for when the wait is worth it, else the
+    // client is told the circuit is open (unavailable) as for any other.
+    const rateLimited = rateLimitedRequestedDeployment(plan, cluster.breakers);
+    const heldByRateLimit = rateLimited && rateLimited.waitMs <= plan.retry.maxRetryAfterMs ? rateLimited : undefined;
     if (plan.attempts.length === 0 && !heldByRateLimit) throw unavailable();
+    // What admission and the attempts start from: the plan's candidates, else the held deployment alone.
+    const candidates = plan.attempts.length === 0 && heldByRateLimit ? [heldByRateLimit.deployment] : plan.attempts;
 
     /** The attempts under way (several while hedged attempts race). */
     const controllers = new Set<AbortController>();
@@ -155,7 +160,7 @@ export function createProxyHandler(
       // Without usage records nothing adds to a key's spend: its budget is not checked either.
       dependencies.usage !== undefined,
     );
-    const admission = limits.admit(plan.attempts, plan.target);
+    const admission = limits.admit(candidates, plan.target);
     const start = typeof admission === 'number' ? admission : await admission;
     context.admitted(limits.headers);
     // Slots taken while the client was leaving: the listener has already run, so release them here.
@@ -172,11 +177,10 @@ export function createProxyHandler(
     const shapeAttempt = shaperOf(proxied, response.locals.rawBody as Buffer | undefined, request.headers);
     const sequence = new AttemptSequence(plan.attempts, plan.retry, context.outcome.receivedAt, dependencies.random, plan.steps[0]?.order.length);
     for (const skipped of plan.attempts.slice(0, start)) sequence.skipped(skipped);
-    // The requested model's only deployment, held by a backend's 429: waited for when the wait is worth it.
-    if (heldByRateLimit && heldByRateLimit.waitMs <= plan.retry.maxRetryAfterMs) {
+    if (heldByRateLimit) {
       sequence.waitFor(heldByRateLimit.deployment, clock() + heldByRateLimit.waitMs + RETRY_AFTER_MARGIN_MS);
     }
-    const admitted = new Set<string>(start < plan.attempts.length ? [plan.attempts[start]!.id] : []);
+    const admitted = new Set<string>(start < candidates.length ? [candidates[start]!.id] : []);
     const recovery = recoverable ? recoveryFor(dependencies.config.routing, operation, plan.target, proxied) : undefined;
     let lastError: GatewayError | undefined;
     // Deployments skipped at their `maxConcurrent`, best first. When every deployment with room has been tried, the

@@ -17,6 +17,7 @@ describe('parseSimulatorOptions', () => {
       retryAfterSeconds: 1,
       reportsUsage: true,
       jsonStyle: 'compact',
+      rejectsPrefill: false,
       promptCacheMinimumTokens: 1024,
     });
   });
