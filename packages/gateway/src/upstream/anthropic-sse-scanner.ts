@@ -1,6 +1,7 @@
 import { isRecord } from '@dosrouter/shared';
 import { SseCutter, forEachEvent, parseSseEvent } from '../translate/sse-events.js';
 import { usageFromAnthropicUsage, type TokenUsage } from '../usage/token-usage.js';
+import { parseObject } from './sse-scanner.js';
 
 /** A content token in a `content_block_delta`: non-empty text, thinking or tool input. */
 const TOKEN_PATTERN = /"(?:text|thinking|partial_json)"\s*:\s*"[^"]/;
@@ -70,11 +71,11 @@ export class AnthropicSseScanner {
         if (!this.firstTokenSeen && TOOL_USE_START_PATTERN.test(data)) this.firstTokenSeen = true;
         return true;
       case 'message_start':
-        const start = parse(data);
+        const start = parseObject(data);
         this.readUsage(isRecord(start?.message) ? start.message : undefined);
         return true;
       case 'message_delta': {
-        const delta = parse(data);
+        const delta = parseObject(data);
         this.readUsage(delta);
         const stopReason = isRecord(delta?.delta) ? delta.delta.stop_reason : undefined;
         if (typeof stopReason === 'string') {
@@ -115,16 +116,7 @@ export function anthropicUsageOf(answer: unknown): TokenUsage | undefined {
   return usage ? usageFromAnthropicUsage(usage) : undefined;
 }
 
-function parse(data: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(data);
-    return isRecord(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** The `type` of an event without an `event:` line, read from its data. */
 function typeOf(data: string): string | undefined {
-  return /^\{\s*"type"\s*:\s*"([a-z_]+)"/.exec(data)?.[1] ?? (parse(data)?.type as string | undefined);
+  return /^\{\s*"type"\s*:\s*"([a-z_]+)"/.exec(data)?.[1] ?? (parseObject(data)?.type as string | undefined);
 }

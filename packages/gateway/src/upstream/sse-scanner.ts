@@ -355,7 +355,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** The event's JSON object, or undefined when it does not parse to one. */
-function parseObject(data: string): Record<string, unknown> | undefined {
+export function parseObject(data: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(data);
     return isObject(value) ? value : undefined;
