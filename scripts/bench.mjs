@@ -13,12 +13,12 @@ import { parseArgs } from 'node:util';
 import { runAutocannon } from './bench/load-autocannon.mjs';
 import { OUTPUT_TOKENS, UNREACHABLE_PER_KEY_LIMITS, writeGatewayConfig, writeSimulatorConfig } from './bench/configs.mjs';
 import { findWrk, runWrk, wrkVersion } from './bench/load-wrk.mjs';
-import { killAllChildrenNow, startServerProcess, stopAllChildren } from './bench/processes.mjs';
+import { addStopHook, killAllChildrenNow, startServerProcess, stopAllChildren } from './bench/processes.mjs';
 import { formatReport, targetChecks } from './bench/report.mjs';
 import { requestBody, runScenario, selectScenarios } from './bench/scenarios.mjs';
 import { formatStreamReport } from './bench/stream-report.mjs';
 import { DEFAULT_STREAM_SECONDS, runStreamScenario, streamRates } from './bench/stream-scenarios.mjs';
-import { startStreamSystem } from './bench/stream-system.mjs';
+import { startNginx, startStreamSystem } from './bench/stream-system.mjs';
 import { embeddedSystem, startClusterSystem } from './bench/topologies.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -165,11 +165,26 @@ async function startServers(directory) {
     env: { ...environment, PORT: '0', HOST: '127.0.0.1', DOSROUTER_DATA_DIR: join(directory, 'data') },
   });
   requireLoopback(gateway);
-  return { simulator, gateway, gatewayConfig };
+  // The reference proxy of the short-request scenarios (nonstream-nginx, single-nginx): nginx, 1 worker, in front of
+  // the same simulator; idle while the others run.
+  const nginx = await startNginx({ runDirectory: join(directory, 'simulator-nginx'), simulatorUrl: simulator.url, name: 'nginx' });
+  addStopHook({
+    stop: () => nginx.process.stop({ signal: 'SIGQUIT', timeoutMs: 5_000 }),
+    killNow: () => nginx.workerPids.forEach(killQuietly),
+  });
+  return { simulator, gateway, gatewayConfig, nginx };
+}
+
+function killQuietly(pid) {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
 }
 
 /** One request each way must succeed before anything is measured, or the figures would measure error paths. */
-async function checkSanity({ simulator, gateway }) {
+async function checkSanity({ simulator, gateway, nginx }) {
   const post = (url, stream) =>
     fetch(url, {
       method: 'POST',
@@ -181,6 +196,11 @@ async function checkSanity({ simulator, gateway }) {
     throw new Error(`sanity check: the simulator answered ${direct.status} directly: ${(await direct.text()).slice(0, 500)}`);
   }
   await direct.arrayBuffer();
+  const proxied = await post(`${nginx.url}/v1/chat/completions`, false);
+  if (proxied.status !== 200) {
+    throw new Error(`sanity check: the simulator answered ${proxied.status} through nginx: ${(await proxied.text()).slice(0, 500)}`);
+  }
+  await proxied.arrayBuffer();
 
   const response = await post(`${gateway.url}/v1/chat/completions`, false);
   const text = await response.text();

@@ -35,7 +35,7 @@ export function writeSimulatorConfig(directory) {
  * pass their `models` (each `{ name, contextWindow? }`) and `maxConnections`. Returns the path and the text, which
  * the result document keeps.
  */
-export function writeGatewayConfig(directory, simulatorUrl, { perKeyLimits, models = [{ name: 'bench-model' }], maxConnections } = {}) {
+export function writeGatewayConfig(directory, simulatorUrl, { perKeyLimits, models = [{ name: 'bench-model' }], maxConnections, http2 } = {}) {
   mkdirSync(directory, { recursive: true });
   const path = join(directory, 'gateway.yaml');
   const lines = [
@@ -46,6 +46,7 @@ export function writeGatewayConfig(directory, simulatorUrl, { perKeyLimits, mode
     `    baseUrl: ${simulatorUrl}`,
     '    apiKey: sk-bench',
     ...(maxConnections === undefined ? [] : [`    maxConnections: ${maxConnections}`]),
+    ...(http2 === undefined ? [] : [`    http2: { mode: ${http2} }`]),
     '    models:',
     ...models.flatMap((model) => [
       `      - name: ${model.name}`,
@@ -83,7 +84,8 @@ export function streamModelName(eventsPerSecond) {
  */
 export function writeStreamSimulatorConfig(directory, rates) {
   const path = join(directory, 'simulator.yaml');
-  const lines = ['host: 127.0.0.1', 'apiKey: sk-bench', 'models:'];
+  // h2c next to HTTP/1.1 on the same port, for the gateway-h2 target; direct and nginx speak HTTP/1.1 to it.
+  const lines = ['host: 127.0.0.1', 'apiKey: sk-bench', 'http2: true', 'models:'];
   for (const rate of rates) {
     lines.push(`  - id: ${streamModelName(rate)}`, `    interTokenDelayMs: ${1000 / rate}`, '    outputTokens: 100000', `    contextWindow: ${STREAM_CONTEXT_WINDOW}`);
   }
@@ -95,10 +97,11 @@ export function writeStreamSimulatorConfig(directory, rates) {
  * The gateway of the stream scenarios: embedded mode, access log on, the stream simulator as its one backend with
  * STREAM_MAX_CONNECTIONS. `perKeyConcurrency` adds limits.perKey.concurrency (the burst scenario).
  */
-export function writeStreamGatewayConfig(directory, simulatorUrl, rates, { perKeyConcurrency } = {}) {
+export function writeStreamGatewayConfig(directory, simulatorUrl, rates, { perKeyConcurrency, http2 } = {}) {
   return writeGatewayConfig(directory, simulatorUrl, {
     models: rates.map((rate) => ({ name: streamModelName(rate), contextWindow: STREAM_CONTEXT_WINDOW })),
     maxConnections: STREAM_MAX_CONNECTIONS,
     perKeyLimits: perKeyConcurrency === undefined ? undefined : { concurrency: perKeyConcurrency },
+    http2,
   });
 }

@@ -34,8 +34,8 @@ export function spawnTracked(command, args, options) {
  * the pipe never fills and the access log keeps costing what it costs in production; warn and error lines are
  * counted, because a server that misbehaves under load usually says so there.
  */
-export async function startServerProcess({ name, script, args, env }) {
-  const child = spawnTracked(process.execPath, [script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startServerProcess({ name, script, args, env, nodeArguments = [] }) {
+  const child = spawnTracked(process.execPath, [...nodeArguments, script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const server = {
     name,
     child,

@@ -32,10 +32,12 @@ export function requestBody(stream) {
  */
 export const SCENARIOS = [
   { name: 'nonstream-direct', topology: 'embedded', target: 'direct', stream: false, connections: 'option', description: 'non-streaming, direct to the simulator' },
+  { name: 'nonstream-nginx', topology: 'embedded', target: 'nginx', stream: false, connections: 'option', description: 'non-streaming, through nginx (1 worker) to the simulator: the reference proxy' },
   { name: 'nonstream-gateway', topology: 'embedded', target: 'gateway', stream: false, connections: 'option', description: 'non-streaming, through the gateway' },
   { name: 'stream-direct', topology: 'embedded', target: 'direct', stream: true, connections: 'option', description: 'streaming, direct to the simulator' },
   { name: 'stream-gateway', topology: 'embedded', target: 'gateway', stream: true, connections: 'option', description: 'streaming, through the gateway' },
   { name: 'single-direct', topology: 'embedded', target: 'direct', stream: false, connections: 1, description: 'one request in flight, direct to the simulator' },
+  { name: 'single-nginx', topology: 'embedded', target: 'nginx', stream: false, connections: 1, description: 'one request in flight, through nginx (1 worker) to the simulator' },
   { name: 'single-gateway', topology: 'embedded', target: 'gateway', stream: false, connections: 1, description: 'one request in flight, through the gateway' },
   {
     name: 'cluster1-nonstream',
@@ -118,7 +120,8 @@ export async function runScenario(scenario, { runLoad, system, options }) {
 
   if (options.warmupSeconds > 0) await runLoad({ ...load, durationSeconds: options.warmupSeconds });
 
-  const gateways = scenario.target === 'direct' ? [] : system.gateways;
+  // In the embedded topology nginx fronts the simulator, not the gateway: only the gateway's own scenarios load it.
+  const gateways = scenario.target === 'direct' || (system.topology === 'embedded' && scenario.target !== 'gateway') ? [] : system.gateways;
   const peakRssReset = gateways.map((gateway) => resetPeakRss(gateway.pid));
   const logCountsBefore = gateways.map((gateway) => ({ ...gateway.log.logCounts }));
   const nginxLogBefore = system.nginx && { ...system.nginx.log.logCounts };
@@ -173,14 +176,16 @@ export async function runScenario(scenario, { runLoad, system, options }) {
       errorLines: gateway.log.logCounts.error - logCountsBefore[index].error,
     },
   }));
+  const nginxLog = () => ({
+    warnLines: system.nginx.log.logCounts.warn - nginxLogBefore.warn,
+    errorLines: system.nginx.log.logCounts.error - nginxLogBefore.error,
+  });
   if (system.topology === 'embedded') {
     if (perGateway.length > 0) result.gateway = perGateway[0];
+    if (scenario.target === 'nginx') result.nginx = { ...usage(roleSeconds('nginx')), log: nginxLog() };
   } else {
     Object.assign(result, clusterFigures({ system, gateways, perGateway, usage, roleSeconds, cores, cpuSeconds, machine, harnessCores: result.harnessAndLoadGeneratorCores }));
-    result.nginx.log = {
-      warnLines: system.nginx.log.logCounts.warn - nginxLogBefore.warn,
-      errorLines: system.nginx.log.logCounts.error - nginxLogBefore.error,
-    };
+    result.nginx.log = nginxLog();
     result.redis = { ...result.redis, ...redisWorkPerRequest(redisBefore, redisAfter, measured.requests) };
   }
   result.problems = describeProblems(result);

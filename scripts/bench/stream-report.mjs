@@ -34,8 +34,16 @@ export function streamRatios(streamResults) {
     const gateway = find('gateway');
     const nginx = find('nginx');
     const direct = find('direct');
+    const gatewayH2 = find('gateway-h2');
     if (gateway?.proxy === undefined || nginx?.proxy === undefined) continue;
     const ratio = (a, b) => (a === undefined || b === undefined || b === 0 ? undefined : a / b);
+    // HTTP/2 to the backend against HTTP/1.1, both through the gateway in the same run.
+    const http2 = gatewayH2?.proxy && {
+      cpuPerEvent: ratio(gatewayH2.proxy.cpuMicrosecondsPerEvent, gateway.proxy.cpuMicrosecondsPerEvent),
+      peakRss: ratio(gatewayH2.proxy.peakRssMegabytes, gateway.proxy.peakRssMegabytes),
+      cpuPerEventToNginx: ratio(gatewayH2.proxy.cpuMicrosecondsPerEvent, nginx.proxy.cpuMicrosecondsPerEvent),
+      peakRssToNginx: ratio(gatewayH2.proxy.peakRssMegabytes, nginx.proxy.peakRssMegabytes),
+    };
     ratios.push({
       scenario,
       cpuPerEvent: ratio(gateway.proxy.cpuMicrosecondsPerEvent, nginx.proxy.cpuMicrosecondsPerEvent),
@@ -44,6 +52,7 @@ export function streamRatios(streamResults) {
       // The p99 of (gap − interval) through each proxy less the same straight to the simulator: what the proxy added.
       gatewayAddedP99Ms: direct && gateway.addedGapMs.p99 - direct.addedGapMs.p99,
       nginxAddedP99Ms: direct && nginx.addedGapMs.p99 - direct.addedGapMs.p99,
+      http2,
     });
   }
   return ratios;
@@ -70,6 +79,12 @@ export function formatStreamReport(document) {
       `${ratio.scenario}: gateway ÷ nginx — CPU per event ${fixed(ratio.cpuPerEvent, 2)}×, peak RSS ${fixed(ratio.peakRss, 2)}×, RSS per stream ${fixed(ratio.rssPerStream, 2)}×; ` +
         `p99 gap added over direct: gateway ${fixed(ratio.gatewayAddedP99Ms, 2)} ms, nginx ${fixed(ratio.nginxAddedP99Ms, 2)} ms`,
     );
+    if (ratio.http2) {
+      lines.push(
+        `${ratio.scenario}: gateway-h2 (HTTP/2 to the backend) ÷ gateway (HTTP/1.1) — CPU per event ${fixed(ratio.http2.cpuPerEvent, 2)}×, peak RSS ${fixed(ratio.http2.peakRss, 2)}×; ` +
+          `÷ nginx — CPU per event ${fixed(ratio.http2.cpuPerEventToNginx, 2)}×, peak RSS ${fixed(ratio.http2.peakRssToNginx, 2)}×`,
+      );
+    }
   }
   for (const result of streamResults.filter((entry) => entry.circuits !== undefined)) {
     lines.push(`${result.name}: ${result.completed} completed, ${result.refused} refused (${result.refusedWithRetryAfter} with retry-after), circuits ${Object.keys(result.circuits).length === 0 ? 'none left the closed state' : JSON.stringify(result.circuits)}`);

@@ -40,7 +40,7 @@ export const STREAM_SCENARIOS = [
     streams: 1_000,
     eventsPerSecond: 10,
     rampSeconds: 1,
-    targets: ['direct', 'nginx', 'gateway'],
+    targets: ['direct', 'nginx', 'gateway', 'gateway-h2'],
     words: ['streams', 'long'],
     description: '1,000 concurrent streams at 10 events/s each',
   },
@@ -50,7 +50,7 @@ export const STREAM_SCENARIOS = [
     streams: 10_000,
     eventsPerSecond: 1,
     rampSeconds: 10,
-    targets: ['direct', 'nginx', 'gateway'],
+    targets: ['direct', 'nginx', 'gateway', 'gateway-h2'],
     words: ['streams', 'long'],
     description: '10,000 concurrent streams at 1 event/s each: the connection-holding case',
   },
@@ -84,8 +84,12 @@ async function runStreamLoadProcess(options) {
   return { pid: child.pid, ...JSON.parse(stdout) };
 }
 
-/** The pids of a target's proxy: none straight to the simulator, nginx's master and worker, or the gateway. */
+/**
+ * The pids of a target's proxy: none straight to the simulator, nginx's master and worker, or the gateway (gateway-h2:
+ * the gateway that speaks HTTP/2 to the simulator).
+ */
 function proxyOf(system, target, gateway) {
+  if (target === 'gateway-h2') return { name: 'gateway-h2', pids: [system.gatewayH2.pid], rssPid: system.gatewayH2.pid, log: system.gatewayH2 };
   if (target === 'nginx') return { name: 'nginx', pids: [system.nginx.process.pid, ...system.nginx.workerPids], rssPid: system.nginx.workerPids[0], log: system.nginx.log };
   if (target === 'gateway') return { name: 'gateway', pids: [gateway.pid], rssPid: gateway.pid, log: gateway };
   return undefined;

@@ -88,6 +88,9 @@ export async function startStreamSystem({ directory, rates, simulatorMain, gatew
     return gateway;
   };
   const gateway = await startGateway('stream gateway', gatewayConfig);
+  // The same gateway with HTTP/2 to the simulator (h2c, backends[].http2.mode on): the gateway-h2 target.
+  const gatewayH2Config = writeStreamGatewayConfig(join(runDirectory, 'gateway-h2'), simulator.url, rates, { http2: 'on' });
+  const gatewayH2 = await startGateway('stream gateway h2', gatewayH2Config);
 
   const nginx = await startNginx({ runDirectory, simulatorUrl: simulator.url });
   const removeStopHook = addStopHook({ stop: () => nginx.process.stop({ signal: 'SIGQUIT', timeoutMs: 5_000 }), killNow: () => nginx.workerPids.forEach(killQuietly) });
@@ -102,12 +105,14 @@ export async function startStreamSystem({ directory, rates, simulatorMain, gatew
     simulator,
     gateway,
     gatewayConfig,
+    gatewayH2,
     nginx,
     fileLimits,
     urls: {
       direct: `${simulator.url}/chat/completions`,
       nginx: `${nginx.url}/v1/chat/completions`,
       gateway: `${gateway.url}/v1/chat/completions`,
+      'gateway-h2': `${gatewayH2.url}/v1/chat/completions`,
     },
     startGateway,
     describe: () => ({
@@ -115,6 +120,8 @@ export async function startStreamSystem({ directory, rates, simulatorMain, gatew
       simulator: { url: simulator.url, pid: simulator.pid },
       gateway: { url: gateway.url, pid: gateway.pid },
       gatewayConfig: gatewayConfig.text,
+      gatewayH2: { url: gatewayH2.url, pid: gatewayH2.pid },
+      gatewayH2Config: gatewayH2Config.text,
       nginx: { url: nginx.url, masterPid: nginx.process.pid, workerPids: nginx.workerPids, config: nginx.configText },
       openFileLimits: fileLimits,
     }),
@@ -126,8 +133,11 @@ export async function startStreamSystem({ directory, rates, simulatorMain, gatew
   return system;
 }
 
-/** nginx with the cluster's config (scripts/cluster/nginx-config.mjs), its one upstream the simulator. */
-async function startNginx({ runDirectory, simulatorUrl }) {
+/**
+ * nginx with the cluster's config (scripts/cluster/nginx-config.mjs), 1 worker, its one upstream the simulator: the
+ * reference proxy of the stream scenarios and of the short-request ones (bench.mjs).
+ */
+export async function startNginx({ runDirectory, simulatorUrl, name = 'stream nginx' }) {
   const directory = join(runDirectory, 'nginx');
   mkdirSync(directory, { recursive: true });
   const port = await freePort('127.0.0.1');
@@ -146,7 +156,7 @@ async function startNginx({ runDirectory, simulatorUrl }) {
   const configPath = join(directory, 'nginx.conf');
   writeFileSync(configPath, configText);
   const managed = new ManagedProcess({
-    name: 'stream nginx',
+    name,
     command: findExecutable('nginx', process.env.NGINX),
     args: ['-p', `${directory}/`, '-c', configPath, '-e', 'stderr'],
     environment: process.env,

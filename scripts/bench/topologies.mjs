@@ -33,24 +33,31 @@ export const CLUSTER_TOPOLOGIES = {
   },
 };
 
-/** The embedded gateway and the simulator that bench.mjs starts, in the shape runScenario loads and measures. */
-export function embeddedSystem({ simulator, gateway }, gatewayConfig) {
+/**
+ * The embedded gateway, the simulator and nginx in front of the simulator (the reference proxy) that bench.mjs
+ * starts, in the shape runScenario loads and measures.
+ */
+export function embeddedSystem({ simulator, gateway, nginx }, gatewayConfig) {
+  const targets = { gateway: gateway.url, nginx: nginx.url, direct: simulator.url.replace(/\/v1$/, '') };
   return {
     topology: 'embedded',
     simulator,
     gateways: [{ name: 'gateway', pid: gateway.pid, log: gateway }],
+    nginx: { pid: nginx.process.pid, workerPids: nginx.workerPids, log: nginx.log },
     processes: [
       { name: 'gateway', role: 'gateway', pid: gateway.pid },
       { name: 'simulator', role: 'simulator', pid: simulator.pid },
+      { name: 'nginx master', role: 'nginx', pid: nginx.process.pid },
+      ...nginx.workerPids.map((pid, index) => ({ name: `nginx worker ${index + 1}`, role: 'nginx', pid })),
     ],
-    loadUrl: (scenario) =>
-      `${scenario.target === 'gateway' ? gateway.url : simulator.url.replace(/\/v1$/, '')}/v1/chat/completions`,
+    loadUrl: (scenario) => `${targets[scenario.target]}/v1/chat/completions`,
     exitedProcess: () => exitedServer([gateway, simulator]),
     describe: () => ({
-      description: 'embedded mode: one gateway process without Redis, loaded directly',
+      description: 'embedded mode: one gateway process without Redis, loaded directly; nginx (1 worker) in front of the simulator as the reference proxy',
       gatewayConfig: gatewayConfig.text,
       gateway: { url: gateway.url, pid: gateway.pid },
       simulator: { url: simulator.url, pid: simulator.pid },
+      nginx: { url: nginx.url, masterPid: nginx.process.pid, workerPids: nginx.workerPids, config: nginx.configText },
     }),
   };
 }

@@ -1,18 +1,23 @@
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { RequestListener } from 'node:http';
+import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { routeNotFound, type GatewayConfig, type KeyStore, type Logger, type ModelCatalog, type UsageLedger } from '@dosrouter/shared';
 import { metricsGuard } from '@dosrouter/health-prober';
 import { authenticateRequests } from './auth/authenticate.js';
 import type { KeyAuthenticator } from './auth/key-authenticator.js';
 import { registerKeyRoutes } from './auth/key-routes.js';
+import { directRoutes } from './http/direct-routes.js';
 import type { InFlightTracker } from './lifecycle/in-flight.js';
 import type { Readiness } from './lifecycle/readiness.js';
 import type { AccessLog } from './telemetry/access-log.js';
 import { errorHandler } from './middleware/error-handler.js';
+import { anthropicRequestId } from './middleware/anthropic-request-id.js';
 import { jsonBody } from './middleware/json-body.js';
 import { requestContext } from './middleware/request-context.js';
 import { replicaHeader } from './middleware/replica-header.js';
 import { registerCorsPreflight } from './middleware/security-headers.js';
 import { createProxyHandler, type ProxyDependencies } from './proxy/proxy-handler.js';
+import { messagesIngress } from './proxy/ingress/messages-ingress.js';
+import { registerCountTokensRoute } from './routes/count-tokens.js';
 import { registerExplainRoute } from './routes/explain.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerMetricsRoute } from './routes/metrics.js';
@@ -21,6 +26,7 @@ import { registerUsageRoutes } from './usage/usage-routes.js';
 import { validateChatRequest } from './validation/chat-request.js';
 import { validateCompletionRequest } from './validation/completion-request.js';
 import { validateEmbeddingRequest } from './validation/embedding-request.js';
+import { validateMessagesRequest } from './validation/messages-request.js';
 
 export interface AppDependencies extends ProxyDependencies {
   readonly config: GatewayConfig;
@@ -39,8 +45,19 @@ export interface AppDependencies extends ProxyDependencies {
   readonly usageLedger?: UsageLedger;
 }
 
-/** The Express application: health and metrics first (no access log), then the OpenAI API, then errors. */
-export function createApp(dependencies: AppDependencies): Express {
+/** What the servers run: the Express app, and the listener that serves the proxy routes beside it. */
+export interface GatewayApp {
+  readonly app: Express;
+  /** The servers' request listener: the proxy routes directly, everything else through `app`. */
+  readonly listener: RequestListener;
+}
+
+/**
+ * The Express application: the OpenAI and Anthropic APIs first, then health and metrics (no access log), then
+ * errors. The OpenAI proxy routes are also served by `listener` without Express's router (http/direct-routes.ts),
+ * with the same handlers.
+ */
+export function createApp(dependencies: AppDependencies): GatewayApp {
   const { config, logger, metrics, readiness, catalog, clock } = dependencies;
   const app = express();
   app.disable('x-powered-by');
@@ -72,9 +89,17 @@ export function createApp(dependencies: AppDependencies): Express {
   const replica = replicaHeader(dependencies.cluster.replica);
   const context = dependencies.keys ? [requestContextHandler, authenticateRequests(dependencies.keys.authenticator), replica] : [requestContextHandler, replica];
   const body = jsonBody({ limitBytes: config.server.bodyLimit, shapeLimits: config.server.bodyLimits });
-  app.post('/v1/chat/completions', context, body, createProxyHandler(dependencies, 'chat/completions', validateChatRequest));
-  app.post('/v1/completions', context, body, createProxyHandler(dependencies, 'completions', validateCompletionRequest));
-  app.post('/v1/embeddings', context, body, createProxyHandler(dependencies, 'embeddings', validateEmbeddingRequest));
+  const proxyRoutes = new Map<string, RequestHandler[]>([
+    ['/v1/chat/completions', [...context, body, createProxyHandler(dependencies, 'chat/completions', validateChatRequest)]],
+    ['/v1/completions', [...context, body, createProxyHandler(dependencies, 'completions', validateCompletionRequest)]],
+    ['/v1/embeddings', [...context, body, createProxyHandler(dependencies, 'embeddings', validateEmbeddingRequest)]],
+  ]);
+  for (const [path, handlers] of proxyRoutes) app.post(path, handlers);
+  // Anthropic's Messages API: routed, limited and recorded as its Chat translation is (docs/protocols.md). It stays
+  // on Express's router, whose error handler answers in Anthropic's shape on these paths.
+  const anthropic = [...context, anthropicRequestId()];
+  app.post('/v1/messages', anthropic, body, createProxyHandler(dependencies, 'chat/completions', validateMessagesRequest, messagesIngress));
+  registerCountTokensRoute(app, anthropic, body, dependencies);
   registerExplainRoute(app, context, body, dependencies);
   registerModelRoutes(app, context, {
     catalog,
@@ -103,6 +128,7 @@ export function createApp(dependencies: AppDependencies): Express {
   app.use(requestContextHandler, dependencies.keys ? [] : [replica], function unknownRoute(request: Request, _response: Response, next: NextFunction) {
     next(routeNotFound(request.method, request.path));
   });
-  app.use(errorHandler({ logger }));
-  return app;
+  const onError = errorHandler({ logger });
+  app.use(onError);
+  return { app, listener: directRoutes(app, proxyRoutes, onError) };
 }

@@ -202,7 +202,12 @@ describe('errors as the official SDK sees them', () => {
       expect(headers.get('x-should-retry')).toBe('true');
     });
 
-    it('opens the deployment’s circuit for that long and says so', async () => {
+    it('opens the deployment’s circuit for that long and says so, when the wait is longer than worth waiting', async () => {
+      await harness.close();
+      harness = await startHarness({
+        models: [{ id: 'sim-model' }],
+        configure: (config) => void (config.routing = { retry: { attempts: 1, maxRetryAfterMs: 1000 } }),
+      });
       harness.simulator.injectFaults({ kind: 'rate_limit', retryAfterSeconds: 5 });
       await captureApiError(harness.client().chat.completions.create({ model: 'sim-model', messages }));
       const error = await captureApiError(harness.client().chat.completions.create({ model: 'sim-model', messages }));
@@ -210,6 +215,17 @@ describe('errors as the official SDK sees them', () => {
       expect(error.code).toBe('circuit_open');
       expect(Number(error.headers.get('retry-after'))).toBeGreaterThanOrEqual(4);
       expect(harness.simulator.stats.requests).toBe(1);
+    });
+
+    it('waits out a retry-after that fits for the requested model’s only deployment, and answers', async () => {
+      harness.simulator.injectFaults({ kind: 'rate_limit', retryAfterSeconds: 1 });
+      await captureApiError(harness.client().chat.completions.create({ model: 'sim-model', messages }));
+      const started = Date.now();
+      const completion = await harness.client({ maxRetries: 0 }).chat.completions.create({ model: 'sim-model', messages });
+      expect(completion.choices[0]?.message.content?.length).toBeGreaterThan(0);
+      // The gateway waited for the circuit the 429 opened rather than refusing; the backend was asked twice in all.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(500);
+      expect(harness.simulator.stats.requests).toBe(2);
     });
 
     it('lets the SDK honour the retry and succeed', async () => {

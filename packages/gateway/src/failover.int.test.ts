@@ -446,14 +446,14 @@ describe('failures before anything reached the client fail over to the other dep
     expect(spreadMs(setup.primary)).toBeGreaterThanOrEqual(1_000);
   });
 
-  it('tries the model’s deployments, then its fallbacks, in order', async () => {
+  it('tries the model’s deployments, then its fallbacks, in order, with retry.order: spread', async () => {
     const setup = await start({
       models: [
         { id: MODEL, outputTokens: 20 },
         { id: 'backup-model', outputTokens: 20 },
         { id: 'last-resort', outputTokens: 20 },
       ],
-      configure: (config) => modelRouting(config, MODEL, { fallbacks: ['backup-model', 'last-resort'], retry: { attempts: 4 } }),
+      configure: (config) => modelRouting(config, MODEL, { fallbacks: ['backup-model', 'last-resort'], retry: { attempts: 4, order: 'spread' } }),
     });
     setup.primary.injectFaults({ kind: 'server_error', model: MODEL });
     setup.spare.injectFaults({ kind: 'overloaded' });
@@ -530,7 +530,7 @@ describe('a content-policy rejection', () => {
   });
 });
 
-describe('a stream that breaks after its first token', () => {
+describe('a stream that breaks after its first token, with routing.recovery: off', () => {
   const breaks = [
     { kind: 'stream_cut', message: /ended the stream before the answer was complete/ },
     { kind: 'stream_stall', message: /did not answer in time \(idle between chunks\)/ },
@@ -540,7 +540,11 @@ describe('a stream that breaks after its first token', () => {
   for (const { kind, message } of breaks) {
     it(`ends with an error event after a ${kind}, never a truncated answer that looks complete`, async () => {
       // Tokens 5 ms apart: the first ones reach the client before the fault, as they would from a real model.
-      const setup = await start({ models: [{ id: MODEL, outputTokens: 20, interTokenDelayMs: 5 }], timeouts: { idleMs: 300 } });
+      const setup = await start({
+        models: [{ id: MODEL, outputTokens: 20, interTokenDelayMs: 5 }],
+        timeouts: { idleMs: 300 },
+        configure: (config) => void ((config.routing as Record<string, unknown>).recovery = 'off'),
+      });
       setup.primary.injectFaults({ kind, count: 2 });
 
       const read = await askStream(setup);
@@ -553,7 +557,7 @@ describe('a stream that breaks after its first token', () => {
       expect(events).not.toContain('[DONE]');
       expect(events.length).toBeGreaterThan(1);
       expect(JSON.parse(events.at(-1)!)).toMatchObject({ error: { message: expect.stringMatching(message) } });
-      // Nothing can be retried once the client has tokens: two requests, two calls, none to the spare.
+      // Without recovery nothing is retried once the client has tokens: two requests, two calls, none to the spare.
       expect(setup.primary.stats.faults).toEqual({ [kind]: 2 });
       expect(setup.spare.stats.requests).toBe(0);
     });

@@ -117,7 +117,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const accessLog = config.logging.accessLog ? AccessLog.forLogger(logger, loggerDestination(logger), 'gateway') : undefined;
   // Handlers still settling a request when its connection was cut (a broken stream's usage): shutdown waits for them.
   const handlers = new InFlightTracker();
-  const app = createApp({
+  const { listener } = createApp({
     handlers,
     saturation: new ReplicaSaturation(config.saturation, metrics, clock),
     deploymentSaturation: new DeploymentSaturation(catalog.deployments(), cluster.deploymentSlots, config.saturation, metrics, clock),
@@ -149,8 +149,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     keepAliveTimeout: config.server.keepAliveTimeoutMs,
   };
   const { tls } = config.server;
-  const httpServer = config.server.http ? createServer(serverOptions, app) : undefined;
-  const httpsServer = tls ? createHttpsServer({ ...serverOptions, ...readTlsPair(tls) }, app) : undefined;
+  const httpServer = config.server.http ? createServer(serverOptions, listener) : undefined;
+  const httpsServer = tls ? createHttpsServer({ ...serverOptions, ...readTlsPair(tls) }, listener) : undefined;
   const servers = [httpServer, httpsServer].filter((server) => server !== undefined);
   const inFlight = new InFlightTracker();
   const { lingeringClose } = config.server;

@@ -45,6 +45,7 @@ export function probePlans(
       settings: deployment.probe,
       target: {
         baseUrl,
+        kind: backend.kind,
         headers: backendHeaders(backend),
         query: backend.query,
         upstreamModel: deployment.upstreamModel,

@@ -1,5 +1,6 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { applyOutage } from './faults/outage.js';
+import { authorizeAnthropic, toAnthropicErrorBody } from './http/anthropic-error.js';
 import { Exchange, type ExchangeObserver } from './http/exchange.js';
 import { invalidUrlError, SimulatorHttpError } from './http/http-error.js';
 import { sendJsonResponse } from './http/json-response.js';
@@ -9,6 +10,7 @@ import { handleChatCompletions } from './routes/chat/chat-completions.js';
 import { handleCompletions } from './routes/completions/completions.js';
 import { CONTROL_PREFIX, handleControl } from './routes/control.js';
 import { handleEmbeddings } from './routes/embeddings/embeddings.js';
+import { handleCountTokens, handleMessages } from './routes/messages/messages.js';
 import { handleListModels, handleRetrieveModel } from './routes/models.js';
 import type { RouteHandler } from './routes/route-context.js';
 import { flattenHeaders } from './state/request-recorder.js';
@@ -19,10 +21,14 @@ const ROUTES: ReadonlyMap<string, RouteHandler> = new Map([
   ['POST /v1/completions', handleCompletions],
   ['POST /v1/embeddings', handleEmbeddings],
   ['GET /v1/models', handleListModels],
+  ['POST /v1/messages', handleMessages],
+  ['POST /v1/messages/count_tokens', handleCountTokens],
 ]);
+/** Paths answered in Anthropic's protocol: its headers, its authentication and its error shape. */
+const ANTHROPIC_PATH_PREFIX = '/v1/messages';
 const MODEL_PATH_PREFIX = '/v1/models/';
 
-/** The one place that turns anything thrown by a handler into an OpenAI-shaped error. */
+/** The one place that turns anything thrown by a handler into an error answer (OpenAI's shape, or Anthropic's). */
 function toHttpError(error: unknown): SimulatorHttpError {
   if (error instanceof SimulatorHttpError) {
     return error;
@@ -96,8 +102,8 @@ function observeExchange(state: SimulatorState, requestId: string): ExchangeObse
 }
 
 /**
- * Counts, records, authenticates and routes one request to the OpenAI-compatible API. An outage answers ahead of
- * authentication and routing, since a backend that is down checks neither.
+ * Counts, records, authenticates and routes one request to the OpenAI-compatible API or to the Messages API. An outage
+ * answers ahead of authentication and routing, since a backend that is down checks neither.
  */
 async function handleApiRequest(
   state: SimulatorState,
@@ -107,10 +113,14 @@ async function handleApiRequest(
   path: string,
 ): Promise<void> {
   const receivedAt = state.clock();
-  state.stats.countRequest();
-  const exchange = new Exchange(response, observeExchange(state, incomingRequestId(request)), {
-    'x-request-id': state.ids.next('req_'),
-  }, state.wheel);
+  state.stats.countRequest(request.httpVersion);
+  // Anthropic lists models at OpenAI's path (GET /v1/models): a request naming an anthropic-version is one of its.
+  const anthropic =
+    path === ANTHROPIC_PATH_PREFIX || path.startsWith(`${ANTHROPIC_PATH_PREFIX}/`) || (path.startsWith('/v1/models') && request.headers['anthropic-version'] !== undefined);
+  const responseId = state.ids.next('req_');
+  // Anthropic names its request id header `request-id`; x-request-id stays for clients of both protocols.
+  const commonHeaders: Record<string, string> = anthropic ? { 'request-id': responseId, 'x-request-id': responseId } : { 'x-request-id': responseId };
+  const exchange = new Exchange(response, observeExchange(state, incomingRequestId(request)), commonHeaders, state.wheel);
   try {
     const body = parseJsonBody(await readRequestBody(request));
     state.recorder.record({
@@ -119,6 +129,7 @@ async function handleApiRequest(
       headers: flattenHeaders(request.headers),
       body: body.kind === 'json' ? body.value : undefined,
       receivedAt,
+      httpVersion: request.httpVersion,
     });
     if (body.kind === 'json' && isRecord(body.value) && typeof body.value['model'] === 'string') {
       state.stats.countModel(body.value['model']);
@@ -129,7 +140,11 @@ async function handleApiRequest(
       applyOutage(exchange, outage);
       return;
     }
-    authorize(state, request);
+    if (anthropic) {
+      authorizeAnthropic(state.options.apiKey, request);
+    } else {
+      authorize(state, request);
+    }
     const handler = selectRoute(method, path);
     if (handler === undefined) {
       throw invalidUrlError(method, path);
@@ -141,7 +156,8 @@ async function handleApiRequest(
       return;
     }
     const httpError = toHttpError(error);
-    exchange.sendJson(httpError.status, httpError.toBody(), httpError.headers);
+    const body = anthropic ? toAnthropicErrorBody(httpError, responseId) : httpError.toBody();
+    exchange.sendJson(httpError.status, body, httpError.headers);
   }
 }
 

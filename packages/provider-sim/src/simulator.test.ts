@@ -55,7 +55,26 @@ describe('startSimulator', () => {
       const page = await client.models.list();
 
       expect(page.data.map((model) => model.id)).toEqual(['sim-fast', 'sim-slow']);
-      expect(page.data[0]).toEqual({ id: 'sim-fast', object: 'model', created: expect.any(Number), owned_by: 'dosrouter-sim' });
+      expect(page.data[0]).toEqual({
+        id: 'sim-fast',
+        object: 'model',
+        created: expect.any(Number),
+        owned_by: 'dosrouter-sim',
+        // Anthropic's fields, for its clients (and the prober's models probe of a kind: anthropic backend).
+        type: 'model',
+        display_name: 'sim-fast',
+        created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      });
+    });
+
+    it('lists them to an Anthropic client, which authenticates with x-api-key (or as Bearer) and names an anthropic-version', async () => {
+      const list = (headers: Record<string, string>) => fetch(`${simulator.baseUrl}/models`, { headers });
+      const refused = await list({ 'anthropic-version': '2023-06-01', 'x-api-key': 'wrong' });
+      expect(refused.status).toBe(401);
+      expect((await list({ 'anthropic-version': '2023-06-01', authorization: 'Bearer sk-sim-secret' })).status).toBe(200);
+      expect(await refused.json()).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
+      const listed = await list({ 'anthropic-version': '2023-06-01', 'x-api-key': 'sk-sim-secret' });
+      expect(await listed.json()).toMatchObject({ data: [{ type: 'model', id: 'sim-fast' }, { id: 'sim-slow' }], has_more: false, first_id: 'sim-fast', last_id: 'sim-slow' });
     });
 
     it('retrieves one model and answers 404 model_not_found for others', async () => {
@@ -175,7 +194,8 @@ describe('startSimulator', () => {
         aborted: 0,
         faults: {},
         byModel: {},
-        usage: { answers: 0, promptTokens: 0, completionTokens: 0 },
+        byHttpVersion: {},
+        usage: { answers: 0, promptTokens: 0, completionTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 },
       });
       expect(simulator.recentRequests()).toEqual([]);
       await expect(client.chat.completions.create(question)).resolves.toMatchObject({ object: 'chat.completion' });

@@ -1,10 +1,12 @@
-import { createServer, type Server, type ServerOptions } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerOptions } from 'node:http';
+import type { AddressInfo, Server } from 'node:net';
 import { parseSimulatorOptions } from './config/parse-simulator-options.js';
 import { TimerWheel } from './delivery/timer-wheel.js';
 import { FaultSchedule } from './faults/fault-schedule.js';
+import { createSimulatorServer, type SimulatorServer } from './http/protocol-server.js';
 import { createRequestListener } from './server.js';
 import { IdGenerator } from './state/id-generator.js';
+import { PromptCache } from './state/prompt-cache.js';
 import { RequestRecorder } from './state/request-recorder.js';
 import { injectFault, readStats, resetState, setOutage } from './state/simulator-controls.js';
 import type { SimulatorState } from './state/simulator-state.js';
@@ -25,7 +27,7 @@ class RunningSimulator implements Simulator {
   private closing: Promise<void> | undefined;
 
   constructor(
-    private readonly server: Server,
+    private readonly listener: SimulatorServer,
     private readonly state: SimulatorState,
     readonly port: number,
     host: string,
@@ -69,9 +71,9 @@ class RunningSimulator implements Simulator {
 
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve, reject) => {
-      this.server.close((error) => (error === undefined ? resolve() : reject(error)));
+      this.listener.server.close((error) => (error === undefined ? resolve() : reject(error)));
       // Hung and stalled exchanges would keep close() waiting forever: drop every connection, busy or idle.
-      this.server.closeAllConnections();
+      this.listener.closeAllConnections();
     });
     return this.closing;
   }
@@ -124,12 +126,13 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     stats: new StatsCounter(),
     usage: new UsageLedger(),
     recorder: new RequestRecorder(resolved.recordRequests),
+    promptCache: new PromptCache(clock),
     ids: new IdGenerator(resolved.seed),
     wheel: new TimerWheel(),
     clock,
     startedAtSeconds: Math.floor(clock() / 1000),
   };
-  const server = createServer(SERVER_OPTIONS, createRequestListener(state));
-  const address = await listen(server, resolved.host, resolved.port);
-  return new RunningSimulator(server, state, address.port, resolved.host);
+  const listener = createSimulatorServer(SERVER_OPTIONS, createRequestListener(state), resolved.http2);
+  const address = await listen(listener.server, resolved.host, resolved.port);
+  return new RunningSimulator(listener, state, address.port, resolved.host);
 }

@@ -30,6 +30,18 @@ export interface SimulatedModel {
    * own line, so each stream chunk goes out as several `data:` lines.
    */
   jsonStyle?: JsonStyle;
+  /**
+   * Chat requests whose last message is an assistant message (a prefill to continue) are refused with 400
+   * `invalid_request_error`, as many backends do. Default false: the model continues the prefill (when the prefill
+   * is the start of the answer it would give without it, the continuation is the rest of that answer).
+   */
+  rejectsPrefill?: boolean;
+  /**
+   * The shortest prompt prefix the simulated provider caches. Default 1024, what OpenAI and Anthropic's Sonnet and
+   * Opus models need. Anthropic: a `cache_control` breakpoint whose prefix is shorter is not cached (no cache
+   * write, no cache read). OpenAI chat: prompts shorter than this are never cached.
+   */
+  promptCacheMinimumTokens?: number;
 }
 
 export interface SimulatorOptions {
@@ -44,6 +56,11 @@ export interface SimulatorOptions {
   port?: number;
   /** How many recent requests to keep for inspection. Default 100. */
   recordRequests?: number;
+  /**
+   * Also speak HTTP/2 without TLS (h2c, prior knowledge) on the same port: a connection that opens with the HTTP/2
+   * preface is served as HTTP/2, any other as HTTP/1.1. Default false (HTTP/1.1 only).
+   */
+  http2?: boolean;
 }
 
 /** One queued fault: the next `count` requests for `model` (any model when omitted) get it. */
@@ -58,6 +75,12 @@ export interface FaultInjection {
   retryAfterMs?: number;
   /** slow_first_token: extra delay before the first token. Default 5000. */
   delayMs?: number;
+  /**
+   * stream_cut, stream_stall and malformed_chunk on a stream: act after this many token events (per choice position
+   * when n > 1) instead of about half way (cut), after three events (stall) or half way (malformed). Streams shorter
+   * than that run to their end untouched by a cut or a stall.
+   */
+  afterTokens?: number;
 }
 
 /** How the simulated backend fails while it is down: an error answer, a reset connection, or no answer at all. */
@@ -76,9 +99,14 @@ export interface Outage {
 export interface UsageTotals {
   /** Answers written to the end that carried usage: a non-streamed body with `usage`, or a stream's usage chunk. */
   answers: number;
+  /** All prompt tokens, cached ones included; for a Messages answer input_tokens + both cache counts. */
   promptTokens: number;
   /** 0 for embeddings, which report prompt tokens only. */
   completionTokens: number;
+  /** Of promptTokens, those read from the prompt cache (OpenAI's cached_tokens, Anthropic's cache_read_input_tokens). */
+  cacheReadTokens: number;
+  /** Of promptTokens, those written to the prompt cache (Anthropic's cache_creation_input_tokens). */
+  cacheWriteTokens: number;
 }
 
 export interface SimulatorStats {
@@ -92,6 +120,8 @@ export interface SimulatorStats {
   faults: Record<string, number>;
   /** Requests by the model they named. */
   byModel: Record<string, number>;
+  /** Requests on /v1 routes by HTTP version: "1.1", "2.0". */
+  byHttpVersion: Record<string, number>;
   /** Usage reported to clients; aborted answers, errors and answers broken by a fault are not in it. */
   usage: UsageTotals;
 }
@@ -105,6 +135,8 @@ export interface RecordedRequest {
   body: unknown;
   /** Epoch milliseconds. */
   receivedAt: number;
+  /** "1.1" or "2.0". */
+  httpVersion: string;
 }
 
 export interface Simulator {
@@ -127,7 +159,7 @@ export interface Simulator {
    * ids answered least recently are dropped first, though their usage stays in `stats.usage`. A snapshot.
    */
   usageByRequestId(): Record<string, UsageTotals>;
-  /** Clears stats (usage included), queued faults, the outage and recorded requests, and re-seeds the fault PRNG. */
+  /** Clears stats (usage included), queued faults, the outage, recorded requests and the prompt cache, and re-seeds the fault PRNG. */
   reset(): void;
   /** Closes the server and destroys open sockets, hung ones included. */
   close(): Promise<void>;

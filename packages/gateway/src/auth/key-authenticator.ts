@@ -79,7 +79,7 @@ function bearerSecret(authorization: string | undefined): string | undefined {
 
 const missingKey = (): GatewayError =>
   new GatewayError(
-    "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+    "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or in an x-api-key header.",
     { status: 401, code: 'missing_api_key', type: 'authentication_error' },
   );
 

@@ -31,6 +31,8 @@ function verdictOf(result: AttemptResult): Verdict {
   if (result.ok) return 'success';
   const { status, code } = result.error;
   if (code === 'client_closed' || code === 'circuit_open') return 'none';
+  // A continuation that answered with another text than the one delivered: the backend worked as it should.
+  if (code === 'upstream_continuation_mismatch') return 'success';
   return status >= 500 || status === 408 || status === 429 ? 'failure' : 'success';
 }
 
@@ -228,6 +230,11 @@ export class BreakerBoard {
 
   shutdown(): void {
     for (const breaker of this.breakers.values()) breaker.shutdown();
+  }
+
+  /** How long until a circuit a backend's 429 opened turns half-open; undefined when it is not open for that. */
+  rateLimitedForMs(deploymentId: string): number | undefined {
+    return this.openCause.get(deploymentId) === 'rate_limit' ? this.remainingMs(deploymentId) : undefined;
   }
 
   /** How long until an open circuit turns half-open, or undefined when it is not open here. */

@@ -2,9 +2,11 @@ import type { NextFunction, Request, Response } from 'express';
 import { GatewayError, internalError, type Logger } from '@dosrouter/shared';
 import { RequestContext } from '../request/request-context.js';
 import { hasUnreadBody } from '../lifecycle/lingering-close.js';
+import { anthropicErrorOf } from '../translate/anthropic-errors.js';
 
 /**
- * The one place errors become responses: OpenAI's `{"error":{message,type,param,code}}` with its status,
+ * The one place errors become responses: OpenAI's `{"error":{message,type,param,code}}` with its status, or on
+ * Anthropic's routes (`/v1/messages…`) Anthropic's `{"type":"error","error":{type,message}}` with its status;
  * `x-should-retry` as the gateway decides it, and `retry-after` when known. Never a stack trace or HTML.
  */
 export function errorHandler({ logger }: { logger: Logger }) {
@@ -32,9 +34,21 @@ export function errorHandler({ logger }: { logger: Logger }) {
     if (gatewayError.retryAfterMs !== undefined) headers['retry-after-ms'] = String(gatewayError.retryAfterMs);
     if (outcome?.model) headers['x-dosrouter-model'] = outcome.model;
     if (outcome?.deployment) headers['x-dosrouter-deployment'] = outcome.deployment;
+    if (isAnthropicRoute(request.path)) {
+      const { status, body } = anthropicErrorOf(gatewayError);
+      if (outcome?.requestId) body.request_id = outcome.requestId;
+      response.writeHead(status, headers);
+      response.end(JSON.stringify(body));
+      return;
+    }
     response.writeHead(gatewayError.status, headers);
     response.end(JSON.stringify(gatewayError.toBody()));
   };
+}
+
+/** Anthropic's Messages API and everything below it (count_tokens, and unknown paths an Anthropic client tries). */
+function isAnthropicRoute(path: string): boolean {
+  return path === '/v1/messages' || path.startsWith('/v1/messages/');
 }
 
 /** A client should retry rate limits and server-side failures, never its own bad requests. */

@@ -69,6 +69,9 @@ export function jsonBody({ limitBytes, shapeLimits }: JsonBodyOptions) {
     request.once('end', () => {
       if (done) return;
       done = true;
+      // Off the request, so that the chunks and the shape scanner this listener holds go with it: a stream keeps its
+      // request for minutes.
+      request.off('data', onData);
       response.locals.bodyBytes = size;
       const buffer = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
       // Kept for the upstream body, which is made from the client's bytes rather than re-serialised (upstream/raw-body.ts).

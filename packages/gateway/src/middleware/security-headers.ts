@@ -8,7 +8,7 @@ export interface CorsPolicy {
 }
 
 /** Headers a browser client may send and read. */
-const ALLOWED_REQUEST_HEADERS = 'authorization, content-type, x-request-id, x-session-id, x-dosrouter-strategy';
+const ALLOWED_REQUEST_HEADERS = 'authorization, x-api-key, anthropic-version, anthropic-beta, content-type, x-request-id, x-session-id, x-dosrouter-strategy';
 const EXPOSED_HEADERS =
   'x-request-id, x-dosrouter-model, x-dosrouter-deployment, x-dosrouter-strategy, x-dosrouter-attempts, x-dosrouter-tier, ' +
   'x-dosrouter-rule, x-dosrouter-cost-usd, x-dosrouter-savings, retry-after, retry-after-ms, x-ratelimit-limit-requests, ' +

@@ -1,17 +1,18 @@
 import {
   DEFAULT_EXPECTED_OUTPUT_TOKENS,
-  costUsd,
   formatUsd,
+  usageCostUsd,
   type Deployment,
   type ModelCatalog,
+  type PricedTokens,
   type Pricing,
   type RoutePlan,
 } from '@dosrouter/shared';
-import type { TokenUsage } from '../upstream/sse-scanner.js';
+import type { TokenUsage } from '../usage/token-usage.js';
 
 /**
- * What an answer cost and what it saved, at the catalog's prices, and the headers that say so with what routing
- * decided. The cost uses the backend's usage when it is known before the headers go out (non-streaming answers);
+ * What an answer cost and what it saved, at the catalog's prices (cache reads and writes at their own), and the
+ * headers that say so with what routing decided. The cost uses the backend's usage when it is known before the headers go out (non-streaming answers);
  * a stream's headers precede its usage, so they carry an estimate: the estimated prompt tokens and the request's
  * max tokens (or 256).
  */
@@ -24,8 +25,8 @@ export class AnswerPricing {
   }
 
   headers(plan: RoutePlan, deployment: Deployment, attempts: number, usage: TokenUsage | undefined): Record<string, string> {
-    const [promptTokens, completionTokens] = tokensOf(plan, usage);
-    const cost = costUsd(deployment.pricing, promptTokens, completionTokens);
+    const tokens = tokensOf(plan, usage);
+    const cost = usageCostUsd(deployment.pricing, tokens);
     const headers: Record<string, string> = {
       'x-dosrouter-model': deployment.model,
       'x-dosrouter-deployment': deployment.id,
@@ -36,19 +37,19 @@ export class AnswerPricing {
     if (plan.classification) headers['x-dosrouter-tier'] = plan.classification.tier;
     if (plan.economized) headers['x-dosrouter-profile'] = 'eco';
     if (plan.rule) headers['x-dosrouter-rule'] = encodeURIComponent(plan.rule);
-    if (this.baseline) headers['x-dosrouter-savings'] = formatUsd(costUsd(this.baseline, promptTokens, completionTokens) - cost);
+    if (this.baseline) headers['x-dosrouter-savings'] = formatUsd(usageCostUsd(this.baseline, tokens) - cost);
     return headers;
   }
 
   /** The cost recorded for a finished answer: from usage, else the estimate. */
   answerCost(plan: RoutePlan, deployment: Deployment, usage: TokenUsage | undefined): number {
-    const [promptTokens, completionTokens] = tokensOf(plan, usage);
-    return costUsd(deployment.pricing, promptTokens, completionTokens);
+    return usageCostUsd(deployment.pricing, tokensOf(plan, usage));
   }
 }
 
-function tokensOf(plan: RoutePlan, usage: TokenUsage | undefined): [prompt: number, completion: number] {
-  if (usage) return [usage.promptTokens, usage.completionTokens];
+/** The answer's usage, cache counts included, else the estimate (nothing of which is known to be cached). */
+function tokensOf(plan: RoutePlan, usage: TokenUsage | undefined): PricedTokens {
+  if (usage) return usage;
   const { estimatedPromptTokens, maxOutputTokens } = plan.facts.profile;
-  return [estimatedPromptTokens, maxOutputTokens ?? DEFAULT_EXPECTED_OUTPUT_TOKENS];
+  return { promptTokens: estimatedPromptTokens, completionTokens: maxOutputTokens ?? DEFAULT_EXPECTED_OUTPUT_TOKENS };
 }

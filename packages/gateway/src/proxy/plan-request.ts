@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import { toNanoUsd, usageDay, type ApiKeyRecord, type GatewayError, type RandomSource, type RoutePlan, type Router, type RoutingSnapshot, type SpendReader } from '@dosrouter/shared';
+import { SESSION_HEADER, toNanoUsd, usageDay, type ApiKeyRecord, type GatewayError, type RandomSource, type RoutePlan, type Router, type RoutingSnapshot, type SpendReader } from '@dosrouter/shared';
 import type { KeyModelPermissions } from '../auth/key-models.js';
 import type { ClusterState } from '../cluster/cluster-state.js';
 import type { ProxiedRequest } from '../validation/request-fields.js';
@@ -44,7 +44,7 @@ export function planRequest(
       model: proxied.model,
       body: proxied.body,
       stream: proxied.stream,
-      headers: request.headers,
+      headers: proxied.sessionId !== undefined && request.headers[SESSION_HEADER] === undefined ? { ...request.headers, [SESSION_HEADER]: proxied.sessionId } : request.headers,
       ...(apiKey?.allowedModels ? { allowedModel: dependencies.keyModels.allows(apiKey.allowedModels) } : {}),
       ...(apiKey && pastSoftBudget(apiKey, dependencies.spend) ? { economize: true } : {}),
     },

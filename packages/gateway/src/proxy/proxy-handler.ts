@@ -1,4 +1,3 @@
-import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Request, Response } from 'express';
@@ -9,8 +8,11 @@ import {
   type ApiKeyRecord,
   type Deployment,
   type GatewayConfig,
+  type RoutePlan,
   type NextAttempt,
 } from '@dosrouter/shared';
+import type { BreakerBoard } from '../cluster/breaker-board.js';
+import { clientCredential } from '../auth/authenticate.js';
 import { contextOf, type RequestContext } from '../request/request-context.js';
 import type { DeploymentSaturation } from '../saturation/deployment-saturation.js';
 import { PRIORITY_HEADER } from '../saturation/queue-place.js';
@@ -26,17 +28,25 @@ import {
   recordUpstreamErrors,
   retryAfterMsOf,
 } from '../upstream/attempt-layers.js';
+import { refusedPrefill } from '../recovery/continuation-request.js';
+import { StreamRecovery } from '../recovery/stream-recovery.js';
+import type { AttemptResult } from '../upstream/attempt.js';
+import { endWithErrorEvent } from '../upstream/stream-relay.js';
 import type { Operation } from '../upstream/backend.js';
 import type { BackendRegistry } from '../upstream/backend-registry.js';
-import { rewriteBody, topLevelMembers, type TopLevelMembers } from '../upstream/raw-body.js';
 import type { UsageRecorder } from '../usage/usage-recorder.js';
 import type { SpendObservations } from '../usage/spend-observations.js';
 import type { ProxiedRequest } from '../validation/request-fields.js';
 import { AnswerPricing } from './answer-pricing.js';
+import { runHedgeRace } from './hedge-race.js';
+import type { AttemptShape, Ingress } from './ingress/ingress.js';
+import { openAiIngress } from './ingress/openai-ingress.js';
 import { planRequest, type PlanningDependencies } from './plan-request.js';
 import { RequestLimits } from './request-limits.js';
 
 export interface ProxyDependencies extends PlanningDependencies {
+  /** `routing.recovery` and the models' own settings. */
+  readonly config: Pick<GatewayConfig, 'routing'>;
   readonly pricing: AnswerPricing;
   readonly backends: BackendRegistry;
   readonly limits: GatewayConfig['limits'];
@@ -54,6 +64,8 @@ export interface ProxyDependencies extends PlanningDependencies {
 
 /** A retry-after wait ends this much after the backend's time, so that the circuit it opened is half-open by then. */
 const RETRY_AFTER_MARGIN_MS = 50;
+/** Most of a stream kept (by reference) for continuing it after a break; a longer one ends with the error event. */
+const RECOVERY_MAX_BYTES = 1024 * 1024;
 
 /**
  * The handler for one forwarded operation: validate → plan the route (a pure function of the request and the local
@@ -61,14 +73,22 @@ const RETRY_AFTER_MARGIN_MS = 50;
  * apply) → attempts, driven by the plan's retry policy, until one answers. Nothing reaches the client before an
  * attempt succeeds, so failover is invisible; the last failure is what the client sees when none does. Each
  * attempt runs through the layers every attempt shares (in-flight count, rolling stats, upstream error metrics,
- * circuit breaker); the request's RequestContext is told what happens.
+ * circuit breaker); the request's RequestContext is told what happens. `operation` is what routing and usage
+ * estimates see; the ingress adapter makes each attempt for its deployment's backend kind (default: OpenAI's API
+ * passed through).
  */
 export function createProxyHandler(
   dependencies: ProxyDependencies,
   operation: Operation,
   validate: (body: Record<string, unknown>) => ProxiedRequest,
+  ingress?: Ingress,
 ) {
+  const shaperOf = ingress ?? openAiIngress(operation);
+  // Mid-stream recovery continues OpenAI streams written to the client as they come; not a translated ingress's.
+  const recoverable = ingress === undefined;
   const { cluster, metrics, clock, saturation, deploymentSaturation } = dependencies;
+  // The path routing rules see: the route's own, which is also how the request reached this handler.
+  const routePath = `/v1/${operation}`;
   const dispatch = composeAttempt([
     gateConnections(metrics),
     countInFlight(cluster.inFlight),
@@ -77,25 +97,29 @@ export function createProxyHandler(
     guardWithBreaker(cluster.breakers),
   ]);
 
-  return async function proxyHandler(request: Request, response: Response): Promise<void> {
+  // Chained rather than awaited: a frame suspended for a stream's whole life stays on the heap (attempt-layers.ts).
+  return function proxyHandler(request: Request, response: Response): Promise<void> {
     const context = contextOf(response);
     context.handlerStarted();
-    try {
-      await forward(request, response, context);
-    } finally {
-      context.handlerFinished();
-    }
+    return forward(request, response, context).finally(() => context.handlerFinished());
   };
 
   async function forward(request: Request, response: Response, context: RequestContext): Promise<void> {
     const proxied = validate(request.body as Record<string, unknown>);
     const apiKey = response.locals.apiKey as ApiKeyRecord | undefined;
     context.validated(operation, proxied, apiKey?.id);
-    const { plan, unavailable } = planRequest(dependencies, operation, request.route.path as string, proxied, request, response);
+    const { plan, snapshot, unavailable } = planRequest(dependencies, operation, routePath, proxied, request, response);
     context.planned(plan);
-    if (plan.attempts.length === 0) throw unavailable();
+    // The requested model's only deployment, held by a backend's 429: waited for when the wait is worth it, else the
+    // client is told the circuit is open (unavailable) as for any other.
+    const rateLimited = rateLimitedRequestedDeployment(plan, cluster.breakers);
+    const heldByRateLimit = rateLimited && rateLimited.waitMs <= plan.retry.maxRetryAfterMs ? rateLimited : undefined;
+    if (plan.attempts.length === 0 && !heldByRateLimit) throw unavailable();
+    // What admission and the attempts start from: the plan's candidates, else the held deployment alone.
+    const candidates = plan.attempts.length === 0 && heldByRateLimit ? [heldByRateLimit.deployment] : plan.attempts;
 
-    let controller: AbortController | undefined;
+    /** The attempts under way (several while hedged attempts race). */
+    const controllers = new Set<AbortController>();
     let limits: RequestLimits | undefined;
     let slot: SaturationSlot | undefined;
     let deploymentSlot: SaturationSlot | undefined;
@@ -108,7 +132,7 @@ export function createProxyHandler(
       limits?.release(context.outcome.usage?.totalTokens, response.statusCode < 400);
       if (response.writableFinished) return;
       clientGone.abort();
-      controller?.abort(new Error('client closed the connection'));
+      for (const controller of controllers) controller.abort(new Error('client closed the connection'));
     });
     // The replica's own limit: past it the request waits its fair turn (saturation), before any Redis round trip.
     const place = saturation.placeOf(apiKey, request.headers[PRIORITY_HEADER], request.socket.remoteAddress);
@@ -128,7 +152,7 @@ export function createProxyHandler(
       // concurrent requests sharing a lease would slip past a concurrency limit.
       randomUUID(),
       dependencies.limits,
-      request.headers.authorization,
+      clientCredential(request.headers),
       Number(response.locals.bodyBytes) || 0,
       proxied.body,
       apiKey,
@@ -136,7 +160,8 @@ export function createProxyHandler(
       // Without usage records nothing adds to a key's spend: its budget is not checked either.
       dependencies.usage !== undefined,
     );
-    const start = await limits.admit(plan.attempts, plan.target);
+    const admission = limits.admit(candidates, plan.target);
+    const start = typeof admission === 'number' ? admission : await admission;
     context.admitted(limits.headers);
     // Slots taken while the client was leaving: the listener has already run, so release them here.
     const leftDuringAdmission = (): boolean => {
@@ -149,10 +174,14 @@ export function createProxyHandler(
       return;
     }
 
-    const upstreamBody = upstreamBodies(proxied, response.locals.rawBody as Buffer | undefined);
-    const sequence = new AttemptSequence(plan.attempts, plan.retry, context.outcome.receivedAt, dependencies.random);
+    const shapeAttempt = shaperOf(proxied, response.locals.rawBody as Buffer | undefined, request.headers);
+    const sequence = new AttemptSequence(plan.attempts, plan.retry, context.outcome.receivedAt, dependencies.random, plan.steps[0]?.order.length);
     for (const skipped of plan.attempts.slice(0, start)) sequence.skipped(skipped);
-    const admitted = new Set<string>(start < plan.attempts.length ? [plan.attempts[start]!.id] : []);
+    if (heldByRateLimit) {
+      sequence.waitFor(heldByRateLimit.deployment, clock() + heldByRateLimit.waitMs + RETRY_AFTER_MARGIN_MS);
+    }
+    const admitted = new Set<string>(start < candidates.length ? [candidates[start]!.id] : []);
+    const recovery = recoverable ? recoveryFor(dependencies.config.routing, operation, plan.target, proxied) : undefined;
     let lastError: GatewayError | undefined;
     // Deployments skipped at their `maxConcurrent`, best first. When every deployment with room has been tried, the
     // request waits once for a slot on any of them (the first to free wins), within what is left of its deadline.
@@ -175,7 +204,8 @@ export function createProxyHandler(
       next && !clientGone.signal.aborted;
       next = sequence.next(clock()) ?? (await waitForRoom())
     ) {
-      const { deployment, delayMs } = next;
+      const { delayMs } = next;
+      let { deployment } = next;
       if (delayMs > 0 && !(await sleep(delayMs, true, { signal: clientGone.signal }).catch(() => false))) break;
       // A full deployment is a reason to go elsewhere, never a failure: it is skipped, not counted.
       const taken = next.slot ?? deploymentSaturation.tryAcquire(deployment);
@@ -200,16 +230,111 @@ export function createProxyHandler(
         }
         admitted.add(deployment.id);
       }
-      controller = new AbortController();
-      const backend = dependencies.backends.get(deployment.backend);
-      const askForUsage = proxied.stream && !proxied.includeUsage && backend.requestStreamUsage;
-      // Built before the attempt, outside every layer: nothing our own code does can count against a circuit.
-      const body = upstreamBody(deployment, askForUsage);
-      context.attemptStarted(deployment);
-      const result = await dispatch(
-        { backend, deployment, operation, body, stream: proxied.stream, dropUsageOnlyChunk: askForUsage, controller, context },
-        response,
-      );
+      // A broken stream is continued: the delivered text as a prefill (or the request again, for a backend that refused one).
+      const continuing = recovery?.continuing === true;
+      /**
+       * The attempt as `target`'s backend kind needs it, built before the attempt, outside every layer: nothing our
+       * own code does can count against a circuit. A GatewayError when the request cannot be said in its protocol
+       * (a continuation goes to OpenAI-compatible deployments only).
+       */
+      const shapeFor = (target: Deployment): AttemptShape | GatewayError => {
+        const backend = dependencies.backends.get(target.backend);
+        try {
+          if (continuing && backend.kind !== 'openai') {
+            throw new GatewayError(`A broken stream is continued on OpenAI-compatible deployments only, not on ${target.id}.`, {
+              status: 502,
+              code: 'upstream_stream_interrupted',
+              type: 'server_error',
+            });
+          }
+          return shapeAttempt(backend, target);
+        } catch (error) {
+          if (error instanceof GatewayError) return error;
+          throw error;
+        }
+      };
+      /** One attempt on `target`, told to `attemptContext` (the request's, or a fork while hedged attempts race). */
+      const start = (target: Deployment, shape: AttemptShape, attemptContext: RequestContext, claim?: () => boolean, targetSlot?: SaturationSlot) => {
+        const controller = new AbortController();
+        controllers.add(controller);
+        const backend = dependencies.backends.get(target.backend);
+        attemptContext.attemptStarted(target);
+        const result = dispatch(
+          {
+            backend,
+            deployment: target,
+            operation: shape.operation,
+            body: continuing ? recovery!.bodyFor(target) : shape.body,
+            stream: proxied.stream,
+            dropUsageOnlyChunk: shape.dropUsageOnlyChunk,
+            dialect: shape.dialect,
+            ...(shape.answer ? { answer: shape.answer } : {}),
+            ...(shape.headers ? { headers: shape.headers } : {}),
+            controller,
+            context: attemptContext,
+            ...(recovery ? { recovery } : {}),
+            ...(continuing ? { continuation: recovery!.rewriterFor(target) } : {}),
+            ...(claim ? { claim } : {}),
+          },
+          shape.writer(response),
+        ).finally(() => {
+          controllers.delete(controller);
+          targetSlot?.release();
+        });
+        return { controller, result };
+      };
+      const shape = shapeFor(deployment);
+      if (shape instanceof GatewayError) {
+        // The request cannot be said in this backend's protocol: another deployment may take it.
+        deploymentSlot.release();
+        lastError = shape;
+        sequence.failed(deployment, 'failover', clock());
+        continue;
+      }
+      let result: AttemptResult;
+      // Only a request's first attempt is hedged, never a continuation.
+      if (plan.hedge && sequence.attempts === 0 && !continuing) {
+        const hedgeSlots = new Map<Deployment, SaturationSlot>();
+        const hedgeShapes = new Map<Deployment, AttemptShape>([[deployment, shape]]);
+        const race = await runHedgeRace({
+          first: deployment,
+          hedge: plan.hedge,
+          snapshot,
+          context,
+          metrics,
+          signal: clientGone.signal,
+          start: (target, attemptContext, claim) => start(target, hedgeShapes.get(target)!, attemptContext, claim, hedgeSlots.get(target)),
+          nextCandidate: async (busy) => {
+            const candidate = sequence.next(clock(), busy);
+            if (!candidate || candidate.delayMs > 0) return undefined;
+            const candidateShape = shapeFor(candidate.deployment);
+            if (candidateShape instanceof GatewayError) return undefined;
+            // A hedge takes its deployment's slot without waiting, and is not made without one.
+            const taken = deploymentSaturation.tryAcquire(candidate.deployment);
+            const hedgeSlot = taken instanceof Promise ? await taken : taken;
+            if (!hedgeSlot) return undefined;
+            if (!admitted.has(candidate.deployment.id)) {
+              if (!(await limits!.admitFailover(candidate.deployment))) {
+                hedgeSlot.release();
+                return undefined;
+              }
+              admitted.add(candidate.deployment.id);
+            }
+            hedgeSlots.set(candidate.deployment, hedgeSlot);
+            hedgeShapes.set(candidate.deployment, candidateShape);
+            return candidate.deployment;
+          },
+        });
+        // The other racers: aborted by the winner (not retried), or failed on their own.
+        for (const other of race.others) {
+          const kind = other.result.ok || other.result.error.code === 'client_closed' ? 'failover' : failureKind(other.result.error, plan.retry.maxRetryAfterMs);
+          sequence.failed(other.deployment, kind, clock());
+        }
+        deployment = race.deployment;
+        result = race.result;
+      } else {
+        result = await start(deployment, shape, context).result;
+      }
       deploymentSlot.release();
       if (result.ok) {
         // A stream that broke after its first byte did not commit an answer: its cost is settled here.
@@ -219,10 +344,25 @@ export function createProxyHandler(
       }
       lastError = result.error;
       const retryAfterMs = retryAfterMsOf(result.error);
-      sequence.failed(deployment, failureKind(result.error), clock(), retryAfterMs === undefined ? undefined : retryAfterMs + RETRY_AFTER_MARGIN_MS);
+      const { status, code, retryable } = result.error;
+      if (continuing && recovery!.modeFor(deployment) === 'prefill' && refusedPrefill(status, code)) {
+        // It refused the prefill: asked again at once without it; the new answer must repeat the delivered text.
+        recovery!.prefillRefused(deployment);
+        sequence.failed(deployment, 'again', clock());
+        continue;
+      }
+      // A broken stream's deployment is not asked to continue its own answer: another is, or a fallback.
+      const kind = result.broke ? 'failover' : failureKind({ status, code, retryable, retryAfterMs }, plan.retry.maxRetryAfterMs);
+      sequence.failed(deployment, kind, clock(), retryAfterMs === undefined ? undefined : retryAfterMs + RETRY_AFTER_MARGIN_MS);
     }
     if (clientGone.signal.aborted) {
       context.failed('client_closed');
+      return;
+    }
+    if (recovery?.continuing) {
+      // The client's stream is open and has part of the answer: it ends with the error event, as an unrecovered break.
+      const error = lastError ?? new GatewayError(`No deployment of ${plan.target} could continue the stream.`, { status: 502, code: 'upstream_stream_interrupted', type: 'server_error' });
+      endWithErrorEvent(response, context, error);
       return;
     }
     if (lastError) Object.assign(lastError.headers, limits.headers);
@@ -231,25 +371,21 @@ export function createProxyHandler(
 }
 
 /**
- * The bodies sent upstream for one request: the client's, with the backend's model id and, if asked for, stream
- * usage. Made from the client's own bytes (`rewriteBody`: only the `model` and `stream_options` values change), so
- * that a large body is not serialised again on the event loop for every attempt; re-serialised from the parsed body
- * only when the bytes are not valid UTF-8 (JSON.parse read them with replacement characters).
+ * The recovery of a chat stream with one choice, unless `recovery: off` (the model's, else `routing.recovery`);
+ * undefined for everything else, which ends with the error event when it breaks after its first byte.
  */
-function upstreamBodies(proxied: ProxiedRequest, raw: Buffer | undefined): (deployment: Deployment, askForUsage: boolean) => string | Buffer {
-  const members = raw !== undefined && isUtf8(raw) ? membersOf(raw) : undefined;
-  return (deployment, askForUsage) => {
-    const streamOptions = askForUsage ? { ...(proxied.body.stream_options as object | undefined), include_usage: true } : undefined;
-    if (raw && members && members.model.length > 0) return rewriteBody(raw, members, deployment.upstreamModel, streamOptions);
-    return JSON.stringify({ ...proxied.body, model: deployment.upstreamModel, ...(streamOptions ? { stream_options: streamOptions } : {}) });
-  };
+function recoveryFor(routing: GatewayConfig['routing'], operation: Operation, target: string, proxied: ProxiedRequest): StreamRecovery | undefined {
+  if (operation !== 'chat/completions' || !proxied.stream) return undefined;
+  const choices = proxied.body['n'];
+  if (choices !== undefined && choices !== null && choices !== 1) return undefined;
+  const setting = (Object.hasOwn(routing.models, target) ? routing.models[target]?.recovery : undefined) ?? routing.recovery;
+  return setting === 'on' ? new StreamRecovery(proxied.body, proxied.includeUsage, RECOVERY_MAX_BYTES) : undefined;
 }
 
-/** The members to rewrite; undefined (re-serialise instead) if the scan disagrees with what JSON.parse accepted. */
-function membersOf(raw: Buffer): TopLevelMembers | undefined {
-  try {
-    return topLevelMembers(raw);
-  } catch {
-    return undefined;
-  }
+/** The requested model's only deployment when a backend's 429 holds its circuit open, with the time left. */
+function rateLimitedRequestedDeployment(plan: RoutePlan, breakers: BreakerBoard): { deployment: Deployment; waitMs: number } | undefined {
+  const verdicts = plan.steps[0]?.verdicts;
+  if (verdicts?.length !== 1 || verdicts[0]!.filter !== 'circuit_open') return undefined;
+  const waitMs = breakers.rateLimitedForMs(verdicts[0]!.deployment.id);
+  return waitMs === undefined ? undefined : { deployment: verdicts[0]!.deployment, waitMs };
 }

@@ -1,6 +1,19 @@
 import type { TokenUsage } from '../upstream/sse-scanner.js';
 
 /**
+ * An attempt before the last that reached the client and was charged: a stream that broke after its first text
+ * and that another attempt continued (`cause`: how it broke).
+ */
+export interface AttemptCharge {
+  readonly deployment: string;
+  readonly model: string;
+  readonly usage?: TokenUsage;
+  readonly usageEstimated?: boolean;
+  readonly costUsd: number;
+  readonly cause: string;
+}
+
+/**
  * What happened to one client request: the read model its RequestContext keeps up to date through its transitions
  * and that the access line, the metrics and the usage record are made of. Times are milliseconds from the
  * gateway's clock (performance.now()).
@@ -27,6 +40,10 @@ export interface RequestOutcome {
   readonly upstreamStartedAt?: number;
   readonly upstreamEndedAt?: number;
   readonly firstTokenAt?: number;
+  /** A continued stream: when its first token reached the client (firstTokenAt is the last attempt's). */
+  readonly clientFirstTokenAt?: number;
+  /** Attempts before the last that a continued stream charged, oldest first (absent: none). */
+  readonly charges?: readonly AttemptCharge[];
   /** Milliseconds the request waited in the replica's saturation queue (absent: none). */
   readonly queueWaitMs?: number;
   /** Milliseconds the attempts waited for a connection to a backend that `maxConnections` caps (absent: none). */
@@ -49,5 +66,21 @@ export function latencyMsOf(outcome: RequestOutcome, endedAt: number): number {
 
 /** Milliseconds from receiving the request to its first token, when there was one. */
 export function ttftMsOf(outcome: RequestOutcome): number | undefined {
-  return outcome.firstTokenAt === undefined ? undefined : round(outcome.firstTokenAt - outcome.receivedAt);
+  const firstTokenAt = outcome.clientFirstTokenAt ?? outcome.firstTokenAt;
+  return firstTokenAt === undefined ? undefined : round(firstTokenAt - outcome.receivedAt);
+}
+
+/** Every charged attempt's usage and cost added to the last one's: what a request used in all. */
+export function totalsOf(outcome: RequestOutcome): { promptTokens: number; completionTokens: number; costUsd: number; estimated: boolean } {
+  let promptTokens = outcome.usage?.promptTokens ?? 0;
+  let completionTokens = outcome.usage?.completionTokens ?? 0;
+  let costUsd = outcome.costUsd ?? 0;
+  let estimated = outcome.usageEstimated === true;
+  for (const charge of outcome.charges ?? []) {
+    promptTokens += charge.usage?.promptTokens ?? 0;
+    completionTokens += charge.usage?.completionTokens ?? 0;
+    costUsd += charge.costUsd;
+    estimated ||= charge.usageEstimated === true;
+  }
+  return { promptTokens, completionTokens, costUsd: Number(costUsd.toFixed(10)), estimated };
 }

@@ -1,6 +1,6 @@
 import type { Deployment, RoutePlan } from '@dosrouter/shared';
 import type { AnswerPricing } from '../proxy/answer-pricing.js';
-import type { RequestOutcome } from '../proxy/request-outcome.js';
+import type { AttemptCharge, RequestOutcome } from '../proxy/request-outcome.js';
 import type { AccessLog } from '../telemetry/access-log.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
 import type { Operation } from '../upstream/backend.js';
@@ -41,7 +41,11 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
  * the attempt (which may still be settling what a broken stream used).
  */
 export class RequestContext {
-  private readonly state: Mutable<RequestOutcome>;
+  private state: Mutable<RequestOutcome>;
+  /** A fork for one of several racing attempts (hedging): the request's own context, which may adopt it. */
+  private parent: RequestContext | undefined;
+  /** The fork whose attempt won the race: its state is now this context's, and it answers through this one. */
+  private adopted: RequestContext | undefined;
   private forwarding: Forwarding | undefined;
   private plan: RoutePlan | undefined;
   private deploymentInUse: Deployment | undefined;
@@ -132,6 +136,25 @@ export class RequestContext {
     this.state.upstreamStartedAt = this.sinks.clock();
   }
 
+  /**
+   * The current attempt, a stream that reached the client, broke (`cause`) and will be continued by another: its
+   * usage and cost are kept as a charge to its deployment, and the client's first token stays the request's.
+   */
+  attemptBroke(cause: string): void {
+    if (!this.deploymentInUse) return;
+    this.settleCost();
+    this.state.clientFirstTokenAt ??= this.state.firstTokenAt;
+    const charge: AttemptCharge = {
+      deployment: this.deploymentInUse.id,
+      model: this.deploymentInUse.model,
+      ...(this.state.usage ? { usage: this.state.usage } : {}),
+      ...(this.state.usageEstimated ? { usageEstimated: true } : {}),
+      costUsd: this.state.costUsd ?? 0,
+      cause,
+    };
+    this.state.charges = [...(this.state.charges ?? []), charge];
+  }
+
   /** The first content token of the current attempt reached the gateway (the first one counts). */
   firstToken(): void {
     this.state.firstTokenAt ??= this.sinks.clock();
@@ -161,8 +184,41 @@ export class RequestContext {
 
   /** The headers of a successful answer: routing's, the cost (from `usage` when known) and the key's limits. */
   answerHeaders(usage: TokenUsage | undefined): Record<string, string> {
+    if (this.parent?.adopted === this) return this.parent.answerHeaders(usage);
     if (!this.plan || !this.deploymentInUse) throw new Error('answer headers before an attempt started');
     return { ...this.limitHeaders, ...this.sinks.pricing.headers(this.plan, this.deploymentInUse, this.state.attempts, usage) };
+  }
+
+  /**
+   * A context for one of several attempts that race (hedging): it learns its own attempt's facts, apart from the
+   * others'. The one whose attempt wins is adopted (`adopt`); the others are dropped.
+   */
+  fork(): RequestContext {
+    const child = new RequestContext(this.sinks, this.state.requestId, this.state.route, this.method);
+    child.state = { ...this.state };
+    child.forwarding = this.forwarding;
+    child.plan = this.plan;
+    child.limitHeaders = this.limitHeaders;
+    child.parent = this;
+    return child;
+  }
+
+  /**
+   * The race is over: `winner`'s facts become the request's (the same record from now on; when no attempt sent a
+   * token, the last to fail). The `others` racing attempts count as attempts; those in `aborted` were cut off by the
+   * winner's first token and are charged the prompt they were sent (estimated: they reported nothing).
+   */
+  adopt(winner: RequestContext, others: number, aborted: readonly Deployment[]): void {
+    this.state = winner.state;
+    this.deploymentInUse = winner.deploymentInUse;
+    this.adopted = winner;
+    this.state.attempts += others;
+    const charges: AttemptCharge[] = aborted.map((deployment) => {
+      const usage = this.estimateUsage({ completionTokens: 0 });
+      const costUsd = this.plan ? Number(this.sinks.pricing.answerCost(this.plan, deployment, usage).toFixed(10)) : 0;
+      return { deployment: deployment.id, model: deployment.model, usage, usageEstimated: true, costUsd, cause: 'hedge' };
+    });
+    if (charges.length > 0) this.state.charges = [...(this.state.charges ?? []), ...charges];
   }
 
   /** Settles the current attempt's cost from its usage (rounded as the header is: float sums leave noise). */
@@ -180,6 +236,7 @@ export class RequestContext {
    * killed after the last byte has lost nothing. Resolves when the recorder has it (bounded by its commit wait).
    */
   async commitAnswer(status: number): Promise<void> {
+    if (this.parent?.adopted === this) return this.parent.commitAnswer(status);
     this.settleCost();
     if (!this.sinks.usage || this.usageWritten) return;
     this.usageWritten = true;

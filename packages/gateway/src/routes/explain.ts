@@ -2,31 +2,37 @@ import type { Express, Request, RequestHandler, Response } from 'express';
 import { effectiveWeight, expectedCost, type PlannedStep, type RoutePlan, type RoutingSnapshot } from '@dosrouter/shared';
 import { planRequest, type PlanningDependencies } from '../proxy/plan-request.js';
 import { validateChatRequest } from '../validation/chat-request.js';
+import { validateMessagesRequest } from '../validation/messages-request.js';
 
 /**
  * `POST /v1/router/explain`: the routing decision for a chat completion request, made exactly as the real request
  * would be (planRequest: same rules, classifier, filters, the caller's key, strategy and snapshot) but without
  * calling any backend. Strategies that draw at random (weighted, ties) may order differently on the next call; the
- * candidates' facts show why.
+ * candidates' facts show why. A Messages body is explained as `POST /v1/messages` would route it when the request
+ * says so: `?protocol=anthropic`, or an `anthropic-version` header (every Anthropic SDK sends one).
  */
 export function registerExplainRoute(app: Express, context: RequestHandler | RequestHandler[], body: RequestHandler, dependencies: PlanningDependencies): void {
   app.post('/v1/router/explain', context, body, function explainRoute(request: Request, response: Response) {
-    const proxied = validateChatRequest(request.body as Record<string, unknown>);
-    const { plan, snapshot, unavailable } = planRequest(dependencies, 'chat/completions', '/v1/chat/completions', proxied, request, response);
+    const messages = request.query.protocol === 'anthropic' || request.headers['anthropic-version'] !== undefined;
+    const validate = messages ? validateMessagesRequest : validateChatRequest;
+    const proxied = validate(request.body as Record<string, unknown>);
+    const path = messages ? '/v1/messages' : '/v1/chat/completions';
+    const { plan, snapshot, unavailable } = planRequest(dependencies, 'chat/completions', path, proxied, request, response);
     const error = plan.attempts.length === 0 ? unavailable() : undefined;
     // A key refused every model answers the real request's 403 itself, with nothing of the plan: the deployments
     // it may not use are none of its business.
     if (error?.status === 403) throw error;
-    const explanation = explain(plan, snapshot);
+    const explanation = explain(plan, snapshot, path);
     if (error) Object.assign(explanation, { error: error.toBody().error, status: error.status });
     response.json(explanation);
   });
 }
 
-function explain(plan: RoutePlan, snapshot: RoutingSnapshot): Record<string, unknown> {
+function explain(plan: RoutePlan, snapshot: RoutingSnapshot, path: string): Record<string, unknown> {
   const { profile } = plan.facts;
   return {
     object: 'router.explanation',
+    protocol: path === '/v1/messages' ? 'anthropic' : 'openai',
     requested_model: plan.requestedModel,
     target: { kind: plan.targetKind, name: plan.target },
     rule: plan.rule ?? null,

@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import type { Logger } from '@dosrouter/shared';
-import { latencyMsOf, ttftMsOf, type RequestOutcome } from '../proxy/request-outcome.js';
+import { latencyMsOf, totalsOf, ttftMsOf, type RequestOutcome } from '../proxy/request-outcome.js';
 
 /**
  * One JSON line per finished request — never the prompt, the answer or a credential — in the same shape as the
@@ -12,6 +12,9 @@ import { latencyMsOf, ttftMsOf, type RequestOutcome } from '../proxy/request-out
 export class AccessLog {
   private pending: string[] = [];
   private scheduled = false;
+  /** The last timestamp written, per millisecond: many lines share one under load, and formatting it is not free. */
+  private timestampMs = 0;
+  private timestamp = '';
 
   constructor(
     private readonly destination: Writable,
@@ -24,9 +27,11 @@ export class AccessLog {
   }
 
   write(outcome: RequestOutcome, method: string, status: number, endedAt: number): void {
+    // A continued stream is charged every attempt: its line shows the sums.
+    const totals = outcome.charges ? totalsOf(outcome) : undefined;
     this.pending.push(
       JSON.stringify({
-        timestamp: new Date().toISOString(),
+        timestamp: this.now(),
         level: 'info',
         service: this.service,
         message: 'request',
@@ -42,13 +47,17 @@ export class AccessLog {
         strategy: outcome.strategy,
         stream: outcome.stream,
         attempts: outcome.attempts,
+        recovered: outcome.charges?.filter((charge) => charge.cause !== 'hedge').map((charge) => ({ deployment: charge.deployment, cause: charge.cause })),
+        hedgedOut: outcome.charges?.filter((charge) => charge.cause === 'hedge').map((charge) => charge.deployment),
         latencyMs: latencyMsOf(outcome, endedAt),
         ttftMs: ttftMsOf(outcome),
         queueWaitMs: outcome.queueWaitMs,
         connectionWaitMs: outcome.connectionWaitMs,
-        promptTokens: outcome.usage?.promptTokens,
-        completionTokens: outcome.usage?.completionTokens,
-        costUsd: outcome.costUsd,
+        promptTokens: totals?.promptTokens ?? outcome.usage?.promptTokens,
+        completionTokens: totals?.completionTokens ?? outcome.usage?.completionTokens,
+        cacheReadTokens: outcome.usage?.cacheReadTokens,
+        cacheWriteTokens: outcome.usage?.cacheWriteTokens,
+        costUsd: totals?.costUsd ?? outcome.costUsd,
         errorCode: outcome.errorCode,
       }),
     );
@@ -56,6 +65,15 @@ export class AccessLog {
       this.scheduled = true;
       setImmediate(() => this.flush());
     }
+  }
+
+  private now(): string {
+    const ms = Date.now();
+    if (ms !== this.timestampMs) {
+      this.timestampMs = ms;
+      this.timestamp = new Date(ms).toISOString();
+    }
+    return this.timestamp;
   }
 
   /** Hands every pending line to the destination (also called before shutdown). */

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { collectProcessMetrics } from '@dosrouter/health-prober';
 import type { RequestOutcome } from '../proxy/request-outcome.js';
+import { SeriesCounter, SeriesHistogram, type CounterSeries, type HistogramSeries } from './series-metrics.js';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 const OVERHEAD_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1];
@@ -11,59 +12,82 @@ type ModelLabels = 'model' | 'deployment';
 const ERROR_CODE_SHAPE = /^[a-z0-9_]{1,64}$/;
 const MAX_ERROR_CODES = 64;
 
+/** The series one request's outcome updates, looked up once per label set. */
 interface RequestChildren {
-  requests: { inc(value?: number): void };
-  duration: { observe(value: number): void };
-  timeToFirstToken: { observe(value: number): void };
-  promptTokens: { inc(value?: number): void };
-  completionTokens: { inc(value?: number): void };
+  readonly requests: CounterSeries;
+  readonly duration: HistogramSeries;
+  readonly timeToFirstToken: HistogramSeries;
+  readonly promptTokens: CounterSeries;
+  readonly completionTokens: CounterSeries;
+  readonly cacheReadTokens: CounterSeries;
+  readonly cacheWriteTokens: CounterSeries;
 }
 
 /** The gateway's Prometheus metrics, on a registry of its own so that several gateways can share a process in tests. */
 export class GatewayMetrics {
   readonly registry = new Registry();
-  private readonly requests = new Counter({
-    name: 'dosrouter_requests_total',
-    help: 'Finished client requests by model, deployment and HTTP status.',
-    labelNames: ['route', 'model', 'deployment', 'status'] as const,
-    registers: [this.registry],
-  });
-  private readonly duration = new Histogram<ModelLabels>({
-    name: 'dosrouter_request_duration_seconds',
-    help: 'Time from receiving a request to the end of its response.',
-    labelNames: ['model', 'deployment'],
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly timeToFirstToken = new Histogram<ModelLabels>({
-    name: 'dosrouter_time_to_first_token_seconds',
-    help: 'Time from receiving a streaming request to forwarding its first content token.',
-    labelNames: ['model', 'deployment'],
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly overhead = new Histogram({
-    name: 'dosrouter_gateway_overhead_seconds',
-    help: 'Time a request spent in the gateway itself: total duration minus the wait on the backend.',
-    buckets: OVERHEAD_BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly tokens = new Counter({
-    name: 'dosrouter_tokens_total',
-    help: 'Tokens reported by backends, by model, deployment and kind (prompt, completion).',
-    labelNames: ['model', 'deployment', 'kind'] as const,
-    registers: [this.registry],
-  });
+  // The series every request updates are plain numbers until a scrape reads them (series-metrics.ts).
+  private readonly requests = new SeriesCounter<'route' | 'model' | 'deployment' | 'status'>(
+    'dosrouter_requests_total',
+    'Finished client requests by model, deployment and HTTP status.',
+    this.registry,
+  );
+  private readonly duration = new SeriesHistogram<ModelLabels>(
+    'dosrouter_request_duration_seconds',
+    'Time from receiving a request to the end of its response.',
+    this.registry,
+    LATENCY_BUCKETS,
+  );
+  private readonly timeToFirstToken = new SeriesHistogram<ModelLabels>(
+    'dosrouter_time_to_first_token_seconds',
+    'Time from receiving a streaming request to forwarding its first content token.',
+    this.registry,
+    LATENCY_BUCKETS,
+  );
+  private readonly overhead = new SeriesHistogram<never>(
+    'dosrouter_gateway_overhead_seconds',
+    'Time a request spent in the gateway itself: total duration minus the wait on the backend.',
+    this.registry,
+    OVERHEAD_BUCKETS,
+  ).seriesOf('', {});
+  private readonly tokens = new SeriesCounter<'model' | 'deployment' | 'kind'>(
+    'dosrouter_tokens_total',
+    'Tokens reported by backends, by model, deployment and kind (prompt, completion; cache_read and cache_write are parts of prompt).',
+    this.registry,
+  );
   private readonly upstreamErrors = new Counter({
     name: 'dosrouter_upstream_errors_total',
     help: 'Failed upstream attempts by deployment and error code (each failover attempt counts).',
     labelNames: ['deployment', 'code'] as const,
     registers: [this.registry],
   });
-  readonly inFlight = new Gauge({
+  private readonly recoveredStreams = new Counter({
+    name: 'dosrouter_recovered_streams_total',
+    help: 'Streams that broke after text reached the client and were finished by another attempt, by how they broke (cut, stall, malformed).',
+    labelNames: ['cause'] as const,
+    registers: [this.registry],
+  });
+  private readonly hedges = new Counter({
+    name: 'dosrouter_hedged_requests_total',
+    help: 'Hedged attempts started (a stream whose first token was late), by which attempt sent the first token: primary, hedge, or none.',
+    labelNames: ['winner'] as const,
+    registers: [this.registry],
+  });
+  private requestsInFlight = 0;
+  /** Client requests being processed: counted as a number, read at each scrape. */
+  readonly inFlight = {
+    inc: (): void => {
+      this.requestsInFlight += 1;
+    },
+    dec: (): void => {
+      this.requestsInFlight -= 1;
+    },
+  };
+  private readonly inFlightGauge: Gauge = new Gauge({
     name: 'dosrouter_requests_in_flight',
     help: 'Client requests being processed by this gateway process.',
     registers: [this.registry],
+    collect: (): void => this.inFlightGauge.set(this.requestsInFlight),
   });
 
   private readonly circuitState = new Gauge({
@@ -119,12 +143,12 @@ export class GatewayMetrics {
   });
 
   private readonly errorCodes = new Set<string>();
-  private readonly usageRecords = new Counter({
-    name: 'dosrouter_usage_records_total',
-    help: 'Usage records by what became of them: written (to the stream, or the memory ledger), spooled (Redis failed: kept to retry), dropped (the spool was full), late (the answer ended before its record was written).',
-    labelNames: ['result'] as const,
-    registers: [this.registry],
-  });
+  // Updated once per request: a plain series, like the request metrics above.
+  private readonly usageRecords = new SeriesCounter<'result'>(
+    'dosrouter_usage_records_total',
+    'Usage records by what became of them: written (to the stream, or the memory ledger), spooled (Redis failed: kept to retry), dropped (the spool was full), late (the answer ended before its record was written).',
+    this.registry,
+  );
   readonly usageSpool = new Gauge({
     name: 'dosrouter_usage_spool_records',
     help: 'Usage records held in this replica waiting for Redis.',
@@ -142,7 +166,7 @@ export class GatewayMetrics {
   }
 
   recordUsageRecords(result: 'written' | 'spooled' | 'dropped' | 'late', count = 1): void {
-    if (count > 0) this.usageRecords.inc({ result }, count);
+    if (count > 0) this.usageRecords.seriesOf(result, { result }).value += count;
   }
 
   recordUsageAggregated(counted: number, duplicates: number, malformed: number): void {
@@ -224,33 +248,38 @@ export class GatewayMetrics {
     this.upstreamErrors.inc({ deployment, code: label });
   }
 
-  /**
-   * Labelled children per route/model/deployment/status, made once: prom-client hashes a label object on every
-   * call otherwise, several times per request.
-   */
+  /** The series of each route/model/deployment/status seen, made once. */
   private readonly children = new Map<string, RequestChildren>();
 
   private childrenFor(route: string, model: string, deployment: string, status: number): RequestChildren {
     const key = `${route}\u0000${model}\u0000${deployment}\u0000${status}`;
     let children = this.children.get(key);
     if (!children) {
+      const modelKey = `${model}\u0000${deployment}`;
       const labels = { model, deployment };
       children = {
-        requests: this.requests.labels({ route, model, deployment, status: String(status) }),
-        duration: this.duration.labels(labels),
-        timeToFirstToken: this.timeToFirstToken.labels(labels),
-        promptTokens: this.tokens.labels({ model, deployment, kind: 'prompt' }),
-        completionTokens: this.tokens.labels({ model, deployment, kind: 'completion' }),
+        requests: this.requests.seriesOf(key, { route, model, deployment, status: String(status) }),
+        duration: this.duration.seriesOf(modelKey, labels),
+        timeToFirstToken: this.timeToFirstToken.seriesOf(modelKey, labels),
+        promptTokens: this.tokens.seriesOf(`${modelKey}\u0000prompt`, { model, deployment, kind: 'prompt' }),
+        completionTokens: this.tokens.seriesOf(`${modelKey}\u0000completion`, { model, deployment, kind: 'completion' }),
+        cacheReadTokens: this.tokens.seriesOf(`${modelKey}\u0000cache_read`, { model, deployment, kind: 'cache_read' }),
+        cacheWriteTokens: this.tokens.seriesOf(`${modelKey}\u0000cache_write`, { model, deployment, kind: 'cache_write' }),
       };
       this.children.set(key, children);
     }
     return children;
   }
 
+  /** A hedge race is over: which of its attempts sent the first token (`none`: all of them failed). */
+  recordHedge(winner: 'primary' | 'hedge' | 'none'): void {
+    this.hedges.inc({ winner });
+  }
+
   /** Called once per request when its response is over. */
   recordRequest(outcome: RequestOutcome, status: number, endedAt: number): void {
     const children = this.childrenFor(outcome.route, outcome.model ?? 'none', outcome.deployment ?? 'none', status);
-    children.requests.inc();
+    children.requests.value += 1;
     children.duration.observe((endedAt - outcome.receivedAt) / 1000);
     if (outcome.stream && outcome.firstTokenAt !== undefined) {
       children.timeToFirstToken.observe((outcome.firstTokenAt - outcome.receivedAt) / 1000);
@@ -260,8 +289,18 @@ export class GatewayMetrics {
       this.overhead.observe(Math.max(0, endedAt - outcome.receivedAt - waited) / 1000);
     }
     if (outcome.usage) {
-      children.promptTokens.inc(outcome.usage.promptTokens);
-      children.completionTokens.inc(outcome.usage.completionTokens);
+      children.promptTokens.value += outcome.usage.promptTokens;
+      children.completionTokens.value += outcome.usage.completionTokens;
+      if (outcome.usage.cacheReadTokens) children.cacheReadTokens.value += outcome.usage.cacheReadTokens;
+      if (outcome.usage.cacheWriteTokens) children.cacheWriteTokens.value += outcome.usage.cacheWriteTokens;
+    }
+    for (const charge of outcome.charges ?? []) {
+      if (charge.usage) {
+        const modelKey = `${charge.model}\u0000${charge.deployment}`;
+        this.tokens.seriesOf(`${modelKey}\u0000prompt`, { model: charge.model, deployment: charge.deployment, kind: 'prompt' }).value += charge.usage.promptTokens;
+        this.tokens.seriesOf(`${modelKey}\u0000completion`, { model: charge.model, deployment: charge.deployment, kind: 'completion' }).value += charge.usage.completionTokens;
+      }
+      if (charge.cause !== 'hedge' && status < 400 && outcome.errorCode === undefined) this.recoveredStreams.inc({ cause: charge.cause });
     }
   }
 }

@@ -5,7 +5,9 @@ import { configSchema, createLogger, type GatewayConfig } from '@dosrouter/share
 import { archiveLog, recordTestSecret } from '../../../shared/src/test-support/log-archive.js';
 import { startGateway, type RunningGateway } from '../gateway.js';
 
-export { eventually } from '../../../shared/src/test-support/eventually.js';
+import { eventually } from '../../../shared/src/test-support/eventually.js';
+
+export { eventually };
 
 /** Collects the gateway's JSON log lines in memory, so that tests can read what was logged. */
 export class LogCapture extends Writable {
@@ -39,9 +41,11 @@ export async function startHarness(options: {
   configure?: (config: Record<string, unknown>) => void;
   /** Enables the admin API (and with it, API keys). */
   adminKey?: string;
+  /** The simulator also speaks h2c (its `http2` option). */
+  simulatorHttp2?: boolean;
 }): Promise<Harness> {
   if (options.adminKey) recordTestSecret(options.adminKey);
-  const simulator = await startSimulator({ models: options.models, apiKey: SIMULATOR_KEY });
+  const simulator = await startSimulator({ models: options.models, apiKey: SIMULATOR_KEY, ...(options.simulatorHttp2 ? { http2: true } : {}) });
   const document: Record<string, unknown> = {
     logging: { level: 'info' },
     // Probes would add requests at random moments to the simulator's counts; the tests of probing turn it on.
@@ -98,4 +102,12 @@ export async function createClientKey(url: string, adminKey: string, fields: Rec
   const created = (await response.json()) as { id: string; secret: string };
   recordTestSecret(created.secret);
   return created;
+}
+
+/** The access line of the request answered with this `x-request-id`, once the gateway has written it. */
+export async function accessLineOf(logs: LogCapture, response: Response): Promise<Record<string, unknown>> {
+  const requestId = response.headers.get('x-request-id');
+  let found: Record<string, unknown> | undefined;
+  await eventually(() => (found = logs.accessLines().find((line) => line['requestId'] === requestId)) !== undefined, 10_000, `the access line of ${requestId}`);
+  return found!;
 }

@@ -1,8 +1,13 @@
-import type { ServerResponse } from 'node:http';
-import type { GatewayError, Deployment } from '@dosrouter/shared';
+import type { EventEmitter } from 'node:events';
+import { ServerResponse, type OutgoingHttpHeaders } from 'node:http';
+import type { BackendOperation, GatewayError, Deployment } from '@dosrouter/shared';
+import type { ContinuationRewriter } from '../recovery/continuation-events.js';
+import { ContinuationRelay } from '../recovery/continuation-relay.js';
+import type { BreakCause, StreamRecovery } from '../recovery/stream-recovery.js';
 import type { RequestContext } from '../request/request-context.js';
-import type { Backend, Operation } from './backend.js';
-import { usageFromResponse } from './sse-scanner.js';
+import { OPENAI_DIALECT, type AnswerDialect } from './answer-dialect.js';
+import { translatedUpstream, type AnswerTranslation } from './anthropic-egress.js';
+import type { Backend } from './backend.js';
 import { StreamRelay } from './stream-relay.js';
 import { clientClosed, fromErrorResponse, fromTransportError, malformedAnswer, type Deadline } from './upstream-error.js';
 import { requestUpstream, type UpstreamResponse } from './upstream-request.js';
@@ -10,15 +15,33 @@ import { requestUpstream, type UpstreamResponse } from './upstream-request.js';
 /** Largest backend response body read into memory (non-streaming answers, error bodies). */
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
+/** What an attempt writes the answer to: the client's response, or an ingress adapter that translates on the way. */
+export interface AnswerWriter extends EventEmitter {
+  readonly destroyed: boolean;
+  writeHead(status: number, headers: OutgoingHttpHeaders): unknown;
+  write(chunk: string | Buffer): boolean;
+  end(chunk?: string | Buffer): unknown;
+}
+
 export interface AttemptInput {
   readonly backend: Backend;
   readonly deployment: Deployment;
-  readonly operation: Operation;
+  /** What the backend is asked for: an OpenAI operation, or `messages` of a `kind: anthropic` backend. */
+  readonly operation: BackendOperation;
   /** The request body to send, already carrying the backend's model id. */
   readonly body: string | Buffer;
   readonly stream: boolean;
+  /**
+   * How the backend's answer becomes a Chat Completions answer when the backend speaks another protocol (a `kind:
+   * anthropic` deployment); absent, it is relayed as it comes.
+   */
+  readonly answer?: AnswerTranslation;
   /** The gateway asked for stream usage on the client's behalf: drop the usage-only chunk. */
   readonly dropUsageOnlyChunk: boolean;
+  /** The protocol of the backend's answer; default OpenAI's. */
+  readonly dialect?: AnswerDialect;
+  /** Headers of this request only, on top of the backend's (a native backend gets the client's `anthropic-beta`). */
+  readonly headers?: Readonly<Record<string, string>>;
   /** Aborted when the client goes away or the attempt's total deadline passes. */
   readonly controller: AbortController;
   /**
@@ -26,15 +49,29 @@ export interface AttemptInput {
    * end); it gives the answer's headers and commits its usage record before the last bytes go out.
    */
   readonly context: RequestContext;
+  /**
+   * A chat stream that may be continued elsewhere if it breaks after its first text (recovery on, one choice): the
+   * relay hands it what it forwards, and on a break asks it whether to end with the error event or let the next
+   * attempt continue.
+   */
+  readonly recovery?: StreamRecovery;
+  /** This attempt continues a broken stream: the client's headers and first text are sent; relay through this. */
+  readonly continuation?: ContinuationRewriter;
+  /**
+   * Racing attempts (hedging): called when this one has its first token, before anything is sent to the client;
+   * false when another won already (this one then stops, as if its client had gone).
+   */
+  readonly claim?: () => boolean;
 }
 
 /**
- * `ok` once an answer reached the client (a stream that broke after its first byte is also `ok`: it was ended
- * with an error event, and nothing can be retried). Otherwise the error, and nothing was sent to the client.
+ * `ok` once an answer reached the client (a stream that broke after its first byte and was ended with an error
+ * event is also `ok`: nothing can be retried). Otherwise the error, and nothing more was sent to the client: either
+ * nothing at all, or (`broke`) the first part of a stream that the next attempt is to continue.
  */
-export type AttemptResult = { ok: true } | { ok: false; error: GatewayError };
+export type AttemptResult = { ok: true } | { ok: false; error: GatewayError; broke?: BreakCause };
 
-export async function runAttempt(input: AttemptInput, response: ServerResponse): Promise<AttemptResult> {
+export async function runAttempt(input: AttemptInput, response: AnswerWriter): Promise<AttemptResult> {
   const { backend, controller, context } = input;
   const deploymentId = input.deployment.id;
   let expired: Deadline;
@@ -58,8 +95,9 @@ export async function runAttempt(input: AttemptInput, response: ServerResponse):
         {
           path: backend.path(input.operation),
           method: 'POST',
-          headers: { ...backend.baseHeaders, 'content-type': 'application/json', 'x-request-id': context.requestId },
+          headers: { ...backend.baseHeaders, ...input.headers, 'content-type': 'application/json', 'x-request-id': context.requestId },
           body: input.body,
+          idempotent: backend.requestOptions.idempotent,
         },
         controller.signal,
       );
@@ -76,7 +114,13 @@ export async function runAttempt(input: AttemptInput, response: ServerResponse):
       return { ok: false, error: fromErrorResponse(upstream.statusCode, upstream.headers, text, deploymentId, Date.now()) };
     }
     if (input.stream && contentType?.startsWith('text/event-stream')) {
-      return await new StreamRelay(input, upstream, response, timedOut, firstTokenArrived).run();
+      // A translated stream is relayed as the Chat Completions events its translation makes of the backend's.
+      const relayed = input.answer ? translatedUpstream(upstream, input.answer) : upstream;
+      // A continuation is written to the client's own response (recovery is for OpenAI streams passed through).
+      if (input.continuation && response instanceof ServerResponse) {
+        return await new ContinuationRelay(input, input.continuation, relayed, response, timedOut, firstTokenArrived).run();
+      }
+      return await new StreamRelay(input, relayed, response, timedOut, firstTokenArrived).run();
     }
     return await relayWhole(input, upstream, contentType, response, timedOut);
   } finally {
@@ -91,7 +135,7 @@ async function relayWhole(
   input: AttemptInput,
   upstream: UpstreamResponse,
   contentType: string | undefined,
-  response: ServerResponse,
+  response: AnswerWriter,
   timedOut: () => Deadline,
 ): Promise<AttemptResult> {
   let buffer: Buffer;
@@ -99,6 +143,12 @@ async function relayWhole(
     buffer = await upstream.read(MAX_RESPONSE_BYTES);
   } catch (error) {
     return { ok: false, error: clientClosed(input.controller, input.context, timedOut()) ?? fromTransportError(error, input.deployment.id, timedOut()) };
+  }
+  if (input.answer) {
+    const translated = input.answer.whole(buffer);
+    if (!translated) return { ok: false, error: malformedAnswer(input.deployment.id, 'a body that is not an answer of its protocol') };
+    buffer = translated;
+    contentType = 'application/json';
   }
   let parsed: unknown;
   try {
@@ -110,7 +160,7 @@ async function relayWhole(
     return { ok: false, error: malformedAnswer(input.deployment.id, 'no content and no tool call') };
   }
   const { context } = input;
-  const reported = usageFromResponse(parsed);
+  const reported = (input.dialect ?? OPENAI_DIALECT).usageOf(parsed);
   const usage = reported ?? context.estimateUsage({ answer: parsed });
   context.usageSettled(usage, reported === undefined);
   context.upstreamEnded();

@@ -28,7 +28,8 @@ export class BackendRegistry {
             })),
           });
           simulators.push(simulator);
-          baseUrl = simulator.baseUrl;
+          // The simulator's base URL includes /v1, as an OpenAI base URL does; an Anthropic base URL is the origin.
+          baseUrl = backendConfig.kind === 'anthropic' ? new URL(simulator.baseUrl).origin : simulator.baseUrl;
         }
         if (!baseUrl) throw new Error(`backend ${backendConfig.name} has no baseUrl`);
         backends.set(backendConfig.name, new Backend(backendConfig, baseUrl, config.upstream.timeouts));

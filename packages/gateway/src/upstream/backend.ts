@@ -1,8 +1,9 @@
-import { Pool } from 'undici';
-import { backendHeaders, type BackendConfig, type Timeouts } from '@dosrouter/shared';
+import type { Pool } from 'undici';
+import { backendHeaders, operationPath, type BackendConfig, type BackendKind, type BackendOperation, type Timeouts } from '@dosrouter/shared';
+import { createBackendPool, type UpstreamProtocol } from './backend-pool.js';
 import { ConnectionGate } from './connection-gate.js';
 
-/** The OpenAI operations the gateway forwards, by their path below the backend's base URL. */
+/** The OpenAI operations the gateway forwards, by their path below an OpenAI base URL. */
 export type Operation = 'chat/completions' | 'completions' | 'embeddings' | 'models';
 
 /**
@@ -11,12 +12,21 @@ export type Operation = 'chat/completions' | 'completions' | 'embeddings' | 'mod
  */
 export class Backend {
   readonly name: string;
-  /** The OpenAI-compatible base URL requests go to (a simulator's address for a `simulator:` backend). */
+  /** The protocol it speaks (`backends[].kind`). */
+  readonly kind: BackendKind;
+  /** The base URL requests go to (a simulator's address for a `simulator:` backend). */
   readonly baseUrl: string;
   readonly timeouts: Timeouts;
   /** Ask this backend for stream usage (`stream_options.include_usage`) even when the client did not. */
   readonly requestStreamUsage: boolean;
   readonly pool: Pool;
+  /** HTTP/1.1, h2c, or per connection as ALPN chose (`backends[].http2`). */
+  readonly protocol: UpstreamProtocol;
+  /**
+   * Sent with every request: `idempotent` lets requests share an HTTP/2 connection (undici would otherwise hold each
+   * until the connection is idle); a gateway request is never retried by undici itself, so nothing is sent twice.
+   */
+  readonly requestOptions: { readonly idempotent: boolean };
   /** Present when `maxConnections` caps this backend: requests past the cap wait here, not in the pool. */
   readonly gate: ConnectionGate | undefined;
   /** Headers sent on every request to this backend; per-request headers are added to a copy. */
@@ -26,6 +36,7 @@ export class Backend {
 
   constructor(config: BackendConfig, baseUrl: string, defaultTimeouts: Timeouts, clock: () => number = performance.now.bind(performance)) {
     this.name = config.name;
+    this.kind = config.kind;
     this.baseUrl = baseUrl;
     this.timeouts = { ...defaultTimeouts, ...config.timeouts };
     this.requestStreamUsage = config.requestStreamUsage;
@@ -36,20 +47,17 @@ export class Backend {
     this.querySuffix = query.size > 0 ? `?${query.toString()}` : '';
     this.baseHeaders = backendHeaders(config);
     this.gate = config.maxConnections === undefined ? undefined : new ConnectionGate(config.maxConnections, clock);
-    this.pool = new Pool(url.origin, {
-      // No cap of the pool's own (null): a pool default must never be a hidden queue. The gate, when configured,
-      // holds requests past the cap, with a deadline; the pool then never has more requests than connections.
-      connections: config.maxConnections ?? null,
-      pipelining: 1,
-      connect: { timeout: this.timeouts.connectMs || undefined },
-      headersTimeout: this.timeouts.firstByteMs,
-      bodyTimeout: this.timeouts.idleMs,
-      keepAliveTimeout: 30_000,
-    });
+    const { pool, protocol } = createBackendPool(url, config.http2, config.maxConnections, this.timeouts);
+    this.pool = pool;
+    this.protocol = protocol;
+    this.requestOptions = { idempotent: protocol !== 'http1' };
   }
 
-  path(operation: Operation): string {
-    return `${this.basePath}/${operation}${this.querySuffix}`;
+  /** The request path of an operation this backend serves natively; throws for one its kind does not speak. */
+  path(operation: BackendOperation): string {
+    const path = operationPath(this.kind, operation);
+    if (path === undefined) throw new Error(`a ${this.kind} backend (${this.name}) does not serve ${operation}`);
+    return `${this.basePath}/${path}${this.querySuffix}`;
   }
 
   close(): Promise<void> {

@@ -1,8 +1,7 @@
-export interface TokenUsage {
-  promptTokens: number;
-  completionTokens: number;
-  totalTokens: number;
-}
+import { usageFromResponse, type TokenUsage } from '../usage/token-usage.js';
+
+// Usage reading lives in usage/token-usage.ts (both protocols, cache counts); re-exported for existing importers.
+export { usageFromResponse, type TokenUsage };
 
 /** A content token: non-empty text, reasoning text, or tool-call arguments in a chunk. */
 const TOKEN_PATTERN = /"(?:content|text|reasoning_content|reasoning|arguments|refusal)"\s*:\s*"[^"]/;
@@ -63,8 +62,12 @@ export class SseScanner {
   errorSeen = false;
   /** A choice finished with `content_filter`. */
   contentFilterSeen = false;
-  /** An event whose data is neither JSON-looking nor [DONE]: it and everything after it are not forwarded. */
+  /**
+   * An event whose data is neither JSON-looking nor [DONE]: it and everything after it are not forwarded (with
+   * `skipMalformed`, only it is left out; `malformedEvents` counts them).
+   */
   malformedSeen = false;
+  malformedEvents = 0;
   usage: TokenUsage | undefined;
   /** Bytes `push` has returned so far: what the caller forwards. */
   forwardedBytes = 0;
@@ -83,6 +86,8 @@ export class SseScanner {
        * the dropped usage-only chunk, a malformed event.
        */
       readonly onEvent?: EventObserver;
+      /** Leave a malformed event out and go on with the events after it (a recoverable stream tries that first). */
+      readonly skipMalformed?: boolean;
     } = {},
   ) {}
 
@@ -121,15 +126,17 @@ export class SseScanner {
     let start = 0;
     while (start < blockEnd) {
       const end = hasCr ? nextEventEnd(bytes, start) : eventEndLf(bytes, start, blockEnd);
+      const malformedBefore = this.malformedEvents;
       const keep = this.inspectEvent(bytes, start, end, hasCr);
-      if (!keep || this.malformedSeen) {
+      const stop = this.malformedEvents !== malformedBefore && this.options.skipMalformed !== true;
+      if (!keep || stop) {
         kept ??= [];
         if (start > keptFrom) kept.push(bytes.subarray(keptFrom, start));
         if (keep) kept.push(bytes.subarray(start, end));
         keptFrom = end;
       }
       start = end;
-      if (this.malformedSeen) {
+      if (stop) {
         keptFrom = blockEnd;
         break;
       }
@@ -159,6 +166,7 @@ export class SseScanner {
     }
     if (block[from] !== OPEN_BRACE || block[to - 1] !== CLOSE_BRACE) {
       this.malformedSeen = true;
+      this.malformedEvents += 1;
       return false;
     }
     if (!this.firstTokenSeen) {
@@ -191,6 +199,7 @@ export class SseScanner {
     // A cheap shape check instead of parsing every chunk: an event's JSON is one object.
     if (data.charCodeAt(0) !== OPEN_BRACE || data.charCodeAt(data.length - 1) !== CLOSE_BRACE) {
       this.malformedSeen = true;
+      this.malformedEvents += 1;
       return false;
     }
     if (!this.firstTokenSeen && (TOKEN_PATTERN.test(data) || TOOL_CALLS_PATTERN.test(data))) this.firstTokenSeen = true;
@@ -346,7 +355,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** The event's JSON object, or undefined when it does not parse to one. */
-function parseObject(data: string): Record<string, unknown> | undefined {
+export function parseObject(data: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(data);
     return isObject(value) ? value : undefined;
@@ -365,22 +374,4 @@ function dataOf(event: string): string | undefined {
     data = data === undefined ? value : `${data}\n${value}`;
   }
   return data?.trim();
-}
-
-/** The largest token count believed from a backend: more than any context window, less than breaks integer sums. */
-const MAX_REPORTED_TOKENS = 100_000_000;
-
-/** A backend's token count as a whole number in [0, MAX_REPORTED_TOKENS]: "Infinity", -5 or 12.5 cannot poison sums. */
-function tokenCount(value: unknown): number {
-  const number = Number(value);
-  return Number.isFinite(number) ? Math.min(MAX_REPORTED_TOKENS, Math.max(0, Math.round(number))) : 0;
-}
-
-/** Reads `usage` from a non-streaming response body (or a stream's usage chunk). */
-export function usageFromResponse(body: unknown): TokenUsage | undefined {
-  const usage = (body as { usage?: Record<string, unknown> } | null)?.usage;
-  if (!usage || typeof usage !== 'object') return undefined;
-  const promptTokens = tokenCount(usage.prompt_tokens);
-  const completionTokens = tokenCount(usage.completion_tokens);
-  return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
 }

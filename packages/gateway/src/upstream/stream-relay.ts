@@ -1,14 +1,15 @@
-import type { ServerResponse } from 'node:http';
+import { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { GatewayError } from '@dosrouter/shared';
 import type { RequestContext } from '../request/request-context.js';
 import { StreamTokenEstimate } from '../usage/estimate-usage.js';
-import type { AttemptInput, AttemptResult } from './attempt.js';
-import { SseScanner } from './sse-scanner.js';
-import type { BodySink, UpstreamResponse } from './upstream-request.js';
+import type { BreakCause } from '../recovery/stream-recovery.js';
+import { OPENAI_DIALECT, type AnswerDialect, type StreamScanner } from './answer-dialect.js';
+import type { RelayedUpstream } from './anthropic-egress.js';
+import type { AnswerWriter, AttemptInput, AttemptResult } from './attempt.js';
+import type { BodySink } from './upstream-request.js';
 import { clientClosed, fromTransportError, malformedAnswer, streamInterrupted, type Deadline } from './upstream-error.js';
 
-const DONE_EVENT = 'data: [DONE]\n\n';
 const CRLF = Buffer.from('\r\n');
 
 /**
@@ -24,7 +25,8 @@ const CRLF = Buffer.from('\r\n');
  * and `started` (whether anything reached the client: before it, the attempt can still fail over).
  */
 export class StreamRelay implements BodySink {
-  readonly scanner: SseScanner;
+  readonly scanner: StreamScanner;
+  private readonly dialect: AnswerDialect;
   /** The client was sent the answer's headers and its first events: the attempt can no longer fail over. */
   started = false;
   private readonly estimate = new StreamTokenEstimate();
@@ -39,17 +41,21 @@ export class StreamRelay implements BodySink {
     this.draining = false;
     this.upstream.resume();
   };
+  private readonly malformedAllowed: number;
   private resolve: (result: AttemptResult) => void = () => undefined;
   private reject: (error: unknown) => void = () => undefined;
 
   constructor(
     private readonly input: AttemptInput,
-    private readonly upstream: UpstreamResponse,
-    private readonly response: ServerResponse,
+    private readonly upstream: RelayedUpstream,
+    private readonly response: AnswerWriter,
     private readonly timedOut: () => Deadline,
     private readonly firstTokenArrived: () => void,
   ) {
-    this.scanner = new SseScanner(input.dropUsageOnlyChunk, { holdDone: true, onEvent: (data) => this.estimate.add(data) });
+    this.dialect = input.dialect ?? OPENAI_DIALECT;
+    // A recoverable stream first tries skipping one malformed event after its first token; a second ends the attempt.
+    this.scanner = this.dialect.scanner(input.dropUsageOnlyChunk, (data) => this.estimate.add(data), { skipMalformed: input.recovery !== undefined });
+    this.malformedAllowed = input.recovery ? 1 : 0;
   }
 
   /** Relays the whole stream; resolves when it is over (see {@link AttemptResult}). */
@@ -72,11 +78,9 @@ export class StreamRelay implements BodySink {
     }
     this.noteFirstToken();
     if (events !== undefined) this.write(events);
-    if (scanner.malformedSeen) {
+    if (scanner.malformedEvents > this.malformedAllowed) {
       const error = malformedAnswer(this.input.deployment.id, 'a malformed stream event');
-      this.settleUsage();
-      this.endWithErrorEvent(error);
-      this.finish({ ok: true });
+      this.broke('malformed', error);
       this.upstream.abort(error);
     }
   }
@@ -97,7 +101,7 @@ export class StreamRelay implements BodySink {
       this.stop();
       // [DONE] goes out once the usage record is committed: a replica killed after the last byte lost nothing.
       context.commitAnswer(200).then(() => {
-        this.response.end(DONE_EVENT);
+        this.response.end(this.dialect.endOfStream);
         this.resolve({ ok: true });
       }, this.reject);
       return;
@@ -105,10 +109,10 @@ export class StreamRelay implements BodySink {
     if (scanner.errorSeen) {
       context.failed('upstream_stream_error');
       this.response.end();
+      this.finish({ ok: true });
     } else {
-      this.endWithErrorEvent(streamInterrupted(this.input.deployment.id));
+      this.broke('cut', streamInterrupted(this.input.deployment.id));
     }
-    this.finish({ ok: true });
   }
 
   error(error: Error): void {
@@ -120,13 +124,34 @@ export class StreamRelay implements BodySink {
       this.finish({ ok: false, error: clientClosed(controller, context, deadline) ?? failure });
       return;
     }
-    this.settleUsage();
     if (controller.signal.aborted && deadline === undefined) {
+      this.settleUsage();
       context.failed('client_closed');
+    } else if (deadline !== undefined) {
+      // The attempt's total deadline: nothing is continued past it.
+      this.settleUsage();
+      this.endWithErrorEvent(failure);
     } else {
-      // A deadline keeps its own message; a connection lost mid-answer is an interrupted stream, not "unreachable".
-      this.endWithErrorEvent(failure.status === 504 ? failure : streamInterrupted(deployment.id));
+      // A stall keeps its own message; a connection lost mid-answer is an interrupted stream, not "unreachable".
+      this.broke(failure.status === 504 ? 'stall' : 'cut', failure.status === 504 ? failure : streamInterrupted(deployment.id));
+      return;
     }
+    this.finish({ ok: true });
+  }
+
+  /**
+   * The stream broke after its first byte: the next attempt continues the answer if recovery takes the break (the
+   * attempt then fails, with nothing more sent), else the stream ends with the error event.
+   */
+  private broke(cause: BreakCause, error: GatewayError): void {
+    this.settleUsage();
+    const verdict = this.input.recovery?.broke(this.input.deployment, cause);
+    if (verdict?.continued) {
+      this.input.context.attemptBroke(cause);
+      this.finish({ ok: false, error, broke: cause });
+      return;
+    }
+    this.endWithErrorEvent(error);
     this.finish({ ok: true });
   }
 
@@ -141,6 +166,11 @@ export class StreamRelay implements BodySink {
       if (!scanner.finishSeen && !scanner.doneSeen) return;
       // Finished without a single token: an empty answer, failed over, unless a content filter emptied it.
       if (!scanner.contentFilterSeen) return this.fail(malformedAnswer(deploymentId, 'a stream with no content and no tool call'));
+    }
+    if (this.input.claim && !this.input.claim()) {
+      // Another hedged attempt answered first: this one stops as if its client had gone.
+      this.input.controller.abort(new Error('another hedged attempt answered first'));
+      return this.fail(clientClosed(this.input.controller, this.input.context, undefined)!);
     }
     this.firstTokenArrived();
     this.started = true;
@@ -164,12 +194,15 @@ export class StreamRelay implements BodySink {
    * in the profile of a relayed stream. `response.end` writes the last chunk as usual, after these in the socket.
    */
   private write(bytes: Buffer): void {
+    this.input.recovery?.delivered.add(bytes);
     const { socket } = this;
     let flowing: boolean;
     if (socket === undefined) {
       flowing = this.response.write(bytes);
-      const current = this.response.socket;
-      if (this.response.chunkedEncoding && this.response.headersSent && current !== null) this.socket = current;
+      // Only the client's own response has a socket to write to; a translating writer is written through.
+      const { response } = this;
+      const current = response instanceof ServerResponse ? response.socket : null;
+      if (response instanceof ServerResponse && response.chunkedEncoding && response.headersSent && current !== null) this.socket = current;
     } else {
       // A chunk of size 0 would end the body.
       if (socket.destroyed || bytes.length === 0) return;
@@ -200,9 +233,9 @@ export class StreamRelay implements BodySink {
     this.upstream.abort(error);
   }
 
-  /** After the first byte no retry is possible: end with an OpenAI-shaped error event, never a silent truncation. */
+  /** After the first byte no retry is possible: end with an error event in the answer's protocol, never a silent truncation. */
   private endWithErrorEvent(error: GatewayError): void {
-    endWithErrorEvent(this.response, this.input.context, error);
+    endWithErrorEvent(this.response, this.input.context, error, this.dialect);
   }
 
   private finish(result: AttemptResult): void {
@@ -218,11 +251,11 @@ export class StreamRelay implements BodySink {
   }
 }
 
-/** Ends a started stream with an OpenAI-shaped error event (the client keeps what it was sent before). */
-export function endWithErrorEvent(response: ServerResponse, context: RequestContext, error: GatewayError): void {
+/** Ends a started stream with an error event in the answer's protocol (the client keeps what it was sent before). */
+export function endWithErrorEvent(response: AnswerWriter, context: RequestContext, error: GatewayError, dialect: AnswerDialect = OPENAI_DIALECT): void {
   context.failed(error.code);
   if (response.destroyed) return;
-  response.end(`data: ${JSON.stringify(error.toBody())}\n\n`);
+  response.end(dialect.errorEvent(error));
 }
 
 /** `bytes` as one chunk of HTTP/1.1 chunked encoding. */

@@ -32,6 +32,34 @@ describe('fromErrorResponse', () => {
   });
 });
 
+describe('fromErrorResponse with an Anthropic backend', () => {
+  const anthropicError = (type: string, message: string) => JSON.stringify({ type: 'error', error: { type, message }, request_id: 'req_011CSHoEeqs5C35K2UUqR7Fy' });
+
+  it('turns 529 overloaded_error into a retryable 503 that keeps the retry-after', () => {
+    const error = fromErrorResponse(529, { 'retry-after': '2' }, anthropicError('overloaded_error', 'Overloaded'), 'a/m', now);
+    expect(error.toBody()).toEqual({ error: { message: 'Overloaded', type: 'server_error', param: null, code: 'upstream_overloaded' } });
+    expect(error).toMatchObject({ status: 503, retryable: true, retryAfterSeconds: 2 });
+    expect(fromErrorResponse(529, {}, 'Overloaded', 'a/m', now)).toMatchObject({ status: 503, code: 'upstream_overloaded', retryable: true });
+  });
+
+  it('keeps a 429 rate_limit_error retryable with its retry-after', () => {
+    const error = fromErrorResponse(429, { 'retry-after': '30' }, anthropicError('rate_limit_error', 'Number of request tokens has exceeded your per-minute rate limit'), 'a/m', now);
+    expect(error).toMatchObject({ status: 429, code: 'rate_limit_exceeded', type: 'rate_limit_error', retryable: true, retryAfterMs: 30_000 });
+  });
+
+  it('reads a prompt that is too long as context_length_exceeded, and other 400s as final', () => {
+    const long = fromErrorResponse(400, {}, anthropicError('invalid_request_error', 'prompt is too long: 215000 tokens > 200000 maximum'), 'a/m', now);
+    expect(long).toMatchObject({ status: 400, code: 'context_length_exceeded', type: 'invalid_request_error', retryable: false });
+    const bad = fromErrorResponse(400, {}, anthropicError('invalid_request_error', 'messages: roles must alternate'), 'a/m', now);
+    expect(bad).toMatchObject({ status: 400, code: 'invalid_request', retryable: false });
+  });
+
+  it('turns api_error into a retryable server error with the backend’s own 5xx status', () => {
+    expect(fromErrorResponse(500, {}, anthropicError('api_error', 'Internal server error'), 'a/m', now)).toMatchObject({ status: 500, code: 'upstream_error', type: 'server_error', retryable: true });
+    expect(fromErrorResponse(503, {}, anthropicError('api_error', 'Service unavailable'), 'a/m', now)).toMatchObject({ status: 503, code: 'upstream_error', retryable: true });
+  });
+});
+
 describe('fromTransportError', () => {
   it('maps undici timeouts to 504 and everything else to 502', () => {
     expect(fromTransportError(Object.assign(new Error('t'), { code: 'UND_ERR_HEADERS_TIMEOUT' }), 'a/m', undefined).status).toBe(504);

@@ -1,4 +1,5 @@
 import { GatewayError, isRetryableStatus, upstreamTimeout, upstreamUnreachable } from '@dosrouter/shared';
+import { anthropicErrorMeaning } from '../translate/anthropic-error-meaning.js';
 import type { RequestContext } from '../request/request-context.js';
 
 /** The deadline that aborted an attempt, if one did: it decides the error's wording and whether a stream can fail over. */
@@ -41,6 +42,9 @@ const MAX_MESSAGE_LENGTH = 2_000;
  * Turns a backend's error response into the error a client sees: the backend's status and message in OpenAI's
  * shape. Two exceptions keep secrets and blame straight: a backend's 401/403 means the gateway's own credential
  * was refused (its message may echo part of that key), so the client gets a 502 without the backend's text.
+ * Anthropic's shape (`{"type":"error","error":{"type","message"}}`) is read by its error type: `overloaded_error`
+ * (529) becomes a retryable 503 `upstream_overloaded`, and "prompt is too long" `context_length_exceeded`, so that
+ * failover treats them as it treats OpenAI's.
  */
 export function fromErrorResponse(
   status: number,
@@ -59,10 +63,12 @@ export function fromErrorResponse(
   }
   const detail = parseErrorBody(bodyText);
   const message = (detail.message ?? `The backend for ${deployment} answered with status ${status}.`).slice(0, MAX_MESSAGE_LENGTH);
+  const anthropic = detail.anthropicType !== undefined || status === 529 ? anthropicErrorMeaning(detail.anthropicType, status) : undefined;
+  const contextExceeded = anthropic?.status === 400 && /prompt is too long/i.test(message);
   return new GatewayError(message, {
-    status: status >= 400 && status <= 599 ? status : 502,
-    code: detail.code ?? (status >= 500 ? 'upstream_error' : 'upstream_invalid_request'),
-    type: detail.type,
+    status: anthropic?.status ?? (status >= 400 && status <= 599 ? status : 502),
+    code: contextExceeded ? 'context_length_exceeded' : (anthropic?.code ?? detail.code ?? (status >= 500 ? 'upstream_error' : 'upstream_invalid_request')),
+    type: anthropic?.type ?? detail.type,
     param: detail.param,
     retryable: isRetryableStatus(status),
     // The client is told the same wait: `retry-after` in whole seconds, `retry-after-ms` exactly.
@@ -76,6 +82,8 @@ function retryAfter(milliseconds: number | undefined): { retryAfterSeconds?: num
 
 interface ErrorDetail {
   message?: string;
+  /** The error's type in Anthropic's shape (`{"type":"error","error":{...}}`). */
+  anthropicType?: string;
   code?: string;
   type?: GatewayError['type'];
   param?: string | null;
@@ -99,6 +107,7 @@ function parseErrorBody(bodyText: string): ErrorDetail {
   const code = source.code;
   return {
     message,
+    anthropicType: record.type === 'error' && source !== record ? (asString(source.type) ?? '') : undefined,
     code: typeof code === 'string' ? code : typeof code === 'number' ? String(code) : undefined,
     type: asString(source.type) as GatewayError['type'] | undefined,
     param: asString(source.param) ?? null,

@@ -1,6 +1,6 @@
 import { estimateCompletionTokens, estimateUsagePromptTokens, StreamCompletionCounter } from '@dosrouter/shared';
 import type { Operation } from '../upstream/backend.js';
-import type { TokenUsage } from '../upstream/sse-scanner.js';
+import type { TokenUsage } from './token-usage.js';
 
 /** What to count completion tokens in: a whole answer, or a stream's count so far ({@link StreamTokenEstimate}). */
 export type CompletionSource = { readonly answer: unknown } | { readonly completionTokens: number };

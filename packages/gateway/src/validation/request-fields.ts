@@ -1,4 +1,5 @@
 import { invalidRequest } from '@dosrouter/shared';
+import type { MessageCreateParams } from '../translate/anthropic-types.js';
 
 /** A request body after validation: the fields the gateway itself acts on. The rest passes through untouched. */
 export interface ProxiedRequest {
@@ -7,6 +8,16 @@ export interface ProxiedRequest {
   readonly stream: boolean;
   /** The client asked for stream usage itself (`stream_options.include_usage`). */
   readonly includeUsage: boolean;
+  /**
+   * A Messages request (`POST /v1/messages`) as the client sent it; `body` is then its Chat Completions translation,
+   * which routing, limits and usage estimates read.
+   */
+  readonly messages?: MessageCreateParams;
+  /**
+   * The session to stick to when the client sent no `x-session-id`: a Messages request's `metadata.user_id` (Claude
+   * Code puts its session id there), so that a conversation stays on one deployment and its prompt cache.
+   */
+  readonly sessionId?: string;
 }
 
 export function requireModel(body: Record<string, unknown>): string {

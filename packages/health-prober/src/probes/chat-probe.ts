@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { isRecord } from '@dosrouter/shared';
+import { isRecord, operationPath } from '@dosrouter/shared';
 import { readEventData } from './event-stream-reader.js';
 import { describeError, fetchFailure, isTimeout } from './fetch-failure.js';
 import { operationUrl, type ProbeResult, type ProbeTarget } from './probe-result.js';
@@ -34,7 +34,8 @@ export const CHAT_PROBE_REASONING_MAX_TOKENS = 64;
  * It passes when the stream carries at least one token and ends with `[DONE]` or a finish reason. Normal models get
  * `max_tokens`, which every OpenAI-compatible server accepts; reasoning models get `max_completion_tokens` and
  * `reasoning_effort: 'low'`, the only budget OpenAI accepts for them. The body is read event by event and cancelled
- * at the verdict, and `timeoutMs` bounds the whole exchange, stream included.
+ * at the verdict, and `timeoutMs` bounds the whole exchange, stream included. A `kind: anthropic` backend gets the
+ * same question as a streamed Messages request (MESSAGES below), judged the same way.
  */
 export async function probeChat(target: ChatProbeTarget, clock: () => number = () => performance.now()): Promise<ChatProbeResult> {
   const started = clock();
@@ -42,12 +43,13 @@ export async function probeChat(target: ChatProbeTarget, clock: () => number = (
   const headers = new Headers(target.headers);
   headers.set('content-type', 'application/json');
   headers.set('accept', 'text/event-stream');
+  const protocol = target.kind === 'anthropic' ? MESSAGES : CHAT_COMPLETIONS;
   let response: Response;
   try {
-    response = await fetch(operationUrl(target, 'chat/completions'), {
+    response = await fetch(operationUrl(target, protocol.operation), {
       method: 'POST',
       headers,
-      body: JSON.stringify(chatProbeBody(target)),
+      body: JSON.stringify(protocol.body(target)),
       signal: AbortSignal.timeout(target.timeoutMs),
     });
   } catch (error) {
@@ -76,7 +78,7 @@ export async function probeChat(target: ChatProbeTarget, clock: () => number = (
         ended = true;
         break;
       }
-      const chunk = summarizeChunk(data);
+      const chunk = protocol.summarize(data);
       if (chunk === undefined) return fail('stream event is not JSON');
       if (chunk.error !== undefined) return fail(`stream reported an error${chunk.error === '' ? '' : ` (${chunk.error})`}`);
       if (chunk.token && ttftMs === undefined) ttftMs = elapsed();
@@ -99,12 +101,62 @@ export async function probeChat(target: ChatProbeTarget, clock: () => number = (
   return { ok: true, latencyMs: elapsed(), status, ttftMs };
 }
 
-function chatProbeBody(target: ChatProbeTarget): Record<string, unknown> {
-  const budget =
-    target.reasoning === true
-      ? { max_completion_tokens: CHAT_PROBE_REASONING_MAX_TOKENS, reasoning_effort: 'low' }
-      : { max_tokens: CHAT_PROBE_MAX_TOKENS };
-  return { model: target.upstreamModel, messages: [{ role: 'user', content: PROMPT }], stream: true, ...budget };
+/** What the probe asks of a backend of one protocol, and how it reads each event of the answer. */
+interface StreamProtocol {
+  /** The path below the base URL. */
+  readonly operation: string;
+  body(target: ChatProbeTarget): Record<string, unknown>;
+  /** Undefined when the data is not a JSON object. */
+  summarize(data: string): ChunkSummary | undefined;
+}
+
+const CHAT_COMPLETIONS: StreamProtocol = {
+  operation: 'chat/completions',
+  body(target) {
+    const budget =
+      target.reasoning === true
+        ? { max_completion_tokens: CHAT_PROBE_REASONING_MAX_TOKENS, reasoning_effort: 'low' }
+        : { max_tokens: CHAT_PROBE_MAX_TOKENS };
+    return { model: target.upstreamModel, messages: [{ role: 'user', content: PROMPT }], stream: true, ...budget };
+  },
+  summarize: summarizeChunk,
+};
+
+/**
+ * A `kind: anthropic` backend: the same question as a streamed Messages request to /v1/messages. Claude thinks only
+ * when asked to, so `reasoning` changes nothing here: 16 tokens are enough.
+ */
+const MESSAGES: StreamProtocol = {
+  operation: operationPath('anthropic', 'messages')!,
+  body: (target) => ({ model: target.upstreamModel, max_tokens: CHAT_PROBE_MAX_TOKENS, messages: [{ role: 'user', content: PROMPT }], stream: true }),
+  summarize: summarizeMessagesEvent,
+};
+
+/** A Messages stream event: a text, thinking or tool-input delta (or a tool use's start) is a token; message_delta's stop reason ends it. */
+function summarizeMessagesEvent(data: string): ChunkSummary | undefined {
+  let event: unknown;
+  try {
+    event = JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(event)) return undefined;
+  switch (event['type']) {
+    case 'error':
+      return { token: false, error: errorLabel(event['error']) };
+    case 'content_block_start':
+      return { token: isRecord(event['content_block']) && event['content_block']['type'] === 'tool_use' };
+    case 'content_block_delta': {
+      const delta = isRecord(event['delta']) ? event['delta'] : {};
+      return { token: [delta['text'], delta['thinking'], delta['partial_json']].some(isNonEmptyString) };
+    }
+    case 'message_delta': {
+      const stopReason = isRecord(event['delta']) ? event['delta']['stop_reason'] : undefined;
+      return isNonEmptyString(stopReason) ? { token: false, finishReason: stopReason } : { token: false };
+    }
+    default:
+      return { token: false };
+  }
 }
 
 interface ChunkSummary {

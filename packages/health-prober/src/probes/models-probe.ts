@@ -1,9 +1,11 @@
 import { performance } from 'node:perf_hooks';
+import { operationPath } from '@dosrouter/shared';
 import { fetchFailure } from './fetch-failure.js';
 import { operationUrl, type ProbeResult, type ProbeTarget } from './probe-result.js';
 
 /**
- * The `models` probe: GET {baseUrl}/models; any 2xx answer means the backend is alive. It costs nothing on paid
+ * The `models` probe: GET {baseUrl}/models (a `kind: anthropic` backend's /v1/models); any 2xx answer means the
+ * backend is alive. It costs nothing on paid
  * providers (no tokens), which is why it is the default kind. Whether the deployment's model is listed is only a
  * warning: many healthy servers list other ids than the one requests use (Azure OpenAI lists base models, not
  * deployment names; llama.cpp's llama-server lists the model's file path unless started with --alias), and draining
@@ -14,7 +16,8 @@ export async function probeModels(target: ProbeTarget, clock: () => number = () 
   const elapsed = (): number => Math.round((clock() - started) * 100) / 100;
   let response: Response;
   try {
-    response = await fetch(operationUrl(target, 'models'), {
+    // Anthropic's list is GET /v1/models below its origin, with the same x-api-key and anthropic-version.
+    response = await fetch(operationUrl(target, operationPath(target.kind ?? 'openai', 'models')!), {
       headers: target.headers,
       signal: AbortSignal.timeout(target.timeoutMs),
     });

@@ -1,3 +1,5 @@
+import type { BackendKind } from '@dosrouter/shared';
+
 /** What one probe of one deployment saw. */
 export interface ProbeResult {
   readonly ok: boolean;
@@ -18,8 +20,10 @@ export interface ProbeResult {
 
 /** Where and how to reach a deployment's backend. Headers carry the backend's credential: never log them. */
 export interface ProbeTarget {
-  /** The backend's OpenAI-compatible base URL, e.g. https://api.openai.com/v1 */
+  /** The backend's base URL: OpenAI-compatible with its version path (https://api.openai.com/v1), or Anthropic's origin. */
   readonly baseUrl: string;
+  /** The protocol the backend speaks (`backends[].kind`); default `openai`. It decides the `models` and `chat` probes' requests. */
+  readonly kind?: BackendKind;
   readonly headers: Readonly<Record<string, string>>;
   /** Query parameters every request to the backend carries (Azure's api-version). */
   readonly query?: Readonly<Record<string, string>>;

@@ -17,6 +17,8 @@ describe('parseSimulatorOptions', () => {
       retryAfterSeconds: 1,
       reportsUsage: true,
       jsonStyle: 'compact',
+      rejectsPrefill: false,
+      promptCacheMinimumTokens: 1024,
     });
   });
 

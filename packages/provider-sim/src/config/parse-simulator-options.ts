@@ -18,6 +18,9 @@ export interface ResolvedModel {
   /** False: answers carry no usage at all, whatever the request asks. */
   reportsUsage: boolean;
   jsonStyle: JsonStyle;
+  /** Chat requests ending with an assistant message get a 400. */
+  rejectsPrefill: boolean;
+  promptCacheMinimumTokens: number;
 }
 
 export interface ResolvedOptions {
@@ -27,10 +30,12 @@ export interface ResolvedOptions {
   host: string;
   port: number;
   recordRequests: number;
+  http2: boolean;
 }
 
 export const DEFAULT_OUTPUT_TOKENS = 16;
 export const DEFAULT_CONTEXT_WINDOW = 128_000;
+export const DEFAULT_PROMPT_CACHE_MINIMUM_TOKENS = 1024;
 
 /** Validates options (from code or a config file) and fills in the documented defaults; throws naming the bad field. */
 export function parseSimulatorOptions(input: unknown): ResolvedOptions {
@@ -57,6 +62,8 @@ export function parseSimulatorOptions(input: unknown): ResolvedOptions {
       retryAfterSeconds: model.retryAfterSeconds ?? 1,
       reportsUsage: model.reportsUsage ?? true,
       jsonStyle: model.jsonStyle ?? 'compact',
+      rejectsPrefill: model.rejectsPrefill ?? false,
+      promptCacheMinimumTokens: model.promptCacheMinimumTokens ?? DEFAULT_PROMPT_CACHE_MINIMUM_TOKENS,
     });
   }
   return {
@@ -66,5 +73,6 @@ export function parseSimulatorOptions(input: unknown): ResolvedOptions {
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 0,
     recordRequests: options.recordRequests ?? 100,
+    http2: options.http2 ?? false,
   };
 }

@@ -22,6 +22,8 @@ export const simulatedModelSchema = z.strictObject({
   retryAfterSeconds: z.number().int().min(0).optional(),
   reportsUsage: z.boolean().optional(),
   jsonStyle: z.enum(JSON_STYLES).optional(),
+  rejectsPrefill: z.boolean().optional(),
+  promptCacheMinimumTokens: z.number().int().min(0).optional(),
 });
 
 export const simulatorOptionsSchema = z
@@ -32,6 +34,7 @@ export const simulatorOptionsSchema = z
     host: z.string().min(1).optional(),
     port: z.number().int().min(0).max(65_535).optional(),
     recordRequests: z.number().int().min(0).optional(),
+    http2: z.boolean().optional(),
   })
   .superRefine((options, context) => {
     const seen = new Set<string>();

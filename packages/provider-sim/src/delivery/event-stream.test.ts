@@ -15,7 +15,7 @@ const events: StreamEvent[] = [
 ];
 
 function fault(kind: ActiveFault['kind']): ActiveFault {
-  return { kind, retryAfterSeconds: 1, retryAfterMs: undefined, delayMs: 300 };
+  return { kind, retryAfterSeconds: 1, retryAfterMs: undefined, delayMs: 300, afterTokens: undefined };
 }
 
 describe('planStream', () => {

@@ -28,6 +28,7 @@ class TokenEvent<Choice> implements StreamEvent {
     private readonly encode: (choice: Choice, piece: string) => string,
     private readonly choice: Choice,
     private readonly piece: string,
+    readonly event: string | undefined,
   ) {}
 
   get payload(): string {
@@ -38,7 +39,7 @@ class TokenEvent<Choice> implements StreamEvent {
 /**
  * One event per token of every choice, interleaved by position: the first event of the first position waits
  * `firstDelayMs`, the first of every later position `interTokenDelayMs`, the others of a position follow without
- * pause; choices that already ended are skipped. Each event is encoded when it is sent.
+ * pause; choices that already ended are skipped. Each event is encoded when it is sent, and named `event` if given.
  */
 export function tokenEvents<Choice>(
   choices: readonly Choice[],
@@ -46,6 +47,7 @@ export function tokenEvents<Choice>(
   encode: (choice: Choice, piece: string) => string,
   firstDelayMs: number,
   interTokenDelayMs: number,
+  event?: string,
 ): StreamEvent[] {
   const longest = choices.reduce((maximum, choice) => Math.max(maximum, piecesOf(choice).length), 0);
   const events: StreamEvent[] = [];
@@ -54,7 +56,7 @@ export function tokenEvents<Choice>(
     for (const choice of choices) {
       const piece = piecesOf(choice)[position];
       if (piece !== undefined) {
-        events.push(new TokenEvent(delayBeforeMs, encode, choice, piece));
+        events.push(new TokenEvent(delayBeforeMs, encode, choice, piece, event));
         delayBeforeMs = 0;
       }
     }

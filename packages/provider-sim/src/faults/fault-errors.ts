@@ -7,6 +7,8 @@ export interface FaultRequestFacts {
   promptTokens: number;
   /** The field OpenAI names in `param` for prompt problems: "messages", "prompt" or "input". */
   promptParam: string;
+  /** Whether the answer is streamed: a stream_error fault then errors mid-stream instead of answering 529. */
+  stream: boolean;
 }
 
 function retryHeaders(fault: ActiveFault): Record<string, string> {
@@ -34,6 +36,10 @@ export function contextLengthError(
     param: promptParam,
     code: 'context_length_exceeded',
   });
+}
+
+function overloadedError(): SimulatorHttpError {
+  return new SimulatorHttpError({ status: 529, message: 'Overloaded', type: 'overloaded_error' });
 }
 
 /** The HTTP error a fault answers with, or undefined for faults that misbehave in other ways. */
@@ -69,7 +75,10 @@ export function errorForFault(fault: ActiveFault, model: ResolvedModel, facts: F
         headers: retryHeaders(fault),
       });
     case 'overloaded':
-      return new SimulatorHttpError({ status: 529, message: 'Overloaded', type: 'overloaded_error' });
+      return overloadedError();
+    case 'stream_error':
+      // The same failure as a stream's error event, said before any answer went out.
+      return facts.stream ? undefined : overloadedError();
     case 'bad_request':
       return new SimulatorHttpError({
         status: 400,

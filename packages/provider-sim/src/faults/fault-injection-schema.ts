@@ -10,6 +10,7 @@ export const faultInjectionSchema = z.strictObject({
   retryAfterSeconds: z.number().int().min(0).optional(),
   retryAfterMs: z.number().int().min(0).optional(),
   delayMs: z.number().int().min(0).optional(),
+  afterTokens: z.number().int().min(1).optional(),
 });
 
 /** Validates a fault from code or from the control API; throws naming the bad field or the unknown model. */

@@ -17,6 +17,8 @@ export const FAULT_KINDS = [
   'content_policy',
   'empty',
   'bad_request',
+  // Appended: rates that name only the kinds above draw exactly what they drew before.
+  'stream_error',
 ] as const;
 
 export type FaultKind = (typeof FAULT_KINDS)[number];

@@ -12,6 +12,8 @@ export interface ActiveFault {
   retryAfterSeconds: number;
   retryAfterMs: number | undefined;
   delayMs: number;
+  /** stream_cut, stream_stall, malformed_chunk: the token events before the fault acts (undefined: the kind's default). */
+  afterTokens: number | undefined;
 }
 
 interface QueuedFault {
@@ -92,5 +94,6 @@ function resolveFault(injection: FaultInjection, model: ResolvedModel): ActiveFa
     retryAfterSeconds,
     retryAfterMs: injection.retryAfterMs,
     delayMs: injection.delayMs ?? DEFAULT_SLOW_FIRST_TOKEN_DELAY_MS,
+    afterTokens: injection.afterTokens,
   };
 }

@@ -152,4 +152,37 @@ describe('faults that act on the answer body', () => {
       expect(result.events.at(-1)).toBe('[DONE]');
     });
   });
+
+  describe('when a stream_error fault is queued', () => {
+    it('streams about half the chunks, then an OpenAI error event, and ends without [DONE]', async () => {
+      simulator.injectFaults({ kind: 'stream_error' });
+
+      const result = await postAndReadEvents(url, streamRequest);
+
+      expect(result.ending).toBe('ended');
+      expect(result.events).toHaveLength(11 + 1);
+      expect(JSON.parse(result.events.at(-1) ?? '')).toEqual({
+        error: { message: expect.any(String), type: 'server_error', param: null, code: null },
+      });
+      expect(result.events).not.toContain('[DONE]');
+    });
+
+    it('makes the openai SDK throw mid-stream', async () => {
+      simulator.injectFaults({ kind: 'stream_error' });
+      const stream = await client.chat.completions.create({ model: 'sim-a', stream: true, messages: [{ role: 'user', content: 'tell me a story' }] });
+      await expect(
+        (async () => {
+          for await (const _chunk of stream) {
+            // reads until the error event
+          }
+        })(),
+      ).rejects.toThrow();
+    });
+
+    it('answers a non-streamed request with 529 overloaded_error', async () => {
+      simulator.injectFaults({ kind: 'stream_error' });
+      const response = await fetch(url, { method: 'POST', body: JSON.stringify({ ...streamRequest, stream: false }) });
+      expect(response.status).toBe(529);
+    });
+  });
 });

@@ -143,8 +143,9 @@ describe('the /_sim control API', () => {
         aborted: 0,
         faults: { rate_limit: 1 },
         byModel: { 'sim-a': 2 },
+        byHttpVersion: { '1.1': 2 },
         // The 429 reported nothing; the answer: ceil("hello".length / 4) + 3 prompt tokens, 16 completion tokens.
-        usage: { answers: 1, promptTokens: 5, completionTokens: 16 },
+        usage: { answers: 1, promptTokens: 5, completionTokens: 16, cacheReadTokens: 0, cacheWriteTokens: 0 },
       });
     });
   });
@@ -165,8 +166,8 @@ describe('the /_sim control API', () => {
       expect(response.status).toBe(200);
       expect(response.body).toEqual({
         requests: {
-          'req-a': { answers: 2, promptTokens: 10, completionTokens: 32 },
-          'req-b': { answers: 1, promptTokens: 5, completionTokens: 16 },
+          'req-a': { answers: 2, promptTokens: 10, completionTokens: 32, cacheReadTokens: 0, cacheWriteTokens: 0 },
+          'req-b': { answers: 1, promptTokens: 5, completionTokens: 16, cacheReadTokens: 0, cacheWriteTokens: 0 },
         },
       });
     });

@@ -5,24 +5,32 @@ export interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  /** Only when part of the prompt was read from the prompt cache; cached_tokens are part of prompt_tokens. */
+  prompt_tokens_details?: { cached_tokens: number };
 }
 
-export function buildUsage(promptTokens: number, completionTokens: number): Usage {
-  return { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+export function buildUsage(promptTokens: number, completionTokens: number, cachedTokens = 0): Usage {
+  const usage: Usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+  if (cachedTokens > 0) {
+    usage.prompt_tokens_details = { cached_tokens: cachedTokens };
+  }
+  return usage;
 }
 
 /**
  * The usage a chat or text completion answer carries, or undefined for none: a model that reports no usage (like some
  * vLLM or Ollama setups) never sends it, and a stream sends it only when the request asked for include_usage.
+ * `cachedTokens` (chat only) adds `prompt_tokens_details.cached_tokens` when above 0.
  */
 export function answerUsage(
   request: { model: ResolvedModel; stream: boolean; includeUsage: boolean; promptTokens: number },
   completionTokens: number,
+  cachedTokens = 0,
 ): Usage | undefined {
   if (!request.model.reportsUsage || (request.stream && !request.includeUsage)) {
     return undefined;
   }
-  return buildUsage(request.promptTokens, completionTokens);
+  return buildUsage(request.promptTokens, completionTokens, cachedTokens);
 }
 
 /** How every chunk of a stream ends: with `"usage":null` when the stream ends with a usage chunk, as OpenAI sends it. */

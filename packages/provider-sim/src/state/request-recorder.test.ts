@@ -3,7 +3,7 @@ import type { RecordedRequest } from '../types.js';
 import { flattenHeaders, RequestRecorder } from './request-recorder.js';
 
 function request(path: string): RecordedRequest {
-  return { method: 'POST', path, headers: {}, body: undefined, receivedAt: 0 };
+  return { method: 'POST', path, headers: {}, body: undefined, receivedAt: 0, httpVersion: '1.1' };
 }
 
 describe('RequestRecorder', () => {

@@ -24,4 +24,5 @@ export function resetState(state: SimulatorState): void {
   state.faults.reset();
   state.outage = undefined;
   state.recorder.clear();
+  state.promptCache.clear();
 }

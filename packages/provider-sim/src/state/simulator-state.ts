@@ -3,6 +3,7 @@ import type { TimerWheel } from '../delivery/timer-wheel.js';
 import type { FaultSchedule } from '../faults/fault-schedule.js';
 import type { Outage } from '../types.js';
 import type { IdGenerator } from './id-generator.js';
+import type { PromptCache } from './prompt-cache.js';
 import type { RequestRecorder } from './request-recorder.js';
 import type { StatsCounter } from './simulator-stats.js';
 import type { UsageLedger } from './usage-ledger.js';
@@ -17,6 +18,8 @@ export interface SimulatorState {
   /** The usage reported to clients; reset with the stats. */
   usage: UsageLedger;
   recorder: RequestRecorder;
+  /** The prompt prefixes cached for Messages `cache_control` and OpenAI's automatic caching; reset with the stats. */
+  promptCache: PromptCache;
   ids: IdGenerator;
   /** The one timer every wait of every exchange is scheduled on. */
   wheel: TimerWheel;

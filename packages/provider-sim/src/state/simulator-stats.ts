@@ -12,9 +12,11 @@ export class StatsCounter {
   private faults: Record<string, number> = {};
   /** Null prototype: keyed by whatever `model` a client sent, `toString` and `__proto__` included. */
   private byModel = countsByName();
+  private byHttpVersion = countsByName();
 
-  countRequest(): void {
+  countRequest(httpVersion: string): void {
     this.requests += 1;
+    this.byHttpVersion[httpVersion] = (this.byHttpVersion[httpVersion] ?? 0) + 1;
   }
 
   countModel(model: string): void {
@@ -41,6 +43,7 @@ export class StatsCounter {
       aborted: this.aborted,
       faults: { ...this.faults },
       byModel: { ...this.byModel },
+      byHttpVersion: { ...this.byHttpVersion },
     };
   }
 
@@ -50,6 +53,7 @@ export class StatsCounter {
     this.aborted = 0;
     this.faults = {};
     this.byModel = countsByName();
+    this.byHttpVersion = countsByName();
   }
 }
 

@@ -12,10 +12,10 @@ describe('UsageLedger', () => {
     ledger.record('req-1', { prompt_tokens: 10, completion_tokens: 6 });
     ledger.record('', { prompt_tokens: 3 });
 
-    expect(ledger.snapshotTotals()).toEqual({ answers: 3, promptTokens: 23, completionTokens: 10 });
+    expect(ledger.snapshotTotals()).toEqual({ answers: 3, promptTokens: 23, completionTokens: 10, cacheReadTokens: 0, cacheWriteTokens: 0 });
     expect(ledger.snapshotByRequestId()).toEqual({
-      'req-1': { answers: 2, promptTokens: 20, completionTokens: 10 },
-      '': { answers: 1, promptTokens: 3, completionTokens: 0 },
+      'req-1': { answers: 2, promptTokens: 20, completionTokens: 10, cacheReadTokens: 0, cacheWriteTokens: 0 },
+      '': { answers: 1, promptTokens: 3, completionTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 },
     });
   });
 
@@ -28,8 +28,8 @@ describe('UsageLedger', () => {
     ledger.record('c', { prompt_tokens: 3, completion_tokens: 3 });
 
     expect(Object.keys(ledger.snapshotByRequestId())).toEqual(['a', 'c']);
-    expect(ledger.snapshotByRequestId()['a']).toEqual({ answers: 2, promptTokens: 2, completionTokens: 2 });
-    expect(ledger.snapshotTotals()).toEqual({ answers: 4, promptTokens: 7, completionTokens: 7 });
+    expect(ledger.snapshotByRequestId()['a']).toEqual({ answers: 2, promptTokens: 2, completionTokens: 2, cacheReadTokens: 0, cacheWriteTokens: 0 });
+    expect(ledger.snapshotTotals()).toEqual({ answers: 4, promptTokens: 7, completionTokens: 7, cacheReadTokens: 0, cacheWriteTokens: 0 });
   });
 
   it('keeps an id such as __proto__ as an ordinary key', () => {
@@ -38,7 +38,7 @@ describe('UsageLedger', () => {
     ledger.record('__proto__', { prompt_tokens: 1, completion_tokens: 2 });
 
     expect(JSON.parse(JSON.stringify(ledger.snapshotByRequestId()))).toEqual(
-      JSON.parse('{"__proto__":{"answers":1,"promptTokens":1,"completionTokens":2}}'),
+      JSON.parse('{"__proto__":{"answers":1,"promptTokens":1,"completionTokens":2,"cacheReadTokens":0,"cacheWriteTokens":0}}'),
     );
   });
 
@@ -55,7 +55,7 @@ describe('UsageLedger', () => {
 
     ledger.clear();
 
-    expect(ledger.snapshotTotals()).toEqual({ answers: 0, promptTokens: 0, completionTokens: 0 });
+    expect(ledger.snapshotTotals()).toEqual({ answers: 0, promptTokens: 0, completionTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 });
     expect(ledger.snapshotByRequestId()).toEqual({});
   });
 });
@@ -108,11 +108,11 @@ describe('the usage ledger of a running simulator', () => {
       { prompt_tokens: 9, completion_tokens: 3, total_tokens: 12 },
       { prompt_tokens: 9, completion_tokens: 14, total_tokens: 23 },
     ]);
-    expect(simulator.stats.usage).toEqual({ answers: 3, promptTokens: 27, completionTokens: 24 });
+    expect(simulator.stats.usage).toEqual({ answers: 3, promptTokens: 27, completionTokens: 24, cacheReadTokens: 0, cacheWriteTokens: 0 });
     expect(simulator.usageByRequestId()).toEqual({
-      'req-1': { answers: 1, promptTokens: 9, completionTokens: 7 },
-      'req-2': { answers: 1, promptTokens: 9, completionTokens: 3 },
-      'req-3': { answers: 1, promptTokens: 9, completionTokens: 14 },
+      'req-1': { answers: 1, promptTokens: 9, completionTokens: 7, cacheReadTokens: 0, cacheWriteTokens: 0 },
+      'req-2': { answers: 1, promptTokens: 9, completionTokens: 3, cacheReadTokens: 0, cacheWriteTokens: 0 },
+      'req-3': { answers: 1, promptTokens: 9, completionTokens: 14, cacheReadTokens: 0, cacheWriteTokens: 0 },
     });
   });
 
@@ -122,24 +122,24 @@ describe('the usage ledger of a running simulator', () => {
     await requestJson(chatUrl, { body: chat });
 
     expect(simulator.usageByRequestId()).toEqual({
-      resent: { answers: 2, promptTokens: 18, completionTokens: 14 },
-      '': { answers: 1, promptTokens: 9, completionTokens: 7 },
+      resent: { answers: 2, promptTokens: 18, completionTokens: 14, cacheReadTokens: 0, cacheWriteTokens: 0 },
+      '': { answers: 1, promptTokens: 9, completionTokens: 7, cacheReadTokens: 0, cacheWriteTokens: 0 },
     });
-    expect(simulator.stats.usage).toEqual({ answers: 3, promptTokens: 27, completionTokens: 21 });
+    expect(simulator.stats.usage).toEqual({ answers: 3, promptTokens: 27, completionTokens: 21, cacheReadTokens: 0, cacheWriteTokens: 0 });
   });
 
   it('counts the prompt tokens of embeddings, and no completion tokens', async () => {
     const response = await requestJson(`${simulator.baseUrl}/embeddings`, { body: { model: 'sim-a', input: [[1, 2, 3, 4, 5]] } });
 
     expect((response.body as UsageBody).usage).toEqual({ prompt_tokens: 5, total_tokens: 5 });
-    expect(simulator.stats.usage).toEqual({ answers: 1, promptTokens: 5, completionTokens: 0 });
+    expect(simulator.stats.usage).toEqual({ answers: 1, promptTokens: 5, completionTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 });
   });
 
   it('does not count a stream that sent no usage chunk', async () => {
     const stream = await postAndReadEvents(chatUrl, { ...chat, stream: true }, withId('no-usage'));
 
     expect(stream.events.at(-1)).toBe('[DONE]');
-    expect(simulator.stats).toMatchObject({ completed: 1, usage: { answers: 0, promptTokens: 0, completionTokens: 0 } });
+    expect(simulator.stats).toMatchObject({ completed: 1, usage: { answers: 0, promptTokens: 0, completionTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 } });
     expect(simulator.usageByRequestId()).toEqual({});
   });
 
@@ -156,7 +156,7 @@ describe('the usage ledger of a running simulator', () => {
     controller.abort();
 
     await vi.waitFor(() => expect(simulator.stats.aborted).toBe(1), { timeout: 10_000 });
-    expect(simulator.stats.usage).toEqual({ answers: 0, promptTokens: 0, completionTokens: 0 });
+    expect(simulator.stats.usage).toEqual({ answers: 0, promptTokens: 0, completionTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 });
     expect(simulator.usageByRequestId()).toEqual({});
   });
 
@@ -171,7 +171,7 @@ describe('the usage ledger of a running simulator', () => {
     await postAndReadEvents(chatUrl, { ...chat, ...includeUsage });
     await requestJson(`${simulator.baseUrl}/chat/completions`, { rawBody: '{"model":' });
 
-    expect(simulator.stats).toMatchObject({ requests: 5, usage: { answers: 0, promptTokens: 0, completionTokens: 0 } });
+    expect(simulator.stats).toMatchObject({ requests: 5, usage: { answers: 0, promptTokens: 0, completionTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 } });
   });
 
   it('counts an answer that a slow_first_token fault only delayed: its client got the usage', async () => {
@@ -180,7 +180,7 @@ describe('the usage ledger of a running simulator', () => {
     const response = await requestJson(chatUrl, { body: chat, ...withId('late') });
 
     expect(response.status).toBe(200);
-    expect(simulator.usageByRequestId()).toEqual({ late: { answers: 1, promptTokens: 9, completionTokens: 7 } });
+    expect(simulator.usageByRequestId()).toEqual({ late: { answers: 1, promptTokens: 9, completionTokens: 7, cacheReadTokens: 0, cacheWriteTokens: 0 } });
   });
 
   it('starts again from nothing after reset()', async () => {
@@ -188,7 +188,7 @@ describe('the usage ledger of a running simulator', () => {
 
     simulator.reset();
 
-    expect(simulator.stats.usage).toEqual({ answers: 0, promptTokens: 0, completionTokens: 0 });
+    expect(simulator.stats.usage).toEqual({ answers: 0, promptTokens: 0, completionTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 });
     expect(simulator.usageByRequestId()).toEqual({});
   });
 });

@@ -5,21 +5,28 @@ import type { UsageTotals } from '../types.js';
  * that was serialized keeps the ledger honest: it sums what clients were told, not what the simulator computed.
  */
 export interface ReportedUsage {
+  /** All prompt tokens, cached ones included (OpenAI's accounting; a Messages answer's three input counts summed). */
   prompt_tokens: number;
   completion_tokens?: number;
+  /** `cached_tokens`: prompt tokens read from the prompt cache (for a Messages answer, cache_read_input_tokens). */
+  prompt_tokens_details?: { cached_tokens?: number };
+  /** Prompt tokens written to the prompt cache: a Messages answer's cache_creation_input_tokens. */
+  cache_write_tokens?: number;
 }
 
 /** How many request ids the per-id map keeps; a long benchmark must not grow the simulator without bound. */
 export const MAXIMUM_LEDGER_REQUEST_IDS = 100_000;
 
 function emptyTotals(): UsageTotals {
-  return { answers: 0, promptTokens: 0, completionTokens: 0 };
+  return { answers: 0, promptTokens: 0, completionTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
 }
 
 function add(totals: UsageTotals, usage: ReportedUsage): void {
   totals.answers += 1;
   totals.promptTokens += usage.prompt_tokens;
   totals.completionTokens += usage.completion_tokens ?? 0;
+  totals.cacheReadTokens += usage.prompt_tokens_details?.cached_tokens ?? 0;
+  totals.cacheWriteTokens += usage.cache_write_tokens ?? 0;
 }
 
 /**

@@ -6,6 +6,8 @@ export interface EventStreamResult {
   headers: Headers;
   /** The `data:` payloads in order, `[DONE]` included. */
   events: string[];
+  /** The `event:` name of each payload in `events`, '' for a payload sent without one. */
+  eventNames: string[];
   ending: StreamEnding;
 }
 
@@ -15,12 +17,18 @@ export interface ReadOptions {
   idleTimeoutMs?: number;
 }
 
-function parseEvents(text: string): string[] {
-  return text
-    .split('\n\n')
-    .flatMap((block) => block.split('\n'))
-    .filter((line) => line.startsWith('data: '))
-    .map((line) => line.slice('data: '.length));
+function parseEvents(text: string): { events: string[]; eventNames: string[] } {
+  const events: string[] = [];
+  const eventNames: string[] = [];
+  for (const block of text.split('\n\n')) {
+    const lines = block.split('\n');
+    const name = lines.find((line) => line.startsWith('event: '))?.slice('event: '.length) ?? '';
+    for (const line of lines.filter((candidate) => candidate.startsWith('data: '))) {
+      events.push(line.slice('data: '.length));
+      eventNames.push(name);
+    }
+  }
+  return { events, eventNames };
 }
 
 /** POSTs a JSON body and reads the SSE answer byte by byte, recording how the stream ended instead of throwing. */
@@ -60,7 +68,7 @@ export async function postAndReadEvents(url: string, body: unknown, options: Rea
   } catch {
     ending = 'broken';
   }
-  return { status: response.status, headers: response.headers, events: parseEvents(text), ending };
+  return { status: response.status, headers: response.headers, ...parseEvents(text), ending };
 }
 
 export interface JsonResult {

@@ -1,4 +1,4 @@
-import type { BreakerConfig, Capability, GatewayConfig, Pricing } from '../config/schema.js';
+import type { AnthropicDeploymentConfig, BreakerConfig, Capability, GatewayConfig, Pricing } from '../config/schema.js';
 import { resolveProbeSettings, type ProbeSettings } from '../config/probe-settings.js';
 import type { RateLimits } from '../state/limits.js';
 
@@ -24,6 +24,8 @@ export interface Deployment {
   readonly breaker: BreakerConfig;
   /** How the health prober checks it; absent when it is not probed. */
   readonly probe?: ProbeSettings;
+  /** A deployment of a `kind: anthropic` backend: how chat completions are translated for it. */
+  readonly anthropic?: AnthropicDeploymentConfig;
 }
 
 /** A client-facing model and the deployments that serve it. */
@@ -57,6 +59,7 @@ export class ModelCatalog {
           ...(model.maxConcurrent === undefined ? {} : { maxConcurrent: model.maxConcurrent }),
           breaker: { ...config.breakers, ...model.breaker },
           ...(probe === undefined ? {} : { probe }),
+          ...(backend.kind === 'anthropic' ? { anthropic: model.anthropic } : {}),
         };
         this.deploymentsById.set(deployment.id, deployment);
         const list = byModel.get(model.name) ?? [];

@@ -18,13 +18,14 @@ describe('parseConfig', () => {
     expect(config.logging).toEqual({ level: 'info', accessLog: true });
     expect(config.upstream.timeouts).toEqual({ connectMs: 5_000, connectionWaitMs: 1_000, firstByteMs: 60_000, firstTokenMs: 30_000, idleMs: 30_000, totalMs: 600_000 });
     const backend = config.backends[0]!;
-    expect(backend).toMatchObject({ apiKeyHeader: 'authorization', requestStreamUsage: true, headers: {}, query: {} });
+    expect(backend).toMatchObject({ kind: 'openai', apiKeyHeader: 'authorization', requestStreamUsage: true, headers: {}, query: {} });
     expect(backend.maxConnections).toBeUndefined();
+    expect(backend.http2).toEqual({ mode: 'off', streamsPerConnection: 100 });
     expect(backend.models[0]).toMatchObject({ weight: 1, contextWindow: 128_000, capabilities: ['streaming'] });
     expect(backend.models[0]).not.toHaveProperty('maxOutputTokens');
     expect(backend.models[0]?.pricing).toEqual({ inputPerMTok: 0, outputPerMTok: 0 });
-    expect(config.routing).toMatchObject({ strategy: 'weighted', models: {}, groups: {}, rules: [], profiles: {}, sessionAffinity: true });
-    expect(config.routing.retry).toEqual({ attempts: 3, initialBackoffMs: 250, maxBackoffMs: 4_000, deadlineMs: 90_000 });
+    expect(config.routing).toMatchObject({ strategy: 'weighted', models: {}, groups: {}, rules: [], profiles: {}, sessionAffinity: true, recovery: 'on' });
+    expect(config.routing.retry).toEqual({ attempts: 3, initialBackoffMs: 250, maxBackoffMs: 4_000, deadlineMs: 90_000, order: 'model-first', maxRetryAfterMs: 10_000 });
     expect(config.routing.classifier).toEqual({ defaultTier: 'MEDIUM', confidenceThreshold: 0.55, largeInputTokens: 20_000 });
   });
 
@@ -67,6 +68,15 @@ describe('parseConfig', () => {
     expect(message).toMatch(/routing\.savingsBaseline: "unknown" is not a configured model or alias/);
   });
 
+  it('gives a kind: anthropic backend Anthropic\'s base URL and the x-api-key header unless it sets its own', () => {
+    const text = `backends:\n  - { name: claude, kind: anthropic, apiKey: sk-ant, models: [{ name: sonnet }] }\n  - { name: proxy, kind: anthropic, baseUrl: "http://127.0.0.1:9100", apiKeyHeader: authorization, models: [{ name: haiku }] }\n`;
+    const [claude, proxy] = parseConfig(text, 'test.yaml', {}).backends;
+    expect(claude).toMatchObject({ kind: 'anthropic', baseUrl: 'https://api.anthropic.com', apiKeyHeader: 'x-api-key' });
+    expect(proxy).toMatchObject({ kind: 'anthropic', baseUrl: 'http://127.0.0.1:9100', apiKeyHeader: 'authorization' });
+    expect(configError('backends:\n  - { name: local, models: [{ name: small }] }\n')).toMatch(/backends\[0\]\.baseUrl: give exactly one of baseUrl or simulator/);
+    expect(configError('backends:\n  - { name: local, kind: gemini, baseUrl: "http://127.0.0.1:1/v1", models: [{ name: small }] }\n')).toMatch(/backends\[0\]\.kind/);
+  });
+
   it('reads byte sizes written with units', () => {
     const config = parseConfig(`server: { bodyLimit: 512kb }\n${minimal}`, 'test.yaml', {});
     expect(config.server.bodyLimit).toBe(512 * 1024);
@@ -75,6 +85,13 @@ describe('parseConfig', () => {
   it('names the field and the problem when a value is wrong', () => {
     const text = minimal.replace('http://127.0.0.1:9000/v1', 'not a url');
     expect(() => parseConfig(text, 'bad.yaml', {})).toThrow(/bad\.yaml: invalid configuration\n {2}- backends\[0\]\.baseUrl: /);
+  });
+
+  it('names an unknown http2 mode and an unknown http2 field of a backend', () => {
+    const withHttp2 = (http2: string) => minimal.replace('http://127.0.0.1:9000/v1', `http://127.0.0.1:9000/v1\n    http2: ${http2}`);
+    expect(() => parseConfig(withHttp2('{ mode: always }'), 'bad.yaml', {})).toThrow(/backends\[0\]\.http2\.mode: /);
+    expect(() => parseConfig(withHttp2('{ streams: 5 }'), 'bad.yaml', {})).toThrow(/backends\[0\]\.http2/);
+    expect(parseConfig(withHttp2('{ mode: on, streamsPerConnection: 50 }'), 'test.yaml', {}).backends[0]!.http2).toEqual({ mode: 'on', streamsPerConnection: 50 });
   });
 
   it('names a field with the wrong type', () => {

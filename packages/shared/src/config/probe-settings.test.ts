@@ -67,4 +67,17 @@ describe('backendHeaders', () => {
     expect(backendHeaders({ headers: {}, apiKey: 'az-1', apiKeyHeader: 'api-key' })).toEqual({ 'user-agent': 'dosrouter/0.1', 'api-key': 'az-1' });
     expect(backendHeaders({ headers: {}, apiKey: undefined, apiKeyHeader: 'authorization' })).toEqual({ 'user-agent': 'dosrouter/0.1' });
   });
+
+  it('adds anthropic-version for a kind: anthropic backend, which its own headers may override', () => {
+    expect(backendHeaders({ kind: 'anthropic', headers: {}, apiKey: 'sk-ant-1', apiKeyHeader: 'x-api-key' })).toEqual({
+      'user-agent': 'dosrouter/0.1',
+      'anthropic-version': '2023-06-01',
+      'x-api-key': 'sk-ant-1',
+    });
+    expect(backendHeaders({ kind: 'anthropic', headers: { 'Anthropic-Version': '2024-01-01', 'anthropic-beta': 'x' }, apiKey: undefined, apiKeyHeader: 'x-api-key' })).toEqual({
+      'user-agent': 'dosrouter/0.1',
+      'anthropic-version': '2024-01-01',
+      'anthropic-beta': 'x',
+    });
+  });
 });

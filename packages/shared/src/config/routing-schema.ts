@@ -25,6 +25,14 @@ const retryFields = {
    * Must exceed `upstream.timeouts.firstTokenMs`, so that a backend that never starts is failed over.
    */
   deadlineMs: z.number().int().min(100).default(90_000),
+  /**
+   * `model-first` (default): the requested model's deployments, then their retries (after backoff, or the backend's
+   * retry-after), before the fallback chain; one attempt is kept for the fallbacks. `spread`: every planned
+   * deployment once, fallbacks included, before any retry.
+   */
+  order: z.enum(['model-first', 'spread']).default('model-first'),
+  /** The longest backend `retry-after` worth waiting for; a deployment that asks for longer is not retried. */
+  maxRetryAfterMs: z.number().int().nonnegative().default(10_000),
 };
 export const retryPolicySchema = z.strictObject(retryFields);
 export type RetryPolicy = z.infer<typeof retryPolicySchema>;
@@ -35,6 +43,8 @@ const retryOverridesSchema = z.strictObject({
   initialBackoffMs: retryFields.initialBackoffMs.removeDefault().optional(),
   maxBackoffMs: retryFields.maxBackoffMs.removeDefault().optional(),
   deadlineMs: retryFields.deadlineMs.removeDefault().optional(),
+  order: retryFields.order.removeDefault().optional(),
+  maxRetryAfterMs: retryFields.maxRetryAfterMs.removeDefault().optional(),
 });
 
 /** A number range on the estimated prompt tokens. */
@@ -98,6 +108,20 @@ export const tierProfileSchema = z.strictObject({
 });
 export type TierProfileConfig = z.infer<typeof tierProfileSchema>;
 
+/**
+ * Hedged requests: when a stream's first token has not come `afterMs` after the attempt started (or the rolling
+ * time to first token's percentile of that deployment, from every replica's stats), the same request starts on the
+ * next candidate; the first to send a token wins, the others are aborted. At most `maxExtra` extra calls.
+ */
+export const hedgeSchema = z
+  .strictObject({
+    afterMs: z.number().int().min(1).optional(),
+    afterPercentile: z.enum(['p50', 'p90', 'p95', 'p99']).optional(),
+    maxExtra: z.number().int().min(1).max(3).default(1),
+  })
+  .refine((hedge) => (hedge.afterMs === undefined) !== (hedge.afterPercentile === undefined), 'give afterMs or afterPercentile, one of them');
+export type HedgeSettings = z.infer<typeof hedgeSchema>;
+
 /** Per client-facing model: its strategy, retry policy and fallback chain. */
 export const modelRoutingSchema = z
   .strictObject({
@@ -105,6 +129,10 @@ export const modelRoutingSchema = z
     retry: retryOverridesSchema.optional(),
     /** Models tried in order once every deployment of this one failed or was filtered out. */
     fallbacks: z.array(modelName).optional(),
+    /** Overrides `routing.recovery` for requests to this model. */
+    recovery: z.enum(['on', 'off']).optional(),
+    /** Hedged streams for this model (default: none). */
+    hedge: hedgeSchema.optional(),
   });
 export type ModelRouting = z.infer<typeof modelRoutingSchema>;
 
@@ -132,6 +160,14 @@ export const routingSchema = z
       .prefault({}),
     /** `x-dosrouter-savings` is the cost of the same tokens on this model minus the cost of the answer. */
     savingsBaseline: modelName.optional(),
+    /**
+     * `on`: a chat stream (one choice) that breaks after text reached the client (cut, stall past `idleMs`, malformed
+     * events) is continued by the next attempt in the same client stream (docs/routing.md#mid-stream-recovery).
+     * `off`: it ends with the error event. A model's `recovery` overrides it.
+     */
+    recovery: z.enum(['on', 'off']).default('on'),
+    /** Requests that have side effects (matched like a rule's `match`): never hedged. */
+    sideEffects: z.array(ruleMatchSchema).default([]),
     /** A request with `x-session-id` keeps going to one deployment while that deployment stays healthy. */
     sessionAffinity: z.boolean().default(true),
     /**

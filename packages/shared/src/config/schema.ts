@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ANTHROPIC_BASE_URL, DEFAULT_API_KEY_HEADER, backendKindSchema } from './backend-kind.js';
 import { resolveProbeSettings } from './probe-settings.js';
 import { routingSchema } from './routing-schema.js';
 
@@ -20,7 +21,7 @@ export function parseByteSize(text: string): number {
 
 const milliseconds = z.number().int().nonnegative();
 
-export const capabilitySchema = z.enum(['streaming', 'tools', 'vision', 'json_schema', 'reasoning', 'embeddings']);
+export const capabilitySchema = z.enum(['streaming', 'tools', 'vision', 'documents', 'json_schema', 'reasoning', 'embeddings']);
 export type Capability = z.infer<typeof capabilitySchema>;
 
 /** Per-phase deadlines for one upstream attempt. 0 disables a phase's deadline. */
@@ -46,11 +47,30 @@ export const timeoutsSchema = z.strictObject({
 });
 export type Timeouts = z.infer<typeof timeoutsSchema>;
 
+const perMillionTokens = z.number().nonnegative();
+
+/**
+ * The price of prompt tokens written to a provider's prompt cache: one price for every cache lifetime, or one per
+ * lifetime where the provider has several (Anthropic: `{ '5m': 3.75, '1h': 6 }`, 1.25× and 2× the input price). A
+ * lifetime left out costs what the other one does.
+ */
+export const cacheWritePricingSchema = z.union([
+  perMillionTokens,
+  z
+    .strictObject({ '5m': perMillionTokens.optional(), '1h': perMillionTokens.optional() })
+    .refine((prices) => prices['5m'] !== undefined || prices['1h'] !== undefined, { message: "name a price for '5m', '1h' or both" }),
+]);
+export type CacheWritePricing = z.infer<typeof cacheWritePricingSchema>;
+
 export const pricingSchema = z.strictObject({
-  /** USD per one million prompt tokens. */
-  inputPerMTok: z.number().nonnegative().default(0),
+  /** USD per one million prompt tokens (the uncached ones, when the provider reports cache use). */
+  inputPerMTok: perMillionTokens.default(0),
   /** USD per one million completion tokens. */
-  outputPerMTok: z.number().nonnegative().default(0),
+  outputPerMTok: perMillionTokens.default(0),
+  /** USD per one million prompt tokens read from the provider's prompt cache; unset: inputPerMTok. */
+  cacheReadPerMTok: perMillionTokens.optional(),
+  /** USD per one million prompt tokens written to the provider's prompt cache; unset: inputPerMTok. */
+  cacheWritePerMTok: cacheWritePricingSchema.optional(),
 });
 export type Pricing = z.infer<typeof pricingSchema>;
 
@@ -122,6 +142,32 @@ export type ProbeConfig = z.infer<typeof probeSchema>;
 export const probeOverridesSchema = z.strictObject(probeFields).partial();
 export type ProbeOverrides = z.infer<typeof probeOverridesSchema>;
 
+/**
+ * How a `/v1/chat/completions` request is sent to a deployment of a `kind: anthropic` backend (Messages). Ignored for
+ * `kind: openai` backends.
+ */
+export const anthropicDeploymentSchema = z.strictObject({
+  /**
+   * Messages requires `max_tokens`; a chat completion without `max_completion_tokens` or `max_tokens` gets this.
+   * Default: the model's `maxOutputTokens`, else 4096.
+   */
+  maxTokens: z.number().int().positive().optional(),
+  /**
+   * Prompt caching for OpenAI clients, which cannot say `cache_control` themselves: `system` marks the last system
+   * block, `tools` the last tool definition, so the prefix up to it is cached. Off by default: a cache write costs
+   * more than fresh input (1.25× for `5m`, 2× for `1h`), a cache read a tenth of it.
+   */
+  cache: z
+    .strictObject({
+      system: z.boolean().default(false),
+      tools: z.boolean().default(false),
+      /** How long a cached prefix lives. */
+      ttl: z.enum(['5m', '1h']).default('5m'),
+    })
+    .prefault({}),
+});
+export type AnthropicDeploymentConfig = z.infer<typeof anthropicDeploymentSchema>;
+
 const modelNamePattern = /^[A-Za-z0-9][A-Za-z0-9._:/@-]*$/;
 
 export const backendModelSchema = z.strictObject({
@@ -149,6 +195,8 @@ export const backendModelSchema = z.strictObject({
   breaker: breakerSchema.partial().default({}),
   /** Overrides of the backend's and `prober.probe`'s probe settings for this deployment. */
   probe: probeOverridesSchema.default({}),
+  /** A model of a `kind: anthropic` backend: how chat completions are translated to Messages for it. */
+  anthropic: anthropicDeploymentSchema.prefault({}),
 });
 export type BackendModelConfig = z.infer<typeof backendModelSchema>;
 
@@ -161,10 +209,31 @@ export const simulatedBackendSchema = z.strictObject({
 });
 export type SimulatedBackendConfig = z.infer<typeof simulatedBackendSchema>;
 
+/**
+ * HTTP/2 to a backend. `off` (the default, docs/decisions/0011): HTTP/1.1, one request per connection. `auto`: on an
+ * https backend, HTTP/2 when the server chooses it in TLS's ALPN, else HTTP/1.1; on an http backend, HTTP/1.1
+ * (nothing to negotiate without TLS). `on`: as `auto` on https; on http, HTTP/2 without TLS (h2c, prior knowledge:
+ * the backend must speak it). An HTTP/2 connection carries up to `streamsPerConnection` requests at once (fewer if
+ * the server says so in its SETTINGS); past that the pool opens another connection, so nothing queues behind a full one.
+ */
+export const backendHttp2Schema = z.strictObject({
+  mode: z.enum(['off', 'auto', 'on']).default('off'),
+  streamsPerConnection: z.number().int().min(1).max(10_000).default(100),
+});
+export type BackendHttp2Config = z.infer<typeof backendHttp2Schema>;
+
 export const backendSchema = z
   .strictObject({
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'backend names use letters, digits, _ and -'),
-    /** OpenAI-compatible base URL including the version path, e.g. https://api.openai.com/v1 */
+    /**
+     * The protocol it speaks: `openai` (default), the OpenAI-compatible API; `anthropic`, Anthropic's Messages API
+     * (`/v1/messages` below `baseUrl`, the credential in `x-api-key`, `anthropic-version: 2023-06-01`).
+     */
+    kind: backendKindSchema.default('openai'),
+    /**
+     * `kind: openai`: the base URL including the version path, e.g. https://api.openai.com/v1. `kind: anthropic`: the
+     * API's origin as the Anthropic SDKs take it, default https://api.anthropic.com.
+     */
     baseUrl: z.url({ protocol: /^https?$/ }).optional(),
     /** Instead of baseUrl: run the provider simulator in-process with these latencies. */
     simulator: simulatedBackendSchema.optional(),
@@ -178,10 +247,11 @@ export const backendSchema = z
       .transform((key) => key || undefined),
     /**
      * Where the credential goes: `authorization` sends `Authorization: Bearer <key>` (OpenAI and most others);
-     * any other header name sends the raw key in that header (Azure OpenAI uses `api-key`).
+     * any other header name sends the raw key in that header (Azure OpenAI uses `api-key`). Default: `authorization`,
+     * or `x-api-key` for `kind: anthropic`.
      */
-    apiKeyHeader: z.string().toLowerCase().default('authorization'),
-    /** Extra headers sent upstream on every request (e.g. OpenRouter's HTTP-Referer). */
+    apiKeyHeader: z.string().toLowerCase().optional(),
+    /** Extra headers sent upstream on every request (e.g. OpenRouter's HTTP-Referer; for `kind: anthropic`, `anthropic-beta`). */
     headers: z.record(z.string(), z.string()).default({}),
     /** Query parameters added to every upstream URL (e.g. Azure's api-version). */
     query: z.record(z.string(), z.string()).default({}),
@@ -198,15 +268,25 @@ export const backendSchema = z
      * `timeouts.connectionWaitMs`, measured, then fail over.
      */
     maxConnections: z.number().int().positive().optional(),
+    http2: backendHttp2Schema.prefault({}),
     /** Overrides of `prober.probe` for every model of this backend. */
     probe: probeOverridesSchema.default({}),
     models: z.array(backendModelSchema).min(1, 'a backend serves at least one model'),
   })
-  .refine((backend) => (backend.baseUrl === undefined) !== (backend.simulator === undefined), {
-    message: 'give exactly one of baseUrl or simulator',
-    path: ['baseUrl'],
-  });
-export type BackendConfig = z.infer<typeof backendSchema>;
+  .refine(
+    (backend) => {
+      const given = Number(backend.baseUrl !== undefined) + Number(backend.simulator !== undefined);
+      // A `kind: anthropic` backend with neither is Anthropic's own API.
+      return given === 1 || (given === 0 && backend.kind === 'anthropic');
+    },
+    { message: 'give exactly one of baseUrl or simulator', path: ['baseUrl'] },
+  )
+  .transform((backend) => ({
+    ...backend,
+    baseUrl: backend.baseUrl ?? (backend.kind === 'anthropic' && backend.simulator === undefined ? ANTHROPIC_BASE_URL : undefined),
+    apiKeyHeader: backend.apiKeyHeader ?? DEFAULT_API_KEY_HEADER[backend.kind],
+  }));
+export type BackendConfig = z.output<typeof backendSchema>;
 
 export const logLevelSchema = z.enum(['error', 'warn', 'info', 'debug']);
 

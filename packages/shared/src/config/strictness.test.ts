@@ -16,6 +16,14 @@ describe('unknown keys', () => {
     expect(problems(text)).toEqual(['backends[0].models[2].pricing.inputPerMtok: unknown key; did you mean inputPerMTok?']);
   });
 
+  it('takes cache prices as one number or one per lifetime, and refuses a lifetime it does not know', () => {
+    const priced = (pricing: string) => `${minimal}      - name: big\n        pricing: ${pricing}\n`;
+    const parsed = parseConfig(priced("{ inputPerMTok: 3, cacheReadPerMTok: 0.3, cacheWritePerMTok: { 5m: 3.75, '1h': 6 } }"), 'good.yaml', {});
+    expect(parsed.backends[0]?.models[1]?.pricing).toEqual({ inputPerMTok: 3, outputPerMTok: 0, cacheReadPerMTok: 0.3, cacheWritePerMTok: { '5m': 3.75, '1h': 6 } });
+    expect(parseConfig(priced('{ cacheWritePerMTok: 3.75 }'), 'good.yaml', {}).backends[0]?.models[1]?.pricing.cacheWritePerMTok).toBe(3.75);
+    expect(problems(priced('{ cacheWritePerMTok: { 5m: 3.75, 10m: 4 } }')).join('\n')).toMatch(/backends\[0\]\.models\[1\]\.pricing\.cacheWritePerMTok/);
+  });
+
   it('refuses a misspelt credential header', () => {
     expect(problems(`${minimal}    apikey_header: api-key\n`)).toEqual(['backends[0].apikey_header: unknown key; did you mean apiKeyHeader?']);
   });

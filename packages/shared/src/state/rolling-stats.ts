@@ -25,12 +25,29 @@ export interface StatsTotals {
   tc: number; // requests with a time to first token
   o: number; // output tokens of requests with a generation time
   g: number; // generation time sum (ms)
+  /** Requests whose time to first token was at most TTFT_BUCKETS_MS[i] (and more than the bucket before): h0…h11. */
+  h0: number;
+  h1: number;
+  h2: number;
+  h3: number;
+  h4: number;
+  h5: number;
+  h6: number;
+  h7: number;
+  h8: number;
+  h9: number;
+  h10: number;
+  h11: number;
 }
 
-export const STATS_FIELDS = ['r', 'e', 'l', 't', 'tc', 'o', 'g'] as const;
+/** Upper bounds of the time-to-first-token histogram's buckets, ms; the last one takes everything longer. */
+export const TTFT_BUCKETS_MS = [50, 100, 200, 300, 500, 750, 1_000, 1_500, 2_000, 3_000, 5_000, Number.POSITIVE_INFINITY] as const;
+const HISTOGRAM_FIELDS = ['h0', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'h7', 'h8', 'h9', 'h10', 'h11'] as const;
+
+export const STATS_FIELDS = ['r', 'e', 'l', 't', 'tc', 'o', 'g', ...HISTOGRAM_FIELDS] as const;
 
 export function emptyTotals(): StatsTotals {
-  return { r: 0, e: 0, l: 0, t: 0, tc: 0, o: 0, g: 0 };
+  return { r: 0, e: 0, l: 0, t: 0, tc: 0, o: 0, g: 0, h0: 0, h1: 0, h2: 0, h3: 0, h4: 0, h5: 0, h6: 0, h7: 0, h8: 0, h9: 0, h10: 0, h11: 0 };
 }
 
 export function addSample(totals: StatsTotals, sample: StatsSample): void {
@@ -40,6 +57,8 @@ export function addSample(totals: StatsTotals, sample: StatsSample): void {
   if (sample.ttftMs !== undefined) {
     totals.t += Math.round(sample.ttftMs);
     totals.tc += 1;
+    const bucket = TTFT_BUCKETS_MS.findIndex((bound) => sample.ttftMs! <= bound);
+    totals[HISTOGRAM_FIELDS[bucket]!] += 1;
   }
   if (sample.generationMs !== undefined && sample.generationMs > 0 && sample.outputTokens) {
     totals.o += sample.outputTokens;
@@ -57,6 +76,11 @@ export interface DeploymentStats {
   readonly errorRate: number;
   readonly meanLatencyMs?: number;
   readonly meanTtftMs?: number;
+  /**
+   * Percentiles of the time to first token, each the upper bound of the histogram bucket it falls in (so never
+   * below the true value; undefined past the last finite bound, and with no stream in the window).
+   */
+  readonly ttftPercentilesMs?: { readonly p50?: number; readonly p90?: number; readonly p95?: number; readonly p99?: number };
   readonly tokensPerSecond?: number;
 }
 
@@ -66,8 +90,20 @@ export function summarize(totals: StatsTotals): DeploymentStats {
     errorRate: totals.r === 0 ? 0 : totals.e / totals.r,
     meanLatencyMs: totals.r === 0 ? undefined : totals.l / totals.r,
     meanTtftMs: totals.tc === 0 ? undefined : totals.t / totals.tc,
+    ...(totals.tc === 0 ? {} : { ttftPercentilesMs: { p50: percentile(totals, 0.5), p90: percentile(totals, 0.9), p95: percentile(totals, 0.95), p99: percentile(totals, 0.99) } }),
     tokensPerSecond: totals.g === 0 ? undefined : (totals.o * 1000) / totals.g,
   };
+}
+
+function percentile(totals: StatsTotals, quantile: number): number | undefined {
+  const counted = HISTOGRAM_FIELDS.reduce((sum, field) => sum + totals[field], 0);
+  if (counted === 0) return undefined;
+  let seen = 0;
+  for (const [index, field] of HISTOGRAM_FIELDS.entries()) {
+    seen += totals[field];
+    if (seen >= quantile * counted) return Number.isFinite(TTFT_BUCKETS_MS[index]) ? TTFT_BUCKETS_MS[index] : undefined;
+  }
+  return undefined;
 }
 
 export function bucketStart(timeMs: number): number {

@@ -20,9 +20,14 @@ const totalsOf = async (ledger: UsageLedger, groupBy: ('key' | 'model' | 'day')[
 describe('MemoryUsageLedger', () => {
   it('counts records into day totals and spend at once', async () => {
     const ledger = new MemoryUsageLedger();
-    await ledger.append([record(), record({ model: 'slow', status: 502, errorCode: 'upstream_error', costUsd: 0 }), record({ keyId: undefined, estimated: true })]);
+    await ledger.append([
+      record({ cacheReadTokens: 6, cacheWriteTokens: 2 }),
+      record({ model: 'slow', status: 502, errorCode: 'upstream_error', costUsd: 0 }),
+      record({ keyId: undefined, estimated: true }),
+    ]);
     const { rows, totals } = await totalsOf(ledger, ['key', 'model']);
     expect(totals).toMatchObject({ requests: 3, failed_requests: 1, prompt_tokens: 30, completion_tokens: 15, total_tokens: 45, estimated_requests: 1 });
+    expect(totals).toMatchObject({ cache_read_tokens: 6, cache_write_tokens: 2 });
     expect(totals.cost_usd).toBeCloseTo(0.000246, 12);
     expect(rows.map((row) => [row.key, row.model, row.requests])).toEqual([
       ['-', 'fast', 1],

@@ -29,8 +29,13 @@ export interface UsageRecord {
   /** The HTTP status the client got (499 when it left first). */
   readonly status: number;
   readonly errorCode?: string;
+  /** Every prompt token, cached ones included (for an Anthropic answer: input + cache read + cache creation). */
   readonly promptTokens: number;
   readonly completionTokens: number;
+  /** Of promptTokens, read from the provider's prompt cache; absent when none. */
+  readonly cacheReadTokens?: number;
+  /** Of promptTokens, written to the provider's prompt cache; absent when none. */
+  readonly cacheWriteTokens?: number;
   /** True when the tokens were counted by the gateway's tokenizer, the backend having reported none. */
   readonly estimated: boolean;
   /** At the catalog's prices for the deployment that answered. */
@@ -39,8 +44,25 @@ export interface UsageRecord {
   /** Streams: time to the first token, from when the gateway received the request. */
   readonly ttftMs?: number;
   readonly attempts: number;
+  /**
+   * A stream continued after a break: every attempt that served part of it, charged to its own deployment (the
+   * record's tokens and cost are their sums). Absent for every other request.
+   */
+  readonly charges?: readonly UsageCharge[];
   /** The gateway replica that served it. */
   readonly replica: string;
+}
+
+/** What one attempt of a continued stream used, at its deployment's prices. */
+export interface UsageCharge {
+  readonly deployment: string;
+  readonly model: string;
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  readonly estimated: boolean;
+  readonly costUsd: number;
+  /** How that attempt ended: its stream broke (`cut`, `stall`, `malformed`) or it lost a hedge race (`hedge`); absent for the one that finished. */
+  readonly endedBy?: string;
 }
 
 const DAY_MS = 86_400_000;
@@ -107,5 +129,15 @@ export function asUsageRecord(value: unknown): UsageRecord | undefined {
     if (value[optional] !== undefined && !text(value[optional])) return undefined;
   }
   if (value.ttftMs !== undefined && !count(value.ttftMs)) return undefined;
+  if (value.charges !== undefined && !(Array.isArray(value.charges) && value.charges.every(isCharge))) return undefined;
+  for (const optional of ['cacheReadTokens', 'cacheWriteTokens'] as const) {
+    if (value[optional] !== undefined && !whole(value[optional])) return undefined;
+  }
   return value as unknown as UsageRecord;
+}
+
+function isCharge(value: unknown): boolean {
+  if (!isRecord(value)) return false;
+  const { deployment, model, promptTokens, completionTokens, costUsd } = value;
+  return text(deployment) && text(model) && whole(promptTokens) && whole(completionTokens) && count(costUsd) && toNanoUsd(costUsd) <= Number.MAX_SAFE_INTEGER;
 }

@@ -7,7 +7,7 @@ import { NANO_USD } from '../state/limits.js';
  * (HINCRBY) plus a set of the keys with usage that day; memory as maps. The query below reads either. A key's own
  * query reads only its own tables.
  */
-export const USAGE_METRICS = ['requests', 'failed', 'promptTokens', 'completionTokens', 'costNanoUsd', 'estimated'] as const;
+export const USAGE_METRICS = ['requests', 'failed', 'promptTokens', 'completionTokens', 'costNanoUsd', 'estimated', 'cacheReadTokens', 'cacheWriteTokens'] as const;
 export type UsageMetric = (typeof USAGE_METRICS)[number];
 
 /** The key column of requests made without a key (open mode). */
@@ -30,6 +30,7 @@ export function usageKeyOf(record: UsageRecord): string {
 
 /** The counters one record adds to its key's day, as [counter name, amount] (zero amounts left out). */
 export function usageIncrements(record: UsageRecord): [string, number][] {
+  if (record.charges !== undefined && record.charges.length > 0) return chargedIncrements(record, record.charges);
   const prefix = `${record.model ?? NO_MODEL}\t`;
   const amounts: Record<UsageMetric, number> = {
     requests: 1,
@@ -38,8 +39,33 @@ export function usageIncrements(record: UsageRecord): [string, number][] {
     completionTokens: record.completionTokens,
     costNanoUsd: toNanoUsd(record.costUsd),
     estimated: record.estimated ? 1 : 0,
+    cacheReadTokens: record.cacheReadTokens ?? 0,
+    cacheWriteTokens: record.cacheWriteTokens ?? 0,
   };
   return USAGE_METRICS.filter((metric) => amounts[metric] !== 0).map((metric) => [prefix + metric, amounts[metric]]);
+}
+
+/**
+ * A continued stream's counters: the request under the model that finished it, each attempt's tokens and cost under
+ * the model of the deployment that served it.
+ */
+function chargedIncrements(record: UsageRecord, charges: NonNullable<UsageRecord['charges']>): [string, number][] {
+  const totals = new Map<string, number>();
+  const add = (model: string, metric: UsageMetric, amount: number): void => {
+    if (amount === 0) return;
+    const name = `${model}\t${metric}`;
+    totals.set(name, (totals.get(name) ?? 0) + amount);
+  };
+  const model = record.model ?? NO_MODEL;
+  add(model, 'requests', 1);
+  add(model, 'failed', record.status >= 400 || record.errorCode !== undefined ? 1 : 0);
+  add(model, 'estimated', record.estimated ? 1 : 0);
+  for (const charge of charges) {
+    add(charge.model, 'promptTokens', charge.promptTokens);
+    add(charge.model, 'completionTokens', charge.completionTokens);
+    add(charge.model, 'costNanoUsd', toNanoUsd(charge.costUsd));
+  }
+  return [...totals];
 }
 
 export type UsageGrouping = 'key' | 'model' | 'day';
@@ -67,10 +93,13 @@ export interface UsageRow {
   cost_usd: number;
   /** Requests whose tokens the gateway counted itself (the backend reported none). */
   estimated_requests: number;
+  /** Of prompt_tokens, those read from and written to the providers' prompt caches. */
+  cache_read_tokens: number;
+  cache_write_tokens: number;
 }
 
 function emptyRow(): UsageRow {
-  return { requests: 0, failed_requests: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, cost_usd: 0, estimated_requests: 0 };
+  return { requests: 0, failed_requests: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, cost_usd: 0, estimated_requests: 0, cache_read_tokens: 0, cache_write_tokens: 0 };
 }
 
 const ROW_FIELDS: Record<UsageMetric, Exclude<keyof UsageRow, 'key' | 'model' | 'day' | 'total_tokens' | 'cost_usd'> | 'cost'> = {
@@ -80,6 +109,8 @@ const ROW_FIELDS: Record<UsageMetric, Exclude<keyof UsageRow, 'key' | 'model' | 
   completionTokens: 'completion_tokens',
   costNanoUsd: 'cost',
   estimated: 'estimated_requests',
+  cacheReadTokens: 'cache_read_tokens',
+  cacheWriteTokens: 'cache_write_tokens',
 };
 
 /** The rows for a query over the days read (days outside the range are ignored), sorted, plus their totals. */

@@ -17,6 +17,8 @@ export interface ChatRequest {
   model: ResolvedModel;
   /** Everything in the messages that should change the answer; the answer text is seeded from it. */
   promptKey: string;
+  /** Each message's share of the prompt, in order: the prompt cache looks up their prefixes. */
+  messages: readonly MessageSummary[];
   promptTokens: number;
   choiceCount: number;
   maximumTokens: number | undefined;
@@ -25,16 +27,24 @@ export interface ChatRequest {
   /** Set when the answer must be a call to this tool rather than text. */
   toolToCall: ChatTool | undefined;
   responseFormat: ResponseFormat;
+  /**
+   * The text of a trailing assistant message without tool calls: a prefill the answer continues. The answer is
+   * then seeded from the messages before it (promptKey leaves it out), so that a prefill taken from the start of
+   * the answer those messages get is continued with exactly the rest of that answer.
+   */
+  prefill: string | undefined;
 }
 
 const ROLES = new Set(['system', 'developer', 'user', 'assistant', 'tool', 'function']);
 const MAXIMUM_CHOICES = 8;
 const MAXIMUM_COMPLETION_TOKENS = 1_000_000;
 
-interface MessageSummary {
+export interface MessageSummary {
   role: string;
+  /** Everything in the message that should change the answer. */
   key: string;
-  textCharacters: number;
+  text: string;
+  hasToolCalls: boolean;
 }
 
 /** Text parts count toward tokens; image URLs only change the seed, since their token cost is not text-based. */
@@ -76,7 +86,7 @@ function summarizeMessage(message: unknown, index: number): MessageSummary {
   const { text, extra } = summarizeContent(message['content'], `${param}.content`);
   const toolCalls = message['tool_calls'] === undefined ? '' : JSON.stringify(message['tool_calls']);
   const toolCallId = typeof message['tool_call_id'] === 'string' ? message['tool_call_id'] : '';
-  return { role, key: `${role}\u0001${text}\u0001${extra}\u0001${toolCalls}\u0001${toolCallId}\u0002`, textCharacters: text.length };
+  return { role, key: `${role}\u0001${text}\u0001${extra}\u0001${toolCalls}\u0001${toolCallId}\u0002`, text, hasToolCalls: toolCalls !== '' };
 }
 
 function parseTools(body: Record<string, unknown>): ChatTool[] {
@@ -150,7 +160,7 @@ export function parseChatRequest(body: Record<string, unknown>, models: Readonly
     throw invalidRequestError("Invalid 'messages': expected a non-empty array of messages.", 'messages', 'invalid_value');
   }
   const summaries = messages.map(summarizeMessage);
-  const textCharacters = summaries.reduce((sum, summary) => sum + summary.textCharacters, 0);
+  const textCharacters = summaries.reduce((sum, summary) => sum + summary.text.length, 0);
   const promptTokens = estimateTokens(textCharacters) + TOKENS_PER_MESSAGE * summaries.length;
   const maximumTokens =
     optionalInteger(body, 'max_completion_tokens', 1, MAXIMUM_COMPLETION_TOKENS) ??
@@ -158,10 +168,14 @@ export function parseChatRequest(body: Record<string, unknown>, models: Readonly
   if (promptTokens + (maximumTokens ?? 0) > model.contextWindow) {
     throw contextLengthError(model, promptTokens, maximumTokens ?? 0, 'messages');
   }
-  const lastRole = summaries[summaries.length - 1]?.role ?? 'user';
+  const last = summaries[summaries.length - 1];
+  const lastRole = last?.role ?? 'user';
+  const prefill = last !== undefined && lastRole === 'assistant' && !last.hasToolCalls && summaries.length > 1 ? last.text : undefined;
+  const seeded = prefill === undefined ? summaries : summaries.slice(0, -1);
   return {
     model,
-    promptKey: summaries.map((summary) => summary.key).join(''),
+    promptKey: seeded.map((summary) => summary.key).join(''),
+    messages: summaries,
     promptTokens,
     choiceCount: optionalInteger(body, 'n', 1, MAXIMUM_CHOICES) ?? 1,
     maximumTokens,
@@ -169,5 +183,6 @@ export function parseChatRequest(body: Record<string, unknown>, models: Readonly
     includeUsage: includeUsageRequested(body),
     toolToCall: selectTool(body, parseTools(body), lastRole),
     responseFormat: parseResponseFormat(body),
+    prefill,
   };
 }

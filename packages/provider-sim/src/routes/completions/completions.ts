@@ -11,7 +11,7 @@ import { answerCompletion, buildCompletionStreamEvents, buildTextCompletion } fr
 /** POST /v1/completions (the legacy text completions API). */
 export async function handleCompletions(context: RouteContext): Promise<void> {
   const request = parseCompletionRequest(requireJsonObject(context.body), context.state.options.models);
-  const start = await startAnswer(context, request.model, { promptTokens: request.promptTokens, promptParam: 'prompt' });
+  const start = await startAnswer(context, request.model, { promptTokens: request.promptTokens, promptParam: 'prompt', stream: request.stream });
   if (!start.proceed) {
     return;
   }

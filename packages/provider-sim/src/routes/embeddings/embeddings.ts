@@ -43,7 +43,7 @@ export function buildEmbeddingList(
 /** POST /v1/embeddings. Only the first-token delay applies: an embedding is one forward pass with no tokens out. */
 export async function handleEmbeddings(context: RouteContext): Promise<void> {
   const request = parseEmbeddingRequest(requireJsonObject(context.body), context.state.options.models);
-  const start = await startAnswer(context, request.model, { promptTokens: request.promptTokens, promptParam: 'input' });
+  const start = await startAnswer(context, request.model, { promptTokens: request.promptTokens, promptParam: 'input', stream: false });
   if (!start.proceed) {
     return;
   }

@@ -266,3 +266,65 @@ describe('failureKind', () => {
     expect(failureKind({ status: 400, retryable: false })).toBe('final');
   });
 });
+
+describe('AttemptSequence: order', () => {
+  const F = testDeployment('f/fallback');
+  const modelFirst = (planned: readonly Deployment[], primaryCount: number, policy: Partial<RetryPolicy> = {}) =>
+    new AttemptSequence(planned, policyOf({ order: 'model-first', ...policy }), 0, always(0), primaryCount);
+
+  describe('with model-first', () => {
+    it('tries the requested model\'s other deployments, then retries them, before the fallback', () => {
+      const attempts = modelFirst([A, B, F], 2);
+      expect(failAll(attempts, 'retry')).toEqual(['a/chat', 'b/chat']);
+      expect(describeNext(attempts.next(0))).toBe('a/chat +50');
+    });
+
+    it('waits out a retry-after on the requested model rather than falling back at once', () => {
+      const attempts = modelFirst([A, F], 1);
+      attempts.failed(A, 'retry', 0, 1_050);
+      expect(describeNext(attempts.next(0))).toBe('a/chat +1050');
+    });
+
+    it('keeps the last attempt for the fallback chain', () => {
+      const attempts = modelFirst([A, F], 1, { attempts: 3 });
+      attempts.failed(A, 'retry', 0);
+      expect(describeNext(attempts.next(0))).toBe('a/chat +50');
+      attempts.failed(A, 'retry', 50);
+      expect(describeNext(attempts.next(50))).toBe('f/fallback +0');
+    });
+
+    it('falls back once the requested model has nothing left within the deadline', () => {
+      const attempts = modelFirst([A, F], 1, { deadlineMs: 1_000 });
+      attempts.failed(A, 'retry', 0, 5_000);
+      expect(describeNext(attempts.next(0))).toBe('f/fallback +0');
+    });
+
+    it('waits for the requested model\'s deployment held open by a 429 before the fallback', () => {
+      const attempts = modelFirst([F], 0);
+      attempts.waitFor(A, 800);
+      expect(describeNext(attempts.next(0))).toBe('a/chat +800');
+      expect(attempts.attempts).toBe(0);
+    });
+
+    it('does not wait for one whose circuit stays open past the deadline', () => {
+      const attempts = modelFirst([F], 0, { deadlineMs: 500 });
+      attempts.waitFor(A, 800);
+      expect(describeNext(attempts.next(0))).toBe('f/fallback +0');
+    });
+  });
+
+  describe('with spread', () => {
+    it('falls over to the fallback at once, before any retry', () => {
+      const attempts = new AttemptSequence([A, F], policyOf({ order: 'spread' }), 0, always(0), 1);
+      attempts.failed(A, 'retry', 0, 1_050);
+      expect(describeNext(attempts.next(0))).toBe('f/fallback +0');
+    });
+  });
+});
+
+describe('failureKind with a longest retry-after worth waiting for', () => {
+  it('fails over, without a retry, when the backend asks for a longer wait', () => {
+    expect(failureKind({ status: 429, retryable: true, retryAfterMs: 30_000 }, 10_000)).toBe('failover');
+    expect(failureKind({ status: 429, retryable: true, retryAfterMs: 2_000 }, 10_000)).toBe('retry');
+  });
+});

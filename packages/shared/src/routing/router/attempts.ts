@@ -8,10 +8,11 @@ import type { RandomSource } from '../types.js';
  *   deployments are tried, and this one again after a backoff while attempts and the deadline allow.
  * - `failover`: this deployment will not do (it refused our credential): others only.
  * - `larger_context`: the prompt did not fit: only deployments with a larger context window are tried.
+ * - `again`: this deployment is called again at once, asked another way (a continuation without its prefill).
  * - `final`: the request itself is at fault (400, 401, 403, 404, 422, a content-policy rejection): it goes back to
  *   the client as it came.
  */
-export type FailureKind = 'retry' | 'failover' | 'larger_context' | 'final';
+export type FailureKind = 'retry' | 'failover' | 'larger_context' | 'again' | 'final';
 
 /** The parts of an error the classification reads (a GatewayError has them all). */
 export interface AttemptFailure {
@@ -30,9 +31,14 @@ const CONTEXT_CODES = new Set(['context_length_exceeded', 'string_above_max_leng
  */
 const FAILOVER_ONLY_CODES = new Set(['upstream_authentication_failed']);
 
-export function failureKind(failure: AttemptFailure): FailureKind {
+/**
+ * `maxRetryAfterMs`: a transient failure whose backend asks for a longer wait than that is failed over, not retried
+ * (`retry.maxRetryAfterMs`).
+ */
+export function failureKind(failure: AttemptFailure, maxRetryAfterMs = Number.POSITIVE_INFINITY): FailureKind {
   if (failure.status === 400 && failure.code && CONTEXT_CODES.has(failure.code)) return 'larger_context';
   if (failure.code && FAILOVER_ONLY_CODES.has(failure.code)) return 'failover';
+  if (failure.retryable && failure.retryAfterMs !== undefined && failure.retryAfterMs > maxRetryAfterMs) return 'failover';
   return failure.retryable ? 'retry' : 'final';
 }
 
@@ -41,6 +47,8 @@ export interface NextAttempt {
   readonly deployment: Deployment;
   readonly delayMs: number;
 }
+
+const NONE: ReadonlySet<Deployment> = new Set();
 
 interface RetryEntry {
   readonly deployment: Deployment;
@@ -51,9 +59,12 @@ interface RetryEntry {
  * The attempts of one request, as a state machine the caller drives: `next()` says what to call, `failed()` reports
  * how it went. Pure: the caller supplies the clock readings and the random source.
  *
- * Every planned deployment is tried once, in plan order, without waiting. Deployments that failed transiently are
- * then retried, earliest first, each after exponential backoff with jitter or after the backend's retry-after if
- * that is later. No attempt starts after the deadline, and a wait that would end after it is not made.
+ * Deployments are tried in plan order without waiting; those that failed transiently are retried, earliest first,
+ * each after exponential backoff with jitter or after the backend's retry-after if that is later (one longer than
+ * `maxRetryAfterMs` is not waited for). With `order: spread` every planned deployment is tried once before any retry.
+ * With `order: model-first` the first `primaryCount` planned deployments (the requested model's) and their retries
+ * come before the rest (the fallback chain), while that leaves an attempt for the fallbacks. No attempt starts
+ * after the deadline, and a wait that would end after it is not made.
  */
 export class AttemptSequence {
   private readonly fresh: Deployment[];
@@ -65,14 +76,18 @@ export class AttemptSequence {
   private minContext = 0;
   private readonly deadline: number;
 
+  private readonly primary: Set<Deployment>;
+
   constructor(
     planned: readonly Deployment[],
     private readonly policy: RetryPolicy,
     startedAt: number,
     private readonly random: RandomSource,
+    primaryCount = planned.length,
   ) {
     this.fresh = [...planned];
     this.deadline = startedAt + policy.deadlineMs;
+    this.primary = new Set(policy.order === 'model-first' ? planned.slice(0, primaryCount) : planned);
   }
 
   /** Attempts made so far (calls reported through `failed` or `succeeded`). */
@@ -80,13 +95,34 @@ export class AttemptSequence {
     return this.made;
   }
 
-  next(now: number): NextAttempt | undefined {
-    if (this.stopped || this.made >= this.policy.attempts || now > this.deadline) return undefined;
-    const fresh = this.fresh.find((deployment) => this.fits(deployment));
-    if (fresh) return { deployment: fresh, delayMs: 0 };
-    const eligible = this.retries.filter((entry) => this.fits(entry.deployment) && entry.notBefore <= this.deadline);
-    if (eligible.length === 0) return undefined;
-    const soonest = eligible.reduce((best, entry) => (entry.notBefore < best.notBefore ? entry : best));
+  /** `busy`: deployments already called and not yet reported (racing hedged attempts), and not to be offered. */
+  next(now: number, busy: ReadonlySet<Deployment> = NONE): NextAttempt | undefined {
+    if (this.stopped || this.made + busy.size >= this.policy.attempts || now > this.deadline) return undefined;
+    const fits = (deployment: Deployment): boolean => this.fits(deployment) && !busy.has(deployment);
+    const fresh = this.fresh.filter(fits);
+    const eligible = this.retries.filter((entry) => fits(entry.deployment) && entry.notBefore <= this.deadline);
+    const primaryFresh = fresh.find((deployment) => this.primary.has(deployment));
+    if (primaryFresh) return { deployment: primaryFresh, delayMs: 0 };
+    // The requested model's retries go first while an attempt stays for a fallback not yet tried.
+    const primaryRetries = eligible.filter((entry) => this.primary.has(entry.deployment));
+    if (primaryRetries.length > 0 && (fresh.length === 0 || this.made + 1 < this.policy.attempts)) return this.soonest(primaryRetries, now);
+    if (fresh.length > 0) return { deployment: fresh[0]!, delayMs: 0 };
+    return eligible.length === 0 ? undefined : this.soonest(eligible, now);
+  }
+
+  /**
+   * `deployment` is not to be called before `notBefore` (its circuit is open that long): it waits among the retries
+   * without counting as an attempt. For the requested model's only deployment, held by a backend's 429.
+   */
+  waitFor(deployment: Deployment, notBefore: number): void {
+    if (notBefore > this.deadline) return;
+    this.take(deployment);
+    this.primary.add(deployment);
+    this.retries.push({ deployment, notBefore });
+  }
+
+  private soonest(entries: readonly RetryEntry[], now: number): NextAttempt {
+    const soonest = entries.reduce((best, entry) => (entry.notBefore < best.notBefore ? entry : best));
     return { deployment: soonest.deployment, delayMs: Math.max(0, soonest.notBefore - now) };
   }
 
@@ -106,6 +142,9 @@ export class AttemptSequence {
         this.minContext = Math.max(this.minContext, deployment.contextWindow);
         return;
       case 'failover':
+        return;
+      case 'again':
+        this.retries.push({ deployment, notBefore: now });
         return;
       case 'retry': {
         const count = (this.failures.get(deployment.id) ?? 0) + 1;

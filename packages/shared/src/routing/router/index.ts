@@ -10,4 +10,5 @@ export { compileRules, firstMatchingRule } from './rules.js';
 export type { CompiledRule, RuleSubject } from './rules.js';
 export { sessionDeployment } from './affinity.js';
 export { resolveProfiles } from './derived-profiles.js';
-export { costUsd, formatUsd } from './pricing.js';
+export { costUsd, formatUsd, usageCostUsd } from './pricing.js';
+export type { PricedTokens } from './pricing.js';

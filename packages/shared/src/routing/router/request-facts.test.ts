@@ -36,6 +36,13 @@ describe('readRequestFacts for chat completions', () => {
     expect(required({ messages: [{ role: 'user', content: [{ type: 'text', text: 'no picture' }] }] })).toEqual([]);
   });
 
+  it('needs documents when a message has a file part (a PDF)', () => {
+    for (const type of ['file', 'input_file']) {
+      const messages = [{ role: 'user', content: [{ type, file: { filename: 'a.pdf', file_data: 'data:application/pdf;base64,JVBERi0=' } }, { type: 'text', text: 'Sum it up.' }] }];
+      expect(required({ messages })).toEqual(['documents']);
+    }
+  });
+
   it('needs json_schema for a json_schema response format, not for json_object', () => {
     expect(required({ response_format: { type: 'json_schema', json_schema: { name: 'x', schema: {} } } })).toEqual(['json_schema']);
     expect(required({ response_format: { type: 'json_object' } })).toEqual([]);

@@ -18,6 +18,7 @@ export interface RequestFacts {
  * `completions`, `embeddings`). Capabilities a request needs:
  * - `tools` when it sends tools or legacy functions (a backend without them rejects the field, whatever tool_choice says);
  * - `vision` when a message has an image part;
+ * - `documents` when a message has a file part (a PDF: a Messages request's document block arrives as one);
  * - `json_schema` when `response_format.type` is `json_schema`.
  * Streaming is not required: the `streaming` capability is a default every deployment has unless configured otherwise.
  */
@@ -31,7 +32,8 @@ export function readRequestFacts(operation: string, body: Record<string, unknown
     estimatedPromptTokens = prompt.promptTokens;
     lastUserText = prompt.lastUserText;
     if (isNonEmptyArray(body.tools) || isNonEmptyArray(body.functions)) required.push('tools');
-    if (hasImagePart(body.messages)) required.push('vision');
+    if (hasPart(body.messages, IMAGE_PARTS)) required.push('vision');
+    if (hasPart(body.messages, FILE_PARTS)) required.push('documents');
     const format = body.response_format;
     if (isRecord(format) && format.type === 'json_schema') required.push('json_schema');
   } else {
@@ -55,12 +57,15 @@ export function readRequestFacts(operation: string, body: Record<string, unknown
   };
 }
 
-function hasImagePart(messages: unknown): boolean {
+const IMAGE_PARTS: ReadonlySet<unknown> = new Set(['image_url', 'input_image', 'image']);
+const FILE_PARTS: ReadonlySet<unknown> = new Set(['file', 'input_file']);
+
+function hasPart(messages: unknown, types: ReadonlySet<unknown>): boolean {
   if (!Array.isArray(messages)) return false;
   for (const message of messages as unknown[]) {
     if (!isRecord(message) || !Array.isArray(message.content)) continue;
     for (const part of message.content as unknown[]) {
-      if (isRecord(part) && (part.type === 'image_url' || part.type === 'input_image' || part.type === 'image')) return true;
+      if (isRecord(part) && types.has(part.type)) return true;
     }
   }
   return false;

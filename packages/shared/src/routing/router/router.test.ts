@@ -173,8 +173,8 @@ describe('Router.plan: the target', () => {
   });
 
   it('takes the default retry policy, overridden field by field by the model\'s own', () => {
-    expect(route('large').retry).toEqual({ attempts: 3, initialBackoffMs: 250, maxBackoffMs: 4_000, deadlineMs: 90_000 });
-    expect(route('fast').retry).toEqual({ attempts: 5, initialBackoffMs: 250, maxBackoffMs: 4_000, deadlineMs: 5_000 });
+    expect(route('large').retry).toEqual({ attempts: 3, initialBackoffMs: 250, maxBackoffMs: 4_000, deadlineMs: 90_000, order: 'model-first', maxRetryAfterMs: 10_000 });
+    expect(route('fast').retry).toEqual({ attempts: 5, initialBackoffMs: 250, maxBackoffMs: 4_000, deadlineMs: 5_000, order: 'model-first', maxRetryAfterMs: 10_000 });
   });
 });
 
@@ -527,5 +527,27 @@ describe('Router.plan: session affinity', () => {
     const firsts = new Set(Array.from({ length: 40 }, (_, seed) => firstOf('user-42', { router, random: seededRandom(seed) })));
     expect(firsts).toEqual(new Set(['a/small', 'b/small']));
     expect(sessionRoute('user-42', { router })).not.toHaveProperty('session');
+  });
+});
+
+describe('Router.plan: hedging', () => {
+  const hedging = createRouter({
+    ...ROUTING,
+    models: { ...ROUTING.models, small: { hedge: { afterPercentile: 'p95' } } },
+    sideEffects: [{ metadata: { writes: 'yes' } }],
+  });
+  const plan = (body: Record<string, unknown>, stream = true) =>
+    hedging.plan(
+      { operation: 'chat/completions', path: '/v1/chat/completions', model: 'small', body: { model: 'small', messages: [{ role: 'user', content: 'hi' }], ...body }, stream, headers: {} },
+      { snapshot: EMPTY_SNAPSHOT, random: () => 0 },
+    );
+
+  it('hedges the streams of a model with hedge, with its settings', () => {
+    expect(plan({}).hedge).toEqual({ afterPercentile: 'p95', maxExtra: 1 });
+  });
+
+  it('never hedges a request that matches sideEffects, nor a request that does not stream', () => {
+    expect(plan({ metadata: { writes: 'yes' } }).hedge).toBeUndefined();
+    expect(plan({}, false).hedge).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import type { Deployment, ModelCatalog } from '../../catalog/catalog.js';
-import type { RetryPolicy, RoutingConfig } from '../../config/routing-schema.js';
+import type { HedgeSettings, RetryPolicy, RoutingConfig } from '../../config/routing-schema.js';
 import { GatewayError, invalidRequest, modelNotFound } from '../../errors/gateway-error.js';
 import { classifyRequest, type Classification } from '../classifier/classify.js';
 import { createClassifierSettings, type ClassifierSettings } from '../classifier/classifier-options.js';
@@ -10,7 +10,7 @@ import { sessionDeployment } from './affinity.js';
 import { resolveProfiles } from './derived-profiles.js';
 import { isHealthFilter, judgeCandidate, type CandidateVerdict } from './filters.js';
 import { readRequestFacts, type RequestFacts } from './request-facts.js';
-import { compileRules, firstMatchingRule, type CompiledRule } from './rules.js';
+import { compileMatch, compileRules, firstMatchingRule, type CompiledRule, type RuleSubject } from './rules.js';
 
 /** One request as the router sees it. */
 export interface RouteRequest {
@@ -75,6 +75,8 @@ export interface RoutePlan {
   readonly session?: { readonly id: string; readonly deployment?: string };
   /** Every deployment was drained (weight 0): they were kept rather than refuse the request. */
   readonly keptDrained: boolean;
+  /** Streams of a model with `hedge`, unless the request matches `routing.sideEffects`: how to hedge it. */
+  readonly hedge?: HedgeSettings;
   /** `auto` was routed on the `eco` profile: the key is past its soft budget. */
   readonly economized?: boolean;
 }
@@ -97,6 +99,7 @@ export class Router {
    */
   private readonly groups: ReadonlyMap<string, readonly string[]>;
   private readonly modelSettings: ReadonlyMap<string, RoutingConfig['models'][string]>;
+  private readonly sideEffects: ReadonlyArray<(subject: RuleSubject) => boolean>;
 
   constructor(
     private readonly catalog: ModelCatalog,
@@ -104,6 +107,7 @@ export class Router {
     private readonly registry: StrategyRegistry,
   ) {
     this.rules = compileRules(routing.rules);
+    this.sideEffects = routing.sideEffects.map(compileMatch);
     this.groups = new Map(Object.entries(routing.groups));
     this.modelSettings = new Map(Object.entries(routing.models));
     this.profiles = resolveProfiles(catalog.models(), routing.profiles);
@@ -117,14 +121,15 @@ export class Router {
   /** Throws a GatewayError for an unknown model (404) or an unknown strategy header (400). */
   plan(request: RouteRequest, context: RouteContext): RoutePlan {
     const facts = readRequestFacts(request.operation, request.body, request.stream);
-    const rule = firstMatchingRule(this.rules, {
+    const subject = {
       model: request.model,
       path: request.path,
       headers: request.headers,
       metadata: facts.metadata,
       lastUserText: facts.lastUserText,
       promptTokens: facts.profile.estimatedPromptTokens,
-    });
+    };
+    const rule = firstMatchingRule(this.rules, subject);
     const requested = rule?.route.group ?? rule?.route.model ?? request.model;
     const headerStrategy = single(request.headers[STRATEGY_HEADER]);
     if (headerStrategy !== undefined && !this.registry.get(headerStrategy)) {
@@ -204,6 +209,8 @@ export class Router {
       return { name, source, strategy: strategy.name, verdicts, order };
     });
 
+    const ownHedge = request.stream ? this.modelSettings.get(target)?.hedge : undefined;
+    const hedge = ownHedge && !this.sideEffects.some((matches) => matches(subject)) ? ownHedge : undefined;
     const seen = new Set<string>();
     const attempts: Deployment[] = [];
     for (const step of steps) {
@@ -227,6 +234,7 @@ export class Router {
       ...(sessionId !== undefined ? { session: { id: sessionId, ...(sessionTarget ? { deployment: sessionTarget.id } : {}) } } : {}),
       keptDrained,
       ...(economized ? { economized } : {}),
+      ...(hedge ? { hedge } : {}),
     };
   }
 

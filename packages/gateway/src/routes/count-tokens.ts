@@ -1,0 +1,62 @@
+import { isUtf8 } from 'node:buffer';
+import type { Express, Request, RequestHandler, Response } from 'express';
+import { planRequest, type PlanningDependencies } from '../proxy/plan-request.js';
+import { upstreamBodies } from '../proxy/ingress/openai-ingress.js';
+import type { MessageTokensCount } from '../translate/anthropic-types.js';
+import type { BackendRegistry } from '../upstream/backend-registry.js';
+import { fromTransportError } from '../upstream/upstream-error.js';
+import { estimateUsage } from '../usage/estimate-usage.js';
+import { validateCountTokensRequest } from '../validation/messages-request.js';
+
+/** Says how an answer's count was made: `native` (the backend counted) or `estimate` (the gateway did). */
+export const TOKEN_COUNT_HEADER = 'x-dosrouter-token-count';
+
+/** The largest answer read from a backend's count_tokens (a count is a few bytes). */
+const MAX_COUNT_BYTES = 64 * 1024;
+
+/**
+ * `POST /v1/messages/count_tokens`: routed as the Messages request it counts would be (planRequest), without limits
+ * or a usage record (counting costs nothing). When the first deployment of the plan is a `kind: anthropic` backend,
+ * it counts (its answer, error included, passes through); otherwise the gateway estimates with its tokenizer
+ * (usage/estimate-usage.ts: o200k_base, exact for OpenAI's models, an estimate for others).
+ */
+export function registerCountTokensRoute(
+  app: Express,
+  context: RequestHandler | RequestHandler[],
+  body: RequestHandler,
+  dependencies: PlanningDependencies & { readonly backends: BackendRegistry },
+): void {
+  app.post('/v1/messages/count_tokens', context, body, async function countTokensRoute(request: Request, response: Response) {
+    const proxied = validateCountTokensRequest(request.body as Record<string, unknown>);
+    const { plan, unavailable } = planRequest(dependencies, 'chat/completions', '/v1/messages/count_tokens', proxied, request, response);
+    const deployment = plan.attempts[0];
+    if (deployment === undefined) throw unavailable();
+    const backend = dependencies.backends.get(deployment.backend);
+    response.setHeader('x-dosrouter-deployment', deployment.id);
+    if (backend.kind !== 'anthropic') {
+      const count: MessageTokensCount = { input_tokens: estimateUsage('chat/completions', proxied.body, { answer: undefined }).promptTokens };
+      response.setHeader(TOKEN_COUNT_HEADER, 'estimate');
+      response.json(count);
+      return;
+    }
+    const raw = response.locals.rawBody as Buffer | undefined;
+    const bodyFor = upstreamBodies(request.body as Record<string, unknown>, raw !== undefined && isUtf8(raw) ? raw : undefined);
+    const beta = request.headers['anthropic-beta'];
+    let upstream;
+    try {
+      upstream = await backend.pool.request({
+        path: backend.path('messages/count_tokens'),
+        method: 'POST',
+        headers: { ...backend.baseHeaders, ...(typeof beta === 'string' ? { 'anthropic-beta': beta } : {}), 'content-type': 'application/json' },
+        body: bodyFor(deployment, false),
+        signal: AbortSignal.timeout(backend.timeouts.firstByteMs || backend.timeouts.totalMs || 60_000),
+      });
+    } catch (error) {
+      throw fromTransportError(error, deployment.id, undefined);
+    }
+    const text = await upstream.body.text();
+    if (text.length > MAX_COUNT_BYTES) throw new Error(`count_tokens answer of ${text.length} characters from ${deployment.id}`);
+    response.setHeader(TOKEN_COUNT_HEADER, 'native');
+    response.status(upstream.statusCode).type('application/json').send(text);
+  });
+}
