@@ -70,6 +70,19 @@ describe('JournalFile', () => {
     await eventually(async () => (await lines()).includes('{"set":"a","value":1}'));
   });
 
+  it('writes lines appended while a write is under way in the next one, in order, without sync', async () => {
+    const table = new Table();
+    const journal = await open(table);
+    // Appends over several turns: those that come while the first write is in the thread pool wait for it.
+    for (let turn = 0; turn < 20; turn += 1) {
+      for (let entry = 0; entry < 5; entry += 1) table.set(journal, `k${turn}-${entry}`, turn * 5 + entry);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const expected = Array.from({ length: 100 }, (_, index) => `{"set":"k${Math.floor(index / 5)}-${index % 5}","value":${index}}`);
+    await eventually(async () => (await lines()).length === expected.length + 1);
+    expect((await lines()).slice(1)).toEqual(expected);
+  });
+
   it('rewrites the journal as a snapshot at open, so that a replayed history shrinks to the state', async () => {
     const table = new Table();
     const journal = await open(table);
