@@ -98,7 +98,7 @@ export function createApp(dependencies: AppDependencies): GatewayApp {
   // Anthropic's Messages API: routed, limited and recorded as its Chat translation is (docs/protocols.md). It stays
   // on Express's router, whose error handler answers in Anthropic's shape on these paths.
   const anthropic = [...context, anthropicRequestId()];
-  app.post('/v1/messages', anthropic, body, createProxyHandler(dependencies, 'chat/completions', validateMessagesRequest, messagesIngress));
+  app.post('/v1/messages', anthropic, body, createProxyHandler(dependencies, 'chat/completions', validateMessagesRequest, messagesIngress, '/v1/messages'));
   registerCountTokensRoute(app, anthropic, body, dependencies);
   registerExplainRoute(app, context, body, dependencies);
   registerModelRoutes(app, context, {

@@ -75,20 +75,20 @@ const RECOVERY_MAX_BYTES = 1024 * 1024;
  * attempt runs through the layers every attempt shares (in-flight count, rolling stats, upstream error metrics,
  * circuit breaker); the request's RequestContext is told what happens. `operation` is what routing and usage
  * estimates see; the ingress adapter makes each attempt for its deployment's backend kind (default: OpenAI's API
- * passed through).
+ * passed through); `routePath` is the path rules match (the route's own: /v1/messages for Anthropic's API).
  */
 export function createProxyHandler(
   dependencies: ProxyDependencies,
   operation: Operation,
   validate: (body: Record<string, unknown>) => ProxiedRequest,
   ingress?: Ingress,
+  // The path routing rules see: the route's own, which is also how the request reached this handler.
+  routePath = `/v1/${operation}`,
 ) {
   const shaperOf = ingress ?? openAiIngress(operation);
   // Mid-stream recovery continues OpenAI streams written to the client as they come; not a translated ingress's.
   const recoverable = ingress === undefined;
   const { cluster, metrics, clock, saturation, deploymentSaturation } = dependencies;
-  // The path routing rules see: the route's own, which is also how the request reached this handler.
-  const routePath = `/v1/${operation}`;
   const dispatch = composeAttempt([
     gateConnections(metrics),
     countInFlight(cluster.inFlight),
@@ -110,10 +110,11 @@ export function createProxyHandler(
     context.validated(operation, proxied, apiKey?.id);
     const { plan, snapshot, unavailable } = planRequest(dependencies, operation, routePath, proxied, request, response);
     context.planned(plan);
-    // The requested model's only deployment, held by a backend's 429: waited for when the wait is worth it, else the
-    // client is told the circuit is open (unavailable) as for any other.
+    // The requested model's only deployment, held by a backend's 429: waited for when the wait is worth it and fits the
+    // request's deadline, else the client is told the circuit is open (unavailable) as for any other.
     const rateLimited = rateLimitedRequestedDeployment(plan, cluster.breakers);
-    const heldByRateLimit = rateLimited && rateLimited.waitMs <= plan.retry.maxRetryAfterMs ? rateLimited : undefined;
+    const waitable = Math.min(plan.retry.maxRetryAfterMs, context.outcome.receivedAt + plan.retry.deadlineMs - clock() - RETRY_AFTER_MARGIN_MS);
+    const heldByRateLimit = rateLimited && rateLimited.waitMs <= waitable ? rateLimited : undefined;
     if (plan.attempts.length === 0 && !heldByRateLimit) throw unavailable();
     // What admission and the attempts start from: the plan's candidates, else the held deployment alone.
     const candidates = plan.attempts.length === 0 && heldByRateLimit ? [heldByRateLimit.deployment] : plan.attempts;
