@@ -30,6 +30,8 @@ export {
 } from './errors/gateway-error.js';
 export type { GatewayErrorOptions, OpenAIErrorBody, OpenAIErrorType } from './errors/gateway-error.js';
 export { createLogger, flushLogger, loggerDestination } from './logger/logger.js';
+export { FdDestination } from './logger/fd-destination.js';
+export type { FdDestinationOptions } from './logger/fd-destination.js';
 export type { Logger, LogLevel, LoggerOptions } from './logger/logger.js';
 export { weightedStrategy, effectiveWeight } from './routing/strategies/weighted.js';
 export { EMPTY_SNAPSHOT } from './routing/types.js';

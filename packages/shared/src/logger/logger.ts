@@ -1,6 +1,6 @@
-import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import winston from 'winston';
+import { FdDestination } from './fd-destination.js';
 
 export type Logger = winston.Logger;
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -10,8 +10,9 @@ export interface LoggerOptions {
   /** Process component, e.g. "gateway", "health-prober". */
   service: string;
   /**
-   * Where JSON lines go. Defaults to an fs.WriteStream on fd 1: its writes run on libuv's thread pool, so a
-   * request never waits on them, unlike process.stdout, which writes synchronously to files and pipes on Linux.
+   * Where JSON lines go. Defaults to an FdDestination on fd 1: its writes run on libuv's thread pool, so a
+   * request never waits on them (unlike process.stdout, which writes synchronously to files and pipes on Linux),
+   * and a full or failing stdout (EAGAIN on a slowly drained pipe) never raises an error (see fd-destination.ts).
    */
   destination?: Writable;
 }
@@ -21,7 +22,7 @@ const destinations = new WeakMap<Logger, Writable>();
 
 /** Structured JSON lines: timestamp, level, service, message and fields. No colours, no secrets. */
 export function createLogger(options: LoggerOptions): Logger {
-  const destination = options.destination ?? createWriteStream('/dev/stdout', { fd: 1, autoClose: false });
+  const destination = options.destination ?? new FdDestination({ service: options.service });
   const logger = winston.createLogger({
     level: options.level,
     defaultMeta: { service: options.service },
