@@ -225,6 +225,32 @@ describe('chat completions to a native Gemini deployment', () => {
     expect(thought.usage).toMatchObject({ completion_tokens: 24, completion_tokens_details: { reasoning_tokens: 12 } });
   });
 
+  it('estimates the tokens of an answer and a stream whose Gemini backend reported no usageMetadata', async () => {
+    const setup = await start({ models: [{ id: MODEL, outputTokens: 12, reportsUsage: false }] });
+    const messages: ChatCompletionMessageParam[] = [{ role: 'user', content: 'How many tokens?' }];
+    const whole = await setup.client.chat.completions.create({ model: MODEL, messages }).withResponse();
+    const { data: stream, response } = await setup.client.chat.completions.create({ model: MODEL, messages, stream: true }).withResponse();
+    expect((await readStream(stream)).at(-1)!.choices[0]!.finish_reason).toBe('stop');
+    for (const id of [whole.response.headers.get('x-request-id'), response.headers.get('x-request-id')]) {
+      let line: Record<string, unknown> | undefined;
+      await eventually(() => (line = setup.harness.logs.accessLines().find((entry) => entry['requestId'] === id)) !== undefined, 10_000);
+      // Counted by the gateway from the text it relayed: nothing was reported, and zero would be wrong.
+      expect(line!['promptTokens']).toBeGreaterThan(0);
+      expect(line!['completionTokens']).toBeGreaterThan(0);
+    }
+  });
+
+  it('reaches a simulator: backend of kind gemini that the gateway starts itself, at its /v1beta base URL', async () => {
+    const harness = await startHarness({
+      models: [{ id: MODEL }],
+      configure: (raw) => Object.assign(raw, { backends: [{ name: 'local', kind: 'gemini', simulator: { outputTokens: 5 }, models: [{ name: MODEL }] }] }),
+    });
+    running.push({ harness, google: harness.simulator, openai: undefined, client: harness.client() });
+    const { data, response } = await harness.client().chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Hi' }] }).withResponse();
+    expect(response.headers.get('x-dosrouter-deployment')).toBe(`local/${MODEL}`);
+    expect(data.usage!.completion_tokens).toBe(5);
+  });
+
   describe('when the Gemini deployment fails', () => {
     it('fails over on 503 UNAVAILABLE before the first token to the OpenAI deployment, streamed or not', async () => {
       const setup = await start({ openai: true });

@@ -82,5 +82,6 @@ describe('geminiToChatCompletion', () => {
       choices: [{ index: 0, message: { role: 'assistant', content: null }, finish_reason: 'content_filter' }],
       usage: { prompt_tokens: 7, completion_tokens: 0 },
     });
+    expect(geminiToChatCompletion({ candidates: [{ content: { parts: [{ text: 'Hi' }] }, finishReason: 'STOP' }] }, 1, NAMES)).not.toHaveProperty('usage');
   });
 });

@@ -101,6 +101,7 @@ export function geminiToChatCompletion(answer: GenerateContentResponse, created:
     created,
     model: answer.modelVersion ?? names.model,
     choices,
-    usage: geminiChatUsage(answer.usageMetadata),
+    // No usageMetadata, no usage: the gateway then estimates the tokens rather than record none.
+    ...(answer.usageMetadata === undefined ? {} : { usage: geminiChatUsage(answer.usageMetadata) }),
   };
 }

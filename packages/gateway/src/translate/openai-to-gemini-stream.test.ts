@@ -94,7 +94,9 @@ describe('GeminiToChatStream', () => {
       [{}, 'length'],
     ]);
     expect(choices.filter((choice) => choice.index === 0).at(-1)).toMatchObject({ finish_reason: 'stop' });
-    expect(events.at(-2)).toMatchObject({ id: 'chatcmpl-gateway', model: 'gemini-deployment', usage: { prompt_tokens: 0 } });
+    expect(events.at(-2)).toMatchObject({ id: 'chatcmpl-gateway', model: 'gemini-deployment', choices: [{ index: 1, finish_reason: 'length' }] });
+    // Gemini reported no usageMetadata: no usage chunk, so that the gateway estimates rather than record zero tokens.
+    expect(events.some((chunk) => typeof chunk === 'object' && chunk !== null && 'usage' in chunk)).toBe(false);
   });
 
   it('answers a blocked prompt with one choice finished by the content filter', () => {

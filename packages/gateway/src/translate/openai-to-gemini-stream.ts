@@ -37,7 +37,7 @@ interface CandidateState {
  * A candidate's first piece → the role chunk; text → `content`; thought text → `reasoning_content`; a functionCall
  * (Gemini sends each whole) → one tool call chunk with its id, name and every argument; a finishReason → the
  * candidate's finish chunk. Gemini sends no closing event: when the backend's stream ends with every candidate
- * finished, `end()` writes the usage chunk when asked for and `[DONE]`; a stream that ends before gets neither, and
+ * finished, `end()` writes the usage chunk when asked for (and reported) and `[DONE]`; a stream that ends before gets neither, and
  * the relay reports it as interrupted. An `error` object → an OpenAI-shaped error event.
  */
 export class GeminiToChatStream {
@@ -71,7 +71,8 @@ export class GeminiToChatStream {
   end(): string {
     if (this.failed || this.candidates.size === 0) return '';
     for (const candidate of this.candidates.values()) if (!candidate.finished) return '';
-    const usage = this.options.includeUsage ? `data: ${this.prefix}[],"usage":${JSON.stringify(geminiChatUsage(this.usage))}}\n\n` : '';
+    // A stream that reported no usageMetadata gets no usage chunk: the gateway then estimates its tokens.
+    const usage = this.options.includeUsage && this.usage !== undefined ? `data: ${this.prefix}[],"usage":${JSON.stringify(geminiChatUsage(this.usage))}}\n\n` : '';
     return `${usage}data: [DONE]\n\n`;
   }
 
