@@ -39,7 +39,14 @@ const API_KEY_INVALID = 'API_KEY_INVALID';
  */
 export function toGeminiError(error: SimulatorHttpError): { status: number; body: GeminiErrorBody; headers: Record<string, string> } {
   const status = error.status === 529 ? 503 : error.status;
-  const message = error.status === 529 ? 'The model is overloaded. Please try again later.' : error.status === 500 ? 'An internal error has occurred.' : error.message;
+  const message =
+    error.status === 529
+      ? 'The model is overloaded. Please try again later.'
+      : error.status === 500
+        ? 'An internal error has occurred.'
+        : error.code === 'rate_limit_exceeded'
+          ? 'You exceeded your current quota, please check your plan and billing details.'
+          : error.message;
   const { 'retry-after': retryAfter, 'retry-after-ms': _retryAfterMs, ...headers } = error.headers;
   const details: Record<string, unknown>[] = [];
   if (error.code === API_KEY_INVALID) {
