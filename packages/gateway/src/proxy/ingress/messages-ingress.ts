@@ -4,6 +4,7 @@ import { ANTHROPIC_DIALECT, OPENAI_DIALECT } from '../../upstream/answer-dialect
 import type { AnswerWriter } from '../../upstream/attempt.js';
 import { chatToMessage, type AnswerNames } from '../../translate/anthropic-to-openai.js';
 import { ChatStreamToMessages, messageAsEvents } from '../../translate/openai-stream-to-anthropic.js';
+import { chatToGemini } from '../../upstream/gemini-egress.js';
 import type { Ingress } from './ingress.js';
 import { upstreamBodies } from './openai-ingress.js';
 
@@ -15,6 +16,8 @@ const PASSED_HEADERS = ['anthropic-beta'] as const;
  * bytes with the deployment's model id, its `anthropic-beta` header) and the answer comes back as it was sent. To an
  * OpenAI-compatible backend the request goes as its Chat translation (validation made it: `proxied.body`), with stream
  * usage asked for so that `message_delta` can carry it, and the answer is translated back on its way to the client.
+ * To a `kind: gemini` backend the Chat translation goes on to Gemini (upstream/gemini-egress.ts) and its answer comes
+ * back through Chat Completions to Messages.
  */
 export const messagesIngress: Ingress = (proxied, raw, headers) => {
   const messages = proxied.messages;
@@ -32,6 +35,12 @@ export const messagesIngress: Ingress = (proxied, raw, headers) => {
     if (backend.kind === 'anthropic') {
       return { operation: 'messages', body: nativeBody(deployment, false), dropUsageOnlyChunk: false, dialect: ANTHROPIC_DIALECT, headers: passed, writer: (response) => response };
     }
+    const writer = (response: ServerResponse): AnswerWriter => new MessagesAnswerWriter(response, { model: proxied.model, requestId: requestIdOf(response) }, proxied.stream);
+    if (backend.kind === 'gemini') {
+      // Its Chat translation goes on to Gemini; the usage chunk is read by the Messages translation, never forwarded.
+      const translated = chatToGemini({ ...proxied, body: chat }, deployment, true, Math.floor(Date.now() / 1000));
+      return { ...translated, dropUsageOnlyChunk: false, dialect: OPENAI_DIALECT, writer };
+    }
     const askForUsage = proxied.stream && backend.requestStreamUsage;
     return {
       operation: 'chat/completions',
@@ -39,7 +48,7 @@ export const messagesIngress: Ingress = (proxied, raw, headers) => {
       // The usage chunk is read by the translation (message_delta's usage), never forwarded as it is.
       dropUsageOnlyChunk: false,
       dialect: OPENAI_DIALECT,
-      writer: (response) => new MessagesAnswerWriter(response, { model: proxied.model, requestId: requestIdOf(response) }, proxied.stream),
+      writer,
     };
   };
 };
