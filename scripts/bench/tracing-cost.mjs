@@ -47,7 +47,7 @@ const outcome = { requestId: 'r', route: '/v1/chat/completions', receivedAt: 0, 
 const answer = Buffer.from(JSON.stringify({ choices: [{ index: 0, message: { role: 'assistant', content: 'hello' }, finish_reason: 'stop' }] }));
 
 function oneRequest() {
-  const trace = tracer.startRequest({}, 'POST', '/v1/chat/completions', 'r');
+  const trace = tracer.startRequest({}, { method: 'POST', route: '/v1/chat/completions', path: '/v1/chat/completions', requestId: 'r' });
   trace.validated('chat/completions', proxied);
   trace.planned(plan);
   const attempt = trace.attempt(deployment, backend);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import Anthropic from '@anthropic-ai/sdk';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -231,6 +232,26 @@ describe('with tracing on', () => {
     const wholeAttempt = receiver.spans.find((span) => span.kind === 3 && span.traceId !== parent.traceId)!;
     expect(wholeAttempt.attributes['gen_ai.response.finish_reasons']).toEqual([whole.choices[0]!.finish_reason]);
     expect(JSON.parse(String(wholeAttempt.attributes['gen_ai.output.messages']))[0].message.content).toBe(whole.choices[0]!.message.content);
+  });
+
+  it("traces an Anthropic Messages request without changing its answer", async () => {
+    const receiver = await startReceiver();
+    running.push(receiver);
+    const { harness } = await start({ tracing: { enabled: true, endpoint: `${receiver.url}/v1/traces` } });
+    const client = new Anthropic({ apiKey: 'client-key-not-forwarded', baseURL: harness.gateway.url, maxRetries: 0, timeout: 20_000 });
+
+    const message = await client.messages.create({ model: MODEL, max_tokens: 50, messages: [{ role: 'user', content: 'Hello there.' }] });
+    expect(message.content[0]?.type).toBe('text');
+    expect(message.stop_reason).toBe('end_turn');
+    await harness.gateway.close(1_000);
+
+    // Not a route of the metrics' fixed set: the span is named by its method, its path is an attribute.
+    const root = receiver.spans.find((span) => span.kind === 2)!;
+    expect(root).toMatchObject({ name: 'POST', attributes: expect.objectContaining({ 'url.path': '/v1/messages', 'gen_ai.operation.name': 'chat', 'http.response.status_code': 200 }) });
+    const attempt = receiver.spans.find((span) => span.kind === 3)!;
+    expect(attempt.parentSpanId).toBe(root.spanId);
+    // The answer the attempt relayed (Chat Completions, before the ingress translated it) ended with `stop`.
+    expect(attempt.attributes['gen_ai.response.finish_reasons']).toEqual(['stop']);
   });
 
   it('answers as fast as ever when the collector is unreachable', async () => {

@@ -30,7 +30,7 @@ export function requestContext({ sinks, cors }: RequestContextOptions) {
     response.setHeader('x-request-id', requestId);
     applySecurityHeaders(request, response, cors);
     const route = KNOWN_ROUTES.has(request.path) ? request.path : 'other';
-    const trace = traceOf(sinks.tracer, request.headers, request.method, route, requestId);
+    const trace = traceOf(sinks.tracer, request.headers, { method: request.method, route, path: request.path, requestId });
     const context = new RequestContext(sinks, requestId, route, request.method, trace);
     response.locals.context = context;
     metrics.inFlight.inc();

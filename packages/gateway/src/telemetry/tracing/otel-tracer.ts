@@ -23,7 +23,7 @@ import type { AttemptResult } from '../../upstream/attempt.js';
 import type { Backend, Operation } from '../../upstream/backend.js';
 import type { ProxiedRequest } from '../../validation/request-fields.js';
 import { GEN_AI, attemptAttributes, operationNameOf, finishReasonsOf, outputMessagesOf, requestAttributes, routingAttributes } from './span-attributes.js';
-import type { AttemptTrace, RequestTrace, RequestTracer } from './request-trace.js';
+import type { AttemptTrace, RequestIdentity, RequestTrace, RequestTracer } from './request-trace.js';
 
 /** The longest a shutdown waits for the last spans to reach the collector: a dead collector must not hold a drain. */
 const SHUTDOWN_EXPORT_MS = 2_000;
@@ -70,8 +70,8 @@ export function createOtelTracer(options: OtelTracerOptions): RequestTracer {
   const settings: SpanSettings = { tracer, propagator, clock, captureContent };
 
   return {
-    startRequest(headers, method, route, requestId) {
-      return new OtelRequestTrace(settings, headers, method, route, requestId);
+    startRequest(headers, identity) {
+      return new OtelRequestTrace(settings, headers, identity);
     },
     async shutdown() {
       let timer: NodeJS.Timeout | undefined;
@@ -103,17 +103,15 @@ class OtelRequestTrace implements RequestTrace {
   constructor(
     private readonly settings: SpanSettings,
     headers: IncomingHttpHeaders,
-    method: string,
-    route: string,
-    requestId: string,
+    { method, route, path, requestId }: RequestIdentity,
   ) {
     // The client's traceparent, when valid, makes this span its child; otherwise a new trace starts here.
     const clientContext = settings.propagator.extract(ROOT_CONTEXT, headers, defaultTextMapGetter);
-    this.span = settings.tracer.startSpan(
-      `${method} ${route}`,
-      { kind: SpanKind.SERVER, attributes: { 'http.request.method': method, 'http.route': route, 'dosrouter.request_id': requestId } },
-      clientContext,
-    );
+    // HTTP conventions: "{method} {route}", or the method alone for a path that is not a known route.
+    const known = route !== 'other';
+    const attributes: Attributes = { 'http.request.method': method, 'url.path': path, 'dosrouter.request_id': requestId };
+    if (known) attributes['http.route'] = route;
+    this.span = settings.tracer.startSpan(known ? `${method} ${route}` : method, { kind: SpanKind.SERVER, attributes }, clientContext);
     this.parent = trace.setSpan(ROOT_CONTEXT, this.span);
   }
 

@@ -30,9 +30,17 @@ export interface AttemptTrace {
   ended(result: AttemptResult | Error, outcome: Readonly<RequestOutcome>): void;
 }
 
+/** What a request's span is named and labelled with. `route` is the metrics label: a known API path, or `other`. */
+export interface RequestIdentity {
+  readonly method: string;
+  readonly route: string;
+  readonly path: string;
+  readonly requestId: string;
+}
+
 /** Makes each request's trace: built once per gateway when tracing is on. */
 export interface RequestTracer {
-  startRequest(headers: IncomingHttpHeaders, method: string, route: string, requestId: string): RequestTrace;
+  startRequest(headers: IncomingHttpHeaders, identity: RequestIdentity): RequestTrace;
   /** Exports what is queued (bounded in time: a collector that does not answer is given up) and stops. */
   shutdown(): Promise<void>;
 }
@@ -43,8 +51,8 @@ const TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}
 const MAX_TRACESTATE_LENGTH = 512;
 
 /** The trace of one request: the tracer's when tracing is on; otherwise the client's trace context passed through, if it sent one. */
-export function traceOf(tracer: RequestTracer | undefined, headers: IncomingHttpHeaders, method: string, route: string, requestId: string): RequestTrace | undefined {
-  return tracer ? tracer.startRequest(headers, method, route, requestId) : passThroughTrace(headers);
+export function traceOf(tracer: RequestTracer | undefined, headers: IncomingHttpHeaders, identity: RequestIdentity): RequestTrace | undefined {
+  return tracer ? tracer.startRequest(headers, identity) : passThroughTrace(headers);
 }
 
 /**
