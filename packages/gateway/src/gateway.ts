@@ -49,7 +49,7 @@ import { GatewayMetrics } from './telemetry/metrics.js';
 import { DeploymentSaturation } from './saturation/deployment-saturation.js';
 import { ReplicaSaturation } from './saturation/replica-saturation.js';
 import { BackendRegistry } from './upstream/backend-registry.js';
-import { startTracing } from './telemetry/tracing/start-tracing.js';
+import { loadTracing } from './telemetry/tracing/start-tracing.js';
 
 export interface GatewayOptions {
   readonly config: GatewayConfig;
@@ -99,6 +99,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const { config } = options;
   const logger = options.logger ?? createLogger({ level: config.logging.level, service: 'gateway' });
   const clock = (): number => performance.now();
+  const startTracer = await loadTracing(config.telemetry.tracing);
   const metrics = new GatewayMetrics();
   const readiness = new Readiness();
   const catalog = new ModelCatalog(config);
@@ -116,7 +117,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const adminKey = options.adminKey ?? (process.env.DOSROUTER_ADMIN_KEY || undefined);
   const keys = await clientKeys(config, cluster, storage, adminKey, logger);
   const accessLog = config.logging.accessLog ? AccessLog.forLogger(logger, loggerDestination(logger), 'gateway') : undefined;
-  const tracer = await startTracing(config.telemetry.tracing, { replica: cluster.replica, logger, clock });
+  const tracer = startTracer?.({ replica: cluster.replica, logger, clock });
   // Handlers still settling a request when its connection was cut (a broken stream's usage): shutdown waits for them.
   const handlers = new InFlightTracker();
   const { listener } = createApp({

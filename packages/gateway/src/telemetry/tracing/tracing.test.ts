@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { configSchema } from '@dosrouter/shared';
 import { passThroughTrace } from './request-trace.js';
 import { finishReasonsOf, operationNameOf, outputMessagesOf, providerNameOf } from './span-attributes.js';
-import { tracingEnabled } from './start-tracing.js';
+import { checkEndpointVariables, tracingEnabled } from './start-tracing.js';
 
 const BACKEND = { name: 'sim', baseUrl: 'http://127.0.0.1:9/v1', models: [{ name: 'chat-model' }] };
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
@@ -28,6 +28,19 @@ describe('tracingEnabled', () => {
 
   it('refuses an endpoint that is not an http(s) URL, naming the field', () => {
     expect(() => tracing({ endpoint: 'collector:4318' })).toThrow(/telemetry.*tracing.*endpoint|endpoint/);
+  });
+});
+
+describe('checkEndpointVariables', () => {
+  it('names the variable that is not an http(s) URL', () => {
+    expect(() => checkEndpointVariables({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT must be an http/);
+    expect(() => checkEndpointVariables({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'not a url' })).toThrow(/OTEL_EXPORTER_OTLP_TRACES_ENDPOINT/);
+  });
+
+  it('accepts http and https URLs, and checks only the variable the exporter uses', () => {
+    expect(() => checkEndpointVariables({ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://collector.example:4318' })).not.toThrow();
+    expect(() => checkEndpointVariables({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:4318/v1/traces', OTEL_EXPORTER_OTLP_ENDPOINT: 'unused' })).not.toThrow();
+    expect(() => checkEndpointVariables({})).not.toThrow();
   });
 });
 
