@@ -130,7 +130,7 @@ afterEach(async () => {
 });
 
 /** A gateway with `telemetry` as given, in front of the harness's simulator (tried first: cheaper) and a spare. */
-async function start(telemetry: Record<string, unknown> | undefined): Promise<Setup> {
+async function start(telemetry: Record<string, unknown> | undefined, modelRouting?: Record<string, unknown>): Promise<Setup> {
   const spare = await startSimulator({ models: [{ id: MODEL, outputTokens: 12 }], apiKey: SIMULATOR_KEY });
   running.push(spare);
   const harness = await startHarness({
@@ -139,7 +139,7 @@ async function start(telemetry: Record<string, unknown> | undefined): Promise<Se
       const backends = config.backends as Record<string, unknown>[];
       (backends[0]!.models as Record<string, unknown>[])[0]!.pricing = { inputPerMTok: 1, outputPerMTok: 2 };
       backends.push({ name: 'spare', baseUrl: spare.baseUrl, apiKey: SIMULATOR_KEY, models: [{ name: MODEL, capabilities: ['streaming'], pricing: { inputPerMTok: 3, outputPerMTok: 7 } }] });
-      config.routing = { strategy: 'cost', retry: { attempts: 3, initialBackoffMs: 50, maxBackoffMs: 100 } };
+      config.routing = { strategy: 'cost', retry: { attempts: 3, initialBackoffMs: 50, maxBackoffMs: 100 }, ...(modelRouting ? { models: { [MODEL]: modelRouting } } : {}) };
       if (telemetry) config.telemetry = telemetry;
     },
   });
@@ -252,6 +252,31 @@ describe('with tracing on', () => {
     expect(attempt.parentSpanId).toBe(root.spanId);
     // The answer the attempt relayed (Chat Completions, before the ingress translated it) ended with `stop`.
     expect(attempt.attributes['gen_ai.response.finish_reasons']).toEqual(['stop']);
+  });
+
+  it('gives each of two hedged attempts its span under the request, the loser ended when the winner answered', async () => {
+    const receiver = await startReceiver();
+    running.push(receiver);
+    const { harness } = await start({ tracing: { enabled: true, endpoint: `${receiver.url}/v1/traces` } }, { hedge: { afterMs: 200 } });
+    harness.simulator.injectFaults({ kind: 'slow_first_token', delayMs: 3_000 });
+
+    const stream = await harness.client().chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Race.' }], stream: true });
+    let streamed = '';
+    for await (const chunk of stream) streamed += chunk.choices[0]?.delta.content ?? '';
+    expect(streamed.length).toBeGreaterThan(0);
+    await harness.gateway.close(1_000);
+
+    const root = receiver.spans.find((span) => span.kind === 2)!;
+    expect(root.attributes).toMatchObject({ 'dosrouter.deployment': SPARE, 'dosrouter.attempts': 2 });
+    const attempts = receiver.spans.filter((span) => span.kind === 3);
+    expect(attempts.every((span) => span.parentSpanId === root.spanId && span.traceId === root.traceId)).toBe(true);
+    expect(attempts.map((span) => span.attributes['dosrouter.deployment']).sort()).toEqual([PRIMARY, SPARE]);
+    expect(attempts.find((span) => span.attributes['dosrouter.deployment'] === SPARE)!.attributes['dosrouter.attempt.outcome']).toBe('ok');
+    const loser = attempts.find((span) => span.attributes['dosrouter.deployment'] === PRIMARY)!;
+    // Stopped by the winner: cancelled, not a failure of its backend.
+    expect(loser.attributes['dosrouter.attempt.outcome']).toBe('cancelled');
+    expect(loser.statusCode).toBe(0);
+    expect(loser.attributes['dosrouter.attempt.retry_reason']).toBeUndefined();
   });
 
   it('answers as fast as ever when the collector is unreachable', async () => {

@@ -159,7 +159,7 @@ class OtelRequestTrace implements RequestTrace {
         if (result instanceof Error) {
           span.recordException(result);
           span.setStatus({ code: SpanStatusCode.ERROR, message: result.message });
-        } else if (!result.ok) {
+        } else if (!result.ok && result.error.code !== 'client_closed') {
           span.setStatus({ code: SpanStatusCode.ERROR, message: result.error.message });
         }
         span.end();
@@ -206,6 +206,9 @@ function attemptOutcomeAttributes(result: AttemptResult | Error, outcome: Readon
       attributes[GEN_AI.inputTokens] = outcome.usage.promptTokens;
       attributes[GEN_AI.outputTokens] = outcome.usage.completionTokens;
     }
+  } else if (result.error.code === 'client_closed') {
+    // Not the backend's failure: the client left, or a racing (hedged) attempt won and this one was stopped.
+    attributes['dosrouter.attempt.outcome'] = 'cancelled';
   } else {
     const { error } = result;
     attributes['dosrouter.attempt.outcome'] = result.broke ? 'broke' : 'failed';
