@@ -20,6 +20,7 @@ import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { failureKind, type Deployment, type Logger, type RoutePlan } from '@dosrouter/shared';
 import { totalsOf, type RequestOutcome } from '../../proxy/request-outcome.js';
 import type { AttemptResult } from '../../upstream/attempt.js';
+import { retryAfterMsOf } from '../../upstream/attempt-layers.js';
 import type { Backend, Operation } from '../../upstream/backend.js';
 import type { ProxiedRequest } from '../../validation/request-fields.js';
 import { GEN_AI, attemptAttributes, operationNameOf, finishReasonsOf, outputMessagesOf, requestAttributes, routingAttributes } from './span-attributes.js';
@@ -98,6 +99,8 @@ class OtelRequestTrace implements RequestTrace {
   private readonly parent;
   private operation: Operation | undefined;
   private validatedAt: number | undefined;
+  /** The plan's longest retry-after wait: a longer one makes a retryable failure a failover. */
+  private maxRetryAfterMs = Number.POSITIVE_INFINITY;
   private ended_ = false;
 
   constructor(
@@ -123,6 +126,7 @@ class OtelRequestTrace implements RequestTrace {
   }
 
   planned(plan: RoutePlan): void {
+    this.maxRetryAfterMs = plan.retry.maxRetryAfterMs;
     if (!this.span.isRecording()) return;
     const routing = this.settings.tracer.startSpan(
       `route ${plan.requestedModel}`,
@@ -154,7 +158,7 @@ class OtelRequestTrace implements RequestTrace {
       ...(span.isRecording() ? { answered: (body: Buffer) => void (answered = body) } : {}),
       ended: (result, outcome) => {
         if (!span.isRecording()) return;
-        span.setAttributes(attemptOutcomeAttributes(result, outcome));
+        span.setAttributes(attemptOutcomeAttributes(result, outcome, this.maxRetryAfterMs));
         if (answered) span.setAttributes(answerAttributes(answered, captureContent));
         if (result instanceof Error) {
           span.recordException(result);
@@ -192,7 +196,7 @@ class OtelRequestTrace implements RequestTrace {
 }
 
 /** What became of an attempt: outcome, TTFT, usage, and why it failed (and so why the next one was made). */
-function attemptOutcomeAttributes(result: AttemptResult | Error, outcome: Readonly<RequestOutcome>): Attributes {
+function attemptOutcomeAttributes(result: AttemptResult | Error, outcome: Readonly<RequestOutcome>, maxRetryAfterMs: number): Attributes {
   const attributes: Attributes = {};
   if (result instanceof Error) {
     attributes['dosrouter.attempt.outcome'] = 'threw';
@@ -214,8 +218,11 @@ function attemptOutcomeAttributes(result: AttemptResult | Error, outcome: Readon
     attributes['dosrouter.attempt.outcome'] = result.broke ? 'broke' : 'failed';
     attributes['error.type'] = error.code;
     attributes['http.response.status_code'] = error.status;
-    // What the retry policy makes of it: `retry` (same deployment again), `failover`, `larger_context` or `final`.
-    attributes['dosrouter.attempt.retry_reason'] = result.broke ? `broke: ${result.broke}` : failureKind(error);
+    // As the proxy handler judges it: `retry` (the same deployment again), `failover`, `larger_context` or `final`.
+    const { status, code, retryable } = error;
+    attributes['dosrouter.attempt.retry_reason'] = result.broke
+      ? `broke: ${result.broke}`
+      : failureKind({ status, code, retryable, retryAfterMs: retryAfterMsOf(error) }, maxRetryAfterMs);
   }
   const started = outcome.upstreamStartedAt;
   if (outcome.stream && started !== undefined && outcome.firstTokenAt !== undefined) {
