@@ -173,6 +173,9 @@ describe.each(['base', 'example'])('deploy/kubernetes/%s rendered by kubectl kus
       // No secret in an environment variable: the admin key and every ${file:…} of the config are files of the Secret.
       expect((container.env ?? []).some((variable) => variable.valueFrom?.secretKeyRef !== undefined)).toBe(false);
       const secretVolume = pod.volumes?.find((volume) => volume.secret?.secretName === 'dosrouter-secrets');
+      // Readable by the pod's group (fsGroup) only: 0440.
+      expect(secretVolume!.secret!.defaultMode).toBe(0o440);
+      expect(pod.securityContext?.fsGroup).toBe(pod.securityContext?.runAsGroup);
       const secretPath = mountOf(secretVolume!.name)!;
       expect(env.get('DOSROUTER_ADMIN_KEY_FILE')?.value).toBe(`${secretPath}/admin-key`);
       const references = stringsOf(parse(configText)).flatMap((value) => Array.from(value.matchAll(/\$\{file:([^}]+)\}/g), (match) => match[1]!));
