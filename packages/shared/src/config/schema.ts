@@ -379,6 +379,27 @@ export const configSchema = z.strictObject({
       accessLog: z.boolean().default(true),
     })
     .prefault({}),
+  /** OpenTelemetry (docs/operations.md, Tracing). */
+  telemetry: z
+    .strictObject({
+      tracing: z
+        .strictObject({
+          /**
+           * One trace per request, exported over OTLP/HTTP. Unset: on when OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or
+           * OTEL_EXPORTER_OTLP_ENDPOINT is set; OTEL_SDK_DISABLED=true turns it off whatever this says.
+           */
+          enabled: z.boolean().optional(),
+          /**
+           * The collector's traces URL, e.g. http://otel-collector:4318/v1/traces. Unset: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+           * else OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces, else http://localhost:4318/v1/traces.
+           */
+          endpoint: z.url({ protocol: /^https?$/ }).optional(),
+          /** Prompt and answer text on the spans (gen_ai.input.messages, gen_ai.output.messages). Default off. */
+          captureContent: z.boolean().default(false),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
   /** Defaults for every backend; a backend's own `timeouts` override them field by field. */
   upstream: z
     .strictObject({
