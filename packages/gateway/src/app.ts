@@ -120,10 +120,12 @@ export function createApp(dependencies: AppDependencies): GatewayApp {
   if (dependencies.keys && dependencies.adminKey) {
     registerKeyRoutes(app, dependencies.keys.store, dependencies.keys.authenticator, dependencies.adminKey, logger);
   }
-  registerHealthRoutes(app, readiness);
   // With an admin key, Prometheus scrapes with it (bearer_token / authorization in the scrape config). A replica
   // that requires client keys but has no admin key keeps its metrics closed too: protected, not open by omission.
-  registerMetricsRoute(app, metrics, metricsGuard({ adminKey: dependencies.adminKey, clientKeysRequired: dependencies.keys !== undefined, logger }));
+  // /readyz/detail names the replicas, so it follows the same rule.
+  const adminGuard = metricsGuard({ adminKey: dependencies.adminKey, clientKeysRequired: dependencies.keys !== undefined, logger });
+  registerHealthRoutes(app, { readiness, replicas: dependencies.cluster.replicas, ...(adminGuard ? { detailGuard: adminGuard } : {}) });
+  registerMetricsRoute(app, metrics, adminGuard);
 
   app.use(requestContextHandler, dependencies.keys ? [] : [replica], function unknownRoute(request: Request, _response: Response, next: NextFunction) {
     next(routeNotFound(request.method, request.path));

@@ -8,7 +8,9 @@ import {
   RedisKeys,
   ROUTING_STATS_WINDOW_MS,
   RedisStats,
+  OwnReplicaInfo,
   clientKeysRequired,
+  configRevision,
   connectBackgroundRedis,
   connectRedis,
   createLogger,
@@ -21,6 +23,7 @@ import {
 import { DeploymentProber } from './deployment-prober.js';
 import { probePlans, type ProbePlan } from './probe-plan.js';
 import { startProberServer, type ProberServer } from './server/index.js';
+import { startProberHeartbeat, type ProberHeartbeat } from './prober-heartbeat.js';
 import { ProberMetrics } from './telemetry/prober-metrics.js';
 import { collectProcessMetrics } from './telemetry/process-metrics.js';
 import { RedisWeightsStore } from './weights/redis-weights-store.js';
@@ -75,6 +78,8 @@ export interface RunningProber {
   readonly registry: Registry;
   readonly plans: readonly ProbePlan[];
   readonly schedulers: SchedulerChanges;
+  /** The prober's info record (config revision, last reload), written to Redis with its heartbeat. */
+  readonly info: OwnReplicaInfo;
   /** Stops taking jobs (a probe under way finishes), then closes the server and the connections. */
   close(): Promise<void>;
 }
@@ -101,8 +106,11 @@ export async function startProber(options: ProberOptions): Promise<RunningProber
   let server: ProberServer | undefined;
   let queue: Queue | undefined;
   let worker: Worker | undefined;
+  let heartbeat: ProberHeartbeat | undefined;
+  const info = new OwnReplicaInfo(id, 'prober', configRevision(config), Date.now());
   const close = async (): Promise<void> => {
     try {
+      await heartbeat?.stop();
       await server?.close();
       // A probe under way may finish (its timeout bounds it); with Redis gone, BullMQ could wait forever.
       if (worker !== undefined && !(await withinMs(worker.close(), CLOSE_GRACE_MS))) await withinMs(worker.close(true), 1_000);
@@ -159,6 +167,8 @@ export async function startProber(options: ProberOptions): Promise<RunningProber
       logger,
       isReady: () => ready && redis.status === 'ready',
     });
+    heartbeat = startProberHeartbeat({ redis, keys, info, intervalMs: config.redis.pollIntervalMs });
+    await heartbeat.beat();
     logger.info('prober started', {
       prober: id,
       probed: plans.map((plan) => `${plan.deploymentId} (${plan.settings.kind} every ${plan.settings.intervalMs} ms)`),
@@ -176,6 +186,7 @@ export async function startProber(options: ProberOptions): Promise<RunningProber
       registry,
       plans,
       schedulers,
+      info,
       close: async () => {
         ready = false;
         await close();

@@ -11,6 +11,9 @@ import {
   type RedisKeys,
   type RoutingSnapshot,
   type StatsStore,
+  deleteReplicaInfo,
+  writeReplicaInfo,
+  type OwnReplicaInfo,
 } from '@dosrouter/shared';
 import type { BreakerBoard } from './breaker-board.js';
 import type { InFlightCounts } from './in-flight-counts.js';
@@ -20,6 +23,8 @@ export interface ClusterPollerOptions {
   readonly redis: RedisClient;
   readonly keys: RedisKeys;
   readonly replica: string;
+  /** This replica's info record, rewritten with every heartbeat (same pipeline, no round trip of its own). */
+  readonly info: OwnReplicaInfo;
   readonly deployments: readonly Deployment[];
   readonly breakers: BreakerBoard;
   readonly breakerStore: BreakerStore;
@@ -66,7 +71,9 @@ export class ClusterPoller {
     await this.running;
     // Leave the cluster at once rather than when the heartbeat goes stale.
     const { redis, keys, replica } = this.options;
-    await redis.pipeline().zrem(keys.replicas(), replica).del(keys.inFlight(replica)).exec().catch(() => undefined);
+    await deleteReplicaInfo(redis.pipeline().zrem(keys.replicas(), replica).del(keys.inFlight(replica)), keys, replica)
+      .exec()
+      .catch(() => undefined);
   }
 
   /** One exchange; overlapping ticks are skipped (a slow Redis must not pile them up). */
@@ -91,6 +98,7 @@ export class ClusterPoller {
         .pexpire(keys.replicas(), staleAfterMs)
         .del(inFlightKey);
       if (counts.length > 0) write.hset(inFlightKey, Object.fromEntries(counts)).pexpire(inFlightKey, staleAfterMs);
+      writeReplicaInfo(write, keys, this.options.info.record(health.degraded ? 'degraded' : 'ok', now), staleAfterMs);
       write.zrange(keys.replicas(), '0', '-1');
       const written = (await write.exec()) ?? [];
       const failed = written.find(([error]) => error);

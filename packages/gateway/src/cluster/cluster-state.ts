@@ -13,7 +13,9 @@ import {
   ResilientLimiter,
   connectRedis,
   connectSubscriber,
+  configRevision,
   hasRedis,
+  OwnReplicaInfo,
   redisConnectionSettings,
   type Deployment,
   type GatewayConfig,
@@ -32,6 +34,7 @@ import { RedisDeploymentSlots, localDeploymentSlots, type DeploymentSlots } from
 import { ClusterPoller } from './cluster-poller.js';
 import { LeaseTrackingLimiter } from './lease-tracking-limiter.js';
 import { WeightsTable, type WeightsSource } from './weights-table.js';
+import { embeddedReplicaDirectory, redisReplicaDirectory, type ReplicaDirectory } from './replica-info.js';
 
 /**
  * Everything one replica shares with the others, behind one shape for both modes: embedded (in memory, one
@@ -51,6 +54,8 @@ export interface ClusterState {
   readonly health?: RedisHealth;
   /** Cluster mode: the replica's Redis connection, for the other shared stores (API keys). */
   readonly redis?: RedisClient & ScriptCommands;
+  /** This replica's info record (id, version, config revision, …) and the cluster's live ones. */
+  readonly replicas: ReplicaDirectory;
   snapshot(): RoutingSnapshot;
   /** Embedded mode: routes on a table the in-process prober computed. (Cluster mode reads the prober's from Redis.) */
   useWeights?(weights: ReadonlyMap<string, number>, generation: number): void;
@@ -79,6 +84,10 @@ function breakerStateReporter(metrics: GatewayMetrics) {
   return (deploymentId: string, state: 'closed' | 'open' | 'half_open'): void => metrics.recordCircuitState(deploymentId, state);
 }
 
+function ownInfo(config: GatewayConfig, replica: string): OwnReplicaInfo {
+  return new OwnReplicaInfo(replica, 'gateway', configRevision(config), Date.now());
+}
+
 function createEmbeddedState({ config, deployments, logger, metrics, replica = replicaId(), spend }: ClusterStateOptions): ClusterState {
   const breakers = new BreakerBoard(deployments, replica, undefined, logger, breakerStateReporter(metrics));
   const inFlight = new InFlightCounts();
@@ -102,6 +111,7 @@ function createEmbeddedState({ config, deployments, logger, metrics, replica = r
     breakers,
     inFlight,
     deploymentSlots: localDeploymentSlots,
+    replicas: embeddedReplicaDirectory(ownInfo(config, replica)),
     snapshot: () => snapshot,
     useWeights: (weights, generation) => {
       snapshot = { ...snapshot, weights };
@@ -164,10 +174,12 @@ async function createRedisState({ config, deployments, logger, metrics, replica 
     else logger.info('routing on the prober’s weights', { generation });
     lastWeightsSource = source;
   };
+  const info = ownInfo(config, replica);
   const poller: ClusterPoller = new ClusterPoller({
     redis,
     keys,
     replica,
+    info,
     deployments,
     breakers,
     breakerStore,
@@ -220,6 +232,7 @@ async function createRedisState({ config, deployments, logger, metrics, replica 
     deploymentSlots,
     health,
     redis,
+    replicas: redisReplicaDirectory(info, redis, keys, health),
     snapshot: () => poller.snapshot,
     close: async () => {
       await deploymentSlots.close();

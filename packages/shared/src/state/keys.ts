@@ -80,6 +80,19 @@ export class RedisKeys {
     return `${this.base}:{replicas}:live`;
   }
 
+  /**
+   * String (JSON): one gateway replica's or prober's info record (id, role, version, config revision, Redis state,
+   * last config reload), rewritten with its heartbeat. TTL: a few heartbeats, so a dead process's record vanishes.
+   */
+  replicaInfo(id: string): string {
+    return `${this.base}:{replicas}:info:${id}`;
+  }
+
+  /** Sorted set process id → when it last wrote its info record (ms): the records readers list. TTL: ten minutes. */
+  replicaInfoIndex(): string {
+    return `${this.base}:{replicas}:info-index`;
+  }
+
   /** String (JSON): the routing weights the prober published, a versioned document. No TTL: readers judge its age. */
   weightsDocument(): string {
     return `${this.base}:{weights}:document`;
