@@ -57,6 +57,8 @@ export interface ClusterState {
   /** This replica's info record (id, version, config revision, …) and the cluster's live ones. */
   readonly replicas: ReplicaDirectory;
   snapshot(): RoutingSnapshot;
+  /** A config reload changed the deployments: circuits, rolling stats and in-flight reads follow them. */
+  useDeployments(deployments: readonly Deployment[]): void;
   /** Embedded mode: routes on a table the in-process prober computed. (Cluster mode reads the prober's from Redis.) */
   useWeights?(weights: ReadonlyMap<string, number>, generation: number): void;
   close(): Promise<void>;
@@ -95,7 +97,7 @@ function createEmbeddedState({ config, deployments, logger, metrics, replica = r
   let snapshot: RoutingSnapshot = { ...EMPTY_SNAPSHOT, inFlight: inFlight.counts, openCircuits: breakers.openIds };
   // The rolling stats (latency, time to first token, error rate) reach the snapshot at the cluster poll's cadence,
   // as in cluster mode: routing reads a summary, never the buckets.
-  const ids = deployments.map((deployment) => deployment.id);
+  let ids = deployments.map((deployment) => deployment.id);
   const refreshStats = (): void => {
     stats.read(ids, ROUTING_STATS_WINDOW_MS).then((summary) => {
       snapshot = { ...snapshot, stats: summary };
@@ -113,6 +115,10 @@ function createEmbeddedState({ config, deployments, logger, metrics, replica = r
     deploymentSlots: localDeploymentSlots,
     replicas: embeddedReplicaDirectory(ownInfo(config, replica)),
     snapshot: () => snapshot,
+    useDeployments: (next) => {
+      breakers.useDeployments(next);
+      ids = next.map((deployment) => deployment.id);
+    },
     useWeights: (weights, generation) => {
       snapshot = { ...snapshot, weights };
       metrics.recordWeights(false, generation);
@@ -234,6 +240,10 @@ async function createRedisState({ config, deployments, logger, metrics, replica 
     redis,
     replicas: redisReplicaDirectory(info, redis, keys, health),
     snapshot: () => poller.snapshot,
+    useDeployments: (next) => {
+      breakers.useDeployments(next);
+      poller.useDeployments(next);
+    },
     close: async () => {
       await deploymentSlots.close();
       await poller.stop();
