@@ -103,8 +103,8 @@ export function createProxyHandler(
     const apiKey = response.locals.apiKey as ApiKeyRecord | undefined;
     context.validated(operation, proxied, apiKey?.id);
     // The config the request was accepted on: its routing, limits and backends, whatever a reload does meanwhile.
-    const { config } = context;
-    const { plan, snapshot, unavailable } = planRequest(dependencies, config, operation, routePath, proxied, request, response);
+    const running = context.config;
+    const { plan, snapshot, unavailable } = planRequest(dependencies, running, operation, routePath, proxied, request, response);
     context.planned(plan);
     // The requested model's only deployment, held by a backend's 429: waited for when the wait is worth it and fits the
     // request's deadline, else the client is told the circuit is open (unavailable) as for any other.
@@ -148,7 +148,7 @@ export function createProxyHandler(
       // Leases are held under an id of the gateway's own: clients may send one x-request-id on every request, and
       // concurrent requests sharing a lease would slip past a concurrency limit.
       randomUUID(),
-      config.config.limits,
+      running.config.limits,
       clientCredential(request.headers),
       Number(response.locals.bodyBytes) || 0,
       proxied.body,
@@ -178,7 +178,7 @@ export function createProxyHandler(
       sequence.waitFor(heldByRateLimit.deployment, clock() + heldByRateLimit.waitMs + RETRY_AFTER_MARGIN_MS);
     }
     const admitted = new Set<string>(start < candidates.length ? [candidates[start]!.id] : []);
-    const recovery = recoverable ? recoveryFor(config.config.routing, operation, plan.target, proxied) : undefined;
+    const recovery = recoverable ? recoveryFor(running.config.routing, operation, plan.target, proxied) : undefined;
     let lastError: GatewayError | undefined;
     // Deployments skipped at their `maxConcurrent`, best first. When every deployment with room has been tried, the
     // request waits once for a slot on any of them (the first to free wins), within what is left of its deadline.
@@ -235,7 +235,7 @@ export function createProxyHandler(
        * (a continuation goes to OpenAI-compatible deployments only).
        */
       const shapeFor = (target: Deployment): AttemptShape | GatewayError => {
-        const backend = config.backends.get(target.backend);
+        const backend = running.backends.get(target.backend);
         try {
           if (continuing && backend.kind !== 'openai') {
             throw new GatewayError(`A broken stream is continued on OpenAI-compatible deployments only, not on ${target.id}.`, {
@@ -254,7 +254,7 @@ export function createProxyHandler(
       const start = (target: Deployment, shape: AttemptShape, attemptContext: RequestContext, claim?: () => boolean, targetSlot?: SaturationSlot) => {
         const controller = new AbortController();
         controllers.add(controller);
-        const backend = config.backends.get(target.backend);
+        const backend = running.backends.get(target.backend);
         attemptContext.attemptStarted(target);
         const result = dispatch(
           {
