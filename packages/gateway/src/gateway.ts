@@ -197,7 +197,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       live.swap(snapshot);
       const deployments = snapshot.catalog.deployments();
       cluster.useDeployments(deployments);
-      const limitsKept = deploymentSaturation.useDeployments(deployments);
+      deploymentSaturation.useDeployments(deployments);
       logger.level = next.logging.level;
       if (probingChanged(previous.config, next)) {
         // The old one's last probes finish first, so that its tables never follow the new one's.
@@ -207,7 +207,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       logger.info('config in service', {
         models: snapshot.catalog.models().map((model) => model.name),
         backends: snapshot.backends.changedSince(previous.backends),
-        ...(limitsKept.length > 0 ? { maxConcurrentKeptUntilRestart: limitsKept } : {}),
       });
     },
     info: cluster.replicas.own,

@@ -18,7 +18,7 @@ interface LimitedDeployment {
  * this reaches a circuit, the rolling stats or the weights: a full deployment is not a failing one.
  */
 export class DeploymentSaturation {
-  private readonly limited = new Map<string, LimitedDeployment & { readonly limit: number }>();
+  private readonly limited = new Map<string, LimitedDeployment>();
   private readonly retryAfterSeconds: number;
   /** A request's whole wait, in the replica's queue and a deployment's together, ends by this deadline. */
   readonly queueTimeoutMs: number;
@@ -37,28 +37,24 @@ export class DeploymentSaturation {
   }
 
   /**
-   * The deployments a (reloaded) config has: a pool and queue for each new one with `maxConcurrent`; a deployment
-   * that lost its limit is no longer limited. A limit that changed on a deployment that had one keeps its pool (slots
-   * are held in it, and counted in Redis under it) until a restart: those deployments' ids are returned.
+   * The deployments a (reloaded) config has: a pool and queue for each new one with `maxConcurrent`; a changed limit
+   * applies to the pool it has (slots held past a lower limit stay held until released); a deployment that lost its
+   * limit is no longer limited, and its held slots are given back as their requests end.
    */
-  useDeployments(deployments: readonly Deployment[]): string[] {
-    const kept: string[] = [];
+  useDeployments(deployments: readonly Deployment[]): void {
     const wanted = new Set<string>();
     for (const deployment of deployments) {
       if (deployment.maxConcurrent === undefined) continue;
       wanted.add(deployment.id);
       const existing = this.limited.get(deployment.id);
       if (existing) {
-        if (existing.limit !== deployment.maxConcurrent) kept.push(deployment.id);
+        existing.pool.resize(deployment.maxConcurrent);
         continue;
       }
       const pool = this.slots.poolFor(deployment, deployment.maxConcurrent);
-      const queue = new FairQueue({ slots: pool, maxWaiting: this.config.maxWaiting, timeoutMs: this.config.queueTimeoutMs, clock: this.clock });
-      this.limited.set(deployment.id, { pool, queue, limit: deployment.maxConcurrent });
+      this.limited.set(deployment.id, { pool, queue: new FairQueue({ slots: pool, maxWaiting: this.config.maxWaiting, timeoutMs: this.config.queueTimeoutMs, clock: this.clock }) });
     }
-    // A pool no deployment asks for any more: its held slots are given back as their requests end.
     for (const id of this.limited.keys()) if (!wanted.has(id)) this.limited.delete(id);
-    return kept;
   }
 
   /**
