@@ -192,6 +192,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     apply: async (next) => {
       const previous = live.current;
       const snapshot = await ConfigSnapshot.build(next, strategies, previous);
+      if (closing !== undefined) {
+        // Stopping meanwhile: nothing new goes into service, and what was built is not left running.
+        await snapshot.backends.destroy([previous.backends]);
+        throw new Error('the gateway is stopping');
+      }
       // From here on nothing throws: the swap, then everything that follows the deployments (the embedded prober's
       // restart waits for its probes under way).
       live.swap(snapshot);
