@@ -124,5 +124,5 @@ describe('the prober process on SIGHUP', () => {
       }
       rmSync(directory, { recursive: true, force: true });
     }
-  });
+  }, 60_000);
 });

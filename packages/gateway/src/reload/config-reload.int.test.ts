@@ -119,7 +119,7 @@ describe('config reload of a running gateway process', () => {
     expect(after.configReload?.result).toBe('applied');
     expect(linesAbout(gateway, 'config in service')[0]).toMatchObject({ backends: { added: [], replaced: ['sim'], removed: [] } });
     expect(await reloadsCounted(gateway, 'applied')).toBe(1);
-  });
+   }, 120_000);
 
   it('keeps serving the old config when the new file is invalid, and logs, counts and shows the error', async () => {
     writeConfig(path, document(['first']));
