@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import { startSimulator, type Simulator } from '@dosrouter/provider-sim';
+import { TEST_REDIS_URL, deletePrefixAt } from '../../../shared/src/test-support/redis.js';
 import { eventually } from '../test-support/harness.js';
 import { startGatewayProcess as startProcess, type GatewayProcess as Gateway } from '../test-support/gateway-process.js';
 
@@ -163,4 +165,49 @@ describe('config reload of a running gateway process', () => {
     const client = new OpenAI({ apiKey: 'unused', baseURL: `${gateway.url}/v1`, maxRetries: 0 });
     expect((await client.chat.completions.create({ model: 'second', messages })).choices[0]?.message.content?.length).toBeGreaterThan(0);
   });
+});
+
+describe('a config change rolled out to one of two replica processes (cluster mode)', () => {
+  it('shows both revisions in /readyz/detail until the second replica reloads too', async () => {
+    const simulator = await startSimulator({ models: [{ id: 'first' }, { id: 'second' }] });
+    const directory = mkdtempSync(join(tmpdir(), 'dosrouter-rollout-'));
+    const path = join(directory, 'gateway.yaml');
+    const prefix = `test-rollout-${randomBytes(4).toString('hex')}`;
+    const document = (models: string[]) => ({
+      auth: { mode: 'open' },
+      redis: { pollIntervalMs: 200, commandTimeoutMs: 5_000 },
+      backends: [{ name: 'sim', baseUrl: simulator.baseUrl, models: models.map((name) => ({ name })) }],
+    });
+    const replicas: Gateway[] = [];
+    try {
+      writeConfig(path, document(['first']));
+      for (const id of ['replica-a', 'replica-b']) {
+        replicas.push(await startProcess(['--config', path], { DOSROUTER_ADMIN_KEY: ADMIN_KEY, REDIS_URL: TEST_REDIS_URL, DOSROUTER_REDIS_PREFIX: prefix, DOSROUTER_REPLICA_ID: id }));
+      }
+      const [a, b] = replicas as [Gateway, Gateway];
+      const revisions = async (): Promise<Record<string, string[]>> => {
+        const response = await fetch(`${b.url}/readyz/detail`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+        return ((await response.json()) as { revisions: Record<string, string[]> }).revisions;
+      };
+      await eventually(async () => Object.values(await revisions()).flat().sort().join() === 'replica-a,replica-b', 20_000, 'both replicas listed');
+      const started = Object.keys(await revisions());
+      expect(started).toHaveLength(1);
+
+      writeConfig(path, document(['first', 'second']));
+      a.child.kill('SIGHUP');
+      await eventually(async () => Object.keys(await revisions()).length === 2, 20_000, 'two revisions during the rollout');
+      const during = await revisions();
+      expect(during[started[0]!]).toEqual(['replica-b']);
+
+      b.child.kill('SIGHUP');
+      await eventually(async () => Object.keys(await revisions()).length === 1, 20_000, 'one revision once both reloaded');
+      expect(Object.values(await revisions())).toEqual([['replica-a', 'replica-b']]);
+      expect(Object.keys(await revisions())).not.toEqual(started);
+    } finally {
+      await Promise.all(replicas.map((replica) => stopGatewayProcess(replica)));
+      await simulator.close();
+      rmSync(directory, { recursive: true, force: true });
+      await deletePrefixAt(TEST_REDIS_URL, prefix);
+    }
+  }, 90_000);
 });

@@ -12,6 +12,10 @@ describe('configRevision', () => {
     expect(configRevision(reordered)).toBe(revision);
   });
 
+  it('is the same for processes that differ only in their data directory (their own, whatever the config)', () => {
+    expect(configRevision(configSchema.parse({ ...document(['m']), storage: { dataDir: '/data/a' } }))).toBe(configRevision(configSchema.parse({ ...document(['m']), storage: { dataDir: '/data/b' } })));
+  });
+
   it('changes when the config means something else', () => {
     expect(configRevision(configSchema.parse(document(['m', 'n'])))).not.toBe(configRevision(configSchema.parse(document(['m']))));
   });

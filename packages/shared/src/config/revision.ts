@@ -19,9 +19,11 @@ function canonicalJson(value: unknown): string {
 /**
  * A config's revision: the first 12 hex digits of the SHA-256 of the effective, validated config (defaults filled
  * in, `${…}` references and environment overrides applied) as canonical JSON. Replicas that run the same config
- * report the same revision, so a half-rolled change shows as two revisions. One-way: it reveals nothing of the
- * secrets the config holds.
+ * report the same revision, so a half-rolled change shows as two revisions. `storage` is left out: it is each
+ * process's own (`DOSROUTER_DATA_DIR`; embedded mode only), and replicas that differ in it alone run the same config.
+ * One-way: it reveals nothing of the secrets the config holds.
  */
 export function configRevision(config: GatewayConfig): string {
-  return createHash('sha256').update(canonicalJson(config)).digest('hex').slice(0, REVISION_LENGTH);
+  const { storage: _perProcess, ...shared } = config;
+  return createHash('sha256').update(canonicalJson(shared)).digest('hex').slice(0, REVISION_LENGTH);
 }
