@@ -1,6 +1,6 @@
 import type { RequestListener } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import { routeNotFound, type GatewayConfig, type KeyStore, type Logger, type ModelCatalog, type UsageLedger } from '@dosrouter/shared';
+import { routeNotFound, type GatewayConfig, type KeyStore, type Logger, type UsageLedger } from '@dosrouter/shared';
 import { metricsGuard } from '@dosrouter/health-prober';
 import { authenticateRequests } from './auth/authenticate.js';
 import type { KeyAuthenticator } from './auth/key-authenticator.js';
@@ -8,6 +8,7 @@ import { registerKeyRoutes } from './auth/key-routes.js';
 import { directRoutes } from './http/direct-routes.js';
 import type { InFlightTracker } from './lifecycle/in-flight.js';
 import type { Readiness } from './lifecycle/readiness.js';
+import type { LiveConfig } from './reload/live-config.js';
 import type { AccessLog } from './telemetry/access-log.js';
 import type { RequestTracer } from './telemetry/tracing/request-trace.js';
 import { errorHandler } from './middleware/error-handler.js';
@@ -30,12 +31,14 @@ import { validateEmbeddingRequest } from './validation/embedding-request.js';
 import { validateMessagesRequest } from './validation/messages-request.js';
 
 export interface AppDependencies extends ProxyDependencies {
+  /** The config the process started with: what only a restart changes (the server's settings). */
   readonly config: GatewayConfig;
+  /** The config snapshot each request takes when it is accepted; a reload swaps it. */
+  readonly live: LiveConfig;
   /** Client keys: absent when the gateway runs open (auth.mode). */
   readonly keys?: { readonly store: KeyStore; readonly authenticator: KeyAuthenticator };
   /** DOSROUTER_ADMIN_KEY: enables /admin. */
   readonly adminKey?: string;
-  readonly catalog: ModelCatalog;
   readonly logger: Logger;
   readonly readiness: Readiness;
   readonly startedAtSeconds: number;
@@ -61,7 +64,7 @@ export interface GatewayApp {
  * with the same handlers.
  */
 export function createApp(dependencies: AppDependencies): GatewayApp {
-  const { config, logger, metrics, readiness, catalog, clock } = dependencies;
+  const { config, logger, metrics, readiness, clock } = dependencies;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -79,7 +82,7 @@ export function createApp(dependencies: AppDependencies): GatewayApp {
       metrics,
       accessLog: dependencies.accessLog,
       usage: dependencies.usage,
-      pricing: dependencies.pricing,
+      config: dependencies.live,
       replica: dependencies.cluster.replica,
       clock,
       ...(dependencies.handlers ? { handlers: dependencies.handlers } : {}),
@@ -105,12 +108,7 @@ export function createApp(dependencies: AppDependencies): GatewayApp {
   app.post('/v1/messages', anthropic, body, createProxyHandler(dependencies, 'chat/completions', validateMessagesRequest, messagesIngress, '/v1/messages'));
   registerCountTokensRoute(app, anthropic, body, dependencies);
   registerExplainRoute(app, context, body, dependencies);
-  registerModelRoutes(app, context, {
-    catalog,
-    groups: Object.keys(config.routing.groups),
-    keyModels: dependencies.keyModels,
-    createdAtSeconds: dependencies.startedAtSeconds,
-  });
+  registerModelRoutes(app, context, { createdAtSeconds: dependencies.startedAtSeconds });
   if (dependencies.usageLedger) {
     registerUsageRoutes(app, {
       ledger: dependencies.usageLedger,
@@ -124,10 +122,12 @@ export function createApp(dependencies: AppDependencies): GatewayApp {
   if (dependencies.keys && dependencies.adminKey) {
     registerKeyRoutes(app, dependencies.keys.store, dependencies.keys.authenticator, dependencies.adminKey, logger);
   }
-  registerHealthRoutes(app, readiness);
   // With an admin key, Prometheus scrapes with it (bearer_token / authorization in the scrape config). A replica
   // that requires client keys but has no admin key keeps its metrics closed too: protected, not open by omission.
-  registerMetricsRoute(app, metrics, metricsGuard({ adminKey: dependencies.adminKey, clientKeysRequired: dependencies.keys !== undefined, logger }));
+  // /readyz/detail names the replicas, so it follows the same rule.
+  const adminGuard = metricsGuard({ adminKey: dependencies.adminKey, clientKeysRequired: dependencies.keys !== undefined, logger });
+  registerHealthRoutes(app, { readiness, replicas: dependencies.cluster.replicas, ...(adminGuard ? { detailGuard: adminGuard } : {}) });
+  registerMetricsRoute(app, metrics, adminGuard);
 
   app.use(requestContextHandler, dependencies.keys ? [] : [replica], function unknownRoute(request: Request, _response: Response, next: NextFunction) {
     next(routeNotFound(request.method, request.path));

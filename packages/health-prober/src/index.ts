@@ -24,3 +24,5 @@ export { nextWeightsDocument } from './weights/next-document.js';
 export { requireAdminKey } from './server/require-admin-key.js';
 export { metricsGuard } from './server/metrics-guard.js';
 export type { MetricsGuardOptions } from './server/metrics-guard.js';
+export { configReloadCounter } from './telemetry/config-reload-metric.js';
+export type { ConfigReloadResult } from './telemetry/config-reload-metric.js';

@@ -12,6 +12,15 @@ export { withEnvironmentOverrides, hasRedis, parseEntryArguments, loadProcessCon
 export type { EntryArguments, ProcessConfig } from './config/environment.js';
 export { adminKeyFromEnvironment } from './config/admin-key.js';
 export { formatConfigPath } from './config/config-path.js';
+export { configRevision } from './config/revision.js';
+export { RESTART_ONLY_SETTINGS, liveChanges } from './config/restart-only.js';
+export type { LiveChanges } from './config/restart-only.js';
+export { watchConfigFile } from './config/config-watch.js';
+export { ConfigReloads } from './config/config-reloads.js';
+export { startReloadTriggers } from './config/reload-triggers.js';
+export type { ReloadTriggersOptions } from './config/reload-triggers.js';
+export type { ConfigReloadsOptions, ReloadTrigger } from './config/config-reloads.js';
+export type { ConfigWatchOptions } from './config/config-watch.js';
 export { ModelCatalog } from './catalog/catalog.js';
 export type { Deployment, ModelGroup } from './catalog/catalog.js';
 export {
@@ -39,6 +48,18 @@ export type { RandomSource, RoutingSnapshot, Strategy, StrategyContext } from '.
 export { rateLimitsSchema, breakerSchema } from './config/schema.js';
 export type { BreakerConfig } from './config/schema.js';
 export { RedisKeys, KEY_SCHEMA_VERSION } from './state/keys.js';
+export {
+  DOSROUTER_VERSION,
+  OwnReplicaInfo,
+  REPLICA_INFO_SCHEMA_VERSION,
+  deleteReplicaInfo,
+  parseReplicaInfo,
+  readReplicaInfos,
+  revisionsOf,
+  sortReplicaInfos,
+  writeReplicaInfo,
+} from './state/replica-info.js';
+export type { ConfigReloadStatus, ReplicaInfo, ReplicaRole } from './state/replica-info.js';
 export { LIMIT_WINDOW_MS, hasLimits } from './state/limits.js';
 export type { RateLimits, LimitScope, LimitKind, WindowStatus, AdmissionRequest, AdmissionResult, Release } from './state/limits.js';
 export type { Limiter } from './state/limiter.js';

@@ -11,6 +11,9 @@ import {
   type RedisKeys,
   type RoutingSnapshot,
   type StatsStore,
+  deleteReplicaInfo,
+  writeReplicaInfo,
+  type OwnReplicaInfo,
 } from '@dosrouter/shared';
 import type { BreakerBoard } from './breaker-board.js';
 import type { InFlightCounts } from './in-flight-counts.js';
@@ -20,6 +23,8 @@ export interface ClusterPollerOptions {
   readonly redis: RedisClient;
   readonly keys: RedisKeys;
   readonly replica: string;
+  /** This replica's info record, rewritten with every heartbeat (same pipeline, no round trip of its own). */
+  readonly info: OwnReplicaInfo;
   readonly deployments: readonly Deployment[];
   readonly breakers: BreakerBoard;
   readonly breakerStore: BreakerStore;
@@ -49,11 +54,20 @@ export class ClusterPoller {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private lastLeaseRenewal = 0;
-  private readonly weightedDeployments: readonly WeightedDeployment[];
+  private deployments: readonly Deployment[];
+  private weightedDeployments: readonly WeightedDeployment[];
 
   constructor(private readonly options: ClusterPollerOptions) {
     this.snapshot = { ...EMPTY_SNAPSHOT, openCircuits: options.breakers.openIds };
+    this.deployments = options.deployments;
     this.weightedDeployments = weightedDeployments(options.deployments);
+  }
+
+  /** A config reload changed the deployments: the next exchange reads theirs (circuits, stats, passive weights). */
+  useDeployments(deployments: readonly Deployment[]): void {
+    this.deployments = deployments;
+    this.weightedDeployments = weightedDeployments(deployments);
+    this.passiveFrom = undefined;
   }
 
   start(): void {
@@ -66,7 +80,9 @@ export class ClusterPoller {
     await this.running;
     // Leave the cluster at once rather than when the heartbeat goes stale.
     const { redis, keys, replica } = this.options;
-    await redis.pipeline().zrem(keys.replicas(), replica).del(keys.inFlight(replica)).exec().catch(() => undefined);
+    await deleteReplicaInfo(redis.pipeline().zrem(keys.replicas(), replica).del(keys.inFlight(replica)), keys, replica)
+      .exec()
+      .catch(() => undefined);
   }
 
   /** One exchange; overlapping ticks are skipped (a slow Redis must not pile them up). */
@@ -91,13 +107,14 @@ export class ClusterPoller {
         .pexpire(keys.replicas(), staleAfterMs)
         .del(inFlightKey);
       if (counts.length > 0) write.hset(inFlightKey, Object.fromEntries(counts)).pexpire(inFlightKey, staleAfterMs);
+      writeReplicaInfo(write, keys, this.options.info.record(health.degraded ? 'degraded' : 'ok', now), staleAfterMs);
       write.zrange(keys.replicas(), '0', '-1');
       const written = (await write.exec()) ?? [];
       const failed = written.find(([error]) => error);
       if (failed) throw failed[0];
       const replicas = (written.at(-1)?.[1] as string[] | undefined) ?? [replica];
 
-      const deploymentIds = this.options.deployments.map((deployment) => deployment.id);
+      const deploymentIds = this.deployments.map((deployment) => deployment.id);
       const read = redis.pipeline();
       for (const id of replicas) read.hgetall(keys.inFlight(id));
       const [inFlightReplies, open, stats, weightsDocument] = await Promise.all([

@@ -13,7 +13,9 @@ import {
   ResilientLimiter,
   connectRedis,
   connectSubscriber,
+  configRevision,
   hasRedis,
+  OwnReplicaInfo,
   redisConnectionSettings,
   type Deployment,
   type GatewayConfig,
@@ -32,6 +34,7 @@ import { RedisDeploymentSlots, localDeploymentSlots, type DeploymentSlots } from
 import { ClusterPoller } from './cluster-poller.js';
 import { LeaseTrackingLimiter } from './lease-tracking-limiter.js';
 import { WeightsTable, type WeightsSource } from './weights-table.js';
+import { embeddedReplicaDirectory, redisReplicaDirectory, type ReplicaDirectory } from './replica-info.js';
 
 /**
  * Everything one replica shares with the others, behind one shape for both modes: embedded (in memory, one
@@ -51,7 +54,11 @@ export interface ClusterState {
   readonly health?: RedisHealth;
   /** Cluster mode: the replica's Redis connection, for the other shared stores (API keys). */
   readonly redis?: RedisClient & ScriptCommands;
+  /** This replica's info record (id, version, config revision, …) and the cluster's live ones. */
+  readonly replicas: ReplicaDirectory;
   snapshot(): RoutingSnapshot;
+  /** A config reload changed the deployments: circuits, rolling stats and in-flight reads follow them. */
+  useDeployments(deployments: readonly Deployment[]): void;
   /** Embedded mode: routes on a table the in-process prober computed. (Cluster mode reads the prober's from Redis.) */
   useWeights?(weights: ReadonlyMap<string, number>, generation: number): void;
   close(): Promise<void>;
@@ -79,6 +86,10 @@ function breakerStateReporter(metrics: GatewayMetrics) {
   return (deploymentId: string, state: 'closed' | 'open' | 'half_open'): void => metrics.recordCircuitState(deploymentId, state);
 }
 
+function ownInfo(config: GatewayConfig, replica: string): OwnReplicaInfo {
+  return new OwnReplicaInfo(replica, 'gateway', configRevision(config), Date.now());
+}
+
 function createEmbeddedState({ config, deployments, logger, metrics, replica = replicaId(), spend }: ClusterStateOptions): ClusterState {
   const breakers = new BreakerBoard(deployments, replica, undefined, logger, breakerStateReporter(metrics));
   const inFlight = new InFlightCounts();
@@ -86,7 +97,7 @@ function createEmbeddedState({ config, deployments, logger, metrics, replica = r
   let snapshot: RoutingSnapshot = { ...EMPTY_SNAPSHOT, inFlight: inFlight.counts, openCircuits: breakers.openIds };
   // The rolling stats (latency, time to first token, error rate) reach the snapshot at the cluster poll's cadence,
   // as in cluster mode: routing reads a summary, never the buckets.
-  const ids = deployments.map((deployment) => deployment.id);
+  let ids = deployments.map((deployment) => deployment.id);
   const refreshStats = (): void => {
     stats.read(ids, ROUTING_STATS_WINDOW_MS).then((summary) => {
       snapshot = { ...snapshot, stats: summary };
@@ -102,7 +113,12 @@ function createEmbeddedState({ config, deployments, logger, metrics, replica = r
     breakers,
     inFlight,
     deploymentSlots: localDeploymentSlots,
+    replicas: embeddedReplicaDirectory(ownInfo(config, replica)),
     snapshot: () => snapshot,
+    useDeployments: (next) => {
+      breakers.useDeployments(next);
+      ids = next.map((deployment) => deployment.id);
+    },
     useWeights: (weights, generation) => {
       snapshot = { ...snapshot, weights };
       metrics.recordWeights(false, generation);
@@ -164,10 +180,12 @@ async function createRedisState({ config, deployments, logger, metrics, replica 
     else logger.info('routing on the prober’s weights', { generation });
     lastWeightsSource = source;
   };
+  const info = ownInfo(config, replica);
   const poller: ClusterPoller = new ClusterPoller({
     redis,
     keys,
     replica,
+    info,
     deployments,
     breakers,
     breakerStore,
@@ -220,7 +238,12 @@ async function createRedisState({ config, deployments, logger, metrics, replica 
     deploymentSlots,
     health,
     redis,
+    replicas: redisReplicaDirectory(info, redis, keys, health),
     snapshot: () => poller.snapshot,
+    useDeployments: (next) => {
+      breakers.useDeployments(next);
+      poller.useDeployments(next);
+    },
     close: async () => {
       await deploymentSlots.close();
       await poller.stop();
