@@ -37,6 +37,9 @@ import { KeyModelPermissions } from './auth/key-models.js';
 import type { AppDependencies } from './app.js';
 import { loadStrategies } from './routing/strategy-modules.js';
 import { createApp } from './app.js';
+import { DashboardData } from './dashboard/dashboard-data.js';
+import { flushRecentRequests } from './dashboard/recent-requests-store.js';
+import { RecentRequests } from './dashboard/recent-requests.js';
 import { createClusterState, type ClusterState } from './cluster/cluster-state.js';
 import { InFlightTracker } from './lifecycle/in-flight.js';
 import { answerBadRequest } from './lifecycle/bad-request.js';
@@ -117,7 +120,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const accessLog = config.logging.accessLog ? AccessLog.forLogger(logger, loggerDestination(logger), 'gateway') : undefined;
   // Handlers still settling a request when its connection was cut (a broken stream's usage): shutdown waits for them.
   const handlers = new InFlightTracker();
+  const dashboard = startDashboard(config, cluster, catalog, adminKey, keys?.store, usage?.ledger, clock);
   const { listener } = createApp({
+    ...(dashboard ? { dashboard } : {}),
     handlers,
     saturation: new ReplicaSaturation(config.saturation, metrics, clock),
     deploymentSaturation: new DeploymentSaturation(catalog.deployments(), cluster.deploymentSlots, config.saturation, metrics, clock),
@@ -193,6 +198,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       // recorder closes; they have nothing left to wait on, so this is short.
       await handlers.whenIdle(HANDLERS_SETTLE_MS);
       await embeddedProber?.close();
+      dashboard?.data.close();
       // Answers have ended: their records are written (or reported lost) before the connections close.
       await usage?.close();
       await keys?.store.close();
@@ -209,6 +215,41 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const httpsUrl = httpsPort === undefined ? undefined : `https://${hostPart}:${httpsPort}`;
   const url = httpPort === undefined ? httpsUrl! : `http://${hostPart}:${httpPort}`;
   return { url, port: httpPort ?? httpsPort!, ...(httpsUrl ? { httpsUrl } : {}), servers, metrics, readiness, logger, cluster, backends, close };
+}
+
+/**
+ * The dashboard's recent-requests ring and data, with an admin key and `dashboard.enabled`; in cluster mode the ring's
+ * new entries are copied to Redis by the cluster poll, off every request's path.
+ */
+function startDashboard(
+  config: GatewayConfig,
+  cluster: ClusterState,
+  catalog: ModelCatalog,
+  adminKey: string | undefined,
+  keys: KeyStore | undefined,
+  ledger: UsageLedger | undefined,
+  clock: () => number,
+): { recent: RecentRequests; data: DashboardData } | undefined {
+  if (!adminKey || !config.dashboard.enabled) return undefined;
+  const recent = new RecentRequests({
+    capacity: config.dashboard.recentRequests,
+    replica: cluster.replica,
+    includePrompts: config.dashboard.includePrompts,
+    clock,
+    wallClock: Date.now,
+  });
+  const { redis, keys: redisKeys } = cluster;
+  if (redis && redisKeys) cluster.addPollTask?.(() => flushRecentRequests(redis, redisKeys, cluster.replica, recent));
+  const data = new DashboardData({
+    cluster,
+    deployments: catalog.deployments(),
+    recent,
+    ...(keys ? { keys } : {}),
+    ...(ledger ? { ledger } : {}),
+    perKeyLimits: config.limits.perKey,
+    wallClock: Date.now,
+  });
+  return { recent, data };
 }
 
 /**

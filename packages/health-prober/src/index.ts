@@ -22,5 +22,7 @@ export type { WeightsState, WeightsStep, WeightsStore, WeightsUpdate } from './w
 export { RedisWeightsStore, WeightsConflictError } from './weights/redis-weights-store.js';
 export { nextWeightsDocument } from './weights/next-document.js';
 export { requireAdminKey } from './server/require-admin-key.js';
+export { failedAdminLoginsOf } from './server/failed-admin-logins.js';
+export { createAdminKeyCheck, presentedCredential } from './server/admin-auth.js';
 export { metricsGuard } from './server/metrics-guard.js';
 export type { MetricsGuardOptions } from './server/metrics-guard.js';

@@ -55,6 +55,8 @@ export class ClusterPoller {
   private running: Promise<void> | undefined;
   private lastLeaseRenewal = 0;
   private readonly weightedDeployments: readonly WeightedDeployment[];
+  /** Work that rides on a successful exchange (the dashboard's recent requests), each failing on its own. */
+  private readonly pollTasks: (() => Promise<void>)[] = [];
 
   constructor(private readonly options: ClusterPollerOptions) {
     this.snapshot = { ...EMPTY_SNAPSHOT, openCircuits: options.breakers.openIds };
@@ -74,6 +76,11 @@ export class ClusterPoller {
     await deleteReplicaInfo(redis.pipeline().zrem(keys.replicas(), replica).del(keys.inFlight(replica)), keys, replica)
       .exec()
       .catch(() => undefined);
+  }
+
+  /** Runs `task` after every successful exchange, off any request's path; its failure is its own (logged at debug). */
+  addPollTask(task: () => Promise<void>): void {
+    this.pollTasks.push(task);
   }
 
   /** One exchange; overlapping ticks are skipped (a slow Redis must not pile them up). */
@@ -131,6 +138,9 @@ export class ClusterPoller {
         this.lastLeaseRenewal = now;
       }
       health.markSuccess(startedAt);
+      for (const task of this.pollTasks) {
+        await task().catch((error: unknown) => this.options.logger.debug('a poll task failed', { error: error instanceof Error ? error.message : String(error) }));
+      }
     } catch (error) {
       health.markFailure(error);
       // Redis down: the last table stays in use until it is stale, then configured weights and the last stats read.
