@@ -24,5 +24,5 @@ await build({
   legalComments: 'linked',
   logLevel: 'warning',
 });
-for (const file of ['index.html', 'login.html', 'dashboard.css']) copyFileSync(`${ui}${file}`, `${out}${file}`);
+for (const file of ['index.html', 'login.html', 'dashboard.css', 'icon.svg']) copyFileSync(`${ui}${file}`, `${out}${file}`);
 copyFileSync(require.resolve('uplot/dist/uPlot.min.css'), `${out}uPlot.min.css`);

@@ -47,12 +47,16 @@ describe('the dashboard in a real browser, against 2 gateway replicas and a prob
     const opened = await browserContext.newPage();
     opened.setDefaultTimeout(UI_TIMEOUT_MS);
     opened.on('console', (message) => {
-      if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+      if (/Content Security Policy|Failed to load resource/i.test(message.text())) cspViolations.push(`${message.text()} ${message.location().url}`);
     });
     return opened;
   };
 
-  const screenshot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  /** After two animation frames: uPlot draws its canvases in one. */
+  const screenshot = async (name: string): Promise<void> => {
+    await page.evaluate('new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))');
+    await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+  };
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -100,8 +104,20 @@ describe('the dashboard in a real browser, against 2 gateway replicas and a prob
   });
 
   it('logs in through the form, which sets an HttpOnly, SameSite=Strict session cookie', async () => {
-    await page.goto(`${test.url}/dashboard`);
-    await page.waitForURL('**/dashboard/login');
+    // Without a credential the page is a 401 with a Basic challenge (a browser's prompt; headless chromium has none
+    // to show and cancels the navigation) whose body is the login form.
+    const challengedPage = await context.newPage();
+    const challenged = challengedPage.waitForEvent('response', (response) => response.url() === `${test.url}/dashboard`);
+    const navigation = await challengedPage.goto(`${test.url}/dashboard`).then(
+      () => 'loaded',
+      (error: Error) => error.message,
+    );
+    const challenge = await challenged;
+    expect([challenge.status(), challenge.headers()['www-authenticate']]).toEqual([401, 'Basic realm="dosrouter-admin"']);
+    expect(navigation).toContain('ERR_INVALID_AUTH_CREDENTIALS');
+    await challengedPage.close();
+
+    await page.goto(`${test.url}/dashboard/login`);
     await page.fill('#key', 'not-the-admin-key');
     await page.click('button[type=submit]');
     await page.waitForURL('**/dashboard/login?failed=1');
@@ -114,6 +130,17 @@ describe('the dashboard in a real browser, against 2 gateway replicas and a prob
     const [cookie] = (await context.cookies()).filter((candidate) => candidate.name === 'dosrouter_dashboard');
     expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/dashboard' });
     await screenshot('deployments');
+  });
+
+  it('logs in with HTTP Basic, the admin key as password', async () => {
+    const basicContext = await browser.newContext({ httpCredentials: { username: 'admin', password: ADMIN_KEY } });
+    try {
+      const basicPage = await openPage(basicContext);
+      await basicPage.goto(`${test.url}/dashboard#replicas`);
+      await basicPage.locator('#replicas-table tr[data-role="gateway"]').first().waitFor();
+    } finally {
+      await basicContext.close();
+    }
   });
 
   it('shows both replicas and the prober', async () => {
@@ -209,7 +236,24 @@ describe('the dashboard in a real browser, against 2 gateway replicas and a prob
     await screenshot('explain');
   });
 
-  it('ran with no Content-Security-Policy violation', () => {
+  it('draws the last minutes of traffic as sparklines', async () => {
+    // Samples are taken every 10 s: by now the cluster has run long enough for a few.
+    await page.goto(`${test.url}/dashboard#deployments`);
+    await page.locator('#deployments-table tr[data-deployment="sim/m"] .sparkline .uplot').first().waitFor();
+    await eventually(async () => Number(await page.locator('#deployments-table tr[data-deployment="sim/m"] td').nth(5).innerText()) > 0, UI_TIMEOUT_MS, 'sim/m requests per second');
+    // The requests-per-second sparkline's canvas has something drawn on it (a line needs two samples).
+    const inkedPixels = `(() => {
+      const canvas = document.querySelector('#deployments-table tr[data-deployment="sim/m"] .sparkline canvas');
+      const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+      let inked = 0;
+      for (let index = 3; index < pixels.length; index += 4) if (pixels[index] > 0) inked += 1;
+      return inked;
+    })()`;
+    await eventually(async () => ((await page.evaluate(inkedPixels)) as number) > 0, UI_TIMEOUT_MS, 'a drawn sparkline');
+    await screenshot('deployments-traffic');
+  });
+
+  it('ran with no Content-Security-Policy violation and no missing resource', () => {
     expect(cspViolations).toEqual([]);
   });
 
@@ -229,7 +273,9 @@ describe('the dashboard in a real browser, against 2 gateway replicas and a prob
       const wrongBasic = await fetch(`${test.url}/dashboard`, { headers: { authorization: basic('wrong-key') }, redirect: 'manual' });
       expect(wrongBasic.status).toBe(401);
       const noKey = await fetch(`${test.url}/dashboard`, { redirect: 'manual' });
-      expect([noKey.status, noKey.headers.get('location')]).toEqual([303, '/dashboard/login']);
+      expect([noKey.status, noKey.headers.get('www-authenticate')]).toEqual([401, 'Basic realm="dosrouter-admin"']);
+      // Its body is the login form: what a browser shows when its prompt is cancelled.
+      expect(await noKey.text()).toContain('action="/dashboard/login"');
       expect((await fetch(api('keys'), { headers: { authorization: basic(ADMIN_KEY) } })).status).toBe(200);
     });
 

@@ -23,6 +23,6 @@ export { RedisWeightsStore, WeightsConflictError } from './weights/redis-weights
 export { nextWeightsDocument } from './weights/next-document.js';
 export { requireAdminKey } from './server/require-admin-key.js';
 export { failedAdminLoginsOf } from './server/failed-admin-logins.js';
-export { createAdminKeyCheck, presentedCredential } from './server/admin-auth.js';
+export { ADMIN_CHALLENGE, createAdminKeyCheck, presentedCredential } from './server/admin-auth.js';
 export { metricsGuard } from './server/metrics-guard.js';
 export type { MetricsGuardOptions } from './server/metrics-guard.js';

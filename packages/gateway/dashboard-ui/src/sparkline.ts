@@ -17,7 +17,8 @@ export class Sparkline {
         cursor: { show: false },
         legend: { show: false },
         select: { show: false, left: 0, top: 0, width: 0, height: 0 },
-        scales: { x: { time: true }, y: { range: (_self, min, max) => [Math.min(0, min ?? 0), Math.max(max ?? 1, 1e-9)] } },
+        // From 0, with headroom above the highest value, so that a flat line at 0 still shows above the bottom edge.
+        scales: { x: { time: true }, y: { range: (_self, _min, max) => [-0.05 * Math.max(max ?? 0, 1e-6), Math.max(max ?? 0, 1e-6) * 1.15] } },
         axes: [{ show: false }, { show: false }],
         series: [{}, { stroke: color, width: 1.5, fill: `${color}22`, points: { show: false } }],
       },

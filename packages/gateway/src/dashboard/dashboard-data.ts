@@ -67,6 +67,7 @@ export class DashboardData {
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly options: DashboardDataOptions) {
+    this.sample();
     this.timer = setInterval(() => this.sample(), HISTORY_SAMPLE_MS);
     this.timer.unref();
   }

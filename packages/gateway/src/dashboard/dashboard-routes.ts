@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { GatewayError, invalidRequest, revisionsOf, type Logger } from '@dosrouter/shared';
-import { failedAdminLoginsOf } from '@dosrouter/health-prober';
+import { ADMIN_CHALLENGE, failedAdminLoginsOf } from '@dosrouter/health-prober';
 import { explainPlan } from '../routes/explain.js';
 import { planRequest, type PlanningDependencies } from '../proxy/plan-request.js';
 import { validateChatRequest } from '../validation/chat-request.js';
@@ -85,12 +85,11 @@ export function registerDashboardRoutes(app: Express, options: DashboardRouteOpt
       page('index.html')(request, response, next);
       return;
     }
-    // A wrong Basic credential is asked again (the browser's prompt); anything else goes to the login form.
-    if (access === 'wrong' && request.headers.authorization !== undefined) {
-      requireAdmin(request, response, next);
-      return;
-    }
-    response.redirect(303, '/dashboard/login');
+    if (access === 'wrong') failedLogins.record('/dashboard', request.socket.remoteAddress);
+    // A browser asks for HTTP Basic credentials only after a challenge: the 401 carries one, and the login form as
+    // its body, which the browser shows when the prompt is cancelled (or a session expired).
+    response.status(401).setHeader('www-authenticate', ADMIN_CHALLENGE);
+    page('login.html')(request, response, next);
   });
 
   const api = express.Router({ caseSensitive: true, strict: true });

@@ -29,17 +29,16 @@ export class DeploymentHistory {
   private readonly times: number[] = [];
   private readonly series = new Map<string, DeploymentSample[]>();
 
-  /** Adds one sample per deployment taken at `atMs`; the oldest go past HISTORY_SAMPLES. */
+  /** Adds one sample per deployment taken at `atMs` (every sample names every deployment); the oldest go past HISTORY_SAMPLES. */
   record(atMs: number, samples: ReadonlyMap<string, DeploymentSample>): void {
     this.times.push(Math.round(atMs / 1000));
     for (const [id, sample] of samples) {
-      let list = this.series.get(id);
+      const list = this.series.get(id);
       if (!list) {
-        // A deployment first seen now has no past: its earlier samples are unknown, not zero.
-        list = [];
-        this.series.set(id, list);
+        // A deployment first seen now has no past: its series starts here (seriesOf aligns it with the newest times).
+        this.series.set(id, [sample]);
+        continue;
       }
-      while (list.length < this.times.length - 1) list.push(EMPTY_SAMPLE);
       list.push(sample);
     }
     if (this.times.length > HISTORY_SAMPLES) {
@@ -61,5 +60,3 @@ export class DeploymentHistory {
     };
   }
 }
-
-const EMPTY_SAMPLE: DeploymentSample = { requestsPerSecond: 0, errorRate: 0, p99LatencyMs: null, inFlight: 0, weight: 0 };
