@@ -1,6 +1,6 @@
 import type { RequestListener } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import { routeNotFound, type GatewayConfig, type KeyStore, type Logger, type ModelCatalog, type UsageLedger } from '@dosrouter/shared';
+import { routeNotFound, type GatewayConfig, type KeyStore, type Logger, type UsageLedger } from '@dosrouter/shared';
 import { metricsGuard } from '@dosrouter/health-prober';
 import { authenticateRequests } from './auth/authenticate.js';
 import type { KeyAuthenticator } from './auth/key-authenticator.js';
@@ -8,6 +8,7 @@ import { registerKeyRoutes } from './auth/key-routes.js';
 import { directRoutes } from './http/direct-routes.js';
 import type { InFlightTracker } from './lifecycle/in-flight.js';
 import type { Readiness } from './lifecycle/readiness.js';
+import type { LiveConfig } from './reload/live-config.js';
 import type { AccessLog } from './telemetry/access-log.js';
 import { errorHandler } from './middleware/error-handler.js';
 import { anthropicRequestId } from './middleware/anthropic-request-id.js';
@@ -32,12 +33,14 @@ import { validateEmbeddingRequest } from './validation/embedding-request.js';
 import { validateMessagesRequest } from './validation/messages-request.js';
 
 export interface AppDependencies extends ProxyDependencies {
+  /** The config the process started with: what only a restart changes (the server's settings). */
   readonly config: GatewayConfig;
+  /** The config snapshot each request takes when it is accepted; a reload swaps it. */
+  readonly live: LiveConfig;
   /** Client keys: absent when the gateway runs open (auth.mode). */
   readonly keys?: { readonly store: KeyStore; readonly authenticator: KeyAuthenticator };
   /** DOSROUTER_ADMIN_KEY: enables /admin. */
   readonly adminKey?: string;
-  readonly catalog: ModelCatalog;
   readonly logger: Logger;
   readonly readiness: Readiness;
   readonly startedAtSeconds: number;
@@ -63,7 +66,7 @@ export interface GatewayApp {
  * with the same handlers.
  */
 export function createApp(dependencies: AppDependencies): GatewayApp {
-  const { config, logger, metrics, readiness, catalog, clock } = dependencies;
+  const { config, logger, metrics, readiness, clock } = dependencies;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -81,7 +84,7 @@ export function createApp(dependencies: AppDependencies): GatewayApp {
       metrics,
       accessLog: dependencies.accessLog,
       usage: dependencies.usage,
-      pricing: dependencies.pricing,
+      config: dependencies.live,
       replica: dependencies.cluster.replica,
       clock,
       ...(dependencies.handlers ? { handlers: dependencies.handlers } : {}),
@@ -107,12 +110,7 @@ export function createApp(dependencies: AppDependencies): GatewayApp {
   app.post('/v1/messages', anthropic, body, createProxyHandler(dependencies, 'chat/completions', validateMessagesRequest, messagesIngress, '/v1/messages'));
   registerCountTokensRoute(app, anthropic, body, dependencies);
   registerExplainRoute(app, context, body, dependencies);
-  registerModelRoutes(app, context, {
-    catalog,
-    groups: Object.keys(config.routing.groups),
-    keyModels: dependencies.keyModels,
-    createdAtSeconds: dependencies.startedAtSeconds,
-  });
+  registerModelRoutes(app, context, { createdAtSeconds: dependencies.startedAtSeconds });
   if (dependencies.usageLedger) {
     registerUsageRoutes(app, {
       ledger: dependencies.usageLedger,
@@ -136,6 +134,7 @@ export function createApp(dependencies: AppDependencies): GatewayApp {
       sessionHours: config.dashboard.sessionHours,
       data: dependencies.dashboard.data,
       planning: dependencies,
+      currentConfig: () => dependencies.live.current,
       jsonBody: body,
       logger,
     });

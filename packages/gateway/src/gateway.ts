@@ -3,14 +3,13 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { startEmbeddedProbing, type EmbeddedProber } from '@dosrouter/health-prober';
+import { ProberMetrics, configReloadCounter, startEmbeddedProbing, type EmbeddedProber } from '@dosrouter/health-prober';
 import {
-  ModelCatalog,
+  ConfigReloads,
   ROUTING_STATS_WINDOW_MS,
   RedisKeyStore,
   RedisKeys,
   RedisUsageLedger,
-  Router,
   UsageAggregator,
   clientKeysRequired,
   connectRedis,
@@ -20,22 +19,21 @@ import {
   openEmbeddedStorage,
   redisConnectionSettings,
   weightsOf,
+  type ConfigReloadStatus,
   type EmbeddedStorage,
   type GatewayConfig,
   type KeyStore,
   type Logger,
   type RandomSource,
+  type ReloadTrigger,
   type SpendReader,
   type Strategy,
   type UsageLedger,
 } from '@dosrouter/shared';
 import { SpendObservations } from './usage/spend-observations.js';
 import { UsageRecorder } from './usage/usage-recorder.js';
-import { AnswerPricing } from './proxy/answer-pricing.js';
 import { KeyAuthenticator } from './auth/key-authenticator.js';
-import { KeyModelPermissions } from './auth/key-models.js';
 import type { AppDependencies } from './app.js';
-import { loadStrategies } from './routing/strategy-modules.js';
 import { createApp } from './app.js';
 import { DashboardData } from './dashboard/dashboard-data.js';
 import { flushRecentRequests } from './dashboard/recent-requests-store.js';
@@ -51,7 +49,8 @@ import { AccessLog } from './telemetry/access-log.js';
 import { GatewayMetrics } from './telemetry/metrics.js';
 import { DeploymentSaturation } from './saturation/deployment-saturation.js';
 import { ReplicaSaturation } from './saturation/replica-saturation.js';
-import { BackendRegistry } from './upstream/backend-registry.js';
+import { ConfigSnapshot } from './reload/config-snapshot.js';
+import { LiveConfig } from './reload/live-config.js';
 
 export interface GatewayOptions {
   readonly config: GatewayConfig;
@@ -69,6 +68,11 @@ export interface GatewayOptions {
   readonly strategies?: readonly Strategy[];
   /** Enables the admin API; defaults to DOSROUTER_ADMIN_KEY. */
   readonly adminKey?: string;
+  /**
+   * How a reload reads the config: the entry point's loader (the file, interpolation, `*_FILE` secrets, environment
+   * overrides). Without one, `reloadConfig` has nothing to read and refuses.
+   */
+  readonly loadConfig?: () => GatewayConfig;
 }
 
 export interface RunningGateway {
@@ -84,8 +88,13 @@ export interface RunningGateway {
   readonly readiness: Readiness;
   readonly logger: Logger;
   readonly cluster: ClusterState;
-  /** The upstream backends: their pools and, where `maxConnections` caps one, its connection gate. */
-  readonly backends: BackendRegistry;
+  /** The config snapshot new requests take (its backends: their pools and connection gates); a reload swaps it. */
+  readonly live: LiveConfig;
+  /**
+   * Reads the config again (`loadConfig`) and, when it is valid, swaps it in; requests in flight finish on theirs.
+   * Resolves with the outcome (also in the replica's info record and `dosrouter_config_reloads_total`).
+   */
+  reloadConfig(trigger?: ReloadTrigger): Promise<ConfigReloadStatus>;
   /**
    * Drains and stops: not ready at once, no new connections, in-flight requests and streams get `graceMs`
    * (default config.server.shutdownGraceMs) to finish, then remaining connections are cut and backends closed.
@@ -103,9 +112,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const clock = (): number => performance.now();
   const metrics = new GatewayMetrics();
   const readiness = new Readiness();
-  const catalog = new ModelCatalog(config);
-  const router = new Router(catalog, config.routing, await loadStrategies(config.routing.strategyModules, options.strategies ?? []));
-  const backends = await BackendRegistry.create(config);
+  const strategies = options.strategies ?? [];
+  const live = new LiveConfig(await ConfigSnapshot.build(config, strategies));
+  const { catalog } = live.current;
   // Embedded mode keeps keys and usage in the data directory (storage.dataDir) or in memory; cluster mode in Redis.
   const storage = hasRedis(config) ? undefined : await openEmbeddedStorage({ dataDir: config.storage.dataDir, retentionDays: config.usage.retentionDays, logger });
   // Budgets read spend without Redis from the embedded ledger or from what admissions returned (cluster).
@@ -120,25 +129,21 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const accessLog = config.logging.accessLog ? AccessLog.forLogger(logger, loggerDestination(logger), 'gateway') : undefined;
   // Handlers still settling a request when its connection was cut (a broken stream's usage): shutdown waits for them.
   const handlers = new InFlightTracker();
-  const dashboard = startDashboard(config, cluster, catalog, adminKey, keys?.store, usage?.ledger, clock);
+  const deploymentSaturation = new DeploymentSaturation(catalog.deployments(), cluster.deploymentSlots, config.saturation, metrics, clock);
+  const dashboard = startDashboard(config, cluster, live, adminKey, keys?.store, usage?.ledger, clock);
   const { listener } = createApp({
     ...(dashboard ? { dashboard } : {}),
     handlers,
     saturation: new ReplicaSaturation(config.saturation, metrics, clock),
-    deploymentSaturation: new DeploymentSaturation(catalog.deployments(), cluster.deploymentSlots, config.saturation, metrics, clock),
+    deploymentSaturation,
     config,
+    live,
     logger,
     readiness,
     metrics,
-    catalog,
-    backends,
-    router,
-    keyModels: new KeyModelPermissions(catalog, config.routing.groups),
     keys,
     adminKey,
-    pricing: new AnswerPricing(catalog, config.routing.savingsBaseline),
     cluster,
-    limits: config.limits,
     random: options.random ?? Math.random,
     clock,
     startedAtSeconds: Math.floor(Date.now() / 1000),
@@ -179,7 +184,45 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const httpsPort = httpsServer && tls ? await listen(httpsServer, options.tlsPort ?? tls.port) : undefined;
   const stopTlsReload = httpsServer && tls ? reloadTlsOnChange(httpsServer, tls, tls.reloadIntervalMs, logger) : undefined;
   // Probing starts once the gateway is up: nothing of it is left running if listening failed.
-  const embeddedProber = startEmbeddedProber(config, catalog, backends, cluster, metrics, logger);
+  // Made once, with the first embedded prober: every prober a reload starts counts on the same metrics.
+  let proberMetrics: ProberMetrics | undefined;
+  const metricsForProber = (): ProberMetrics => (proberMetrics ??= new ProberMetrics(metrics.registry));
+  let embeddedProber = startEmbeddedProber(live.current, cluster, metricsForProber, logger);
+  const reloads = new ConfigReloads({
+    load: () => {
+      if (!options.loadConfig) throw new Error('this gateway was started without a config loader: nothing to reload from');
+      return options.loadConfig();
+    },
+    running: () => live.current.config,
+    apply: async (next) => {
+      const previous = live.current;
+      const snapshot = await ConfigSnapshot.build(next, strategies, previous);
+      if (closing !== undefined) {
+        // Stopping meanwhile: nothing new goes into service, and what was built is not left running.
+        await snapshot.backends.destroy([previous.backends]);
+        throw new Error('the gateway is stopping');
+      }
+      // From here on nothing throws: the swap, then everything that follows the deployments (the embedded prober's
+      // restart waits for its probes under way).
+      live.swap(snapshot);
+      const deployments = snapshot.catalog.deployments();
+      cluster.useDeployments(deployments);
+      deploymentSaturation.useDeployments(deployments);
+      logger.level = next.logging.level;
+      if (probingChanged(previous.config, next)) {
+        // The old one's last probes finish first, so that its tables never follow the new one's.
+        await embeddedProber?.close();
+        embeddedProber = startEmbeddedProber(snapshot, cluster, metricsForProber, logger);
+      }
+      logger.info('config in service', {
+        models: snapshot.catalog.models().map((model) => model.name),
+        backends: snapshot.backends.changedSince(previous.backends),
+      });
+    },
+    info: cluster.replicas.own,
+    onResult: configReloadCounter(metrics.registry),
+    logger,
+  });
   readiness.markReady();
   const displayHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
 
@@ -204,7 +247,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       await keys?.store.close();
       await storage?.close();
       await cluster.close();
-      await backends.close();
+      await live.close();
       accessLog?.flush();
       return finished;
     })();
@@ -214,7 +257,19 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const hostPart = displayHost.includes(':') ? `[${displayHost}]` : displayHost;
   const httpsUrl = httpsPort === undefined ? undefined : `https://${hostPart}:${httpsPort}`;
   const url = httpPort === undefined ? httpsUrl! : `http://${hostPart}:${httpPort}`;
-  return { url, port: httpPort ?? httpsPort!, ...(httpsUrl ? { httpsUrl } : {}), servers, metrics, readiness, logger, cluster, backends, close };
+  return {
+    url,
+    port: httpPort ?? httpsPort!,
+    ...(httpsUrl ? { httpsUrl } : {}),
+    servers,
+    metrics,
+    readiness,
+    logger,
+    cluster,
+    live,
+    reloadConfig: (trigger = 'call') => reloads.reload(trigger),
+    close,
+  };
 }
 
 /**
@@ -224,7 +279,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 function startDashboard(
   config: GatewayConfig,
   cluster: ClusterState,
-  catalog: ModelCatalog,
+  live: LiveConfig,
   adminKey: string | undefined,
   keys: KeyStore | undefined,
   ledger: UsageLedger | undefined,
@@ -242,7 +297,8 @@ function startDashboard(
   if (redis && redisKeys) cluster.addPollTask?.(() => flushRecentRequests(redis, redisKeys, cluster.replica, recent));
   const data = new DashboardData({
     cluster,
-    deployments: catalog.deployments(),
+    // The deployments of the config serving now: a reload's new ones appear, removed ones go.
+    deployments: () => live.current.catalog.deployments(),
     recent,
     ...(keys ? { keys } : {}),
     ...(ledger ? { ledger } : {}),
@@ -343,16 +399,16 @@ function startUsage(
   };
 }
 
+/** Whether a reload changes what the embedded prober probes, or how: then it is started again on the new config. */
+function probingChanged(running: GatewayConfig, next: GatewayConfig): boolean {
+  const probing = (config: GatewayConfig): string => JSON.stringify([config.backends, config.prober, config.breakers, config.weights]);
+  return probing(running) !== probing(next);
+}
+
 /** Embedded mode: the prober's code on timers in this process, its tables applied straight to the routing snapshot. */
-function startEmbeddedProber(
-  config: GatewayConfig,
-  catalog: ModelCatalog,
-  backends: BackendRegistry,
-  cluster: ClusterState,
-  metrics: GatewayMetrics,
-  logger: Logger,
-): EmbeddedProber | undefined {
+function startEmbeddedProber(snapshot: ConfigSnapshot, cluster: ClusterState, metrics: () => ProberMetrics, logger: Logger): EmbeddedProber | undefined {
   const { useWeights } = cluster;
+  const { config, catalog, backends } = snapshot;
   if (cluster.mode !== 'embedded' || !config.prober.embedded || useWeights === undefined) return undefined;
   return startEmbeddedProbing({
     config,
@@ -361,7 +417,7 @@ function startEmbeddedProber(
     readStats: (ids) => cluster.stats.read(ids, ROUTING_STATS_WINDOW_MS),
     onPublish: (update) => useWeights(weightsOf(update.document), update.document.generation),
     closeCircuit: async (deploymentId, probeStartedAt) => cluster.breakers.closeAfterProbe(deploymentId, probeStartedAt),
-    registry: metrics.registry,
+    metrics: metrics(),
     logger,
   });
 }

@@ -1,43 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnRegistered } from '../../../scripts/cluster/process-registry.mjs';
-
-const repository = fileURLToPath(new URL('../../../', import.meta.url));
-const mainScript = join(repository, 'packages/gateway/dist/main.js');
-
-interface Started {
-  child: ChildProcess;
-  lines: Record<string, unknown>[];
-  url: string;
-}
-
-/** Runs the built gateway as `pnpm start` does, on a free port, and waits for its "listening" line. */
-async function startMain(args: string[], environment: Record<string, string> = {}): Promise<Started> {
-  // Registered with the test run, so that it dies with this test's worker (scripts/cluster/process-registry.mjs).
-  const child = spawnRegistered(process.execPath, [mainScript, ...args], {
-    cwd: repository,
-    // Embedded mode's journals in a directory of the test's own, not ./data in the repository.
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', REDIS_URL: '', DOSROUTER_DATA_DIR: mkdtempSync(join(tmpdir(), 'dosrouter-data-')), ...environment },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: Record<string, unknown>[] = [];
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const entry = JSON.parse(line) as Record<string, unknown>;
-      lines.push(entry);
-      if (entry.message === 'gateway listening') resolve(entry.url as string);
-    });
-    child.once('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
-  });
-  return { child, lines, url };
-}
+import { mainScript, startGatewayProcess as startMain, type GatewayProcess as Started } from './test-support/gateway-process.js';
 
 describe('the gateway process with the demo config', () => {
   let started: Started;

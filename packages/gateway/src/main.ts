@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { ConfigError, configForMain, createLogger, flushLogger, parseEntryArguments } from '@dosrouter/shared';
+import { ConfigError, configForMain, createLogger, flushLogger, loadProcessConfig, parseEntryArguments, startReloadTriggers } from '@dosrouter/shared';
 import { runConfigCheck } from './check/config-check.js';
 import { startGateway } from './gateway.js';
 
@@ -17,7 +17,9 @@ Runs a DOSRouter gateway: the OpenAI-compatible API on PORT (default: the config
   -h, --help          this text
 
 Environment: PORT, HOST, DOSROUTER_CONFIG, REDIS_URL (cluster mode; unset: embedded), DOSROUTER_REDIS_PREFIX,
-DOSROUTER_ADMIN_KEY or DOSROUTER_ADMIN_KEY_FILE (a file holding it, e.g. /run/secrets/admin_key), DOSROUTER_REPLICA_ID.`;
+DOSROUTER_ADMIN_KEY or DOSROUTER_ADMIN_KEY_FILE (a file holding it, e.g. /run/secrets/admin_key), DOSROUTER_REPLICA_ID.
+
+Signals: SIGHUP reloads the config (also on a file change with config.watch: true); SIGTERM or SIGINT drains and stops.`;
 
 function fail(message: string): never {
   process.stderr.write(`dosrouter: ${message}\n`);
@@ -51,19 +53,31 @@ async function main(): Promise<void> {
   const port = process.env.PORT === undefined ? undefined : Number(process.env.PORT);
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65_535)) fail(`PORT must be a port number, got "${process.env.PORT}"`);
   const logger = createLogger({ level: config.logging.level, service: 'gateway' });
-  const gateway = await startGateway({ config, logger, port, host: process.env.HOST, ...(adminKey === undefined ? {} : { adminKey }) });
+  const gateway = await startGateway({
+    config,
+    logger,
+    port,
+    host: process.env.HOST,
+    ...(adminKey === undefined ? {} : { adminKey }),
+    // A reload reads the file as the start did: interpolation, `*_FILE` secrets, environment overrides.
+    loadConfig: () => loadProcessConfig(DEMO_CONFIG, configPath).config,
+  });
   logger.info('gateway listening', {
     url: gateway.url,
     mode: gateway.cluster.mode,
     replica: gateway.cluster.replica,
     config: configPath,
+    revision: gateway.cluster.replicas.own.configRevision,
     models: config.backends.flatMap((backend) => backend.models.map((model) => model.name)),
   });
+
+  const stopReloading = startReloadTriggers({ path: configPath, settings: config.config, reload: (trigger) => gateway.reloadConfig(trigger), logger });
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    stopReloading();
     logger.info('draining', { signal, graceMs: config.server.shutdownGraceMs });
     const finished = await gateway.close();
     logger.info('stopped', { drainedCleanly: finished });

@@ -53,7 +53,7 @@ describe('upstream connections', () => {
       const answers = Array.from({ length: 5 }, () => ask(harness));
       await eventually(() => backend.held.length === 2);
       // The cap holds: the others wait in the gateway, not on the backend's sockets.
-      await eventually(() => harness.gateway.backends.get('held').gate?.waiting === 3);
+      await eventually(() => harness.gateway.live.current.backends.get('held').gate?.waiting === 3);
       expect(backend.received).toBe(2);
       backend.release(1);
       await eventually(() => backend.received === 3);

@@ -44,7 +44,7 @@ describe('HTTP/2 to backends', () => {
       expect(harness.simulator.stats.byHttpVersion).toEqual({ '2.0': 9 });
       expect(harness.simulator.recentRequests().every((request) => request.httpVersion === '2.0')).toBe(true);
       // Eight concurrent streams, at most 100 per connection: the pool did not open a connection per stream.
-      expect(harness.gateway.backends.get('sim').pool.stats.connected).toBeLessThan(8);
+      expect(harness.gateway.live.current.backends.get('sim').pool.stats.connected).toBeLessThan(8);
     });
 
     it('opens another connection once one carries streamsPerConnection requests', async () => {
@@ -52,7 +52,7 @@ describe('HTTP/2 to backends', () => {
       const texts = await Promise.all(Array.from({ length: 6 }, () => streamText(harness)));
       expect(texts.every((text) => text.length > 0)).toBe(true);
       expect(harness.simulator.stats.byHttpVersion).toEqual({ '2.0': 6 });
-      expect(harness.gateway.backends.get('sim').pool.stats.connected).toBeGreaterThanOrEqual(3);
+      expect(harness.gateway.live.current.backends.get('sim').pool.stats.connected).toBeGreaterThanOrEqual(3);
     });
 
     it('still holds requests past maxConnections in the connection gate, then serves them on the shared connection', async () => {
@@ -71,7 +71,7 @@ describe('HTTP/2 to backends', () => {
       const harness = await start({ mode: 'auto' });
       expect(await streamText(harness)).not.toBe('');
       expect(harness.simulator.stats.byHttpVersion).toEqual({ '1.1': 1 });
-      expect(harness.gateway.backends.get('sim').protocol).toBe('http1');
+      expect(harness.gateway.live.current.backends.get('sim').protocol).toBe('http1');
     });
   });
 

@@ -1,9 +1,8 @@
-import type { Registry } from 'prom-client';
 import { weightedDeployments, type BackendConfig, type Deployment, type GatewayConfig, type Logger } from '@dosrouter/shared';
 import { DeploymentProber, type CircuitCloser } from './deployment-prober.js';
 import { EmbeddedProber } from './embedded-prober.js';
 import { probePlans } from './probe-plan.js';
-import { ProberMetrics } from './telemetry/prober-metrics.js';
+import type { ProberMetrics } from './telemetry/prober-metrics.js';
 import { WeightsKeeper, type StatsReader } from './weights/weights-keeper.js';
 import { MemoryWeightsStore, type WeightsUpdate } from './weights/weights-store.js';
 
@@ -17,8 +16,8 @@ export interface EmbeddedProbingOptions {
   /** Every table computed, for the gateway's routing snapshot. */
   readonly onPublish: (update: WeightsUpdate) => void;
   readonly closeCircuit: CircuitCloser;
-  /** The gateway's registry: the prober's metrics appear on the gateway's /metrics. */
-  readonly registry: Registry;
+  /** The prober's metrics on the gateway's registry (its /metrics): one set for every prober a reload starts. */
+  readonly metrics: ProberMetrics;
   readonly logger: Logger;
 }
 
@@ -36,7 +35,7 @@ export function startEmbeddedProbing(options: EmbeddedProbingOptions): EmbeddedP
   const prober = new DeploymentProber({
     keeper,
     logger: options.logger,
-    metrics: new ProberMetrics(options.registry),
+    metrics: options.metrics,
     closeCircuit: options.closeCircuit,
   });
   const embedded = new EmbeddedProber({ plans, prober, recomputeIntervalMs: options.config.prober.recomputeIntervalMs, logger: options.logger });

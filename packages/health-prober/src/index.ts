@@ -26,3 +26,5 @@ export { failedAdminLoginsOf } from './server/failed-admin-logins.js';
 export { ADMIN_CHALLENGE, createAdminKeyCheck, presentedCredential } from './server/admin-auth.js';
 export { metricsGuard } from './server/metrics-guard.js';
 export type { MetricsGuardOptions } from './server/metrics-guard.js';
+export { configReloadCounter } from './telemetry/config-reload-metric.js';
+export type { ConfigReloadResult } from './telemetry/config-reload-metric.js';

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { ConfigError, configForMain, createLogger, flushLogger, parseEntryArguments } from '@dosrouter/shared';
+import { ConfigError, configForMain, createLogger, flushLogger, loadProcessConfig, parseEntryArguments, startReloadTriggers } from '@dosrouter/shared';
 import { startProber } from './prober.js';
 
 /** The same default as the gateway's: one config file serves both. */
@@ -15,7 +15,9 @@ PROBER_PORT (default: the config's prober.port, 9091).
   -h, --help          this text
 
 Environment: REDIS_URL (required unless the config names a Redis), DOSROUTER_REDIS_PREFIX, DOSROUTER_CONFIG,
-PROBER_PORT, PROBER_HOST, DOSROUTER_PROBER_ID, DOSROUTER_ADMIN_KEY or DOSROUTER_ADMIN_KEY_FILE (turns on the queue UI).`;
+PROBER_PORT, PROBER_HOST, DOSROUTER_PROBER_ID, DOSROUTER_ADMIN_KEY or DOSROUTER_ADMIN_KEY_FILE (turns on the queue UI).
+
+Signals: SIGHUP reloads the config (also on a file change with config.watch: true); SIGTERM or SIGINT stops.`;
 
 function fail(message: string): never {
   process.stderr.write(`dosrouter-prober: ${message}\n`);
@@ -51,17 +53,22 @@ async function main(): Promise<void> {
       port: portFromEnvironment(),
       host: process.env.PROBER_HOST,
       adminKey,
+      // A reload reads the file as the start did: interpolation, `*_FILE` secrets, environment overrides.
+      loadConfig: () => loadProcessConfig(DEMO_CONFIG, configPath).config,
     });
   } catch (error) {
     await flushLogger(logger);
     fail(error instanceof Error ? error.message : String(error));
   }
-  logger.info('prober listening', { url: prober.url, prober: prober.id, config: configPath });
+  logger.info('prober listening', { url: prober.url, prober: prober.id, config: configPath, revision: prober.info.configRevision });
+  const running = prober;
+  const stopReloading = startReloadTriggers({ path: configPath, settings: config.config, reload: (trigger) => running.reloadConfig(trigger), logger });
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    stopReloading();
     logger.info('stopping', { signal });
     let code = 0;
     try {

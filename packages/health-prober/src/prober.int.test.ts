@@ -1,9 +1,8 @@
-import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisBreakerStore, RedisKeyStore } from '@dosrouter/shared';
 import { checkMetrics } from '../../shared/src/test-support/promtool.js';
-import { PROBE_QUEUE_NAME, RECOMPUTE_SCHEDULER_ID } from './worker/probe-queue.js';
-import { BACKEND_KEY, PROBER_ADMIN_KEY, modelListRequests, scrapeMetrics, startProberFixture, waitFor, type ProberFixture } from './test-support/prober-fixture.js';
+import { RECOMPUTE_SCHEDULER_ID } from './worker/probe-queue.js';
+import { BACKEND_KEY, PROBER_ADMIN_KEY, modelListRequests, schedulers, scrapeMetrics, startProberFixture, waitFor, type ProberFixture } from './test-support/prober-fixture.js';
 
 let fixture: ProberFixture | undefined;
 afterEach(async () => {
@@ -11,17 +10,6 @@ afterEach(async () => {
   fixture = undefined;
 });
 
-async function schedulers(current: ProberFixture): Promise<Record<string, number | undefined>> {
-  const connection = current.redis.duplicate();
-  const queue = new Queue(PROBE_QUEUE_NAME, { connection, prefix: current.keys.queuePrefix() });
-  try {
-    const list = await queue.getJobSchedulers(0, -1);
-    return Object.fromEntries(list.map((scheduler) => [scheduler.id ?? scheduler.key, scheduler.every]));
-  } finally {
-    await queue.close();
-    connection.disconnect();
-  }
-}
 
 describe('the prober process', () => {
   it('keeps one job scheduler per deployment, upserted at start and removed with its deployment; they outlive the prober', async () => {

@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import type { Queue, Worker } from 'bullmq';
 import {
   ConfigError,
+  ConfigReloads,
   ModelCatalog,
   RedisKeyStore,
   RedisKeys,
@@ -17,18 +18,21 @@ import {
   hasRedis,
   redisConnectionSettings,
   weightedDeployments,
+  type ConfigReloadStatus,
   type GatewayConfig,
   type Logger,
+  type ReloadTrigger,
 } from '@dosrouter/shared';
 import { DeploymentProber } from './deployment-prober.js';
 import { probePlans, type ProbePlan } from './probe-plan.js';
 import { startProberServer, type ProberServer } from './server/index.js';
 import { startProberHeartbeat, type ProberHeartbeat } from './prober-heartbeat.js';
+import { configReloadCounter } from './telemetry/config-reload-metric.js';
 import { ProberMetrics } from './telemetry/prober-metrics.js';
 import { collectProcessMetrics } from './telemetry/process-metrics.js';
 import { RedisWeightsStore } from './weights/redis-weights-store.js';
 import { WeightsKeeper } from './weights/weights-keeper.js';
-import { createProbeQueue, createProbeWorker, reconcileSchedulers, type SchedulerChanges } from './worker/probe-queue.js';
+import { createProbeQueue, createProbeWorker, reconcileSchedulers, type ProbeWorker, type SchedulerChanges } from './worker/probe-queue.js';
 import { redisCircuitCloser } from './worker/redis-circuit-closer.js';
 
 /** Starting (Redis reachable, schedules reconciled) must finish within this. */
@@ -67,6 +71,8 @@ export interface ProberOptions {
   readonly host?: string;
   /** DOSROUTER_ADMIN_KEY: guards the queue UI and /metrics; without it the UI is off. */
   readonly adminKey?: string;
+  /** How a reload reads the config (the entry point's loader); without one, `reloadConfig` refuses. */
+  readonly loadConfig?: () => GatewayConfig;
 }
 
 export interface RunningProber {
@@ -76,8 +82,16 @@ export interface RunningProber {
   readonly queue: Queue;
   readonly worker: Worker;
   readonly registry: Registry;
+  /** The probe plans of the config running now (a reload replaces them). */
   readonly plans: readonly ProbePlan[];
+  /** What the last reconciliation of the schedulers (at start, or at a reload) changed. */
   readonly schedulers: SchedulerChanges;
+  /**
+   * Reads the config again (`loadConfig`) and, when it is valid, probes by it: the queue's schedulers reconciled
+   * (new deployments scheduled, gone ones removed, changed intervals upserted), the weights computed for its
+   * deployments, the log level applied. Resolves with the outcome.
+   */
+  reloadConfig(trigger?: ReloadTrigger): Promise<ConfigReloadStatus>;
   /** The prober's info record (config revision, last reload), written to Redis with its heartbeat. */
   readonly info: OwnReplicaInfo;
   /** Stops taking jobs (a probe under way finishes), then closes the server and the connections. */
@@ -105,7 +119,7 @@ export async function startProber(options: ProberOptions): Promise<RunningProber
   const queueRedis = connectBackgroundRedis(redisConfig, `dosrouter-${id}-queue`);
   let server: ProberServer | undefined;
   let queue: Queue | undefined;
-  let worker: Worker | undefined;
+  let worker: ProbeWorker | undefined;
   let heartbeat: ProberHeartbeat | undefined;
   const info = new OwnReplicaInfo(id, 'prober', configRevision(config), Date.now());
   const close = async (): Promise<void> => {
@@ -122,10 +136,13 @@ export async function startProber(options: ProberOptions): Promise<RunningProber
   };
   try {
     await redis.connect();
-    const catalog = new ModelCatalog(config);
-    const deployments = catalog.deployments();
-    const { plans, skipped } = probePlans(deployments, config.backends);
-    for (const { deploymentId, reason } of skipped) logger.warn('deployment not probed', { deployment: deploymentId, reason });
+    const planFor = (next: GatewayConfig) => {
+      const deployments = new ModelCatalog(next).deployments();
+      const { plans, skipped } = probePlans(deployments, next.backends);
+      for (const { deploymentId, reason } of skipped) logger.warn('deployment not probed', { deployment: deploymentId, reason });
+      return { deployments, plans };
+    };
+    const { deployments, plans } = planFor(config);
 
     const registry = new Registry();
     collectProcessMetrics(registry);
@@ -147,7 +164,7 @@ export async function startProber(options: ProberOptions): Promise<RunningProber
     const startingQueue = queue;
     // The queue's connection waits for Redis forever (as BullMQ needs): give the start a deadline of its own, so a
     // prober that cannot reach Redis exits and its supervisor restarts it.
-    const schedulers = await deadline(reconcileSchedulers(startingQueue, plans, config.prober.recomputeIntervalMs), START_DEADLINE_MS, 'reconciling the probe schedules');
+    let schedulers = await deadline(reconcileSchedulers(startingQueue, plans, config.prober.recomputeIntervalMs), START_DEADLINE_MS, 'reconciling the probe schedules');
     // A fresh table at once, so gateways know a prober is alive before the first probe completes.
     await prober.recompute();
     worker = createProbeWorker({ connection: queueRedis, prefix: keys.queuePrefix(), plans, prober, concurrency: config.prober.concurrency, logger });
@@ -177,6 +194,28 @@ export async function startProber(options: ProberOptions): Promise<RunningProber
     const running = server;
     const runningQueue = queue;
     const runningWorker = worker;
+    let runningConfig = config;
+    let runningPlans = plans;
+    const reloads = new ConfigReloads({
+      load: () => {
+        if (!options.loadConfig) throw new Error('this prober was started without a config loader: nothing to reload from');
+        return options.loadConfig();
+      },
+      running: () => runningConfig,
+      apply: async (next) => {
+        const planned = planFor(next);
+        schedulers = await deadline(reconcileSchedulers(runningQueue, planned.plans, next.prober.recomputeIntervalMs), START_DEADLINE_MS, 'reconciling the probe schedules');
+        runningWorker.usePlans(planned.plans);
+        keeper.useDeployments(weightedDeployments(planned.deployments));
+        logger.level = next.logging.level;
+        runningConfig = next;
+        runningPlans = planned.plans;
+        logger.info('probe schedules reconciled', { upserted: schedulers.upserted, removed: schedulers.removed });
+      },
+      info,
+      onResult: configReloadCounter(registry),
+      logger,
+    });
     return {
       id,
       url: running.url,
@@ -184,8 +223,13 @@ export async function startProber(options: ProberOptions): Promise<RunningProber
       queue: runningQueue,
       worker: runningWorker,
       registry,
-      plans,
-      schedulers,
+      get plans() {
+        return runningPlans;
+      },
+      get schedulers() {
+        return schedulers;
+      },
+      reloadConfig: (trigger = 'call') => reloads.reload(trigger),
       info,
       close: async () => {
         ready = false;

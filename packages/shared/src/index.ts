@@ -13,6 +13,14 @@ export type { EntryArguments, ProcessConfig } from './config/environment.js';
 export { adminKeyFromEnvironment } from './config/admin-key.js';
 export { formatConfigPath } from './config/config-path.js';
 export { configRevision } from './config/revision.js';
+export { RESTART_ONLY_SETTINGS, liveChanges } from './config/restart-only.js';
+export type { LiveChanges } from './config/restart-only.js';
+export { watchConfigFile } from './config/config-watch.js';
+export { ConfigReloads } from './config/config-reloads.js';
+export { startReloadTriggers } from './config/reload-triggers.js';
+export type { ReloadTriggersOptions } from './config/reload-triggers.js';
+export type { ConfigReloadsOptions, ReloadTrigger } from './config/config-reloads.js';
+export type { ConfigWatchOptions } from './config/config-watch.js';
 export { ModelCatalog } from './catalog/catalog.js';
 export type { Deployment, ModelGroup } from './catalog/catalog.js';
 export {

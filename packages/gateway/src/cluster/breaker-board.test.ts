@@ -40,6 +40,33 @@ describe('BreakerBoard and health probes (embedded)', () => {
     expect(board.isOpen('b/m')).toBe(true);
   });
 
+  describe('when a config reload changes the deployments', () => {
+    const deploymentsOf = (breakers: Record<string, unknown>, models: string[]) =>
+      new ModelCatalog(configSchema.parse({ breakers, backends: [{ name: 'b', baseUrl: 'http://127.0.0.1:1/v1', models: models.map((name) => ({ name })) }] })).deployments();
+    const settings = { volumeThreshold: 2, errorThresholdPercentage: 50, cooldownMs: 60_000 };
+
+    it('adds a circuit for a new deployment and drops a gone one’s, open or not', async () => {
+      board = new BreakerBoard(deploymentsOf(settings, ['m', 'gone']), 'replica', undefined, silent);
+      board.apply({ deploymentId: 'b/gone', state: 'open', durationMs: 60_000, replica: 'elsewhere', cause: 'errors' });
+      board.useDeployments(deploymentsOf(settings, ['m', 'new']));
+      expect([...board.states().keys()].sort()).toEqual(['b/m', 'b/new']);
+      expect(board.openIds.has('b/gone')).toBe(false);
+      for (let attempt = 0; attempt < 2; attempt += 1) await board.run('b/new', async () => rateLimited);
+      expect(board.isOpen('b/new')).toBe(true);
+    });
+
+    it('keeps a circuit as it is when its settings did not change, and keeps an open one open under new settings', async () => {
+      board = new BreakerBoard(deploymentsOf(settings, ['m', 'other']), 'replica', undefined, silent);
+      board.apply({ deploymentId: 'b/m', state: 'open', durationMs: 60_000, replica: 'elsewhere', cause: 'errors' });
+      board.apply({ deploymentId: 'b/other', state: 'open', durationMs: 60_000, replica: 'elsewhere', cause: 'errors' });
+      board.useDeployments(deploymentsOf({ ...settings, cooldownMs: 30_000 }, ['m', 'other']));
+      expect(board.isOpen('b/m')).toBe(true);
+      expect(board.remainingMs('b/m')).toBeGreaterThan(50_000);
+      board.useDeployments(deploymentsOf({ ...settings, cooldownMs: 30_000 }, ['m', 'other']));
+      expect(board.isOpen('b/other')).toBe(true);
+    });
+  });
+
   describe('when the gateway\'s own code throws inside an attempt', () => {
     it('passes the error on and counts it against no circuit, however often', async () => {
       board = new BreakerBoard(catalog.deployments(), 'replica', undefined, silent);

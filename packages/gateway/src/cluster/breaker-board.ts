@@ -52,6 +52,8 @@ export const circuitOpen = (deploymentId: string, remainingMs: number | undefine
  */
 export class BreakerBoard {
   private readonly breakers = new Map<string, Breaker>();
+  /** The settings each breaker was made with (JSON), so that a reload replaces only those it changed. */
+  private readonly settings = new Map<string, string>();
   /** Deployments whose circuit is open right now: a live set that routing snapshots share. */
   readonly openIds = new Set<string>();
   /** When each open circuit turns half-open (ms since the epoch), for the retry-after a client is told. */
@@ -74,7 +76,43 @@ export class BreakerBoard {
     private readonly logger: Logger,
     private readonly onState: (deploymentId: string, state: BreakerState) => void = () => undefined,
   ) {
-    for (const deployment of deployments) this.breakers.set(deployment.id, this.create(deployment));
+    this.useDeployments(deployments);
+  }
+
+  /**
+   * The deployments a (reloaded) config has: a circuit for each new one; a gone one's circuit is dropped; one whose
+   * breaker settings changed gets a new circuit, open for what was left if the old one was open.
+   */
+  useDeployments(deployments: readonly Deployment[]): void {
+    const wanted = new Set(deployments.map((deployment) => deployment.id));
+    for (const [id, breaker] of this.breakers) {
+      if (wanted.has(id)) continue;
+      breaker.shutdown();
+      this.forget(id);
+    }
+    for (const deployment of deployments) {
+      const settings = JSON.stringify(deployment.breaker);
+      const existing = this.breakers.get(deployment.id);
+      if (existing && this.settings.get(deployment.id) === settings) continue;
+      const remainingMs = existing?.opened ? this.remainingMs(deployment.id) : undefined;
+      const cause = this.openCause.get(deployment.id) ?? 'errors';
+      existing?.shutdown();
+      this.forget(deployment.id);
+      const breaker = this.create(deployment);
+      this.breakers.set(deployment.id, breaker);
+      this.settings.set(deployment.id, settings);
+      if (remainingMs !== undefined) this.unpublished(() => this.openLocally(breaker, remainingMs, cause));
+    }
+  }
+
+  private forget(id: string): void {
+    this.breakers.delete(id);
+    this.settings.delete(id);
+    this.openIds.delete(id);
+    this.openUntil.delete(id);
+    this.openCause.delete(id);
+    this.openedAt.delete(id);
+    this.trials.delete(id);
   }
 
   private create(deployment: Deployment): Breaker {

@@ -54,13 +54,22 @@ export class ClusterPoller {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private lastLeaseRenewal = 0;
-  private readonly weightedDeployments: readonly WeightedDeployment[];
+  private deployments: readonly Deployment[];
+  private weightedDeployments: readonly WeightedDeployment[];
   /** Work that rides on a successful exchange (the dashboard's recent requests), each failing on its own. */
   private readonly pollTasks: (() => Promise<void>)[] = [];
 
   constructor(private readonly options: ClusterPollerOptions) {
     this.snapshot = { ...EMPTY_SNAPSHOT, openCircuits: options.breakers.openIds };
+    this.deployments = options.deployments;
     this.weightedDeployments = weightedDeployments(options.deployments);
+  }
+
+  /** A config reload changed the deployments: the next exchange reads theirs (circuits, stats, passive weights). */
+  useDeployments(deployments: readonly Deployment[]): void {
+    this.deployments = deployments;
+    this.weightedDeployments = weightedDeployments(deployments);
+    this.passiveFrom = undefined;
   }
 
   start(): void {
@@ -112,7 +121,7 @@ export class ClusterPoller {
       if (failed) throw failed[0];
       const replicas = (written.at(-1)?.[1] as string[] | undefined) ?? [replica];
 
-      const deploymentIds = this.options.deployments.map((deployment) => deployment.id);
+      const deploymentIds = this.deployments.map((deployment) => deployment.id);
       const read = redis.pipeline();
       for (const id of replicas) read.hgetall(keys.inFlight(id));
       const [inFlightReplies, open, stats, weightsDocument] = await Promise.all([

@@ -64,6 +64,8 @@ export interface ClusterState {
   weightsDocument?(): WeightsDocument | undefined;
   /** Cluster mode: runs `task` after each successful poll (never on a request's path). */
   addPollTask?(task: () => Promise<void>): void;
+  /** A config reload changed the deployments: circuits, rolling stats and in-flight reads follow them. */
+  useDeployments(deployments: readonly Deployment[]): void;
   /** Embedded mode: routes on a table the in-process prober computed. (Cluster mode reads the prober's from Redis.) */
   useWeights?(weights: ReadonlyMap<string, number>, generation: number): void;
   close(): Promise<void>;
@@ -102,7 +104,7 @@ function createEmbeddedState({ config, deployments, logger, metrics, replica = r
   let snapshot: RoutingSnapshot = { ...EMPTY_SNAPSHOT, inFlight: inFlight.counts, openCircuits: breakers.openIds };
   // The rolling stats (latency, time to first token, error rate) reach the snapshot at the cluster poll's cadence,
   // as in cluster mode: routing reads a summary, never the buckets.
-  const ids = deployments.map((deployment) => deployment.id);
+  let ids = deployments.map((deployment) => deployment.id);
   const refreshStats = (): void => {
     stats.read(ids, ROUTING_STATS_WINDOW_MS).then((summary) => {
       snapshot = { ...snapshot, stats: summary };
@@ -120,6 +122,10 @@ function createEmbeddedState({ config, deployments, logger, metrics, replica = r
     deploymentSlots: localDeploymentSlots,
     replicas: embeddedReplicaDirectory(ownInfo(config, replica)),
     snapshot: () => snapshot,
+    useDeployments: (next) => {
+      breakers.useDeployments(next);
+      ids = next.map((deployment) => deployment.id);
+    },
     useWeights: (weights, generation) => {
       snapshot = { ...snapshot, weights };
       metrics.recordWeights(false, generation);
@@ -244,6 +250,10 @@ async function createRedisState({ config, deployments, logger, metrics, replica 
     snapshot: () => poller.snapshot,
     weightsDocument: () => weights.published,
     addPollTask: (task) => poller.addPollTask(task),
+    useDeployments: (next) => {
+      breakers.useDeployments(next);
+      poller.useDeployments(next);
+    },
     close: async () => {
       await deploymentSlots.close();
       await poller.stop();

@@ -4,6 +4,8 @@ import { LocalSlots, type SlotPool } from '../saturation/fair-queue.js';
 /** The slots of one deployment's `maxConcurrent`, and how many this replica holds. */
 export interface DeploymentSlotPool extends SlotPool {
   readonly active: number;
+  /** A config reload changed the deployment's `maxConcurrent`: takes from now on count against `limit`. */
+  resize(limit: number): void;
 }
 
 /** Where each limited deployment's slots come from: this process (embedded) or every replica (Redis). */
@@ -78,8 +80,12 @@ class RedisSlotPool implements DeploymentSlotPool {
   constructor(
     private readonly options: RedisDeploymentSlotsOptions,
     private readonly key: string,
-    private readonly limit: number,
+    private limit: number,
   ) {}
+
+  resize(limit: number): void {
+    this.limit = limit;
+  }
 
   get active(): number {
     return this.held;

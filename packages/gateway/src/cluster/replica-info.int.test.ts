@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '@dosrouter/provider-sim';
 import { startProber, type RunningProber } from '../../../health-prober/src/prober.js';
-import { DOSROUTER_VERSION, configRevision, configSchema, createLogger, readReplicaInfos, type GatewayConfig, type ReplicaInfo } from '@dosrouter/shared';
+import { DOSROUTER_VERSION, configRevision, configSchema, createLogger, readReplicaInfos, revisionsOf, type GatewayConfig, type ReplicaInfo } from '@dosrouter/shared';
 import { testRedis, type TestRedis } from '../../../shared/src/test-support/redis.js';
 import { startGateway, type RunningGateway } from '../gateway.js';
 import { LogCapture, eventually, startHarness, type Harness } from '../test-support/harness.js';
@@ -31,7 +31,8 @@ describe('replica info records: two replicas running different config revisions 
     gateways = [];
     for (const [index, config] of configs.entries()) {
       const logger = createLogger({ level: 'warn', service: 'gateway', destination: new LogCapture() });
-      gateways.push(await startGateway({ config, logger, port: 0, host: '127.0.0.1', replica: `gateway-${index + 1}`, adminKey: ADMIN_KEY }));
+      // A reload reads the second config: the state the rollout reaches.
+      gateways.push(await startGateway({ config, logger, port: 0, host: '127.0.0.1', replica: `gateway-${index + 1}`, adminKey: ADMIN_KEY, loadConfig: () => configs[1]! }));
     }
     prober = await startProber({ config: configs[1]!, proberId: 'prober-1', port: 0, host: '127.0.0.1', logger: createLogger({ level: 'warn', service: 'prober', destination: new LogCapture() }) });
   });
@@ -82,6 +83,18 @@ describe('replica info records: two replicas running different config revisions 
       [configRevision(configs[0]!)]: ['gateway-1'],
       [configRevision(configs[1]!)]: ['gateway-2', 'prober-1'],
     });
+  });
+
+  it('shows one revision again once the lagging replica reloaded the same config', async () => {
+    const status = await gateways[0]!.reloadConfig();
+    expect(status).toMatchObject({ result: 'applied' });
+    await eventually(async () => {
+      const infos = await gateways[1]!.cluster.replicas.readReplicaInfos();
+      return infos.find((info) => info.id === 'gateway-1')?.configRevision === configRevision(configs[1]!);
+    }, 10_000, 'gateway-1’s new revision published');
+    const infos = await readReplicaInfos(inspect.redis, inspect.keys);
+    expect(Object.keys(revisionsOf(infos))).toEqual([configRevision(configs[1]!)]);
+    expect(infos.find((info) => info.id === 'gateway-1')?.configReload).toMatchObject({ result: 'applied' });
   });
 
   it('drops a replica’s record as soon as it stops', async () => {

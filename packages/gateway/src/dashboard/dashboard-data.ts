@@ -21,7 +21,8 @@ export const SPEND_CHART_DAYS = 30;
 
 export interface DashboardDataOptions {
   readonly cluster: ClusterState;
-  readonly deployments: readonly Deployment[];
+  /** The deployments to show (those of the config serving now). */
+  readonly deployments: () => readonly Deployment[];
   readonly recent: RecentRequests;
   /** Client keys; absent when the gateway runs open. */
   readonly keys?: KeyStore;
@@ -101,7 +102,7 @@ export class DashboardData {
     const circuits = cluster.breakers.circuits();
     const document = cluster.weightsDocument?.();
     const windowSeconds = ROUTING_STATS_WINDOW_MS / 1000;
-    return deployments.map((deployment) => {
+    return deployments().map((deployment) => {
       const stats = snapshot.stats.get(deployment.id);
       const circuit = circuits.get(deployment.id);
       const health = document?.health?.[deployment.id];

@@ -5,6 +5,7 @@ import { GatewayError, invalidRequest, revisionsOf, type Logger } from '@dosrout
 import { ADMIN_CHALLENGE, failedAdminLoginsOf } from '@dosrouter/health-prober';
 import { explainPlan } from '../routes/explain.js';
 import { planRequest, type PlanningDependencies } from '../proxy/plan-request.js';
+import type { ConfigSnapshot } from '../reload/config-snapshot.js';
 import { validateChatRequest } from '../validation/chat-request.js';
 import type { DashboardData } from './dashboard-data.js';
 import { DashboardSessions, dashboardAccess, refuseCrossSiteDashboard, requireDashboardAdmin } from './dashboard-auth.js';
@@ -35,6 +36,8 @@ export interface DashboardRouteOptions {
   readonly sessionHours: number;
   readonly data: DashboardData;
   readonly planning: PlanningDependencies;
+  /** The config serving now (its router, catalog): what the explain box plans with. */
+  readonly currentConfig: () => ConfigSnapshot;
   /** The JSON body parser the API routes use (with the server's limits), for the explain box. */
   readonly jsonBody: RequestHandler;
   readonly logger: Logger;
@@ -121,7 +124,7 @@ export function registerDashboardRoutes(app: Express, options: DashboardRouteOpt
   api.post('/explain', options.jsonBody, (request: Request, response: Response) => {
     if (!request.is('application/json')) throw invalidRequest('Send the request to explain as application/json.', null, 'unsupported_media_type');
     const proxied = validateChatRequest(request.body as Record<string, unknown>);
-    const { plan, snapshot, unavailable } = planRequest(options.planning, 'chat/completions', '/v1/chat/completions', proxied, request, response);
+    const { plan, snapshot, unavailable } = planRequest(options.planning, options.currentConfig(), 'chat/completions', '/v1/chat/completions', proxied, request, response);
     const explanation = explainPlan(plan, snapshot, '/v1/chat/completions');
     if (plan.attempts.length === 0) {
       const error = unavailable();

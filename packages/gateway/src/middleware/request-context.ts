@@ -35,6 +35,7 @@ export function requestContext({ sinks, cors }: RequestContextOptions) {
     response.once('close', () => {
       metrics.inFlight.dec();
       context.responseClosed(response.writableFinished, response.statusCode);
+      sinks.config.release(context.config);
     });
     next();
   };

@@ -1,12 +1,10 @@
 import type { Request, Response } from 'express';
-import { SESSION_HEADER, toNanoUsd, usageDay, type ApiKeyRecord, type GatewayError, type RandomSource, type RoutePlan, type Router, type RoutingSnapshot, type SpendReader } from '@dosrouter/shared';
-import type { KeyModelPermissions } from '../auth/key-models.js';
+import { SESSION_HEADER, toNanoUsd, usageDay, type ApiKeyRecord, type GatewayError, type RandomSource, type RoutePlan, type RoutingSnapshot, type SpendReader } from '@dosrouter/shared';
 import type { ClusterState } from '../cluster/cluster-state.js';
+import type { ConfigSnapshot } from '../reload/config-snapshot.js';
 import type { ProxiedRequest } from '../validation/request-fields.js';
 
 export interface PlanningDependencies {
-  readonly router: Router;
-  readonly keyModels: KeyModelPermissions;
   readonly cluster: ClusterState;
   readonly random: RandomSource;
   /** What keys have spent as this replica knows it without a round trip: for soft budgets. */
@@ -23,18 +21,21 @@ export interface PlannedRequest {
 
 /**
  * The routing decision for one request, the same for the proxy and for `POST /v1/router/explain`: the request's
- * headers, the caller's key (its allowed models) and this replica's snapshot. `path` is the API path the rules see:
- * the pattern of the route the request was dispatched to, never the client's spelling of it.
+ * headers, the caller's key (its allowed models) and this replica's snapshot, on the config the request runs on
+ * (`config`: its router and what keys' allowedModels grant). `path` is the API path the rules see: the pattern of the
+ * route the request was dispatched to, never the client's spelling of it.
  */
 export function planRequest(
   dependencies: PlanningDependencies,
+  config: ConfigSnapshot,
   operation: string,
   path: string,
   proxied: ProxiedRequest,
   request: Request,
   response: Response,
 ): PlannedRequest {
-  const { router, cluster } = dependencies;
+  const { cluster } = dependencies;
+  const { router } = config;
   const apiKey = response.locals.apiKey as ApiKeyRecord | undefined;
   const snapshot = cluster.snapshot();
   const plan = router.plan(
@@ -45,7 +46,7 @@ export function planRequest(
       body: proxied.body,
       stream: proxied.stream,
       headers: proxied.sessionId !== undefined && request.headers[SESSION_HEADER] === undefined ? { ...request.headers, [SESSION_HEADER]: proxied.sessionId } : request.headers,
-      ...(apiKey?.allowedModels ? { allowedModel: dependencies.keyModels.allows(apiKey.allowedModels) } : {}),
+      ...(apiKey?.allowedModels ? { allowedModel: config.keyModels.allows(apiKey.allowedModels) } : {}),
       ...(apiKey && pastSoftBudget(apiKey, dependencies.spend) ? { economize: true } : {}),
     },
     { snapshot, random: dependencies.random },

@@ -33,23 +33,17 @@ import { StreamRecovery } from '../recovery/stream-recovery.js';
 import type { AttemptResult } from '../upstream/attempt.js';
 import { endWithErrorEvent } from '../upstream/stream-relay.js';
 import type { Operation } from '../upstream/backend.js';
-import type { BackendRegistry } from '../upstream/backend-registry.js';
 import type { UsageRecorder } from '../usage/usage-recorder.js';
 import type { SpendObservations } from '../usage/spend-observations.js';
 import type { ProxiedRequest } from '../validation/request-fields.js';
-import { AnswerPricing } from './answer-pricing.js';
 import { runHedgeRace } from './hedge-race.js';
 import type { AttemptShape, Ingress } from './ingress/ingress.js';
 import { openAiIngress } from './ingress/openai-ingress.js';
 import { planRequest, type PlanningDependencies } from './plan-request.js';
 import { RequestLimits } from './request-limits.js';
 
+/** What every request shares for the process's life; what the config decides comes from the request's ConfigSnapshot. */
 export interface ProxyDependencies extends PlanningDependencies {
-  /** `routing.recovery` and the models' own settings. */
-  readonly config: Pick<GatewayConfig, 'routing'>;
-  readonly pricing: AnswerPricing;
-  readonly backends: BackendRegistry;
-  readonly limits: GatewayConfig['limits'];
   readonly clock: () => number;
   readonly metrics: GatewayMetrics;
   /** Absent when usage recording is off (`usage.enabled: false`). */
@@ -108,7 +102,9 @@ export function createProxyHandler(
     const proxied = validate(request.body as Record<string, unknown>);
     const apiKey = response.locals.apiKey as ApiKeyRecord | undefined;
     context.validated(operation, proxied, apiKey?.id);
-    const { plan, snapshot, unavailable } = planRequest(dependencies, operation, routePath, proxied, request, response);
+    // The config the request was accepted on: its routing, limits and backends, whatever a reload does meanwhile.
+    const running = context.config;
+    const { plan, snapshot, unavailable } = planRequest(dependencies, running, operation, routePath, proxied, request, response);
     context.planned(plan);
     // The requested model's only deployment, held by a backend's 429: waited for when the wait is worth it and fits the
     // request's deadline, else the client is told the circuit is open (unavailable) as for any other.
@@ -152,7 +148,7 @@ export function createProxyHandler(
       // Leases are held under an id of the gateway's own: clients may send one x-request-id on every request, and
       // concurrent requests sharing a lease would slip past a concurrency limit.
       randomUUID(),
-      dependencies.limits,
+      running.config.limits,
       clientCredential(request.headers),
       Number(response.locals.bodyBytes) || 0,
       proxied.body,
@@ -182,7 +178,7 @@ export function createProxyHandler(
       sequence.waitFor(heldByRateLimit.deployment, clock() + heldByRateLimit.waitMs + RETRY_AFTER_MARGIN_MS);
     }
     const admitted = new Set<string>(start < candidates.length ? [candidates[start]!.id] : []);
-    const recovery = recoverable ? recoveryFor(dependencies.config.routing, operation, plan.target, proxied) : undefined;
+    const recovery = recoverable ? recoveryFor(running.config.routing, operation, plan.target, proxied) : undefined;
     let lastError: GatewayError | undefined;
     // Deployments skipped at their `maxConcurrent`, best first. When every deployment with room has been tried, the
     // request waits once for a slot on any of them (the first to free wins), within what is left of its deadline.
@@ -239,7 +235,7 @@ export function createProxyHandler(
        * (a continuation goes to OpenAI-compatible deployments only).
        */
       const shapeFor = (target: Deployment): AttemptShape | GatewayError => {
-        const backend = dependencies.backends.get(target.backend);
+        const backend = running.backends.get(target.backend);
         try {
           if (continuing && backend.kind !== 'openai') {
             throw new GatewayError(`A broken stream is continued on OpenAI-compatible deployments only, not on ${target.id}.`, {
@@ -258,7 +254,7 @@ export function createProxyHandler(
       const start = (target: Deployment, shape: AttemptShape, attemptContext: RequestContext, claim?: () => boolean, targetSlot?: SaturationSlot) => {
         const controller = new AbortController();
         controllers.add(controller);
-        const backend = dependencies.backends.get(target.backend);
+        const backend = running.backends.get(target.backend);
         attemptContext.attemptStarted(target);
         const result = dispatch(
           {

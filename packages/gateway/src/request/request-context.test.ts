@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   EMPTY_SNAPSHOT,
   MemoryUsageLedger,
@@ -12,7 +12,8 @@ import {
 } from '@dosrouter/shared';
 import { seededRandom } from '../../../shared/src/test-support/seeded-random.js';
 import { InFlightTracker } from '../lifecycle/in-flight.js';
-import { AnswerPricing } from '../proxy/answer-pricing.js';
+import { ConfigSnapshot } from '../reload/config-snapshot.js';
+import { LiveConfig } from '../reload/live-config.js';
 import { AccessLog } from '../telemetry/access-log.js';
 import { GatewayMetrics } from '../telemetry/metrics.js';
 import { UsageRecorder } from '../usage/usage-recorder.js';
@@ -21,6 +22,8 @@ import { RequestContext } from './request-context.js';
 const config = configSchema.parse({
   backends: [{ name: 'b', baseUrl: 'http://127.0.0.1:1/v1', models: [{ name: 'm', pricing: { inputPerMTok: 1, outputPerMTok: 2 } }] }],
 });
+const live = new LiveConfig(await ConfigSnapshot.build(config, []));
+afterAll(() => live.close());
 const catalog = new ModelCatalog(config);
 const router = new Router(catalog, config.routing, new StrategyRegistry());
 const deployment = catalog.deployments()[0]!;
@@ -58,7 +61,7 @@ function setUp() {
     metrics,
     accessLog: new AccessLog(destination, 'gateway'),
     usage,
-    pricing: new AnswerPricing(catalog, undefined),
+    config: live,
     replica: 'replica-1',
     clock: () => (now += 5),
   };

@@ -1,5 +1,6 @@
 import type { Deployment, RoutePlan } from '@dosrouter/shared';
-import type { AnswerPricing } from '../proxy/answer-pricing.js';
+import type { ConfigSnapshot } from '../reload/config-snapshot.js';
+import type { LiveConfig } from '../reload/live-config.js';
 import type { AttemptCharge, RequestOutcome } from '../proxy/request-outcome.js';
 import type { RecentRequests } from '../dashboard/recent-requests.js';
 import type { AccessLog } from '../telemetry/access-log.js';
@@ -18,7 +19,8 @@ export interface RequestSinks {
   readonly accessLog: AccessLog | undefined;
   /** Absent when usage records are off. */
   readonly usage: UsageRecorder | undefined;
-  readonly pricing: AnswerPricing;
+  /** The config snapshots: a request takes the current one when it is accepted (pricing, routing, backends). */
+  readonly config: LiveConfig;
   readonly replica: string;
   readonly clock: () => number;
   /** Counts handlers at work, so that a shutdown writes their usage records before it closes the recorder. */
@@ -59,14 +61,21 @@ export class RequestContext {
   private closed: { readonly status: number; readonly at: number } | undefined;
   private usageWritten = false;
   private reported = false;
+  /**
+   * The config this request runs on from accept to finish, whatever reloads happen meanwhile (the middleware
+   * releases it when the response is over).
+   */
+  readonly config: ConfigSnapshot;
 
   constructor(
     private readonly sinks: RequestSinks,
     requestId: string,
     route: string,
     readonly method: string,
+    config?: ConfigSnapshot,
   ) {
     this.state = { requestId, route, receivedAt: sinks.clock(), attempts: 0 };
+    this.config = config ?? sinks.config.acquire();
   }
 
   /** The outcome so far, read-only: what the access line, metrics and usage record are made of. */
@@ -195,7 +204,7 @@ export class RequestContext {
   answerHeaders(usage: TokenUsage | undefined): Record<string, string> {
     if (this.parent?.adopted === this) return this.parent.answerHeaders(usage);
     if (!this.plan || !this.deploymentInUse) throw new Error('answer headers before an attempt started');
-    return { ...this.limitHeaders, ...this.sinks.pricing.headers(this.plan, this.deploymentInUse, this.state.attempts, usage) };
+    return { ...this.limitHeaders, ...this.config.pricing.headers(this.plan, this.deploymentInUse, this.state.attempts, usage) };
   }
 
   /**
@@ -203,7 +212,7 @@ export class RequestContext {
    * others'. The one whose attempt wins is adopted (`adopt`); the others are dropped.
    */
   fork(): RequestContext {
-    const child = new RequestContext(this.sinks, this.state.requestId, this.state.route, this.method);
+    const child = new RequestContext(this.sinks, this.state.requestId, this.state.route, this.method, this.config);
     child.state = { ...this.state };
     child.forwarding = this.forwarding;
     child.plan = this.plan;
@@ -224,7 +233,7 @@ export class RequestContext {
     this.state.attempts += others;
     const charges: AttemptCharge[] = aborted.map((deployment) => {
       const usage = this.estimateUsage({ completionTokens: 0 });
-      const costUsd = this.plan ? Number(this.sinks.pricing.answerCost(this.plan, deployment, usage).toFixed(10)) : 0;
+      const costUsd = this.plan ? Number(this.config.pricing.answerCost(this.plan, deployment, usage).toFixed(10)) : 0;
       return { deployment: deployment.id, model: deployment.model, usage, usageEstimated: true, costUsd, cause: 'hedge' };
     });
     if (charges.length > 0) this.state.charges = [...(this.state.charges ?? []), ...charges];
@@ -233,7 +242,7 @@ export class RequestContext {
   /** Settles the current attempt's cost from its usage (rounded as the header is: float sums leave noise). */
   settleCost(): void {
     if (!this.plan || !this.deploymentInUse) return;
-    this.state.costUsd = Number(this.sinks.pricing.answerCost(this.plan, this.deploymentInUse, this.state.usage).toFixed(10));
+    this.state.costUsd = Number(this.config.pricing.answerCost(this.plan, this.deploymentInUse, this.state.usage).toFixed(10));
   }
 
   get costSettled(): boolean {

@@ -1,9 +1,9 @@
 import { isUtf8 } from 'node:buffer';
 import type { Express, Request, RequestHandler, Response } from 'express';
 import { planRequest, type PlanningDependencies } from '../proxy/plan-request.js';
+import { contextOf } from '../request/request-context.js';
 import { upstreamBodies } from '../proxy/ingress/openai-ingress.js';
 import type { MessageTokensCount } from '../translate/anthropic-types.js';
-import type { BackendRegistry } from '../upstream/backend-registry.js';
 import { fromTransportError } from '../upstream/upstream-error.js';
 import { estimateUsage } from '../usage/estimate-usage.js';
 import { validateCountTokensRequest } from '../validation/messages-request.js';
@@ -24,14 +24,15 @@ export function registerCountTokensRoute(
   app: Express,
   context: RequestHandler | RequestHandler[],
   body: RequestHandler,
-  dependencies: PlanningDependencies & { readonly backends: BackendRegistry },
+  dependencies: PlanningDependencies,
 ): void {
   app.post('/v1/messages/count_tokens', context, body, async function countTokensRoute(request: Request, response: Response) {
     const proxied = validateCountTokensRequest(request.body as Record<string, unknown>);
-    const { plan, unavailable } = planRequest(dependencies, 'chat/completions', '/v1/messages/count_tokens', proxied, request, response);
+    const { config } = contextOf(response);
+    const { plan, unavailable } = planRequest(dependencies, config, 'chat/completions', '/v1/messages/count_tokens', proxied, request, response);
     const deployment = plan.attempts[0];
     if (deployment === undefined) throw unavailable();
-    const backend = dependencies.backends.get(deployment.backend);
+    const backend = config.backends.get(deployment.backend);
     response.setHeader('x-dosrouter-deployment', deployment.id);
     if (backend.kind !== 'anthropic') {
       const count: MessageTokensCount = { input_tokens: estimateUsage('chat/completions', proxied.body, { answer: undefined }).promptTokens };

@@ -1,6 +1,7 @@
 import type { Express, Request, RequestHandler, Response } from 'express';
 import { effectiveWeight, expectedCost, type PlannedStep, type RoutePlan, type RoutingSnapshot } from '@dosrouter/shared';
 import { planRequest, type PlanningDependencies } from '../proxy/plan-request.js';
+import { contextOf } from '../request/request-context.js';
 import { validateChatRequest } from '../validation/chat-request.js';
 import { validateMessagesRequest } from '../validation/messages-request.js';
 
@@ -17,7 +18,7 @@ export function registerExplainRoute(app: Express, context: RequestHandler | Req
     const validate = messages ? validateMessagesRequest : validateChatRequest;
     const proxied = validate(request.body as Record<string, unknown>);
     const path = messages ? '/v1/messages' : '/v1/chat/completions';
-    const { plan, snapshot, unavailable } = planRequest(dependencies, 'chat/completions', path, proxied, request, response);
+    const { plan, snapshot, unavailable } = planRequest(dependencies, contextOf(response).config, 'chat/completions', path, proxied, request, response);
     const error = plan.attempts.length === 0 ? unavailable() : undefined;
     // A key refused every model answers the real request's 403 itself, with nothing of the plan: the deployments
     // it may not use are none of its business.

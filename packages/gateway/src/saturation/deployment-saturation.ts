@@ -25,19 +25,36 @@ export class DeploymentSaturation {
 
   constructor(
     deployments: readonly Deployment[],
-    slots: DeploymentSlots,
-    config: GatewayConfig['saturation'],
+    private readonly slots: DeploymentSlots,
+    private readonly config: GatewayConfig['saturation'],
     private readonly metrics: GatewayMetrics,
-    clock: () => number,
+    private readonly clock: () => number,
   ) {
-    for (const deployment of deployments) {
-      if (deployment.maxConcurrent === undefined) continue;
-      const pool = slots.poolFor(deployment, deployment.maxConcurrent);
-      this.limited.set(deployment.id, { pool, queue: new FairQueue({ slots: pool, maxWaiting: config.maxWaiting, timeoutMs: config.queueTimeoutMs, clock }) });
-    }
+    this.useDeployments(deployments);
     this.retryAfterSeconds = retryAfterSecondsOf(config.queueTimeoutMs);
     this.queueTimeoutMs = config.queueTimeoutMs;
     metrics.observeDeploymentSaturation(() => [...this.limited].map(([deployment, { pool, queue }]) => ({ deployment, active: pool.active, waiting: queue.waiting })));
+  }
+
+  /**
+   * The deployments a (reloaded) config has: a pool and queue for each new one with `maxConcurrent`; a changed limit
+   * applies to the pool it has (slots held past a lower limit stay held until released); a deployment that lost its
+   * limit is no longer limited, and its held slots are given back as their requests end.
+   */
+  useDeployments(deployments: readonly Deployment[]): void {
+    const wanted = new Set<string>();
+    for (const deployment of deployments) {
+      if (deployment.maxConcurrent === undefined) continue;
+      wanted.add(deployment.id);
+      const existing = this.limited.get(deployment.id);
+      if (existing) {
+        existing.pool.resize(deployment.maxConcurrent);
+        continue;
+      }
+      const pool = this.slots.poolFor(deployment, deployment.maxConcurrent);
+      this.limited.set(deployment.id, { pool, queue: new FairQueue({ slots: pool, maxWaiting: this.config.maxWaiting, timeoutMs: this.config.queueTimeoutMs, clock: this.clock }) });
+    }
+    for (const id of this.limited.keys()) if (!wanted.has(id)) this.limited.delete(id);
   }
 
   /**

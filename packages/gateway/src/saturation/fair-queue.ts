@@ -38,10 +38,15 @@ export interface SlotPool {
 export class LocalSlots implements SlotPool {
   private inUse = 0;
 
-  constructor(private readonly capacity: number) {}
+  constructor(private capacity: number) {}
 
   get active(): number {
     return this.inUse;
+  }
+
+  /** A new limit (a config reload): slots held past a lower one stay held, and no new one is given until under it. */
+  resize(capacity: number): void {
+    this.capacity = capacity;
   }
 
   take(): boolean {

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startSimulator, type Simulator } from '@dosrouter/provider-sim';
 import { configSchema, createLogger, parseWeightsDocument, RedisKeys, type GatewayConfig, type Logger, type WeightsDocument } from '@dosrouter/shared';
 import { deletePrefixAt, TEST_REDIS_URL } from '../../../shared/src/test-support/redis.js';
 import { startProber, type RunningProber } from '../prober.js';
+import { PROBE_QUEUE_NAME } from '../worker/probe-queue.js';
 
 export const MODEL = 'chat-model';
 export const BACKEND_KEY = 'sk-prober-test-backend';
@@ -116,5 +118,18 @@ export async function waitFor<T>(read: () => T | Promise<T>, done: (value: T) =>
     if (done(value)) return value;
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms (last: ${JSON.stringify(value)})`);
     await delay(20);
+  }
+}
+
+/** The probe queue's job schedulers, id → interval, as bull-board would list them. */
+export async function schedulers(current: ProberFixture): Promise<Record<string, number | undefined>> {
+  const connection = current.redis.duplicate();
+  const queue = new Queue(PROBE_QUEUE_NAME, { connection, prefix: current.keys.queuePrefix() });
+  try {
+    const list = await queue.getJobSchedulers(0, -1);
+    return Object.fromEntries(list.map((scheduler) => [scheduler.id ?? scheduler.key, scheduler.every]));
+  } finally {
+    await queue.close();
+    connection.disconnect();
   }
 }

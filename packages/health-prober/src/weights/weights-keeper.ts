@@ -29,10 +29,17 @@ export interface WeightsKeeperOptions {
 export class WeightsKeeper {
   private readonly clock: () => number;
   private readonly policy: WeightPolicy;
+  private deployments: readonly WeightedDeployment[];
 
   constructor(private readonly options: WeightsKeeperOptions) {
     this.clock = options.clock ?? Date.now;
     this.policy = options.policy ?? DEFAULT_WEIGHT_POLICY;
+    this.deployments = options.deployments;
+  }
+
+  /** A config reload: the next steps compute the table for these deployments (configured weights included). */
+  useDeployments(deployments: readonly WeightedDeployment[]): void {
+    this.deployments = deployments;
   }
 
   /** One probe of one deployment, with that deployment's current stats. */
@@ -44,14 +51,14 @@ export class WeightsKeeper {
 
   /** Every deployment's stats, without probes: error rates move weights between probes, and the table stays fresh. */
   async recompute(): Promise<WeightsUpdate> {
-    const stats = await this.stats(this.options.deployments.map((deployment) => deployment.id));
+    const stats = await this.stats(this.deployments.map((deployment) => deployment.id));
     return this.step(new Map([...stats].map(([id, deploymentStats]) => [id, { stats: deploymentStats }] as const)));
   }
 
   private step(observations: ReadonlyMap<string, DeploymentObservation>): Promise<WeightsUpdate> {
     const now = this.clock();
     return this.options.store.update(
-      (state) => computeWeights(this.options.deployments, state.health, observations, now, this.policy).health,
+      (state) => computeWeights(this.deployments, state.health, observations, now, this.policy).health,
       now,
     );
   }

@@ -69,6 +69,7 @@ export async function reconcileSchedulers(queue: Queue, plans: readonly ProbePla
 export interface ProbeWorkerOptions {
   readonly connection: RedisClient;
   readonly prefix: string;
+  /** The plans as they start; a reload hands the worker new ones (`ProbeWorker.usePlans`). */
   readonly plans: readonly ProbePlan[];
   readonly prober: DeploymentProber;
   readonly concurrency: number;
@@ -80,8 +81,8 @@ export interface ProbeWorkerOptions {
  * every job to exactly one of them. A failed probe is a result, not a failed job; a job fails only when the step
  * itself could not finish (Redis gone), and the next interval's job tries again.
  */
-export function createProbeWorker(options: ProbeWorkerOptions): Worker<ProbeJobData | Record<string, never>> {
-  const plans = new Map(options.plans.map((plan) => [plan.deploymentId, plan] as const));
+export function createProbeWorker(options: ProbeWorkerOptions): ProbeWorker {
+  let plans = new Map(options.plans.map((plan) => [plan.deploymentId, plan] as const));
   const longestTimeoutMs = Math.max(0, ...options.plans.map((plan) => plan.settings.timeoutMs));
   const worker = new Worker<ProbeJobData | Record<string, never>>(
     PROBE_QUEUE_NAME,
@@ -117,8 +118,15 @@ export function createProbeWorker(options: ProbeWorkerOptions): Worker<ProbeJobD
     options.logger.warn('probe job failed', { job: job?.name, deployment: (job?.data as ProbeJobData | undefined)?.deploymentId, error: error.message });
   });
   worker.on('error', (error) => options.logger.warn('probe worker error', { error: error.message }));
-  return worker;
+  return Object.assign(worker, {
+    usePlans: (next: readonly ProbePlan[]) => {
+      plans = new Map(next.map((plan) => [plan.deploymentId, plan] as const));
+    },
+  });
 }
+
+/** The probe worker, which a config reload hands the new plans (jobs taken after it probe with them). */
+export type ProbeWorker = Worker<ProbeJobData | Record<string, never>> & { usePlans(plans: readonly ProbePlan[]): void };
 
 export function createProbeQueue(connection: RedisClient, prefix: string, logger: Logger): Queue {
   const queue = new Queue(PROBE_QUEUE_NAME, { connection, prefix });

@@ -552,6 +552,15 @@ export const configSchema = z.strictObject({
     .prefault({}),
   /** How each request picks its deployment: strategies, rules, fallbacks, virtual models, retries (docs/routing.md). */
   routing: routingSchema,
+  /** Reloading this file while running (SIGHUP always reloads it; docs/operations.md, "Reloading the config"). */
+  config: z
+    .strictObject({
+      /** Also reload when the file changes (its directory is watched: editors' rename-replace, ConfigMap symlink swaps). */
+      watch: z.boolean().default(false),
+      /** Quiet time after the last change before the reload: one save is often several file events. */
+      watchDebounceMs: z.number().int().min(0).max(60_000).default(500),
+    })
+    .prefault({}),
 }).superRefine((config, context) => {
   // A hung backend is only failed over if its first-token deadline passes before the retry deadline does.
   const firstToken = config.upstream.timeouts.firstTokenMs;

@@ -3,8 +3,8 @@
  * The prefix lets several deployments, and every test, share one Redis. Keys that one Lua script or one pipeline
  * touches together share a hash tag (`{…}`), so everything also runs on Redis Cluster, where a script or pipeline
  * must stay within one slot: `{limits}` (one admission script checks a key and several deployments), `{breakers}`,
- * `{stats}` (one flush writes every deployment's buckets), `{replicas}` (heartbeats and in-flight counts), `{weights}`
- * (one script writes the health records, the document and its revision), `{apikeys}` (one script writes a client key's
+ * `{stats}` (one flush writes every deployment's buckets), `{replicas}` (heartbeats, in-flight counts and info
+ * records), `{weights}` (one script writes the health records, the document and its revision), `{apikeys}` (one script writes a client key's
  * record and its secret-hash entries), `{usage}` (one script counts records into the day totals and acknowledges
  * them on the stream) and `{queues}` (BullMQ's queues). A key's spend counters are `{limits}`: the admission
  * script reads them.

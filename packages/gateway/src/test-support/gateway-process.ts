@@ -1,0 +1,40 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { spawnRegistered } from '../../../../scripts/cluster/process-registry.mjs';
+
+export const repository = fileURLToPath(new URL('../../../../', import.meta.url));
+export const mainScript = join(repository, 'packages/gateway/dist/main.js');
+
+export interface GatewayProcess {
+  readonly child: ChildProcess;
+  /** Every JSON line it wrote to stdout so far. */
+  readonly lines: Record<string, unknown>[];
+  readonly url: string;
+}
+
+/**
+ * Runs the built gateway as `pnpm start` does, embedded, on a free loopback port, and waits for its "listening" line.
+ * Registered with the test run, so that it dies with this test's worker (scripts/cluster/process-registry.mjs).
+ */
+export async function startGatewayProcess(args: string[], environment: Record<string, string> = {}): Promise<GatewayProcess> {
+  const child = spawnRegistered(process.execPath, [mainScript, ...args], {
+    cwd: repository,
+    // Embedded mode's journals in a directory of the test's own, not ./data in the repository.
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', REDIS_URL: '', DOSROUTER_DATA_DIR: mkdtempSync(join(tmpdir(), 'dosrouter-data-')), ...environment },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Record<string, unknown>[] = [];
+  const url = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      lines.push(entry);
+      if (entry.message === 'gateway listening') resolve(entry.url as string);
+    });
+    child.once('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
+  });
+  return { child, lines, url };
+}
