@@ -65,7 +65,7 @@ export function registerDashboardRoutes(app: Express, options: DashboardRouteOpt
 
   const router = express.Router({ caseSensitive: true, strict: true });
   router.use(dashboardHeaders, refuseCrossSiteDashboard);
-  router.use('/assets', express.static(DASHBOARD_ASSETS, { index: false, fallthrough: false, dotfiles: 'ignore', etag: true, maxAge: 0 }));
+  router.use('/assets', express.static(DASHBOARD_ASSETS, { index: false, dotfiles: 'ignore', etag: true, maxAge: 0 }));
   router.get('/login', page('login.html'));
   router.post('/login', express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 4 }), function logIn(request: Request, response: Response) {
     const key = (request.body as Record<string, unknown> | undefined)?.key;

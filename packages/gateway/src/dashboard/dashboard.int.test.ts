@@ -60,6 +60,27 @@ describe('the dashboard of an embedded gateway (no Redis)', () => {
   });
 });
 
+describe('the dashboard assets', () => {
+  it('serves the built script and styles to anyone, and nothing else from the disk', async () => {
+    const harness = await startHarness({ models: [{ id: 'm' }], adminKey: ADMIN_KEY });
+    try {
+      const script = await fetch(`${harness.gateway.url}/dashboard/assets/app.js`);
+      expect([script.status, script.headers.get('content-type'), script.headers.get('content-security-policy')]).toEqual([
+        200,
+        'text/javascript; charset=utf-8',
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+      ]);
+      for (const path of ['nope.js', '%2e%2e/%2e%2e/package.json', '..%2f..%2fpackage.json']) {
+        const response = await fetch(`${harness.gateway.url}/dashboard/assets/${path}`);
+        expect(response.status, path).toBe(404);
+        expect(((await response.json()) as { error: { code: string } }).error.code).toBe('unknown_url');
+      }
+    } finally {
+      await harness.close();
+    }
+  });
+});
+
 describe('a gateway whose dashboard is off, or that has no admin key', () => {
   for (const [name, adminKey, dashboard] of [
     ['dashboard.enabled: false', ADMIN_KEY, { enabled: false }],
