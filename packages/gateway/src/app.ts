@@ -25,6 +25,9 @@ import { registerHealthRoutes } from './routes/health.js';
 import { registerMetricsRoute } from './routes/metrics.js';
 import { registerModelRoutes } from './routes/models.js';
 import { registerUsageRoutes } from './usage/usage-routes.js';
+import type { DashboardData } from './dashboard/dashboard-data.js';
+import { registerDashboardRoutes } from './dashboard/dashboard-routes.js';
+import type { RecentRequests } from './dashboard/recent-requests.js';
 import { validateChatRequest } from './validation/chat-request.js';
 import { validateCompletionRequest } from './validation/completion-request.js';
 import { validateEmbeddingRequest } from './validation/embedding-request.js';
@@ -49,6 +52,8 @@ export interface AppDependencies extends ProxyDependencies {
   readonly usageLedger?: UsageLedger;
   /** Present when tracing is on (`telemetry.tracing`). */
   readonly tracer?: RequestTracer;
+  /** The dashboard's ring of recent requests and its data; absent when it is off or there is no admin key. */
+  readonly dashboard?: { readonly recent: RecentRequests; readonly data: DashboardData };
 }
 
 /** What the servers run: the Express app, and the listener that serves the proxy routes beside it. */
@@ -87,6 +92,7 @@ export function createApp(dependencies: AppDependencies): GatewayApp {
       clock,
       ...(dependencies.handlers ? { handlers: dependencies.handlers } : {}),
       ...(dependencies.tracer ? { tracer: dependencies.tracer } : {}),
+      ...(dependencies.dashboard ? { recent: dependencies.dashboard.recent } : {}),
     },
     cors,
   });
@@ -126,6 +132,17 @@ export function createApp(dependencies: AppDependencies): GatewayApp {
   // that requires client keys but has no admin key keeps its metrics closed too: protected, not open by omission.
   // /readyz/detail names the replicas, so it follows the same rule.
   const adminGuard = metricsGuard({ adminKey: dependencies.adminKey, clientKeysRequired: dependencies.keys !== undefined, logger });
+  if (dependencies.dashboard && dependencies.adminKey) {
+    registerDashboardRoutes(app, {
+      adminKey: dependencies.adminKey,
+      sessionHours: config.dashboard.sessionHours,
+      data: dependencies.dashboard.data,
+      planning: dependencies,
+      currentConfig: () => dependencies.live.current,
+      jsonBody: body,
+      logger,
+    });
+  }
   registerHealthRoutes(app, { readiness, replicas: dependencies.cluster.replicas, ...(adminGuard ? { detailGuard: adminGuard } : {}) });
   registerMetricsRoute(app, metrics, adminGuard);
 

@@ -35,6 +35,9 @@ import { UsageRecorder } from './usage/usage-recorder.js';
 import { KeyAuthenticator } from './auth/key-authenticator.js';
 import type { AppDependencies } from './app.js';
 import { createApp } from './app.js';
+import { DashboardData } from './dashboard/dashboard-data.js';
+import { flushRecentRequests } from './dashboard/recent-requests-store.js';
+import { RecentRequests } from './dashboard/recent-requests.js';
 import { createClusterState, type ClusterState } from './cluster/cluster-state.js';
 import { InFlightTracker } from './lifecycle/in-flight.js';
 import { answerBadRequest } from './lifecycle/bad-request.js';
@@ -130,7 +133,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   // Handlers still settling a request when its connection was cut (a broken stream's usage): shutdown waits for them.
   const handlers = new InFlightTracker();
   const deploymentSaturation = new DeploymentSaturation(catalog.deployments(), cluster.deploymentSlots, config.saturation, metrics, clock);
+  const dashboard = startDashboard(config, cluster, live, adminKey, keys?.store, usage?.ledger, clock);
   const { listener } = createApp({
+    ...(dashboard ? { dashboard } : {}),
     handlers,
     saturation: new ReplicaSaturation(config.saturation, metrics, clock),
     deploymentSaturation,
@@ -240,6 +245,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       // recorder closes; they have nothing left to wait on, so this is short.
       await handlers.whenIdle(HANDLERS_SETTLE_MS);
       await embeddedProber?.close();
+      dashboard?.data.close();
       // Answers have ended: their records are written (or reported lost) before the connections close.
       await usage?.close();
       // The last requests' spans: exported within a bound (a collector that is down does not hold the drain).
@@ -270,6 +276,42 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     reloadConfig: (trigger = 'call') => reloads.reload(trigger),
     close,
   };
+}
+
+/**
+ * The dashboard's recent-requests ring and data, with an admin key and `dashboard.enabled`; in cluster mode the ring's
+ * new entries are copied to Redis by the cluster poll, off every request's path.
+ */
+function startDashboard(
+  config: GatewayConfig,
+  cluster: ClusterState,
+  live: LiveConfig,
+  adminKey: string | undefined,
+  keys: KeyStore | undefined,
+  ledger: UsageLedger | undefined,
+  clock: () => number,
+): { recent: RecentRequests; data: DashboardData } | undefined {
+  if (!adminKey || !config.dashboard.enabled) return undefined;
+  const recent = new RecentRequests({
+    capacity: config.dashboard.recentRequests,
+    replica: cluster.replica,
+    includePrompts: config.dashboard.includePrompts,
+    clock,
+    wallClock: Date.now,
+  });
+  const { redis, keys: redisKeys } = cluster;
+  if (redis && redisKeys) cluster.addPollTask?.(() => flushRecentRequests(redis, redisKeys, cluster.replica, recent));
+  const data = new DashboardData({
+    cluster,
+    // The deployments of the config serving now: a reload's new ones appear, removed ones go.
+    deployments: () => live.current.catalog.deployments(),
+    recent,
+    ...(keys ? { keys } : {}),
+    ...(ledger ? { ledger } : {}),
+    perKeyLimits: config.limits.perKey,
+    wallClock: Date.now,
+  });
+  return { recent, data };
 }
 
 /**

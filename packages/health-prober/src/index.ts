@@ -22,6 +22,8 @@ export type { WeightsState, WeightsStep, WeightsStore, WeightsUpdate } from './w
 export { RedisWeightsStore, WeightsConflictError } from './weights/redis-weights-store.js';
 export { nextWeightsDocument } from './weights/next-document.js';
 export { requireAdminKey } from './server/require-admin-key.js';
+export { failedAdminLoginsOf } from './server/failed-admin-logins.js';
+export { ADMIN_CHALLENGE, createAdminKeyCheck, presentedCredential } from './server/admin-auth.js';
 export { metricsGuard } from './server/metrics-guard.js';
 export type { MetricsGuardOptions } from './server/metrics-guard.js';
 export { configReloadCounter } from './telemetry/config-reload-metric.js';

@@ -43,6 +43,8 @@ export interface TestClusterOptions {
   /** Changes to the generated gateway config document before it is written. */
   configure?: (config: Record<string, unknown>) => void;
   nginx?: ClusterOptions['nginx'];
+  /** Extra environment for every replica and prober (e.g. DOSROUTER_ADMIN_KEY). */
+  gatewayEnvironment?: ClusterOptions['gatewayEnvironment'];
   onUnexpectedExit?: ClusterOptions['onUnexpectedExit'];
 }
 
@@ -127,6 +129,7 @@ export async function startTestCluster(options: TestClusterOptions): Promise<Tes
       keepLines: true,
       stopGraceMs: 10_000,
       ...(options.nginx === undefined ? {} : { nginx: options.nginx }),
+      ...(options.gatewayEnvironment === undefined ? {} : { gatewayEnvironment: options.gatewayEnvironment }),
       ...(options.onUnexpectedExit === undefined ? {} : { onUnexpectedExit: options.onUnexpectedExit }),
     });
     const started = cluster;

@@ -266,6 +266,25 @@ export class BreakerBoard {
     return states;
   }
 
+  /**
+   * Every circuit as the dashboard shows it: its state and, while open, why (`errors`: the error rate or a failed
+   * trial; `rate_limit`: a backend's 429 with Retry-After), since when and for how long still.
+   */
+  circuits(): Map<string, { state: BreakerState; cause?: OpenCause; openedAt?: number; remainingMs?: number }> {
+    const circuits = new Map<string, { state: BreakerState; cause?: OpenCause; openedAt?: number; remainingMs?: number }>();
+    for (const [id, state] of this.states()) {
+      if (state !== 'open') {
+        circuits.set(id, { state });
+        continue;
+      }
+      const cause = this.openCause.get(id);
+      const openedAt = this.openedAt.get(id);
+      const remainingMs = this.remainingMs(id);
+      circuits.set(id, { state, ...(cause ? { cause } : {}), ...(openedAt !== undefined ? { openedAt } : {}), ...(remainingMs !== undefined ? { remainingMs } : {}) });
+    }
+    return circuits;
+  }
+
   shutdown(): void {
     for (const breaker of this.breakers.values()) breaker.shutdown();
   }

@@ -56,6 +56,8 @@ export class ClusterPoller {
   private lastLeaseRenewal = 0;
   private deployments: readonly Deployment[];
   private weightedDeployments: readonly WeightedDeployment[];
+  /** Work that rides on a successful exchange (the dashboard's recent requests), each failing on its own. */
+  private readonly pollTasks: (() => Promise<void>)[] = [];
 
   constructor(private readonly options: ClusterPollerOptions) {
     this.snapshot = { ...EMPTY_SNAPSHOT, openCircuits: options.breakers.openIds };
@@ -83,6 +85,11 @@ export class ClusterPoller {
     await deleteReplicaInfo(redis.pipeline().zrem(keys.replicas(), replica).del(keys.inFlight(replica)), keys, replica)
       .exec()
       .catch(() => undefined);
+  }
+
+  /** Runs `task` after every successful exchange, off any request's path; its failure is its own (logged at debug). */
+  addPollTask(task: () => Promise<void>): void {
+    this.pollTasks.push(task);
   }
 
   /** One exchange; overlapping ticks are skipped (a slow Redis must not pile them up). */
@@ -140,6 +147,9 @@ export class ClusterPoller {
         this.lastLeaseRenewal = now;
       }
       health.markSuccess(startedAt);
+      for (const task of this.pollTasks) {
+        await task().catch((error: unknown) => this.options.logger.debug('a poll task failed', { error: error instanceof Error ? error.message : String(error) }));
+      }
     } catch (error) {
       health.markFailure(error);
       // Redis down: the last table stays in use until it is stale, then configured weights and the last stats read.

@@ -26,6 +26,7 @@ import {
   type ScriptCommands,
   type SpendReader,
   type StatsStore,
+  type WeightsDocument,
 } from '@dosrouter/shared';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
 import { BreakerBoard } from './breaker-board.js';
@@ -57,6 +58,12 @@ export interface ClusterState {
   /** This replica's info record (id, version, config revision, …) and the cluster's live ones. */
   readonly replicas: ReplicaDirectory;
   snapshot(): RoutingSnapshot;
+  /** Cluster mode: the key layout, for the stores that read other replicas' records (the dashboard). */
+  readonly keys?: RedisKeys;
+  /** Cluster mode: the prober's last weights document (health states, when published). */
+  weightsDocument?(): WeightsDocument | undefined;
+  /** Cluster mode: runs `task` after each successful poll (never on a request's path). */
+  addPollTask?(task: () => Promise<void>): void;
   /** A config reload changed the deployments: circuits, rolling stats and in-flight reads follow them. */
   useDeployments(deployments: readonly Deployment[]): void;
   /** Embedded mode: routes on a table the in-process prober computed. (Cluster mode reads the prober's from Redis.) */
@@ -239,7 +246,10 @@ async function createRedisState({ config, deployments, logger, metrics, replica 
     health,
     redis,
     replicas: redisReplicaDirectory(info, redis, keys, health),
+    keys,
     snapshot: () => poller.snapshot,
+    weightsDocument: () => weights.published,
+    addPollTask: (task) => poller.addPollTask(task),
     useDeployments: (next) => {
       breakers.useDeployments(next);
       poller.useDeployments(next);

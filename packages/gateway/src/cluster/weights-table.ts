@@ -23,6 +23,11 @@ export class WeightsTable {
     return true;
   }
 
+  /** The last document taken, for the dashboard: its health states and when it was published. */
+  get published(): WeightsDocument | undefined {
+    return this.document;
+  }
+
   get generation(): number | undefined {
     return this.document?.generation;
   }

@@ -326,6 +326,7 @@ export function createProxyHandler(
         });
         // The other racers: aborted by the winner (not retried), or failed on their own.
         for (const other of race.others) {
+          context.attemptEnded(other.deployment.id, other.result.ok ? 'ok' : other.result.error.code);
           const kind = other.result.ok || other.result.error.code === 'client_closed' ? 'failover' : failureKind(other.result.error, plan.retry.maxRetryAfterMs);
           sequence.failed(other.deployment, kind, clock());
         }
@@ -335,6 +336,7 @@ export function createProxyHandler(
         result = await start(deployment, shape, context).result;
       }
       deploymentSlot.release();
+      context.attemptEnded(deployment.id, result.ok ? 'ok' : result.error.code);
       if (result.ok) {
         // A stream that broke after its first byte did not commit an answer: its cost is settled here.
         if (!context.costSettled) context.settleCost();

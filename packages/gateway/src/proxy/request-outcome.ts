@@ -55,6 +55,15 @@ export interface RequestOutcome {
   readonly keyId?: string;
   /** The error code a client received, or the reason a stream ended early. */
   readonly errorCode?: string;
+  /** Each attempt that ended, oldest first: its deployment and `ok` or its error code (absent: none ended yet). */
+  readonly attemptLog?: readonly AttemptEnd[];
+}
+
+/** How one attempt ended. */
+export interface AttemptEnd {
+  readonly deployment: string;
+  /** `ok`, or the attempt's error code (`upstream_timeout`, `circuit_open`, …). */
+  readonly outcome: string;
 }
 
 const round = (milliseconds: number): number => Math.round(milliseconds * 100) / 100;

@@ -2,6 +2,7 @@ import type { Deployment, RoutePlan } from '@dosrouter/shared';
 import type { ConfigSnapshot } from '../reload/config-snapshot.js';
 import type { LiveConfig } from '../reload/live-config.js';
 import type { AttemptCharge, RequestOutcome } from '../proxy/request-outcome.js';
+import type { RecentRequests } from '../dashboard/recent-requests.js';
 import type { AccessLog } from '../telemetry/access-log.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
 import type { RequestTrace, RequestTracer } from '../telemetry/tracing/request-trace.js';
@@ -27,6 +28,8 @@ export interface RequestSinks {
   readonly handlers?: { enter(): void; leave(): void };
   /** Present when tracing is on (`telemetry.tracing`). */
   readonly tracer?: RequestTracer;
+  /** The dashboard's ring of finished requests; absent when the dashboard is off. */
+  readonly recent?: RecentRequests;
 }
 
 /** What a forwarded request is: set once it is validated. */
@@ -190,6 +193,12 @@ export class RequestContext {
     this.state.usageEstimated = estimated ? true : undefined;
   }
 
+  /** An attempt on `deploymentId` ended: `ok`, or its error code. */
+  attemptEnded(deploymentId: string, outcome: string): void {
+    // A new array each time: a hedge's forks copied the state and must not share the log being written.
+    this.state.attemptLog = [...(this.state.attemptLog ?? []), { deployment: deploymentId, outcome }];
+  }
+
   /** The error a client received, or why an answer ended early (the last one said is recorded). */
   failed(errorCode: string): void {
     this.state.errorCode = errorCode;
@@ -277,6 +286,7 @@ export class RequestContext {
       this.reported = true;
       this.sinks.metrics.recordRequest(this.state, status, at);
       this.sinks.accessLog?.write(this.state, this.method, status, at);
+      if (this.forwarding) this.sinks.recent?.add(this.state, this.plan, this.forwarding.proxied.body, status, at);
     }
     if (!this.handling) this.finish();
   }

@@ -23,13 +23,14 @@ export function registerExplainRoute(app: Express, context: RequestHandler | Req
     // A key refused every model answers the real request's 403 itself, with nothing of the plan: the deployments
     // it may not use are none of its business.
     if (error?.status === 403) throw error;
-    const explanation = explain(plan, snapshot, path);
+    const explanation = explainPlan(plan, snapshot, path);
     if (error) Object.assign(explanation, { error: error.toBody().error, status: error.status });
     response.json(explanation);
   });
 }
 
-function explain(plan: RoutePlan, snapshot: RoutingSnapshot, path: string): Record<string, unknown> {
+/** The explanation of a plan: what `/v1/router/explain` and the dashboard's explain box answer. */
+export function explainPlan(plan: RoutePlan, snapshot: RoutingSnapshot, path: string): Record<string, unknown> {
   const { profile } = plan.facts;
   return {
     object: 'router.explanation',

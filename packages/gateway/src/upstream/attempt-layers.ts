@@ -134,6 +134,8 @@ export function recordRollingStats(stats: StatsStore): AttemptLayer {
       ttftMs: firstToken === undefined ? undefined : firstToken - started,
       outputTokens: outcome.usage?.completionTokens,
       generationMs: firstToken === undefined ? undefined : ended - firstToken,
+      queueWaitMs: (outcome.queueWaitMs ?? 0) + (outcome.connectionWaitMs ?? 0),
+      costUsd: outcome.costUsd,
     });
     return result;
   }

@@ -542,6 +542,25 @@ export const configSchema = z.strictObject({
       retentionDays: z.number().int().min(1).max(3_660).default(400),
     })
     .prefault({}),
+  /** The read-only admin pages at `/dashboard` (docs/operations.md, "Dashboard"); they need DOSROUTER_ADMIN_KEY. */
+  dashboard: z
+    .strictObject({
+      /** Serve `/dashboard` and `/dashboard/api/*` (only when an admin key is set: without one they are 404s). */
+      enabled: z.boolean().default(true),
+      /**
+       * Finished requests each replica keeps for the "Recent requests" page (a ring: the oldest goes first). In cluster
+       * mode each replica copies its newest ones to a Redis list of the same length in its periodic poll.
+       */
+      recentRequests: z.number().int().min(0).max(10_000).default(200),
+      /**
+       * Keep the last user message's first 500 characters with each recent request. Off: no prompt text is kept or
+       * written to Redis.
+       */
+      includePrompts: z.boolean().default(false),
+      /** Hours a dashboard login (its session cookie) lasts. */
+      sessionHours: z.number().min(0.1).max(720).default(12),
+    })
+    .prefault({}),
   /** Embedded mode (no Redis): where API keys and usage totals are kept across restarts (docs/operations.md). */
   storage: z
     .strictObject({

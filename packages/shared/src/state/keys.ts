@@ -162,6 +162,14 @@ export class RedisKeys {
     return `${this.base}:{usage}:seen:${recordId}`;
   }
 
+  /**
+   * List (JSON entries, newest first): the requests one replica finished last, for the dashboard; written by that
+   * replica's poll, capped at `dashboard.recentRequests`. TTL: an hour, so a replica gone keeps no list for long.
+   */
+  recentRequests(replica: string): string {
+    return `${this.base}:{dashboard}:recent:${replica}`;
+  }
+
   /** Pub/sub channel announcing a new weights document (the message is the document). */
   weightsChannel(): string {
     return `${this.base}:events:weights`;

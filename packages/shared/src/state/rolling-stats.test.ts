@@ -17,3 +17,28 @@ describe('rolling stats: the time to first token percentiles', () => {
     expect(summarize(slow).ttftPercentilesMs?.p50).toBeUndefined();
   });
 });
+
+describe('rolling stats: latency percentiles, queue waits and cost', () => {
+  it('gives p50 and p99 of the latency as histogram bucket bounds', () => {
+    const totals = emptyTotals();
+    for (let index = 0; index < 98; index += 1) addSample(totals, { ok: true, latencyMs: 150 });
+    addSample(totals, { ok: true, latencyMs: 1_500 });
+    addSample(totals, { ok: false, latencyMs: 70_000 });
+    expect(summarize(totals).latencyPercentilesMs).toEqual({ p50: 200, p99: 2_000 });
+  });
+
+  it('averages the waits of the requests that waited only, and sums the cost', () => {
+    const totals = emptyTotals();
+    addSample(totals, { ok: true, latencyMs: 10, queueWaitMs: 30, costUsd: 0.001 });
+    addSample(totals, { ok: true, latencyMs: 10, queueWaitMs: 10, costUsd: 0.0005 });
+    addSample(totals, { ok: true, latencyMs: 10 });
+    const stats = summarize(totals);
+    expect(stats.queueWait).toEqual({ meanMs: 20, requests: 2 });
+    expect(stats.costUsd).toBeCloseTo(0.0015, 12);
+  });
+
+  it('has none of them in an empty window', () => {
+    const stats = summarize(emptyTotals());
+    expect([stats.latencyPercentilesMs, stats.queueWait, stats.costUsd]).toEqual([undefined, undefined, undefined]);
+  });
+});

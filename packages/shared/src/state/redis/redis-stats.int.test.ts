@@ -15,12 +15,12 @@ describe('rolling stats in Redis (the readStats script)', () => {
     replicaA.record('sim/a', { ok: true, latencyMs: 100, ttftMs: 20, outputTokens: 50, generationMs: 500 });
     replicaA.record('sim/a', { ok: false, latencyMs: 300 });
     replicaB.record('sim/a', { ok: true, latencyMs: 200, ttftMs: 40, outputTokens: 50, generationMs: 500 });
-    replicaB.record('sim/b', { ok: true, latencyMs: 10 });
+    replicaB.record('sim/b', { ok: true, latencyMs: 10, queueWaitMs: 40, costUsd: 0.002 });
     expect((await replicaB.read(['sim/a'], 60_000)).get('sim/a')?.requests).toBe(0);
     await Promise.all([replicaA.flush(), replicaB.flush()]);
     const stats = await replicaB.read(['sim/a', 'sim/b', 'sim/none'], 60_000);
-    expect(stats.get('sim/a')).toEqual({ requests: 3, errorRate: 1 / 3, meanLatencyMs: 200, meanTtftMs: 30, ttftPercentilesMs: { p50: 50, p90: 50, p95: 50, p99: 50 }, tokensPerSecond: 100 });
-    expect(stats.get('sim/b')).toMatchObject({ requests: 1, errorRate: 0, meanLatencyMs: 10 });
+    expect(stats.get('sim/a')).toEqual({ requests: 3, errorRate: 1 / 3, meanLatencyMs: 200, meanTtftMs: 30, ttftPercentilesMs: { p50: 50, p90: 50, p95: 50, p99: 50 }, tokensPerSecond: 100, latencyPercentilesMs: { p50: 200, p99: 500 } });
+    expect(stats.get('sim/b')).toMatchObject({ requests: 1, errorRate: 0, meanLatencyMs: 10, queueWait: { meanMs: 40, requests: 1 }, costUsd: 0.002 });
     expect(stats.get('sim/none')).toEqual({ requests: 0, errorRate: 0, meanLatencyMs: undefined, meanTtftMs: undefined, tokensPerSecond: undefined });
   });
 
