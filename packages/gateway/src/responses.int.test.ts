@@ -218,7 +218,17 @@ describe.each<Api>(['chat', 'responses'])('POST /v1/responses to an api: %s depl
     expect(types.filter((type) => type === 'response.created')).toHaveLength(1);
   });
 
-  it('ends a stream cut after its first event with an error event, and finalResponse() rejects', async () => {
+  it('explains a Responses body as POST /v1/responses would route it', async () => {
+    const explained = await fetch(`${harness.gateway.url}/v1/router/explain`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${client.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODEL, input: 'Explain me.', tools: [weatherTool] }),
+    });
+    expect(explained.status).toBe(200);
+    expect(await explained.json()).toMatchObject({ protocol: 'responses', requested_model: MODEL, request: { required_capabilities: ['tools'] } });
+  });
+
+  it('ends a stream cut after its first event with an error event', async () => {
     harness.simulator.injectFaults({ kind: 'stream_cut', count: 2 });
     const stream = await client.responses.create({ model: MODEL, input: 'Cut me off.', stream: true });
     const types: string[] = [];
@@ -226,6 +236,16 @@ describe.each<Api>(['chat', 'responses'])('POST /v1/responses to an api: %s depl
     harness.simulator.clearFaults();
     expect(types.at(-1)).toBe('error');
     expect(types).not.toContain('response.completed');
+    if (api === 'chat') expect(types.at(-2)).toBe('response.failed');
+    // The SDK's stream helper rejects: no final response that looks complete.
+    harness.simulator.injectFaults({ kind: 'stream_cut', count: 2 });
+    const helper = client.responses.stream({ model: MODEL, input: 'Cut me off again.' });
+    const outcome = await helper.finalResponse().then(
+      () => 'resolved',
+      () => 'rejected',
+    );
+    harness.simulator.clearFaults();
+    expect(outcome).toBe('rejected');
   });
 });
 
