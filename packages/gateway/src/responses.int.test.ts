@@ -218,16 +218,6 @@ describe.each<Api>(['chat', 'responses'])('POST /v1/responses to an api: %s depl
     expect(types.filter((type) => type === 'response.created')).toHaveLength(1);
   });
 
-  it('explains a Responses body as POST /v1/responses would route it', async () => {
-    const explained = await fetch(`${harness.gateway.url}/v1/router/explain`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${client.apiKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: MODEL, input: 'Explain me.', tools: [weatherTool] }),
-    });
-    expect(explained.status).toBe(200);
-    expect(await explained.json()).toMatchObject({ protocol: 'responses', requested_model: MODEL, request: { required_capabilities: ['tools'] } });
-  });
-
   it('ends a stream cut after its first event with an error event', async () => {
     harness.simulator.injectFaults({ kind: 'stream_cut', count: 2 });
     const stream = await client.responses.create({ model: MODEL, input: 'Cut me off.', stream: true });

@@ -3,25 +3,20 @@ import { effectiveWeight, expectedCost, type PlannedStep, type RoutePlan, type R
 import { planRequest, type PlanningDependencies } from '../proxy/plan-request.js';
 import { validateChatRequest } from '../validation/chat-request.js';
 import { validateMessagesRequest } from '../validation/messages-request.js';
-import { validateResponsesRequest } from '../validation/responses-request.js';
 
 /**
  * `POST /v1/router/explain`: the routing decision for a chat completion request, made exactly as the real request
  * would be (planRequest: same rules, classifier, filters, the caller's key, strategy and snapshot) but without
  * calling any backend. Strategies that draw at random (weighted, ties) may order differently on the next call; the
  * candidates' facts show why. A Messages body is explained as `POST /v1/messages` would route it when the request
- * says so: `?protocol=anthropic`, or an `anthropic-version` header (every Anthropic SDK sends one); a Responses body
- * as `POST /v1/responses` would route it: `?protocol=responses`, or a body with `input` and no `messages`.
+ * says so: `?protocol=anthropic`, or an `anthropic-version` header (every Anthropic SDK sends one).
  */
 export function registerExplainRoute(app: Express, context: RequestHandler | RequestHandler[], body: RequestHandler, dependencies: PlanningDependencies): void {
   app.post('/v1/router/explain', context, body, function explainRoute(request: Request, response: Response) {
-    const body = request.body as Record<string, unknown>;
     const messages = request.query.protocol === 'anthropic' || request.headers['anthropic-version'] !== undefined;
-    // A Responses body has `input` where a chat body has `messages`.
-    const responses = !messages && (request.query.protocol === 'responses' || (body.input !== undefined && body.messages === undefined));
-    const validate = messages ? validateMessagesRequest : responses ? validateResponsesRequest : validateChatRequest;
-    const proxied = validate(body);
-    const path = messages ? '/v1/messages' : responses ? '/v1/responses' : '/v1/chat/completions';
+    const validate = messages ? validateMessagesRequest : validateChatRequest;
+    const proxied = validate(request.body as Record<string, unknown>);
+    const path = messages ? '/v1/messages' : '/v1/chat/completions';
     const { plan, snapshot, unavailable } = planRequest(dependencies, 'chat/completions', path, proxied, request, response);
     const error = plan.attempts.length === 0 ? unavailable() : undefined;
     // A key refused every model answers the real request's 403 itself, with nothing of the plan: the deployments
@@ -37,7 +32,7 @@ function explain(plan: RoutePlan, snapshot: RoutingSnapshot, path: string): Reco
   const { profile } = plan.facts;
   return {
     object: 'router.explanation',
-    protocol: path === '/v1/messages' ? 'anthropic' : path === '/v1/responses' ? 'responses' : 'openai',
+    protocol: path === '/v1/messages' ? 'anthropic' : 'openai',
     requested_model: plan.requestedModel,
     target: { kind: plan.targetKind, name: plan.target },
     rule: plan.rule ?? null,
