@@ -331,3 +331,43 @@ describe('chat completions and Messages to an api: responses deployment', () => 
     expect(sentBodies(harness, 'responses').at(-1)).toMatchObject({ model: MODEL, stream: true, max_output_tokens: 100 });
   });
 });
+
+// One model on two deployments that speak different APIs: failing over between them is an ordinary failover, before
+// the first event, and the client's stream is in the protocol it asked for either way.
+describe('failover between an api: responses and an api: chat deployment', () => {
+  let harness: Harness;
+  let client: OpenAI;
+  beforeAll(async () => {
+    harness = await startHarness({
+      models: [{ id: MODEL, outputTokens: OUTPUT_TOKENS }],
+      configure: (config) => {
+        const backends = config.backends as Record<string, unknown>[];
+        const primary = backends[0]!;
+        primary.api = 'responses';
+        backends.push({ ...primary, name: 'chat-spare', api: 'chat' });
+        config.routing = { strategy: 'round-robin', retry: { attempts: 2, initialBackoffMs: 1, maxBackoffMs: 1, deadlineMs: 60_000 } };
+      },
+    });
+    client = harness.client();
+  });
+  afterAll(() => harness.close());
+
+  it('serves a streamed Response and a chat completion whichever deployment fails first', async () => {
+    for (let round = 0; round < 2; round += 1) {
+      harness.simulator.injectFaults({ kind: 'server_error', count: 1 });
+      const { data: stream, response } = await client.responses.create({ model: MODEL, input: `Round ${round}.`, stream: true }).withResponse();
+      const types: string[] = [];
+      for await (const event of stream) types.push(event.type);
+      expect(response.headers.get('x-dosrouter-attempts')).toBe('2');
+      expect(types.filter((type) => type === 'response.created')).toHaveLength(1);
+      expect(types.at(-1)).toBe('response.completed');
+      harness.simulator.injectFaults({ kind: 'server_error', count: 1 });
+      const { data: completion, response: chatResponse } = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: `Round ${round}.` }] }).withResponse();
+      expect(chatResponse.headers.get('x-dosrouter-attempts')).toBe('2');
+      expect(completion.choices[0]!.message.content!.length).toBeGreaterThan(0);
+    }
+    // Both deployments answered: each API served a request of each protocol.
+    expect(sentBodies(harness, 'chat').length).toBeGreaterThan(0);
+    expect(sentBodies(harness, 'responses').length).toBeGreaterThan(0);
+  });
+});
