@@ -3,7 +3,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordTestSecret } from '../../shared/src/test-support/log-archive.js';
-import { createClientKey, eventually, startHarness, type Harness } from './test-support/harness.js';
+import { accessLineOf, createClientKey, eventually, startHarness, type Harness } from './test-support/harness.js';
 
 const ADMIN_KEY = `admin-${randomBytes(12).toString('hex')}`;
 recordTestSecret(ADMIN_KEY);
@@ -74,6 +74,8 @@ describe.each<Api>(['chat', 'responses'])('POST /v1/responses to an api: %s depl
     expect(response.usage!.total_tokens).toBe(response.usage!.input_tokens + OUTPUT_TOKENS);
     const cost = Number(http.headers.get('x-dosrouter-cost-usd'));
     expect(cost).toBeCloseTo((response.usage!.input_tokens * PRICING.inputPerMTok + OUTPUT_TOKENS * PRICING.outputPerMTok) / 1e6, 12);
+    // The access line names the route and carries the usage the Response reports.
+    expect(await accessLineOf(harness.logs, http)).toMatchObject({ route: '/v1/responses', promptTokens: response.usage!.input_tokens, completionTokens: OUTPUT_TOKENS });
     const [sent] = sentBodies(harness, api);
     if (api === 'chat') {
       expect(sent).toMatchObject({ model: MODEL, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Say hello.' }] });
