@@ -86,6 +86,8 @@ describe('ChatStreamToResponses', () => {
     const last = run(text, text.length).at(-1)!;
     expect(last.type).toBe('response.incomplete');
     expect(last.response).toMatchObject({ status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' } });
+    // The backend reported no usage: unknown, not zero.
+    expect((last.response as Record<string, unknown>).usage).toBeNull();
   });
 
   it('turns the gateway error event into response.failed and an error event, and reads nothing after them', () => {

@@ -249,7 +249,7 @@ export function chatToResponse(completion: unknown, names: ResponseNames): Respo
     }
   }
   const model = typeof answer.model === 'string' && answer.model !== '' ? answer.model : names.model;
-  return { ...emptyResponse(names, model, 'completed'), ...statusOf(choice.finish_reason), output, usage: responseUsageOf(answer.usage), completed_at: names.createdAt };
+  return { ...emptyResponse(names, model, 'completed'), ...statusOf(choice.finish_reason), output, usage: isRecord(answer.usage) ? responseUsageOf(answer.usage) : null, completed_at: names.createdAt };
 }
 
 function textOf(value: unknown): string {
