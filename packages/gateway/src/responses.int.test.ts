@@ -13,6 +13,7 @@ const MODEL = 'sim-model';
 const OUTPUT_TOKENS = 12;
 /** $1 per million prompt tokens, $2 per million completion tokens. */
 const PRICING = { inputPerMTok: 1, outputPerMTok: 2 };
+
 type Api = 'chat' | 'responses';
 
 /** The request bodies the simulator received on the path the deployment's API calls, newest last. */
