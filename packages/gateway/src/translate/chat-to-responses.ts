@@ -1,6 +1,5 @@
 import { tokenCount } from '../usage/token-usage.js';
 import { invalidRequest, isRecord, type GatewayError } from '@dosrouter/shared';
-import { stringAt } from './openai-to-anthropic.js';
 
 /**
  * Chat Completions → Responses, for a chat completion (or a Messages request's Chat translation) routed to an `api:
@@ -120,6 +119,11 @@ function responsesToolChoice(choice: unknown): unknown {
   if (choice === 'none' || choice === 'auto' || choice === 'required') return choice;
   if (isRecord(choice) && isRecord(choice.function)) return { type: 'function', name: stringAt(choice.function.name, 'tool_choice.function.name') };
   throw invalidRequest('`tool_choice` must be none, auto, required or a function.', 'tool_choice', 'invalid_value');
+}
+
+function stringAt(value: unknown, param: string): string {
+  if (typeof value !== 'string') throw invalidRequest(`\`${param}\` must be a string.`, param, 'invalid_type');
+  return value;
 }
 
 /** Text content as a string: a string, or the text of an array of text parts. */
