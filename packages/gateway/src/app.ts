@@ -9,6 +9,7 @@ import { directRoutes } from './http/direct-routes.js';
 import type { InFlightTracker } from './lifecycle/in-flight.js';
 import type { Readiness } from './lifecycle/readiness.js';
 import type { AccessLog } from './telemetry/access-log.js';
+import type { RequestTracer } from './telemetry/tracing/request-trace.js';
 import { errorHandler } from './middleware/error-handler.js';
 import { anthropicRequestId } from './middleware/anthropic-request-id.js';
 import { jsonBody } from './middleware/json-body.js';
@@ -46,6 +47,8 @@ export interface AppDependencies extends ProxyDependencies {
   readonly handlers?: InFlightTracker;
   /** Usage totals for /admin/usage and /v1/usage; absent when usage recording is off. */
   readonly usageLedger?: UsageLedger;
+  /** Present when tracing is on (`telemetry.tracing`). */
+  readonly tracer?: RequestTracer;
   /** Stored responses (`store`, `previous_response_id`); absent, `previous_response_id` is refused. */
   readonly responsesState?: ResponsesState;
 }
@@ -85,6 +88,7 @@ export function createApp(dependencies: AppDependencies): GatewayApp {
       replica: dependencies.cluster.replica,
       clock,
       ...(dependencies.handlers ? { handlers: dependencies.handlers } : {}),
+      ...(dependencies.tracer ? { tracer: dependencies.tracer } : {}),
     },
     cors,
   });

@@ -49,6 +49,7 @@ import { GatewayMetrics } from './telemetry/metrics.js';
 import { DeploymentSaturation } from './saturation/deployment-saturation.js';
 import { ReplicaSaturation } from './saturation/replica-saturation.js';
 import { BackendRegistry } from './upstream/backend-registry.js';
+import { loadTracing } from './telemetry/tracing/start-tracing.js';
 
 export interface GatewayOptions {
   readonly config: GatewayConfig;
@@ -98,6 +99,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const { config } = options;
   const logger = options.logger ?? createLogger({ level: config.logging.level, service: 'gateway' });
   const clock = (): number => performance.now();
+  const startTracer = await loadTracing(config.telemetry.tracing);
   const metrics = new GatewayMetrics();
   const readiness = new Readiness();
   const catalog = new ModelCatalog(config);
@@ -115,6 +117,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const adminKey = options.adminKey ?? (process.env.DOSROUTER_ADMIN_KEY || undefined);
   const keys = await clientKeys(config, cluster, storage, adminKey, logger);
   const accessLog = config.logging.accessLog ? AccessLog.forLogger(logger, loggerDestination(logger), 'gateway') : undefined;
+  const tracer = startTracer?.({ replica: cluster.replica, logger, clock });
   // Handlers still settling a request when its connection was cut (a broken stream's usage): shutdown waits for them.
   const handlers = new InFlightTracker();
   const { listener } = createApp({
@@ -141,6 +144,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     spend,
     ...(spendObservations ? { spendObservations } : {}),
     ...(usage ? { usage: usage.recorder, usageLedger: usage.ledger } : {}),
+    ...(tracer ? { tracer } : {}),
   });
   const serverOptions = {
     maxHeaderSize: config.server.maxHeaderBytes,
@@ -195,6 +199,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       await embeddedProber?.close();
       // Answers have ended: their records are written (or reported lost) before the connections close.
       await usage?.close();
+      // The last requests' spans: exported within a bound (a collector that is down does not hold the drain).
+      await tracer?.shutdown();
       await keys?.store.close();
       await storage?.close();
       await cluster.close();
