@@ -1,5 +1,6 @@
 import { tokenCount } from '../usage/token-usage.js';
 import { invalidRequest, isRecord, type GatewayError } from '@dosrouter/shared';
+import { maxTokensOf, stringAt } from './chat-request-parts.js';
 
 /**
  * Chat Completions → Responses, for a chat completion (or a Messages request's Chat translation) routed to an `api:
@@ -16,8 +17,8 @@ export function toResponsesRequest(body: Record<string, unknown>, stream: boolea
   const input: Item[] = [];
   (body.messages as unknown[]).forEach((message, index) => input.push(...itemsOf(message, `messages[${index}]`)));
   const request: Record<string, unknown> = { model, input, store: body.store === true };
-  const maxTokens = body.max_completion_tokens ?? body.max_tokens;
-  if (typeof maxTokens === 'number') request.max_output_tokens = maxTokens;
+  const maxTokens = maxTokensOf(body);
+  if (maxTokens !== undefined) request.max_output_tokens = maxTokens;
   for (const field of ['temperature', 'top_p', 'parallel_tool_calls', 'user', 'safety_identifier', 'prompt_cache_key', 'service_tier', 'metadata'] as const) {
     if (body[field] !== undefined && body[field] !== null) request[field] = body[field];
   }
@@ -119,11 +120,6 @@ function responsesToolChoice(choice: unknown): unknown {
   if (choice === 'none' || choice === 'auto' || choice === 'required') return choice;
   if (isRecord(choice) && isRecord(choice.function)) return { type: 'function', name: stringAt(choice.function.name, 'tool_choice.function.name') };
   throw invalidRequest('`tool_choice` must be none, auto, required or a function.', 'tool_choice', 'invalid_value');
-}
-
-function stringAt(value: unknown, param: string): string {
-  if (typeof value !== 'string') throw invalidRequest(`\`${param}\` must be a string.`, param, 'invalid_type');
-  return value;
 }
 
 /** Text content as a string: a string, or the text of an array of text parts. */
