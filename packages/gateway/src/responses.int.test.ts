@@ -4,7 +4,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordTestSecret } from '../../shared/src/test-support/log-archive.js';
 import { outputText, weatherTool } from './test-support/responses-fixtures.js';
-import { createClientKey, eventually, startHarness, type Harness } from './test-support/harness.js';
+import { accessLineOf, createClientKey, eventually, startHarness, type Harness } from './test-support/harness.js';
 
 const ADMIN_KEY = `admin-${randomBytes(12).toString('hex')}`;
 recordTestSecret(ADMIN_KEY);
