@@ -19,6 +19,8 @@ import { replicaHeader } from './middleware/replica-header.js';
 import { registerCorsPreflight } from './middleware/security-headers.js';
 import { createProxyHandler, type ProxyDependencies } from './proxy/proxy-handler.js';
 import { messagesIngress } from './proxy/ingress/messages-ingress.js';
+import { responsesIngress } from './proxy/ingress/responses-ingress.js';
+import { previousResponses, type ResponsesState } from './proxy/ingress/responses-state.js';
 import { registerCountTokensRoute } from './routes/count-tokens.js';
 import { registerExplainRoute } from './routes/explain.js';
 import { registerHealthRoutes } from './routes/health.js';
@@ -32,6 +34,7 @@ import { validateChatRequest } from './validation/chat-request.js';
 import { validateCompletionRequest } from './validation/completion-request.js';
 import { validateEmbeddingRequest } from './validation/embedding-request.js';
 import { validateMessagesRequest } from './validation/messages-request.js';
+import { validateResponsesRequest } from './validation/responses-request.js';
 
 export interface AppDependencies extends ProxyDependencies {
   /** The config the process started with: what only a restart changes (the server's settings). */
@@ -54,6 +57,8 @@ export interface AppDependencies extends ProxyDependencies {
   readonly tracer?: RequestTracer;
   /** The dashboard's ring of recent requests and its data; absent when it is off or there is no admin key. */
   readonly dashboard?: { readonly recent: RecentRequests; readonly data: DashboardData };
+  /** Stored responses (`store`, `previous_response_id`); absent, `previous_response_id` is refused. */
+  readonly responsesState?: ResponsesState;
 }
 
 /** What the servers run: the Express app, and the listener that serves the proxy routes beside it. */
@@ -106,6 +111,11 @@ export function createApp(dependencies: AppDependencies): GatewayApp {
     ['/v1/chat/completions', [...context, body, createProxyHandler(dependencies, 'chat/completions', validateChatRequest)]],
     ['/v1/completions', [...context, body, createProxyHandler(dependencies, 'completions', validateCompletionRequest)]],
     ['/v1/embeddings', [...context, body, createProxyHandler(dependencies, 'embeddings', validateEmbeddingRequest)]],
+    // OpenAI's Responses API: routed, limited and recorded as its Chat translation is (docs/protocols.md).
+    [
+      '/v1/responses',
+      [...context, body, previousResponses(dependencies.responsesState), createProxyHandler(dependencies, 'chat/completions', validateResponsesRequest, responsesIngress, '/v1/responses')],
+    ],
   ]);
   for (const [path, handlers] of proxyRoutes) app.post(path, handlers);
   // Anthropic's Messages API: routed, limited and recorded as its Chat translation is (docs/protocols.md). It stays

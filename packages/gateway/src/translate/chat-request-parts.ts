@@ -1,8 +1,8 @@
 import { invalidRequest, isRecord } from '@dosrouter/shared';
 
 /**
- * Readers of a Chat Completions request's fields that every egress translation (Messages, Gemini) needs the same
- * way: each throws a 400 GatewayError naming the field when the value is not what Chat Completions allows.
+ * Readers of a Chat Completions request's fields that every egress translation (Messages, Gemini, Responses) needs
+ * the same way: each throws a 400 GatewayError naming the field when the value is not what Chat Completions allows.
  */
 
 export function stringAt(value: unknown, param: string): string {

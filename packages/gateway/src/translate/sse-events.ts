@@ -8,6 +8,11 @@ export class SseCutter {
   private pending = '';
   private readonly decoder = new StringDecoder('utf8');
 
+  /** The characters of the event not complete yet: what a caller bounds. */
+  get pendingLength(): number {
+    return this.pending.length;
+  }
+
   cut(chunk: Buffer | string): string {
     let text = this.pending + (typeof chunk === 'string' ? chunk : this.decoder.write(chunk));
     if (text.includes('\r')) text = text.replace(/\r\n/g, '\n');
@@ -43,4 +48,18 @@ export function parseSseEvent(event: string): { name: string | undefined; data: 
     }
   }
   return { name, data: data?.trim() };
+}
+
+/**
+ * Feeds one piece of a stream through an event-by-event translation: cuts it with `cutter`, translates every event it
+ * completes with `translate` until `ended()` (nothing is read after a translation's last event), and returns the
+ * translated events joined ('' when none).
+ */
+export function translateEvents(cutter: SseCutter, chunk: Buffer | string, translate: (event: string) => string, ended: () => boolean): string {
+  let out = '';
+  forEachEvent(cutter.cut(chunk), (event) => {
+    out += translate(event);
+    return !ended();
+  });
+  return out;
 }

@@ -16,6 +16,14 @@ export const ANTHROPIC_VERSION = '2023-06-01';
 /** A `kind: anthropic` backend's base URL when none is configured. */
 export const ANTHROPIC_BASE_URL = 'https://api.anthropic.com';
 
+/**
+ * The API a `kind: openai` backend's generation requests use. `chat` (the default): Chat Completions, which every
+ * OpenAI-compatible server speaks; a Responses request is translated to it. `responses`: OpenAI's Responses API
+ * (`POST {baseUrl}/responses`), to which a Responses request passes through and a chat completion is translated.
+ */
+export const backendApiSchema = z.enum(['chat', 'responses']);
+export type BackendApi = z.infer<typeof backendApiSchema>;
+
 /** A `kind: gemini` backend's base URL when none is configured: the Gemini Developer API, version v1beta. */
 export const GEMINI_BASE_URL = 'https://generativelanguage.googleapis.com/v1beta';
 
@@ -38,6 +46,7 @@ export type BackendOperation =
   | 'completions'
   | 'embeddings'
   | 'models'
+  | 'responses'
   | 'messages'
   | 'messages/count_tokens'
   | 'generateContent'
@@ -45,7 +54,7 @@ export type BackendOperation =
 
 /** Each kind's path, below its base URL, of the operations it serves natively. */
 const OPERATION_PATHS: Readonly<Record<BackendKind, Partial<Record<BackendOperation, string>>>> = {
-  openai: { 'chat/completions': 'chat/completions', completions: 'completions', embeddings: 'embeddings', models: 'models' },
+  openai: { 'chat/completions': 'chat/completions', completions: 'completions', embeddings: 'embeddings', models: 'models', responses: 'responses' },
   anthropic: { messages: 'v1/messages', 'messages/count_tokens': 'v1/messages/count_tokens', models: 'v1/models' },
   // `{model}` is the backend's model id; a stream is asked for as server-sent events (`alt=sse`), not a JSON array.
   gemini: { models: 'models', generateContent: 'models/{model}:generateContent', streamGenerateContent: 'models/{model}:streamGenerateContent?alt=sse' },
