@@ -93,6 +93,9 @@ describe('chat completions to a native Anthropic deployment', () => {
     expect(data.choices[0]!.finish_reason).toBe('stop');
     expect(data.usage!.completion_tokens).toBe(12);
     expect(data.usage!.total_tokens).toBe(data.usage!.prompt_tokens + 12);
+    // Reported usage: the access line has no usageEstimated flag.
+    expect(await accessLineOf(setup.harness.logs, response)).toMatchObject({ completionTokens: 12 });
+    expect(await accessLineOf(setup.harness.logs, response)).not.toHaveProperty('usageEstimated');
     const sent = lastMessagesRequest(setup.claude)!;
     expect(sent.headers).toMatchObject({ 'x-api-key': SIMULATOR_KEY, 'anthropic-version': '2023-06-01' });
     expect(sent.headers).not.toHaveProperty('authorization');
@@ -135,6 +138,7 @@ describe('chat completions to a native Anthropic deployment', () => {
       // Counted by the gateway from the text it relayed: nothing was reported, and zero would be wrong.
       expect(line['promptTokens']).toBeGreaterThan(0);
       expect(line['completionTokens']).toBeGreaterThanOrEqual(12);
+      expect(line['usageEstimated']).toBe(true);
     }
     let totals: { requests: number; estimated_requests: number; completion_tokens: number } | undefined;
     await eventually(async () => {

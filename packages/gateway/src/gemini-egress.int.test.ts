@@ -237,6 +237,7 @@ describe('chat completions to a native Gemini deployment', () => {
       // Counted by the gateway from the text it relayed: nothing was reported, and zero would be wrong.
       expect(line!['promptTokens']).toBeGreaterThan(0);
       expect(line!['completionTokens']).toBeGreaterThan(0);
+      expect(line!['usageEstimated']).toBe(true);
     }
   });
 
