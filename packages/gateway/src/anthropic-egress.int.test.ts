@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import OpenAI from 'openai';
 import type { ChatCompletionChunk, ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSimulator, type SimulatedModel, type Simulator } from '@dosrouter/provider-sim';
-import { SIMULATOR_KEY, captureApiError, eventually, startHarness, type Harness } from './test-support/harness.js';
+import { recordTestSecret } from '../../shared/src/test-support/log-archive.js';
+import { SIMULATOR_KEY, accessLineOf, captureApiError, createClientKey, eventually, startHarness, type Harness } from './test-support/harness.js';
 
 /**
  * Chat completions from the official `openai` client to a deployment of a `kind: anthropic` backend: the provider
@@ -15,6 +17,8 @@ type Config = Record<string, unknown> & { backends: Record<string, unknown>[] };
 const MODEL = 'claude-model';
 const CLAUDE = `claude/${MODEL}`;
 const OPENAI = `openai/${MODEL}`;
+const ADMIN_KEY = `admin-${randomBytes(12).toString('hex')}`;
+recordTestSecret(ADMIN_KEY);
 const FAST_RETRY = { attempts: 3, initialBackoffMs: 50, maxBackoffMs: 100, deadlineMs: 5_000 };
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
 const WEATHER: ChatCompletionTool = {
@@ -36,10 +40,13 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map(({ harness, openai }) => Promise.all([harness.close(), openai?.close()])));
 });
 
-async function start(options: { openai?: boolean; anthropic?: Record<string, unknown>; models?: SimulatedModel[]; configure?: (config: Config) => void } = {}): Promise<Setup> {
+async function start(
+  options: { openai?: boolean; anthropic?: Record<string, unknown>; models?: SimulatedModel[]; adminKey?: string; configure?: (config: Config) => void } = {},
+): Promise<Setup> {
   const openai = options.openai ? await startSimulator({ models: [{ id: MODEL, outputTokens: 12 }], apiKey: SIMULATOR_KEY }) : undefined;
   const harness = await startHarness({
     models: options.models ?? [{ id: MODEL, outputTokens: 12 }],
+    ...(options.adminKey ? { adminKey: options.adminKey } : {}),
     configure: (raw) => {
       const config = raw as Config;
       const claude = config.backends[0]!;
@@ -86,6 +93,9 @@ describe('chat completions to a native Anthropic deployment', () => {
     expect(data.choices[0]!.finish_reason).toBe('stop');
     expect(data.usage!.completion_tokens).toBe(12);
     expect(data.usage!.total_tokens).toBe(data.usage!.prompt_tokens + 12);
+    // Reported usage: the access line has no usageEstimated flag.
+    expect(await accessLineOf(setup.harness.logs, response)).toMatchObject({ completionTokens: 12 });
+    expect(await accessLineOf(setup.harness.logs, response)).not.toHaveProperty('usageEstimated');
     const sent = lastMessagesRequest(setup.claude)!;
     expect(sent.headers).toMatchObject({ 'x-api-key': SIMULATOR_KEY, 'anthropic-version': '2023-06-01' });
     expect(sent.headers).not.toHaveProperty('authorization');
@@ -112,6 +122,33 @@ describe('chat completions to a native Anthropic deployment', () => {
     const withoutUsage = await readStream(await setup.client.chat.completions.create({ model: MODEL, messages, stream: true }));
     expect(withoutUsage.every((chunk) => chunk.usage === undefined || chunk.usage === null)).toBe(true);
     expect(withoutUsage.at(-1)!.choices[0]!.finish_reason).toBe('stop');
+  });
+
+  it('estimates the tokens of an answer and a stream whose Anthropic backend reported no usage, and marks them estimated', async () => {
+    const setup = await start({ models: [{ id: MODEL, outputTokens: 12, reportsUsage: false }], adminKey: ADMIN_KEY });
+    const key = await createClientKey(setup.harness.gateway.url, ADMIN_KEY, { name: 'no usage' });
+    const client = new OpenAI({ apiKey: key.secret, baseURL: `${setup.harness.gateway.url}/v1`, maxRetries: 0, timeout: 20_000 });
+    const messages: ChatCompletionMessageParam[] = [{ role: 'user', content: 'How many tokens?' }];
+    const whole = await client.chat.completions.create({ model: MODEL, messages }).withResponse();
+    const streamed = await client.chat.completions.create({ model: MODEL, messages, stream: true, stream_options: { include_usage: true } }).withResponse();
+    const chunks = await readStream(streamed.data);
+    expect(chunks.at(-1)!.choices[0]!.finish_reason).toBe('stop');
+    for (const response of [whole.response, streamed.response]) {
+      const line = await accessLineOf(setup.harness.logs, response);
+      // Counted by the gateway from the text it relayed: nothing was reported, and zero would be wrong.
+      expect(line['promptTokens']).toBeGreaterThan(0);
+      expect(line['completionTokens']).toBeGreaterThanOrEqual(12);
+      expect(line['usageEstimated']).toBe(true);
+    }
+    let totals: { requests: number; estimated_requests: number; completion_tokens: number } | undefined;
+    await eventually(async () => {
+      const answer = await fetch(`${setup.harness.gateway.url}/admin/usage?key=${key.id}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+      const body = (await answer.json()) as { totals: NonNullable<typeof totals>; pending_records: number };
+      totals = body.totals;
+      return body.pending_records === 0 && totals.requests === 2;
+    }, 10_000);
+    expect(totals).toMatchObject({ requests: 2, estimated_requests: 2 });
+    expect(totals!.completion_tokens).toBeGreaterThanOrEqual(24);
   });
 
   it('carries a tool call round trip: tool_use back as a tool call, the tool result as tool_result with its id', async () => {

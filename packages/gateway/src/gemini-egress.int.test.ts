@@ -237,6 +237,7 @@ describe('chat completions to a native Gemini deployment', () => {
       // Counted by the gateway from the text it relayed: nothing was reported, and zero would be wrong.
       expect(line!['promptTokens']).toBeGreaterThan(0);
       expect(line!['completionTokens']).toBeGreaterThan(0);
+      expect(line!['usageEstimated']).toBe(true);
     }
   });
 
@@ -366,5 +367,36 @@ describe('Messages requests to a native Gemini deployment', () => {
     expect(final.stop_reason).toBe('end_turn');
     expect(final.usage.output_tokens).toBe(12);
     expect(lastGeminiRequest(setup.google)!.path).toBe(`/v1beta/models/${MODEL}:streamGenerateContent`);
+  });
+
+  it("counts tokens with Gemini's countTokens: the prompt generateContent then bills", async () => {
+    const setup = await start();
+    const client = anthropicClient(setup);
+    const prompt = { system: 'Be brief.', messages: [{ role: 'user' as const, content: 'How many tokens is this question?' }] };
+    const { data, response } = await client.messages.countTokens({ model: MODEL, ...prompt }).withResponse();
+    expect(response.headers.get('x-dosrouter-token-count')).toBe('native');
+    expect(response.headers.get('x-dosrouter-deployment')).toBe(GEMINI);
+    const sent = lastGeminiRequest(setup.google)!;
+    expect(sent.path).toBe(`/v1beta/models/${MODEL}:countTokens`);
+    expect(sent.headers).toMatchObject({ 'x-goog-api-key': SIMULATOR_KEY });
+    expect(sent.body).toEqual({
+      generateContentRequest: {
+        model: `models/${MODEL}`,
+        systemInstruction: { parts: [{ text: 'Be brief.' }] },
+        contents: [{ role: 'user', parts: [{ text: 'How many tokens is this question?' }] }],
+      },
+    });
+    const message = await client.messages.create({ model: MODEL, max_tokens: 50, ...prompt });
+    expect(data.input_tokens).toBe(message.usage.input_tokens);
+  });
+
+  it('answers the estimate when Gemini cannot count', async () => {
+    // The backend names a model the simulator does not serve: countTokens answers 404.
+    const setup = await start({ configure: (config) => Object.assign((config.backends[0]!.models as Record<string, unknown>[])[0]!, { upstreamModel: 'gemini-unknown' }) });
+    const { data, response } = await anthropicClient(setup).messages.countTokens({ model: MODEL, messages: [{ role: 'user', content: 'Count me anyway' }] }).withResponse();
+    expect(response.headers.get('x-dosrouter-token-count')).toBe('estimate');
+    expect(data.input_tokens).toBeGreaterThan(0);
+    expect(lastGeminiRequest(setup.google)!.path).toBe('/v1beta/models/gemini-unknown:countTokens');
+    await eventually(() => setup.harness.logs.lines.some((line) => line['message'] === 'gemini countTokens failed; answering the estimate' && line['error'] === 'status 404'), 10_000);
   });
 });

@@ -21,7 +21,8 @@ export interface SimulatedModel {
   /**
    * Whether answers carry usage. Default true. False stands in for backends (some vLLM or Ollama setups) that report
    * none, so the gateway has to estimate tokens itself: bodies have no `usage` field and streams send no usage chunk
-   * (nor the per-chunk `"usage":null`), even when the request asks for `stream_options.include_usage`.
+   * (nor the per-chunk `"usage":null`), even when the request asks for `stream_options.include_usage`. The Messages
+   * API then sends a message, message_start and message_delta without `usage`; the Gemini API no `usageMetadata`.
    */
   reportsUsage?: boolean;
   /**

@@ -1,13 +1,12 @@
 import type { ServerResponse } from 'node:http';
 import { GatewayError } from '@dosrouter/shared';
 import { totalsOf } from '../proxy/request-outcome.js';
-import type { AttemptInput, AttemptResult } from '../upstream/attempt.js';
+import type { AttemptInput } from '../upstream/attempt.js';
+import { RelaySink } from '../upstream/relay-sink.js';
 import { SseScanner } from '../upstream/sse-scanner.js';
 import { endWithErrorEvent } from '../upstream/stream-relay.js';
 import { fromTransportError, malformedAnswer, streamInterrupted, type Deadline } from '../upstream/upstream-error.js';
 import type { RelayedUpstream } from '../upstream/anthropic-egress.js';
-import type { BodySink } from '../upstream/upstream-request.js';
-import { StreamTokenEstimate } from '../usage/estimate-usage.js';
 import type { ContinuationRewriter } from './continuation-events.js';
 import { eventData } from './delivered-stream.js';
 import { usageChunkData } from './merged-usage.js';
@@ -20,34 +19,23 @@ import type { BreakCause, StreamRecovery } from './stream-recovery.js';
  * stream as one answer: the usage of every attempt in one usage chunk (when the client asked for usage), the
  * attempts in a last comment event and a trailer, then `[DONE]`.
  */
-export class ContinuationRelay implements BodySink {
+export class ContinuationRelay extends RelaySink {
   private readonly scanner: SseScanner;
-  private readonly estimate = new StreamTokenEstimate();
   private readonly recovery: StreamRecovery;
-  private finished = false;
   private readonly resumeUpstream = (): void => this.upstream.resume();
-  private resolve: (result: AttemptResult) => void = () => undefined;
-  private reject: (error: unknown) => void = () => undefined;
 
   constructor(
-    private readonly input: AttemptInput,
+    input: AttemptInput,
     private readonly rewriter: ContinuationRewriter,
-    private readonly upstream: RelayedUpstream,
+    upstream: RelayedUpstream,
     private readonly response: ServerResponse,
-    private readonly timedOut: () => Deadline,
-    private readonly firstTokenArrived: () => void,
+    timedOut: () => Deadline,
+    firstTokenArrived: () => void,
   ) {
+    super(input, upstream, timedOut, firstTokenArrived);
     if (!input.recovery) throw new Error('a continuation without its stream recovery');
     this.recovery = input.recovery;
     this.scanner = new SseScanner(false, { holdDone: true, onEvent: (data) => this.estimate.add(data) });
-  }
-
-  run(): Promise<AttemptResult> {
-    return new Promise((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-      this.upstream.pipe(this);
-    });
   }
 
   data(chunk: Buffer): void {
@@ -84,9 +72,7 @@ export class ContinuationRelay implements BodySink {
     if (!this.rewriter.finished || this.scanner.errorSeen) return this.failed(streamInterrupted(this.input.deployment.id), 'cut');
     this.settleUsage();
     const { context } = this.input;
-    context.upstreamEnded();
-    this.stop();
-    context.commitAnswer(200).then(() => {
+    this.commitThen(() => {
       const totals = totalsOf(context.outcome);
       let ending = '';
       if (this.recovery.includeUsage && this.recovery.transcript) {
@@ -99,8 +85,7 @@ export class ContinuationRelay implements BodySink {
         this.response.addTrailers({ 'x-dosrouter-attempts': attempts });
         this.response.end(`${ending}data: [DONE]\n\n`);
       }
-      this.resolve({ ok: true });
-    }, this.reject);
+    });
   }
 
   error(error: Error): void {
@@ -137,20 +122,12 @@ export class ContinuationRelay implements BodySink {
     this.upstream.abort(error);
   }
 
-  /** The backend's usage, or the gateway's count of what it streamed. */
   private settleUsage(): void {
-    const { context } = this.input;
-    if (this.scanner.usage || this.scanner.forwardedBytes === 0) context.usageSettled(this.scanner.usage, false);
-    else context.usageSettled(context.estimateUsage({ completionTokens: this.estimate.completionTokens() }), true);
+    this.settleUsageOf(this.scanner.usage, this.scanner.forwardedBytes > 0);
   }
 
-  private finish(result: AttemptResult): void {
-    this.stop();
-    this.resolve(result);
-  }
-
-  private stop(): void {
-    this.finished = true;
+  protected override stop(): void {
+    super.stop();
     this.response.off('drain', this.resumeUpstream);
   }
 }

@@ -58,6 +58,9 @@ export class AccessLog {
         cacheReadTokens: outcome.usage?.cacheReadTokens,
         cacheWriteTokens: outcome.usage?.cacheWriteTokens,
         costUsd: totals?.costUsd ?? outcome.costUsd,
+        // The tokens are the gateway's count (the backend reported none): `true`, else left out, as the record's
+        // `estimated`. Nothing is built for it: the outcome carries `true` or undefined, the totals a boolean.
+        usageEstimated: (totals?.estimated ?? outcome.usageEstimated) || undefined,
         errorCode: outcome.errorCode,
       }),
     );

@@ -87,6 +87,15 @@ describe('AnthropicToChatStream', () => {
     expect(events.at(-1)).toBe('[DONE]');
   });
 
+  it('leaves the usage chunk out of a stream that reported no usage, even when asked', () => {
+    const unreported = THINKING_STREAM.toString('utf8').replace(/,"usage":\{[^}]*\}/g, '');
+    expect(unreported).not.toContain('"usage"');
+    const { events } = run(Buffer.from(unreported), 4096);
+    expect(events.some((event) => typeof event === 'object' && event !== null && 'usage' in event)).toBe(false);
+    expect(events.at(-2)).toMatchObject({ choices: [{ finish_reason: 'stop' }] });
+    expect(events.at(-1)).toBe('[DONE]');
+  });
+
   it('reads CRLF line ends', () => {
     const { events } = run(Buffer.from(THINKING_STREAM.toString('utf8').replace(/\n/g, '\r\n')), 5);
     expect(deltas(events)).toHaveLength(5);

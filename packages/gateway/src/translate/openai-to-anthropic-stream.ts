@@ -31,12 +31,14 @@ export interface ChatStreamOptions {
  *
  * message_start → the role chunk; text_delta → `content`; thinking_delta → `reasoning_content`; a tool_use block
  * → a tool call (`index`, `id`, `name`) whose input_json_delta pieces are its `arguments`; message_delta → the stop
- * reason and usage; message_stop → the finish chunk, the usage chunk when asked for, and `[DONE]`; ping → an SSE
+ * reason and usage; message_stop → the finish chunk, the usage chunk when asked for (and reported), and `[DONE]`; ping → an SSE
  * comment; error → an OpenAI-shaped error event. Unknown event types are skipped, as Anthropic's versioning asks.
  */
 export class AnthropicToChatStream {
   /** Messages' usage as last reported (message_start, then each message_delta's cumulative counts). */
   readonly usage: MessagesUsage = {};
+  /** message_start or a message_delta carried usage: a backend that reports none leaves the count to the gateway. */
+  private usageReported = false;
   stopReason: string | null = null;
   /** message_stop arrived: the answer is complete. */
   stopped = false;
@@ -154,12 +156,14 @@ export class AnthropicToChatStream {
   private finished(): string {
     this.stopped = true;
     let out = this.chunk({}, finishReasonOf(this.stopReason));
-    if (this.options.includeUsage) out += this.chunks.usage(chatUsageOf(this.usage));
+    // A stream that reported no usage gets no usage chunk: the gateway then estimates its tokens.
+    if (this.options.includeUsage && this.usageReported) out += this.chunks.usage(chatUsageOf(this.usage));
     return `${out}data: [DONE]\n\n`;
   }
 
   private addUsage(usage: unknown): void {
     if (!isRecord(usage)) return;
+    this.usageReported = true;
     for (const name of ['input_tokens', 'output_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens'] as const) {
       const value = usage[name];
       if (typeof value === 'number') this.usage[name] = value;

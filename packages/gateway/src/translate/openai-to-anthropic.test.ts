@@ -276,6 +276,12 @@ describe('toChatCompletion', () => {
     expect(completion.choices[0]!.finish_reason).toBe(finishReason);
   });
 
+  it('gives an answer that reported no usage no usage, for the gateway to estimate rather than record zero', () => {
+    const { usage: _reported, ...unreported } = RESPONSE;
+    expect(toChatCompletion(unreported as typeof RESPONSE, 0)).not.toHaveProperty('usage');
+    expect(toChatCompletion(RESPONSE, 0)).toHaveProperty('usage');
+  });
+
   it('counts usage without cache fields as plain input', () => {
     expect(chatUsageOf({ input_tokens: 10, output_tokens: 5 })).toMatchObject({ prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, prompt_tokens_details: { cached_tokens: 0 } });
   });

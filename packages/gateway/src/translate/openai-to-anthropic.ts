@@ -361,6 +361,7 @@ export function toChatCompletion(message: Message, created: number): Record<stri
     created,
     model: message.model,
     choices: [{ index: 0, message: assistant, logprobs: null, finish_reason: finishReasonOf(message.stop_reason) }],
-    usage: chatUsageOf(message.usage),
+    // No usage reported, no usage: the gateway then estimates the tokens rather than record none.
+    ...(isRecord(message.usage) ? { usage: chatUsageOf(message.usage) } : {}),
   };
 }

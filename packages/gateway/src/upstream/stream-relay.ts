@@ -2,12 +2,11 @@ import { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { GatewayError } from '@dosrouter/shared';
 import type { RequestContext } from '../request/request-context.js';
-import { StreamTokenEstimate } from '../usage/estimate-usage.js';
 import type { BreakCause } from '../recovery/stream-recovery.js';
 import { OPENAI_DIALECT, type AnswerDialect, type StreamScanner } from './answer-dialect.js';
 import type { RelayedUpstream } from './anthropic-egress.js';
-import type { AnswerWriter, AttemptInput, AttemptResult } from './attempt.js';
-import type { BodySink } from './upstream-request.js';
+import type { AnswerWriter, AttemptInput } from './attempt.js';
+import { RelaySink } from './relay-sink.js';
 import { clientClosed, fromTransportError, malformedAnswer, streamInterrupted, type Deadline } from './upstream-error.js';
 
 const CRLF = Buffer.from('\r\n');
@@ -18,22 +17,20 @@ const CRLF = Buffer.from('\r\n');
  * or promise per chunk in between. A client slower than the backend pauses the backend's socket until the response
  * drains. Events before the first token are held back, so that a deployment that never produces one can still be
  * failed over (the client has seen nothing); `[DONE]` is held back too, and sent once the usage record is committed.
- * Completion tokens are estimated as the events pass ({@link StreamTokenEstimate}), for a backend that reports no
- * usage or a stream that ends early.
+ * Completion tokens are estimated as the events pass ({@link RelaySink}), for a backend that reports no usage or a
+ * stream that ends early.
  *
  * What a caller building on it can read: `scanner.forwardedBytes` (the bytes of the backend's events let through)
  * and `started` (whether anything reached the client: before it, the attempt can still fail over).
  */
-export class StreamRelay implements BodySink {
+export class StreamRelay extends RelaySink {
   readonly scanner: StreamScanner;
   private readonly dialect: AnswerDialect;
   /** The client was sent the answer's headers and its first events: the attempt can no longer fail over. */
   started = false;
-  private readonly estimate = new StreamTokenEstimate();
   /** Events read before the first token, not sent yet. */
   private held: Buffer[] = [];
   private firstTokenNoted = false;
-  private finished = false;
   private draining = false;
   /** The client's socket, once the answer's head and first events went out through `response` (see `write`). */
   private socket: Socket | undefined;
@@ -42,29 +39,13 @@ export class StreamRelay implements BodySink {
     this.upstream.resume();
   };
   private readonly malformedAllowed: number;
-  private resolve: (result: AttemptResult) => void = () => undefined;
-  private reject: (error: unknown) => void = () => undefined;
 
-  constructor(
-    private readonly input: AttemptInput,
-    private readonly upstream: RelayedUpstream,
-    private readonly response: AnswerWriter,
-    private readonly timedOut: () => Deadline,
-    private readonly firstTokenArrived: () => void,
-  ) {
+  constructor(input: AttemptInput, upstream: RelayedUpstream, private readonly response: AnswerWriter, timedOut: () => Deadline, firstTokenArrived: () => void) {
+    super(input, upstream, timedOut, firstTokenArrived);
     this.dialect = input.dialect ?? OPENAI_DIALECT;
     // A recoverable stream first tries skipping one malformed event after its first token; a second ends the attempt.
     this.scanner = this.dialect.scanner(input.dropUsageOnlyChunk, (data) => this.estimate.add(data), { skipMalformed: input.recovery !== undefined });
     this.malformedAllowed = input.recovery ? 1 : 0;
-  }
-
-  /** Relays the whole stream; resolves when it is over (see {@link AttemptResult}). */
-  run(): Promise<AttemptResult> {
-    return new Promise((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-      this.upstream.pipe(this);
-    });
   }
 
   data(chunk: Buffer): void {
@@ -97,13 +78,8 @@ export class StreamRelay implements BodySink {
     }
     this.settleUsage();
     if (scanner.complete) {
-      context.upstreamEnded();
-      this.stop();
-      // [DONE] goes out once the usage record is committed: a replica killed after the last byte lost nothing.
-      context.commitAnswer(200).then(() => {
-        this.response.end(this.dialect.endOfStream);
-        this.resolve({ ok: true });
-      }, this.reject);
+      // [DONE] goes out once the usage record is committed.
+      this.commitThen(() => this.response.end(this.dialect.endOfStream));
       return;
     }
     if (scanner.errorSeen) {
@@ -220,11 +196,8 @@ export class StreamRelay implements BodySink {
     this.input.context.firstToken();
   }
 
-  /** The backend's usage, or the gateway's count of what was streamed (a broken stream is billed too). */
   private settleUsage(): void {
-    const { context } = this.input;
-    if (this.scanner.usage || !this.started) context.usageSettled(this.scanner.usage, false);
-    else context.usageSettled(context.estimateUsage({ completionTokens: this.estimate.completionTokens() }), true);
+    this.settleUsageOf(this.scanner.usage, this.started);
   }
 
   /** Nothing reached the client: the attempt fails (and may fail over); the backend's request is ended. */
@@ -238,14 +211,8 @@ export class StreamRelay implements BodySink {
     endWithErrorEvent(this.response, this.input.context, error, this.dialect);
   }
 
-  private finish(result: AttemptResult): void {
-    this.stop();
-    this.resolve(result);
-  }
-
-  /** Nothing the backend does from here changes the answer (an abort of it included, which it reports as an error). */
-  private stop(): void {
-    this.finished = true;
+  protected override stop(): void {
+    super.stop();
     this.response.off('drain', this.resumeUpstream);
     this.socket?.off('drain', this.resumeUpstream);
   }

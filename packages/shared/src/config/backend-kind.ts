@@ -39,7 +39,7 @@ export const DEFAULT_API_KEY_HEADER: Readonly<Record<BackendKind, string>> = { o
 
 /**
  * The operations the gateway forwards: OpenAI's by their path below an OpenAI base URL, Anthropic's by theirs below
- * `v1/`, Gemini's below its versioned base URL (`generateContent` and `streamGenerateContent` name a model).
+ * `v1/`, Gemini's below its versioned base URL (`generateContent`, `streamGenerateContent` and `countTokens` name a model).
  */
 export type BackendOperation =
   | 'chat/completions'
@@ -50,14 +50,17 @@ export type BackendOperation =
   | 'messages'
   | 'messages/count_tokens'
   | 'generateContent'
-  | 'streamGenerateContent';
+  | 'streamGenerateContent'
+  | 'countTokens';
 
 /** Each kind's path, below its base URL, of the operations it serves natively. */
 const OPERATION_PATHS: Readonly<Record<BackendKind, Partial<Record<BackendOperation, string>>>> = {
   openai: { 'chat/completions': 'chat/completions', completions: 'completions', embeddings: 'embeddings', models: 'models', responses: 'responses' },
   anthropic: { messages: 'v1/messages', 'messages/count_tokens': 'v1/messages/count_tokens', models: 'v1/models' },
   // `{model}` is the backend's model id; a stream is asked for as server-sent events (`alt=sse`), not a JSON array.
-  gemini: { models: 'models', generateContent: 'models/{model}:generateContent', streamGenerateContent: 'models/{model}:streamGenerateContent?alt=sse' },
+  gemini: { models: 'models', generateContent: 'models/{model}:generateContent', streamGenerateContent: 'models/{model}:streamGenerateContent?alt=sse',
+    countTokens: 'models/{model}:countTokens',
+  },
 };
 
 /**

@@ -33,6 +33,24 @@ describe('the simulator speaking the Gemini API below /v1beta', () => {
     expect((answered.body as { candidates: unknown[] }).candidates).toMatchObject([{ index: 0, finishReason: 'MAX_TOKENS' }, { index: 1, finishReason: 'MAX_TOKENS' }]);
   });
 
+  it('counts tokens with countTokens: contents alone, or a whole generateContentRequest as generateContent bills it', async () => {
+    const count = (body: unknown, model = 'gemini-2.5-flash') => requestJson(`${base}/models/${model}:countTokens`, { body, headers: HEADERS });
+    const whole = { model: 'models/gemini-2.5-flash', ...question, systemInstruction: { parts: [{ text: 'Be brief.' }] }, tools: [WEATHER] };
+    const billed = (await generate(whole)).body as { usageMetadata: { promptTokenCount: number } };
+    const counted = await count({ generateContentRequest: whole });
+    expect(counted.status).toBe(200);
+    expect(counted.body).toEqual({ totalTokens: billed.usageMetadata.promptTokenCount, promptTokensDetails: [{ modality: 'TEXT', tokenCount: billed.usageMetadata.promptTokenCount }] });
+    const contentsOnly = (await count(question)).body as { totalTokens: number };
+    expect(contentsOnly.totalTokens).toBeGreaterThan(0);
+    expect(contentsOnly.totalTokens).toBeLessThan(billed.usageMetadata.promptTokenCount);
+    expect((await count({ ...question, generateContentRequest: whole })).body).toMatchObject({ error: { code: 400, status: 'INVALID_ARGUMENT' } });
+    expect((await count(question, 'no-such-model')).body).toMatchObject({ error: { code: 404, status: 'NOT_FOUND' } });
+    // Counting takes no queued fault: the next generateContent does.
+    simulator.injectFaults({ kind: 'overloaded' });
+    expect((await count(question)).status).toBe(200);
+    expect((await generate(question)).status).toBe(503);
+  });
+
   it('checks the key in x-goog-api-key or ?key=, as Google does', async () => {
     expect((await generate(question, 'gemini-2.5-flash', {})).body).toMatchObject({ error: { code: 403, status: 'PERMISSION_DENIED' } });
     const wrong = await generate(question, 'gemini-2.5-flash', { 'x-goog-api-key': 'AIza-wrong' });

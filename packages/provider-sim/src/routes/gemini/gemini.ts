@@ -1,6 +1,8 @@
 import { deliverEventStream } from '../../delivery/event-stream.js';
 import { deliverJson } from '../../delivery/json-delivery.js';
+import { invalidRequestError } from '../../http/http-error.js';
 import { requireJsonObject } from '../../http/request-body.js';
+import { isRecord } from '../../json-value.js';
 import { answerChat, piecesOf } from '../chat/chat-answer.js';
 import { accountChatCache } from '../chat/chat-cache.js';
 import { completionTokensOf } from '../chat/chat-response.js';
@@ -16,7 +18,7 @@ const MODELS_PREFIX = '/v1beta/models';
 /**
  * The Gemini route of a request, undefined when none matches: GET /v1beta/models, GET /v1beta/models/{model},
  * POST /v1beta/models/{model}:generateContent and :streamGenerateContent (server-sent events with `alt=sse`, else
- * the JSON array Google answers without it).
+ * the JSON array Google answers without it), and :countTokens.
  */
 export function selectGeminiRoute(method: string, path: string, query: URLSearchParams): RouteHandler | undefined {
   if (method === 'GET' && path === MODELS_PREFIX) return handleListGeminiModels;
@@ -32,6 +34,8 @@ export function selectGeminiRoute(method: string, path: string, query: URLSearch
       return (context) => handleGenerateContent(context, modelId, undefined);
     case 'streamGenerateContent':
       return (context) => handleGenerateContent(context, modelId, query.get('alt') === 'sse' ? 'sse' : 'array');
+    case 'countTokens':
+      return (context) => handleCountTokens(context, modelId);
     default:
       return undefined;
   }
@@ -98,4 +102,24 @@ async function handleGenerateContent(context: RouteContext, modelId: string, str
   const longest = answers.reduce((maximum, choice) => Math.max(maximum, piecesOf(choice).length), 0);
   // Without alt=sse Google streams one JSON array of responses; the simulator sends it whole, as one element.
   await deliverJson(context.exchange, stream === 'array' ? [answer] : answer, generationDelayMs(model, longest + thoughtsTokens), start.fault, ledger, model.jsonStyle);
+}
+
+/**
+ * POST models/{model}:countTokens: the prompt tokens generateContent bills for the same prompt (`promptTokenCount`),
+ * of `contents` alone or of a whole `generateContentRequest` (its system instruction and tools counted too), never
+ * both, as Google refuses. It takes no fault and no delay (queued faults are kept for the requests that generate),
+ * and touches no cache.
+ */
+function handleCountTokens(context: RouteContext, modelId: string): Promise<void> {
+  const model = context.state.options.models.get(modelId);
+  if (model === undefined) throw geminiModelNotFound(modelId);
+  const body = requireJsonObject(context.body);
+  const whole = body['generateContentRequest'];
+  if (whole !== undefined && body['contents'] !== undefined) {
+    throw invalidRequestError('* CountTokensRequest: contents and generateContentRequest cannot both be set.');
+  }
+  if (whole !== undefined && !isRecord(whole)) throw invalidRequestError('* CountTokensRequest.generate_content_request: must be an object');
+  const request = parseGeminiRequest(whole ?? { contents: body['contents'] }, model);
+  context.exchange.sendJson(200, { totalTokens: request.promptTokens, promptTokensDetails: [{ modality: 'TEXT', tokenCount: request.promptTokens }] });
+  return Promise.resolve();
 }

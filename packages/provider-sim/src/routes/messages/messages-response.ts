@@ -55,8 +55,8 @@ export interface MessageMeta {
   modelId: string;
 }
 
-/** The non-streaming `message` object. */
-export function buildMessage(meta: MessageMeta, answer: MessagesAnswer, usage: MessagesUsage): Record<string, unknown> {
+/** The non-streaming `message` object; without `usage` when the model reports none. */
+export function buildMessage(meta: MessageMeta, answer: MessagesAnswer, usage: MessagesUsage | undefined): Record<string, unknown> {
   return {
     id: meta.id,
     type: 'message',
@@ -65,7 +65,7 @@ export function buildMessage(meta: MessageMeta, answer: MessagesAnswer, usage: M
     content: answer.blocks.map(contentOf),
     stop_reason: answer.stopReason,
     stop_sequence: answer.stopSequence,
-    usage,
+    ...(usage === undefined ? {} : { usage }),
   };
 }
 
@@ -108,16 +108,18 @@ export const MESSAGES_STREAM_DIALECT: StreamDialect = {
  * The events of a Messages stream, exactly as Anthropic sends them: message_start (the message with no content and
  * the input usage, output_tokens 1), then per block content_block_start, one content_block_delta per token
  * (text_delta, thinking_delta then one signature_delta, or input_json_delta), content_block_stop; a ping after the
- * first block starts; message_delta with the stop reason and the total output_tokens; message_stop. message_start
+ * first block starts; message_delta with the stop reason and the total output_tokens; message_stop. A model that
+ * reports no usage (`reportsUsage: false`) sends neither message_start's nor message_delta's usage. message_start
  * waits for the first token, so time-to-first-event measures time-to-first-token, as in the chat stream.
  */
 export function buildMessagesStreamEvents(
   meta: MessageMeta,
   answer: MessagesAnswer,
-  usage: MessagesUsage,
+  usage: MessagesUsage | undefined,
   model: ResolvedModel,
 ): StreamEvent[] {
-  const message = { ...buildMessage(meta, { ...answer, blocks: [] }, { ...usage, output_tokens: 1 }), stop_reason: null, stop_sequence: null };
+  const startUsage = usage === undefined ? undefined : { ...usage, output_tokens: 1 };
+  const message = { ...buildMessage(meta, { ...answer, blocks: [] }, startUsage), stop_reason: null, stop_sequence: null };
   const events: StreamEvent[] = [named('message_start', { message }, model.firstTokenDelayMs)];
   answer.blocks.forEach((block, index) => {
     events.push(named('content_block_start', { index, content_block: startingContentOf(block) }));
@@ -140,7 +142,7 @@ export function buildMessagesStreamEvents(
   events.push(
     named('message_delta', {
       delta: { stop_reason: answer.stopReason, stop_sequence: answer.stopSequence },
-      usage: { output_tokens: usage.output_tokens },
+      ...(usage === undefined ? {} : { usage: { output_tokens: usage.output_tokens } }),
     }),
     named('message_stop', {}),
   );

@@ -55,6 +55,7 @@ describe('POST /v1/messages', () => {
       models: [
         { id: 'sim-claude', outputTokens: 12, promptCacheMinimumTokens: 0 },
         { id: 'sim-claude-long-cache', outputTokens: 4 },
+        { id: 'sim-claude-unreported', outputTokens: 5, reportsUsage: false },
       ],
     });
     url = `${simulator.baseUrl}/messages`;
@@ -185,6 +186,21 @@ describe('POST /v1/messages', () => {
       });
       expect(status).toBe(200);
       expect(body.usage['input_tokens']).toBe(4 + 3 + 1_600 + 2 + 3);
+    });
+  });
+
+  describe('when the model reports no usage', () => {
+    it('answers a message without usage, and streams message_start and message_delta without it', async () => {
+      const unreported = { ...question, model: 'sim-claude-unreported' };
+      const { status, body } = await create(unreported);
+      expect(status).toBe(200);
+      expect(body.content).toEqual([{ type: 'text', text: expect.any(String) as string }]);
+      expect(body).not.toHaveProperty('usage');
+      const events = await stream(unreported);
+      expect(events.map((event) => event.event)).toContain('message_delta');
+      expect(events.find((event) => event.event === 'message_start')!.data.message).not.toHaveProperty('usage');
+      expect(events.every((event) => !('usage' in event.data))).toBe(true);
+      expect(events.at(-1)!.event).toBe('message_stop');
     });
   });
 

@@ -24,19 +24,22 @@ export async function handleMessages(context: RouteContext): Promise<void> {
   const cache = accountMessagesCache(state.promptCache, model.id, request.segments, model.promptCacheMinimumTokens);
   const answer = answerMessages(request, start.fault?.kind === 'empty');
   const usage = buildMessagesUsage(cache, answer.outputTokens);
+  const reported = model.reportsUsage ? usage : undefined;
+  // The ledger counts what the answer reported, as for chat and Gemini.
+  const ledger = reported === undefined ? undefined : ledgerUsageOf(reported);
   const meta = { id: state.ids.next('msg_'), modelId: model.id };
   if (request.stream) {
-    const events = buildMessagesStreamEvents(meta, answer, usage, model);
-    await deliverEventStream(context.exchange, events, start.fault, ledgerUsageOf(usage), model.jsonStyle, 0, MESSAGES_STREAM_DIALECT);
+    const events = buildMessagesStreamEvents(meta, answer, reported, model);
+    await deliverEventStream(context.exchange, events, start.fault, ledger, model.jsonStyle, 0, MESSAGES_STREAM_DIALECT);
     return;
   }
   const generated = answer.blocks.reduce((sum, block) => sum + piecesOfBlock(block).length, 0);
   await deliverJson(
     context.exchange,
-    buildMessage(meta, answer, usage),
+    buildMessage(meta, answer, reported),
     generationDelayMs(model, generated),
     start.fault,
-    ledgerUsageOf(usage),
+    ledger,
     model.jsonStyle,
   );
 }
