@@ -10,6 +10,7 @@ import {
   type Limiter,
   type LimitScope,
   type Release,
+  type AdmissionResult,
 } from '@dosrouter/shared';
 import type { KeyConcurrency, KeyWait } from '../saturation/key-concurrency.js';
 import type { QueuePlace } from '../saturation/queue-place.js';
@@ -73,23 +74,16 @@ export class RequestLimits {
   }
 
   private async admitThroughLimiter(candidates: readonly Deployment[], model: string, keyWait: KeyWait | undefined): Promise<number> {
-    const admit = () =>
-      this.call(() =>
-        this.limiter.admit({
-          requestId: this.requestId,
-          admission: this.admissions++,
-          key: this.key,
-          deployments: candidates.map(deploymentScope),
-          estimatedTokens: this.estimate,
-          ...(this.budget ? { budget: this.budget } : {}),
-        }),
-      );
-    const key = this.key;
-    const keyAdmission = this.keyConcurrency && keyWait && key ? await this.keyConcurrency.admit(key, keyWait, admit) : { result: await admit(), waitedMs: 0 };
-    // The client left while waiting for its key: nothing was admitted, and the caller sees the signal.
-    if (!keyAdmission) return 0;
-    this.queuedMs = keyAdmission.waitedMs;
-    const { result } = keyAdmission;
+    let result: AdmissionResult;
+    if (keyWait && this.keyConcurrency && this.key) {
+      const waited = await this.keyConcurrency.admit(this.key, keyWait, () => this.admitOnce(candidates));
+      // The client left while waiting for its key: nothing was admitted, and the caller sees the signal.
+      if (!waited) return 0;
+      this.queuedMs = waited.waitedMs;
+      result = waited.result;
+    } else {
+      result = await this.admitOnce(candidates);
+    }
     if (this.key) this.headers = rateLimitHeaders(this.key.limits, result.key);
     if (this.budget && result.spend) this.spend?.observe(this.budget, result.spend);
     if (!result.admitted) {
@@ -103,6 +97,20 @@ export class RequestLimits {
     if (this.key && result.key) this.hold(this.key, result.key.windowStart);
     this.hold(deploymentScope(candidates[result.deploymentIndex]!), result.deploymentWindowStart);
     return result.deploymentIndex;
+  }
+
+  /** One admission call for the key and `candidates`, numbered so that Redis counts it once. */
+  private admitOnce(candidates: readonly Deployment[]): Promise<AdmissionResult> {
+    return this.call(() =>
+      this.limiter.admit({
+        requestId: this.requestId,
+        admission: this.admissions++,
+        key: this.key,
+        deployments: candidates.map(deploymentScope),
+        estimatedTokens: this.estimate,
+        ...(this.budget ? { budget: this.budget } : {}),
+      }),
+    );
   }
 
   /** Before failing over to `deployment`: false when its own limits have no room. */
