@@ -67,6 +67,15 @@ export const SCENARIOS = [
     description: 'as cluster1-nonstream with per-key limits: every request is admitted through Redis',
   },
   {
+    name: 'cluster1-concurrency-nonstream',
+    topology: 'cluster-1-replica-concurrency',
+    target: 'replica',
+    stream: false,
+    connections: 'option',
+    words: ['cluster', 'limits'],
+    description: 'as cluster1-limits-nonstream with limits.perKey.concurrency 32: past it requests wait for a slot of their key',
+  },
+  {
     name: 'nginx1-nonstream',
     topology: 'cluster-1-replica',
     target: 'nginx',

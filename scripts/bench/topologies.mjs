@@ -16,6 +16,9 @@ const NGINX_LOG_MARKERS = { warn: ['[warn]'], error: ['[error]', '[crit]', '[ale
 /** A replica drains idle keep-alive connections at once; 5 s is plenty once the load generator has stopped. */
 const REPLICA_STOP_GRACE_MS = 5_000;
 
+/** The key's concurrency in the concurrency scenario: half the default 64 connections, so that half of them wait. */
+const KEY_CONCURRENCY = 32;
+
 /** Every cluster topology a scenario may name. All run in cluster mode, each replica with REDIS_URL set. */
 export const CLUSTER_TOPOLOGIES = {
   'cluster-1-replica': {
@@ -26,6 +29,11 @@ export const CLUSTER_TOPOLOGIES = {
     replicas: 1,
     perKeyLimits: UNREACHABLE_PER_KEY_LIMITS,
     description: 'as cluster-1-replica, with limits.perKey set: every request is admitted through the limiter script in Redis',
+  },
+  'cluster-1-replica-concurrency': {
+    replicas: 1,
+    perKeyLimits: { ...UNREACHABLE_PER_KEY_LIMITS, concurrency: KEY_CONCURRENCY },
+    description: `as cluster-1-replica-limits, with limits.perKey.concurrency ${KEY_CONCURRENCY}: past it requests wait for a slot of their key`,
   },
   'cluster-2-replicas': {
     replicas: 2,

@@ -2,6 +2,7 @@ import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SIMULATOR_KEY, createClientKey, eventually, startHarness, type Harness } from './test-support/harness.js';
 import { HoldingBackend } from './test-support/holding-backend.js';
+import { leaveWhileQueued, releaseOneByOne } from './test-support/queue-scenarios.js';
 
 /**
  * Deployments' `maxConcurrent` against backends that hold every request until the test lets it go: a full
@@ -54,15 +55,6 @@ async function waiting(harness: Harness): Promise<number> {
   let total = 0;
   for (const match of scrape.matchAll(/dosrouter_deployment_saturation_requests\{deployment="[^"]+",state="waiting"\} (\d+)/g)) total += Number(match[1]);
   return total;
-}
-
-/** Lets the backend answer one request at a time, `count` times, each once the next has arrived. */
-async function releaseOneByOne(backend: HoldingBackend, count: number): Promise<void> {
-  for (let index = 0; index < count; index += 1) {
-    const before = backend.received;
-    backend.release(1);
-    await eventually(() => backend.received === before + 1);
-  }
 }
 
 describe('deployment maxConcurrent', () => {
@@ -190,20 +182,8 @@ describe('deployment maxConcurrent', () => {
       const { harness, backends } = await start([1], { queueTimeoutMs: 30_000 });
       const backend = backends[0]!;
       const secret = await keyFor(harness, { name: 'leaving' });
-      const blocker = ask(harness, secret, 'blocker');
-      await eventually(() => backend.held.length === 1);
-      const controller = new AbortController();
-      const leaving = ask(harness, secret, 'leaving', {}, controller.signal).catch(() => undefined);
-      await eventually(async () => (await waiting(harness)) === 1);
-      controller.abort();
-      await leaving;
-      await eventually(async () => (await waiting(harness)) === 0);
-      const staying = ask(harness, secret, 'staying');
-      await eventually(async () => (await waiting(harness)) === 1);
-      backend.release();
-      await eventually(() => backend.received === 2);
-      backend.release();
-      expect((await staying).choices[0]!.message.content).toBe('released');
+      const { blocker, staying } = await leaveWhileQueued(backend, () => waiting(harness), (tag, signal) => ask(harness, secret, tag, {}, signal));
+      expect(((await staying) as OpenAI.ChatCompletion).choices[0]!.message.content).toBe('released');
       await blocker;
       expect(tagsOf(backend)).toEqual(['blocker', 'staying']);
     });

@@ -48,6 +48,7 @@ import { Readiness } from './lifecycle/readiness.js';
 import { AccessLog } from './telemetry/access-log.js';
 import { GatewayMetrics } from './telemetry/metrics.js';
 import { DeploymentSaturation } from './saturation/deployment-saturation.js';
+import { KeyConcurrency } from './saturation/key-concurrency.js';
 import { ReplicaSaturation } from './saturation/replica-saturation.js';
 import { loadTracing } from './telemetry/tracing/start-tracing.js';
 import { ConfigSnapshot } from './reload/config-snapshot.js';
@@ -139,6 +140,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     handlers,
     saturation: new ReplicaSaturation(config.saturation, metrics, clock),
     deploymentSaturation,
+    // Cluster mode: slots freed on other replicas are seen by polling the key's leases, 5 ms doubling to 100 ms.
+    keyConcurrency: new KeyConcurrency(cluster.limiter, config.saturation, metrics, clock, hasRedis(config) ? [5, Math.min(100, config.redis.pollIntervalMs)] : undefined),
     config,
     live,
     logger,

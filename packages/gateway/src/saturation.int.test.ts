@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { SIMULATOR_KEY, createClientKey, eventually, startHarness, type Harness } from './test-support/harness.js';
-import { HoldingBackend } from './test-support/holding-backend.js';
+import { createClientKey, eventually, type Harness } from './test-support/harness.js';
+import type { HoldingBackend } from './test-support/holding-backend.js';
+import { leaveWhileQueued, startHeld } from './test-support/queue-scenarios.js';
 
 /**
  * The replica's saturation limit against a backend that holds every request until the test lets it go: past the
@@ -17,18 +18,9 @@ afterEach(async () => {
 });
 
 async function start(saturation: Record<string, unknown>) {
-  const backend = new HoldingBackend(MODEL);
-  const baseUrl = await backend.listen();
-  const harness = await startHarness({
-    models: [{ id: 'unused' }],
-    adminKey: ADMIN_KEY,
-    configure: (config) => {
-      (config.backends as Record<string, unknown>[]).unshift({ name: 'held', baseUrl, apiKey: SIMULATOR_KEY, models: [{ name: MODEL }] });
-      config.saturation = saturation;
-    },
-  });
-  running.push({ harness, backend });
-  return { harness, backend };
+  const started = await startHeld({ model: MODEL, adminKey: ADMIN_KEY, saturation });
+  running.push(started);
+  return started;
 }
 
 /** One chat request with its own tag in the prompt, so the backend's arrival order says who was let through. */
@@ -46,7 +38,7 @@ const tagsOf = (backend: HoldingBackend): string[] =>
 
 async function waiting(harness: Harness): Promise<number> {
   const scrape = await fetch(`${harness.gateway.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } }).then((response) => response.text());
-  return Number(/dosrouter_saturation_requests\{state="waiting"\} (\d+)/.exec(scrape)?.[1] ?? NaN);
+  return Number(/dosrouter_saturation_requests\{limit="replica",state="waiting"\} (\d+)/.exec(scrape)?.[1] ?? NaN);
 }
 
 describe('saturation', () => {
@@ -151,20 +143,8 @@ describe('saturation', () => {
     it('frees its place: the next request is let through when a slot frees', async () => {
       const { harness, backend } = await start({ maxConcurrentRequests: 1, queueTimeoutMs: 20_000 });
       const key = (await createClientKey(harness.gateway.url, ADMIN_KEY, { name: 'leaving' })).secret;
-      const blocker = ask(harness, key, 'blocker');
-      await eventually(() => backend.held.length === 1);
-      const controller = new AbortController();
-      const leaving = ask(harness, key, 'leaving', {}, controller.signal).catch(() => undefined);
-      await eventually(async () => (await waiting(harness)) === 1);
-      controller.abort();
-      await leaving;
-      await eventually(async () => (await waiting(harness)) === 0);
-      const staying = ask(harness, key, 'staying');
-      await eventually(async () => (await waiting(harness)) === 1);
-      backend.release();
-      await eventually(() => backend.received === 2);
-      backend.release();
-      expect((await staying).status).toBe(200);
+      const { blocker, staying } = await leaveWhileQueued(backend, () => waiting(harness), (tag, signal) => ask(harness, key, tag, {}, signal));
+      expect(((await staying) as Response).status).toBe(200);
       await blocker;
       expect(tagsOf(backend)).toEqual(['blocker', 'staying']);
     });

@@ -1,4 +1,4 @@
-import type { AdmissionRequest, AdmissionResult, Limiter, Release } from '@dosrouter/shared';
+import type { AdmissionRequest, AdmissionResult, Limiter, LimitScope, Release } from '@dosrouter/shared';
 
 /**
  * Remembers which admitted requests hold concurrency slots, so that the poll can renew their leases while
@@ -23,6 +23,10 @@ export class LeaseTrackingLimiter implements Limiter {
   async release(release: Release): Promise<void> {
     this.active.delete(release.requestId);
     await this.inner.release(release);
+  }
+
+  concurrencyRoom(scope: LimitScope): number | Promise<number> {
+    return this.inner.concurrencyRoom(scope);
   }
 
   async renew(): Promise<void> {

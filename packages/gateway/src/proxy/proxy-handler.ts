@@ -15,6 +15,7 @@ import type { BreakerBoard } from '../cluster/breaker-board.js';
 import { clientCredential } from '../auth/authenticate.js';
 import { contextOf, type RequestContext } from '../request/request-context.js';
 import type { DeploymentSaturation } from '../saturation/deployment-saturation.js';
+import type { KeyConcurrency } from '../saturation/key-concurrency.js';
 import { PRIORITY_HEADER } from '../saturation/queue-place.js';
 import type { ReplicaSaturation } from '../saturation/replica-saturation.js';
 import type { SaturationSlot } from '../saturation/saturation-slot.js';
@@ -53,6 +54,8 @@ export interface ProxyDependencies extends PlanningDependencies {
   readonly saturation: ReplicaSaturation;
   /** Deployments' `maxConcurrent` and their fair queues. */
   readonly deploymentSaturation: DeploymentSaturation;
+  /** Where a request past its key's concurrency waits for a slot of its key; absent: refused at once. */
+  readonly keyConcurrency?: KeyConcurrency;
   /** Cluster mode: the spend figures admissions return, kept for soft budgets and the fallback limiter. */
   readonly spendObservations?: SpendObservations;
 }
@@ -158,10 +161,13 @@ export function createProxyHandler(
       dependencies.spendObservations,
       // Without usage records nothing adds to a key's spend: its budget is not checked either.
       dependencies.usage !== undefined,
+      dependencies.keyConcurrency,
     );
-    const admission = limits.admit(candidates, plan.target);
+    // Past the key's concurrency the request waits for its key, within what the replica queue left of the deadline.
+    const admission = limits.admit(candidates, plan.target, place, clientGone.signal, deploymentSaturation.queueTimeoutMs - slot.waitedMs);
     const start = typeof admission === 'number' ? admission : await admission;
     context.admitted(limits.headers);
+    if (limits.queuedMs > 0) context.queued(slot.waitedMs + limits.queuedMs);
     // Slots taken while the client was leaving: the listener has already run, so release them here.
     const leftDuringAdmission = (): boolean => {
       if (!clientGone.signal.aborted) return false;
@@ -189,13 +195,13 @@ export function createProxyHandler(
     const waitForRoom = async (): Promise<(NextAttempt & { slot: SaturationSlot }) | undefined> => {
       if (waited || saturated.length === 0 || (lastError && failureKind(lastError) === 'final') || sequence.attempts >= plan.retry.attempts) return undefined;
       waited = true;
-      const deadlineMs = Math.min(deploymentSaturation.queueTimeoutMs - slot!.waitedMs, context.outcome.receivedAt + plan.retry.deadlineMs - clock());
+      const deadlineMs = Math.min(deploymentSaturation.queueTimeoutMs - slot!.waitedMs - limits!.queuedMs, context.outcome.receivedAt + plan.retry.deadlineMs - clock());
       const won = await deploymentSaturation.acquire(saturated, place, deadlineMs, clientGone.signal);
       if (!won || clientGone.signal.aborted) {
         won?.slot.release();
         return undefined;
       }
-      context.queued(slot!.waitedMs + won.slot.waitedMs);
+      context.queued(slot!.waitedMs + limits!.queuedMs + won.slot.waitedMs);
       return { deployment: won.deployment, delayMs: 0, slot: won.slot };
     };
     for (

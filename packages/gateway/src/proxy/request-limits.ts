@@ -10,7 +10,10 @@ import {
   type Limiter,
   type LimitScope,
   type Release,
+  type AdmissionResult,
 } from '@dosrouter/shared';
+import type { KeyConcurrency, KeyWait } from '../saturation/key-concurrency.js';
+import type { QueuePlace } from '../saturation/queue-place.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
 import type { SpendObservations } from '../usage/spend-observations.js';
 import { budgetCheckOf, budgetSpentError, deploymentScope, estimateTokens, keyScope, rateLimitHeaders, rateLimitedError } from './admission.js';
@@ -25,6 +28,8 @@ type HeldScope = Release['scopes'][number];
 export class RequestLimits {
   /** `x-ratelimit-*` headers for the client's key. */
   headers: Record<string, string> = {};
+  /** How long admission waited for a slot of the key (its concurrency limit); 0 when it did not wait. */
+  queuedMs = 0;
   private readonly held: HeldScope[] = [];
   /** The limiter admitted this request: it is told when the request is over even if no scope holds anything. */
   private admitted = false;
@@ -46,6 +51,8 @@ export class RequestLimits {
     /** Cluster mode: where admissions' spend figures are kept for routing and the fallback limiter. */
     private readonly spend?: SpendObservations,
     checkBudget = true,
+    /** Past the key's concurrency limit, where the request waits for a slot of its key (else: refused at once). */
+    private readonly keyConcurrency?: KeyConcurrency,
   ) {
     this.budget = checkBudget && apiKey ? budgetCheckOf(apiKey, Date.now()) : undefined;
     // A budget is checked with the key's limits: it needs the key's scope even when the key has no rate limits.
@@ -55,25 +62,28 @@ export class RequestLimits {
 
   /**
    * Admits the request; returns the index in `order` of the first deployment to try, at once when nothing limits it
-   * (no round trip, no turn of the event loop). Throws (rejects with) a 429 when refused.
+   * (no round trip, no turn of the event loop). Throws (rejects with) a 429 when refused. Past the key's
+   * concurrency limit, waits for a slot of its key at `place`, for at most `queueTimeoutMs`; when the client leaves
+   * meanwhile (`signal`), nothing is admitted and the caller, which watches the same signal, stops.
    */
-  admit(order: readonly Deployment[], model: string): number | Promise<number> {
+  admit(order: readonly Deployment[], model: string, place?: QueuePlace, signal?: AbortSignal, queueTimeoutMs = 0): number | Promise<number> {
     const firstUnlimited = order.findIndex((deployment) => !hasLimits(deployment.limits));
     if (!this.key && firstUnlimited === 0) return 0;
-    return this.admitThroughLimiter(firstUnlimited === -1 ? order : order.slice(0, firstUnlimited + 1), model);
+    const keyWait = place && signal && this.key?.limits.concurrency ? { place, signal, timeoutMs: queueTimeoutMs } : undefined;
+    return this.admitThroughLimiter(firstUnlimited === -1 ? order : order.slice(0, firstUnlimited + 1), model, keyWait);
   }
 
-  private async admitThroughLimiter(candidates: readonly Deployment[], model: string): Promise<number> {
-    const result = await this.call(() =>
-      this.limiter.admit({
-        requestId: this.requestId,
-        admission: this.admissions++,
-        key: this.key,
-        deployments: candidates.map(deploymentScope),
-        estimatedTokens: this.estimate,
-        ...(this.budget ? { budget: this.budget } : {}),
-      }),
-    );
+  private async admitThroughLimiter(candidates: readonly Deployment[], model: string, keyWait: KeyWait | undefined): Promise<number> {
+    let result: AdmissionResult;
+    if (keyWait && this.keyConcurrency && this.key) {
+      const waited = await this.keyConcurrency.admit(this.key, keyWait, () => this.admitOnce(candidates));
+      // The client left while waiting for its key: nothing was admitted, and the caller sees the signal.
+      if (!waited) return 0;
+      this.queuedMs = waited.waitedMs;
+      result = waited.result;
+    } else {
+      result = await this.admitOnce(candidates);
+    }
     if (this.key) this.headers = rateLimitHeaders(this.key.limits, result.key);
     if (this.budget && result.spend) this.spend?.observe(this.budget, result.spend);
     if (!result.admitted) {
@@ -87,6 +97,20 @@ export class RequestLimits {
     if (this.key && result.key) this.hold(this.key, result.key.windowStart);
     this.hold(deploymentScope(candidates[result.deploymentIndex]!), result.deploymentWindowStart);
     return result.deploymentIndex;
+  }
+
+  /** One admission call for the key and `candidates`, numbered so that Redis counts it once. */
+  private admitOnce(candidates: readonly Deployment[]): Promise<AdmissionResult> {
+    return this.call(() =>
+      this.limiter.admit({
+        requestId: this.requestId,
+        admission: this.admissions++,
+        key: this.key,
+        deployments: candidates.map(deploymentScope),
+        estimatedTokens: this.estimate,
+        ...(this.budget ? { budget: this.budget } : {}),
+      }),
+    );
   }
 
   /** Before failing over to `deployment`: false when its own limits have no room. */
@@ -109,6 +133,9 @@ export class RequestLimits {
     // Each hold is released once: a later call releases only what was taken since.
     const scopes = this.held.splice(0);
     this.limiter.release({ requestId: this.requestId, scopes, tokenCorrection: correction }).catch(() => undefined);
+    // After the release is sent: a waiter's admission, on the same connection, runs after it.
+    const keySlot = this.keyConcurrency && this.key?.limits.concurrency ? scopes.find((scope) => scope.id === this.key!.id) : undefined;
+    if (keySlot) this.keyConcurrency!.released(keySlot.id);
   }
 
   private hold(scope: LimitScope, windowStart: number): void {

@@ -206,3 +206,19 @@ describe('FairQueue', () => {
     });
   });
 });
+
+describe('FairQueue, a waiter entering again at the front', () => {
+  it('is served before those who queued after its first entry', async () => {
+    const slots = new LocalSlots(1);
+    const fair = new FairQueue({ slots, maxWaiting: 10, timeoutMs: 10_000, clock: () => Date.now() });
+    fair.enter('key');
+    const served: string[] = [];
+    const later = settled(fair.enter('key'), served, 'later');
+    const again = settled(fair.enter('key', 'normal', 1, undefined, 10_000, true), served, 'again');
+    fair.leave();
+    await turn();
+    fair.leave();
+    await Promise.all([later, again]);
+    expect(served).toEqual(['again', 'later']);
+  });
+});

@@ -116,23 +116,24 @@ export class FairQueue {
 
   /**
    * A slot at once when one is free and nobody waits; else a place in the queue, for at most `timeoutMs` from now.
-   * `weight`: the key's fair share (any positive number); `signal`: the client left.
+   * `weight`: the key's fair share (any positive number); `signal`: the client left; `front`: a waiter that was let
+   * through and must wait again (its slot went elsewhere) takes the head of its flow, not the back.
    */
-  enter(flowId: string, priority: Priority = 'normal', weight = 1, signal?: AbortSignal, timeoutMs = this.options.timeoutMs): QueueEntry | Promise<QueueEntry> {
+  enter(flowId: string, priority: Priority = 'normal', weight = 1, signal?: AbortSignal, timeoutMs = this.options.timeoutMs, front = false): QueueEntry | Promise<QueueEntry> {
     const enteredAt = this.options.clock();
     if (this.waitingCount === 0) {
       const taken = this.options.slots.take(0);
       if (taken === true) return { ok: true, waitedMs: 0 };
       if (taken !== false) {
         return taken.then((ok) => {
-          if (!ok) return this.wait(flowId, priority, weight, signal, enteredAt, timeoutMs);
+          if (!ok) return this.wait(flowId, priority, weight, signal, enteredAt, timeoutMs, front);
           if (!signal?.aborted) return { ok: true, waitedMs: this.options.clock() - enteredAt };
           this.options.slots.give(this.waitingCount);
           return { ok: false, reason: 'aborted', waitedMs: this.options.clock() - enteredAt };
         });
       }
     }
-    return this.wait(flowId, priority, weight, signal, enteredAt, timeoutMs);
+    return this.wait(flowId, priority, weight, signal, enteredAt, timeoutMs, front);
   }
 
   /** Gives a slot back: to the next waiter by priority, then deficit round robin, when the pool lets it pass. */
@@ -147,7 +148,15 @@ export class FairQueue {
     else void passed.then((ok) => (ok ? this.grant() : this.askAgain()), () => this.askAgain());
   }
 
-  private wait(flowId: string, priority: Priority, weight: number, signal: AbortSignal | undefined, enteredAt: number, timeoutMs: number): QueueEntry | Promise<QueueEntry> {
+  private wait(
+    flowId: string,
+    priority: Priority,
+    weight: number,
+    signal: AbortSignal | undefined,
+    enteredAt: number,
+    timeoutMs: number,
+    front: boolean,
+  ): QueueEntry | Promise<QueueEntry> {
     const waitedMs = this.options.clock() - enteredAt;
     if (signal?.aborted) return { ok: false, reason: 'aborted', waitedMs };
     const flow = this.flowFor(flowId, PRIORITIES.indexOf(priority), weight > 0 && Number.isFinite(weight) ? weight : 1);
@@ -167,7 +176,8 @@ export class FairQueue {
         waiter.onAbort = () => this.remove(waiter, 'aborted');
         signal.addEventListener('abort', waiter.onAbort, { once: true });
       }
-      flow.waiters.push(waiter);
+      if (front) flow.waiters.unshift(waiter);
+      else flow.waiters.push(waiter);
       this.waitingCount += 1;
       if (!flow.active) {
         flow.active = true;

@@ -42,7 +42,7 @@ export class ReplicaSaturation {
 
   private async wait(queue: FairQueue, place: QueuePlace, signal: AbortSignal): Promise<SaturationSlot | undefined> {
     const entry = await queue.enter(place.flow, place.priority, place.weight, signal);
-    if (entry.waitedMs > 0 || !entry.ok) this.metrics.recordQueueWait(entry.ok ? 'admitted' : entry.reason, place.priority, entry.waitedMs);
+    if (entry.waitedMs > 0 || !entry.ok) this.metrics.recordQueueWait(entry.ok ? 'admitted' : entry.reason, place.priority, entry.waitedMs, 'replica');
     return slotOrRefusal(queue, entry, this.retryAfterSeconds, () => this.saturated());
   }
 

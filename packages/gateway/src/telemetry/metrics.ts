@@ -128,8 +128,8 @@ export class GatewayMetrics {
 
   private readonly queueWaits = new Histogram({
     name: 'dosrouter_queue_wait_seconds',
-    help: 'Waits in the replica\'s saturation queue (saturation.maxConcurrentRequests), by result (admitted, timeout, over_share, aborted) and priority. Requests that found a free slot are not observed.',
-    labelNames: ['result', 'priority'] as const,
+    help: 'Waits in a saturation queue, by the limit waited for (replica: saturation.maxConcurrentRequests; key: the key\'s concurrency), result (admitted, timeout, over_share, aborted) and priority. Requests that found a free slot are not observed.',
+    labelNames: ['limit', 'result', 'priority'] as const,
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
@@ -192,8 +192,8 @@ export class GatewayMetrics {
     this.connectionWaits.observe({ backend, result }, waitedMs / 1000);
   }
 
-  recordQueueWait(result: string, priority: string, waitedMs: number): void {
-    this.queueWaits.observe({ result, priority }, waitedMs / 1000);
+  recordQueueWait(result: string, priority: string, waitedMs: number, limit: 'replica' | 'key' = 'replica'): void {
+    this.queueWaits.observe({ limit, result, priority }, waitedMs / 1000);
   }
 
   recordDeploymentQueueWait(deployment: string, result: string, priority: string, waitedMs: number): void {
@@ -216,19 +216,32 @@ export class GatewayMetrics {
     });
   }
 
-  /** The saturation queue's state, read at each scrape. */
+  /** The saturation queues' state, read at each scrape. */
+  private readonly saturation: Gauge<'limit' | 'state'> = new Gauge({
+    name: 'dosrouter_saturation_requests',
+    help: 'Forwarded requests holding a slot (active) and waiting for one (waiting), by limit: replica (saturation.maxConcurrentRequests), key (waiting for a slot of their key, summed over keys).',
+    labelNames: ['limit', 'state'] as const,
+    registers: [this.registry],
+    collect: () => {
+      if (this.readReplicaSaturation) {
+        const { active, waiting } = this.readReplicaSaturation();
+        this.saturation.set({ limit: 'replica', state: 'active' }, active);
+        this.saturation.set({ limit: 'replica', state: 'waiting' }, waiting);
+      }
+      if (this.readKeySaturation) this.saturation.set({ limit: 'key', state: 'waiting' }, this.readKeySaturation());
+    },
+  });
+  private readReplicaSaturation: (() => { active: number; waiting: number }) | undefined;
+  private readKeySaturation: (() => number) | undefined;
+
+  /** The replica queue's state, read at each scrape. */
   observeSaturation(read: () => { active: number; waiting: number }): void {
-    new Gauge({
-      name: 'dosrouter_saturation_requests',
-      help: 'Forwarded requests holding a slot (active) and waiting for one (waiting) under saturation.maxConcurrentRequests.',
-      labelNames: ['state'] as const,
-      registers: [this.registry],
-      collect() {
-        const { active, waiting } = read();
-        this.set({ state: 'active' }, active);
-        this.set({ state: 'waiting' }, waiting);
-      },
-    });
+    this.readReplicaSaturation = read;
+  }
+
+  /** Requests waiting for a slot of their key, over every key, read at each scrape. */
+  observeKeySaturation(read: () => number): void {
+    this.readKeySaturation = read;
   }
 
   recordRateLimited(scope: 'key' | 'deployments', limit: string): void {

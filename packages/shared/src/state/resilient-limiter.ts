@@ -1,5 +1,5 @@
 import type { Limiter } from './limiter.js';
-import { hasLimits, type AdmissionRequest, type AdmissionResult, type Release } from './limits.js';
+import { hasLimits, type AdmissionRequest, type AdmissionResult, type LimitScope, type Release } from './limits.js';
 import { LimiterFailedError, LimitsUnavailableError } from './limiter-errors.js';
 import type { RedisHealth } from './redis-health.js';
 
@@ -70,6 +70,18 @@ export class ResilientLimiter implements Limiter {
 
   async renew(requests: readonly { requestId: string; scopeIds: readonly string[] }[]): Promise<void> {
     await this.primary.renew(requests.filter((request) => !this.admittedByFallback.has(request.requestId)));
+  }
+
+  /** Where admission would look now: Redis, else (skipping it, or when the read fails) the fallback's share. */
+  async concurrencyRoom(scope: LimitScope): Promise<number> {
+    if (this.health.shouldTry()) {
+      try {
+        return await this.primary.concurrencyRoom(scope);
+      } catch (error) {
+        this.health.markFailure(error);
+      }
+    }
+    return this.fallback.concurrencyRoom(scope);
   }
 
   /** A timeout or an unreachable Redis goes on to the fallback; any other failure is the limiter's own: thrown. */

@@ -29,7 +29,9 @@ describe('MemoryLimiter', () => {
     const first = await limiter.admit({ requestId: 'a', estimatedTokens: 90, ...scopes({ tokensPerMinute: 100, concurrency: 1 }) });
     if (!first.admitted) throw new Error('expected an admission');
     expect(await limiter.admit({ requestId: 'b', estimatedTokens: 5, ...scopes({ tokensPerMinute: 100, concurrency: 1 }) })).toMatchObject({ admitted: false, limit: 'concurrency' });
+    expect(limiter.concurrencyRoom(scopes({ concurrency: 1 }).key)).toBe(0);
     await limiter.release({ requestId: 'a', tokenCorrection: -80, scopes: [{ id: 'key:k', windowStart: first.key!.windowStart, hasConcurrencyLimit: true }] });
+    expect(limiter.concurrencyRoom(scopes({ concurrency: 1 }).key)).toBe(1);
     expect(await limiter.admit({ requestId: 'c', estimatedTokens: 85, ...scopes({ tokensPerMinute: 100, concurrency: 1 }) })).toMatchObject({ admitted: true });
   });
 

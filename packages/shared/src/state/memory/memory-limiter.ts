@@ -98,6 +98,11 @@ export class MemoryLimiter implements Limiter {
     return [...new Set([...this.windows.keys(), ...this.leases.keys()])];
   }
 
+  concurrencyRoom(scope: LimitScope): number {
+    const concurrency = this.scaled(scope.limits.concurrency);
+    return concurrency ? concurrency - (this.leases.get(scope.id)?.size ?? 0) : Number.POSITIVE_INFINITY;
+  }
+
   /** Leases in one process end with the process: nothing to renew. */
   async renew(): Promise<void> {}
 

@@ -64,7 +64,11 @@ describe('the admitRequest and releaseRequest scripts', () => {
     const holder = `r${sequence}`;
     expect((await admit(scopes)).admitted).toBe(true);
     expect(await admit(scopes)).toMatchObject({ admitted: false, limit: 'concurrency', retryAfterMs: 1000 });
+    // What waiters for the key read: the room admission would find.
+    expect(await limiter.concurrencyRoom(scopes.key)).toBe(0);
     await limiter.release({ requestId: holder, tokenCorrection: 0, scopes: [{ id: 'key:k1', windowStart: 0, hasConcurrencyLimit: true }] });
+    expect(await limiter.concurrencyRoom(scopes.key)).toBe(1);
+    expect(await limiter.concurrencyRoom(key({}))).toBe(Number.POSITIVE_INFINITY);
     expect((await admit(scopes)).admitted).toBe(true);
   });
 

@@ -1,7 +1,7 @@
 import type { RedisClient } from './connection.js';
 import type { RedisKeys } from '../keys.js';
 import type { Limiter } from '../limiter.js';
-import { LIMIT_WINDOW_MS, type AdmissionRequest, type AdmissionResult, type LimitKind, type Release, type SpendStatus, type WindowStatus } from '../limits.js';
+import { LIMIT_WINDOW_MS, type AdmissionRequest, type AdmissionResult, type LimitKind, type LimitScope, type Release, type SpendStatus, type WindowStatus } from '../limits.js';
 import type { ScriptCommands } from './scripts.js';
 
 type AdmitReply = [number, number, string, number, number, number, number, number, number, number, number];
@@ -99,6 +99,16 @@ export class RedisLimiter implements Limiter {
     }
     for (const leases of touched) pipeline.pexpire(leases, this.leaseMs);
     await pipeline.exec();
+  }
+
+  /**
+   * The scope's live leases, counted as admitRequest counts them (leases that expire later than now). Now is this
+   * process's clock, not Redis' as in the script: a skew shifts only when a dead replica's lease stops counting.
+   */
+  async concurrencyRoom(scope: LimitScope): Promise<number> {
+    const concurrency = scope.limits.concurrency;
+    if (!concurrency) return Number.POSITIVE_INFINITY;
+    return concurrency - (await this.redis.zcount(this.keys.limitLeases(scope.id), `(${Date.now()}`, '+inf'));
   }
 
   /** Each scope's window and lease set, in the scripts' order. */
