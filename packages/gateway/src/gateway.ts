@@ -37,6 +37,7 @@ import { KeyModelPermissions } from './auth/key-models.js';
 import type { AppDependencies } from './app.js';
 import { loadStrategies } from './routing/strategy-modules.js';
 import { createApp } from './app.js';
+import { responseCacheFor } from './cache/response-cache.js';
 import { createClusterState, type ClusterState } from './cluster/cluster-state.js';
 import { InFlightTracker } from './lifecycle/in-flight.js';
 import { answerBadRequest } from './lifecycle/bad-request.js';
@@ -117,6 +118,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const accessLog = config.logging.accessLog ? AccessLog.forLogger(logger, loggerDestination(logger), 'gateway') : undefined;
   // Handlers still settling a request when its connection was cut (a broken stream's usage): shutdown waits for them.
   const handlers = new InFlightTracker();
+  const responseCache = responseCacheFor(config, cluster.redis, metrics, logger);
   const { listener } = createApp({
     handlers,
     saturation: new ReplicaSaturation(config.saturation, metrics, clock),
@@ -141,6 +143,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     spend,
     ...(spendObservations ? { spendObservations } : {}),
     ...(usage ? { usage: usage.recorder, usageLedger: usage.ledger } : {}),
+    ...(responseCache ? { responseCache } : {}),
   });
   const serverOptions = {
     maxHeaderSize: config.server.maxHeaderBytes,

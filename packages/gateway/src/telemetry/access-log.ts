@@ -59,6 +59,8 @@ export class AccessLog {
         cacheWriteTokens: outcome.usage?.cacheWriteTokens,
         costUsd: totals?.costUsd ?? outcome.costUsd,
         errorCode: outcome.errorCode,
+        cache: outcome.cache,
+        savedUsd: outcome.savedUsd,
       }),
     );
     if (!this.scheduled) {

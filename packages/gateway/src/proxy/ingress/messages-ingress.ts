@@ -4,6 +4,7 @@ import { ANTHROPIC_DIALECT, OPENAI_DIALECT } from '../../upstream/answer-dialect
 import type { AnswerWriter } from '../../upstream/attempt.js';
 import { chatToMessage, type AnswerNames } from '../../translate/anthropic-to-openai.js';
 import { ChatStreamToMessages, messageAsEvents } from '../../translate/openai-stream-to-anthropic.js';
+import type { ProxiedRequest } from '../../validation/request-fields.js';
 import type { Ingress } from './ingress.js';
 import { upstreamBodies } from './openai-ingress.js';
 
@@ -16,7 +17,7 @@ const PASSED_HEADERS = ['anthropic-beta'] as const;
  * OpenAI-compatible backend the request goes as its Chat translation (validation made it: `proxied.body`), with stream
  * usage asked for so that `message_delta` can carry it, and the answer is translated back on its way to the client.
  */
-export const messagesIngress: Ingress = (proxied, raw, headers) => {
+const shapeMessages: Ingress = (proxied, raw, headers) => {
   const messages = proxied.messages;
   if (messages === undefined) throw new Error('a Messages request without its Messages body');
   const nativeBody = upstreamBodies(messages as unknown as Record<string, unknown>, raw);
@@ -43,6 +44,11 @@ export const messagesIngress: Ingress = (proxied, raw, headers) => {
     };
   };
 };
+
+export const messagesIngress: Ingress = Object.assign(shapeMessages, {
+  protocol: 'anthropic.messages',
+  translatedWriter: (response: ServerResponse, proxied: ProxiedRequest) => new MessagesAnswerWriter(response, { model: proxied.model, requestId: requestIdOf(response) }, proxied.stream),
+});
 
 function requestIdOf(response: ServerResponse): string {
   const id = response.getHeader('x-request-id');

@@ -13,7 +13,7 @@ import type { Ingress } from './ingress.js';
  * answer translated back before it is read; a request Messages cannot express throws a 400 (the caller fails over).
  */
 export function openAiIngress(operation: Operation): Ingress {
-  return (proxied, raw) => {
+  const shape: Ingress = (proxied, raw) => {
     const bodyFor = upstreamBodies(proxied.body, raw);
     return (backend, deployment) => {
       if (backend.kind === 'anthropic' && operation === 'chat/completions') {
@@ -32,6 +32,7 @@ export function openAiIngress(operation: Operation): Ingress {
       return { operation, body: bodyFor(deployment, askForUsage), dropUsageOnlyChunk: askForUsage, dialect: OPENAI_DIALECT, writer: (response) => response };
     };
   };
+  return Object.assign(shape, { protocol: `openai.${operation}` });
 }
 
 /**

@@ -19,6 +19,9 @@ const SCRIPT_FILES = {
   dosrouterCloseCircuitAfterProbeV1: 'closeCircuitAfterProbe.lua',
   dosrouterAddSpendV1: 'addSpend.lua',
   dosrouterAggregateUsageV1: 'aggregateUsage.lua',
+  dosrouterPutCacheEntryV1: 'putCacheEntry.lua',
+  dosrouterGetCacheEntryV1: 'getCacheEntry.lua',
+  dosrouterFlushCacheModelV1: 'flushCacheModel.lua',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;
