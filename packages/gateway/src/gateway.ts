@@ -118,7 +118,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const accessLog = config.logging.accessLog ? AccessLog.forLogger(logger, loggerDestination(logger), 'gateway') : undefined;
   // Handlers still settling a request when its connection was cut (a broken stream's usage): shutdown waits for them.
   const handlers = new InFlightTracker();
-  const responseCache = responseCacheFor(config, cluster.redis, metrics, logger);
+  const responseCache = responseCacheFor(config, cluster, metrics, logger);
   const { listener } = createApp({
     handlers,
     saturation: new ReplicaSaturation(config.saturation, metrics, clock),
@@ -200,6 +200,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       await usage?.close();
       await keys?.store.close();
       await storage?.close();
+      await responseCache?.close();
       await cluster.close();
       await backends.close();
       accessLog?.flush();

@@ -17,7 +17,11 @@ export class AnswerCapture {
   /** The answer went through the ingress's translation after the capture (see CacheTicket.tap). */
   translated = false;
 
-  constructor(private readonly maxBytes: number) {}
+  constructor(
+    private readonly maxBytes: number,
+    /** In-flight de-duplication: the leader's answer, told to its followers as it passes. */
+    private readonly sink?: { head(status: number, contentType: string): void; data(chunk: Buffer): void },
+  ) {}
 
   /** The writer an attempt writes the answer through: `inner` (the client's response or a translator), with a copy kept. */
   tap(inner: AnswerWriter): AnswerWriter {
@@ -27,19 +31,22 @@ export class AnswerCapture {
   head(status: number, headers: OutgoingHttpHeaders): void {
     this.status = status;
     this.contentType = String(headers['content-type'] ?? '');
+    this.sink?.head(status, this.contentType);
   }
 
   add(chunk: string | Buffer | undefined): void {
-    if (chunk === undefined || this.overflowed) return;
-    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    if (chunk === undefined || chunk.length === 0 || (this.overflowed && !this.sink)) return;
+    // A copy: the relay may hand over a view of a buffer it reuses.
+    const buffer = Buffer.from(chunk);
+    this.sink?.data(buffer);
+    if (this.overflowed) return;
     this.bytes += buffer.length;
     if (this.bytes > this.maxBytes) {
       this.overflowed = true;
       this.chunks.length = 0;
       return;
     }
-    // A copy: the relay may hand over a view of a buffer it reuses.
-    this.chunks.push(Buffer.from(buffer));
+    this.chunks.push(buffer);
   }
 
   body(): string {

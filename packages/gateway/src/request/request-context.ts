@@ -177,8 +177,9 @@ export class RequestContext {
   }
 
   /**
-   * The answer came from the response cache: no attempt, no tokens used, cost 0; `savedUsd` is what the answer cost
-   * when it was made by `deployment` of `model`. The key's token limits get back what admission reserved.
+   * The answer came from the response cache, or from an identical request in flight: no attempt, no tokens used,
+   * cost 0; `savedUsd` is what the answer cost when it was made by `deployment` of `model` (told again when a shared
+   * answer ends and its cost is known). The key's token limits get back what admission reserved.
    */
   servedFromCache(model: string, deployment: string, savedUsd: number): void {
     this.state.cache = 'hit';
@@ -187,7 +188,7 @@ export class RequestContext {
     this.state.usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
     this.state.costUsd = 0;
     this.state.savedUsd = savedUsd;
-    this.state.firstTokenAt = this.sinks.clock();
+    this.state.firstTokenAt ??= this.sinks.clock();
   }
 
   /** The error a client received, or why an answer ended early (the last one said is recorded). */

@@ -317,6 +317,16 @@ export const responseCacheSchema = z.strictObject({
   toolCalls: z.boolean().default(false),
   /** A hit is admitted by the key's limits like any request (it counts one request; its tokens are given back). Off: hits skip admission. */
   hitsCountAgainstRateLimit: z.boolean().default(true),
+  /** Identical cacheable requests in flight at once, on any replica, reach the backend once. */
+  dedupe: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Cluster mode: the leader's lock lives this long unless renewed (every third of it while the leader is alive). */
+      lockTtlMs: z.number().int().min(500).max(60_000).default(5_000),
+      /** The longest a follower waits for the leader's answer to begin before it sends its own request. */
+      waitMs: z.number().int().min(100).max(600_000).default(30_000),
+    })
+    .prefault({}),
 }).refine((cache) => cache.maxEntryBytes <= cache.maxBytes, { message: 'must be at most maxBytes', path: ['maxEntryBytes'] });
 export type ResponseCacheConfig = z.output<typeof responseCacheSchema>;
 

@@ -189,6 +189,19 @@ export class RedisKeys {
     return `${this.base}:{cache}:model:`;
   }
 
+  /**
+   * String: the token (`<replica>:<random>`) of the request leading the flight of one cache key: identical requests
+   * in flight wait for its answer instead of asking the backend. TTL: `cache.dedupe.lockTtlMs`, renewed by its replica.
+   */
+  cacheFlightLock(hash: string): string {
+    return `${this.base}:{cache}:flight:${hash}`;
+  }
+
+  /** Stream of one flight's answer as its leader writes it (head, data, end or fail), read by followers. TTL: minutes. */
+  cacheFlightStream(hash: string, token: string): string {
+    return `${this.base}:{cache}:flight-stream:${hash}:${token}`;
+  }
+
   /** Pub/sub channel announcing a new weights document (the message is the document). */
   weightsChannel(): string {
     return `${this.base}:events:weights`;

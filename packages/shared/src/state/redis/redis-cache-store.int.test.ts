@@ -74,3 +74,24 @@ describe.each(['redis', 'memory'] as const)('the response cache store (%s)', (ki
     });
   }
 });
+
+describe('holdFlightLock.lua', () => {
+  let redis: TestRedis;
+  beforeEach(async () => {
+    redis = await testRedis('flight-lock');
+  });
+  afterEach(() => redis.cleanup());
+
+  it('renews and releases the lock only for the token that holds it', async () => {
+    const lock = redis.keys.cacheFlightLock('abc');
+    await redis.redis.set(lock, 'leader-token', 'PX', 1_000);
+    expect(await redis.redis.dosrouterHoldFlightLockV1(1, lock, 'other-token', 60_000)).toBe(0);
+    expect(await redis.redis.pttl(lock)).toBeLessThanOrEqual(1_000);
+    expect(await redis.redis.dosrouterHoldFlightLockV1(1, lock, 'leader-token', 60_000)).toBe(1);
+    expect(await redis.redis.pttl(lock)).toBeGreaterThan(1_000);
+    expect(await redis.redis.dosrouterHoldFlightLockV1(1, lock, 'other-token', 0)).toBe(0);
+    expect(await redis.redis.get(lock)).toBe('leader-token');
+    expect(await redis.redis.dosrouterHoldFlightLockV1(1, lock, 'leader-token', 0)).toBe(1);
+    expect(await redis.redis.exists(lock)).toBe(0);
+  });
+});

@@ -22,6 +22,7 @@ const SCRIPT_FILES = {
   dosrouterPutCacheEntryV1: 'putCacheEntry.lua',
   dosrouterGetCacheEntryV1: 'getCacheEntry.lua',
   dosrouterFlushCacheModelV1: 'flushCacheModel.lua',
+  dosrouterHoldFlightLockV1: 'holdFlightLock.lua',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;
