@@ -2,7 +2,8 @@
 // of the simulator, requests one at a time, three phases in one run: a model the cache is off for (the baseline),
 // a cached model with a new question each time (a miss: the lookup and the store), and one question asked again (a
 // hit). Reports the gateway process's CPU per request (/proc) and the client's latency, and their ratios.
-//   node scripts/bench/cache.mjs [requests per phase, default 2000]   (REDIS_URL=redis://… for cluster mode)
+//   node scripts/bench/cache.mjs [requests per phase, default 2000]   (REDIS_URL=redis://… for cluster mode;
+//   DEDUPE=off to measure the cache without in-flight de-duplication)
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
@@ -41,7 +42,7 @@ writeFileSync(
     auth: { mode: 'open' },
     storage: { dataDir: null },
     backends: [{ name: 'sim', baseUrl: simulator.baseUrl, models: [{ name: 'plain' }, { name: 'cached' }] }],
-    cache: { enabled: true, models: ['cached'] },
+    cache: { enabled: true, models: ['cached'], dedupe: { enabled: process.env.DEDUPE !== 'off' } },
   }),
 );
 const prefix = `bench-cache-${randomBytes(4).toString('hex')}`;
@@ -95,7 +96,7 @@ try {
   const hit = await phase('hit', 'cached', () => 'the same question', 'hit');
   const ratio = (a, b) => Number((a / b).toFixed(3));
   const rows = [off, miss, hit].map((row) => ({ ...row, p50Ms: Number(row.p50Ms.toFixed(3)), p99Ms: Number(row.p99Ms.toFixed(3)), cpuMsPerRequest: Number(row.cpuMsPerRequest.toFixed(4)) }));
-  console.log(JSON.stringify({ mode: process.env.REDIS_URL ? 'redis' : 'embedded', requests: REQUESTS, rows, ratios: {
+  console.log(JSON.stringify({ mode: process.env.REDIS_URL ? 'redis' : 'embedded', dedupe: process.env.DEDUPE !== 'off', requests: REQUESTS, rows, ratios: {
     hitVsMissLatencyP50: ratio(hit.p50Ms, miss.p50Ms),
     hitVsMissCpu: ratio(hit.cpuMsPerRequest, miss.cpuMsPerRequest),
     missVsOffLatencyP50: ratio(miss.p50Ms, off.p50Ms),

@@ -64,32 +64,29 @@ export class RedisFlights implements Flights {
       this.redis.dosrouterHoldFlightLockV1(1, lock, token, this.lockTtlMs).catch(() => undefined);
     }, Math.max(100, Math.floor(this.lockTtlMs / 3)));
     renew.unref();
-    const add = (fields: (string | Buffer)[]): void => {
-      this.redis.xadd(stream, '*', ...fields).catch(() => undefined);
-    };
+    // Events written in one turn of the event loop go to Redis in one script call, in order.
+    let pending: (string | Buffer)[] = [];
+    let scheduled = false;
     let done = false;
+    const flush = (last: boolean): void => {
+      scheduled = false;
+      if (pending.length === 0 && !last) return;
+      const events = pending;
+      pending = [];
+      this.redis.dosrouterAppendFlightV1(2, stream, lock, token, last ? STREAM_TTL_MS : OPEN_STREAM_TTL_MS, last ? '1' : '0', ...events).catch(() => undefined);
+    };
     return {
       publish: (event: FlightEvent) => {
         if (done) return;
-        done = event.kind === 'end' || event.kind === 'fail';
         flight.publish(event);
-        switch (event.kind) {
-          case 'head': {
-            const { kind: _kind, ...head } = event;
-            add(['k', 'head', 'd', JSON.stringify(head)]);
-            this.redis.pexpire(stream, OPEN_STREAM_TTL_MS).catch(() => undefined);
-            return;
-          }
-          case 'data':
-            add(['k', 'data', 'd', event.chunk]);
-            return;
-          case 'end':
-          case 'fail':
-            clearInterval(renew);
-            add(event.kind === 'end' ? ['k', 'end', 'd', String(event.costUsd)] : ['k', 'fail', 'd', event.alone ? 'alone' : '']);
-            this.redis.pexpire(stream, STREAM_TTL_MS).catch(() => undefined);
-            this.redis.dosrouterHoldFlightLockV1(1, lock, token, 0).catch(() => undefined);
-            return;
+        pending.push(...fieldsOf(event));
+        if (event.kind === 'end' || event.kind === 'fail') {
+          done = true;
+          clearInterval(renew);
+          flush(true);
+        } else if (!scheduled) {
+          scheduled = true;
+          setImmediate(() => flush(false));
         }
       },
     };
@@ -145,6 +142,22 @@ export class RedisFlights implements Flights {
         : this.redis.duplicate({ connectionName: name, enableOfflineQueue: true, commandTimeout: undefined, lazyConnect: true, enableAutoPipelining: false });
     connection.on('error', () => undefined);
     return connection;
+  }
+}
+
+/** One event as the stream's entry holds it: its kind, and its data (`d`). */
+function fieldsOf(event: FlightEvent): (string | Buffer)[] {
+  switch (event.kind) {
+    case 'head': {
+      const { kind: _kind, ...head } = event;
+      return ['head', JSON.stringify(head)];
+    }
+    case 'data':
+      return ['data', event.chunk];
+    case 'end':
+      return ['end', String(event.costUsd)];
+    case 'fail':
+      return ['fail', event.alone ? 'alone' : ''];
   }
 }
 

@@ -95,3 +95,28 @@ describe('holdFlightLock.lua', () => {
     expect(await redis.redis.exists(lock)).toBe(0);
   });
 });
+
+describe('appendFlight.lua', () => {
+  let redis: TestRedis;
+  beforeEach(async () => {
+    redis = await testRedis('flight-append');
+  });
+  afterEach(() => redis.cleanup());
+
+  it('appends the events in order, binary data intact, and releases the lock at the last only for its holder', async () => {
+    const lock = redis.keys.cacheFlightLock('abc');
+    const stream = redis.keys.cacheFlightStream('abc', 'leader-token');
+    await redis.redis.set(lock, 'leader-token', 'PX', 10_000);
+    const bytes = Buffer.from([0xe2, 0x82]); // half of a UTF-8 character: must come back as it went
+    expect(await redis.redis.dosrouterAppendFlightV1(2, stream, lock, 'leader-token', 600_000, '0', 'head', '{"status":200}', 'data', bytes)).toBe(2);
+    expect(await redis.redis.get(lock)).toBe('leader-token');
+    expect(await redis.redis.dosrouterAppendFlightV1(2, stream, lock, 'other-token', 60_000, '1', 'end', '0.5')).toBe(1);
+    expect(await redis.redis.get(lock)).toBe('leader-token');
+    expect(await redis.redis.dosrouterAppendFlightV1(2, stream, lock, 'leader-token', 60_000, '1')).toBe(0);
+    expect(await redis.redis.exists(lock)).toBe(0);
+    expect(await redis.redis.pttl(stream)).toBeLessThanOrEqual(60_000);
+    const entries = await redis.redis.xrangeBuffer(stream, '-', '+');
+    expect(entries.map(([, fields]) => fields[1]!.toString())).toEqual(['head', 'data', 'end']);
+    expect(entries[1]![1][3]).toEqual(bytes);
+  });
+});
