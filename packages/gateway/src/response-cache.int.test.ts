@@ -154,6 +154,15 @@ describe('the response cache in embedded mode', () => {
     const metrics = await (await fetch(`${harness.gateway.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).text();
     expect(metrics).toMatch(/dosrouter_cache_requests_total\{model="cached",result="hit"\} [1-9]/);
     expect(metrics).toMatch(/dosrouter_cache_saved_usd_total\{model="cached"\} [0-9.e-]+/);
+    // The day's totals count hits and what they saved; the hits add nothing to the cost.
+    let totals: { requests: number; cache_hits: number; saved_usd: number; cost_usd: number } | undefined;
+    await eventually(async () => {
+      const usage = (await (await fetch(`${harness.gateway.url}/admin/usage?model=cached`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).json()) as { totals: typeof totals };
+      totals = usage.totals;
+      return (totals?.cache_hits ?? 0) > 0;
+    }, 10_000, 'the hits in the usage totals');
+    expect(totals!.saved_usd).toBeGreaterThanOrEqual(cost);
+    expect(totals!.cache_hits).toBeLessThan(totals!.requests);
   });
 
   it('serves Anthropic’s Messages API from the cache as the same Messages answer', async () => {
