@@ -22,6 +22,8 @@ async function startCachingHarness(cache: Record<string, unknown>): Promise<Harn
       document.cache = { enabled: true, models: ['cached'], ...cache };
       // A broken stream ends with the error event (not continued elsewhere): what must never be stored.
       document.routing = { recovery: 'off', retry: { attempts: 1 } };
+      // A small completion estimate: what admission reserves for a request without max_tokens.
+      (document as { limits?: unknown }).limits = { completionTokensEstimate: 20 };
     },
   });
 }
@@ -228,6 +230,41 @@ describe('the response cache’s limits', () => {
       expect(await ask('budget question 0')).toBe('miss');
       const metrics = await (await fetch(`${harness.gateway.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).text();
       expect(metrics).toMatch(/dosrouter_cache_evictions_total [1-9]/);
+    } finally {
+      await harness.close();
+    }
+  });
+});
+
+describe('the response cache and a key’s limits', () => {
+  const ask = (openai: OpenAI) =>
+    openai.chat.completions
+      .create({ model: 'cached', temperature: 0, messages: [{ role: 'user', content: 'limited' }] })
+      .withResponse()
+      .then(({ response }) => response.headers.get('x-dosrouter-cache'));
+
+  it('counts a hit against the request rate, and gives its tokens back', async () => {
+    const harness = await startCachingHarness({});
+    try {
+      const requests = clientOf(harness, (await createClientKey(harness.gateway.url, ADMIN_KEY, { name: 'rpm', limits: { requestsPerMinute: 3 } })).secret);
+      expect([await ask(requests), await ask(requests), await ask(requests)]).toEqual(['miss', 'hit', 'hit']);
+      const refused = await captureApiError(ask(requests));
+      expect(refused.status).toBe(429);
+      // 100 tokens a minute; each admission reserves its estimate: ten hits would take 200 if they kept it.
+      const tokens = clientOf(harness, (await createClientKey(harness.gateway.url, ADMIN_KEY, { name: 'tpm', limits: { tokensPerMinute: 100 } })).secret);
+      expect(await ask(tokens)).toBe('miss');
+      for (let index = 0; index < 10; index += 1) expect(await ask(tokens)).toBe('hit');
+    } finally {
+      await harness.close();
+    }
+  });
+
+  it('serves hits before admission with hitsCountAgainstRateLimit: false', async () => {
+    const harness = await startCachingHarness({ hitsCountAgainstRateLimit: false });
+    try {
+      const openai = clientOf(harness, (await createClientKey(harness.gateway.url, ADMIN_KEY, { name: 'rpm', limits: { requestsPerMinute: 1 } })).secret);
+      expect(await ask(openai)).toBe('miss');
+      for (let index = 0; index < 5; index += 1) expect(await ask(openai)).toBe('hit');
     } finally {
       await harness.close();
     }
