@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '@dosrouter/provider-sim';
 import { TEST_REDIS_URL } from '../../shared/src/test-support/redis.js';
+import { PrivateRedisServer } from '../../shared/src/test-support/redis-server.js';
 import { startClusterHarness, type ClusterHarness } from './test-support/cluster-harness.js';
+import { eventually } from './test-support/harness.js';
 
 describe('the response cache in cluster mode', () => {
   let simulator: Simulator;
@@ -54,5 +56,38 @@ describe('the response cache in cluster mode', () => {
     const after = await cluster.client(1).chat.completions.create(flushBody).withResponse();
     expect(after.response.headers.get('x-dosrouter-cache')).toBe('miss');
     expect(simulator.stats.requests).toBe(2);
+  });
+});
+
+describe('the response cache when Redis stops', () => {
+  it('serves every request from the backend as a miss, and caches again once Redis is back', async () => {
+    const redis = await PrivateRedisServer.start();
+    const simulator = await startSimulator({ models: [{ id: 'cached', outputTokens: 10 }] });
+    let cluster: ClusterHarness | undefined;
+    try {
+      cluster = await startClusterHarness({
+        replicas: 1,
+        redisUrl: redis.url,
+        document: {
+          prober: { embedded: false },
+          auth: { mode: 'open' },
+          backends: [{ name: 'sim', baseUrl: simulator.baseUrl, models: [{ name: 'cached', capabilities: ['streaming'] }] }],
+          cache: { enabled: true, models: ['cached'] },
+        },
+      });
+      const client = cluster.client(0);
+      const ask = async () => (await client.chat.completions.create({ model: 'cached', temperature: 0, messages: [{ role: 'user', content: 'redis stops' }] }).withResponse()).response.headers.get('x-dosrouter-cache');
+      expect(await ask()).toBe('miss');
+      expect(await ask()).toBe('hit');
+      await redis.stop();
+      for (let index = 0; index < 3; index += 1) expect(await ask()).toBe('miss');
+      expect(simulator.stats.requests).toBe(4);
+      await redis.start();
+      await eventually(async () => (await ask()) === 'hit', 20_000, 'the cache in use again');
+    } finally {
+      await cluster?.gateways[0]?.close(1_000);
+      await simulator.close();
+      await redis.dispose();
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { GatewayError, MemoryCacheStore, RedisCacheStore, RedisKeys, formatUsd, type ApiKeyRecord, type CacheStore, type GatewayConfig, type RedisClient, type ScriptCommands, type Logger, type ResponseCacheConfig, type RoutePlan } from '@dosrouter/shared';
+import { GatewayError, MemoryCacheStore, RedisCacheStore, RedisKeys, formatUsd, type ApiKeyRecord, type CacheStore, type GatewayConfig, type RedisClient, type RedisHealth, type ScriptCommands, type Logger, type ResponseCacheConfig, type RoutePlan } from '@dosrouter/shared';
 import type { Ingress } from '../proxy/ingress/ingress.js';
 import type { RequestContext } from '../request/request-context.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
@@ -45,8 +45,21 @@ export class ResponseCache {
     private readonly logger: Logger,
     /** In-flight de-duplication (`cache.dedupe.enabled`). */
     readonly flights?: Flights,
+    /** Cluster mode: while Redis is down or slow, lookups are skipped (a miss) instead of waiting for their deadline. */
+    private readonly health?: RedisHealth,
     private readonly clock: () => number = Date.now,
   ) {}
+
+  private lastWarningAt = -Infinity;
+
+  /** A failure of the store, logged at most once a minute (a Redis outage would otherwise log every request). */
+  private warn(message: string, error: unknown): void {
+    this.health?.markFailure(error);
+    const now = this.clock();
+    if (now - this.lastWarningAt < 60_000) return;
+    this.lastWarningAt = now;
+    this.logger.warn(message, { error: error instanceof Error ? error.message : String(error) });
+  }
 
   close(): Promise<void> {
     return this.flights?.close() ?? Promise.resolve();
@@ -78,12 +91,13 @@ export class ResponseCache {
 
   /** @internal The ticket's lookup: a stored answer, or undefined (none, unreadable, or the store failed). */
   async lookup(hash: string): Promise<CachedAnswer | undefined> {
+    // A cache that cannot answer is a miss: the request goes to the backend as it would without a cache.
+    if (this.health && !this.health.shouldTry()) return undefined;
     try {
       const text = await this.store.get(hash);
       return text === undefined ? undefined : parseCachedAnswer(text);
     } catch (error) {
-      // A cache that cannot answer is a miss: the request goes to the backend as it would without a cache.
-      this.logger.warn('the response cache could not be read: served as a miss', { error: error instanceof Error ? error.message : String(error) });
+      this.warn('the response cache could not be read: requests are served as misses', error);
       return undefined;
     }
   }
@@ -99,7 +113,7 @@ export class ResponseCache {
       (result) => this.metrics.recordCacheStore(result.stored ? 'stored' : 'too_large', result.evicted),
       (error: unknown) => {
         this.metrics.recordCacheStore('failed');
-        this.logger.warn('an answer could not be stored in the response cache', { error: error instanceof Error ? error.message : String(error) });
+        this.warn('an answer could not be stored in the response cache', error);
       },
     );
   }
@@ -116,7 +130,7 @@ export class ResponseCache {
 /** `cache.enabled`: the cache in Redis (cluster mode) or in memory (embedded); undefined when it is off. */
 export function responseCacheFor(
   config: GatewayConfig,
-  cluster: { readonly redis?: RedisClient & ScriptCommands; readonly replica: string },
+  cluster: { readonly redis?: RedisClient & ScriptCommands; readonly replica: string; readonly health?: RedisHealth },
   metrics: GatewayMetrics,
   logger: Logger,
 ): ResponseCache | undefined {
@@ -125,8 +139,8 @@ export function responseCacheFor(
   const keys = new RedisKeys(config.redis.keyPrefix);
   const { redis } = cluster;
   const store = redis ? new RedisCacheStore(redis, keys, settings.maxBytes) : new MemoryCacheStore(settings.maxBytes);
-  const flights = !settings.dedupe.enabled ? undefined : redis ? new RedisFlights(redis, keys, cluster.replica, settings.dedupe.lockTtlMs, logger) : new LocalFlights();
-  return new ResponseCache(settings, store, metrics, logger, flights);
+  const flights = !settings.dedupe.enabled ? undefined : redis ? new RedisFlights(redis, keys, cluster.replica, settings.dedupe.lockTtlMs, logger, cluster.health) : new LocalFlights();
+  return new ResponseCache(settings, store, metrics, logger, flights, cluster.health);
 }
 
 /** How often a follower whose leader failed looks the answer up and joins again before it goes on its own. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Cluster } from 'ioredis';
-import type { Logger, RedisClient, RedisKeys, ScriptCommands } from '@dosrouter/shared';
+import type { Logger, RedisClient, RedisHealth, RedisKeys, ScriptCommands } from '@dosrouter/shared';
 import { LocalFlights, type FlightEvent, type FlightPublisher, type FlightRole, type Flights, type LocalFlight } from './flight.js';
 
 /** How long a flight's stream outlives its last event: followers that join late still read it whole. */
@@ -29,6 +29,8 @@ export class RedisFlights implements Flights {
     private readonly replica: string,
     private readonly lockTtlMs: number,
     private readonly logger: Logger,
+    /** While Redis is down or slow, a replica's identical requests share their local flight only. */
+    private readonly health?: RedisHealth,
   ) {}
 
   join(hash: string): FlightRole | Promise<FlightRole> {
@@ -46,10 +48,12 @@ export class RedisFlights implements Flights {
 
   private async claim(hash: string, flight: LocalFlight): Promise<FlightRole> {
     const token = `${this.replica}:${randomBytes(6).toString('hex')}`;
+    if (this.health && !this.health.shouldTry()) return { role: 'leader', publisher: flight };
     let taken: boolean;
     try {
       taken = (await this.redis.set(this.keys.cacheFlightLock(hash), token, 'PX', this.lockTtlMs, 'NX')) === 'OK';
-    } catch {
+    } catch (error) {
+      this.health?.markFailure(error);
       return { role: 'leader', publisher: flight };
     }
     if (taken) return { role: 'leader', publisher: this.leaderPublisher(hash, token, flight) };
