@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -199,6 +202,26 @@ describe('the response cache in embedded mode', () => {
     expect(((await response.json()) as { flushed: number }).flushed).toBeGreaterThan(0);
     const after = await openai.chat.completions.create(question('flush me')).withResponse();
     expect(after.response.headers.get('x-dosrouter-cache')).toBe('miss');
+    // The same from a shell.
+    const cli = fileURLToPath(new URL('../../../scripts/dosrouter.mjs', import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, [cli, 'cache', 'flush', '--model', 'cached'], { env: { ...process.env, DOSROUTER_URL: harness.gateway.url, DOSROUTER_ADMIN_KEY: ADMIN_KEY } });
+    expect(JSON.parse(stdout)).toMatchObject({ object: 'cache.flush', model: 'cached', flushed: 1 });
+    expect((await openai.chat.completions.create(question('flush me')).withResponse()).response.headers.get('x-dosrouter-cache')).toBe('miss');
+  });
+
+  it('turns the cache off (and on) for one API key', async () => {
+    const created = await createClientKey(harness.gateway.url, ADMIN_KEY, { name: 'no-cache', cache: false });
+    const openaiOff = clientOf(harness, created.secret);
+    await openaiOff.chat.completions.create(question('per key'));
+    const off = await openaiOff.chat.completions.create(question('per key'), { headers: { 'x-dosrouter-cache': 'use' } }).withResponse();
+    expect(off.response.headers.get('x-dosrouter-cache')).toBeNull();
+    const cli = fileURLToPath(new URL('../../../scripts/dosrouter.mjs', import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, [cli, 'keys', 'update', created.id, '--cache', 'on'], { env: { ...process.env, DOSROUTER_URL: harness.gateway.url, DOSROUTER_ADMIN_KEY: ADMIN_KEY } });
+    expect(JSON.parse(stdout)).toMatchObject({ cache: true });
+    // The key's model is not among cache.models: the key alone turns the cache on, once the replica's key cache forgets it.
+    const body = { model: 'uncached', temperature: 0, messages: [{ role: 'user' as const, content: 'per key on' }] };
+    await eventually(async () => (await openaiOff.chat.completions.create(body).withResponse()).response.headers.get('x-dosrouter-cache') === 'miss', 10_000, 'the key’s cache on');
+    expect((await openaiOff.chat.completions.create(body).withResponse()).response.headers.get('x-dosrouter-cache')).toBe('hit');
   });
 });
 
