@@ -14,7 +14,8 @@ describe('in-flight de-duplication when the leader’s replica is killed', () =>
       models: [MODEL],
       replicas: 3,
       configure: (config) => {
-        config.cache = { enabled: true, models: ['slow'], scope: 'shared', dedupe: { lockTtlMs: 1_000 } };
+        // A short lock: the dead leader's followers notice within about 2 s (plus one block of the reader).
+        config.cache = { enabled: true, models: ['slow'], scope: 'shared', dedupe: { lockTtlMs: 2_000 } };
       },
     });
     redis = new Redis(cluster.cluster.redis!.url, { lazyConnect: true });

@@ -26,7 +26,7 @@ describe('in-flight de-duplication in embedded mode', () => {
     harness = await startHarness({
       models: [SLOW],
       configure: (config) => {
-        (config as { cache?: unknown }).cache = { enabled: true, models: ['slow'], dedupe: { lockTtlMs: 1_000 } };
+        (config as { cache?: unknown }).cache = { enabled: true, models: ['slow'] };
         (config as { routing?: unknown }).routing = { recovery: 'off', retry: { attempts: 1 } };
         (config as { auth?: unknown }).auth = { mode: 'open' };
       },
@@ -96,7 +96,7 @@ describe('in-flight de-duplication across replicas', () => {
         prober: { embedded: false },
         auth: { mode: 'open' },
         backends: [{ name: 'sim', baseUrl: simulator.baseUrl, models: [{ name: 'slow', capabilities: ['streaming'] }] }],
-        cache: { enabled: true, models: ['slow'], scope: 'shared', dedupe: { lockTtlMs: 1_000 } },
+        cache: { enabled: true, models: ['slow'], scope: 'shared' },
       },
     });
   });
