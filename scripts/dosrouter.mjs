@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `pnpm -s dosrouter keys <command>` and `pnpm -s dosrouter usage`: the admin API for client keys and usage from a
-// shell. Talks to DOSROUTER_URL (default http://127.0.0.1:8080) with the admin key. Prints the API's JSON; exits 1
+// shell, and `pnpm -s dosrouter cache flush --model M` (the response cache). Talks to DOSROUTER_URL (default http://127.0.0.1:8080) with the admin key. Prints the API's JSON; exits 1
 // with the API's error message on failure. The secret of a created or rotated key is printed once, as the API
 // returns it. `pnpm -s dosrouter check`: validates a config without starting anything (the gateway's --check).
 // `-s` (--silent) keeps pnpm's own "> dosrouter@… dosrouter" banner off stdout, so that the JSON pipes into jq.
@@ -13,17 +13,20 @@ const USAGE = `usage: pnpm -s dosrouter check [--config FILE] [--json]
        pnpm -s dosrouter keys <command> [options]
   create --name NAME [--model M]... [--owner k=v]... [--rpm N] [--tpm N] [--concurrency N] [--expires ISO-DATE]
          [--daily-usd X] [--monthly-usd X] [--soft-daily-usd X]
-         [--weight W] [--priority high|normal|low] [--priority-header yes|no]
+         [--weight W] [--priority high|normal|low] [--priority-header yes|no] [--cache on|off|default]
   list
   get ID
   update ID [--name NAME] [--model M]... [--all-models] [--rpm N] [--tpm N] [--concurrency N] [--expires ISO-DATE|never]
          [--daily-usd X] [--monthly-usd X] [--soft-daily-usd X]
-         [--weight W] [--priority high|normal|low] [--priority-header yes|no]
-  (--weight, --priority, --priority-header: the key's fair share and class in the saturation queues)
+         [--weight W] [--priority high|normal|low] [--priority-header yes|no] [--cache on|off|default]
+  (--weight, --priority, --priority-header: the key's fair share and class in the saturation queues;
+   --cache: the response cache for the key's requests, or as the config says)
   rotate ID [--grace SECONDS]
   revoke ID
        pnpm -s dosrouter usage [--key ID] [--model M] [--from DAY] [--to DAY] [--group-by key,model,day]
-environment: DOSROUTER_URL (default http://127.0.0.1:8080), DOSROUTER_ADMIN_KEY or DOSROUTER_ADMIN_KEY_FILE (keys, usage)
+       pnpm -s dosrouter cache flush --model M
+  delete every answer of model M from the response cache (every replica's, in cluster mode)
+environment: DOSROUTER_URL (default http://127.0.0.1:8080), DOSROUTER_ADMIN_KEY or DOSROUTER_ADMIN_KEY_FILE (keys, usage, cache)
 -s keeps pnpm's banner off stdout: pnpm -s dosrouter keys list | jq '.data[].name'`;
 
 const options = {
@@ -42,6 +45,7 @@ const options = {
   weight: { type: 'string' },
   priority: { type: 'string' },
   'priority-header': { type: 'string' },
+  cache: { type: 'string' },
   key: { type: 'string' },
   from: { type: 'string' },
   to: { type: 'string' },
@@ -109,6 +113,8 @@ function fieldsOf(values) {
   if (Object.values(budget).some((value) => value !== undefined)) fields.budget = Object.fromEntries(Object.entries(budget).filter(([, value]) => value !== undefined));
   const queue = { weight: weight(values.weight), priority: oneOf(values.priority, 'priority', ['high', 'normal', 'low']), priorityHeader: yesNo(values['priority-header'], 'priority-header') };
   if (Object.values(queue).some((value) => value !== undefined)) fields.queue = Object.fromEntries(Object.entries(queue).filter(([, value]) => value !== undefined));
+  const cache = oneOf(values.cache, 'cache', ['on', 'off', 'default']);
+  if (cache !== undefined) fields.cache = cache === 'default' ? null : cache === 'on';
   if (values.expires === 'never') fields.expiresAt = null;
   else if (values.expires !== undefined) {
     const at = Date.parse(values.expires);
@@ -162,7 +168,7 @@ try {
 }
 const { values, positionals } = parsed;
 const [group, command, id] = positionals;
-if (values.help || !((group === 'keys' && command !== undefined) || group === 'usage' || (group === 'check' && command === undefined))) {
+if (values.help || !((group === 'keys' && command !== undefined) || group === 'usage' || (group === 'check' && command === undefined) || (group === 'cache' && command === 'flush'))) {
   (values.help ? process.stdout : process.stderr).write(`${USAGE}\n`);
   process.exit(values.help ? 0 : 1);
 }
@@ -185,6 +191,11 @@ if (group === 'usage') {
     if (value !== undefined) query.set(parameter, value);
   }
   await call('GET', `usage${query.size > 0 ? `?${query}` : ''}`);
+  process.exit(0);
+}
+if (group === 'cache') {
+  const model = values.model?.at(-1) ?? fail('cache flush needs --model');
+  await call('DELETE', `cache/models/${encodeURIComponent(model)}`);
   process.exit(0);
 }
 const needId = () => id ?? fail(`${command} needs a key id`);

@@ -5,6 +5,7 @@ import { metricsGuard } from '@dosrouter/health-prober';
 import { authenticateRequests } from './auth/authenticate.js';
 import type { KeyAuthenticator } from './auth/key-authenticator.js';
 import { registerKeyRoutes } from './auth/key-routes.js';
+import { registerCacheRoutes } from './cache/cache-routes.js';
 import { directRoutes } from './http/direct-routes.js';
 import type { InFlightTracker } from './lifecycle/in-flight.js';
 import type { Readiness } from './lifecycle/readiness.js';
@@ -138,6 +139,7 @@ export function createApp(dependencies: AppDependencies): GatewayApp {
   if (dependencies.keys && dependencies.adminKey) {
     registerKeyRoutes(app, dependencies.keys.store, dependencies.keys.authenticator, dependencies.adminKey, logger);
   }
+  if (dependencies.responseCache && dependencies.adminKey) registerCacheRoutes(app, dependencies.responseCache, dependencies.adminKey, logger);
   // With an admin key, Prometheus scrapes with it (bearer_token / authorization in the scrape config). A replica
   // that requires client keys but has no admin key keeps its metrics closed too: protected, not open by omission.
   // /readyz/detail names the replicas, so it follows the same rule.

@@ -38,6 +38,7 @@ import { createApp } from './app.js';
 import { DashboardData } from './dashboard/dashboard-data.js';
 import { flushRecentRequests } from './dashboard/recent-requests-store.js';
 import { RecentRequests } from './dashboard/recent-requests.js';
+import { responseCacheFor } from './cache/response-cache.js';
 import { createClusterState, type ClusterState } from './cluster/cluster-state.js';
 import { InFlightTracker } from './lifecycle/in-flight.js';
 import { answerBadRequest } from './lifecycle/bad-request.js';
@@ -135,6 +136,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const handlers = new InFlightTracker();
   const deploymentSaturation = new DeploymentSaturation(catalog.deployments(), cluster.deploymentSlots, config.saturation, metrics, clock);
   const dashboard = startDashboard(config, cluster, live, adminKey, keys?.store, usage?.ledger, clock);
+  const responseCache = responseCacheFor(config, cluster, metrics, logger);
   const { listener } = createApp({
     ...(dashboard ? { dashboard } : {}),
     handlers,
@@ -158,6 +160,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     ...(spendObservations ? { spendObservations } : {}),
     ...(usage ? { usage: usage.recorder, usageLedger: usage.ledger } : {}),
     ...(tracer ? { tracer } : {}),
+    ...(responseCache ? { responseCache } : {}),
   });
   const serverOptions = {
     maxHeaderSize: config.server.maxHeaderBytes,
@@ -255,6 +258,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       await tracer?.shutdown();
       await keys?.store.close();
       await storage?.close();
+      await responseCache?.close();
       await cluster.close();
       await live.close();
       accessLog?.flush();

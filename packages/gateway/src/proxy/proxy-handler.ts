@@ -38,6 +38,7 @@ import type { Operation } from '../upstream/backend.js';
 import type { UsageRecorder } from '../usage/usage-recorder.js';
 import type { SpendObservations } from '../usage/spend-observations.js';
 import type { ProxiedRequest } from '../validation/request-fields.js';
+import type { ResponseCache } from '../cache/response-cache.js';
 import { runHedgeRace } from './hedge-race.js';
 import type { AttemptShape, Ingress } from './ingress/ingress.js';
 import { openAiIngress } from './ingress/openai-ingress.js';
@@ -58,6 +59,8 @@ export interface ProxyDependencies extends PlanningDependencies {
   readonly keyConcurrency?: KeyConcurrency;
   /** Cluster mode: the spend figures admissions return, kept for soft budgets and the fallback limiter. */
   readonly spendObservations?: SpendObservations;
+  /** `cache.enabled`: the response cache. Absent, nothing of it is on the request path. */
+  readonly responseCache?: ResponseCache;
 }
 
 /** A retry-after wait ends this much after the backend's time, so that the circuit it opened is half-open by then. */
@@ -111,6 +114,9 @@ export function createProxyHandler(
     const running = context.config;
     const { plan, snapshot, unavailable } = planRequest(dependencies, running, operation, routePath, proxied, request, response);
     context.planned(plan);
+    // The response cache, when on for this request: a hit is served before admission or after it (cache.hitsCountAgainstRateLimit).
+    const cache = dependencies.responseCache?.open({ headers: request.headers, response, context, proxied, plan, operation, route: routePath, ingress: shaperOf, apiKey, credential: clientCredential(request.headers) });
+    if (cache && (await cache.serve('planned'))) return;
     // The requested model's only deployment, held by a backend's 429: waited for when the wait is worth it and fits the
     // request's deadline, else the client is told the circuit is open (unavailable) as for any other.
     const rateLimited = rateLimitedRequestedDeployment(plan, cluster.breakers);
@@ -178,6 +184,7 @@ export function createProxyHandler(
       context.failed('client_closed');
       return;
     }
+    if (cache && (await cache.serve('admitted'))) return;
 
     const shapeAttempt = shaperOf(proxied, response.locals.rawBody as Buffer | undefined, request.headers);
     const sequence = new AttemptSequence(plan.attempts, plan.retry, context.outcome.receivedAt, dependencies.random, plan.steps[0]?.order.length);
@@ -281,7 +288,8 @@ export function createProxyHandler(
             ...(continuing ? { continuation: recovery!.rewriterFor(target) } : {}),
             ...(claim ? { claim } : {}),
           },
-          shape.writer(response),
+          // A miss the cache may store is teed on its way to the client (never a continuation: it is not stored).
+          cache && !continuing ? cache.tap(shape.writer(response)) : shape.writer(response),
         ).finally(() => {
           controllers.delete(controller);
           targetSlot?.release();

@@ -55,6 +55,10 @@ export interface RequestOutcome {
   readonly keyId?: string;
   /** The error code a client received, or the reason a stream ended early. */
   readonly errorCode?: string;
+  /** The response cache was on for the request: served from it (`hit`), forwarded (`miss`), or neither (`bypass`). */
+  readonly cache?: 'hit' | 'miss' | 'bypass';
+  /** A hit: what the answer cost when it was first made (the hit itself costs 0). */
+  readonly savedUsd?: number;
   /** Each attempt that ended, oldest first: its deployment and `ok` or its error code (absent: none ended yet). */
   readonly attemptLog?: readonly AttemptEnd[];
 }

@@ -193,6 +193,26 @@ export class RequestContext {
     this.state.usageEstimated = estimated ? true : undefined;
   }
 
+  /** The response cache was looked up, refreshed or bypassed for this request (`hit` is `servedFromCache`). */
+  cacheConsulted(result: 'miss' | 'bypass'): void {
+    this.state.cache = result;
+  }
+
+  /**
+   * The answer came from the response cache, or from an identical request in flight: no attempt, no tokens used,
+   * cost 0; `savedUsd` is what the answer cost when it was made by `deployment` of `model` (told again when a shared
+   * answer ends and its cost is known). The key's token limits get back what admission reserved.
+   */
+  servedFromCache(model: string, deployment: string, savedUsd: number): void {
+    this.state.cache = 'hit';
+    this.state.model = model;
+    this.state.deployment = deployment;
+    this.state.usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
+    this.state.costUsd = 0;
+    this.state.savedUsd = savedUsd;
+    this.state.firstTokenAt ??= this.sinks.clock();
+  }
+
   /** An attempt on `deploymentId` ended: `ok`, or its error code. */
   attemptEnded(deploymentId: string, outcome: string): void {
     // A new array each time: a hedge's forks copied the state and must not share the log being written.

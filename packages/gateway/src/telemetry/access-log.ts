@@ -62,6 +62,8 @@ export class AccessLog {
         // `estimated`. Nothing is built for it: the outcome carries `true` or undefined, the totals a boolean.
         usageEstimated: (totals?.estimated ?? outcome.usageEstimated) || undefined,
         errorCode: outcome.errorCode,
+        cache: outcome.cache,
+        savedUsd: outcome.savedUsd,
       }),
     );
     if (!this.scheduled) {

@@ -73,6 +73,29 @@ export class GatewayMetrics {
     labelNames: ['winner'] as const,
     registers: [this.registry],
   });
+  private readonly cacheLookups = new Counter({
+    name: 'dosrouter_cache_requests_total',
+    help: 'Requests the response cache was on for, by result: hit, miss (looked up, or refreshed, and forwarded), bypass (neither read nor written), and by model.',
+    labelNames: ['model', 'result'] as const,
+    registers: [this.registry],
+  });
+  private readonly cacheSaved = new Counter({
+    name: 'dosrouter_cache_saved_usd_total',
+    help: 'What the answers served from the response cache cost when they were first made (USD), by model.',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+  private readonly cacheStores = new Counter({
+    name: 'dosrouter_cache_stores_total',
+    help: 'Answers offered to the response cache, by result: stored, too_large, not_cacheable (an error, a broken or recovered stream, tool calls), failed (the store failed).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  private readonly cacheEvictions = new Counter({
+    name: 'dosrouter_cache_evictions_total',
+    help: 'Answers evicted from the response cache to keep it within cache.maxBytes (least recently used first).',
+    registers: [this.registry],
+  });
   private requestsInFlight = 0;
   /** Client requests being processed: counted as a number, read at each scrape. */
   readonly inFlight = {
@@ -290,6 +313,17 @@ export class GatewayMetrics {
   }
 
   /** Called once per request when its response is over. */
+  /** A request the response cache was on for: served from it (with what it saved), forwarded, or bypassed. */
+  recordCacheLookup(model: string, result: 'hit' | 'miss' | 'bypass', savedUsd = 0): void {
+    this.cacheLookups.inc({ model, result });
+    if (savedUsd > 0) this.cacheSaved.inc({ model }, savedUsd);
+  }
+
+  recordCacheStore(result: 'stored' | 'too_large' | 'not_cacheable' | 'failed', evicted = 0): void {
+    this.cacheStores.inc({ result });
+    if (evicted > 0) this.cacheEvictions.inc(evicted);
+  }
+
   recordRequest(outcome: RequestOutcome, status: number, endedAt: number): void {
     const children = this.childrenFor(outcome.route, outcome.model ?? 'none', outcome.deployment ?? 'none', status);
     children.requests.value += 1;

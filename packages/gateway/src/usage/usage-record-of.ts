@@ -29,6 +29,7 @@ export function usageRecordOf(outcome: RequestOutcome, status: number, endedAt: 
     ...(outcome.firstTokenAt !== undefined ? { ttftMs: ttftMsOf(outcome) } : {}),
     attempts: outcome.attempts,
     ...(outcome.charges ? { charges: chargesOf(outcome) } : {}),
+    ...(outcome.cache === 'hit' ? { cacheHit: true, savedUsd: outcome.savedUsd ?? 0 } : {}),
     replica,
   };
 }

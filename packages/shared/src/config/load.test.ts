@@ -121,6 +121,17 @@ describe('parseConfig', () => {
     expect(error.message).toMatch(/aliases\.big: no backend serves model "missing"/);
   });
 
+  it('checks the response cache’s models and sizes', () => {
+    const text = `${minimal}aliases:\n  tiny: small\ncache:\n  enabled: true\n  models: [tiny, smal, auto]\n  maxEntryBytes: 2mb\n  maxBytes: 1mb\n`;
+    const message = configError(text);
+    expect(message).toMatch(/cache\.models\[0\]: "tiny" is an alias: the cache matches the model it resolves to, "small"/);
+    expect(message).toMatch(/cache\.models\[1\]: "smal" is not a configured model, group or virtual model/);
+    expect(message).not.toMatch(/cache\.models\[2\]/);
+    expect(message).toMatch(/cache\.maxEntryBytes: must be at most maxBytes/);
+    const config = parseConfig(minimal, 'ok.yaml', {});
+    expect(config.cache).toMatchObject({ enabled: false, scope: 'key', ttlSeconds: 3_600, requireDeterministic: true, dedupe: { enabled: true, lockTtlMs: 5_000 } });
+  });
+
   it('interpolates environment variables and names a missing one', () => {
     const text = minimal.replace('http://127.0.0.1:9000/v1', '${LOCAL_URL}') + '    apiKey: ${LOCAL_KEY}\n';
     const config = parseConfig(text, 'env.yaml', { LOCAL_URL: 'http://127.0.0.1:7/v1', LOCAL_KEY: 'sk-x' });

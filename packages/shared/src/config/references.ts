@@ -88,6 +88,14 @@ export function referenceProblems(document: unknown, options: ReferenceOptions =
     }
   }
   requireModel(routing?.savingsBaseline, ['routing', 'savingsBaseline']);
+  // The cache matches the routed name: a model (an alias resolved to it), a group or a virtual model.
+  list(record(root?.cache)?.models).forEach((value, index) => {
+    const name = text(value);
+    if (name === undefined) return;
+    const path: ConfigPath = ['cache', 'models', index];
+    if (aliasNames.has(name)) problem(path, `"${name}" is an alias: the cache matches the model it resolves to, "${text(record(root?.aliases)?.[name]) ?? ''}"`);
+    else if (!models.has(name) && !groupNames.has(name) && !isVirtualModel(name)) problem(path, unknown(name, 'model, group or virtual model', [...models, ...groupNames]));
+  });
   return problems;
 }
 

@@ -297,6 +297,48 @@ export const backendSchema = z
   }));
 export type BackendConfig = z.output<typeof backendSchema>;
 
+/** What `x-dosrouter-cache` may ask for, per request. */
+export const cacheRequestModes = ['use', 'bypass', 'refresh'] as const;
+
+/**
+ * The response cache (docs/configuration.md, "Response cache"): exact-match answers kept in Redis (cluster mode) or
+ * in memory (embedded), and identical requests in flight sent to the backend once. Off unless `enabled`; then on for
+ * the models, routes and keys that turn it on, or per request with `x-dosrouter-cache: use`.
+ */
+export const responseCacheSchema = z.strictObject({
+  /** The master switch: off (the default), no request is looked up, stored or de-duplicated, and nothing is added to the request path. */
+  enabled: z.boolean().default(false),
+  /** Models (as routed: alias resolved, a group or virtual model by its name) whose requests use the cache. */
+  models: z.array(z.string().min(1)).default([]),
+  /** API routes whose requests use the cache, e.g. `/v1/chat/completions`. */
+  routes: z.array(z.string().regex(/^\/v1\//, 'must be an API path such as /v1/chat/completions')).default([]),
+  /** `key`: an answer is served only to the API key that caused it. `shared`: to any key. */
+  scope: z.enum(['key', 'shared']).default('key'),
+  /** How long an answer is kept after it is stored (a hit does not extend it). */
+  ttlSeconds: z.number().int().min(1).max(30 * 24 * 3_600).default(3_600),
+  /** Largest answer stored; a larger one is served and not kept. */
+  maxEntryBytes: byteSize.default(1024 * 1024),
+  /** The cache's byte budget: past it the least recently used answers are evicted. */
+  maxBytes: byteSize.default(256 * 1024 * 1024),
+  /** Only requests with `temperature: 0` or a `seed` are cached (embeddings always are). */
+  requireDeterministic: z.boolean().default(true),
+  /** Answers that call tools are cached too (off: an answer with tool calls is served and not kept). */
+  toolCalls: z.boolean().default(false),
+  /** A hit is admitted by the key's limits like any request (it counts one request; its tokens are given back). Off: hits skip admission. */
+  hitsCountAgainstRateLimit: z.boolean().default(true),
+  /** Identical cacheable requests in flight at once, on any replica, reach the backend once. */
+  dedupe: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Cluster mode: the leader's lock lives this long unless renewed (every third of it while the leader is alive). */
+      lockTtlMs: z.number().int().min(500).max(60_000).default(5_000),
+      /** The longest a follower waits for the leader's answer to begin before it sends its own request. */
+      waitMs: z.number().int().min(100).max(600_000).default(30_000),
+    })
+    .prefault({}),
+}).refine((cache) => cache.maxEntryBytes <= cache.maxBytes, { message: 'must be at most maxBytes', path: ['maxEntryBytes'] });
+export type ResponseCacheConfig = z.output<typeof responseCacheSchema>;
+
 export const logLevelSchema = z.enum(['error', 'warn', 'info', 'debug']);
 
 export const configSchema = z.strictObject({
@@ -580,6 +622,8 @@ export const configSchema = z.strictObject({
       dataDir: z.string().min(1).nullable().optional(),
     })
     .prefault({}),
+  /** The response cache and in-flight de-duplication (off by default). */
+  cache: responseCacheSchema.prefault({}),
   /** How each request picks its deployment: strategies, rules, fallbacks, virtual models, retries (docs/routing.md). */
   routing: routingSchema,
   /** Reloading this file while running (SIGHUP always reloads it; docs/operations.md, "Reloading the config"). */

@@ -18,6 +18,11 @@ export interface ApiKeyRecord {
   readonly budget: { readonly dailyUsd?: number; readonly monthlyUsd?: number; readonly softDailyUsd?: number };
   /** How this key's requests wait when the gateway or a deployment is saturated; unset fields take the defaults. */
   readonly queue?: KeyQueueSettings;
+  /**
+   * The response cache for this key's requests (when `cache.enabled`): true turns it on for every model and route,
+   * false keeps it off whatever the config or the request say; absent, the config decides.
+   */
+  readonly cache?: boolean;
   /** Epoch ms; absent: never expires. */
   readonly expiresAt?: number;
   readonly createdAt: number;
@@ -54,6 +59,8 @@ export interface ApiKeyFields {
   readonly limits?: RateLimits;
   readonly budget?: ApiKeyRecord['budget'];
   readonly queue?: KeyQueueSettings;
+  /** `null` clears it (the config decides). */
+  readonly cache?: boolean | null;
   readonly expiresAt?: number | null;
 }
 

@@ -24,11 +24,13 @@ const fields = {
       priorityHeader: z.boolean().optional(),
     })
     .strict(),
+  /** The response cache for this key: on, off, or null to let the config decide. */
+  cache: z.boolean().nullable(),
   /** Epoch milliseconds, or null to clear. */
   expiresAt: z.number().int().positive().nullable(),
 };
 
-export const createKeySchema = z.object({ ...fields, owner: fields.owner.optional(), allowedModels: fields.allowedModels.optional(), limits: fields.limits.optional(), budget: fields.budget.optional(), queue: fields.queue.optional(), expiresAt: fields.expiresAt.optional() }).strict();
+export const createKeySchema = z.object({ ...fields, owner: fields.owner.optional(), allowedModels: fields.allowedModels.optional(), limits: fields.limits.optional(), budget: fields.budget.optional(), queue: fields.queue.optional(), cache: fields.cache.optional(), expiresAt: fields.expiresAt.optional() }).strict();
 export const updateKeySchema = z.object(fields).partial().strict();
 /** `POST /admin/keys/{id}/rotate`: how long the old secret keeps working. */
 export const rotateKeySchema = z.object({ graceSeconds: z.number().int().nonnegative().max(30 * 24 * 3600).default(0) }).strict();

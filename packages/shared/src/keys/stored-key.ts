@@ -48,6 +48,8 @@ function withFields(stored: StoredKey, fields: Partial<ApiKeyFields>): StoredKey
   if (fields.limits !== undefined) next.limits = { ...fields.limits };
   if (fields.budget !== undefined) next.budget = { ...fields.budget };
   if (fields.queue !== undefined) next.queue = { ...fields.queue };
+  if (fields.cache === null) delete next.cache;
+  else if (fields.cache !== undefined) next.cache = fields.cache;
   if (fields.allowedModels === null) delete next.allowedModels;
   else if (fields.allowedModels !== undefined) next.allowedModels = [...fields.allowedModels];
   if (fields.expiresAt === null) delete next.expiresAt;
@@ -115,6 +117,7 @@ function checkFields(fields: Partial<ApiKeyFields>, creating: boolean): void {
   }
   if (fields.expiresAt != null && !Number.isFinite(fields.expiresAt)) throw new TypeError('expiresAt must be epoch milliseconds');
   if (fields.queue !== undefined) checkQueue(fields.queue);
+  if (fields.cache != null && typeof fields.cache !== 'boolean') throw new TypeError('cache must be true, false or null');
   for (const [section, values] of [['limits', fields.limits], ['budget', fields.budget]] as const) {
     if (values === undefined) continue;
     for (const [name, value] of Object.entries(values)) {

@@ -6,7 +6,8 @@
  * `{stats}` (one flush writes every deployment's buckets), `{replicas}` (heartbeats, in-flight counts and info
  * records), `{weights}` (one script writes the health records, the document and its revision), `{apikeys}` (one script writes a client key's
  * record and its secret-hash entries), `{usage}` (one script counts records into the day totals and acknowledges
- * them on the stream) and `{queues}` (BullMQ's queues). A key's spend counters are `{limits}`: the admission
+ * them on the stream), `{queues}` (BullMQ's queues) and `{cache}` (the response cache: one script stores an answer and
+ * evicts others to stay within the byte budget). A key's spend counters are `{limits}`: the admission
  * script reads them.
  */
 export const KEY_SCHEMA_VERSION = 'v1';
@@ -160,6 +161,58 @@ export class RedisKeys {
   /** String: marks a usage record (by its id) as counted, so that a duplicate entry is not. TTL: the dedupe window. */
   usageSeen(recordId: string): string {
     return `${this.base}:{usage}:seen:${recordId}`;
+  }
+
+  /** String (JSON): one cached answer, by the hash of everything that changes it. TTL: `cache.ttlSeconds`. */
+  cacheEntry(hash: string): string {
+    return `${this.cacheEntryPrefix()}${hash}`;
+  }
+
+  /** What `cacheEntry` puts before the hash: the cache's scripts build the keys of entries they evict from it. */
+  cacheEntryPrefix(): string {
+    return `${this.base}:{cache}:entry:`;
+  }
+
+  /** Hash entry hash → `<bytes>\t<model>`: every stored answer's size and model, for the budget and flushes. No TTL: scripts keep it in step. */
+  cacheIndex(): string {
+    return `${this.base}:{cache}:index`;
+  }
+
+  /** Sorted set entry hash → last access (ms): the eviction order (least recently used first). No TTL. */
+  cacheAccess(): string {
+    return `${this.base}:{cache}:access`;
+  }
+
+  /** Sorted set entry hash → expiry (ms): entries whose TTL ran out are swept from the index by the next store. No TTL. */
+  cacheExpiry(): string {
+    return `${this.base}:{cache}:expiry`;
+  }
+
+  /** Integer: the bytes of every stored answer, kept within `cache.maxBytes`. No TTL. */
+  cacheBytes(): string {
+    return `${this.base}:{cache}:bytes`;
+  }
+
+  /** Set of the entry hashes of one model: what a flush of that model deletes. No TTL. */
+  cacheModel(model: string): string {
+    return `${this.cacheModelPrefix()}${model}`;
+  }
+
+  cacheModelPrefix(): string {
+    return `${this.base}:{cache}:model:`;
+  }
+
+  /**
+   * String: the token (`<replica>:<random>`) of the request leading the flight of one cache key: identical requests
+   * in flight wait for its answer instead of asking the backend. TTL: `cache.dedupe.lockTtlMs`, renewed by its replica.
+   */
+  cacheFlightLock(hash: string): string {
+    return `${this.base}:{cache}:flight:${hash}`;
+  }
+
+  /** Stream of one flight's answer as its leader writes it (head, data, end or fail), read by followers. TTL: minutes. */
+  cacheFlightStream(hash: string, token: string): string {
+    return `${this.base}:{cache}:flight-stream:${hash}:${token}`;
   }
 
   /**

@@ -49,6 +49,10 @@ export interface UsageRecord {
    * record's tokens and cost are their sums). Absent for every other request.
    */
   readonly charges?: readonly UsageCharge[];
+  /** Served from the response cache: no backend was asked, `costUsd` is 0 and the tokens are 0. Absent otherwise. */
+  readonly cacheHit?: true;
+  /** A cache hit: what the answer cost when it was first made, at that deployment's prices. */
+  readonly savedUsd?: number;
   /** The gateway replica that served it. */
   readonly replica: string;
 }
@@ -129,6 +133,8 @@ export function asUsageRecord(value: unknown): UsageRecord | undefined {
     if (value[optional] !== undefined && !text(value[optional])) return undefined;
   }
   if (value.ttftMs !== undefined && !count(value.ttftMs)) return undefined;
+  if (value.savedUsd !== undefined && !count(value.savedUsd)) return undefined;
+  if (value.cacheHit !== undefined && value.cacheHit !== true) return undefined;
   if (value.charges !== undefined && !(Array.isArray(value.charges) && value.charges.every(isCharge))) return undefined;
   for (const optional of ['cacheReadTokens', 'cacheWriteTokens'] as const) {
     if (value[optional] !== undefined && !whole(value[optional])) return undefined;

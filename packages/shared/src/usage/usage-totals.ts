@@ -7,7 +7,7 @@ import { NANO_USD } from '../state/limits.js';
  * (HINCRBY) plus a set of the keys with usage that day; memory as maps. The query below reads either. A key's own
  * query reads only its own tables.
  */
-export const USAGE_METRICS = ['requests', 'failed', 'promptTokens', 'completionTokens', 'costNanoUsd', 'estimated', 'cacheReadTokens', 'cacheWriteTokens'] as const;
+export const USAGE_METRICS = ['requests', 'failed', 'promptTokens', 'completionTokens', 'costNanoUsd', 'estimated', 'cacheReadTokens', 'cacheWriteTokens', 'cacheHits', 'savedNanoUsd'] as const;
 export type UsageMetric = (typeof USAGE_METRICS)[number];
 
 /** The key column of requests made without a key (open mode). */
@@ -41,6 +41,8 @@ export function usageIncrements(record: UsageRecord): [string, number][] {
     estimated: record.estimated ? 1 : 0,
     cacheReadTokens: record.cacheReadTokens ?? 0,
     cacheWriteTokens: record.cacheWriteTokens ?? 0,
+    cacheHits: record.cacheHit ? 1 : 0,
+    savedNanoUsd: toNanoUsd(record.savedUsd ?? 0),
   };
   return USAGE_METRICS.filter((metric) => amounts[metric] !== 0).map((metric) => [prefix + metric, amounts[metric]]);
 }
@@ -96,13 +98,16 @@ export interface UsageRow {
   /** Of prompt_tokens, those read from and written to the providers' prompt caches. */
   cache_read_tokens: number;
   cache_write_tokens: number;
+  /** Requests answered from the gateway's response cache (or an identical request in flight), and what they saved. */
+  cache_hits: number;
+  saved_usd: number;
 }
 
 function emptyRow(): UsageRow {
-  return { requests: 0, failed_requests: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, cost_usd: 0, estimated_requests: 0, cache_read_tokens: 0, cache_write_tokens: 0 };
+  return { requests: 0, failed_requests: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, cost_usd: 0, estimated_requests: 0, cache_read_tokens: 0, cache_write_tokens: 0, cache_hits: 0, saved_usd: 0 };
 }
 
-const ROW_FIELDS: Record<UsageMetric, Exclude<keyof UsageRow, 'key' | 'model' | 'day' | 'total_tokens' | 'cost_usd'> | 'cost'> = {
+const ROW_FIELDS: Record<UsageMetric, Exclude<keyof UsageRow, 'key' | 'model' | 'day' | 'total_tokens' | 'cost_usd' | 'saved_usd'> | 'cost' | 'saved'> = {
   requests: 'requests',
   failed: 'failed_requests',
   promptTokens: 'prompt_tokens',
@@ -111,12 +116,14 @@ const ROW_FIELDS: Record<UsageMetric, Exclude<keyof UsageRow, 'key' | 'model' | 
   estimated: 'estimated_requests',
   cacheReadTokens: 'cache_read_tokens',
   cacheWriteTokens: 'cache_write_tokens',
+  cacheHits: 'cache_hits',
+  savedNanoUsd: 'saved',
 };
 
 /** The rows for a query over the days read (days outside the range are ignored), sorted, plus their totals. */
 export function summarizeUsage(days: readonly UsageDay[], query: UsageQuery): { rows: UsageRow[]; totals: UsageRow } {
-  const groups = new Map<string, { row: UsageRow; costNano: number }>();
-  const totals = { row: emptyRow(), costNano: 0 };
+  const groups = new Map<string, { row: UsageRow; costNano: number; savedNano: number }>();
+  const totals = { row: emptyRow(), costNano: 0, savedNano: 0 };
   for (const { day, keyId: key, counters } of days) {
     if (day < query.from || day > query.to) continue;
     if (query.keyId !== undefined && key !== query.keyId) continue;
@@ -129,7 +136,7 @@ export function summarizeUsage(days: readonly UsageDay[], query: UsageQuery): { 
       const groupId = query.groupBy.map((grouping) => columns[grouping]).join('\t');
       let group = groups.get(groupId);
       if (!group) {
-        group = { row: { ...columns, ...emptyRow() }, costNano: 0 };
+        group = { row: { ...columns, ...emptyRow() }, costNano: 0, savedNano: 0 };
         groups.set(groupId, group);
       }
       for (const target of [group, totals]) add(target, metric, amount);
@@ -140,14 +147,15 @@ export function summarizeUsage(days: readonly UsageDay[], query: UsageQuery): { 
   return { rows, totals: finish(totals) };
 }
 
-function add(target: { row: UsageRow; costNano: number }, metric: UsageMetric, amount: number): void {
+function add(target: { row: UsageRow; costNano: number; savedNano: number }, metric: UsageMetric, amount: number): void {
   const field = ROW_FIELDS[metric];
   if (field === 'cost') target.costNano += amount;
+  else if (field === 'saved') target.savedNano += amount;
   else target.row[field] += amount;
 }
 
-function finish({ row, costNano }: { row: UsageRow; costNano: number }): UsageRow {
-  return { ...row, total_tokens: row.prompt_tokens + row.completion_tokens, cost_usd: costNano / NANO_USD };
+function finish({ row, costNano, savedNano }: { row: UsageRow; costNano: number; savedNano: number }): UsageRow {
+  return { ...row, total_tokens: row.prompt_tokens + row.completion_tokens, cost_usd: costNano / NANO_USD, saved_usd: savedNano / NANO_USD };
 }
 
 /** The number of UTC days from `from` to `to`, inclusive (0 when `to` is before `from`), without listing them. */

@@ -34,4 +34,13 @@ export type AttemptShaper = (backend: Backend, deployment: Deployment) => Attemp
  * and its headers, the shaper of its attempts. Called once per request; the shaper once per attempt, before the
  * attempt's layers, so that nothing it throws counts against a circuit.
  */
-export type Ingress = (proxied: ProxiedRequest, raw: Buffer | undefined, headers: Readonly<Record<string, string | string[] | undefined>>) => AttemptShaper;
+export type Ingress = ((proxied: ProxiedRequest, raw: Buffer | undefined, headers: Readonly<Record<string, string | string[] | undefined>>) => AttemptShaper) & {
+  /** The client protocol (`openai.chat/completions`, `anthropic.messages`): part of the response cache's key. */
+  readonly protocol?: string;
+  /**
+   * For an ingress whose writers translate an answer on its way to the client: a writer that does so for `proxied`
+   * with no attempt behind it. The response cache keeps the answer as the attempt wrote it and replays a hit through
+   * this; an ingress without it has its translated answers served but never stored.
+   */
+  readonly translatedWriter?: (response: ServerResponse, proxied: ProxiedRequest) => AnswerWriter;
+};

@@ -4,6 +4,7 @@ import { chatToResponsesApi } from '../../upstream/responses-egress.js';
 import { chatToMessage, type AnswerNames } from '../../translate/anthropic-to-openai.js';
 import { ChatStreamToMessages, messageAsEvents } from '../../translate/openai-stream-to-anthropic.js';
 import { chatToGemini } from '../../upstream/gemini-egress.js';
+import type { ProxiedRequest } from '../../validation/request-fields.js';
 import type { Ingress } from './ingress.js';
 import { upstreamBodies } from './openai-ingress.js';
 import { TranslatingAnswerWriter, requestIdOf, type AnswerProtocol } from './translating-writer.js';
@@ -19,7 +20,7 @@ const PASSED_HEADERS = ['anthropic-beta'] as const;
  * To a `kind: gemini` backend the Chat translation goes on to Gemini (upstream/gemini-egress.ts) and its answer comes
  * back through Chat Completions to Messages.
  */
-export const messagesIngress: Ingress = (proxied, raw, headers) => {
+const shapeMessages: Ingress = (proxied, raw, headers) => {
   const messages = proxied.messages;
   if (messages === undefined) throw new Error('a Messages request without its Messages body');
   const nativeBody = upstreamBodies(messages as unknown as Record<string, unknown>, raw);
@@ -58,6 +59,13 @@ export const messagesIngress: Ingress = (proxied, raw, headers) => {
     };
   };
 };
+
+export const messagesIngress: Ingress = Object.assign(shapeMessages, {
+  protocol: 'anthropic.messages',
+  // A cached Chat answer replayed to a Messages client (cache/cache-ticket.ts).
+  translatedWriter: (response: ServerResponse, proxied: ProxiedRequest) =>
+    new TranslatingAnswerWriter(response, messagesProtocol({ model: proxied.model, requestId: requestIdOf(response) }), proxied.stream),
+});
 
 /** Messages made from Chat Completions (translate/openai-stream-to-anthropic.ts, translate/anthropic-to-openai.ts). */
 export function messagesProtocol(names: AnswerNames): AnswerProtocol {

@@ -17,7 +17,7 @@ import type { Ingress } from './ingress.js';
  * protocol cannot express throws a 400 (the caller fails over).
  */
 export function openAiIngress(operation: Operation): Ingress {
-  return (proxied, raw) => {
+  const shape: Ingress = (proxied, raw) => {
     const bodyFor = upstreamBodies(proxied.body, raw);
     return (backend, deployment) => {
       if (backend.kind === 'anthropic' && operation === 'chat/completions') {
@@ -51,6 +51,7 @@ export function openAiIngress(operation: Operation): Ingress {
       return { operation, body: bodyFor(deployment, askForUsage), dropUsageOnlyChunk: askForUsage, dialect: OPENAI_DIALECT, writer: (response) => response };
     };
   };
+  return Object.assign(shape, { protocol: `openai.${operation}` });
 }
 
 /**

@@ -7,6 +7,7 @@ import { OPENAI_DIALECT } from '../../upstream/answer-dialect.js';
 import { chatToAnthropic } from '../../upstream/anthropic-egress.js';
 import { chatToGemini } from '../../upstream/gemini-egress.js';
 import { responsesDialect } from '../../upstream/responses-sse-scanner.js';
+import type { ProxiedRequest } from '../../validation/request-fields.js';
 import type { Ingress } from './ingress.js';
 import { upstreamBodies } from './openai-ingress.js';
 import { TranslatingAnswerWriter, type AnswerProtocol } from './translating-writer.js';
@@ -19,7 +20,7 @@ import { TranslatingAnswerWriter, type AnswerProtocol } from './translating-writ
  * anthropic` or `kind: gemini` deployment that Chat translation goes on to the backend's own API, as a chat
  * completion's does.
  */
-export const responsesIngress: Ingress = (proxied, raw) => {
+const shapeResponses: Ingress = (proxied, raw) => {
   const request = proxied.responses;
   if (request === undefined) throw new Error('a Responses request without its Responses body');
   const nativeBody = upstreamBodies(request as unknown as Record<string, unknown>, raw);
@@ -28,7 +29,7 @@ export const responsesIngress: Ingress = (proxied, raw) => {
   const chatBody = upstreamBodies(chat, undefined);
   // One id and time for the request, whichever attempt answers: a client sees one Response.
   const createdAt = Math.floor(Date.now() / 1000);
-  const names: ResponseNames = { id: `resp_${randomBytes(16).toString('hex')}`, model: proxied.model, createdAt, request };
+  const names = responseNames(proxied, createdAt);
   const writer = (response: ServerResponse): TranslatingAnswerWriter => new TranslatingAnswerWriter(response, responsesProtocol(names), proxied.stream);
   return (backend, deployment) => {
     if (backend.kind === 'openai' && backend.api === 'responses') {
@@ -57,6 +58,20 @@ export const responsesIngress: Ingress = (proxied, raw) => {
     };
   };
 };
+
+export const responsesIngress: Ingress = Object.assign(shapeResponses, {
+  protocol: 'openai.responses',
+  // A cached Chat answer replayed to a Responses client (cache/cache-ticket.ts), as a Response of its own id and time.
+  translatedWriter: (response: ServerResponse, proxied: ProxiedRequest) =>
+    new TranslatingAnswerWriter(response, responsesProtocol(responseNames(proxied, Math.floor(Date.now() / 1000))), proxied.stream),
+});
+
+/** One Response's id, model, time and request: one per request, whichever attempt answers (or the cache). */
+function responseNames(proxied: ProxiedRequest, createdAt: number): ResponseNames {
+  const request = proxied.responses;
+  if (request === undefined) throw new Error('a Responses request without its Responses body');
+  return { id: `resp_${randomBytes(16).toString('hex')}`, model: proxied.model, createdAt, request };
+}
 
 /** Responses made from Chat Completions (translate/chat-stream-to-responses.ts, translate/responses-to-chat.ts). */
 export function responsesProtocol(names: ResponseNames): AnswerProtocol {

@@ -19,13 +19,18 @@ const SCRIPT_FILES = {
   dosrouterCloseCircuitAfterProbeV1: 'closeCircuitAfterProbe.lua',
   dosrouterAddSpendV1: 'addSpend.lua',
   dosrouterAggregateUsageV1: 'aggregateUsage.lua',
+  dosrouterPutCacheEntryV1: 'putCacheEntry.lua',
+  dosrouterGetCacheEntryV1: 'getCacheEntry.lua',
+  dosrouterFlushCacheModelV1: 'flushCacheModel.lua',
+  dosrouterHoldFlightLockV1: 'holdFlightLock.lua',
+  dosrouterAppendFlightV1: 'appendFlight.lua',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;
 
 /** The script commands as ioredis adds them: the number of keys first, then keys, then arguments. */
 export type ScriptCommands = {
-  [name in ScriptName]: (numberOfKeys: number, ...keysAndArguments: (string | number)[]) => Promise<unknown>;
+  [name in ScriptName]: (numberOfKeys: number, ...keysAndArguments: (string | number | Buffer)[]) => Promise<unknown>;
 };
 
 const sources = new Map<ScriptName, string>();
