@@ -23,6 +23,8 @@ import { registerHealthRoutes } from './routes/health.js';
 import { registerMetricsRoute } from './routes/metrics.js';
 import { registerModelRoutes } from './routes/models.js';
 import { registerUsageRoutes } from './usage/usage-routes.js';
+import { registerStoredResponseRoutes } from './responses/stored-response-routes.js';
+import type { StoredResponses } from './responses/stored-responses.js';
 import { validateChatRequest } from './validation/chat-request.js';
 import { validateCompletionRequest } from './validation/completion-request.js';
 import { validateEmbeddingRequest } from './validation/embedding-request.js';
@@ -43,6 +45,8 @@ export interface AppDependencies extends ProxyDependencies {
   readonly handlers?: InFlightTracker;
   /** Usage totals for /admin/usage and /v1/usage; absent when usage recording is off. */
   readonly usageLedger?: UsageLedger;
+  /** The Responses API's stored responses: `GET`/`DELETE /v1/responses/{id}`. */
+  readonly responses?: StoredResponses;
 }
 
 /** What the servers run: the Express app, and the listener that serves the proxy routes beside it. */
@@ -101,6 +105,7 @@ export function createApp(dependencies: AppDependencies): GatewayApp {
   app.post('/v1/messages', anthropic, body, createProxyHandler(dependencies, 'chat/completions', validateMessagesRequest, messagesIngress, '/v1/messages'));
   registerCountTokensRoute(app, anthropic, body, dependencies);
   registerExplainRoute(app, context, body, dependencies);
+  if (dependencies.responses) registerStoredResponseRoutes(app, context, dependencies.responses);
   registerModelRoutes(app, context, {
     catalog,
     groups: Object.keys(config.routing.groups),

@@ -49,6 +49,8 @@ import { GatewayMetrics } from './telemetry/metrics.js';
 import { DeploymentSaturation } from './saturation/deployment-saturation.js';
 import { ReplicaSaturation } from './saturation/replica-saturation.js';
 import { BackendRegistry } from './upstream/backend-registry.js';
+import { openResponseStore } from './responses/open-response-store.js';
+import { StoredResponses } from './responses/stored-responses.js';
 
 export interface GatewayOptions {
   readonly config: GatewayConfig;
@@ -83,6 +85,8 @@ export interface RunningGateway {
   readonly cluster: ClusterState;
   /** The upstream backends: their pools and, where `maxConnections` caps one, its connection gate. */
   readonly backends: BackendRegistry;
+  /** The Responses API's stored responses (memory or Redis, by mode). */
+  readonly responses: StoredResponses;
   /**
    * Drains and stops: not ready at once, no new connections, in-flight requests and streams get `graceMs`
    * (default config.server.shutdownGraceMs) to finish, then remaining connections are cut and backends closed.
@@ -111,6 +115,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const spend = embeddedLedger ?? spendObservations!;
   const cluster = await createClusterState({ config, deployments: catalog.deployments(), logger, metrics, replica: options.replica, spend });
   const usage = startUsage(config, cluster, embeddedLedger, spendObservations, metrics, logger);
+  const responses = new StoredResponses(await openResponseStore(config, cluster), logger, metrics.registry);
 
   const adminKey = options.adminKey ?? (process.env.DOSROUTER_ADMIN_KEY || undefined);
   const keys = await clientKeys(config, cluster, storage, adminKey, logger);
@@ -139,6 +144,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     startedAtSeconds: Math.floor(Date.now() / 1000),
     accessLog,
     spend,
+    responses,
     ...(spendObservations ? { spendObservations } : {}),
     ...(usage ? { usage: usage.recorder, usageLedger: usage.ledger } : {}),
   });
@@ -196,6 +202,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       // Answers have ended: their records are written (or reported lost) before the connections close.
       await usage?.close();
       await keys?.store.close();
+      await responses.close();
       await storage?.close();
       await cluster.close();
       await backends.close();
@@ -208,7 +215,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const hostPart = displayHost.includes(':') ? `[${displayHost}]` : displayHost;
   const httpsUrl = httpsPort === undefined ? undefined : `https://${hostPart}:${httpsPort}`;
   const url = httpPort === undefined ? httpsUrl! : `http://${hostPart}:${httpPort}`;
-  return { url, port: httpPort ?? httpsPort!, ...(httpsUrl ? { httpsUrl } : {}), servers, metrics, readiness, logger, cluster, backends, close };
+  return { url, port: httpPort ?? httpsPort!, ...(httpsUrl ? { httpsUrl } : {}), servers, metrics, readiness, logger, cluster, backends, responses, close };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ANTHROPIC_BASE_URL, DEFAULT_API_KEY_HEADER, backendKindSchema } from './backend-kind.js';
 import { resolveProbeSettings } from './probe-settings.js';
+import { responsesSchema } from './responses-schema.js';
 import { routingSchema } from './routing-schema.js';
 
 /** Byte sizes may be given as a number of bytes or a string such as "10mb", "512kb". */
@@ -531,6 +532,8 @@ export const configSchema = z.strictObject({
       dataDir: z.string().min(1).nullable().optional(),
     })
     .prefault({}),
+  /** The Responses API's stored responses: `store`, `previous_response_id`, their TTL and size bounds. */
+  responses: responsesSchema,
   /** How each request picks its deployment: strategies, rules, fallbacks, virtual models, retries (docs/routing.md). */
   routing: routingSchema,
 }).superRefine((config, context) => {

@@ -7,7 +7,8 @@
  * (one script writes the health records, the document and its revision), `{apikeys}` (one script writes a client key's
  * record and its secret-hash entries), `{usage}` (one script counts records into the day totals and acknowledges
  * them on the stream) and `{queues}` (BullMQ's queues). A key's spend counters are `{limits}`: the admission
- * script reads them.
+ * script reads them. Stored responses have no hash tag: each is read and written alone, so they spread over a
+ * cluster's slots instead of filling one node.
  */
 export const KEY_SCHEMA_VERSION = 'v1';
 
@@ -147,6 +148,15 @@ export class RedisKeys {
   /** String: marks a usage record (by its id) as counted, so that a duplicate entry is not. TTL: the dedupe window. */
   usageSeen(recordId: string): string {
     return `${this.base}:{usage}:seen:${recordId}`;
+  }
+
+  /**
+   * String (JSON): a Responses API response stored with `store: true`, with the conversation that continues it
+   * (responses/stored-response-document.ts). Named by the API key that made it (`-` without one), so that a key's
+   * lookup can only ever reach its own. TTL: `responses.store.ttlSeconds`.
+   */
+  storedResponse(owner: string, responseId: string): string {
+    return `${this.base}:responses:${owner}:${responseId}`;
   }
 
   /** Pub/sub channel announcing a new weights document (the message is the document). */
