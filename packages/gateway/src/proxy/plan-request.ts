@@ -47,6 +47,7 @@ export function planRequest(
       headers: proxied.sessionId !== undefined && request.headers[SESSION_HEADER] === undefined ? { ...request.headers, [SESSION_HEADER]: proxied.sessionId } : request.headers,
       ...(apiKey?.allowedModels ? { allowedModel: dependencies.keyModels.allows(apiKey.allowedModels) } : {}),
       ...(apiKey && pastSoftBudget(apiKey, dependencies.spend) ? { economize: true } : {}),
+      ...(proxied.pinnedDeployment !== undefined ? { pinnedDeployment: proxied.pinnedDeployment } : {}),
     },
     { snapshot, random: dependencies.random },
   );

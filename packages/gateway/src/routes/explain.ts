@@ -83,6 +83,7 @@ function explain(plan: RoutePlan, snapshot: RoutingSnapshot, path: string): Reco
     attempts: plan.attempts.map((deployment) => deployment.id),
     retry: plan.retry,
     session: plan.session ?? null,
+    pin: plan.pin ?? null,
     kept_drained: plan.keptDrained,
   };
 }
