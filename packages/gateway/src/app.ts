@@ -17,6 +17,8 @@ import { replicaHeader } from './middleware/replica-header.js';
 import { registerCorsPreflight } from './middleware/security-headers.js';
 import { createProxyHandler, type ProxyDependencies } from './proxy/proxy-handler.js';
 import { messagesIngress } from './proxy/ingress/messages-ingress.js';
+import { responsesIngress } from './proxy/ingress/responses-ingress.js';
+import { previousResponses, type ResponsesState } from './proxy/ingress/responses-state.js';
 import { registerCountTokensRoute } from './routes/count-tokens.js';
 import { registerExplainRoute } from './routes/explain.js';
 import { registerHealthRoutes } from './routes/health.js';
@@ -29,6 +31,7 @@ import { validateChatRequest } from './validation/chat-request.js';
 import { validateCompletionRequest } from './validation/completion-request.js';
 import { validateEmbeddingRequest } from './validation/embedding-request.js';
 import { validateMessagesRequest } from './validation/messages-request.js';
+import { validateResponsesRequest } from './validation/responses-request.js';
 
 export interface AppDependencies extends ProxyDependencies {
   readonly config: GatewayConfig;
@@ -47,6 +50,8 @@ export interface AppDependencies extends ProxyDependencies {
   readonly usageLedger?: UsageLedger;
   /** The Responses API's stored responses: `GET`/`DELETE /v1/responses/{id}`. */
   readonly responses?: StoredResponses;
+  /** Stored responses (`store`, `previous_response_id`); absent, `previous_response_id` is refused. */
+  readonly responsesState?: ResponsesState;
 }
 
 /** What the servers run: the Express app, and the listener that serves the proxy routes beside it. */
@@ -97,6 +102,11 @@ export function createApp(dependencies: AppDependencies): GatewayApp {
     ['/v1/chat/completions', [...context, body, createProxyHandler(dependencies, 'chat/completions', validateChatRequest)]],
     ['/v1/completions', [...context, body, createProxyHandler(dependencies, 'completions', validateCompletionRequest)]],
     ['/v1/embeddings', [...context, body, createProxyHandler(dependencies, 'embeddings', validateEmbeddingRequest)]],
+    // OpenAI's Responses API: routed, limited and recorded as its Chat translation is (docs/protocols.md).
+    [
+      '/v1/responses',
+      [...context, body, previousResponses(dependencies.responsesState), createProxyHandler(dependencies, 'chat/completions', validateResponsesRequest, responsesIngress, '/v1/responses')],
+    ],
   ]);
   for (const [path, handlers] of proxyRoutes) app.post(path, handlers);
   // Anthropic's Messages API: routed, limited and recorded as its Chat translation is (docs/protocols.md). It stays

@@ -1,7 +1,7 @@
 import { isRecord } from '@dosrouter/shared';
 import { messageIdOf, messagesUsageOf, stopReasonOf, toolUseIdOf, type AnswerNames } from './anthropic-to-openai.js';
 import type { ContentBlock, ContentBlockDelta, ErrorType, Message, MessageStreamEvent, StopReason, Usage } from './anthropic-types.js';
-import { SseCutter, forEachEvent, parseSseEvent } from './sse-events.js';
+import { SseCutter, parseSseEvent, translateEvents } from './sse-events.js';
 
 /** The kind of the content block being streamed. */
 type OpenBlock = { readonly index: number; readonly kind: 'text' | 'thinking' } | { readonly index: number; readonly kind: 'tool_use'; readonly call: number };
@@ -37,12 +37,7 @@ export class ChatStreamToMessages {
 
   /** Feeds Chat server-sent events as text; returns the Messages events to send ('' when none are complete yet). */
   push(text: string): string {
-    let out = '';
-    forEachEvent(this.cutter.cut(text), (event) => {
-      out += this.event(event);
-      return !this.ended;
-    });
-    return out;
+    return translateEvents(this.cutter, text, (event) => this.event(event), () => this.ended);
   }
 
   /** Ends a complete answer: closes the open block, then `message_delta` and `message_stop`. */

@@ -44,3 +44,17 @@ export function parseSseEvent(event: string): { name: string | undefined; data: 
   }
   return { name, data: data?.trim() };
 }
+
+/**
+ * Feeds one piece of a stream through an event-by-event translation: cuts it with `cutter`, translates every event it
+ * completes with `translate` until `ended()` (nothing is read after a translation's last event), and returns the
+ * translated events joined ('' when none).
+ */
+export function translateEvents(cutter: SseCutter, chunk: Buffer | string, translate: (event: string) => string, ended: () => boolean): string {
+  let out = '';
+  forEachEvent(cutter.cut(chunk), (event) => {
+    out += translate(event);
+    return !ended();
+  });
+  return out;
+}

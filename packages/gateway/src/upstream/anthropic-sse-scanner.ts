@@ -1,5 +1,5 @@
 import { isRecord } from '@dosrouter/shared';
-import { SseCutter, forEachEvent, parseSseEvent } from '../translate/sse-events.js';
+import { NamedEventScanner } from './named-event-scanner.js';
 import { usageFromAnthropicUsage, type TokenUsage } from '../usage/token-usage.js';
 import { parseObject } from './sse-scanner.js';
 
@@ -16,53 +16,11 @@ export const MESSAGE_STOP_EVENT = 'event: message_stop\ndata: {"type":"message_s
  * the usage (`message_start`'s input counts, `message_delta`'s cumulative ones), and holds `message_stop` back.
  * Only `message_start`, `message_delta` and `error` events are parsed; deltas are matched by pattern.
  */
-export class AnthropicSseScanner {
-  firstTokenSeen = false;
-  finishSeen = false;
-  /** `message_stop` arrived (held back: the caller sends MESSAGE_STOP_EVENT when it ends the answer). */
-  doneSeen = false;
-  errorSeen = false;
-  /** The answer stopped with `refusal`: no content is an answer then. */
-  contentFilterSeen = false;
-  malformedSeen = false;
-  usage: TokenUsage | undefined;
-
-  /** Malformed events seen (as SseScanner counts them): the first one stops this scanner. */
-  get malformedEvents(): number {
-    return this.malformedSeen ? 1 : 0;
-  }
-  /** The bytes of the events let through (as SseScanner counts them). */
-  forwardedBytes = 0;
-  private readonly cutter = new SseCutter();
+export class AnthropicSseScanner extends NamedEventScanner {
   /** The usage fields reported so far, each as last reported (message_delta's are cumulative). */
   private readonly reported: Record<string, unknown> = {};
 
-  /** Feeds upstream bytes; returns the complete events to forward now, undefined when none are. */
-  push(chunk: Buffer): Buffer | undefined {
-    let kept = '';
-    forEachEvent(this.cutter.cut(chunk), (event) => {
-      if (this.inspect(event)) kept += event;
-      return !this.malformedSeen;
-    });
-    if (kept === '') return undefined;
-    const bytes = Buffer.from(kept);
-    this.forwardedBytes += bytes.length;
-    return bytes;
-  }
-
-  /** A complete answer: `message_stop` arrived and no error did. */
-  get complete(): boolean {
-    return this.doneSeen && !this.errorSeen;
-  }
-
-  /** Returns false for an event that is not forwarded now (`message_stop`, held; a malformed one). */
-  private inspect(event: string): boolean {
-    const { name, data } = parseSseEvent(event);
-    if (data === undefined || data === '') return true;
-    if (data.charCodeAt(0) !== 0x7b || data.charCodeAt(data.length - 1) !== 0x7d) {
-      this.malformedSeen = true;
-      return false;
-    }
+  protected inspect(name: string | undefined, data: string, event: string): boolean {
     switch (name ?? typeOf(data)) {
       case 'content_block_delta':
         if (!this.firstTokenSeen && TOKEN_PATTERN.test(data)) this.firstTokenSeen = true;

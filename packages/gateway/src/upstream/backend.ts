@@ -1,5 +1,5 @@
 import type { Pool } from 'undici';
-import { backendHeaders, operationPath, type BackendConfig, type BackendKind, type BackendOperation, type Timeouts } from '@dosrouter/shared';
+import { backendHeaders, operationPath, type BackendApi, type BackendConfig, type BackendKind, type BackendOperation, type Timeouts } from '@dosrouter/shared';
 import { createBackendPool, type UpstreamProtocol } from './backend-pool.js';
 import { ConnectionGate } from './connection-gate.js';
 
@@ -14,6 +14,8 @@ export class Backend {
   readonly name: string;
   /** The protocol it speaks (`backends[].kind`). */
   readonly kind: BackendKind;
+  /** The API a `kind: openai` backend generates with (`backends[].api`): Chat Completions or Responses. */
+  readonly api: BackendApi;
   /** The base URL requests go to (a simulator's address for a `simulator:` backend). */
   readonly baseUrl: string;
   readonly timeouts: Timeouts;
@@ -37,6 +39,7 @@ export class Backend {
   constructor(config: BackendConfig, baseUrl: string, defaultTimeouts: Timeouts, clock: () => number = performance.now.bind(performance)) {
     this.name = config.name;
     this.kind = config.kind;
+    this.api = config.api;
     this.baseUrl = baseUrl;
     this.timeouts = { ...defaultTimeouts, ...config.timeouts };
     this.requestStreamUsage = config.requestStreamUsage;

@@ -1,5 +1,6 @@
 import { invalidRequest } from '@dosrouter/shared';
 import type { MessageCreateParams } from '../translate/anthropic-types.js';
+import type { ResponsesRequest } from '../translate/responses-types.js';
 
 /** A request body after validation: the fields the gateway itself acts on. The rest passes through untouched. */
 export interface ProxiedRequest {
@@ -13,6 +14,8 @@ export interface ProxiedRequest {
    * which routing, limits and usage estimates read.
    */
   readonly messages?: MessageCreateParams;
+  /** A Responses request (`POST /v1/responses`) as the client sent it; `body` is then its Chat Completions translation. */
+  readonly responses?: ResponsesRequest;
   /**
    * The session to stick to when the client sent no `x-session-id`: a Messages request's `metadata.user_id` (Claude
    * Code puts its session id there), so that a conversation stays on one deployment and its prompt cache.

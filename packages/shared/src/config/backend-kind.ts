@@ -14,15 +14,23 @@ export const ANTHROPIC_VERSION = '2023-06-01';
 /** A `kind: anthropic` backend's base URL when none is configured. */
 export const ANTHROPIC_BASE_URL = 'https://api.anthropic.com';
 
+/**
+ * The API a `kind: openai` backend's generation requests use. `chat` (the default): Chat Completions, which every
+ * OpenAI-compatible server speaks; a Responses request is translated to it. `responses`: OpenAI's Responses API
+ * (`POST {baseUrl}/responses`), to which a Responses request passes through and a chat completion is translated.
+ */
+export const backendApiSchema = z.enum(['chat', 'responses']);
+export type BackendApi = z.infer<typeof backendApiSchema>;
+
 /** Where a backend's credential goes when `apiKeyHeader` is not set. */
 export const DEFAULT_API_KEY_HEADER: Readonly<Record<BackendKind, string>> = { openai: 'authorization', anthropic: 'x-api-key' };
 
 /** The operations the gateway forwards: OpenAI's by their path below an OpenAI base URL, Anthropic's by theirs below `v1/`. */
-export type BackendOperation = 'chat/completions' | 'completions' | 'embeddings' | 'models' | 'messages' | 'messages/count_tokens';
+export type BackendOperation = 'chat/completions' | 'completions' | 'embeddings' | 'models' | 'responses' | 'messages' | 'messages/count_tokens';
 
 /** Each kind's path, below its base URL, of the operations it serves natively. */
 const OPERATION_PATHS: Readonly<Record<BackendKind, Partial<Record<BackendOperation, string>>>> = {
-  openai: { 'chat/completions': 'chat/completions', completions: 'completions', embeddings: 'embeddings', models: 'models' },
+  openai: { 'chat/completions': 'chat/completions', completions: 'completions', embeddings: 'embeddings', models: 'models', responses: 'responses' },
   anthropic: { messages: 'v1/messages', 'messages/count_tokens': 'v1/messages/count_tokens', models: 'v1/models' },
 };
 

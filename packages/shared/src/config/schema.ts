@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ANTHROPIC_BASE_URL, DEFAULT_API_KEY_HEADER, backendKindSchema } from './backend-kind.js';
+import { ANTHROPIC_BASE_URL, DEFAULT_API_KEY_HEADER, backendApiSchema, backendKindSchema } from './backend-kind.js';
 import { resolveProbeSettings } from './probe-settings.js';
 import { responsesSchema } from './responses-schema.js';
 import { routingSchema } from './routing-schema.js';
@@ -232,6 +232,12 @@ export const backendSchema = z
      */
     kind: backendKindSchema.default('openai'),
     /**
+     * `kind: openai` only: the API its generation requests use. `chat` (default): Chat Completions; `responses`:
+     * OpenAI's Responses API (`/responses` below `baseUrl`), which Responses requests pass through to untranslated and
+     * chat completions and Messages requests reach translated. Embeddings and completions are not sent to it.
+     */
+    api: backendApiSchema.default('chat'),
+    /**
      * `kind: openai`: the base URL including the version path, e.g. https://api.openai.com/v1. `kind: anthropic`: the
      * API's origin as the Anthropic SDKs take it, default https://api.anthropic.com.
      */
@@ -274,6 +280,7 @@ export const backendSchema = z
     probe: probeOverridesSchema.default({}),
     models: z.array(backendModelSchema).min(1, 'a backend serves at least one model'),
   })
+  .refine((backend) => backend.api === 'chat' || backend.kind === 'openai', { message: 'api: responses is for kind: openai backends', path: ['api'] })
   .refine(
     (backend) => {
       const given = Number(backend.baseUrl !== undefined) + Number(backend.simulator !== undefined);

@@ -1,11 +1,9 @@
-import { EventEmitter } from 'node:events';
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { ANTHROPIC_DIALECT, OPENAI_DIALECT } from '../../upstream/answer-dialect.js';
-import type { AnswerWriter } from '../../upstream/attempt.js';
 import { chatToMessage, type AnswerNames } from '../../translate/anthropic-to-openai.js';
 import { ChatStreamToMessages, messageAsEvents } from '../../translate/openai-stream-to-anthropic.js';
 import type { Ingress } from './ingress.js';
 import { upstreamBodies } from './openai-ingress.js';
+import { TranslatingAnswerWriter, requestIdOf, type AnswerProtocol } from './translating-writer.js';
 
 /** Client headers a native Anthropic backend gets as they came: the beta features the client turned on. */
 const PASSED_HEADERS = ['anthropic-beta'] as const;
@@ -39,72 +37,18 @@ export const messagesIngress: Ingress = (proxied, raw, headers) => {
       // The usage chunk is read by the translation (message_delta's usage), never forwarded as it is.
       dropUsageOnlyChunk: false,
       dialect: OPENAI_DIALECT,
-      writer: (response) => new MessagesAnswerWriter(response, { model: proxied.model, requestId: requestIdOf(response) }, proxied.stream),
+      writer: (response) => new TranslatingAnswerWriter(response, messagesProtocol({ model: proxied.model, requestId: requestIdOf(response) }), proxied.stream),
     };
   };
 };
 
-function requestIdOf(response: ServerResponse): string {
-  const id = response.getHeader('x-request-id');
-  return typeof id === 'string' ? id.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 64) || 'gateway' : 'gateway';
-}
-
-/**
- * The client's response as an attempt to an OpenAI-compatible backend writes it: what the attempt writes in Chat
- * Completions (a whole answer, or stream events and its end or error event) goes out as Messages. A stream is
- * translated as it passes (ChatStreamToMessages keeps one unfinished event and one block's state); a whole answer,
- * already read into memory by the attempt, is translated at its end.
- */
-export class MessagesAnswerWriter extends EventEmitter implements AnswerWriter {
-  private stream: ChatStreamToMessages | undefined;
-  private head: { status: number; headers: OutgoingHttpHeaders } | undefined;
-  private readonly relayDrain = (): void => {
-    this.emit('drain');
+/** Messages made from Chat Completions (translate/openai-stream-to-anthropic.ts, translate/anthropic-to-openai.ts). */
+export function messagesProtocol(names: AnswerNames): AnswerProtocol {
+  return {
+    stream: () => new ChatStreamToMessages(names),
+    whole: (completion, streamed) => {
+      const message = chatToMessage(completion, names);
+      return streamed ? messageAsEvents(message) : JSON.stringify(message);
+    },
   };
-
-  constructor(
-    private readonly response: ServerResponse,
-    private readonly names: AnswerNames,
-    /** The client asked for a stream: a backend that answered whole is sent to it as events. */
-    private readonly streamed: boolean,
-  ) {
-    super();
-    response.on('drain', this.relayDrain);
-  }
-
-  get destroyed(): boolean {
-    return this.response.destroyed;
-  }
-
-  writeHead(status: number, headers: OutgoingHttpHeaders): this {
-    const contentType = String(headers['content-type'] ?? '');
-    if (contentType.startsWith('text/event-stream')) {
-      this.stream = new ChatStreamToMessages(this.names);
-      this.response.writeHead(status, headers);
-    } else {
-      this.head = { status, headers };
-    }
-    return this;
-  }
-
-  write(chunk: string | Buffer): boolean {
-    const events = this.stream?.push(chunk.toString()) ?? '';
-    return events === '' || this.response.write(events);
-  }
-
-  end(chunk?: string | Buffer): this {
-    this.response.off('drain', this.relayDrain);
-    if (this.stream) {
-      const events = chunk === undefined ? '' : this.stream.push(chunk.toString());
-      this.response.end(events);
-      return this;
-    }
-    if (!this.head) throw new Error('the answer ended before its head');
-    const message = chatToMessage(JSON.parse(String(chunk ?? '')), this.names);
-    const body = Buffer.from(this.streamed ? messageAsEvents(message) : JSON.stringify(message));
-    const contentType = this.streamed ? 'text/event-stream; charset=utf-8' : 'application/json';
-    this.response.writeHead(this.head.status, { ...this.head.headers, 'content-type': contentType, 'content-length': String(body.length) });
-    this.response.end(body);
-    return this;
-  }
 }

@@ -1,0 +1,229 @@
+import { randomBytes } from 'node:crypto';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordTestSecret } from '../../shared/src/test-support/log-archive.js';
+import { createClientKey, eventually, startHarness, type Harness } from './test-support/harness.js';
+
+const ADMIN_KEY = `admin-${randomBytes(12).toString('hex')}`;
+recordTestSecret(ADMIN_KEY);
+const MODEL = 'sim-model';
+const OUTPUT_TOKENS = 12;
+/** $1 per million prompt tokens, $2 per million completion tokens. */
+const PRICING = { inputPerMTok: 1, outputPerMTok: 2 };
+const weatherTool: OpenAI.Responses.FunctionTool = {
+  type: 'function',
+  name: 'get_weather',
+  description: 'Current weather for a city',
+  parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false },
+  strict: true,
+};
+
+type Api = 'chat' | 'responses';
+
+/** The text of a Response's messages (the SDK's `output_text`, which `finalResponse()` leaves unset). */
+function outputText(response: OpenAI.Responses.Response): string {
+  return response.output.flatMap((item) => (item.type === 'message' ? item.content : [])).map((part) => (part.type === 'output_text' ? part.text : '')).join('');
+}
+
+/** The request bodies the simulator received on the path the deployment's API calls, newest last. */
+function sentBodies(harness: Harness, api: Api): Record<string, unknown>[] {
+  const path = api === 'chat' ? '/v1/chat/completions' : '/v1/responses';
+  return harness.simulator
+    .recentRequests()
+    .filter((request) => request.path === path)
+    .map((request) => request.body as Record<string, unknown>);
+}
+
+// The official OpenAI SDK's `client.responses` against the gateway, its deployments simulators of each API: Chat
+// Completions (every request translated, every answer back) and Responses (passed through untranslated).
+describe.each<Api>(['chat'])('POST /v1/responses to an api: %s deployment', (api) => {
+  let harness: Harness;
+  let client: OpenAI;
+  beforeAll(async () => {
+    harness = await startHarness({
+      adminKey: ADMIN_KEY,
+      models: [{ id: MODEL, outputTokens: OUTPUT_TOKENS }],
+      configure: (config) => {
+        const backends = config.backends as Record<string, unknown>[];
+        const primary = backends[0]!;
+        primary.api = api;
+        for (const model of primary.models as Record<string, unknown>[]) Object.assign(model, { pricing: PRICING, capabilities: ['streaming', 'tools', 'json_schema'] });
+        // A second deployment of the model on the same simulator, for failover.
+        backends.push({ ...primary, name: 'spare' });
+        config.routing = { strategy: 'round-robin', retry: { attempts: 2, initialBackoffMs: 1, maxBackoffMs: 1, deadlineMs: 60_000 } };
+      },
+    });
+    const { secret } = await createClientKey(harness.gateway.url, ADMIN_KEY, { name: 'responses-sdk' });
+    client = new OpenAI({ apiKey: secret, baseURL: `${harness.gateway.url}/v1`, maxRetries: 0, timeout: 20_000 });
+  });
+  afterAll(() => harness.close());
+
+  it('answers a text request as a Response, with usage and the cost header', async () => {
+    harness.simulator.reset();
+    const { data: response, response: http } = await client.responses
+      .create({ model: MODEL, instructions: 'Be brief.', input: 'Say hello.', metadata: { ticket: 'T-1' } })
+      .withResponse();
+    expect(response.object).toBe('response');
+    expect(response.id).toMatch(/^resp_/);
+    expect(response.status).toBe('completed');
+    expect(response.output_text.length).toBeGreaterThan(0);
+    expect(response.output[0]).toMatchObject({ type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text' }] });
+    expect(response.metadata).toEqual({ ticket: 'T-1' });
+    expect(response.usage).toMatchObject({ output_tokens: OUTPUT_TOKENS, input_tokens_details: { cached_tokens: 0 }, output_tokens_details: { reasoning_tokens: 0 } });
+    expect(response.usage!.total_tokens).toBe(response.usage!.input_tokens + OUTPUT_TOKENS);
+    const cost = Number(http.headers.get('x-dosrouter-cost-usd'));
+    expect(cost).toBeCloseTo((response.usage!.input_tokens * PRICING.inputPerMTok + OUTPUT_TOKENS * PRICING.outputPerMTok) / 1e6, 12);
+    const [sent] = sentBodies(harness, api);
+    if (api === 'chat') {
+      expect(sent).toMatchObject({ model: MODEL, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Say hello.' }] });
+      expect(sent).not.toHaveProperty('metadata');
+    } else {
+      expect(sent).toEqual({ model: MODEL, instructions: 'Be brief.', input: 'Say hello.', metadata: { ticket: 'T-1' } });
+    }
+  });
+
+  it('streams a Response: every event the SDK expects, in order, each with its sequence number', async () => {
+    const stream = await client.responses.create({ model: MODEL, input: 'Stream a greeting.', stream: true });
+    const events: OpenAI.Responses.ResponseStreamEvent[] = [];
+    for await (const event of stream) events.push(event);
+    const types = [...new Set(events.map((event) => event.type))];
+    expect(types).toEqual([
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+      'response.content_part.added',
+      'response.output_text.delta',
+      'response.output_text.done',
+      'response.content_part.done',
+      'response.output_item.done',
+      'response.completed',
+    ]);
+    expect(events.map((event) => event.sequence_number)).toEqual(events.map((_, index) => index));
+    const deltas = events.filter((event) => event.type === 'response.output_text.delta');
+    const done = events.find((event) => event.type === 'response.output_text.done')!;
+    expect(deltas.map((event) => event.delta).join('')).toBe(done.text);
+    const completed = events.at(-1) as OpenAI.Responses.ResponseCompletedEvent;
+    expect(completed.response.usage).toMatchObject({ output_tokens: OUTPUT_TOKENS });
+    expect(completed.response.output).toHaveLength(1);
+  });
+
+  it('gives responses.stream() its final response', async () => {
+    const stream = client.responses.stream({ model: MODEL, input: [{ role: 'user', content: [{ type: 'input_text', text: 'Stream again.' }] }] });
+    const texts: string[] = [];
+    stream.on('response.output_text.delta', (event) => texts.push(event.delta));
+    const final = await stream.finalResponse();
+    expect(final.status).toBe('completed');
+    expect(outputText(final)).toBe(texts.join(''));
+    expect(final.usage?.output_tokens).toBe(OUTPUT_TOKENS);
+  });
+
+  it('calls a function and takes its output back in a second turn', async () => {
+    const first = await client.responses.create({ model: MODEL, input: 'Weather in Paris?', tools: [weatherTool], tool_choice: 'required' });
+    const call = first.output.find((item) => item.type === 'function_call')!;
+    expect(call).toMatchObject({ type: 'function_call', name: 'get_weather', status: 'completed' });
+    expect(JSON.parse(call.arguments)).toHaveProperty('city');
+    const stream = client.responses.stream({
+      model: MODEL,
+      tools: [weatherTool],
+      input: [
+        { role: 'user', content: 'Weather in Paris?' },
+        { type: 'function_call', call_id: call.call_id, name: call.name, arguments: call.arguments },
+        { type: 'function_call_output', call_id: call.call_id, output: '{"temperature":21}' },
+      ],
+    });
+    const second = await stream.finalResponse();
+    expect(outputText(second).length).toBeGreaterThan(0);
+    const sent = sentBodies(harness, api).at(-1)!;
+    if (api === 'chat') {
+      expect(sent.messages).toEqual([
+        { role: 'user', content: 'Weather in Paris?' },
+        { role: 'assistant', content: null, tool_calls: [{ id: call.call_id, type: 'function', function: { name: 'get_weather', arguments: call.arguments } }] },
+        { role: 'tool', tool_call_id: call.call_id, content: '{"temperature":21}' },
+      ]);
+    } else {
+      expect((sent.input as unknown[])[2]).toEqual({ type: 'function_call_output', call_id: call.call_id, output: '{"temperature":21}' });
+    }
+  });
+
+  it('streams a function call as function_call_arguments events', async () => {
+    const stream = client.responses.stream({ model: MODEL, input: 'Weather in Oslo?', tools: [weatherTool], tool_choice: { type: 'function', name: 'get_weather' } });
+    const deltas: string[] = [];
+    stream.on('response.function_call_arguments.delta', (event) => deltas.push(event.delta));
+    const done = new Promise<OpenAI.Responses.ResponseFunctionCallArgumentsDoneEvent>((resolve) => stream.on('response.function_call_arguments.done', resolve));
+    const final = await stream.finalResponse();
+    const call = final.output.find((item) => item.type === 'function_call')!;
+    expect((await done).arguments).toBe(call.arguments);
+    expect(deltas.join('')).toBe(call.arguments);
+  });
+
+  it('answers in JSON that follows text.format json_schema', async () => {
+    const schema = { type: 'object', properties: { answer: { type: 'string' }, confidence: { type: 'number' } }, required: ['answer', 'confidence'], additionalProperties: false };
+    const response = await client.responses.create({ model: MODEL, input: 'Answer in JSON.', text: { format: { type: 'json_schema', name: 'answer', schema, strict: true } } });
+    const parsed = JSON.parse(response.output_text) as Record<string, unknown>;
+    expect(typeof parsed.answer).toBe('string');
+    expect(typeof parsed.confidence).toBe('number');
+    if (api === 'chat') {
+      expect(sentBodies(harness, api).at(-1)!.response_format).toEqual({ type: 'json_schema', json_schema: { name: 'answer', schema, strict: true } });
+    }
+  });
+
+  it('records usage and cost of a streamed answer', async () => {
+    const key = await createClientKey(harness.gateway.url, ADMIN_KEY, { name: 'usage-check' });
+    const own = new OpenAI({ apiKey: key.secret, baseURL: `${harness.gateway.url}/v1`, maxRetries: 0 });
+    const final = await own.responses.stream({ model: MODEL, input: 'Tell me something.' }).finalResponse();
+    const promptTokens = final.usage!.input_tokens;
+    const expectedCost = (promptTokens * PRICING.inputPerMTok + OUTPUT_TOKENS * PRICING.outputPerMTok) / 1e6;
+    await eventually(async () => {
+      const response = await fetch(`${harness.gateway.url}/v1/usage`, { headers: { authorization: `Bearer ${key.secret}` } });
+      const usage = (await response.json()) as { totals: { requests: number; prompt_tokens: number; completion_tokens: number; cost_usd: number } };
+      if (usage.totals.requests !== 1) return false;
+      expect(usage.totals).toMatchObject({ prompt_tokens: promptTokens, completion_tokens: OUTPUT_TOKENS });
+      expect(usage.totals.cost_usd).toBeCloseTo(expectedCost, 12);
+      return true;
+    }, 10_000);
+  });
+
+  it('raises errors as the SDK classes', async () => {
+    const invalid = await client.responses.create({ model: MODEL, input: 'x', tools: [{ type: 'web_search' }] }).catch((error: unknown) => error);
+    expect(invalid).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((invalid as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('tools[0].type');
+    const missing = await client.responses.create({ model: MODEL } as OpenAI.Responses.ResponseCreateParamsNonStreaming).catch((error: unknown) => error);
+    expect(missing).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((missing as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('input');
+    const previous = await client.responses.create({ model: MODEL, input: 'x', previous_response_id: 'resp_unknown' }).catch((error: unknown) => error);
+    expect(previous).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((previous as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('previous_response_id');
+    const unauthenticated = new OpenAI({ apiKey: 'not-a-key', baseURL: `${harness.gateway.url}/v1`, maxRetries: 0 });
+    await expect(unauthenticated.responses.create({ model: MODEL, input: 'x' })).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
+    const limited = await createClientKey(harness.gateway.url, ADMIN_KEY, { name: 'one-a-minute', limits: { requestsPerMinute: 1 } });
+    const own = new OpenAI({ apiKey: limited.secret, baseURL: `${harness.gateway.url}/v1`, maxRetries: 0 });
+    await own.responses.create({ model: MODEL, input: 'x' });
+    await expect(own.responses.create({ model: MODEL, input: 'x' })).rejects.toBeInstanceOf(OpenAI.RateLimitError);
+    // The backend's own refusal reaches the client as the same class.
+    harness.simulator.injectFaults({ kind: 'bad_request', count: 2 });
+    const refused = await client.responses.create({ model: MODEL, input: 'x' }).catch((error: unknown) => error);
+    harness.simulator.clearFaults();
+    expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+  });
+
+  it('fails over before the first event: the client sees one clean stream', async () => {
+    harness.simulator.injectFaults({ kind: 'server_error', count: 1 });
+    const { data: stream, response } = await client.responses.create({ model: MODEL, input: 'Again.', stream: true }).withResponse();
+    const types: string[] = [];
+    for await (const event of stream) types.push(event.type);
+    expect(response.headers.get('x-dosrouter-attempts')).toBe('2');
+    expect(types[0]).toBe('response.created');
+    expect(types.at(-1)).toBe('response.completed');
+    expect(types.filter((type) => type === 'response.created')).toHaveLength(1);
+  });
+
+  it('ends a stream cut after its first event with an error event, and finalResponse() rejects', async () => {
+    harness.simulator.injectFaults({ kind: 'stream_cut', count: 2 });
+    const stream = await client.responses.create({ model: MODEL, input: 'Cut me off.', stream: true });
+    const types: string[] = [];
+    for await (const event of stream) types.push(event.type);
+    harness.simulator.clearFaults();
+    expect(types.at(-1)).toBe('error');
+    expect(types).not.toContain('response.completed');
+  });
+});
