@@ -18,7 +18,7 @@ import { registerCorsPreflight } from './middleware/security-headers.js';
 import { createProxyHandler, type ProxyDependencies } from './proxy/proxy-handler.js';
 import { messagesIngress } from './proxy/ingress/messages-ingress.js';
 import { responsesIngress } from './proxy/ingress/responses-ingress.js';
-import { previousResponses, type ResponsesState } from './proxy/ingress/responses-state.js';
+import { responsesTurns } from './proxy/ingress/responses-state.js';
 import { registerCountTokensRoute } from './routes/count-tokens.js';
 import { registerExplainRoute } from './routes/explain.js';
 import { registerHealthRoutes } from './routes/health.js';
@@ -48,10 +48,11 @@ export interface AppDependencies extends ProxyDependencies {
   readonly handlers?: InFlightTracker;
   /** Usage totals for /admin/usage and /v1/usage; absent when usage recording is off. */
   readonly usageLedger?: UsageLedger;
-  /** The Responses API's stored responses: `GET`/`DELETE /v1/responses/{id}`. */
+  /**
+   * The Responses API's stored responses: `store`, `previous_response_id`, `GET`/`DELETE /v1/responses/{id}`. Absent,
+   * or with `responses.store.enabled: false`, nothing is kept and `previous_response_id` is refused.
+   */
   readonly responses?: StoredResponses;
-  /** Stored responses (`store`, `previous_response_id`); absent, `previous_response_id` is refused. */
-  readonly responsesState?: ResponsesState;
 }
 
 /** What the servers run: the Express app, and the listener that serves the proxy routes beside it. */
@@ -105,7 +106,7 @@ export function createApp(dependencies: AppDependencies): GatewayApp {
     // OpenAI's Responses API: routed, limited and recorded as its Chat translation is (docs/protocols.md).
     [
       '/v1/responses',
-      [...context, body, previousResponses(dependencies.responsesState), createProxyHandler(dependencies, 'chat/completions', validateResponsesRequest, responsesIngress, '/v1/responses')],
+      [...context, body, responsesTurns(dependencies.responses), createProxyHandler(dependencies, 'chat/completions', validateResponsesRequest, responsesIngress, '/v1/responses')],
     ],
   ]);
   for (const [path, handlers] of proxyRoutes) app.post(path, handlers);

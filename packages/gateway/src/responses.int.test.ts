@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordTestSecret } from '../../shared/src/test-support/log-archive.js';
+import { outputText, weatherTool } from './test-support/responses-fixtures.js';
 import { createClientKey, eventually, startHarness, type Harness } from './test-support/harness.js';
 
 const ADMIN_KEY = `admin-${randomBytes(12).toString('hex')}`;
@@ -10,20 +11,8 @@ const MODEL = 'sim-model';
 const OUTPUT_TOKENS = 12;
 /** $1 per million prompt tokens, $2 per million completion tokens. */
 const PRICING = { inputPerMTok: 1, outputPerMTok: 2 };
-const weatherTool: OpenAI.Responses.FunctionTool = {
-  type: 'function',
-  name: 'get_weather',
-  description: 'Current weather for a city',
-  parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false },
-  strict: true,
-};
 
 type Api = 'chat' | 'responses';
-
-/** The text of a Response's messages (the SDK's `output_text`, which `finalResponse()` leaves unset). */
-function outputText(response: OpenAI.Responses.Response): string {
-  return response.output.flatMap((item) => (item.type === 'message' ? item.content : [])).map((part) => (part.type === 'output_text' ? part.text : '')).join('');
-}
 
 /** The request bodies the simulator received on the path the deployment's API calls, newest last. */
 function sentBodies(harness: Harness, api: Api): Record<string, unknown>[] {

@@ -21,11 +21,6 @@ export interface ProxiedRequest {
    * Code puts its session id there), so that a conversation stays on one deployment and its prompt cache.
    */
   readonly sessionId?: string;
-  /**
-   * The deployment a continued conversation is pinned to: the one that served the Responses API's
-   * `previous_response_id`, first while it is a candidate (Router.plan).
-   */
-  readonly pinnedDeployment?: string;
 }
 
 export function requireModel(body: Record<string, unknown>): string {

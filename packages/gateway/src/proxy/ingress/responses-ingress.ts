@@ -8,6 +8,8 @@ import { chatToAnthropic } from '../../upstream/anthropic-egress.js';
 import { responsesDialect } from '../../upstream/responses-sse-scanner.js';
 import type { Ingress } from './ingress.js';
 import { upstreamBodies } from './openai-ingress.js';
+import type { ResponseObject } from '../../translate/responses-types.js';
+import { responsesTurnOf } from './responses-state.js';
 import { TranslatingAnswerWriter, type AnswerProtocol } from './translating-writer.js';
 
 /**
@@ -27,8 +29,10 @@ export const responsesIngress: Ingress = (proxied, raw) => {
   // One id and time for the request, whichever attempt answers: a client sees one Response.
   const createdAt = Math.floor(Date.now() / 1000);
   const names: ResponseNames = { id: `resp_${randomBytes(16).toString('hex')}`, model: proxied.model, createdAt, request };
-  const writer = (response: ServerResponse): TranslatingAnswerWriter => new TranslatingAnswerWriter(response, responsesProtocol(names), proxied.stream);
   return (backend, deployment) => {
+    // A finished answer is kept (store: true) before its last bytes go out, as served by this attempt's deployment.
+    const keep = (response: ServerResponse) => (finished: ResponseObject) => responsesTurnOf(response)?.completed(finished, deployment.id);
+    const writer = (response: ServerResponse): TranslatingAnswerWriter => new TranslatingAnswerWriter(response, responsesProtocol(names, keep(response)), proxied.stream);
     if (backend.kind === 'openai' && backend.api === 'responses') {
       return { operation: 'responses', body: nativeBody(deployment, false), dropUsageOnlyChunk: false, dialect: responsesDialect(), writer: (response) => response };
     }
@@ -51,10 +55,18 @@ export const responsesIngress: Ingress = (proxied, raw) => {
   };
 };
 
-/** Responses made from Chat Completions (translate/chat-stream-to-responses.ts, translate/responses-to-chat.ts). */
-export function responsesProtocol(names: ResponseNames): AnswerProtocol {
+/**
+ * Responses made from Chat Completions (translate/chat-stream-to-responses.ts, translate/responses-to-chat.ts);
+ * `onFinished` is told each finished Response before it goes out.
+ */
+export function responsesProtocol(names: ResponseNames, onFinished?: (response: ResponseObject) => void): AnswerProtocol {
   return {
-    stream: () => new ChatStreamToResponses(names),
-    whole: (completion, streamed) => (streamed ? completionAsEvents(completion, names) : JSON.stringify(chatToResponse(completion, names))),
+    stream: () => new ChatStreamToResponses(names, onFinished),
+    whole: (completion, streamed) => {
+      if (streamed) return completionAsEvents(completion, names, onFinished);
+      const response = chatToResponse(completion, names);
+      onFinished?.(response);
+      return JSON.stringify(response);
+    },
   };
 }
