@@ -25,7 +25,7 @@ function sentBodies(harness: Harness, api: Api): Record<string, unknown>[] {
 
 // The official OpenAI SDK's `client.responses` against the gateway, its deployments simulators of each API: Chat
 // Completions (every request translated, every answer back) and Responses (passed through untranslated).
-describe.each<Api>(['chat'])('POST /v1/responses to an api: %s deployment', (api) => {
+describe.each<Api>(['chat', 'responses'])('POST /v1/responses to an api: %s deployment', (api) => {
   let harness: Harness;
   let client: OpenAI;
   beforeAll(async () => {

@@ -12,6 +12,7 @@ import { CONTROL_PREFIX, handleControl } from './routes/control.js';
 import { handleEmbeddings } from './routes/embeddings/embeddings.js';
 import { handleCountTokens, handleMessages } from './routes/messages/messages.js';
 import { handleListModels, handleRetrieveModel } from './routes/models.js';
+import { handleResponses } from './routes/responses/responses.js';
 import type { RouteHandler } from './routes/route-context.js';
 import { flattenHeaders } from './state/request-recorder.js';
 import type { SimulatorState } from './state/simulator-state.js';
@@ -20,6 +21,7 @@ const ROUTES: ReadonlyMap<string, RouteHandler> = new Map([
   ['POST /v1/chat/completions', handleChatCompletions],
   ['POST /v1/completions', handleCompletions],
   ['POST /v1/embeddings', handleEmbeddings],
+  ['POST /v1/responses', handleResponses],
   ['GET /v1/models', handleListModels],
   ['POST /v1/messages', handleMessages],
   ['POST /v1/messages/count_tokens', handleCountTokens],
