@@ -141,6 +141,49 @@ describe('stored responses on one gateway (embedded store)', () => {
   });
 });
 
+describe('stored responses passed through to an api: responses deployment', () => {
+  let harness: Harness;
+  let client: OpenAI;
+  const responsesBodies = () =>
+    harness.simulator
+      .recentRequests()
+      .filter((request) => request.path === '/v1/responses')
+      .map((request) => request.body as Record<string, unknown>);
+  beforeAll(async () => {
+    harness = await startHarness({
+      models: [{ id: MODEL, outputTokens: 8 }],
+      adminKey: ADMIN_KEY,
+      configure: (config) => {
+        (config.backends as Record<string, unknown>[])[0]!.api = 'responses';
+      },
+    });
+    client = clientOf(harness.gateway.url, (await createClientKey(harness.gateway.url, ADMIN_KEY, { name: 'native' })).secret);
+  });
+  afterAll(() => harness.close());
+
+  it('keeps the backend’s Response and continues it: the backend gets the whole conversation, never the id', async () => {
+    const { asked, call, answered } = await functionCallTurns(client, client);
+    expect((await client.responses.retrieve(asked.data.id)).output).toEqual(asked.data.output);
+    const sent = responsesBodies().at(-1)!;
+    expect(sent).not.toHaveProperty('previous_response_id');
+    expect(sent.input).toEqual([
+      { role: 'user', content: 'Weather in Paris?' },
+      expect.objectContaining({ type: 'function_call', call_id: call.call_id, name: 'get_weather', arguments: call.arguments }),
+      { type: 'function_call_output', call_id: call.call_id, output: '{"temperature":21}' },
+    ]);
+    expect((await client.responses.retrieve(answered.data.id)).output_text).toBe(answered.data.output_text);
+  });
+
+  it('keeps a streamed Response from its response.completed event', async () => {
+    const final = await client.responses.stream({ model: MODEL, input: 'Name a colour.' }).finalResponse();
+    const retrieved = await client.responses.retrieve(final.id);
+    expect(retrieved).toMatchObject({ id: final.id, status: 'completed', usage: final.usage });
+    expect(retrieved.output_text).toBe(outputText(final));
+    await client.responses.stream({ model: MODEL, previous_response_id: final.id, input: 'Another.' }).finalResponse();
+    expect(responsesBodies().at(-1)!.input).toEqual([{ role: 'user', content: 'Name a colour.' }, expect.objectContaining({ type: 'message', role: 'assistant' }), { role: 'user', content: 'Another.' }]);
+  });
+});
+
 describe('a stored response past responses.store.ttlSeconds', () => {
   let harness: Harness;
   afterAll(() => harness.close());

@@ -22,7 +22,10 @@ import { TranslatingAnswerWriter, type AnswerProtocol } from './translating-writ
 export const responsesIngress: Ingress = (proxied, raw) => {
   const request = proxied.responses;
   if (request === undefined) throw new Error('a Responses request without its Responses body');
-  const nativeBody = upstreamBodies(request as unknown as Record<string, unknown>, raw);
+  // With `previous_response_id` the gateway continued the conversation itself (its `input` holds it, and the client's
+  // bytes are gone): the backend must not look the id up in its own store.
+  const { previous_response_id: continued, ...native } = request;
+  const nativeBody = upstreamBodies(native as unknown as Record<string, unknown>, continued ? undefined : raw);
   // `metadata` is there for routing rules (and the Response repeats it); a Chat backend does not get it.
   const { metadata: _metadata, ...chat } = proxied.body;
   const chatBody = upstreamBodies(chat, undefined);
@@ -34,7 +37,11 @@ export const responsesIngress: Ingress = (proxied, raw) => {
     const keep = (response: ServerResponse) => (finished: ResponseObject) => responsesTurnOf(response)?.completed(finished, deployment.id);
     const writer = (response: ServerResponse): TranslatingAnswerWriter => new TranslatingAnswerWriter(response, responsesProtocol(names, keep(response)), proxied.stream);
     if (backend.kind === 'openai' && backend.api === 'responses') {
-      return { operation: 'responses', body: nativeBody(deployment, false), dropUsageOnlyChunk: false, dialect: responsesDialect(), writer: (response) => response };
+      // Passed through: the dialect reads the finished Response as the answer passes (no writer in between).
+      let client: ServerResponse | undefined;
+      const dialect = responsesDialect((finished) => (client ? responsesTurnOf(client)?.completed(finished, deployment.id) : undefined));
+      const passThrough = (response: ServerResponse): ServerResponse => (client = response);
+      return { operation: 'responses', body: nativeBody(deployment, false), dropUsageOnlyChunk: false, dialect, writer: passThrough };
     }
     if (backend.kind === 'anthropic') {
       // Messages always reports usage: the stream's usage chunk is read by the translation, never forwarded.

@@ -44,7 +44,7 @@ export class ResponsesTurn {
    * The answer is complete (the Response of `response.completed`, or the whole body), served by `deployment`: kept when
    * the request asked for it, once, before its last bytes go out. Failed answers are never kept.
    */
-  completed(response: ResponseObject, deployment: string): void {
+  completed(response: ResponseObject | Readonly<Record<string, unknown>>, deployment: string): void {
     if (!this.store || this.kept) return;
     this.kept = true;
     this.state.keep({ response: { ...response }, keyId: this.keyId, deployment, input: this.input });
