@@ -67,7 +67,7 @@ export class StoredResponses {
    */
   async continuation(keyId: string | undefined, previousId: string): Promise<Continuation> {
     if (this.store === undefined) throw previousResponseNotFound(previousId, undefined, true);
-    const lookup = await this.lookup(keyId, previousId);
+    const lookup = await lookupIn(this.store, keyId, previousId);
     if (!lookup.found) throw previousResponseNotFound(previousId, lookup);
     const { stored } = lookup;
     const output = Array.isArray(stored.response.output) ? stored.response.output : [];
@@ -121,7 +121,7 @@ export class StoredResponses {
   /** The Response object `id` of the key `keyId`; the 404 `not_found` when it has none by that id. */
   async read(keyId: string | undefined, id: string): Promise<Readonly<Record<string, unknown>>> {
     if (this.store === undefined) throw responseNotFound(id);
-    const lookup = await this.lookup(keyId, id);
+    const lookup = await lookupIn(this.store, keyId, id);
     if (!lookup.found) throw responseNotFound(id, lookup);
     return lookup.stored.response;
   }
@@ -142,16 +142,17 @@ export class StoredResponses {
     await this.store?.close();
   }
 
-  private async lookup(keyId: string | undefined, id: string): Promise<ResponseLookup> {
-    try {
-      return await this.store!.get(keyId, id);
-    } catch (error) {
-      throw storedResponsesUnavailable(error);
-    }
-  }
-
   private count(outcome: KeepOutcome): void {
     this.kept.inc({ outcome });
+  }
+}
+
+/** A lookup, with a store that fails answered as the client's 503. */
+async function lookupIn(store: ResponseStore, keyId: string | undefined, id: string): Promise<ResponseLookup> {
+  try {
+    return await store.get(keyId, id);
+  } catch (error) {
+    throw storedResponsesUnavailable(error);
   }
 }
 
