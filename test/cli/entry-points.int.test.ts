@@ -85,7 +85,7 @@ describe('checking a config without starting anything', () => {
     expect(finished.code).toBe(0);
     const text = finished.stdout;
     expect(text).toContain(`${valid}: valid (cluster mode)`);
-    expect(text).toMatch(/backends \(2\):\n {2}a {2}http:\/\/127\.0\.0\.1:1\/v1 {2}credential: set {2}models: small, large\n {2}b .*credential: none/);
+    expect(text).toMatch(/backends \(2\):\n {2}a {2}http:\/\/127\.0\.0\.1:1\/v1 {2}openai {2}credential: set {2}models: small, large\n {2}b .*credential: none/);
     expect(text).toMatch(/ {2}small {2}strategy: latency, fallbacks: large\n {4}a\/small {2}upstream: small .*\n {4}b\/small /);
     expect(text).toMatch(/ {4}a\/large {2}upstream: big-1 {2}weight: 1 {2}probe: models every 30000 ms/);
     expect(text).toContain('tiny → small');

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordTestSecret } from '../../shared/src/test-support/log-archive.js';
 import { outputText, weatherTool } from './test-support/responses-fixtures.js';
-import { createClientKey, eventually, startHarness, type Harness } from './test-support/harness.js';
+import { accessLineOf, createClientKey, eventually, startHarness, type Harness } from './test-support/harness.js';
 
 const ADMIN_KEY = `admin-${randomBytes(12).toString('hex')}`;
 recordTestSecret(ADMIN_KEY);
@@ -62,6 +63,8 @@ describe.each<Api>(['chat', 'responses'])('POST /v1/responses to an api: %s depl
     expect(response.usage!.total_tokens).toBe(response.usage!.input_tokens + OUTPUT_TOKENS);
     const cost = Number(http.headers.get('x-dosrouter-cost-usd'));
     expect(cost).toBeCloseTo((response.usage!.input_tokens * PRICING.inputPerMTok + OUTPUT_TOKENS * PRICING.outputPerMTok) / 1e6, 12);
+    // The access line names the route and carries the usage the Response reports.
+    expect(await accessLineOf(harness.logs, http)).toMatchObject({ route: '/v1/responses', promptTokens: response.usage!.input_tokens, completionTokens: OUTPUT_TOKENS });
     const [sent] = sentBodies(harness, api);
     if (api === 'chat') {
       expect(sent).toMatchObject({ model: MODEL, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Say hello.' }] });
@@ -206,7 +209,7 @@ describe.each<Api>(['chat', 'responses'])('POST /v1/responses to an api: %s depl
     expect(types.filter((type) => type === 'response.created')).toHaveLength(1);
   });
 
-  it('ends a stream cut after its first event with an error event, and finalResponse() rejects', async () => {
+  it('ends a stream cut after its first event with an error event', async () => {
     harness.simulator.injectFaults({ kind: 'stream_cut', count: 2 });
     const stream = await client.responses.create({ model: MODEL, input: 'Cut me off.', stream: true });
     const types: string[] = [];
@@ -214,5 +217,148 @@ describe.each<Api>(['chat', 'responses'])('POST /v1/responses to an api: %s depl
     harness.simulator.clearFaults();
     expect(types.at(-1)).toBe('error');
     expect(types).not.toContain('response.completed');
+    if (api === 'chat') expect(types.at(-2)).toBe('response.failed');
+    // The SDK's stream helper rejects: no final response that looks complete.
+    harness.simulator.injectFaults({ kind: 'stream_cut', count: 2 });
+    const helper = client.responses.stream({ model: MODEL, input: 'Cut me off again.' });
+    const outcome = await helper.finalResponse().then(
+      () => 'resolved',
+      () => 'rejected',
+    );
+    harness.simulator.clearFaults();
+    expect(outcome).toBe('rejected');
+  });
+});
+
+// Chat completions and Messages requests routed to a Responses API deployment: translated to /v1/responses, the
+// Response (whole or streamed) translated back.
+describe('chat completions and Messages to an api: responses deployment', () => {
+  let harness: Harness;
+  let client: OpenAI;
+  beforeAll(async () => {
+    harness = await startHarness({
+      models: [{ id: MODEL, outputTokens: OUTPUT_TOKENS }],
+      configure: (config) => {
+        const primary = (config.backends as Record<string, unknown>[])[0]!;
+        primary.api = 'responses';
+        for (const model of primary.models as Record<string, unknown>[]) Object.assign(model, { pricing: PRICING, capabilities: ['streaming', 'tools', 'json_schema'] });
+      },
+    });
+    client = harness.client();
+  });
+  afterAll(() => harness.close());
+
+  it('answers a chat completion from a Response, with its usage and cost', async () => {
+    harness.simulator.reset();
+    const { data: completion, response } = await client.chat.completions
+      .create({ model: MODEL, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Say hello.' }], max_tokens: 50 })
+      .withResponse();
+    expect(completion.object).toBe('chat.completion');
+    expect(completion.choices[0]).toMatchObject({ finish_reason: 'stop', message: { role: 'assistant' } });
+    expect(completion.choices[0]!.message.content!.length).toBeGreaterThan(0);
+    expect(completion.usage).toMatchObject({ completion_tokens: OUTPUT_TOKENS });
+    const cost = Number(response.headers.get('x-dosrouter-cost-usd'));
+    expect(cost).toBeCloseTo((completion.usage!.prompt_tokens * PRICING.inputPerMTok + OUTPUT_TOKENS * PRICING.outputPerMTok) / 1e6, 12);
+    expect(sentBodies(harness, 'responses').at(-1)).toEqual({
+      model: MODEL,
+      input: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Say hello.' }],
+      store: false,
+      max_output_tokens: 50,
+    });
+  });
+
+  it('streams a chat completion from a Response stream, the usage chunk only when asked for', async () => {
+    const withUsage = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Stream.' }], stream: true, stream_options: { include_usage: true } });
+    const chunks: OpenAI.Chat.ChatCompletionChunk[] = [];
+    for await (const chunk of withUsage) chunks.push(chunk);
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('').length).toBeGreaterThan(0);
+    expect(chunks.find((chunk) => chunk.choices[0]?.finish_reason)?.choices[0]?.finish_reason).toBe('stop');
+    expect(chunks.at(-1)?.usage).toMatchObject({ completion_tokens: OUTPUT_TOKENS });
+    const withoutUsage = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Stream.' }], stream: true });
+    const plain: OpenAI.Chat.ChatCompletionChunk[] = [];
+    for await (const chunk of withoutUsage) plain.push(chunk);
+    expect(plain.some((chunk) => chunk.usage)).toBe(false);
+  });
+
+  it('carries a tool call and its result over two chat turns', async () => {
+    const tool: OpenAI.Chat.ChatCompletionTool = { type: 'function', function: { name: 'get_weather', parameters: weatherTool.parameters! } };
+    const first = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Weather in Rome?' }], tools: [tool], stream: true });
+    const calls: string[] = [];
+    let id = '';
+    for await (const chunk of first) {
+      const call = chunk.choices[0]?.delta.tool_calls?.[0];
+      if (call?.id) id = call.id;
+      if (call?.function?.arguments) calls.push(call.function.arguments);
+    }
+    expect(JSON.parse(calls.join(''))).toHaveProperty('city');
+    const second = await client.chat.completions.create({
+      model: MODEL,
+      tools: [tool],
+      messages: [
+        { role: 'user', content: 'Weather in Rome?' },
+        { role: 'assistant', content: null, tool_calls: [{ id, type: 'function', function: { name: 'get_weather', arguments: calls.join('') } }] },
+        { role: 'tool', tool_call_id: id, content: 'sunny' },
+      ],
+    });
+    expect(second.choices[0]!.finish_reason).toBe('stop');
+    expect((sentBodies(harness, 'responses').at(-1)!.input as unknown[]).slice(1)).toEqual([
+      { type: 'function_call', call_id: id, name: 'get_weather', arguments: calls.join('') },
+      { type: 'function_call_output', call_id: id, output: 'sunny' },
+    ]);
+  });
+
+  it('refuses what the Responses API cannot carry, naming the field', async () => {
+    const error = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'x' }], stop: ['END'] }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((error as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('stop');
+  });
+
+  it('answers a Messages request (the Anthropic SDK) from a Response stream', async () => {
+    const anthropic = new Anthropic({ apiKey: 'open-mode', baseURL: harness.gateway.url, maxRetries: 0 });
+    const message = await anthropic.messages.stream({ model: MODEL, max_tokens: 100, messages: [{ role: 'user', content: 'Hello.' }] }).finalMessage();
+    expect(message.stop_reason).toBe('end_turn');
+    expect(message.content[0]).toMatchObject({ type: 'text' });
+    expect(message.usage.output_tokens).toBe(OUTPUT_TOKENS);
+    expect(sentBodies(harness, 'responses').at(-1)).toMatchObject({ model: MODEL, stream: true, max_output_tokens: 100 });
+  });
+});
+
+// One model on two deployments that speak different APIs: failing over between them is an ordinary failover, before
+// the first event, and the client's stream is in the protocol it asked for either way.
+describe('failover between an api: responses and an api: chat deployment', () => {
+  let harness: Harness;
+  let client: OpenAI;
+  beforeAll(async () => {
+    harness = await startHarness({
+      models: [{ id: MODEL, outputTokens: OUTPUT_TOKENS }],
+      configure: (config) => {
+        const backends = config.backends as Record<string, unknown>[];
+        const primary = backends[0]!;
+        primary.api = 'responses';
+        backends.push({ ...primary, name: 'chat-spare', api: 'chat' });
+        config.routing = { strategy: 'round-robin', retry: { attempts: 2, initialBackoffMs: 1, maxBackoffMs: 1, deadlineMs: 60_000 } };
+      },
+    });
+    client = harness.client();
+  });
+  afterAll(() => harness.close());
+
+  it('serves a streamed Response and a chat completion whichever deployment fails first', async () => {
+    for (let round = 0; round < 2; round += 1) {
+      harness.simulator.injectFaults({ kind: 'server_error', count: 1 });
+      const { data: stream, response } = await client.responses.create({ model: MODEL, input: `Round ${round}.`, stream: true }).withResponse();
+      const types: string[] = [];
+      for await (const event of stream) types.push(event.type);
+      expect(response.headers.get('x-dosrouter-attempts')).toBe('2');
+      expect(types.filter((type) => type === 'response.created')).toHaveLength(1);
+      expect(types.at(-1)).toBe('response.completed');
+      harness.simulator.injectFaults({ kind: 'server_error', count: 1 });
+      const { data: completion, response: chatResponse } = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: `Round ${round}.` }] }).withResponse();
+      expect(chatResponse.headers.get('x-dosrouter-attempts')).toBe('2');
+      expect(completion.choices[0]!.message.content!.length).toBeGreaterThan(0);
+    }
+    // Both deployments answered: each API served a request of each protocol.
+    expect(sentBodies(harness, 'chat').length).toBeGreaterThan(0);
+    expect(sentBodies(harness, 'responses').length).toBeGreaterThan(0);
   });
 });

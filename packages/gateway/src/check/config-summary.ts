@@ -4,7 +4,7 @@ import { hasRedis, VIRTUAL_MODELS, type GatewayConfig, type ModelCatalog, type T
 export interface ConfigSummary {
   readonly config: string;
   readonly mode: 'cluster' | 'embedded';
-  readonly backends: readonly { name: string; url: string; credential: 'set' | 'none'; models: string[] }[];
+  readonly backends: readonly { name: string; url: string; api: string; credential: 'set' | 'none'; models: string[] }[];
   readonly models: readonly { name: string; strategy: string; fallbacks: string[]; deployments: { id: string; upstreamModel: string; weight: number; probe: string }[] }[];
   readonly aliases: Readonly<Record<string, string>>;
   readonly groups: Readonly<Record<string, string[]>>;
@@ -33,6 +33,8 @@ export function summarizeConfig(configPath: string, config: GatewayConfig, catal
     backends: config.backends.map((backend) => ({
       name: backend.name,
       url: backend.baseUrl ?? 'simulator (in-process)',
+      // What it speaks: `openai` (Chat Completions), `openai/responses`, `anthropic`.
+      api: backend.api === 'responses' ? `${backend.kind}/responses` : backend.kind,
       credential: backend.apiKey ? 'set' : 'none',
       models: backend.models.map((model) => model.name),
     })),
@@ -66,7 +68,7 @@ export function summarizeConfig(configPath: string, config: GatewayConfig, catal
 export function formatConfigSummary(summary: ConfigSummary): string {
   const lines = [`${summary.config}: valid (${summary.mode} mode)`, '', `backends (${summary.backends.length}):`];
   for (const backend of summary.backends) {
-    lines.push(`  ${backend.name}  ${backend.url}  credential: ${backend.credential}  models: ${backend.models.join(', ')}`);
+    lines.push(`  ${backend.name}  ${backend.url}  ${backend.api}  credential: ${backend.credential}  models: ${backend.models.join(', ')}`);
   }
   lines.push('', `models (${summary.models.length}):`);
   for (const model of summary.models) {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, Express, NextFunction, Request, RequestHandler, Response } from 'express';
 
-/** Handler chains by exact path, for POST: the proxy routes (chat completions, completions, embeddings). */
+/** Handler chains by exact path, for POST: the proxy routes (chat completions, completions, embeddings, responses). */
 export type DirectRoutes = ReadonlyMap<string, readonly RequestHandler[]>;
 
 /**

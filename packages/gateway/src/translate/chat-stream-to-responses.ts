@@ -114,7 +114,8 @@ export class ChatStreamToResponses {
       ...emptyResponse(this.names, this.model, 'completed'),
       ...statusOf(this.finishReason),
       output: this.output.filter((item) => item !== undefined),
-      usage: this.usage ?? responseUsageOf(undefined),
+      // A backend that reported no usage: unknown, not zero (the gateway's own estimate goes to the usage record).
+      usage: this.usage ?? null,
       completed_at: this.names.createdAt,
     };
     this.onFinished?.(response);

@@ -1,5 +1,6 @@
 import { StringDecoder } from 'node:string_decoder';
 import { isRecord } from '@dosrouter/shared';
+import { ChatChunks } from './chat-chunks.js';
 import { anthropicErrorMeaning } from './anthropic-error-meaning.js';
 import { chatUsageOf, finishReasonOf, type MessagesUsage } from './openai-to-anthropic.js';
 
@@ -43,7 +44,7 @@ export class AnthropicToChatStream {
   failed = false;
   private id = '';
   private model = '';
-  private prefix = '';
+  private readonly chunks = new ChatChunks();
   private pending = '';
   private readonly decoder = new StringDecoder('utf8');
   /** Content block index → tool call index, for the blocks that are tool uses. */
@@ -110,7 +111,7 @@ export class AnthropicToChatStream {
     if (!isRecord(message)) return this.malformed();
     this.id = typeof message.id === 'string' ? message.id : '';
     this.model = typeof message.model === 'string' ? message.model : '';
-    this.prefix = `{"id":${JSON.stringify(this.id)},"object":"chat.completion.chunk","created":${this.options.created},"model":${JSON.stringify(this.model)},"choices":`;
+    this.chunks.start(this.id, this.options.created, this.model);
     this.addUsage(message.usage);
     return this.chunk({ role: 'assistant', content: '' });
   }
@@ -153,7 +154,7 @@ export class AnthropicToChatStream {
   private finished(): string {
     this.stopped = true;
     let out = this.chunk({}, finishReasonOf(this.stopReason));
-    if (this.options.includeUsage) out += `data: ${this.prefix}[],"usage":${JSON.stringify(chatUsageOf(this.usage))}}\n\n`;
+    if (this.options.includeUsage) out += this.chunks.usage(chatUsageOf(this.usage));
     return `${out}data: [DONE]\n\n`;
   }
 
@@ -173,8 +174,7 @@ export class AnthropicToChatStream {
   /** A chunk whose delta is the JSON text `delta`. */
   private chunkOf(delta: string, finishReason: string | null = null): string {
     // Content before message_start: not a Messages stream.
-    if (this.prefix === '') return this.malformed();
-    return `data: ${this.prefix}[{"index":0,"delta":${delta},"logprobs":null,"finish_reason":${finishReason === null ? 'null' : `"${finishReason}"`}}]}\n\n`;
+    return this.chunks.started ? this.chunks.chunk(delta, finishReason) : this.malformed();
   }
 
   private errorEvent(error: Record<string, unknown>, code?: string): string {

@@ -314,7 +314,8 @@ function translateToolChoice(choice: unknown, parallel: unknown): ToolChoice | u
   return translated;
 }
 
-function stringAt(value: unknown, param: string): string {
+/** `value` when it is a string, else a 400 naming `param`. */
+export function stringAt(value: unknown, param: string): string {
   if (typeof value !== 'string') throw invalidRequest(`\`${param}\` must be a string.`, param, 'invalid_type');
   return value;
 }

@@ -1,3 +1,4 @@
+import { tokenCount } from '../usage/token-usage.js';
 import { isRecord } from '@dosrouter/shared';
 import type {
   FunctionTool,
@@ -197,15 +198,15 @@ export function emptyResponse(names: ResponseNames, model: string, status: Respo
 /** Chat usage as Responses usage: the same counts under Responses' names, cached and reasoning tokens included. */
 export function responseUsageOf(usage: unknown): ResponseUsage {
   const record = isRecord(usage) ? usage : {};
-  const input = count(record.prompt_tokens);
-  const output = count(record.completion_tokens);
+  const input = tokenCount(record.prompt_tokens);
+  const output = tokenCount(record.completion_tokens);
   const promptDetails = isRecord(record.prompt_tokens_details) ? record.prompt_tokens_details : {};
   const completionDetails = isRecord(record.completion_tokens_details) ? record.completion_tokens_details : {};
   return {
     input_tokens: input,
-    input_tokens_details: { cached_tokens: Math.min(input, count(promptDetails.cached_tokens)) },
+    input_tokens_details: { cached_tokens: Math.min(input, tokenCount(promptDetails.cached_tokens)) },
     output_tokens: output,
-    output_tokens_details: { reasoning_tokens: Math.min(output, count(completionDetails.reasoning_tokens)) },
+    output_tokens_details: { reasoning_tokens: Math.min(output, tokenCount(completionDetails.reasoning_tokens)) },
     total_tokens: input + output,
   };
 }
@@ -248,15 +249,11 @@ export function chatToResponse(completion: unknown, names: ResponseNames): Respo
     }
   }
   const model = typeof answer.model === 'string' && answer.model !== '' ? answer.model : names.model;
-  return { ...emptyResponse(names, model, 'completed'), ...statusOf(choice.finish_reason), output, usage: responseUsageOf(answer.usage), completed_at: names.createdAt };
+  return { ...emptyResponse(names, model, 'completed'), ...statusOf(choice.finish_reason), output, usage: isRecord(answer.usage) ? responseUsageOf(answer.usage) : null, completed_at: names.createdAt };
 }
 
 function textOf(value: unknown): string {
   if (typeof value === 'string') return value;
   if (!Array.isArray(value)) return '';
   return (value as unknown[]).map((part) => (isRecord(part) && typeof part.text === 'string' ? part.text : '')).join('');
-}
-
-function count(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.round(value) : 0;
 }

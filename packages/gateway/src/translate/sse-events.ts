@@ -8,6 +8,11 @@ export class SseCutter {
   private pending = '';
   private readonly decoder = new StringDecoder('utf8');
 
+  /** The characters of the event not complete yet: what a caller bounds. */
+  get pendingLength(): number {
+    return this.pending.length;
+  }
+
   cut(chunk: Buffer | string): string {
     let text = this.pending + (typeof chunk === 'string' ? chunk : this.decoder.write(chunk));
     if (text.includes('\r')) text = text.replace(/\r\n/g, '\n');

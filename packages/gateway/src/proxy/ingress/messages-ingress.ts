@@ -1,4 +1,6 @@
+import type { ServerResponse } from 'node:http';
 import { ANTHROPIC_DIALECT, OPENAI_DIALECT } from '../../upstream/answer-dialect.js';
+import { chatToResponsesApi } from '../../upstream/responses-egress.js';
 import { chatToMessage, type AnswerNames } from '../../translate/anthropic-to-openai.js';
 import { ChatStreamToMessages, messageAsEvents } from '../../translate/openai-stream-to-anthropic.js';
 import type { Ingress } from './ingress.js';
@@ -30,6 +32,13 @@ export const messagesIngress: Ingress = (proxied, raw, headers) => {
     if (backend.kind === 'anthropic') {
       return { operation: 'messages', body: nativeBody(deployment, false), dropUsageOnlyChunk: false, dialect: ANTHROPIC_DIALECT, headers: passed, writer: (response) => response };
     }
+    const writer = (response: ServerResponse): TranslatingAnswerWriter =>
+      new TranslatingAnswerWriter(response, messagesProtocol({ model: proxied.model, requestId: requestIdOf(response) }), proxied.stream);
+    if (backend.kind === 'openai' && backend.api === 'responses') {
+      // The Chat translation goes on to the Responses API; its answer comes back as Chat, then as Messages.
+      const { body, answer } = chatToResponsesApi(chat, proxied.stream, deployment, true, Math.floor(Date.now() / 1000));
+      return { operation: 'responses', body, dropUsageOnlyChunk: false, dialect: OPENAI_DIALECT, answer, writer };
+    }
     const askForUsage = proxied.stream && backend.requestStreamUsage;
     return {
       operation: 'chat/completions',
@@ -37,7 +46,7 @@ export const messagesIngress: Ingress = (proxied, raw, headers) => {
       // The usage chunk is read by the translation (message_delta's usage), never forwarded as it is.
       dropUsageOnlyChunk: false,
       dialect: OPENAI_DIALECT,
-      writer: (response) => new TranslatingAnswerWriter(response, messagesProtocol({ model: proxied.model, requestId: requestIdOf(response) }), proxied.stream),
+      writer,
     };
   };
 };

@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { GatewayError, type Deployment } from '@dosrouter/shared';
 import { OPENAI_DIALECT } from '../../upstream/answer-dialect.js';
 import { chatToAnthropic } from '../../upstream/anthropic-egress.js';
+import { chatToResponsesApi } from '../../upstream/responses-egress.js';
 import type { Operation } from '../../upstream/backend.js';
 import { rewriteBody, topLevelMembers, type TopLevelMembers } from '../../upstream/raw-body.js';
 import type { Ingress } from './ingress.js';
@@ -10,7 +11,8 @@ import type { Ingress } from './ingress.js';
  * OpenAI's API in (chat completions, completions, embeddings), passed through to an OpenAI-compatible backend: the
  * client's body with the deployment's model id and, when the gateway wants stream usage, `stream_options`. A chat
  * completion to a `kind: anthropic` backend goes to /v1/messages translated (translate/openai-to-anthropic.ts), its
- * answer translated back before it is read; a request Messages cannot express throws a 400 (the caller fails over).
+ * answer translated back before it is read, and one to an `api: responses` backend goes to /responses the same way
+ * (translate/chat-to-responses.ts); a request the other protocol cannot express throws a 400 (the caller fails over).
  */
 export function openAiIngress(operation: Operation): Ingress {
   return (proxied, raw) => {
@@ -21,6 +23,15 @@ export function openAiIngress(operation: Operation): Ingress {
         const dropUsageOnlyChunk = proxied.stream && !proxied.includeUsage;
         const { body, answer } = chatToAnthropic(proxied, deployment, proxied.includeUsage || dropUsageOnlyChunk, Math.floor(Date.now() / 1000));
         return { operation: 'messages', body, dropUsageOnlyChunk, dialect: OPENAI_DIALECT, answer, writer: (response) => response };
+      }
+      if (backend.kind === 'openai' && backend.api === 'responses') {
+        if (operation !== 'chat/completions') {
+          throw new GatewayError(`The backend ${backend.name} speaks the Responses API, which cannot serve ${operation} requests.`, { status: 400, code: 'unsupported_backend_kind' });
+        }
+        // A Response always reports usage: a stream ends with a usage chunk, which the relay drops unless the client asked.
+        const dropUsageOnlyChunk = proxied.stream && !proxied.includeUsage;
+        const { body, answer } = chatToResponsesApi(proxied.body, proxied.stream, deployment, true, Math.floor(Date.now() / 1000));
+        return { operation: 'responses', body, dropUsageOnlyChunk, dialect: OPENAI_DIALECT, answer, writer: (response) => response };
       }
       if (backend.kind !== 'openai') {
         throw new GatewayError(`The backend ${backend.name} speaks ${backend.kind}, which cannot serve ${operation} requests.`, {
