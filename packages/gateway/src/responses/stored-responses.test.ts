@@ -66,8 +66,9 @@ describe('StoredResponses', () => {
     const { responses, logs, registry } = storedResponses(failing);
     expect(await errorOf(responses.continuation('key_a', 'resp_1'))).toMatchObject({ status: 503, code: 'responses_unavailable', retryable: true });
     expect(await errorOf(responses.remove('key_a', 'resp_1'))).toMatchObject({ status: 503 });
-    responses.keep({ response: response('resp_1', []), keyId: 'key_a', deployment: 'sim/m', input: [] });
-    await expect.poll(() => logs.lines.find((line) => line.message === 'a response could not be stored')).toMatchObject({ responseId: 'resp_1', error: 'Connection is closed.' });
-    expect(await registry.getSingleMetricAsString('dosrouter_stored_responses_total')).toContain('outcome="failed"} 1');
+    for (const id of ['resp_1', 'resp_2', 'resp_3']) responses.keep({ response: response(id, []), keyId: 'key_a', deployment: 'sim/m', input: [] });
+    await expect.poll(() => registry.getSingleMetricAsString('dosrouter_stored_responses_total')).toContain('outcome="failed"} 3');
+    // One line for the first failure; the others within the minute are only counted.
+    expect(logs.lines.filter((line) => line.message === 'a response could not be stored')).toEqual([expect.objectContaining({ responseId: 'resp_1', error: 'Connection is closed.' })]);
   });
 });

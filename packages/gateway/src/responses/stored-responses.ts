@@ -32,6 +32,9 @@ export interface ResponseToKeep {
 
 type KeepOutcome = 'stored' | 'too_large' | 'failed';
 
+/** At most one log line a minute about responses that could not be stored. */
+const FAILURE_LOG_INTERVAL_MS = 60_000;
+
 /**
  * The gateway's side of stored responses, over the ResponseStore of its mode (memory or Redis): the continuation
  * a `previous_response_id` names, keeping a finished response without holding up its answer, and the reads and
@@ -40,6 +43,8 @@ type KeepOutcome = 'stored' | 'too_large' | 'failed';
  */
 export class StoredResponses {
   private readonly kept: Counter<'outcome'>;
+  private lastFailureLoggedAt: number | undefined;
+  private unloggedFailures = 0;
 
   constructor(
     private readonly store: ResponseStore | undefined,
@@ -113,7 +118,7 @@ export class StoredResponses {
         },
         (error: unknown) => {
           this.count('failed');
-          this.logger.warn('a response could not be stored', { responseId: id, keyId: response.keyId, error: error instanceof Error ? error.message : String(error) });
+          this.warnFailedSave(id, response.keyId, error);
         },
       );
   }
@@ -140,6 +145,26 @@ export class StoredResponses {
 
   async close(): Promise<void> {
     await this.store?.close();
+  }
+
+  /**
+   * While Redis is down every stored answer fails: the first failure is logged, then at most one line a minute with
+   * how many failed meanwhile (the metric counts each).
+   */
+  private warnFailedSave(responseId: string, keyId: string | undefined, error: unknown): void {
+    const now = this.clock();
+    if (this.lastFailureLoggedAt !== undefined && now - this.lastFailureLoggedAt < FAILURE_LOG_INTERVAL_MS) {
+      this.unloggedFailures += 1;
+      return;
+    }
+    this.logger.warn('a response could not be stored', {
+      responseId,
+      keyId,
+      error: error instanceof Error ? error.message : String(error),
+      ...(this.unloggedFailures > 0 ? { failedSinceLastLine: this.unloggedFailures } : {}),
+    });
+    this.lastFailureLoggedAt = now;
+    this.unloggedFailures = 0;
   }
 
   private count(outcome: KeepOutcome): void {
