@@ -184,6 +184,35 @@ describe('stored responses passed through to an api: responses deployment', () =
   });
 });
 
+describe('stored responses answered by a kind: anthropic deployment', () => {
+  let harness: Harness;
+  let client: OpenAI;
+  beforeAll(async () => {
+    harness = await startHarness({
+      models: [{ id: MODEL, outputTokens: 8 }],
+      adminKey: ADMIN_KEY,
+      configure: (config) => {
+        const backend = (config.backends as Record<string, unknown>[])[0]!;
+        Object.assign(backend, { kind: 'anthropic', baseUrl: new URL(backend.baseUrl as string).origin });
+      },
+    });
+    client = clientOf(harness.gateway.url, (await createClientKey(harness.gateway.url, ADMIN_KEY, { name: 'claude' })).secret);
+  });
+  afterAll(() => harness.close());
+
+  it('keeps the translated Response and continues a function call with it', async () => {
+    const { asked, call, answered } = await functionCallTurns(client, client);
+    expect((await client.responses.retrieve(asked.data.id)).output).toEqual(asked.data.output);
+    const sent = harness.simulator.recentRequests().filter((request) => request.path === '/v1/messages').at(-1)!.body as { messages: unknown[] };
+    expect(sent.messages).toEqual([
+      { role: 'user', content: [{ type: 'text', text: 'Weather in Paris?' }] },
+      { role: 'assistant', content: [expect.objectContaining({ type: 'tool_use', id: call.call_id, name: 'get_weather' })] },
+      { role: 'user', content: [expect.objectContaining({ type: 'tool_result', tool_use_id: call.call_id })] },
+    ]);
+    expect(answered.data.previous_response_id).toBe(asked.data.id);
+  });
+});
+
 describe('a stored response past responses.store.ttlSeconds', () => {
   let harness: Harness;
   afterAll(() => harness.close());
