@@ -56,6 +56,10 @@ describe('GET and DELETE /v1/responses/{id} on one gateway (embedded store)', ()
     expect(gone).toBeInstanceOf(OpenAI.NotFoundError);
     expect(gone.error).toEqual({ message: "Response with id 'resp_getdelete1' not found.", type: 'invalid_request_error', param: null, code: 'not_found' });
     expect(await captureApiError(alice.responses.delete('resp_getdelete1'))).toBeInstanceOf(OpenAI.NotFoundError);
+    // One metric label for every id, never the id itself.
+    const requests = await harness.gateway.metrics.registry.getSingleMetricAsString('dosrouter_requests_total');
+    expect(requests).toContain('route="/v1/responses/{id}"');
+    expect(requests).not.toContain('resp_getdelete1');
   });
 
   it('answers another key as for a response that never existed: it can neither read nor delete it', async () => {
