@@ -30,7 +30,9 @@ COPY config config
 # Embedded mode (no REDIS_URL) keeps API keys and usage here; `-v dosrouter-data:/data` keeps them past the container (docs/operations.md).
 ENV DOSROUTER_DATA_DIR=/data
 RUN mkdir -p /data && chown node:node /data
-USER node
+# The image's node user, by uid: Kubernetes can verify runAsNonRoot only for a numeric user. Nothing is written outside
+# /data (and /tmp): the root filesystem may be read-only (deploy/kubernetes mounts emptyDirs there).
+USER 1000:1000
 EXPOSE 8080
 # The gateway's; docker-compose.yml gives the prober (/readyz on 9091) and the simulator (/healthz) their own.
 HEALTHCHECK --interval=10s --timeout=2s --retries=3 CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"

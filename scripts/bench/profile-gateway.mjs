@@ -23,6 +23,8 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
  * stack (the HTTP parser, socket reads, timers) are charged by their leaf.
  */
 const PARTS = [
+  // Tracing on (OTEL_EXPORTER_OTLP_ENDPOINT in the environment): the SDK, its exporter, and the gateway's tracing code.
+  ['OpenTelemetry (SDK, exporter, tracing code)', /node_modules\/\.pnpm\/@opentelemetry\+|gateway\/dist\/telemetry\/tracing\//],
   ['express and its router', /node_modules\/\.pnpm\/(express|router|finalhandler|on-finished|ee-first|parseurl|path-to-regexp|qs|type-is|content-type|mime-types|vary|depd|merge-descriptors|utils-merge|proxy-addr|forwarded|ipaddr\.js|accepts|negotiator|fresh|range-parser|etag|cookie|cookie-signature|send|serve-static|encodeurl|escape-html|statuses|setprototypeof|http-errors|media-typer|debug|ms|is-promise|safe-buffer|content-disposition|mime-db|body-parser|raw-body|iconv-lite|bytes|unpipe|destroy|toidentifier|inherits|once|wrappy)@/],
   ['undici (upstream client)', /node_modules\/\.pnpm\/undici@/],
   ['prom-client (metrics library)', /node_modules\/\.pnpm\/(prom-client|tdigest|bintrees)@/],

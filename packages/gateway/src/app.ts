@@ -9,6 +9,7 @@ import { directRoutes } from './http/direct-routes.js';
 import type { InFlightTracker } from './lifecycle/in-flight.js';
 import type { Readiness } from './lifecycle/readiness.js';
 import type { AccessLog } from './telemetry/access-log.js';
+import type { RequestTracer } from './telemetry/tracing/request-trace.js';
 import { errorHandler } from './middleware/error-handler.js';
 import { anthropicRequestId } from './middleware/anthropic-request-id.js';
 import { jsonBody } from './middleware/json-body.js';
@@ -53,6 +54,8 @@ export interface AppDependencies extends ProxyDependencies {
    * or with `responses.store.enabled: false`, nothing is kept and `previous_response_id` is refused.
    */
   readonly responses?: StoredResponses;
+  /** Present when tracing is on (`telemetry.tracing`). */
+  readonly tracer?: RequestTracer;
 }
 
 /** What the servers run: the Express app, and the listener that serves the proxy routes beside it. */
@@ -90,6 +93,7 @@ export function createApp(dependencies: AppDependencies): GatewayApp {
       replica: dependencies.cluster.replica,
       clock,
       ...(dependencies.handlers ? { handlers: dependencies.handlers } : {}),
+      ...(dependencies.tracer ? { tracer: dependencies.tracer } : {}),
     },
     cors,
   });

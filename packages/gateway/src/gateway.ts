@@ -51,6 +51,7 @@ import { ReplicaSaturation } from './saturation/replica-saturation.js';
 import { BackendRegistry } from './upstream/backend-registry.js';
 import { openResponseStore } from './responses/open-response-store.js';
 import { StoredResponses } from './responses/stored-responses.js';
+import { loadTracing } from './telemetry/tracing/start-tracing.js';
 
 export interface GatewayOptions {
   readonly config: GatewayConfig;
@@ -102,6 +103,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const { config } = options;
   const logger = options.logger ?? createLogger({ level: config.logging.level, service: 'gateway' });
   const clock = (): number => performance.now();
+  const startTracer = await loadTracing(config.telemetry.tracing);
   const metrics = new GatewayMetrics();
   const readiness = new Readiness();
   const catalog = new ModelCatalog(config);
@@ -120,6 +122,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const adminKey = options.adminKey ?? (process.env.DOSROUTER_ADMIN_KEY || undefined);
   const keys = await clientKeys(config, cluster, storage, adminKey, logger);
   const accessLog = config.logging.accessLog ? AccessLog.forLogger(logger, loggerDestination(logger), 'gateway') : undefined;
+  const tracer = startTracer?.({ replica: cluster.replica, logger, clock });
   // Handlers still settling a request when its connection was cut (a broken stream's usage): shutdown waits for them.
   const handlers = new InFlightTracker();
   const { listener } = createApp({
@@ -147,6 +150,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     responses,
     ...(spendObservations ? { spendObservations } : {}),
     ...(usage ? { usage: usage.recorder, usageLedger: usage.ledger } : {}),
+    ...(tracer ? { tracer } : {}),
   });
   const serverOptions = {
     maxHeaderSize: config.server.maxHeaderBytes,
@@ -201,6 +205,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       await embeddedProber?.close();
       // Answers have ended: their records are written (or reported lost) before the connections close.
       await usage?.close();
+      // The last requests' spans: exported within a bound (a collector that is down does not hold the drain).
+      await tracer?.shutdown();
       await keys?.store.close();
       await responses.close();
       await storage?.close();

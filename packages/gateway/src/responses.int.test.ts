@@ -4,7 +4,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordTestSecret } from '../../shared/src/test-support/log-archive.js';
 import { outputText, weatherTool } from './test-support/responses-fixtures.js';
-import { accessLineOf, createClientKey, eventually, startHarness, type Harness } from './test-support/harness.js';
+import { createClientKey, eventually, startHarness, type Harness } from './test-support/harness.js';
 
 const ADMIN_KEY = `admin-${randomBytes(12).toString('hex')}`;
 recordTestSecret(ADMIN_KEY);
@@ -64,7 +64,9 @@ describe.each<Api>(['chat', 'responses'])('POST /v1/responses to an api: %s depl
     const cost = Number(http.headers.get('x-dosrouter-cost-usd'));
     expect(cost).toBeCloseTo((response.usage!.input_tokens * PRICING.inputPerMTok + OUTPUT_TOKENS * PRICING.outputPerMTok) / 1e6, 12);
     // The access line names the route and carries the usage the Response reports.
-    expect(await accessLineOf(harness.logs, http)).toMatchObject({ route: '/v1/responses', promptTokens: response.usage!.input_tokens, completionTokens: OUTPUT_TOKENS });
+    const requestId = http.headers.get('x-request-id');
+    await eventually(() => harness.logs.accessLines().some((line) => line['requestId'] === requestId), 10_000, 'the access line');
+    expect(harness.logs.accessLines().find((line) => line['requestId'] === requestId)).toMatchObject({ route: '/v1/responses', promptTokens: response.usage!.input_tokens, completionTokens: OUTPUT_TOKENS });
     const [sent] = sentBodies(harness, api);
     if (api === 'chat') {
       expect(sent).toMatchObject({ model: MODEL, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Say hello.' }] });
@@ -360,5 +362,52 @@ describe('failover between an api: responses and an api: chat deployment', () =>
     // Both deployments answered: each API served a request of each protocol.
     expect(sentBodies(harness, 'chat').length).toBeGreaterThan(0);
     expect(sentBodies(harness, 'responses').length).toBeGreaterThan(0);
+  });
+});
+
+// A Responses request to a native Gemini deployment: its Chat translation goes on to generateContent, the answer comes
+// back through Chat Completions as a Response.
+describe('POST /v1/responses to a kind: gemini deployment', () => {
+  let harness: Harness;
+  let client: OpenAI;
+  beforeAll(async () => {
+    harness = await startHarness({
+      models: [{ id: MODEL, outputTokens: OUTPUT_TOKENS }],
+      configure: (config) => {
+        const google = (config.backends as Record<string, unknown>[])[0]!;
+        // The harness's simulator, addressed as Google's base URL is: the origin and the API version.
+        Object.assign(google, { name: 'google', kind: 'gemini', baseUrl: `${new URL(google.baseUrl as string).origin}/v1beta` });
+        for (const model of google.models as Record<string, unknown>[]) Object.assign(model, { pricing: PRICING, capabilities: ['streaming', 'tools', 'json_schema'] });
+      },
+    });
+    client = harness.client();
+  });
+  afterAll(() => harness.close());
+
+  it('answers text whole and streamed, with usage', async () => {
+    const { data: response, response: http } = await client.responses.create({ model: MODEL, instructions: 'Be brief.', input: 'Say hello.' }).withResponse();
+    expect(response).toMatchObject({ object: 'response', status: 'completed', usage: { output_tokens: OUTPUT_TOKENS } });
+    expect(response.output_text.length).toBeGreaterThan(0);
+    expect(Number(http.headers.get('x-dosrouter-cost-usd'))).toBeCloseTo((response.usage!.input_tokens * PRICING.inputPerMTok + OUTPUT_TOKENS * PRICING.outputPerMTok) / 1e6, 12);
+    const final = await client.responses.stream({ model: MODEL, instructions: 'Be brief.', input: 'Say hello.' }).finalResponse();
+    expect(outputText(final)).toBe(response.output_text);
+    expect(final.usage?.output_tokens).toBe(OUTPUT_TOKENS);
+    expect(harness.simulator.recentRequests().at(-1)!.path).toMatch(/^\/v1beta\/models\/.+:streamGenerateContent$/);
+  });
+
+  it('calls a function and takes its output back', async () => {
+    const first = await client.responses.create({ model: MODEL, input: 'Weather in Lima?', tools: [weatherTool], tool_choice: 'required' });
+    const call = first.output.find((item) => item.type === 'function_call')!;
+    expect(call).toMatchObject({ type: 'function_call', name: 'get_weather' });
+    const second = await client.responses.create({
+      model: MODEL,
+      tools: [weatherTool],
+      input: [
+        { role: 'user', content: 'Weather in Lima?' },
+        { type: 'function_call', call_id: call.call_id, name: call.name, arguments: call.arguments },
+        { type: 'function_call_output', call_id: call.call_id, output: '{"temperature":18}' },
+      ],
+    });
+    expect(second.output_text.length).toBeGreaterThan(0);
   });
 });

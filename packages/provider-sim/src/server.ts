@@ -1,6 +1,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { applyOutage } from './faults/outage.js';
 import { authorizeAnthropic, toAnthropicErrorBody } from './http/anthropic-error.js';
+import { authorizeGemini, toGeminiError } from './http/gemini-error.js';
 import { Exchange, type ExchangeObserver } from './http/exchange.js';
 import { invalidUrlError, SimulatorHttpError } from './http/http-error.js';
 import { sendJsonResponse } from './http/json-response.js';
@@ -10,6 +11,7 @@ import { handleChatCompletions } from './routes/chat/chat-completions.js';
 import { handleCompletions } from './routes/completions/completions.js';
 import { CONTROL_PREFIX, handleControl } from './routes/control.js';
 import { handleEmbeddings } from './routes/embeddings/embeddings.js';
+import { GEMINI_PATH_PREFIX, selectGeminiRoute } from './routes/gemini/gemini.js';
 import { handleCountTokens, handleMessages } from './routes/messages/messages.js';
 import { handleListModels, handleRetrieveModel } from './routes/models.js';
 import { handleResponses } from './routes/responses/responses.js';
@@ -103,9 +105,19 @@ function observeExchange(state: SimulatorState, requestId: string): ExchangeObse
   };
 }
 
+type Protocol = 'openai' | 'anthropic' | 'gemini';
+
+function protocolOf(request: IncomingMessage, path: string): Protocol {
+  if (path.startsWith(GEMINI_PATH_PREFIX)) return 'gemini';
+  // Anthropic lists models at OpenAI's path (GET /v1/models): a request naming an anthropic-version is one of its.
+  const anthropic =
+    path === ANTHROPIC_PATH_PREFIX || path.startsWith(`${ANTHROPIC_PATH_PREFIX}/`) || (path.startsWith('/v1/models') && request.headers['anthropic-version'] !== undefined);
+  return anthropic ? 'anthropic' : 'openai';
+}
+
 /**
- * Counts, records, authenticates and routes one request to the OpenAI-compatible API or to the Messages API. An outage
- * answers ahead of authentication and routing, since a backend that is down checks neither.
+ * Counts, records, authenticates and routes one request to the OpenAI-compatible API, the Messages API or the Gemini
+ * API (below /v1beta/). An outage answers ahead of authentication and routing, since a backend that is down checks neither.
  */
 async function handleApiRequest(
   state: SimulatorState,
@@ -113,12 +125,12 @@ async function handleApiRequest(
   response: ServerResponse,
   method: string,
   path: string,
+  query: URLSearchParams,
 ): Promise<void> {
   const receivedAt = state.clock();
   state.stats.countRequest(request.httpVersion);
-  // Anthropic lists models at OpenAI's path (GET /v1/models): a request naming an anthropic-version is one of its.
-  const anthropic =
-    path === ANTHROPIC_PATH_PREFIX || path.startsWith(`${ANTHROPIC_PATH_PREFIX}/`) || (path.startsWith('/v1/models') && request.headers['anthropic-version'] !== undefined);
+  const protocol = protocolOf(request, path);
+  const anthropic = protocol === 'anthropic';
   const responseId = state.ids.next('req_');
   // Anthropic names its request id header `request-id`; x-request-id stays for clients of both protocols.
   const commonHeaders: Record<string, string> = anthropic ? { 'request-id': responseId, 'x-request-id': responseId } : { 'x-request-id': responseId };
@@ -142,12 +154,14 @@ async function handleApiRequest(
       applyOutage(exchange, outage);
       return;
     }
-    if (anthropic) {
+    if (protocol === 'gemini') {
+      authorizeGemini(state.options.apiKey, request, query);
+    } else if (anthropic) {
       authorizeAnthropic(state.options.apiKey, request);
     } else {
       authorize(state, request);
     }
-    const handler = selectRoute(method, path);
+    const handler = protocol === 'gemini' ? selectGeminiRoute(method, path, query) : selectRoute(method, path);
     if (handler === undefined) {
       throw invalidUrlError(method, path);
     }
@@ -158,6 +172,11 @@ async function handleApiRequest(
       return;
     }
     const httpError = toHttpError(error);
+    if (protocol === 'gemini') {
+      const { status, body, headers } = toGeminiError(httpError);
+      exchange.sendJson(status, body, headers);
+      return;
+    }
     const body = anthropic ? toAnthropicErrorBody(httpError, responseId) : httpError.toBody();
     exchange.sendJson(httpError.status, body, httpError.headers);
   }
@@ -194,9 +213,10 @@ export function createRequestListener(state: SimulatorState): RequestListener {
     const queryStart = url.indexOf('?');
     const path = queryStart === -1 ? url : url.slice(0, queryStart);
     const method = request.method ?? 'GET';
-    const handling = path.startsWith('/v1/')
-      ? handleApiRequest(state, request, response, method, path)
-      : handleOtherRequest(state, request, response, method, path);
+    const handling =
+      path.startsWith('/v1/') || path.startsWith(GEMINI_PATH_PREFIX)
+        ? handleApiRequest(state, request, response, method, path, new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1)))
+        : handleOtherRequest(state, request, response, method, path);
     handling.catch((error: unknown) => {
       process.stderr.write(`${JSON.stringify({ msg: 'provider simulator request failed', error: String(error) })}\n`);
       response.destroy();

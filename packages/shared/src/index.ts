@@ -1,7 +1,7 @@
 export { configSchema, backendSchema, backendHttp2Schema, backendModelSchema, capabilitySchema, timeoutsSchema, probeSchema, probeKindSchema, parseByteSize } from './config/schema.js';
 export { resolveProbeSettings } from './config/probe-settings.js';
 export { backendHeaders, USER_AGENT } from './config/backend-headers.js';
-export { ANTHROPIC_BASE_URL, ANTHROPIC_VERSION, DEFAULT_API_KEY_HEADER, backendKindSchema, operationPath } from './config/backend-kind.js';
+export { ANTHROPIC_BASE_URL, ANTHROPIC_VERSION, DEFAULT_API_KEY_HEADER, GEMINI_BASE_URL, backendKindSchema, operationPath } from './config/backend-kind.js';
 export type { BackendApi, BackendKind, BackendOperation } from './config/backend-kind.js';
 export type { ProbeSettings } from './config/probe-settings.js';
 export type { AnthropicDeploymentConfig, GatewayConfig, BackendConfig, BackendHttp2Config, BackendModelConfig, Capability, Timeouts, Pricing, CacheWritePricing, SimulatedBackendConfig, ProbeConfig, ProbeOverrides } from './config/schema.js';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { RequestContext, type RequestSinks } from '../request/request-context.js';
+import { traceOf } from '../telemetry/tracing/request-trace.js';
 import { applySecurityHeaders, type CorsPolicy } from './security-headers.js';
 
 /** A client's request id is kept when it is a sane token; anything else is replaced, so logs stay parseable. */
@@ -24,7 +25,7 @@ export interface RequestContextOptions {
 }
 
 /**
- * Gives every request an id (`x-request-id`, the client's kept) and its RequestContext, counts it in flight, and
+ * Gives every request an id (`x-request-id`, the client's kept), its trace and its RequestContext, counts it in flight, and
  * tells the context when the response is over (a response that closed before it finished was abandoned by the
  * client: 499). The context writes the access line, the metrics and the usage record.
  */
@@ -36,7 +37,8 @@ export function requestContext({ sinks, cors }: RequestContextOptions) {
     response.setHeader('x-request-id', requestId);
     applySecurityHeaders(request, response, cors);
     const route = routeLabel(request.path);
-    const context = new RequestContext(sinks, requestId, route, request.method);
+    const trace = traceOf(sinks.tracer, request.headers, { method: request.method, route, path: request.path, requestId });
+    const context = new RequestContext(sinks, requestId, route, request.method, trace);
     response.locals.context = context;
     metrics.inFlight.inc();
     response.once('close', () => {

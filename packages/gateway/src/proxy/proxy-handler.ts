@@ -19,6 +19,7 @@ import { PRIORITY_HEADER } from '../saturation/queue-place.js';
 import type { ReplicaSaturation } from '../saturation/replica-saturation.js';
 import type { SaturationSlot } from '../saturation/saturation-slot.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
+import { traceAttempts } from '../telemetry/tracing/trace-attempts.js';
 import {
   composeAttempt,
   countInFlight,
@@ -72,8 +73,8 @@ const RECOVERY_MAX_BYTES = 1024 * 1024;
  * snapshot: rules, virtual models, filters, strategy, fallbacks) → admit (one Redis round trip, only when limits
  * apply) → attempts, driven by the plan's retry policy, until one answers. Nothing reaches the client before an
  * attempt succeeds, so failover is invisible; the last failure is what the client sees when none does. Each
- * attempt runs through the layers every attempt shares (in-flight count, rolling stats, upstream error metrics,
- * circuit breaker); the request's RequestContext is told what happens. `operation` is what routing and usage
+ * attempt runs through the layers every attempt shares (its trace span, connection gate, in-flight count, rolling
+ * stats, upstream error metrics, circuit breaker); the request's RequestContext is told what happens. `operation` is what routing and usage
  * estimates see; the ingress adapter makes each attempt for its deployment's backend kind (default: OpenAI's API
  * passed through); `routePath` is the path rules match (the route's own: /v1/messages for Anthropic's API).
  */
@@ -90,6 +91,7 @@ export function createProxyHandler(
   const recoverable = ingress === undefined;
   const { cluster, metrics, clock, saturation, deploymentSaturation } = dependencies;
   const dispatch = composeAttempt([
+    traceAttempts(),
     gateConnections(metrics),
     countInFlight(cluster.inFlight),
     recordRollingStats(cluster.stats),

@@ -3,6 +3,7 @@ import type { AnswerPricing } from '../proxy/answer-pricing.js';
 import type { AttemptCharge, RequestOutcome } from '../proxy/request-outcome.js';
 import type { AccessLog } from '../telemetry/access-log.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
+import type { RequestTrace, RequestTracer } from '../telemetry/tracing/request-trace.js';
 import type { Operation } from '../upstream/backend.js';
 import type { TokenUsage } from '../upstream/sse-scanner.js';
 import { estimateUsage, type CompletionSource } from '../usage/estimate-usage.js';
@@ -22,6 +23,8 @@ export interface RequestSinks {
   readonly clock: () => number;
   /** Counts handlers at work, so that a shutdown writes their usage records before it closes the recorder. */
   readonly handlers?: { enter(): void; leave(): void };
+  /** Present when tracing is on (`telemetry.tracing`). */
+  readonly tracer?: RequestTracer;
 }
 
 /** What a forwarded request is: set once it is validated. */
@@ -62,6 +65,11 @@ export class RequestContext {
     requestId: string,
     route: string,
     readonly method: string,
+    /**
+     * The request's trace (telemetry/tracing): its spans when tracing is on, else the client's `traceparent` passed
+     * through; told of the transitions here, and of each attempt by the attempt layer `traceAttempts`.
+     */
+    readonly trace?: RequestTrace,
   ) {
     this.state = { requestId, route, receivedAt: sinks.clock(), attempts: 0 };
   }
@@ -88,6 +96,7 @@ export class RequestContext {
     this.state.stream = proxied.stream;
     if (keyId !== undefined) this.state.keyId = keyId;
     this.forwarding = { operation, proxied };
+    this.trace?.validated(operation, proxied);
   }
 
   planned(plan: RoutePlan): void {
@@ -96,6 +105,7 @@ export class RequestContext {
     this.state.tier = plan.classification?.tier;
     this.state.rule = plan.rule;
     this.state.strategy = plan.strategy.name;
+    this.trace?.planned(plan);
   }
 
   /** The key's limits admitted the request; these headers (`x-ratelimit-*`) go out with its answer or error. */
@@ -194,7 +204,7 @@ export class RequestContext {
    * others'. The one whose attempt wins is adopted (`adopt`); the others are dropped.
    */
   fork(): RequestContext {
-    const child = new RequestContext(this.sinks, this.state.requestId, this.state.route, this.method);
+    const child = new RequestContext(this.sinks, this.state.requestId, this.state.route, this.method, this.trace);
     child.state = { ...this.state };
     child.forwarding = this.forwarding;
     child.plan = this.plan;
@@ -259,15 +269,21 @@ export class RequestContext {
       this.sinks.metrics.recordRequest(this.state, status, at);
       this.sinks.accessLog?.write(this.state, this.method, status, at);
     }
-    if (!this.handling) this.writeUsage();
+    if (!this.handling) this.finish();
   }
 
   /** The handler returned (or threw): if the response already closed, the usage record is written now. */
   handlerFinished(): void {
     if (!this.handling) return;
     this.handling = false;
-    if (this.closed) this.writeUsage();
+    if (this.closed) this.finish();
     this.sinks.handlers?.leave();
+  }
+
+  /** The response has closed and no handler is at work: the usage record is written and the trace ends. */
+  private finish(): void {
+    this.writeUsage();
+    if (this.closed) this.trace?.ended(this.state, this.closed.status);
   }
 
   /** Errors and abandoned requests: recorded with the status the client saw, without waiting. */

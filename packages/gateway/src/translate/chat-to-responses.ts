@@ -1,6 +1,6 @@
 import { tokenCount } from '../usage/token-usage.js';
 import { invalidRequest, isRecord, type GatewayError } from '@dosrouter/shared';
-import { stringAt } from './openai-to-anthropic.js';
+import { maxTokensOf, stringAt } from './chat-request-parts.js';
 
 /**
  * Chat Completions → Responses, for a chat completion (or a Messages request's Chat translation) routed to an `api:
@@ -17,8 +17,8 @@ export function toResponsesRequest(body: Record<string, unknown>, stream: boolea
   const input: Item[] = [];
   (body.messages as unknown[]).forEach((message, index) => input.push(...itemsOf(message, `messages[${index}]`)));
   const request: Record<string, unknown> = { model, input, store: body.store === true };
-  const maxTokens = body.max_completion_tokens ?? body.max_tokens;
-  if (typeof maxTokens === 'number') request.max_output_tokens = maxTokens;
+  const maxTokens = maxTokensOf(body);
+  if (maxTokens !== undefined) request.max_output_tokens = maxTokens;
   for (const field of ['temperature', 'top_p', 'parallel_tool_calls', 'user', 'safety_identifier', 'prompt_cache_key', 'service_tier', 'metadata'] as const) {
     if (body[field] !== undefined && body[field] !== null) request[field] = body[field];
   }

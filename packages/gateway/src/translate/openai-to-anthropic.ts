@@ -12,6 +12,7 @@ import type {
   ToolChoice,
   UrlSource,
 } from './anthropic-types.js';
+import { callArguments, maxTokensOf, parseDataUrl, stringAt } from './chat-request-parts.js';
 
 /**
  * Chat Completions → Messages, for a `/v1/chat/completions` request routed to a `kind: anthropic` deployment, and
@@ -37,7 +38,7 @@ const EPHEMERAL: CacheControlEphemeral = { type: 'ephemeral' };
 export function toAnthropicRequest(body: Record<string, unknown>, stream: boolean, options: AnthropicTranslationOptions): MessageCreateParams {
   refuseUntranslatable(body);
   const { system, messages } = translateMessages(body.messages as unknown[]);
-  const maxTokens = maxTokensOf(body, options.defaultMaxTokens);
+  const maxTokens = maxTokensOf(body) ?? options.defaultMaxTokens;
   const request: MessageCreateParams = { model: options.model, max_tokens: maxTokens, messages };
   // 5 minutes is Messages' default: only the longer lifetime is spelled out.
   const cacheControl: CacheControlEphemeral = options.cache.ttl === '1h' ? { type: 'ephemeral', ttl: '1h' } : EPHEMERAL;
@@ -87,16 +88,6 @@ function refuseUntranslatable(body: Record<string, unknown>): void {
 
 function untranslatable(what: string, param: string): GatewayError {
   return invalidRequest(`${what} cannot be sent to a native Anthropic deployment.`, param, 'unsupported_by_deployment');
-}
-
-function maxTokensOf(body: Record<string, unknown>, fallback: number): number {
-  for (const name of ['max_completion_tokens', 'max_tokens'] as const) {
-    const value = body[name];
-    if (value === undefined || value === null) continue;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw invalidRequest(`\`${name}\` must be a positive integer.`, name, 'invalid_value');
-    return value;
-  }
-  return fallback;
 }
 
 /**
@@ -239,15 +230,6 @@ function isImageMediaType(mediaType: string): mediaType is Base64ImageSource['me
   return IMAGE_MEDIA_TYPES.has(mediaType);
 }
 
-/** `data:<media type>[;parameters];base64,<data>`. The data is not copied out of the string until sliced. */
-function parseDataUrl(url: string): { mediaType: string; data: string } | undefined {
-  const comma = url.indexOf(',');
-  if (!url.startsWith('data:') || comma === -1) return undefined;
-  const header = url.slice(5, comma).split(';');
-  if (header[header.length - 1]?.toLowerCase() !== 'base64') return undefined;
-  return { mediaType: header[0]!.toLowerCase(), data: url.slice(comma + 1) };
-}
-
 function assistantBlocks(message: Record<string, unknown>, param: string): ContentBlockParam[] {
   // A refusal or reasoning text has no Messages block that a request may carry without its signature: dropped.
   const blocks: ContentBlockParam[] = textBlocks(message.content, `${param}.content`);
@@ -261,23 +243,10 @@ function assistantBlocks(message: Record<string, unknown>, param: string): Conte
       type: 'tool_use',
       id: stringAt(call.id, `${callParam}.id`),
       name: stringAt(call.function.name, `${callParam}.function.name`),
-      input: toolInput(call.function.arguments, `${callParam}.function.arguments`),
+      input: callArguments(call.function.arguments, `${callParam}.function.arguments`),
     });
   });
   return blocks;
-}
-
-/** A call's `arguments` (a JSON text) as the object Messages wants. */
-function toolInput(text: unknown, param: string): Record<string, unknown> {
-  if (text === undefined || text === null || text === '') return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(stringAt(text, param));
-  } catch {
-    throw invalidRequest(`\`${param}\` is not valid JSON.`, param, 'invalid_value');
-  }
-  if (!isRecord(value)) throw invalidRequest(`\`${param}\` must be a JSON object.`, param, 'invalid_value');
-  return value;
 }
 
 function toolResult(message: Record<string, unknown>, param: string): ContentBlockParam {
@@ -312,12 +281,6 @@ function translateToolChoice(choice: unknown, parallel: unknown): ToolChoice | u
   else if (choice !== undefined && choice !== null) throw invalidRequest('`tool_choice` must be none, auto, required or a function.', 'tool_choice', 'invalid_value');
   if (parallel === false) return { ...(translated ?? { type: 'auto' }), disable_parallel_tool_use: true };
   return translated;
-}
-
-/** `value` when it is a string, else a 400 naming `param`. */
-export function stringAt(value: unknown, param: string): string {
-  if (typeof value !== 'string') throw invalidRequest(`\`${param}\` must be a string.`, param, 'invalid_type');
-  return value;
 }
 
 /** Messages' `stop_reason` → Chat Completions' `finish_reason`. */

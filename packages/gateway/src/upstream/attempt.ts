@@ -93,7 +93,7 @@ export async function runAttempt(input: AttemptInput, response: AnswerWriter): P
       upstream = await requestUpstream(
         backend.pool,
         {
-          path: backend.path(input.operation),
+          path: backend.path(input.operation, input.deployment.upstreamModel),
           method: 'POST',
           headers: { ...backend.baseHeaders, ...input.headers, 'content-type': 'application/json', 'x-request-id': context.requestId },
           body: input.body,

@@ -1,5 +1,5 @@
 import { startSimulator, type Simulator } from '@dosrouter/provider-sim';
-import type { GatewayConfig } from '@dosrouter/shared';
+import type { BackendKind, GatewayConfig } from '@dosrouter/shared';
 import { Backend } from './backend.js';
 
 /**
@@ -28,8 +28,7 @@ export class BackendRegistry {
             })),
           });
           simulators.push(simulator);
-          // The simulator's base URL includes /v1, as an OpenAI base URL does; an Anthropic base URL is the origin.
-          baseUrl = backendConfig.kind === 'anthropic' ? new URL(simulator.baseUrl).origin : simulator.baseUrl;
+          baseUrl = simulatedBaseUrl(backendConfig.kind, simulator.baseUrl);
         }
         if (!baseUrl) throw new Error(`backend ${backendConfig.name} has no baseUrl`);
         backends.set(backendConfig.name, new Backend(backendConfig, baseUrl, config.upstream.timeouts));
@@ -51,5 +50,21 @@ export class BackendRegistry {
   async close(): Promise<void> {
     await Promise.all([...this.backends.values()].map((backend) => backend.destroy()));
     await Promise.all(this.simulators.map((simulator) => simulator.close()));
+  }
+}
+
+/**
+ * The base URL of an in-process simulator for a backend of `kind`: the simulator's own includes /v1, as an OpenAI base
+ * URL does; an Anthropic base URL is the origin; a Gemini one the origin and /v1beta.
+ */
+function simulatedBaseUrl(kind: BackendKind, simulatorBaseUrl: string): string {
+  const origin = new URL(simulatorBaseUrl).origin;
+  switch (kind) {
+    case 'anthropic':
+      return origin;
+    case 'gemini':
+      return `${origin}/v1beta`;
+    case 'openai':
+      return simulatorBaseUrl;
   }
 }

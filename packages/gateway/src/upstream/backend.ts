@@ -56,11 +56,16 @@ export class Backend {
     this.requestOptions = { idempotent: protocol !== 'http1' };
   }
 
-  /** The request path of an operation this backend serves natively; throws for one its kind does not speak. */
-  path(operation: BackendOperation): string {
-    const path = operationPath(this.kind, operation);
+  /**
+   * The request path of an operation this backend serves natively (Gemini's name the backend's `model`); throws for
+   * one its kind does not speak.
+   */
+  path(operation: BackendOperation, model?: string): string {
+    const path = operationPath(this.kind, operation, model);
     if (path === undefined) throw new Error(`a ${this.kind} backend (${this.name}) does not serve ${operation}`);
-    return `${this.basePath}/${path}${this.querySuffix}`;
+    // The operation's own query (Gemini's `alt=sse`) comes first, the configured one after it.
+    const query = path.includes('?') && this.querySuffix !== '' ? `&${this.querySuffix.slice(1)}` : this.querySuffix;
+    return `${this.basePath}/${path}${query}`;
   }
 
   close(): Promise<void> {

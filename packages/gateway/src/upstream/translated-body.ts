@@ -3,6 +3,11 @@ import { Readable } from 'node:stream';
 /** An incremental translator of an event stream: bytes in, the client protocol's events out ('' for none yet). */
 export interface StreamTranslator {
   push(chunk: Buffer): string;
+  /**
+   * The backend's stream ended (its connection closed cleanly): the events that only its end completes (Gemini's
+   * stream has no closing event: `[DONE]` is written here). Absent: nothing.
+   */
+  end?(): string;
   /** True once it has answered with an error event: nothing after it is read. */
   readonly failed: boolean;
 }
@@ -21,6 +26,8 @@ export function translatedStream(source: Readable, translator: StreamTranslator)
           if (out !== '') yield Buffer.from(out, 'utf8');
           if (translator.failed) return;
         }
+        const last = translator.end?.() ?? '';
+        if (last !== '') yield Buffer.from(last, 'utf8');
       } finally {
         source.destroy();
       }

@@ -70,6 +70,39 @@ describe('fromTransportError', () => {
   });
 });
 
+describe('fromErrorResponse with Gemini errors', () => {
+  const gemini = (code: number, status: string, message: string, details?: unknown[]) => JSON.stringify({ error: { code, message, status, ...(details ? { details } : {}) } });
+
+  it('reads RESOURCE_EXHAUSTED as a retryable 429 whose RetryInfo delay is the retry-after', () => {
+    const body = gemini(429, 'RESOURCE_EXHAUSTED', 'You exceeded your current quota.', [
+      { '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations: [] },
+      { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '37s' },
+    ]);
+    expect(fromErrorResponse(429, {}, body, 'g/m', now)).toMatchObject({ status: 429, code: 'rate_limit_exceeded', type: 'rate_limit_error', retryable: true, retryAfterMs: 37_000, retryAfterSeconds: 37 });
+    // A retry-after header, where a proxy in front sends one, wins.
+    expect(fromErrorResponse(429, { 'retry-after': '2' }, body, 'g/m', now)).toMatchObject({ retryAfterMs: 2_000 });
+    expect(fromErrorResponse(429, {}, gemini(429, 'RESOURCE_EXHAUSTED', 'quota', [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '0.5s' }]), 'g/m', now)).toMatchObject({ retryAfterMs: 500 });
+  });
+
+  it('reads UNAVAILABLE and INTERNAL as retryable server errors, INVALID_ARGUMENT as the request at fault', () => {
+    expect(fromErrorResponse(503, {}, gemini(503, 'UNAVAILABLE', 'The model is overloaded.'), 'g/m', now)).toMatchObject({ status: 503, code: 'upstream_overloaded', type: 'server_error', retryable: true });
+    expect(fromErrorResponse(500, {}, gemini(500, 'INTERNAL', 'An internal error has occurred.'), 'g/m', now)).toMatchObject({ status: 500, code: 'upstream_error', retryable: true });
+    expect(fromErrorResponse(400, {}, gemini(400, 'INVALID_ARGUMENT', '* GenerateContentRequest.contents: contents is not specified'), 'g/m', now)).toMatchObject({
+      status: 400,
+      code: 'invalid_request',
+      type: 'invalid_request_error',
+      retryable: false,
+      message: '* GenerateContentRequest.contents: contents is not specified',
+    });
+    expect(fromErrorResponse(400, {}, gemini(400, 'INVALID_ARGUMENT', 'The input token count (1048577) exceeds the maximum number of tokens allowed (1048576).'), 'g/m', now).code).toBe('context_length_exceeded');
+  });
+
+  it('reads a refused API key (400 with reason API_KEY_INVALID) as the gateway credential refused', () => {
+    const body = gemini(400, 'INVALID_ARGUMENT', 'API key not valid. Please pass a valid API key.', [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com' }]);
+    expect(fromErrorResponse(400, {}, body, 'g/m', now)).toMatchObject({ status: 502, code: 'upstream_authentication_failed' });
+  });
+});
+
 describe('parseRetryAfterMs', () => {
   it('prefers retry-after-ms, then seconds, then an HTTP date', () => {
     expect(parseRetryAfterMs({ 'retry-after-ms': '1500', 'retry-after': '9' }, now)).toBe(1500);

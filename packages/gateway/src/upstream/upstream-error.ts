@@ -1,5 +1,6 @@
 import { GatewayError, isRetryableStatus, upstreamTimeout, upstreamUnreachable } from '@dosrouter/shared';
 import { anthropicErrorMeaning } from '../translate/anthropic-error-meaning.js';
+import { geminiErrorMeaning, geminiRetryDelayMs, isRefusedApiKey } from '../translate/gemini-error-meaning.js';
 import type { RequestContext } from '../request/request-context.js';
 
 /** The deadline that aborted an attempt, if one did: it decides the error's wording and whether a stream can fail over. */
@@ -44,7 +45,10 @@ const MAX_MESSAGE_LENGTH = 2_000;
  * was refused (its message may echo part of that key), so the client gets a 502 without the backend's text.
  * Anthropic's shape (`{"type":"error","error":{"type","message"}}`) is read by its error type: `overloaded_error`
  * (529) becomes a retryable 503 `upstream_overloaded`, and "prompt is too long" `context_length_exceeded`, so that
- * failover treats them as it treats OpenAI's.
+ * failover treats them as it treats OpenAI's. Gemini's shape (`{"error":{"code","message","status"}}`) is read by its
+ * status: RESOURCE_EXHAUSTED a 429 whose RetryInfo delay is the retry-after, UNAVAILABLE a retryable 503, a refused
+ * API key (400 API_KEY_INVALID) the gateway's credential refused, "input token count … exceeds"
+ * `context_length_exceeded`.
  */
 export function fromErrorResponse(
   status: number,
@@ -53,7 +57,8 @@ export function fromErrorResponse(
   deployment: string,
   now: number,
 ): GatewayError {
-  if (status === 401 || status === 403) {
+  const detail = parseErrorBody(bodyText);
+  if (status === 401 || status === 403 || (detail.geminiStatus !== undefined && isRefusedApiKey(detail.details))) {
     return new GatewayError(`The backend for ${deployment} refused the gateway's credentials.`, {
       status: 502,
       code: 'upstream_authentication_failed',
@@ -61,18 +66,22 @@ export function fromErrorResponse(
       retryable: true,
     });
   }
-  const detail = parseErrorBody(bodyText);
   const message = (detail.message ?? `The backend for ${deployment} answered with status ${status}.`).slice(0, MAX_MESSAGE_LENGTH);
-  const anthropic = detail.anthropicType !== undefined || status === 529 ? anthropicErrorMeaning(detail.anthropicType, status) : undefined;
-  const contextExceeded = anthropic?.status === 400 && /prompt is too long/i.test(message);
+  const meaning =
+    detail.geminiStatus !== undefined
+      ? geminiErrorMeaning(detail.geminiStatus, status)
+      : detail.anthropicType !== undefined || status === 529
+        ? anthropicErrorMeaning(detail.anthropicType, status)
+        : undefined;
+  const contextExceeded = meaning?.status === 400 && /prompt is too long|input token count .*exceeds/i.test(message);
   return new GatewayError(message, {
-    status: anthropic?.status ?? (status >= 400 && status <= 599 ? status : 502),
-    code: contextExceeded ? 'context_length_exceeded' : (anthropic?.code ?? detail.code ?? (status >= 500 ? 'upstream_error' : 'upstream_invalid_request')),
-    type: anthropic?.type ?? detail.type,
+    status: meaning?.status ?? (status >= 400 && status <= 599 ? status : 502),
+    code: contextExceeded ? 'context_length_exceeded' : (meaning?.code ?? detail.code ?? (status >= 500 ? 'upstream_error' : 'upstream_invalid_request')),
+    type: meaning?.type ?? detail.type,
     param: detail.param,
     retryable: isRetryableStatus(status),
     // The client is told the same wait: `retry-after` in whole seconds, `retry-after-ms` exactly.
-    ...retryAfter(parseRetryAfterMs(headers, now)),
+    ...retryAfter(parseRetryAfterMs(headers, now) ?? geminiRetryDelayMs(detail.details)),
   });
 }
 
@@ -84,6 +93,10 @@ interface ErrorDetail {
   message?: string;
   /** The error's type in Anthropic's shape (`{"type":"error","error":{...}}`). */
   anthropicType?: string;
+  /** The error's google.rpc status in Gemini's shape (`{"error":{"code":429,"status":"RESOURCE_EXHAUSTED",...}}`). */
+  geminiStatus?: string;
+  /** Gemini's `details` (RetryInfo, ErrorInfo). */
+  details?: unknown;
   code?: string;
   type?: GatewayError['type'];
   param?: string | null;
@@ -105,6 +118,9 @@ function parseErrorBody(bodyText: string): ErrorDetail {
   const source = error && typeof error === 'object' ? (error as Record<string, unknown>) : record;
   const message = asString(source.message) ?? asString(source.detail) ?? (typeof source.detail === 'object' ? JSON.stringify(source.detail) : undefined);
   const code = source.code;
+  // Google's errors: a numeric code beside an UPPER_SNAKE status.
+  const geminiStatus = source !== record && typeof code === 'number' && typeof source.status === 'string' && /^[A-Z_]+$/.test(source.status) ? source.status : undefined;
+  if (geminiStatus !== undefined) return { message, geminiStatus, details: source.details, param: null };
   return {
     message,
     anthropicType: record.type === 'error' && source !== record ? (asString(source.type) ?? '') : undefined,

@@ -35,7 +35,8 @@ export const CHAT_PROBE_REASONING_MAX_TOKENS = 64;
  * `max_tokens`, which every OpenAI-compatible server accepts; reasoning models get `max_completion_tokens` and
  * `reasoning_effort: 'low'`, the only budget OpenAI accepts for them. The body is read event by event and cancelled
  * at the verdict, and `timeoutMs` bounds the whole exchange, stream included. A `kind: anthropic` backend gets the
- * same question as a streamed Messages request (MESSAGES below), judged the same way.
+ * same question as a streamed Messages request (MESSAGES below), a `kind: gemini` one as streamGenerateContent
+ * (GEMINI below), judged the same way.
  */
 export async function probeChat(target: ChatProbeTarget, clock: () => number = () => performance.now()): Promise<ChatProbeResult> {
   const started = clock();
@@ -43,10 +44,10 @@ export async function probeChat(target: ChatProbeTarget, clock: () => number = (
   const headers = new Headers(target.headers);
   headers.set('content-type', 'application/json');
   headers.set('accept', 'text/event-stream');
-  const protocol = target.kind === 'anthropic' ? MESSAGES : CHAT_COMPLETIONS;
+  const protocol = target.kind === 'anthropic' ? MESSAGES : target.kind === 'gemini' ? GEMINI : CHAT_COMPLETIONS;
   let response: Response;
   try {
-    response = await fetch(operationUrl(target, protocol.operation), {
+    response = await fetch(operationUrl(target, protocol.operation(target)), {
       method: 'POST',
       headers,
       body: JSON.stringify(protocol.body(target)),
@@ -103,15 +104,15 @@ export async function probeChat(target: ChatProbeTarget, clock: () => number = (
 
 /** What the probe asks of a backend of one protocol, and how it reads each event of the answer. */
 interface StreamProtocol {
-  /** The path below the base URL. */
-  readonly operation: string;
+  /** The path below the base URL, with its own query if any. */
+  operation(target: ChatProbeTarget): string;
   body(target: ChatProbeTarget): Record<string, unknown>;
   /** Undefined when the data is not a JSON object. */
   summarize(data: string): ChunkSummary | undefined;
 }
 
 const CHAT_COMPLETIONS: StreamProtocol = {
-  operation: 'chat/completions',
+  operation: () => 'chat/completions',
   body(target) {
     const budget =
       target.reasoning === true
@@ -127,7 +128,7 @@ const CHAT_COMPLETIONS: StreamProtocol = {
  * when asked to, so `reasoning` changes nothing here: 16 tokens are enough.
  */
 const MESSAGES: StreamProtocol = {
-  operation: operationPath('anthropic', 'messages')!,
+  operation: () => operationPath('anthropic', 'messages')!,
   body: (target) => ({ model: target.upstreamModel, max_tokens: CHAT_PROBE_MAX_TOKENS, messages: [{ role: 'user', content: PROMPT }], stream: true }),
   summarize: summarizeMessagesEvent,
 };
@@ -157,6 +158,48 @@ function summarizeMessagesEvent(data: string): ChunkSummary | undefined {
     default:
       return { token: false };
   }
+}
+
+/**
+ * A `kind: gemini` backend: the same question to models/{model}:streamGenerateContent?alt=sse. A thinking model
+ * (`reasoning`) gets 64 output tokens and a thinking budget of 128 (the smallest every Gemini 2.5 Pro accepts), so
+ * that thinking leaves room for a token; Gemini's stream has no closing event, the finishReason ends it.
+ */
+const GEMINI: StreamProtocol = {
+  operation: (target) => operationPath('gemini', 'streamGenerateContent', target.upstreamModel)!,
+  body: (target) => ({
+    contents: [{ role: 'user', parts: [{ text: PROMPT }] }],
+    generationConfig:
+      target.reasoning === true
+        ? { maxOutputTokens: CHAT_PROBE_REASONING_MAX_TOKENS, thinkingConfig: { thinkingBudget: GEMINI_PROBE_THINKING_BUDGET } }
+        : { maxOutputTokens: CHAT_PROBE_MAX_TOKENS },
+  }),
+  summarize: summarizeGeminiEvent,
+};
+
+/** The thinking budget of a `reasoning` probe of a Gemini model. */
+export const GEMINI_PROBE_THINKING_BUDGET = 128;
+
+/** A GenerateContentResponse event: non-thought text or a function call is a token; a finishReason ends it. */
+function summarizeGeminiEvent(data: string): ChunkSummary | undefined {
+  let event: unknown;
+  try {
+    event = JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(event)) return undefined;
+  if (isRecord(event['error'])) {
+    const status = event['error']['status'];
+    return { token: false, error: isNonEmptyString(status) ? status.slice(0, 80) : '' };
+  }
+  const candidates = Array.isArray(event['candidates']) ? event['candidates'].filter(isRecord) : [];
+  const token = candidates.some((candidate) => {
+    const parts = isRecord(candidate['content']) && Array.isArray(candidate['content']['parts']) ? candidate['content']['parts'].filter(isRecord) : [];
+    return parts.some((part) => (isNonEmptyString(part['text']) && part['thought'] !== true) || isRecord(part['functionCall']));
+  });
+  const finishReason = candidates.map((candidate) => candidate['finishReason']).find(isNonEmptyString);
+  return finishReason === undefined ? { token } : { token, finishReason };
 }
 
 interface ChunkSummary {
@@ -211,7 +254,8 @@ async function statusReason(response: Response): Promise<string> {
 
 function errorLabel(error: unknown): string {
   if (!isRecord(error)) return '';
-  const label = [error['code'], error['type']].find(isNonEmptyString);
+  // Gemini's errors carry a numeric code and their meaning in `status` (RESOURCE_EXHAUSTED).
+  const label = [error['code'], error['type'], error['status']].find(isNonEmptyString);
   return label === undefined ? '' : label.slice(0, 80);
 }
 

@@ -4,7 +4,8 @@ import { fetchFailure } from './fetch-failure.js';
 import { operationUrl, type ProbeResult, type ProbeTarget } from './probe-result.js';
 
 /**
- * The `models` probe: GET {baseUrl}/models (a `kind: anthropic` backend's /v1/models); any 2xx answer means the
+ * The `models` probe: GET {baseUrl}/models (a `kind: anthropic` backend's /v1/models, a `kind: gemini` backend's
+ * {baseUrl}/models with x-goog-api-key); any 2xx answer means the
  * backend is alive. It costs nothing on paid
  * providers (no tokens), which is why it is the default kind. Whether the deployment's model is listed is only a
  * warning: many healthy servers list other ids than the one requests use (Azure OpenAI lists base models, not
@@ -30,8 +31,11 @@ export async function probeModels(target: ProbeTarget, clock: () => number = () 
   }
   let warning: string | undefined;
   try {
-    const body = (await response.json()) as { data?: { id?: unknown }[] };
-    const listed = Array.isArray(body.data) && body.data.some((model) => model.id === target.upstreamModel);
+    // Gemini lists `{models: [{name: 'models/<id>'}]}` (one page of them: a model on a later page is warned about).
+    const body = (await response.json()) as { data?: { id?: unknown }[]; models?: { name?: unknown }[] };
+    const listed =
+      (Array.isArray(body.data) && body.data.some((model) => model.id === target.upstreamModel)) ||
+      (Array.isArray(body.models) && body.models.some((model) => model.name === `models/${target.upstreamModel}`));
     if (!listed) warning = `model ${target.upstreamModel} is not listed by GET /models; if requests fail, check upstreamModel`;
   } catch {
     warning = 'the model list is not JSON';

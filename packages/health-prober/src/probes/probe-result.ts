@@ -33,7 +33,7 @@ export interface ProbeTarget {
 }
 
 /**
- * The URL of an OpenAI operation (`models`, `chat/completions`) on the target's backend: the operation appended to
+ * The URL of an operation (`models`, `chat/completions`, Gemini's `models/{model}:streamGenerateContent?alt=sse`) on the target's backend: the operation appended to
  * the base URL's path, the base URL's own query and the target's query kept (Azure's api-version), and any user
  * info dropped (the gateway never sends it either, and fetch refuses it with the URL in its message).
  */
@@ -41,7 +41,10 @@ export function operationUrl(target: Pick<ProbeTarget, 'baseUrl' | 'query'>, ope
   const url = new URL(target.baseUrl);
   url.username = '';
   url.password = '';
-  url.pathname = `${url.pathname.replace(/\/+$/, '')}/${operation}`;
+  // An operation may carry its own query (Gemini's `alt=sse`), kept beside the base URL's.
+  const [path, query] = operation.split('?', 2) as [string, string | undefined];
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/${path}`;
+  for (const [name, value] of new URLSearchParams(query ?? '')) url.searchParams.set(name, value);
   for (const [name, value] of Object.entries(target.query ?? {})) url.searchParams.set(name, value);
   return url.toString();
 }

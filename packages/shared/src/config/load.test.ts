@@ -74,7 +74,14 @@ describe('parseConfig', () => {
     expect(claude).toMatchObject({ kind: 'anthropic', baseUrl: 'https://api.anthropic.com', apiKeyHeader: 'x-api-key' });
     expect(proxy).toMatchObject({ kind: 'anthropic', baseUrl: 'http://127.0.0.1:9100', apiKeyHeader: 'authorization' });
     expect(configError('backends:\n  - { name: local, models: [{ name: small }] }\n')).toMatch(/backends\[0\]\.baseUrl: give exactly one of baseUrl or simulator/);
-    expect(configError('backends:\n  - { name: local, kind: gemini, baseUrl: "http://127.0.0.1:1/v1", models: [{ name: small }] }\n')).toMatch(/backends\[0\]\.kind/);
+    expect(configError('backends:\n  - { name: local, kind: grok, baseUrl: "http://127.0.0.1:1/v1", models: [{ name: small }] }\n')).toMatch(/backends\[0\]\.kind/);
+  });
+
+  it('gives a kind: gemini backend the Gemini API\'s base URL and the x-goog-api-key header unless it sets its own', () => {
+    const text = `backends:\n  - { name: google, kind: gemini, apiKey: AIza-key, models: [{ name: flash }] }\n  - { name: proxy, kind: gemini, baseUrl: "http://127.0.0.1:9100/v1beta", apiKeyHeader: authorization, models: [{ name: pro }] }\n`;
+    const [google, proxy] = parseConfig(text, 'test.yaml', {}).backends;
+    expect(google).toMatchObject({ kind: 'gemini', baseUrl: 'https://generativelanguage.googleapis.com/v1beta', apiKeyHeader: 'x-goog-api-key' });
+    expect(proxy).toMatchObject({ kind: 'gemini', baseUrl: 'http://127.0.0.1:9100/v1beta', apiKeyHeader: 'authorization' });
   });
 
   it('reads byte sizes written with units', () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ANTHROPIC_BASE_URL, DEFAULT_API_KEY_HEADER, backendApiSchema, backendKindSchema } from './backend-kind.js';
+import { DEFAULT_API_KEY_HEADER, DEFAULT_BASE_URL, backendApiSchema, backendKindSchema } from './backend-kind.js';
 import { resolveProbeSettings } from './probe-settings.js';
 import { responsesSchema } from './responses-schema.js';
 import { routingSchema } from './routing-schema.js';
@@ -228,7 +228,8 @@ export const backendSchema = z
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'backend names use letters, digits, _ and -'),
     /**
      * The protocol it speaks: `openai` (default), the OpenAI-compatible API; `anthropic`, Anthropic's Messages API
-     * (`/v1/messages` below `baseUrl`, the credential in `x-api-key`, `anthropic-version: 2023-06-01`).
+     * (`/v1/messages` below `baseUrl`, the credential in `x-api-key`, `anthropic-version: 2023-06-01`); `gemini`,
+     * Google's Gemini API (`models/{model}:generateContent` below `baseUrl`, the credential in `x-goog-api-key`).
      */
     kind: backendKindSchema.default('openai'),
     /**
@@ -239,7 +240,8 @@ export const backendSchema = z
     api: backendApiSchema.default('chat'),
     /**
      * `kind: openai`: the base URL including the version path, e.g. https://api.openai.com/v1. `kind: anthropic`: the
-     * API's origin as the Anthropic SDKs take it, default https://api.anthropic.com.
+     * API's origin as the Anthropic SDKs take it, default https://api.anthropic.com. `kind: gemini`: the base URL
+     * including the version path, default https://generativelanguage.googleapis.com/v1beta.
      */
     baseUrl: z.url({ protocol: /^https?$/ }).optional(),
     /** Instead of baseUrl: run the provider simulator in-process with these latencies. */
@@ -255,7 +257,7 @@ export const backendSchema = z
     /**
      * Where the credential goes: `authorization` sends `Authorization: Bearer <key>` (OpenAI and most others);
      * any other header name sends the raw key in that header (Azure OpenAI uses `api-key`). Default: `authorization`,
-     * or `x-api-key` for `kind: anthropic`.
+     * `x-api-key` for `kind: anthropic`, `x-goog-api-key` for `kind: gemini`.
      */
     apiKeyHeader: z.string().toLowerCase().optional(),
     /** Extra headers sent upstream on every request (e.g. OpenRouter's HTTP-Referer; for `kind: anthropic`, `anthropic-beta`). */
@@ -284,14 +286,14 @@ export const backendSchema = z
   .refine(
     (backend) => {
       const given = Number(backend.baseUrl !== undefined) + Number(backend.simulator !== undefined);
-      // A `kind: anthropic` backend with neither is Anthropic's own API.
-      return given === 1 || (given === 0 && backend.kind === 'anthropic');
+      // A `kind: anthropic` or `kind: gemini` backend with neither is its provider's own API.
+      return given === 1 || (given === 0 && DEFAULT_BASE_URL[backend.kind] !== undefined);
     },
     { message: 'give exactly one of baseUrl or simulator', path: ['baseUrl'] },
   )
   .transform((backend) => ({
     ...backend,
-    baseUrl: backend.baseUrl ?? (backend.kind === 'anthropic' && backend.simulator === undefined ? ANTHROPIC_BASE_URL : undefined),
+    baseUrl: backend.baseUrl ?? (backend.simulator === undefined ? DEFAULT_BASE_URL[backend.kind] : undefined),
     apiKeyHeader: backend.apiKeyHeader ?? DEFAULT_API_KEY_HEADER[backend.kind],
   }));
 export type BackendConfig = z.output<typeof backendSchema>;
@@ -383,6 +385,27 @@ export const configSchema = z.strictObject({
       level: logLevelSchema.default('info'),
       /** One JSON line per finished request. */
       accessLog: z.boolean().default(true),
+    })
+    .prefault({}),
+  /** OpenTelemetry (docs/operations.md, Tracing). */
+  telemetry: z
+    .strictObject({
+      tracing: z
+        .strictObject({
+          /**
+           * One trace per request, exported over OTLP/HTTP. Unset: on when OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or
+           * OTEL_EXPORTER_OTLP_ENDPOINT is set; OTEL_SDK_DISABLED=true turns it off whatever this says.
+           */
+          enabled: z.boolean().optional(),
+          /**
+           * The collector's traces URL, e.g. http://otel-collector:4318/v1/traces. Unset: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+           * else OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces, else http://localhost:4318/v1/traces.
+           */
+          endpoint: z.url({ protocol: /^https?$/ }).optional(),
+          /** Prompt and answer text on the spans (gen_ai.input.messages, gen_ai.output.messages). Default off. */
+          captureContent: z.boolean().default(false),
+        })
+        .prefault({}),
     })
     .prefault({}),
   /** Defaults for every backend; a backend's own `timeouts` override them field by field. */

@@ -3,6 +3,7 @@ import { ANTHROPIC_DIALECT, OPENAI_DIALECT } from '../../upstream/answer-dialect
 import { chatToResponsesApi } from '../../upstream/responses-egress.js';
 import { chatToMessage, type AnswerNames } from '../../translate/anthropic-to-openai.js';
 import { ChatStreamToMessages, messageAsEvents } from '../../translate/openai-stream-to-anthropic.js';
+import { chatToGemini } from '../../upstream/gemini-egress.js';
 import type { Ingress } from './ingress.js';
 import { upstreamBodies } from './openai-ingress.js';
 import { TranslatingAnswerWriter, requestIdOf, type AnswerProtocol } from './translating-writer.js';
@@ -15,6 +16,8 @@ const PASSED_HEADERS = ['anthropic-beta'] as const;
  * bytes with the deployment's model id, its `anthropic-beta` header) and the answer comes back as it was sent. To an
  * OpenAI-compatible backend the request goes as its Chat translation (validation made it: `proxied.body`), with stream
  * usage asked for so that `message_delta` can carry it, and the answer is translated back on its way to the client.
+ * To a `kind: gemini` backend the Chat translation goes on to Gemini (upstream/gemini-egress.ts) and its answer comes
+ * back through Chat Completions to Messages.
  */
 export const messagesIngress: Ingress = (proxied, raw, headers) => {
   const messages = proxied.messages;
@@ -34,6 +37,11 @@ export const messagesIngress: Ingress = (proxied, raw, headers) => {
     }
     const writer = (response: ServerResponse): TranslatingAnswerWriter =>
       new TranslatingAnswerWriter(response, messagesProtocol({ model: proxied.model, requestId: requestIdOf(response) }), proxied.stream);
+    if (backend.kind === 'gemini') {
+      // Its Chat translation goes on to Gemini; the usage chunk is read by the Messages translation, never forwarded.
+      const translated = chatToGemini({ ...proxied, body: chat }, deployment, true, Math.floor(Date.now() / 1000));
+      return { ...translated, dropUsageOnlyChunk: false, dialect: OPENAI_DIALECT, writer };
+    }
     if (backend.kind === 'openai' && backend.api === 'responses') {
       // The Chat translation goes on to the Responses API; its answer comes back as Chat, then as Messages.
       const { body, answer } = chatToResponsesApi(chat, proxied.stream, deployment, true, Math.floor(Date.now() / 1000));

@@ -4,15 +4,17 @@ import { OPENAI_DIALECT } from '../../upstream/answer-dialect.js';
 import { chatToAnthropic } from '../../upstream/anthropic-egress.js';
 import { chatToResponsesApi } from '../../upstream/responses-egress.js';
 import type { Operation } from '../../upstream/backend.js';
+import { chatToGemini } from '../../upstream/gemini-egress.js';
 import { rewriteBody, topLevelMembers, type TopLevelMembers } from '../../upstream/raw-body.js';
 import type { Ingress } from './ingress.js';
 
 /**
  * OpenAI's API in (chat completions, completions, embeddings), passed through to an OpenAI-compatible backend: the
  * client's body with the deployment's model id and, when the gateway wants stream usage, `stream_options`. A chat
- * completion to a `kind: anthropic` backend goes to /v1/messages translated (translate/openai-to-anthropic.ts), its
- * answer translated back before it is read, and one to an `api: responses` backend goes to /responses the same way
- * (translate/chat-to-responses.ts); a request the other protocol cannot express throws a 400 (the caller fails over).
+ * completion to a `kind: anthropic` backend goes to /v1/messages translated (translate/openai-to-anthropic.ts), one to
+ * a `kind: gemini` backend to generateContent (translate/openai-to-gemini.ts), one to an `api: responses` backend to
+ * /responses (translate/chat-to-responses.ts), its answer translated back before it is read; a request the backend's
+ * protocol cannot express throws a 400 (the caller fails over).
  */
 export function openAiIngress(operation: Operation): Ingress {
   return (proxied, raw) => {
@@ -23,6 +25,12 @@ export function openAiIngress(operation: Operation): Ingress {
         const dropUsageOnlyChunk = proxied.stream && !proxied.includeUsage;
         const { body, answer } = chatToAnthropic(proxied, deployment, proxied.includeUsage || dropUsageOnlyChunk, Math.floor(Date.now() / 1000));
         return { operation: 'messages', body, dropUsageOnlyChunk, dialect: OPENAI_DIALECT, answer, writer: (response) => response };
+      }
+      if (backend.kind === 'gemini' && operation === 'chat/completions') {
+        // Gemini always reports usage, in its last event: the usage chunk is made, and dropped unless the client asked.
+        const dropUsageOnlyChunk = proxied.stream && !proxied.includeUsage;
+        const translated = chatToGemini(proxied, deployment, proxied.includeUsage || dropUsageOnlyChunk, Math.floor(Date.now() / 1000));
+        return { ...translated, dropUsageOnlyChunk, dialect: OPENAI_DIALECT, writer: (response) => response };
       }
       if (backend.kind === 'openai' && backend.api === 'responses') {
         if (operation !== 'chat/completions') {

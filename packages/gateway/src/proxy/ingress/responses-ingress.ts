@@ -5,6 +5,7 @@ import { ChatStreamToResponses, completionAsEvents } from '../../translate/chat-
 import { chatToResponse, type ResponseNames } from '../../translate/responses-to-chat.js';
 import { OPENAI_DIALECT } from '../../upstream/answer-dialect.js';
 import { chatToAnthropic } from '../../upstream/anthropic-egress.js';
+import { chatToGemini } from '../../upstream/gemini-egress.js';
 import { responsesDialect } from '../../upstream/responses-sse-scanner.js';
 import type { Ingress } from './ingress.js';
 import { upstreamBodies } from './openai-ingress.js';
@@ -17,7 +18,8 @@ import { TranslatingAnswerWriter, type AnswerProtocol } from './translating-writ
  * bytes with the deployment's model id) and the answer comes back as it was sent. To a Chat Completions deployment the
  * request goes as its Chat translation (validation made it: `proxied.body`), with stream usage asked for so that
  * `response.completed` carries it, and the answer is translated back on its way to the client; to a `kind:
- * anthropic` deployment that Chat translation goes on to Messages, as a chat completion's does.
+ * anthropic` or `kind: gemini` deployment that Chat translation goes on to the backend's own API, as a chat
+ * completion's does.
  */
 export const responsesIngress: Ingress = (proxied, raw) => {
   const request = proxied.responses;
@@ -47,6 +49,11 @@ export const responsesIngress: Ingress = (proxied, raw) => {
       // Messages always reports usage: the stream's usage chunk is read by the translation, never forwarded.
       const { body, answer } = chatToAnthropic({ ...proxied, body: chat }, deployment, true, createdAt);
       return { operation: 'messages', body, dropUsageOnlyChunk: false, dialect: OPENAI_DIALECT, answer, writer };
+    }
+    if (backend.kind === 'gemini') {
+      // The Chat translation goes on to Gemini, which always reports usage: read by the translation, never forwarded.
+      const translated = chatToGemini({ ...proxied, body: chat }, deployment, true, createdAt);
+      return { ...translated, dropUsageOnlyChunk: false, dialect: OPENAI_DIALECT, writer };
     }
     if (backend.kind !== 'openai') {
       throw new GatewayError(`The backend ${backend.name} speaks ${backend.kind}, which cannot serve Responses requests.`, { status: 400, code: 'unsupported_backend_kind' });

@@ -14,7 +14,7 @@ export const CHAT_CACHE_INCREMENT_TOKENS = 128;
  * starts with a cached prefix reports the longest one as `cached_tokens`, rounded down to a multiple of 128. A
  * prefix counts like the whole prompt does: ceil(its characters / 4) + 3 per message. Returns the cached tokens.
  */
-export function accountChatCache(cache: PromptCache, request: ChatRequest): number {
+export function accountChatCache(cache: PromptCache, request: Pick<ChatRequest, 'model' | 'promptTokens' | 'messages'>): number {
   const minimum = request.model.promptCacheMinimumTokens;
   if (request.promptTokens < minimum) {
     return 0;
