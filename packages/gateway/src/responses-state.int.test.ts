@@ -213,6 +213,24 @@ describe('stored responses answered by a kind: anthropic deployment', () => {
   });
 });
 
+describe('with responses.store.enabled: false', () => {
+  let harness: Harness;
+  afterAll(() => harness.close());
+
+  it('keeps nothing, and refuses previous_response_id saying why', async () => {
+    harness = await startHarness({ models: [{ id: MODEL, outputTokens: 4 }], configure: (config) => (config.responses = { store: { enabled: false } }) });
+    const client = harness.client();
+    const answered = await client.responses.create({ model: MODEL, input: 'Hello.' });
+    expect((await captureApiError(client.responses.retrieve(answered.id))).status).toBe(404);
+    const refused = await captureApiError(client.responses.create({ model: MODEL, input: 'Again.', previous_response_id: answered.id }));
+    expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(refused.error).toMatchObject({ code: 'previous_response_not_found', param: 'previous_response_id', message: expect.stringContaining('responses.store.enabled is false') });
+    const malformed = await fetch(`${harness.gateway.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: MODEL, input: 'x', previous_response_id: 5 }) });
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toMatchObject({ error: { param: 'previous_response_id', code: 'invalid_type' } });
+  });
+});
+
 describe('a stored response past responses.store.ttlSeconds', () => {
   let harness: Harness;
   afterAll(() => harness.close());
