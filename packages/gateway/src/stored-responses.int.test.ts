@@ -88,7 +88,9 @@ describe('a stored response past responses.store.ttlSeconds (embedded store)', (
     harness = await startHarness({ models: [{ id: 'sim-model' }], adminKey: ADMIN_KEY, configure: (config) => (config.responses = { store: { ttlSeconds: 1 } }) });
     const key = await createClientKey(harness.gateway.url, ADMIN_KEY, { name: 'dave' });
     keep(harness.gateway.responses, key.id, 'resp_expiring');
-    // Read in process, at once: the 1 s TTL leaves no room for an HTTP round trip on a busy machine.
+    // Read in process, as soon as the keep has run (setImmediate): the 1 s TTL leaves no room for an HTTP round trip
+    // on a busy machine.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     expect((await harness.gateway.responses.read(key.id, 'resp_expiring')).id).toBe('resp_expiring');
     const client = clientOf(harness.gateway.url, key.secret);
     await eventually(async () => !(await retrievable(client, 'resp_expiring')()), 10_000, 'the stored response to expire');

@@ -17,6 +17,9 @@ function storedResponses(store: ResponseStore | null = memoryStore()) {
   return { responses, logs, registry };
 }
 
+/** Lets a `keep` run: it is scheduled with setImmediate, which runs callbacks in order. */
+const kept = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 async function errorOf(promise: Promise<unknown>): Promise<GatewayError> {
   const error = await promise.then(() => undefined, (caught: unknown) => caught);
   if (!(error instanceof GatewayError)) throw new Error(`expected a GatewayError, got ${String(error)}`);
@@ -28,6 +31,7 @@ describe('StoredResponses', () => {
     const { responses } = storedResponses();
     const input = conversationInput(undefined, 'weather in Paris?');
     responses.keep({ response: response('resp_1', [call]), keyId: 'key_a', deployment: 'sim/m', input });
+    await kept();
     const continuation = await responses.continuation('key_a', 'resp_1');
     expect(continuation).toEqual({ id: 'resp_1', deployment: 'sim/m', items: [{ role: 'user', content: 'weather in Paris?' }, call] });
     const output = { type: 'function_call_output', call_id: 'call_1', output: '18C' };
@@ -37,6 +41,7 @@ describe('StoredResponses', () => {
   it('refuses to continue another key’s response, an absent one or any when nothing is stored, with OpenAI’s 400', async () => {
     const { responses } = storedResponses();
     responses.keep({ response: response('resp_1', []), keyId: 'key_a', deployment: 'sim/m', input: [] });
+    await kept();
     for (const error of [await errorOf(responses.continuation('key_b', 'resp_1')), await errorOf(responses.continuation('key_a', 'resp_2'))]) {
       expect(error.toBody().error).toEqual({ message: expect.stringMatching(/^Previous response with id 'resp_[12]' not found\.$/), type: 'invalid_request_error', param: 'previous_response_id', code: 'previous_response_not_found' });
       expect(error.status).toBe(400);
@@ -48,6 +53,7 @@ describe('StoredResponses', () => {
   it('does not keep a response past the size bound: it logs and counts it, and a continuation is told why', async () => {
     const { responses, logs, registry } = storedResponses();
     responses.keep({ response: response('resp_big', [{ type: 'message', content: [{ type: 'output_text', text: 'x'.repeat(5_000) }] }]), keyId: 'key_a', deployment: 'sim/m', input: [] });
+    await kept();
     const error = await errorOf(responses.continuation('key_a', 'resp_big'));
     expect(error.code).toBe('previous_response_not_found');
     expect(error.message).toMatch(/not stored: at \d+ bytes it was larger than responses\.store\.maxBytesPerResponse \(4096\)/);

@@ -80,14 +80,18 @@ export class StoredResponses {
   }
 
   /**
-   * Keeps a finished response, without the caller waiting: the write is issued at once (in memory it is done before
-   * this returns) and its failure is logged and counted, never the client's. Call it before the answer's last bytes
-   * go out, so that the write reaches the store before the client can ask to continue.
+   * Keeps a finished response, without the caller waiting: the write (its JSON made, then the store's command) runs
+   * in the check phase of this turn of the event loop, after the answer's last bytes were handed to the socket and
+   * before a request that arrives after them is read, so a client continuing at once finds it (in Redis: the command
+   * is on its way before the client can have read the end). Its failure is logged and counted, never the client's.
    */
   keep(response: ResponseToKeep): void {
-    const store = this.store;
+    const { store } = this;
+    if (store !== undefined) setImmediate(() => this.save(store, response));
+  }
+
+  private save(store: ResponseStore, response: ResponseToKeep): void {
     const id = response.response.id;
-    if (store === undefined) return;
     if (typeof id !== 'string') {
       this.count('failed');
       this.logger.error('a response to store has no id; not stored');

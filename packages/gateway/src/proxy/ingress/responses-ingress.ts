@@ -35,7 +35,7 @@ export const responsesIngress: Ingress = (proxied, raw) => {
   const createdAt = Math.floor(Date.now() / 1000);
   const names: ResponseNames = { id: `resp_${randomBytes(16).toString('hex')}`, model: proxied.model, createdAt, request };
   return (backend, deployment) => {
-    // A finished answer is kept (store: true) before its last bytes go out, as served by this attempt's deployment.
+    // A finished answer is kept (store: true) as it goes out, as served by this attempt's deployment.
     const keep = (response: ServerResponse) => (finished: ResponseObject) => responsesTurnOf(response)?.completed(finished, deployment.id);
     const writer = (response: ServerResponse): TranslatingAnswerWriter => new TranslatingAnswerWriter(response, responsesProtocol(names, keep(response)), proxied.stream);
     if (backend.kind === 'openai' && backend.api === 'responses') {

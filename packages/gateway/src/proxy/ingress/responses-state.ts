@@ -42,7 +42,7 @@ export class ResponsesTurn {
 
   /**
    * The answer is complete (the Response of `response.completed`, or the whole body), served by `deployment`: kept when
-   * the request asked for it, once, before its last bytes go out. Failed answers are never kept.
+   * the request asked for it, once (StoredResponses.keep: right after its last bytes). Failed answers are never kept.
    */
   completed(response: ResponseObject | Readonly<Record<string, unknown>>, deployment: string): void {
     if (!this.store || this.kept) return;
