@@ -10,13 +10,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runAutocannon } from './load-autocannon.mjs';
 import { writeGatewayConfig, writeSimulatorConfig } from './configs.mjs';
-import { startServerProcess, stopAllChildren } from './processes.mjs';
+import { killAllChildrenNow, startServerProcess, stopAllChildren } from './processes.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const seconds = Number(process.env.SECONDS_PER ?? 4);
 const rounds = Number(process.env.ROUNDS ?? 3);
 const connections = 8;
+// Ctrl-C, a stop request or a crash: the simulator and the gateways go with this process.
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]]) process.once(signal, () => stopAllChildren().finally(() => process.exit(code)));
+process.once('exit', killAllChildrenNow);
 const dir = mkdtempSync(join(tmpdir(), 'dosrouter-stored-responses-'));
 const results = [];
 try {
