@@ -4,7 +4,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordTestSecret } from '../../shared/src/test-support/log-archive.js';
 import { outputText, weatherTool } from './test-support/responses-fixtures.js';
-import { createClientKey, eventually, startHarness, type Harness } from './test-support/harness.js';
+import { accessLineOf, createClientKey, eventually, startHarness, type Harness } from './test-support/harness.js';
 
 const ADMIN_KEY = `admin-${randomBytes(12).toString('hex')}`;
 recordTestSecret(ADMIN_KEY);
@@ -64,9 +64,7 @@ describe.each<Api>(['chat', 'responses'])('POST /v1/responses to an api: %s depl
     const cost = Number(http.headers.get('x-dosrouter-cost-usd'));
     expect(cost).toBeCloseTo((response.usage!.input_tokens * PRICING.inputPerMTok + OUTPUT_TOKENS * PRICING.outputPerMTok) / 1e6, 12);
     // The access line names the route and carries the usage the Response reports.
-    const requestId = http.headers.get('x-request-id');
-    await eventually(() => harness.logs.accessLines().some((line) => line['requestId'] === requestId), 10_000, 'the access line');
-    expect(harness.logs.accessLines().find((line) => line['requestId'] === requestId)).toMatchObject({ route: '/v1/responses', promptTokens: response.usage!.input_tokens, completionTokens: OUTPUT_TOKENS });
+    expect(await accessLineOf(harness.logs, http)).toMatchObject({ route: '/v1/responses', promptTokens: response.usage!.input_tokens, completionTokens: OUTPUT_TOKENS });
     const [sent] = sentBodies(harness, api);
     if (api === 'chat') {
       expect(sent).toMatchObject({ model: MODEL, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Say hello.' }] });

@@ -122,12 +122,12 @@ function checkPart(part: unknown, path: string, allowed: ReadonlySet<string>): v
       requireString(part, 'refusal', path);
       return;
     case 'input_image':
-      if (typeof part.image_url !== 'string' && typeof part.file_id !== 'string') fail(`${path}.image_url`, 'is required (an image URL, a data URL, or a file_id)', 'missing_required_parameter');
+      if (typeof part.image_url !== 'string' && typeof part.file_id !== 'string') fail(`${path}.image_url`, 'an image URL, a data URL, or a file_id', 'missing_required_parameter');
       if (part.detail !== undefined && part.detail !== null && !['low', 'high', 'auto', 'original'].includes(String(part.detail))) fail(`${path}.detail`, "must be 'low', 'high', 'original' or 'auto'", 'invalid_value');
       return;
     case 'input_file':
       if (typeof part.file_data !== 'string' && typeof part.file_id !== 'string' && typeof part.file_url !== 'string') {
-        fail(`${path}.file_data`, 'one of file_data, file_id or file_url is required', 'missing_required_parameter');
+        fail(`${path}.file_data`, 'one of file_data, file_id or file_url', 'missing_required_parameter');
       }
   }
 }
@@ -139,7 +139,8 @@ function checkTools(tools: unknown): void {
     const path = `tools[${index}]`;
     if (!isRecord(tool)) fail(path, 'must be an object', 'invalid_type');
     if (tool.type !== 'function') {
-      fail(`${path}.type`, typeof tool.type === 'string' ? `tools of type '${tool.type}' are not supported by this gateway: only function tools are` : 'is required', 'unsupported_parameter');
+      if (typeof tool.type !== 'string') fail(`${path}.type`, 'is required', 'missing_required_parameter');
+      fail(`${path}.type`, `tools of type '${tool.type}' are not supported by this gateway: only function tools are`, 'unsupported_parameter');
     }
     requireString(tool, 'name', path);
     if (tool.parameters !== undefined && tool.parameters !== null && !isRecord(tool.parameters)) fail(`${path}.parameters`, 'must be a JSON schema object', 'invalid_type');
@@ -165,7 +166,7 @@ function checkText(text: unknown): void {
     if (!isRecord(format) || typeof format.type !== 'string' || !TEXT_FORMATS.has(format.type)) fail('text.format.type', "must be 'text', 'json_object' or 'json_schema'", 'invalid_value');
     if (format.type === 'json_schema') {
       requireString(format, 'name', 'text.format');
-      if (!isRecord(format.schema)) fail('text.format.schema', 'is required (a JSON schema object)', 'missing_required_parameter');
+      if (!isRecord(format.schema)) fail('text.format.schema', 'a JSON schema object', 'missing_required_parameter');
     }
   }
   if (text.verbosity !== undefined && text.verbosity !== null && !['low', 'medium', 'high'].includes(String(text.verbosity))) {
@@ -210,6 +211,8 @@ function requireString(record: Record<string, unknown>, field: string, path: str
   if (typeof value !== 'string') fail(`${path}.${field}`, value === undefined ? 'is required' : 'must be a string', value === undefined ? 'missing_required_parameter' : 'invalid_type');
 }
 
+/** A 400 naming the field as OpenAI does: `Missing required parameter: 'input'.`, `Invalid 'top_p': must be … .` */
 function fail(param: string, problem: string, code: string): never {
-  throw invalidRequest(`Invalid '${param}': ${problem}.`, param, code);
+  const message = code === 'missing_required_parameter' ? `Missing required parameter: '${param}'${problem === 'is required' ? '' : ` (${problem})`}.` : `Invalid '${param}': ${problem}.`;
+  throw invalidRequest(message, param, code);
 }
