@@ -21,7 +21,7 @@ import { registerCorsPreflight } from './middleware/security-headers.js';
 import { createProxyHandler, type ProxyDependencies } from './proxy/proxy-handler.js';
 import { messagesIngress } from './proxy/ingress/messages-ingress.js';
 import { responsesIngress } from './proxy/ingress/responses-ingress.js';
-import { previousResponses, type ResponsesState } from './proxy/ingress/responses-state.js';
+import { responsesTurns } from './proxy/ingress/responses-state.js';
 import { registerCountTokensRoute } from './routes/count-tokens.js';
 import { registerExplainRoute } from './routes/explain.js';
 import { registerHealthRoutes } from './routes/health.js';
@@ -31,6 +31,8 @@ import { registerUsageRoutes } from './usage/usage-routes.js';
 import type { DashboardData } from './dashboard/dashboard-data.js';
 import { registerDashboardRoutes } from './dashboard/dashboard-routes.js';
 import type { RecentRequests } from './dashboard/recent-requests.js';
+import { registerStoredResponseRoutes } from './responses/stored-response-routes.js';
+import type { StoredResponses } from './responses/stored-responses.js';
 import { validateChatRequest } from './validation/chat-request.js';
 import { validateCompletionRequest } from './validation/completion-request.js';
 import { validateEmbeddingRequest } from './validation/embedding-request.js';
@@ -54,12 +56,15 @@ export interface AppDependencies extends ProxyDependencies {
   readonly handlers?: InFlightTracker;
   /** Usage totals for /admin/usage and /v1/usage; absent when usage recording is off. */
   readonly usageLedger?: UsageLedger;
+  /**
+   * The Responses API's stored responses: `store`, `previous_response_id`, `GET`/`DELETE /v1/responses/{id}`. Absent,
+   * or with `responses.store.enabled: false`, nothing is kept and `previous_response_id` is refused.
+   */
+  readonly responses?: StoredResponses;
   /** Present when tracing is on (`telemetry.tracing`). */
   readonly tracer?: RequestTracer;
   /** The dashboard's ring of recent requests and its data; absent when it is off or there is no admin key. */
   readonly dashboard?: { readonly recent: RecentRequests; readonly data: DashboardData };
-  /** Stored responses (`store`, `previous_response_id`); absent, `previous_response_id` is refused. */
-  readonly responsesState?: ResponsesState;
 }
 
 /** What the servers run: the Express app, and the listener that serves the proxy routes beside it. */
@@ -115,7 +120,7 @@ export function createApp(dependencies: AppDependencies): GatewayApp {
     // OpenAI's Responses API: routed, limited and recorded as its Chat translation is (docs/protocols.md).
     [
       '/v1/responses',
-      [...context, body, previousResponses(dependencies.responsesState), createProxyHandler(dependencies, 'chat/completions', validateResponsesRequest, responsesIngress, '/v1/responses')],
+      [...context, body, responsesTurns(dependencies.responses), createProxyHandler(dependencies, 'chat/completions', validateResponsesRequest, responsesIngress, '/v1/responses')],
     ],
   ]);
   for (const [path, handlers] of proxyRoutes) app.post(path, handlers);
@@ -125,6 +130,7 @@ export function createApp(dependencies: AppDependencies): GatewayApp {
   app.post('/v1/messages', anthropic, body, createProxyHandler(dependencies, 'chat/completions', validateMessagesRequest, messagesIngress, '/v1/messages'));
   registerCountTokensRoute(app, anthropic, body, dependencies);
   registerExplainRoute(app, context, body, dependencies);
+  if (dependencies.responses) registerStoredResponseRoutes(app, context, dependencies.responses);
   registerModelRoutes(app, context, { createdAtSeconds: dependencies.startedAtSeconds });
   if (dependencies.usageLedger) {
     registerUsageRoutes(app, {

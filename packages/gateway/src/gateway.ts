@@ -51,6 +51,8 @@ import { GatewayMetrics } from './telemetry/metrics.js';
 import { DeploymentSaturation } from './saturation/deployment-saturation.js';
 import { KeyConcurrency } from './saturation/key-concurrency.js';
 import { ReplicaSaturation } from './saturation/replica-saturation.js';
+import { openResponseStore } from './responses/open-response-store.js';
+import { StoredResponses } from './responses/stored-responses.js';
 import { loadTracing } from './telemetry/tracing/start-tracing.js';
 import { ConfigSnapshot } from './reload/config-snapshot.js';
 import { LiveConfig } from './reload/live-config.js';
@@ -98,6 +100,8 @@ export interface RunningGateway {
    * Resolves with the outcome (also in the replica's info record and `dosrouter_config_reloads_total`).
    */
   reloadConfig(trigger?: ReloadTrigger): Promise<ConfigReloadStatus>;
+  /** The Responses API's stored responses (memory or Redis, by mode). */
+  readonly responses: StoredResponses;
   /**
    * Drains and stops: not ready at once, no new connections, in-flight requests and streams get `graceMs`
    * (default config.server.shutdownGraceMs) to finish, then remaining connections are cut and backends closed.
@@ -127,6 +131,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const spend = embeddedLedger ?? spendObservations!;
   const cluster = await createClusterState({ config, deployments: catalog.deployments(), logger, metrics, replica: options.replica, spend });
   const usage = startUsage(config, cluster, embeddedLedger, spendObservations, metrics, logger);
+  const responses = new StoredResponses(await openResponseStore(config, cluster), logger, metrics.registry);
 
   const adminKey = options.adminKey ?? (process.env.DOSROUTER_ADMIN_KEY || undefined);
   const keys = await clientKeys(config, cluster, storage, adminKey, logger);
@@ -157,6 +162,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     startedAtSeconds: Math.floor(Date.now() / 1000),
     accessLog,
     spend,
+    responses,
     ...(spendObservations ? { spendObservations } : {}),
     ...(usage ? { usage: usage.recorder, usageLedger: usage.ledger } : {}),
     ...(tracer ? { tracer } : {}),
@@ -257,6 +263,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       // The last requests' spans: exported within a bound (a collector that is down does not hold the drain).
       await tracer?.shutdown();
       await keys?.store.close();
+      await responses.close();
       await storage?.close();
       await responseCache?.close();
       await cluster.close();
@@ -280,6 +287,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     logger,
     cluster,
     live,
+    responses,
     reloadConfig: (trigger = 'call') => reloads.reload(trigger),
     close,
   };

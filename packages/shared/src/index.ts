@@ -151,3 +151,6 @@ export { RedisUsageLedger, USAGE_GROUP } from './usage/redis-usage-ledger.js';
 export { UsageAggregator } from './usage/usage-aggregator.js';
 export type { UsageAggregatorOptions } from './usage/usage-aggregator.js';
 export { loadTokenizer, countTextTokens, estimatePromptTokens as estimateUsagePromptTokens, estimateCompletionTokens, estimateStreamCompletionTokens, StreamCompletionCounter, CHAT_MESSAGE_TOKENS, REPLY_PRIMING_TOKENS, MESSAGE_NAME_TOKENS, IMAGE_PART_TOKENS, type TokenCountedOperation } from './usage/estimate-tokens.js';
+export * from './responses/index.js';
+export { responsesSchema } from './config/responses-schema.js';
+export type { ResponsesConfig, ResponseStoreConfig } from './config/responses-schema.js';

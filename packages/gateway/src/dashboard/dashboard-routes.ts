@@ -125,7 +125,7 @@ export function registerDashboardRoutes(app: Express, options: DashboardRouteOpt
     if (!request.is('application/json')) throw invalidRequest('Send the request to explain as application/json.', null, 'unsupported_media_type');
     const proxied = validateChatRequest(request.body as Record<string, unknown>);
     const { plan, snapshot, unavailable } = planRequest(options.planning, options.currentConfig(), 'chat/completions', '/v1/chat/completions', proxied, request, response);
-    const explanation = explainPlan(plan, snapshot, '/v1/chat/completions');
+    const explanation = explainPlan(plan, snapshot, 'openai');
     if (plan.attempts.length === 0) {
       const error = unavailable();
       Object.assign(explanation, { error: error.toBody().error, status: error.status });

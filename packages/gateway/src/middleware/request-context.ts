@@ -9,6 +9,13 @@ const ACCEPTABLE_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 
 /** Routes get their own metric label; anything else is "other", so unknown paths cannot explode cardinality. */
 const KNOWN_ROUTES = new Set(['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/responses', '/v1/models']);
+/** `GET`/`DELETE /v1/responses/{id}`: one label for every id. */
+const STORED_RESPONSE_PATH = /^\/v1\/responses\/[^/]+$/;
+
+function routeLabel(path: string): string {
+  if (KNOWN_ROUTES.has(path)) return path;
+  return STORED_RESPONSE_PATH.test(path) ? '/v1/responses/{id}' : 'other';
+}
 
 export interface RequestContextOptions {
   /** Where every request's outcome goes when it is over (metrics, access line, usage record). */
@@ -29,7 +36,7 @@ export function requestContext({ sinks, cors }: RequestContextOptions) {
     const requestId = typeof offered === 'string' && ACCEPTABLE_REQUEST_ID.test(offered) ? offered : randomUUID();
     response.setHeader('x-request-id', requestId);
     applySecurityHeaders(request, response, cors);
-    const route = KNOWN_ROUTES.has(request.path) ? request.path : 'other';
+    const route = routeLabel(request.path);
     const trace = traceOf(sinks.tracer, request.headers, { method: request.method, route, path: request.path, requestId });
     const context = new RequestContext(sinks, requestId, route, request.method, trace);
     response.locals.context = context;

@@ -3,6 +3,7 @@ import { SESSION_HEADER, toNanoUsd, usageDay, type ApiKeyRecord, type GatewayErr
 import type { ClusterState } from '../cluster/cluster-state.js';
 import type { ConfigSnapshot } from '../reload/config-snapshot.js';
 import type { ProxiedRequest } from '../validation/request-fields.js';
+import { responsesTurnOf } from './ingress/responses-state.js';
 
 export interface PlanningDependencies {
   readonly cluster: ClusterState;
@@ -38,6 +39,8 @@ export function planRequest(
   const { router } = config;
   const apiKey = response.locals.apiKey as ApiKeyRecord | undefined;
   const snapshot = cluster.snapshot();
+  // A Responses request continuing a stored response stays on the deployment that served it while it can.
+  const pinnedDeployment = responsesTurnOf(response)?.pinnedDeployment;
   const plan = router.plan(
     {
       operation,
@@ -48,6 +51,7 @@ export function planRequest(
       headers: proxied.sessionId !== undefined && request.headers[SESSION_HEADER] === undefined ? { ...request.headers, [SESSION_HEADER]: proxied.sessionId } : request.headers,
       ...(apiKey?.allowedModels ? { allowedModel: config.keyModels.allows(apiKey.allowedModels) } : {}),
       ...(apiKey && pastSoftBudget(apiKey, dependencies.spend) ? { economize: true } : {}),
+      ...(pinnedDeployment !== undefined ? { pinnedDeployment } : {}),
     },
     { snapshot, random: dependencies.random },
   );

@@ -60,7 +60,11 @@ export class ChatStreamToResponses {
   private usage: ResponseUsage | undefined;
   private chars = 0;
 
-  constructor(private readonly names: ResponseNames) {
+  constructor(
+    private readonly names: ResponseNames,
+    /** Told the finished Response (completed or incomplete) just before its closing event is returned. */
+    private readonly onFinished?: (response: ResponseObject) => void,
+  ) {
     this.model = names.model;
   }
 
@@ -114,6 +118,7 @@ export class ChatStreamToResponses {
       usage: this.usage ?? null,
       completed_at: this.names.createdAt,
     };
+    this.onFinished?.(response);
     return out + this.sse(response.status === 'incomplete' ? 'response.incomplete' : 'response.completed', { response });
   }
 
@@ -280,8 +285,8 @@ export class ChatStreamToResponses {
  * A whole Chat completion as the events of a Responses stream, for a streamed request whose backend answered whole:
  * the completion's first choice is fed to the stream translator as one chunk, then the stream is finished.
  */
-export function completionAsEvents(completion: unknown, names: ResponseNames): string {
-  const translator = new ChatStreamToResponses(names);
+export function completionAsEvents(completion: unknown, names: ResponseNames, onFinished?: (response: ResponseObject) => void): string {
+  const translator = new ChatStreamToResponses(names, onFinished);
   const answer = isRecord(completion) ? completion : {};
   const choice = Array.isArray(answer.choices) && isRecord(answer.choices[0]) ? answer.choices[0] : {};
   const message = isRecord(choice.message) ? choice.message : {};

@@ -1,4 +1,4 @@
-import type { GatewayError } from '@dosrouter/shared';
+import { isRecord, type GatewayError } from '@dosrouter/shared';
 import type { AnswerDialect } from './answer-dialect.js';
 import { NamedEventScanner } from './named-event-scanner.js';
 import { parseObject } from './sse-scanner.js';
@@ -15,6 +15,8 @@ const TOKEN_EVENTS = new Set([
 const NON_EMPTY_DELTA = /"delta"\s*:\s*"[^"]/;
 const FUNCTION_CALL_ITEM = /"type"\s*:\s*"function_call"/;
 const SEQUENCE_NUMBER = /"sequence_number"\s*:\s*(\d+)/;
+/** The statuses of a Response that ended as an answer (kept when stored); `failed` and `cancelled` did not. */
+const FINISHED = new Set<unknown>(['completed', 'incomplete']);
 
 /**
  * Scans a Responses event stream as it passes through from an `api: responses` backend untranslated, as SseScanner
@@ -28,6 +30,13 @@ export class ResponsesSseScanner extends NamedEventScanner {
   heldEnd = '';
   /** The last `sequence_number` the backend sent: the gateway's own error event follows it. */
   lastSequence = -1;
+
+  constructor(
+    /** Told the closing event's Response (completed or incomplete) as it is read, before it is sent on. */
+    private readonly onFinished?: (response: Record<string, unknown>) => void,
+  ) {
+    super();
+  }
 
   protected inspect(name: string | undefined, data: string, event: string): boolean {
     const sequence = SEQUENCE_NUMBER.exec(data);
@@ -45,6 +54,7 @@ export class ResponsesSseScanner extends NamedEventScanner {
       case 'response.incomplete': {
         const response = parseObject(data)?.response;
         this.usage = usageFromResponse(response);
+        if (isRecord(response)) this.onFinished?.(response);
         this.finishSeen = true;
         this.doneSeen = true;
         if (type === 'response.incomplete' && /"reason"\s*:\s*"content_filter"/.test(data)) this.contentFilterSeen = true;
@@ -67,13 +77,18 @@ export class ResponsesSseScanner extends NamedEventScanner {
 /**
  * The dialect of a Responses answer passed through from an `api: responses` backend: one per attempt, since the end
  * of its stream is the closing event its scanner held, and its error event follows the backend's last sequence number.
+ * `onFinished` is told the finished Response (a whole answer, or the closing event's), before it goes out.
  */
-export function responsesDialect(): AnswerDialect {
+export function responsesDialect(onFinished?: (response: Record<string, unknown>) => void): AnswerDialect {
   let scanner: ResponsesSseScanner | undefined;
   return {
-    usageOf: usageFromResponse,
+    // A whole answer is read here once, before it is sent: a finished Response is told to `onFinished` on the way.
+    usageOf: (answer) => {
+      if (onFinished && isRecord(answer) && answer.object === 'response' && FINISHED.has(answer.status)) onFinished(answer);
+      return usageFromResponse(answer);
+    },
     scanner: () => {
-      scanner = new ResponsesSseScanner();
+      scanner = new ResponsesSseScanner(onFinished);
       return scanner;
     },
     get endOfStream() {

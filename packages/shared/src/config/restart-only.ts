@@ -3,7 +3,7 @@ import type { GatewayConfig } from './schema.js';
 /**
  * The settings a running process cannot change, by path: listening sockets and TLS (`server`), the Redis connection
  * and everything built on it (`redis`, `usage`, `storage`, `auth`), the replica's own queue (`saturation`), lease and
- * timeout policies, the access log, tracing (its SDK is started once), the weights' staleness, the code of `routing.strategyModules`, the prober's own
+ * timeout policies, the access log, tracing (its SDK is started once), the response cache, the stored responses' store and the dashboard (each built once at start), the weights' staleness, the code of `routing.strategyModules`, the prober's own
  * server and worker, and the reload settings themselves. A reload keeps the running values of these and names the
  * ones the file changed; they apply at the next restart.
  */
@@ -18,6 +18,9 @@ export const RESTART_ONLY_SETTINGS = [
   'limits.onRedisTimeout',
   'logging.accessLog',
   'telemetry.tracing',
+  'cache',
+  'responses',
+  'dashboard',
   'weights',
   'routing.strategyModules',
   'prober.host',

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_API_KEY_HEADER, DEFAULT_BASE_URL, backendApiSchema, backendKindSchema } from './backend-kind.js';
 import { resolveProbeSettings } from './probe-settings.js';
+import { responsesSchema } from './responses-schema.js';
 import { routingSchema } from './routing-schema.js';
 
 /** Byte sizes may be given as a number of bytes or a string such as "10mb", "512kb". */
@@ -624,6 +625,8 @@ export const configSchema = z.strictObject({
     .prefault({}),
   /** The response cache and in-flight de-duplication (off by default). */
   cache: responseCacheSchema.prefault({}),
+  /** The Responses API's stored responses: `store`, `previous_response_id`, their TTL and size bounds. */
+  responses: responsesSchema,
   /** How each request picks its deployment: strategies, rules, fallbacks, virtual models, retries (docs/routing.md). */
   routing: routingSchema,
   /** Reloading this file while running (SIGHUP always reloads it; docs/operations.md, "Reloading the config"). */

@@ -8,7 +8,8 @@
  * record and its secret-hash entries), `{usage}` (one script counts records into the day totals and acknowledges
  * them on the stream), `{queues}` (BullMQ's queues) and `{cache}` (the response cache: one script stores an answer and
  * evicts others to stay within the byte budget). A key's spend counters are `{limits}`: the admission
- * script reads them.
+ * script reads them. Stored responses have no hash tag: each is read and written alone, so they spread over a
+ * cluster's slots instead of filling one node.
  */
 export const KEY_SCHEMA_VERSION = 'v1';
 
@@ -221,6 +222,15 @@ export class RedisKeys {
    */
   recentRequests(replica: string): string {
     return `${this.base}:{dashboard}:recent:${replica}`;
+  }
+
+  /**
+   * String (JSON): a Responses API response stored with `store: true`, with the conversation that continues it
+   * (responses/stored-response-document.ts). Named by the API key that made it (`-` without one), so that a key's
+   * lookup can only ever reach its own. TTL: `responses.store.ttlSeconds`.
+   */
+  storedResponse(owner: string, responseId: string): string {
+    return `${this.base}:responses:${owner}:${responseId}`;
   }
 
   /** Pub/sub channel announcing a new weights document (the message is the document). */

@@ -7,9 +7,12 @@ import { OPENAI_DIALECT } from '../../upstream/answer-dialect.js';
 import { chatToAnthropic } from '../../upstream/anthropic-egress.js';
 import { chatToGemini } from '../../upstream/gemini-egress.js';
 import { responsesDialect } from '../../upstream/responses-sse-scanner.js';
+import { RequestContext } from '../../request/request-context.js';
 import type { ProxiedRequest } from '../../validation/request-fields.js';
 import type { Ingress } from './ingress.js';
 import { upstreamBodies } from './openai-ingress.js';
+import type { ResponseObject } from '../../translate/responses-types.js';
+import { responsesTurnOf } from './responses-state.js';
 import { TranslatingAnswerWriter, type AnswerProtocol } from './translating-writer.js';
 
 /**
@@ -23,17 +26,26 @@ import { TranslatingAnswerWriter, type AnswerProtocol } from './translating-writ
 const shapeResponses: Ingress = (proxied, raw) => {
   const request = proxied.responses;
   if (request === undefined) throw new Error('a Responses request without its Responses body');
-  const nativeBody = upstreamBodies(request as unknown as Record<string, unknown>, raw);
+  // With `previous_response_id` the gateway continued the conversation itself (its `input` holds it, and the client's
+  // bytes are gone): the backend must not look the id up in its own store.
+  const { previous_response_id: continued, ...native } = request;
+  const nativeBody = upstreamBodies(native as unknown as Record<string, unknown>, continued ? undefined : raw);
   // `metadata` is there for routing rules (and the Response repeats it); a Chat backend does not get it.
   const { metadata: _metadata, ...chat } = proxied.body;
   const chatBody = upstreamBodies(chat, undefined);
   // One id and time for the request, whichever attempt answers: a client sees one Response.
   const createdAt = Math.floor(Date.now() / 1000);
   const names = responseNames(proxied, createdAt);
-  const writer = (response: ServerResponse): TranslatingAnswerWriter => new TranslatingAnswerWriter(response, responsesProtocol(names), proxied.stream);
   return (backend, deployment) => {
+    // A finished answer is kept (store: true) as it goes out, as served by this attempt's deployment.
+    const keep = (response: ServerResponse) => (finished: ResponseObject) => responsesTurnOf(response)?.completed(finished, deployment.id);
+    const writer = (response: ServerResponse): TranslatingAnswerWriter => new TranslatingAnswerWriter(response, responsesProtocol(names, keep(response)), proxied.stream);
     if (backend.kind === 'openai' && backend.api === 'responses') {
-      return { operation: 'responses', body: nativeBody(deployment, false), dropUsageOnlyChunk: false, dialect: responsesDialect(), writer: (response) => response };
+      // Passed through: the dialect reads the finished Response as the answer passes (no writer in between).
+      let client: ServerResponse | undefined;
+      const dialect = responsesDialect((finished) => (client ? responsesTurnOf(client)?.completed(finished, deployment.id) : undefined));
+      const passThrough = (response: ServerResponse): ServerResponse => (client = response);
+      return { operation: 'responses', body: nativeBody(deployment, false), dropUsageOnlyChunk: false, dialect, writer: passThrough };
     }
     if (backend.kind === 'anthropic') {
       // Messages always reports usage: the stream's usage chunk is read by the translation, never forwarded.
@@ -61,9 +73,12 @@ const shapeResponses: Ingress = (proxied, raw) => {
 
 export const responsesIngress: Ingress = Object.assign(shapeResponses, {
   protocol: 'openai.responses',
-  // A cached Chat answer replayed to a Responses client (cache/cache-ticket.ts), as a Response of its own id and time.
-  translatedWriter: (response: ServerResponse, proxied: ProxiedRequest) =>
-    new TranslatingAnswerWriter(response, responsesProtocol(responseNames(proxied, Math.floor(Date.now() / 1000))), proxied.stream),
+  // A cached Chat answer replayed to a Responses client (cache/cache-ticket.ts): a Response of its own id and time,
+  // kept (store: true) as served by the deployment that made the cached answer, so that it can be continued.
+  translatedWriter: (response: ServerResponse, proxied: ProxiedRequest) => {
+    const keep = (finished: ResponseObject): void => responsesTurnOf(response)?.completed(finished, servedBy(response));
+    return new TranslatingAnswerWriter(response, responsesProtocol(responseNames(proxied, Math.floor(Date.now() / 1000)), keep), proxied.stream);
+  },
 });
 
 /** One Response's id, model, time and request: one per request, whichever attempt answers (or the cache). */
@@ -73,10 +88,24 @@ function responseNames(proxied: ProxiedRequest, createdAt: number): ResponseName
   return { id: `resp_${randomBytes(16).toString('hex')}`, model: proxied.model, createdAt, request };
 }
 
-/** Responses made from Chat Completions (translate/chat-stream-to-responses.ts, translate/responses-to-chat.ts). */
-export function responsesProtocol(names: ResponseNames): AnswerProtocol {
+/** The deployment a cache hit's answer was made by (the request's context says it: servedFromCache). */
+function servedBy(response: ServerResponse): string {
+  const context = (response as ServerResponse & { locals?: Record<string, unknown> }).locals?.context;
+  return context instanceof RequestContext ? (context.outcome.deployment ?? '') : '';
+}
+
+/**
+ * Responses made from Chat Completions (translate/chat-stream-to-responses.ts, translate/responses-to-chat.ts);
+ * `onFinished` is told each finished Response before it goes out.
+ */
+export function responsesProtocol(names: ResponseNames, onFinished?: (response: ResponseObject) => void): AnswerProtocol {
   return {
-    stream: () => new ChatStreamToResponses(names),
-    whole: (completion, streamed) => (streamed ? completionAsEvents(completion, names) : JSON.stringify(chatToResponse(completion, names))),
+    stream: () => new ChatStreamToResponses(names, onFinished),
+    whole: (completion, streamed) => {
+      if (streamed) return completionAsEvents(completion, names, onFinished);
+      const response = chatToResponse(completion, names);
+      onFinished?.(response);
+      return JSON.stringify(response);
+    },
   };
 }

@@ -71,6 +71,7 @@ interface RouteOptions {
   readonly weights?: Record<string, number>;
   readonly random?: RandomSource;
   readonly router?: Router;
+  readonly pinnedDeployment?: string;
 }
 
 /** The plan for a chat completion asking for `model` ("hello there" unless `body` says otherwise). */
@@ -84,6 +85,7 @@ function route(model: string, options: RouteOptions = {}): RoutePlan {
     stream: false,
     headers: options.headers ?? {},
     ...(options.allowedModel ? { allowedModel: options.allowedModel } : {}),
+    ...(options.pinnedDeployment !== undefined ? { pinnedDeployment: options.pinnedDeployment } : {}),
   };
   const snapshot = { ...EMPTY_SNAPSHOT, openCircuits: new Set(options.open), weights: new Map(Object.entries(options.weights ?? {})) };
   return (options.router ?? ROUTER).plan(request, { snapshot, random: options.random ?? seededRandom(1) });
@@ -527,6 +529,44 @@ describe('Router.plan: session affinity', () => {
     const firsts = new Set(Array.from({ length: 40 }, (_, seed) => firstOf('user-42', { router, random: seededRandom(seed) })));
     expect(firsts).toEqual(new Set(['a/small', 'b/small']));
     expect(sessionRoute('user-42', { router })).not.toHaveProperty('session');
+  });
+});
+
+describe('Router.plan: a conversation pinned to a deployment (previous_response_id)', () => {
+  const pinnedFirsts = (pinnedDeployment: string, options: RouteOptions = {}) =>
+    new Set(Array.from({ length: 40 }, (_, seed) => route('small', { ...options, pinnedDeployment, random: seededRandom(seed) }).attempts[0]?.id));
+
+  it('puts the pinned deployment first whatever the strategy draws, and keeps the others as failover', () => {
+    expect(pinnedFirsts('b/small')).toEqual(new Set(['b/small']));
+    const plan = route('small', { pinnedDeployment: 'b/small' });
+    expect(ids(plan.attempts)).toEqual(['b/small', 'a/small']);
+    expect(plan.pin).toEqual({ deployment: 'b/small', applied: true });
+  });
+
+  it('routes as usual while the pinned deployment is no candidate (circuit open, drained), and says so', () => {
+    expect(pinnedFirsts('b/small', { open: ['b/small'] })).toEqual(new Set(['a/small']));
+    expect(route('small', { pinnedDeployment: 'b/small', open: ['b/small'] }).pin).toEqual({ deployment: 'b/small', applied: false });
+    expect(pinnedFirsts('b/small', { weights: { 'b/small': 0 } })).toEqual(new Set(['a/small']));
+  });
+
+  it('ignores a pin to a deployment of another model', () => {
+    const plan = route('small', { pinnedDeployment: 'a/large' });
+    expect(plan.pin).toEqual({ deployment: 'a/large', applied: false });
+    expect(ids(plan.attempts).sort()).toEqual(['a/small', 'b/small']);
+  });
+
+  it('goes ahead of session affinity, which places the request when the pin cannot', () => {
+    const headers = { [SESSION_HEADER]: 'user-42' };
+    const home = route('small', { headers }).attempts[0]!.id;
+    const other = home === 'a/small' ? 'b/small' : 'a/small';
+    const pinned = route('small', { headers, pinnedDeployment: other });
+    expect(pinned.attempts[0]?.id).toBe(other);
+    expect(pinned.session).toEqual({ id: 'user-42' });
+    expect(route('small', { headers, pinnedDeployment: other, open: [other] }).session).toEqual({ id: 'user-42', deployment: home });
+  });
+
+  it('has no pin without a pinned deployment', () => {
+    expect(route('small')).not.toHaveProperty('pin');
   });
 });
 

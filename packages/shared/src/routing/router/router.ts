@@ -31,6 +31,12 @@ export interface RouteRequest {
   readonly allowedModel?: (model: string, target: string) => boolean;
   /** The caller's key is past its soft budget: `auto` routes on the `eco` profile. */
   readonly economize?: boolean;
+  /**
+   * The deployment a continued conversation is pinned to (the one that served the Responses API's
+   * `previous_response_id`): first among its model's candidates while it is one, so that its prompt cache stays warm.
+   * It goes ahead of session affinity.
+   */
+  readonly pinnedDeployment?: string;
 }
 
 export interface RouteContext {
@@ -73,6 +79,11 @@ export interface RoutePlan {
   readonly retry: RetryPolicy;
   /** With `x-session-id` (and affinity on): the session and the deployment it sticks to. */
   readonly session?: { readonly id: string; readonly deployment?: string };
+  /**
+   * With a pinned deployment: which, and whether it was put first (`applied`), or was no candidate (its circuit open,
+   * drained, filtered out, or not serving the model) so the request was routed as any other.
+   */
+  readonly pin?: { readonly deployment: string; readonly applied: boolean };
   /** Every deployment was drained (weight 0): they were kept rather than refuse the request. */
   readonly keptDrained: boolean;
   /** Streams of a model with `hedge`, unless the request matches `routing.sideEffects`: how to hedge it. */
@@ -197,14 +208,20 @@ export class Router {
     }
 
     const sessionId = this.routing.sessionAffinity ? single(request.headers[SESSION_HEADER]) : undefined;
+    const { pinnedDeployment } = request;
     let sessionTarget: Deployment | undefined;
+    let pinTarget: Deployment | undefined;
     const steps: PlannedStep[] = judged.map(({ name, source, verdicts }) => {
       const strategy = chosenStrategy(name);
       const passed = verdicts.filter((verdict) => verdict.passed).map((verdict) => verdict.deployment);
       let order = passed.length === 0 ? [] : this.strategy(strategy.name).order(passed, { snapshot: context.snapshot, random: context.random, request: facts.profile });
-      if (sessionId !== undefined && sessionTarget === undefined && order.length > 0) {
+      if (pinnedDeployment !== undefined && pinTarget === undefined) {
+        pinTarget = order.find((deployment) => deployment.id === pinnedDeployment);
+        if (pinTarget) order = firstOf(pinTarget, order);
+      }
+      if (sessionId !== undefined && sessionTarget === undefined && pinTarget === undefined && order.length > 0) {
         sessionTarget = sessionDeployment(sessionId, order);
-        if (sessionTarget) order = [sessionTarget, ...order.filter((deployment) => deployment !== sessionTarget)];
+        if (sessionTarget) order = firstOf(sessionTarget, order);
       }
       return { name, source, strategy: strategy.name, verdicts, order };
     });
@@ -232,6 +249,7 @@ export class Router {
       attempts,
       retry: { ...this.routing.retry, ...this.modelSettings.get(target)?.retry },
       ...(sessionId !== undefined ? { session: { id: sessionId, ...(sessionTarget ? { deployment: sessionTarget.id } : {}) } } : {}),
+      ...(pinnedDeployment !== undefined ? { pin: { deployment: pinnedDeployment, applied: pinTarget !== undefined } } : {}),
       keptDrained,
       ...(economized ? { economized } : {}),
       ...(hedge ? { hedge } : {}),
@@ -315,6 +333,11 @@ function summarize(rejections: readonly CandidateVerdict[]): string {
   if (rejections.length === 0) return 'no deployments are configured';
   const named = rejections.slice(0, 5).map((verdict) => `${verdict.deployment.id} ${verdict.reason ?? verdict.filter}`);
   return rejections.length > 5 ? `${named.join('; ')}; and ${rejections.length - 5} more` : named.join('; ');
+}
+
+/** `order` with `first` moved to its head. */
+function firstOf(first: Deployment, order: readonly Deployment[]): Deployment[] {
+  return [first, ...order.filter((deployment) => deployment !== first)];
 }
 
 /** A header's first value, trimmed; blank counts as absent. */
