@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { configSchema, createLogger, type GatewayConfig } from '@dosrouter/shared';
-import { startGateway, type RunningGateway } from '../gateway.js';
+import { configSchema, type GatewayConfig } from '@dosrouter/shared';
+import type { RunningGateway } from '../gateway.js';
+import { startReloadableGateway } from '../test-support/reloadable-gateway.js';
 import { HoldingBackend } from '../test-support/holding-backend.js';
-import { LogCapture, eventually } from '../test-support/harness.js';
+import { eventually } from '../test-support/harness.js';
 
 describe('a request in flight across a config reload', () => {
   let backend: HoldingBackend | undefined;
@@ -21,13 +22,7 @@ describe('a request in flight across a config reload', () => {
         backends: [{ name: 'held', baseUrl, models: [{ name: 'm', pricing: { inputPerMTok: pricePerMTok, outputPerMTok: pricePerMTok } }] }],
       });
     let next = configAt(1_000);
-    gateway = await startGateway({
-      config: next,
-      logger: createLogger({ level: 'warn', service: 'gateway', destination: new LogCapture() }),
-      port: 0,
-      host: '127.0.0.1',
-      loadConfig: () => next,
-    });
+    gateway = await startReloadableGateway(() => next);
     const ask = (): Promise<Response> =>
       fetch(`${gateway!.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'Hi' }] }) });
 
