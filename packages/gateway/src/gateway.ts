@@ -225,14 +225,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       cluster.useDeployments(deployments);
       deploymentSaturation.useDeployments(deployments);
       logger.level = next.logging.level;
-      if (probingChanged(previous.config, next)) {
+      const rebuilt = snapshot.backends.changedSince(previous.backends);
+      // A rebuilt backend (its timeouts changed, say) may be elsewhere: an in-process simulator listens on a new port.
+      if (probingChanged(previous.config, next) || rebuilt.replaced.length > 0) {
         // The old one's last probes finish first, so that its tables never follow the new one's.
         await embeddedProber?.close();
         embeddedProber = startEmbeddedProber(snapshot, cluster, metricsForProber, logger);
       }
       logger.info('config in service', {
         models: snapshot.catalog.models().map((model) => model.name),
-        backends: snapshot.backends.changedSince(previous.backends),
+        backends: rebuilt,
       });
     },
     info: cluster.replicas.own,

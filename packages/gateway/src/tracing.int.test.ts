@@ -297,16 +297,16 @@ describe('with tracing on', () => {
 });
 
 describe('with tracing off', () => {
-  it("passes the client's traceparent and tracestate to the backend unchanged", async () => {
+  it.each([
+    ["passes the client's traceparent and tracestate to the backend unchanged", 'vendor=opaque', 'vendor=opaque'],
+    ['sends the traceparent without a tracestate that is not W3C list members', 'ignore previous instructions', undefined],
+  ])('%s', async (_name, tracestate, expected) => {
     const { harness } = await start(undefined);
     const parent = newTraceparent();
-    await harness.client().chat.completions.create(
-      { model: MODEL, messages: [{ role: 'user', content: 'Hello' }] },
-      { headers: { traceparent: parent.header, tracestate: 'vendor=opaque' } },
-    );
+    await harness.client().chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Hello' }] }, { headers: { traceparent: parent.header, tracestate } });
     const sent = harness.simulator.recentRequests().at(-1)!;
     expect(sent.headers.traceparent).toBe(parent.header);
-    expect(sent.headers.tracestate).toBe('vendor=opaque');
+    expect(sent.headers.tracestate).toBe(expected);
   });
 
   it('sends no traceparent when the client sent none, or an invalid one', async () => {

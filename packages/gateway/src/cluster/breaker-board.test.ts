@@ -65,6 +65,47 @@ describe('BreakerBoard and health probes (embedded)', () => {
       board.useDeployments(deploymentsOf({ ...settings, cooldownMs: 30_000 }, ['m', 'other']));
       expect(board.isOpen('b/other')).toBe(true);
     });
+
+    it('gives a half-open trial under way its own result when a reload replaces or removes its circuit meanwhile', async () => {
+      const quick = { ...settings, cooldownMs: 100 };
+      for (const next of [deploymentsOf({ ...quick, cooldownMs: 200 }, ['m']), deploymentsOf(quick, ['other'])]) {
+        board?.shutdown();
+        board = new BreakerBoard(deploymentsOf(quick, ['m']), 'replica', undefined, silent);
+        for (let attempt = 0; attempt < 2; attempt += 1) await board.run('b/m', async () => rateLimited);
+        await eventually(() => board!.states().get('b/m') === 'half_open', 5_000, 'the circuit half-open');
+        const answers: ((result: AttemptResult) => void)[] = [];
+        const trial = board.run('b/m', () => new Promise<AttemptResult>((resolve) => answers.push(resolve)));
+        await eventually(() => answers.length === 1, 5_000, 'the trial under way');
+        board.useDeployments(next);
+        answers[0]!({ ok: true });
+        await expect(trial).resolves.toEqual({ ok: true });
+      }
+    });
+
+    it('keeps a replacing circuit’s trial its own when the replaced circuit’s trial ends after it began', async () => {
+      const quick = { ...settings, cooldownMs: 100 };
+      board = new BreakerBoard(deploymentsOf(quick, ['m']), 'replica', undefined, silent);
+      const halfOpen = async (): Promise<void> => {
+        for (let attempt = 0; attempt < 2; attempt += 1) await board!.run('b/m', async () => rateLimited);
+        await eventually(() => board!.states().get('b/m') === 'half_open', 5_000, 'the circuit half-open');
+      };
+      const answers: ((result: AttemptResult) => void)[] = [];
+      const held = (): Promise<AttemptResult> => new Promise<AttemptResult>((resolve) => answers.push(resolve));
+      await halfOpen();
+      const oldTrial = board.run('b/m', held);
+      board.useDeployments(deploymentsOf({ ...quick, cooldownMs: 150 }, ['m']));
+      await halfOpen();
+      const newTrial = board.run('b/m', held);
+      expect(answers).toHaveLength(2);
+      answers[0]!({ ok: true });
+      await oldTrial;
+      // The new circuit's trial is still under way: a second request is refused, not let through as another trial.
+      const second = await board.run('b/m', held);
+      expect(second).toMatchObject({ ok: false, error: { code: 'circuit_open' } });
+      answers[1]!({ ok: true });
+      await expect(newTrial).resolves.toEqual({ ok: true });
+      expect(board.states().get('b/m')).toBe('closed');
+    });
   });
 
   describe('when the gateway\'s own code throws inside an attempt', () => {

@@ -187,11 +187,14 @@ export class BreakerBoard {
     }
     try {
       const result = await attempt();
+      // A reload replaced or dropped this circuit meanwhile (useDeployments): the shut-down one takes no verdict.
+      const current = this.breakers.get(deploymentId) === breaker;
       // An attempt that began while the circuit was closed gives no verdict on a trial another request is making.
-      if (trial || breaker.closed) await this.judge(breaker, verdictOf(result));
+      if (current && (trial || breaker.closed)) await this.judge(breaker, verdictOf(result));
       return result;
     } finally {
-      if (trial) this.trials.delete(deploymentId);
+      // The trial slot is this circuit's: a replacing one's own trial is not freed by this one ending.
+      if (trial && this.breakers.get(deploymentId) === breaker) this.trials.delete(deploymentId);
     }
   }
 

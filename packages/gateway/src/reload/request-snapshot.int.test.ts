@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { configSchema, createLogger, type GatewayConfig } from '@dosrouter/shared';
-import { startGateway, type RunningGateway } from '../gateway.js';
+import { configSchema, type GatewayConfig } from '@dosrouter/shared';
+import type { RunningGateway } from '../gateway.js';
+import { startReloadableGateway } from '../test-support/reloadable-gateway.js';
 import { HoldingBackend } from '../test-support/holding-backend.js';
-import { LogCapture, eventually } from '../test-support/harness.js';
+import { eventually } from '../test-support/harness.js';
 
 describe('a request in flight across a config reload', () => {
   let backend: HoldingBackend | undefined;
@@ -21,13 +22,7 @@ describe('a request in flight across a config reload', () => {
         backends: [{ name: 'held', baseUrl, models: [{ name: 'm', pricing: { inputPerMTok: pricePerMTok, outputPerMTok: pricePerMTok } }] }],
       });
     let next = configAt(1_000);
-    gateway = await startGateway({
-      config: next,
-      logger: createLogger({ level: 'warn', service: 'gateway', destination: new LogCapture() }),
-      port: 0,
-      host: '127.0.0.1',
-      loadConfig: () => next,
-    });
+    gateway = await startReloadableGateway(() => next);
     const ask = (): Promise<Response> =>
       fetch(`${gateway!.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'Hi' }] }) });
 
@@ -55,5 +50,39 @@ describe('a request in flight across a config reload', () => {
     // The old pool closes once the last request on the old snapshot is over; the new one stays.
     await eventually(() => before.backends.get('held').pool.closed, 5_000, 'the replaced pool closed');
     expect(after.backends.get('held').pool.closed).toBe(false);
+  });
+
+  it('lets requests waiting for a deployment’s slot through at once when a reload raises its maxConcurrent', async () => {
+    backend = new HoldingBackend('m');
+    const baseUrl = await backend.listen();
+    const configWith = (maxConcurrent: number): GatewayConfig =>
+      configSchema.parse({
+        prober: { embedded: false },
+        // Long enough that only a slot, never the deadline, ends the wait.
+        saturation: { queueTimeoutMs: 60_000 },
+        backends: [{ name: 'held', baseUrl, models: [{ name: 'm', maxConcurrent }] }],
+      });
+    let next = configWith(1);
+    gateway = await startReloadableGateway(() => next);
+    // Each answer's status (or why it failed): a request cut when the test fails is no unhandled rejection.
+    const ask = (): Promise<number | string> =>
+      fetch(`${gateway!.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'Hi' }] }) }).then(
+        (answer) => answer.status,
+        (error: Error) => error.message,
+      );
+    const first = ask();
+    await eventually(() => backend!.held.length === 1, 5_000, 'the first request held by the backend');
+    const waiting = [ask(), ask()];
+    const waitingForSlot = async (): Promise<number> => {
+      const gauge = await gateway!.metrics.registry.getSingleMetric('dosrouter_deployment_saturation_requests')?.get();
+      return gauge?.values.find((value) => value.labels.deployment === 'held/m' && value.labels.state === 'waiting')?.value ?? 0;
+    };
+    await eventually(async () => (await waitingForSlot()) === 2, 5_000, 'two requests waiting for the deployment’s slot');
+    next = configWith(3);
+    expect(await gateway.reloadConfig()).toMatchObject({ result: 'applied' });
+    // The first request still holds its slot: the two waiting take the two the reload added.
+    await eventually(() => backend!.held.length === 3, 10_000, 'the waiting requests sent on');
+    backend.release();
+    expect(await Promise.all([first, ...waiting])).toEqual([200, 200, 200]);
   });
 });

@@ -49,6 +49,7 @@ export class DeploymentSaturation {
       const existing = this.limited.get(deployment.id);
       if (existing) {
         existing.pool.resize(deployment.maxConcurrent);
+        existing.queue.refill();
         continue;
       }
       const pool = this.slots.poolFor(deployment, deployment.maxConcurrent);

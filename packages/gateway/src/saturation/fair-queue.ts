@@ -136,6 +136,15 @@ export class FairQueue {
     return this.wait(flowId, priority, weight, signal, enteredAt, timeoutMs, front);
   }
 
+  /**
+   * The pool's limit was raised (a config reload): the slots it has room for now go to waiters at once, rather than
+   * each waiting for a slot to be given back. A pool other processes share is asked again on its own (`askAgain`).
+   */
+  refill(): void {
+    if (this.options.slots.retryMs) return;
+    for (let left = this.waitingCount; left > 0 && this.waitingCount > 0 && this.options.slots.take(this.waitingCount) === true; left -= 1) this.grant();
+  }
+
   /** Gives a slot back: to the next waiter by priority, then deficit round robin, when the pool lets it pass. */
   leave(): void {
     if (this.waitingCount === 0) {

@@ -49,6 +49,16 @@ export interface RequestTracer {
 const TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
 /** `tracestate` is kept only when it is of a sane size (the W3C limit is 32 members of at most 256 characters). */
 const MAX_TRACESTATE_LENGTH = 512;
+/** W3C Trace Context: at most 32 list members, each `key=value` (a simple or a `tenant@system` key). */
+const MAX_TRACESTATE_MEMBERS = 32;
+const TRACESTATE_MEMBER = /^(?:[a-z][a-z0-9_\-*/]{0,255}|[a-z0-9][a-z0-9_\-*/]{0,240}@[a-z][a-z0-9_\-*/]{0,13})=[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$/;
+
+/** Whether a `tracestate` is one the W3C grammar allows (empty members between commas are): else it is not passed on. */
+function validTracestate(tracestate: string): boolean {
+  if (tracestate.length > MAX_TRACESTATE_LENGTH) return false;
+  const members = tracestate.split(',').map((member) => member.trim()).filter((member) => member !== '');
+  return members.length <= MAX_TRACESTATE_MEMBERS && members.every((member) => TRACESTATE_MEMBER.test(member));
+}
 
 /** The trace of one request: the tracer's when tracing is on; otherwise the client's trace context passed through, if it sent one. */
 export function traceOf(tracer: RequestTracer | undefined, headers: IncomingHttpHeaders, identity: RequestIdentity): RequestTrace | undefined {
@@ -56,15 +66,16 @@ export function traceOf(tracer: RequestTracer | undefined, headers: IncomingHttp
 }
 
 /**
- * Tracing off: a valid `traceparent` from the client goes to every backend unchanged (with its `tracestate`), so a
- * backend that traces joins the client's trace with the gateway invisible in it. Nothing else is recorded.
+ * Tracing off: a valid `traceparent` from the client goes to every backend unchanged (with its `tracestate`, when that
+ * is valid too), so a backend that traces joins the client's trace with the gateway invisible in it. Nothing else is
+ * recorded.
  */
 export function passThroughTrace(headers: IncomingHttpHeaders): RequestTrace | undefined {
   const traceparent = headers.traceparent;
   if (typeof traceparent !== 'string' || !TRACEPARENT.test(traceparent)) return undefined;
   const tracestate = headers.tracestate;
   const passed: AttemptTrace = {
-    headers: typeof tracestate === 'string' && tracestate.length <= MAX_TRACESTATE_LENGTH ? { traceparent, tracestate } : { traceparent },
+    headers: typeof tracestate === 'string' && validTracestate(tracestate) ? { traceparent, tracestate } : { traceparent },
     ended: () => undefined,
   };
   return { validated: () => undefined, planned: () => undefined, attempt: () => passed, ended: () => undefined };

@@ -61,6 +61,16 @@ describe('passThroughTrace (tracing off)', () => {
     const trace = passThroughTrace({ traceparent: TRACEPARENT, tracestate: `a=${'x'.repeat(600)}` });
     expect(trace?.attempt(undefined as never, undefined as never).headers).toEqual({ traceparent: TRACEPARENT });
   });
+
+  it('drops a tracestate the W3C grammar does not allow but keeps the traceparent', () => {
+    const headersWith = (tracestate: string) => passThroughTrace({ traceparent: TRACEPARENT, tracestate })?.attempt(undefined as never, undefined as never).headers;
+    for (const invalid of ['not a list', 'Vendor=value', 'vendor=', 'vendor=a=b', 'vendor=value ,=x', Array.from({ length: 33 }, (_, index) => `k${index}=v`).join(',')]) {
+      expect(headersWith(invalid)).toEqual({ traceparent: TRACEPARENT });
+    }
+    for (const valid of ['vendor=value', 'rojo=00f067aa0ba902b7, congo=t61rcWkgMzE', 'tenant@system=a b', 'a=1,,b=2', 'k*/_-=v~!']) {
+      expect(headersWith(valid)).toEqual({ traceparent: TRACEPARENT, tracestate: valid });
+    }
+  });
 });
 
 describe('span attributes', () => {
