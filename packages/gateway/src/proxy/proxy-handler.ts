@@ -13,6 +13,7 @@ import {
 } from '@dosrouter/shared';
 import type { BreakerBoard } from '../cluster/breaker-board.js';
 import { clientCredential } from '../auth/authenticate.js';
+import { flattened } from '../http/flat-string.js';
 import { contextOf, type RequestContext } from '../request/request-context.js';
 import type { DeploymentSaturation } from '../saturation/deployment-saturation.js';
 import { PRIORITY_HEADER } from '../saturation/queue-place.js';
@@ -40,7 +41,7 @@ import type { ProxiedRequest } from '../validation/request-fields.js';
 import { AnswerPricing } from './answer-pricing.js';
 import { ClientGone } from './client-gone.js';
 import { runHedgeRace } from './hedge-race.js';
-import type { AttemptShape, Ingress } from './ingress/ingress.js';
+import type { AttemptShape, AttemptShaper, Ingress } from './ingress/ingress.js';
 import { openAiIngress } from './ingress/openai-ingress.js';
 import { planRequest, type PlanningDependencies } from './plan-request.js';
 import { RequestLimits } from './request-limits.js';
@@ -158,7 +159,7 @@ export function createProxyHandler(
       metrics,
       // Leases are held under an id of the gateway's own: clients may send one x-request-id on every request, and
       // concurrent requests sharing a lease would slip past a concurrency limit.
-      randomUUID(),
+      flattened(randomUUID()),
       dependencies.limits,
       clientCredential(request.headers),
       Number(response.locals.bodyBytes) || 0,
@@ -182,7 +183,13 @@ export function createProxyHandler(
       return;
     }
 
-    const shapeAttempt = shaperOf(proxied, response.locals.rawBody as Buffer | undefined, request.headers);
+    let shapeAttempt: AttemptShaper | undefined = shaperOf(proxied, response.locals.rawBody as Buffer | undefined, request.headers);
+    // The client's bytes are the shaper's now. Once the answer reaches the client no attempt is shaped from them again
+    // (a continuation is made from the parsed body): an open stream does not keep them.
+    response.locals.rawBody = undefined;
+    context.onAnswerStarted(() => {
+      shapeAttempt = undefined;
+    });
     const sequence = new AttemptSequence(plan.attempts, plan.retry, context.outcome.receivedAt, dependencies.random, plan.steps[0]?.order.length);
     for (const skipped of plan.attempts.slice(0, start)) sequence.skipped(skipped);
     if (heldByRateLimit) {
@@ -249,7 +256,10 @@ export function createProxyHandler(
       const shapeFor = (target: Deployment): PlannedAttempt | GatewayError => {
         const backend = dependencies.backends.get(target.backend);
         try {
-          if (!continuing) return { backend, shape: shapeAttempt(backend, target) };
+          if (!continuing) {
+            if (!shapeAttempt) throw new Error('an attempt shaped from the client bytes after the answer started');
+            return { backend, shape: shapeAttempt(backend, target) };
+          }
           if (backend.kind !== 'openai') {
             throw new GatewayError(`A broken stream is continued on OpenAI-compatible deployments only, not on ${target.id}.`, {
               status: 502,
