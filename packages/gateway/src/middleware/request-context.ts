@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
+import { flattened } from '../http/flat-string.js';
 import { RequestContext, type RequestSinks } from '../request/request-context.js';
 import { traceOf } from '../telemetry/tracing/request-trace.js';
 import { applySecurityHeaders, type CorsPolicy } from './security-headers.js';
@@ -33,7 +34,7 @@ export function requestContext({ sinks, cors }: RequestContextOptions) {
   const { metrics } = sinks;
   return function requestContextMiddleware(request: Request, response: Response, next: NextFunction): void {
     const offered = request.headers['x-request-id'];
-    const requestId = typeof offered === 'string' && ACCEPTABLE_REQUEST_ID.test(offered) ? offered : randomUUID();
+    const requestId = typeof offered === 'string' && ACCEPTABLE_REQUEST_ID.test(offered) ? offered : flattened(randomUUID());
     response.setHeader('x-request-id', requestId);
     applySecurityHeaders(request, response, cors);
     const route = routeLabel(request.path);

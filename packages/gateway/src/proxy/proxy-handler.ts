@@ -13,6 +13,7 @@ import {
 } from '@dosrouter/shared';
 import type { BreakerBoard } from '../cluster/breaker-board.js';
 import { clientCredential } from '../auth/authenticate.js';
+import { flattened } from '../http/flat-string.js';
 import { contextOf, type RequestContext } from '../request/request-context.js';
 import type { DeploymentSaturation } from '../saturation/deployment-saturation.js';
 import type { KeyConcurrency } from '../saturation/key-concurrency.js';
@@ -34,13 +35,14 @@ import { refusedPrefill } from '../recovery/continuation-request.js';
 import { StreamRecovery } from '../recovery/stream-recovery.js';
 import type { AttemptResult } from '../upstream/attempt.js';
 import { endWithErrorEvent } from '../upstream/stream-relay.js';
-import type { Operation } from '../upstream/backend.js';
+import type { Backend, Operation } from '../upstream/backend.js';
 import type { UsageRecorder } from '../usage/usage-recorder.js';
 import type { SpendObservations } from '../usage/spend-observations.js';
 import type { ProxiedRequest } from '../validation/request-fields.js';
 import type { ResponseCache } from '../cache/response-cache.js';
+import { ClientGone } from './client-gone.js';
 import { runHedgeRace } from './hedge-race.js';
-import type { AttemptShape, Ingress } from './ingress/ingress.js';
+import type { AttemptShape, AttemptShaper, Ingress } from './ingress/ingress.js';
 import { openAiIngress } from './ingress/openai-ingress.js';
 import { planRequest, type PlanningDependencies } from './plan-request.js';
 import { RequestLimits } from './request-limits.js';
@@ -61,6 +63,12 @@ export interface ProxyDependencies extends PlanningDependencies {
   readonly spendObservations?: SpendObservations;
   /** `cache.enabled`: the response cache. Absent, nothing of it is on the request path. */
   readonly responseCache?: ResponseCache;
+}
+
+/** One attempt's backend and its shape for that backend's protocol (looked up once, used to make and send it). */
+interface PlannedAttempt {
+  readonly backend: Backend;
+  readonly shape: AttemptShape;
 }
 
 /** A retry-after wait ends this much after the backend's time, so that the circuit it opened is half-open by then. */
@@ -131,7 +139,7 @@ export function createProxyHandler(
     let limits: RequestLimits | undefined;
     let slot: SaturationSlot | undefined;
     let deploymentSlot: SaturationSlot | undefined;
-    const clientGone = new AbortController();
+    const clientGone = new ClientGone();
     // One listener per request, in place before the first await: when the response is over, release the slots and
     // the limits; if it ended early, the client went away, so abort what is under way (a wait, or the attempt).
     response.once('close', () => {
@@ -144,9 +152,9 @@ export function createProxyHandler(
     });
     // The replica's own limit: past it the request waits its fair turn (saturation), before any Redis round trip.
     const place = saturation.placeOf(apiKey, request.headers[PRIORITY_HEADER], request.socket.remoteAddress);
-    const acquired = saturation.acquire(place, clientGone.signal);
+    const acquired = saturation.acquire(place, clientGone);
     slot = acquired instanceof Promise ? await acquired : acquired;
-    if (!slot || clientGone.signal.aborted) {
+    if (!slot || clientGone.aborted) {
       slot?.release();
       context.failed('client_closed');
       return;
@@ -158,7 +166,7 @@ export function createProxyHandler(
       metrics,
       // Leases are held under an id of the gateway's own: clients may send one x-request-id on every request, and
       // concurrent requests sharing a lease would slip past a concurrency limit.
-      randomUUID(),
+      flattened(randomUUID()),
       running.config.limits,
       clientCredential(request.headers),
       Number(response.locals.bodyBytes) || 0,
@@ -176,7 +184,7 @@ export function createProxyHandler(
     if (limits.queuedMs > 0) context.queued(slot.waitedMs + limits.queuedMs);
     // Slots taken while the client was leaving: the listener has already run, so release them here.
     const leftDuringAdmission = (): boolean => {
-      if (!clientGone.signal.aborted) return false;
+      if (!clientGone.aborted) return false;
       limits?.release(undefined, false);
       return true;
     };
@@ -186,7 +194,13 @@ export function createProxyHandler(
     }
     if (cache && (await cache.serve('admitted'))) return;
 
-    const shapeAttempt = shaperOf(proxied, response.locals.rawBody as Buffer | undefined, request.headers);
+    let shapeAttempt: AttemptShaper | undefined = shaperOf(proxied, response.locals.rawBody as Buffer | undefined, request.headers);
+    // The client's bytes are the shaper's now. Once the answer reaches the client no attempt is shaped from them again
+    // (a continuation is made from the parsed body): an open stream does not keep them.
+    response.locals.rawBody = undefined;
+    context.onAnswerStarted(() => {
+      shapeAttempt = undefined;
+    });
     const sequence = new AttemptSequence(plan.attempts, plan.retry, context.outcome.receivedAt, dependencies.random, plan.steps[0]?.order.length);
     for (const skipped of plan.attempts.slice(0, start)) sequence.skipped(skipped);
     if (heldByRateLimit) {
@@ -204,7 +218,7 @@ export function createProxyHandler(
       waited = true;
       const deadlineMs = Math.min(deploymentSaturation.queueTimeoutMs - slot!.waitedMs - limits!.queuedMs, context.outcome.receivedAt + plan.retry.deadlineMs - clock());
       const won = await deploymentSaturation.acquire(saturated, place, deadlineMs, clientGone.signal);
-      if (!won || clientGone.signal.aborted) {
+      if (!won || clientGone.aborted) {
         won?.slot.release();
         return undefined;
       }
@@ -213,7 +227,7 @@ export function createProxyHandler(
     };
     for (
       let next: (NextAttempt & { slot?: SaturationSlot }) | undefined = sequence.next(clock()) ?? (await waitForRoom());
-      next && !clientGone.signal.aborted;
+      next && !clientGone.aborted;
       next = sequence.next(clock()) ?? (await waitForRoom())
     ) {
       const { delayMs } = next;
@@ -227,7 +241,7 @@ export function createProxyHandler(
         if (!saturated.includes(deployment)) saturated.push(deployment);
         continue;
       }
-      if (clientGone.signal.aborted) {
+      if (clientGone.aborted) {
         // Taken while the client was leaving: the listener has already run.
         deploymentSlot.release();
         break;
@@ -247,46 +261,50 @@ export function createProxyHandler(
       /**
        * The attempt as `target`'s backend kind needs it, built before the attempt, outside every layer: nothing our
        * own code does can count against a circuit. A GatewayError when the request cannot be said in its protocol
-       * (a continuation goes to OpenAI-compatible deployments only).
+       * (a continuation goes to OpenAI-compatible deployments only). A continuation's body is the recovery's own:
+       * the ingress's pass-through body is not built for it.
        */
-      const shapeFor = (target: Deployment): AttemptShape | GatewayError => {
+      const shapeFor = (target: Deployment): PlannedAttempt | GatewayError => {
         const backend = running.backends.get(target.backend);
         try {
-          if (continuing && backend.kind !== 'openai') {
+          if (!continuing) {
+            if (!shapeAttempt) throw new Error('an attempt shaped from the client bytes after the answer started');
+            return { backend, shape: shapeAttempt(backend, target) };
+          }
+          if (backend.kind !== 'openai') {
             throw new GatewayError(`A broken stream is continued on OpenAI-compatible deployments only, not on ${target.id}.`, {
               status: 502,
               code: 'upstream_stream_interrupted',
               type: 'server_error',
             });
           }
-          return shapeAttempt(backend, target);
+          return { backend, shape: recovery!.shapeFor(target) };
         } catch (error) {
           if (error instanceof GatewayError) return error;
           throw error;
         }
       };
       /** One attempt on `target`, told to `attemptContext` (the request's, or a fork while hedged attempts race). */
-      const start = (target: Deployment, shape: AttemptShape, attemptContext: RequestContext, claim?: () => boolean, targetSlot?: SaturationSlot) => {
+      const start = (target: Deployment, { backend, shape }: PlannedAttempt, attemptContext: RequestContext, claim?: () => boolean, targetSlot?: SaturationSlot) => {
         const controller = new AbortController();
         controllers.add(controller);
-        const backend = running.backends.get(target.backend);
         attemptContext.attemptStarted(target);
         const result = dispatch(
           {
             backend,
             deployment: target,
             operation: shape.operation,
-            body: continuing ? recovery!.bodyFor(target) : shape.body,
+            body: shape.body,
             stream: proxied.stream,
             dropUsageOnlyChunk: shape.dropUsageOnlyChunk,
             dialect: shape.dialect,
-            ...(shape.answer ? { answer: shape.answer } : {}),
-            ...(shape.headers ? { headers: shape.headers } : {}),
+            answer: shape.answer,
+            headers: shape.headers,
             controller,
             context: attemptContext,
-            ...(recovery ? { recovery } : {}),
-            ...(continuing ? { continuation: recovery!.rewriterFor(target) } : {}),
-            ...(claim ? { claim } : {}),
+            recovery,
+            continuation: continuing ? recovery!.rewriterFor(target) : undefined,
+            claim,
           },
           // A miss the cache may store is teed on its way to the client (never a continuation: it is not stored).
           cache && !continuing ? cache.tap(shape.writer(response)) : shape.writer(response),
@@ -296,11 +314,11 @@ export function createProxyHandler(
         });
         return { controller, result };
       };
-      const shape = shapeFor(deployment);
-      if (shape instanceof GatewayError) {
+      const planned = shapeFor(deployment);
+      if (planned instanceof GatewayError) {
         // The request cannot be said in this backend's protocol: another deployment may take it.
         deploymentSlot.release();
-        lastError = shape;
+        lastError = planned;
         sequence.failed(deployment, 'failover', clock());
         continue;
       }
@@ -308,7 +326,7 @@ export function createProxyHandler(
       // Only a request's first attempt is hedged, never a continuation.
       if (plan.hedge && sequence.attempts === 0 && !continuing) {
         const hedgeSlots = new Map<Deployment, SaturationSlot>();
-        const hedgeShapes = new Map<Deployment, AttemptShape>([[deployment, shape]]);
+        const hedgeShapes = new Map<Deployment, PlannedAttempt>([[deployment, planned]]);
         const race = await runHedgeRace({
           first: deployment,
           hedge: plan.hedge,
@@ -347,7 +365,7 @@ export function createProxyHandler(
         deployment = race.deployment;
         result = race.result;
       } else {
-        result = await start(deployment, shape, context).result;
+        result = await start(deployment, planned, context).result;
       }
       deploymentSlot.release();
       context.attemptEnded(deployment.id, result.ok ? 'ok' : result.error.code);
@@ -370,7 +388,7 @@ export function createProxyHandler(
       const kind = result.broke ? 'failover' : failureKind({ status, code, retryable, retryAfterMs }, plan.retry.maxRetryAfterMs);
       sequence.failed(deployment, kind, clock(), retryAfterMs === undefined ? undefined : retryAfterMs + RETRY_AFTER_MARGIN_MS);
     }
-    if (clientGone.signal.aborted) {
+    if (clientGone.aborted) {
       context.failed('client_closed');
       return;
     }

@@ -1,4 +1,6 @@
 import type { Deployment } from '@dosrouter/shared';
+import type { AttemptShape } from '../proxy/ingress/ingress.js';
+import { OPENAI_DIALECT } from '../upstream/answer-dialect.js';
 import { continuationBody, type ContinuationMode } from './continuation-request.js';
 import { ContinuationRewriter } from './continuation-events.js';
 import { DeliveredStream, type Transcript } from './delivered-stream.js';
@@ -68,6 +70,14 @@ export class StreamRecovery {
   bodyFor(deployment: Deployment): string {
     const transcript = this.requireTranscript();
     return continuationBody(this.body, deployment.upstreamModel, this.modeFor(deployment), transcript.text);
+  }
+
+  /**
+   * A continuation attempt on an OpenAI-compatible `deployment`: its body asks for usage itself (every attempt is
+   * charged from its own), and the continuation relay, not the scanner's flag, decides what the client gets of it.
+   */
+  shapeFor(deployment: Deployment): AttemptShape {
+    return { operation: 'chat/completions', body: this.bodyFor(deployment), dropUsageOnlyChunk: false, dialect: OPENAI_DIALECT, writer: (response) => response };
   }
 
   /** A rewriter for one continuation attempt's events. */

@@ -122,6 +122,19 @@ describe('RequestContext', () => {
     });
   });
 
+  describe("when a stream's first token goes to the client", () => {
+    it('calls the release the handler registered, once', () => {
+      const { context } = setUp();
+      forwarded(context);
+      let released = 0;
+      context.onAnswerStarted(() => (released += 1));
+      expect(released).toBe(0);
+      context.firstToken();
+      context.firstToken();
+      expect(released).toBe(1);
+    });
+  });
+
   describe('when an attempt waited for a connection to its backend', () => {
     it('starts its upstream time after the wait: the rolling stats judge the backend on its own time only', () => {
       const { context } = setUp();

@@ -69,6 +69,8 @@ export class RequestContext {
    * releases it when the response is over).
    */
   readonly config: ConfigSnapshot;
+  /** What the handler lets go of once the answer's first bytes are out (see onAnswerStarted). */
+  private onStarted: (() => void) | undefined;
 
   constructor(
     private readonly sinks: RequestSinks,
@@ -177,9 +179,20 @@ export class RequestContext {
     this.state.charges = [...(this.state.charges ?? []), charge];
   }
 
-  /** The first content token of the current attempt reached the gateway (the first one counts). */
+  /** The first content token of the current attempt reached the gateway (the first one counts); it goes to the client now. */
   firstToken(): void {
     this.state.firstTokenAt ??= this.sinks.clock();
+    const started = this.onStarted;
+    this.onStarted = undefined;
+    started?.();
+  }
+
+  /**
+   * `release` is called once, when a stream's first token goes to the client: from then on no attempt can fail over,
+   * so what only another attempt would need (the client's raw body) can go instead of living as long as the stream.
+   */
+  onAnswerStarted(release: () => void): void {
+    this.onStarted = release;
   }
 
   /** The current attempt's upstream response is over (the first call counts: later waits are not the backend's). */

@@ -31,13 +31,14 @@ export class ReplicaSaturation {
   }
 
   /**
-   * Waits for a slot for the request at `place`, or throws its refusal; `signal`: the client left (then undefined).
-   * Unlimited (no `maxConcurrentRequests`): a slot at once, without a promise.
+   * Waits for a slot for the request at `place`, or throws its refusal; `clientGone.signal`: the client left (then
+   * undefined), read only when the request may wait. Unlimited (no `maxConcurrentRequests`): a slot at once, without
+   * a promise.
    */
-  acquire(place: QueuePlace, signal: AbortSignal): SaturationSlot | Promise<SaturationSlot | undefined> {
+  acquire(place: QueuePlace, clientGone: { readonly signal: AbortSignal }): SaturationSlot | Promise<SaturationSlot | undefined> {
     const queue = this.queue;
     if (!queue) return NO_LIMIT;
-    return this.wait(queue, place, signal);
+    return this.wait(queue, place, clientGone.signal);
   }
 
   private async wait(queue: FairQueue, place: QueuePlace, signal: AbortSignal): Promise<SaturationSlot | undefined> {

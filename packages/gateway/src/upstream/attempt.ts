@@ -71,9 +71,12 @@ export interface AttemptInput {
  */
 export type AttemptResult = { ok: true } | { ok: false; error: GatewayError; broke?: BreakCause };
 
-export async function runAttempt(input: AttemptInput, response: AnswerWriter): Promise<AttemptResult> {
+/**
+ * One attempt: its request to the backend, then its answer relayed. Chained, not awaited, around the relay: an async
+ * function suspended for a stream's whole life keeps its frame on the heap (see attempt-layers.ts).
+ */
+export function runAttempt(input: AttemptInput, response: AnswerWriter): Promise<AttemptResult> {
   const { backend, controller, context } = input;
-  const deploymentId = input.deployment.id;
   let expired: Deadline;
   const expire = (deadline: Exclude<Deadline, undefined>, afterMs: number) =>
     afterMs > 0
@@ -87,48 +90,54 @@ export async function runAttempt(input: AttemptInput, response: AnswerWriter): P
   const firstTokenTimer = input.stream ? expire('first token', backend.timeouts.firstTokenMs) : undefined;
   const timedOut = (): Deadline => expired;
   const firstTokenArrived = (): void => clearTimeout(firstTokenTimer);
-  try {
-    let upstream: UpstreamResponse;
-    try {
-      upstream = await requestUpstream(
-        backend.pool,
-        {
-          path: backend.path(input.operation, input.deployment.upstreamModel),
-          method: 'POST',
-          headers: { ...backend.baseHeaders, ...input.headers, 'content-type': 'application/json', 'x-request-id': context.requestId },
-          body: input.body,
-          idempotent: backend.requestOptions.idempotent,
-        },
-        controller.signal,
-      );
-    } catch (error) {
-      return { ok: false, error: clientClosed(controller, context, expired) ?? fromTransportError(error, deploymentId, expired) };
-    }
-    const contentType = headerValue(upstream.headers['content-type']);
-    if (upstream.statusCode >= 400) {
-      firstTokenArrived();
-      const text = await upstream.read(MAX_RESPONSE_BYTES).then(
-        (buffer) => buffer.toString('utf8'),
-        () => '',
-      );
-      return { ok: false, error: fromErrorResponse(upstream.statusCode, upstream.headers, text, deploymentId, Date.now()) };
-    }
-    if (input.stream && contentType?.startsWith('text/event-stream')) {
-      // A translated stream is relayed as the Chat Completions events its translation makes of the backend's.
-      const relayed = input.answer ? translatedUpstream(upstream, input.answer) : upstream;
-      // A continuation is written to the client's own response (recovery is for OpenAI streams passed through).
-      if (input.continuation && response instanceof ServerResponse) {
-        return await new ContinuationRelay(input, input.continuation, relayed, response, timedOut, firstTokenArrived).run();
-      }
-      return await new StreamRelay(input, relayed, response, timedOut, firstTokenArrived).run();
-    }
-    return await relayWhole(input, upstream, contentType, response, timedOut);
-  } finally {
+  return requestAndRelay(input, response, timedOut, firstTokenArrived).finally(() => {
     clearTimeout(totalTimer);
     clearTimeout(firstTokenTimer);
     // A complete answer's end was noted before its usage record was committed: that wait is not the backend's.
     context.upstreamEnded();
+  });
+}
+
+/** Sends the request; resolves with the relay of its answer (which this function does not wait for). */
+async function requestAndRelay(input: AttemptInput, response: AnswerWriter, timedOut: () => Deadline, firstTokenArrived: () => void): Promise<AttemptResult> {
+  const { backend, controller, context } = input;
+  const deploymentId = input.deployment.id;
+  let upstream: UpstreamResponse;
+  try {
+    upstream = await requestUpstream(
+      backend.pool,
+      {
+        path: backend.path(input.operation, input.deployment.upstreamModel),
+        method: 'POST',
+        headers: { ...backend.baseHeaders, ...input.headers, 'content-type': 'application/json', 'x-request-id': context.requestId },
+        body: input.body,
+        idempotent: backend.requestOptions.idempotent,
+      },
+      controller.signal,
+    );
+  } catch (error) {
+    const expired = timedOut();
+    return { ok: false, error: clientClosed(controller, context, expired) ?? fromTransportError(error, deploymentId, expired) };
   }
+  const contentType = headerValue(upstream.headers['content-type']);
+  if (upstream.statusCode >= 400) {
+    firstTokenArrived();
+    const text = await upstream.read(MAX_RESPONSE_BYTES).then(
+      (buffer) => buffer.toString('utf8'),
+      () => '',
+    );
+    return { ok: false, error: fromErrorResponse(upstream.statusCode, upstream.headers, text, deploymentId, Date.now()) };
+  }
+  if (input.stream && contentType?.startsWith('text/event-stream')) {
+    // A translated stream is relayed as the Chat Completions events its translation makes of the backend's.
+    const relayed = input.answer ? translatedUpstream(upstream, input.answer) : upstream;
+    // A continuation is written to the client's own response (recovery is for OpenAI streams passed through).
+    if (input.continuation && response instanceof ServerResponse) {
+      return new ContinuationRelay(input, input.continuation, relayed, response, timedOut, firstTokenArrived).run();
+    }
+    return new StreamRelay(input, relayed, response, timedOut, firstTokenArrived).run();
+  }
+  return relayWhole(input, upstream, contentType, response, timedOut);
 }
 
 async function relayWhole(

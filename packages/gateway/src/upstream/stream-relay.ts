@@ -1,6 +1,7 @@
 import { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { GatewayError } from '@dosrouter/shared';
+import { flattened } from '../http/flat-string.js';
 import type { RequestContext } from '../request/request-context.js';
 import type { BreakCause } from '../recovery/stream-recovery.js';
 import { OPENAI_DIALECT, type AnswerDialect, type StreamScanner } from './answer-dialect.js';
@@ -178,7 +179,12 @@ export class StreamRelay extends RelaySink {
       // Only the client's own response has a socket to write to; a translating writer is written through.
       const { response } = this;
       const current = response instanceof ServerResponse ? response.socket : null;
-      if (response instanceof ServerResponse && response.chunkedEncoding && response.headersSent && current !== null) this.socket = current;
+      if (response instanceof ServerResponse && response.chunkedEncoding && response.headersSent && current !== null) {
+        this.socket = current;
+        // Node keeps the head it sent (`_header`, built header by header) for the response's life: one string, not ~60 pieces.
+        const head = (response as ServerResponse & { readonly _header?: unknown })._header;
+        if (typeof head === 'string') flattened(head);
+      }
     } else {
       // A chunk of size 0 would end the body.
       if (socket.destroyed || bytes.length === 0) return;

@@ -48,6 +48,15 @@ describe('requestUpstream', () => {
     expect((await response.read(1024)).toString()).toBe('{"ok":true}');
   });
 
+  it("lets go of undici's raw header lines once it has the parsed headers", async () => {
+    const response = await requestUpstream(pool, { path: '/open', method: 'POST', body: '{}' }, new AbortController().signal);
+    // The controller undici handed the response: it would keep the raw lines (views into the socket's first read).
+    const { controller } = response as unknown as { controller: { rawHeaders?: unknown } };
+    expect(controller.rawHeaders).toBeNull();
+    expect(response.headers['content-type']).toBe('text/event-stream');
+    response.abort(new Error('done'));
+  });
+
   it('fails a read past its size limit', async () => {
     const response = await requestUpstream(pool, { path: '/', method: 'POST', body: '{}' }, new AbortController().signal);
     await expect(response.read(4)).rejects.toThrow(/larger than 4 bytes/);

@@ -93,6 +93,9 @@ export class UpstreamResponse implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return; // 1xx informational
     this.statusCode = statusCode;
     this.headers = headers;
+    // undici keeps the raw header lines on the controller for the response's life: views into the socket's first read,
+    // a dozen Buffers that would hold that read's memory as long as a stream lasts (~2 KB). Read above; let go.
+    controller.rawHeaders = null;
     // Nothing is read until a reader takes the body.
     controller.pause();
     this.settled = true;
