@@ -293,3 +293,22 @@ describe('the response cache and a key’s limits', () => {
     }
   });
 });
+
+describe('the response cache and a key’s allowed models', () => {
+  it('refuses a cached answer of a model the key may not use, with hits served before admission and a shared scope', async () => {
+    const harness = await startCachingHarness({ hitsCountAgainstRateLimit: false, scope: 'shared' });
+    try {
+      const question = { model: 'cached', temperature: 0, messages: [{ role: 'user' as const, content: 'not yours' }] };
+      const allowed = clientOf(harness, (await createClientKey(harness.gateway.url, ADMIN_KEY, { name: 'all' })).secret);
+      expect((await allowed.chat.completions.create(question).withResponse()).response.headers.get('x-dosrouter-cache')).toBe('miss');
+      expect((await allowed.chat.completions.create(question).withResponse()).response.headers.get('x-dosrouter-cache')).toBe('hit');
+      const limited = clientOf(harness, (await createClientKey(harness.gateway.url, ADMIN_KEY, { name: 'limited', allowedModels: ['uncached'] })).secret);
+      const refused = await captureApiError(limited.chat.completions.create(question));
+      expect(refused.status).toBe(403);
+      expect(refused.error).toMatchObject({ code: 'model_not_allowed' });
+      expect(harness.simulator.stats.requests).toBe(1);
+    } finally {
+      await harness.close();
+    }
+  });
+});
