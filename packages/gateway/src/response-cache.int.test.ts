@@ -195,6 +195,18 @@ describe('the response cache in embedded mode', () => {
     expect(harness.simulator.stats.requests).toBe(2);
   });
 
+  it('keeps answers to different anthropic-beta headers apart (a native backend gets the header)', async () => {
+    const anthropic = new Anthropic({ apiKey: keyA, baseURL: harness.gateway.url, maxRetries: 0 });
+    const body = { model: 'cached', max_tokens: 50, temperature: 0, messages: [{ role: 'user' as const, content: 'beta features' }] };
+    const cacheOf = async (beta?: string) =>
+      (await anthropic.messages.create(body, beta ? { headers: { 'anthropic-beta': beta } } : {}).withResponse()).response.headers.get('x-dosrouter-cache');
+    expect(await cacheOf()).toBe('miss');
+    expect(await cacheOf('output-128k-2025-02-19')).toBe('miss');
+    expect(await cacheOf('output-128k-2025-02-19')).toBe('hit');
+    expect(await cacheOf()).toBe('hit');
+    expect(harness.simulator.stats.requests).toBe(2);
+  });
+
   it('flushes one model’s answers through the admin API', async () => {
     await openai.chat.completions.create(question('flush me'));
     const response = await fetch(`${harness.gateway.url}/admin/cache/models/cached`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN_KEY}` } });

@@ -62,6 +62,7 @@ export class ResponseCache {
       scope: this.config.scope === 'shared' ? 'shared' : ownerOf(request.apiKey, request.credential),
       stream: request.proxied.stream,
       body,
+      headers: passedHeadersOf(request),
     });
     return new CacheTicket(this, this.config, mode, hash, request);
   }
@@ -124,4 +125,14 @@ export function responseCacheFor(
 function ownerOf(apiKey: ApiKeyRecord | undefined, credential: string | undefined): string {
   if (apiKey) return `key:${apiKey.id}`;
   return `credential:${createHash('sha256').update(credential ?? '').digest('hex')}`;
+}
+
+/** The request's headers its ingress passes on to a backend (they may change the answer), joined as the ingress joins them. */
+function passedHeadersOf(request: CacheRequest): Record<string, string> {
+  const passed: Record<string, string> = {};
+  for (const name of request.ingress.passedHeaders ?? []) {
+    const value = request.headers[name];
+    if (value !== undefined) passed[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  return passed;
 }
