@@ -324,3 +324,31 @@ describe('the response cache and a key’s allowed models', () => {
     }
   });
 });
+
+describe('the response cache and a Responses request', () => {
+  it('keys a Responses request by what the client sent, not by its Chat translation (an api: responses backend gets all of it)', async () => {
+    const harness = await startHarness({
+      models: [{ id: 'cached', outputTokens: 12 }],
+      adminKey: ADMIN_KEY,
+      configure: (config) => {
+        const document = config as unknown as Document;
+        (document.backends[0] as unknown as Record<string, unknown>).api = 'responses';
+        document.cache = { enabled: true, models: ['cached'] };
+      },
+    });
+    try {
+      const openai = clientOf(harness, (await createClientKey(harness.gateway.url, ADMIN_KEY, { name: 'responses' })).secret);
+      const cacheOf = async (extra: Partial<OpenAI.Responses.ResponseCreateParamsNonStreaming>) =>
+        (await openai.responses.create({ model: 'cached', temperature: 0, input: 'summarise your reasoning', ...extra }).withResponse()).response.headers.get('x-dosrouter-cache');
+      expect(await cacheOf({})).toBe('miss');
+      expect(await cacheOf({})).toBe('hit');
+      // Neither reaches a Chat backend, both reach a Responses one, and both change its answer.
+      expect(await cacheOf({ include: ['reasoning.encrypted_content'] })).toBe('miss');
+      expect(await cacheOf({ truncation: 'auto' })).toBe('miss');
+      expect(await cacheOf({ truncation: 'auto' })).toBe('hit');
+      expect(harness.simulator.stats.requests).toBe(3);
+    } finally {
+      await harness.close();
+    }
+  });
+});

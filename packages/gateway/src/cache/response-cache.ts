@@ -44,7 +44,9 @@ export class ResponseCache {
 
   /** The request's ticket, or undefined when the cache is off for it (nothing else is done then). Throws a 400 on a bad header. */
   open(request: CacheRequest): CacheTicket | undefined {
-    const body = request.proxied.messages ? (request.proxied.messages as unknown as Record<string, unknown>) : request.proxied.body;
+    // What the client sent: a Messages or Responses body passes to a backend of its own protocol whole, not as its Chat translation.
+    const sent = request.proxied.messages ?? request.proxied.responses;
+    const body = sent ? (sent as unknown as Record<string, unknown>) : request.proxied.body;
     const mode = cacheModeOf(this.config, {
       route: request.route,
       model: request.plan.target,
