@@ -195,6 +195,18 @@ describe('the response cache in embedded mode', () => {
     expect(harness.simulator.stats.requests).toBe(2);
   });
 
+  it('keeps answers to different anthropic-beta headers apart (a native backend gets the header)', async () => {
+    const anthropic = new Anthropic({ apiKey: keyA, baseURL: harness.gateway.url, maxRetries: 0 });
+    const body = { model: 'cached', max_tokens: 50, temperature: 0, messages: [{ role: 'user' as const, content: 'beta features' }] };
+    const cacheOf = async (beta?: string) =>
+      (await anthropic.messages.create(body, beta ? { headers: { 'anthropic-beta': beta } } : {}).withResponse()).response.headers.get('x-dosrouter-cache');
+    expect(await cacheOf()).toBe('miss');
+    expect(await cacheOf('output-128k-2025-02-19')).toBe('miss');
+    expect(await cacheOf('output-128k-2025-02-19')).toBe('hit');
+    expect(await cacheOf()).toBe('hit');
+    expect(harness.simulator.stats.requests).toBe(2);
+  });
+
   it('flushes one model’s answers through the admin API', async () => {
     await openai.chat.completions.create(question('flush me'));
     const response = await fetch(`${harness.gateway.url}/admin/cache/models/cached`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
@@ -288,6 +300,53 @@ describe('the response cache and a key’s limits', () => {
       const openai = clientOf(harness, (await createClientKey(harness.gateway.url, ADMIN_KEY, { name: 'rpm', limits: { requestsPerMinute: 1 } })).secret);
       expect(await ask(openai)).toBe('miss');
       for (let index = 0; index < 5; index += 1) expect(await ask(openai)).toBe('hit');
+    } finally {
+      await harness.close();
+    }
+  });
+});
+
+describe('the response cache and a key’s allowed models', () => {
+  it('refuses a cached answer of a model the key may not use, with hits served before admission and a shared scope', async () => {
+    const harness = await startCachingHarness({ hitsCountAgainstRateLimit: false, scope: 'shared' });
+    try {
+      const question = { model: 'cached', temperature: 0, messages: [{ role: 'user' as const, content: 'not yours' }] };
+      const allowed = clientOf(harness, (await createClientKey(harness.gateway.url, ADMIN_KEY, { name: 'all' })).secret);
+      expect((await allowed.chat.completions.create(question).withResponse()).response.headers.get('x-dosrouter-cache')).toBe('miss');
+      expect((await allowed.chat.completions.create(question).withResponse()).response.headers.get('x-dosrouter-cache')).toBe('hit');
+      const limited = clientOf(harness, (await createClientKey(harness.gateway.url, ADMIN_KEY, { name: 'limited', allowedModels: ['uncached'] })).secret);
+      const refused = await captureApiError(limited.chat.completions.create(question));
+      expect(refused.status).toBe(403);
+      expect(refused.error).toMatchObject({ code: 'model_not_allowed' });
+      expect(harness.simulator.stats.requests).toBe(1);
+    } finally {
+      await harness.close();
+    }
+  });
+});
+
+describe('the response cache and a Responses request', () => {
+  it('keys a Responses request by what the client sent, not by its Chat translation (an api: responses backend gets all of it)', async () => {
+    const harness = await startHarness({
+      models: [{ id: 'cached', outputTokens: 12 }],
+      adminKey: ADMIN_KEY,
+      configure: (config) => {
+        const document = config as unknown as Document;
+        (document.backends[0] as unknown as Record<string, unknown>).api = 'responses';
+        document.cache = { enabled: true, models: ['cached'] };
+      },
+    });
+    try {
+      const openai = clientOf(harness, (await createClientKey(harness.gateway.url, ADMIN_KEY, { name: 'responses' })).secret);
+      const cacheOf = async (extra: Partial<OpenAI.Responses.ResponseCreateParamsNonStreaming>) =>
+        (await openai.responses.create({ model: 'cached', temperature: 0, input: 'summarise your reasoning', ...extra }).withResponse()).response.headers.get('x-dosrouter-cache');
+      expect(await cacheOf({})).toBe('miss');
+      expect(await cacheOf({})).toBe('hit');
+      // Neither reaches a Chat backend, both reach a Responses one, and both change its answer.
+      expect(await cacheOf({ include: ['reasoning.encrypted_content'] })).toBe('miss');
+      expect(await cacheOf({ truncation: 'auto' })).toBe('miss');
+      expect(await cacheOf({ truncation: 'auto' })).toBe('hit');
+      expect(harness.simulator.stats.requests).toBe(3);
     } finally {
       await harness.close();
     }

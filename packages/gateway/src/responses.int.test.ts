@@ -198,6 +198,19 @@ describe.each<Api>(['chat', 'responses'])('POST /v1/responses to an api: %s depl
     expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
   });
 
+  it('answers 400, not 500, to an enum field sent as an object that cannot be made a string', async () => {
+    // JSON can carry an own `toString` that is not a function: String(value) throws on it.
+    const unprintable = { toString: 1 } as unknown as 'low';
+    const image = await client.responses
+      .create({ model: MODEL, input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'https://example.com/a.png', detail: unprintable }] }] })
+      .catch((error: unknown) => error);
+    expect(image).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((image as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('input[0].content[0].detail');
+    const verbosity = await client.responses.create({ model: MODEL, input: 'x', text: { verbosity: unprintable } }).catch((error: unknown) => error);
+    expect(verbosity).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((verbosity as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('text.verbosity');
+  });
+
   it('fails over before the first event: the client sees one clean stream', async () => {
     harness.simulator.injectFaults({ kind: 'server_error', count: 1 });
     const { data: stream, response } = await client.responses.create({ model: MODEL, input: 'Again.', stream: true }).withResponse();

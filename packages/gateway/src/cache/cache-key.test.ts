@@ -16,6 +16,7 @@ describe('the cache key', () => {
     const body = { model: 'alias-of-small', temperature: 0, messages: [{ role: 'user', content: 'hi' }] };
     const key = cacheKeyOf({ ...base, body });
     expect(cacheKeyOf({ ...base, body: { ...body, model: 'small', user: 'someone', metadata: { team: 'x' } } })).toBe(key);
+    expect(cacheKeyOf({ ...base, headers: {}, body })).toBe(key);
     const different = [
       { ...base, body: { ...body, temperature: 0.5 } },
       { ...base, body: { ...body, seed: 1 } },
@@ -27,6 +28,7 @@ describe('the cache key', () => {
       { ...base, tier: 'COMPLEX', body },
       { ...base, scope: 'key:key_1', body },
       { ...base, protocol: 'anthropic.messages', body },
+      { ...base, headers: { 'anthropic-beta': 'output-128k-2025-02-19' }, body },
     ];
     for (const input of different) expect(cacheKeyOf(input)).not.toBe(key);
   });

@@ -22,6 +22,8 @@ export interface CacheKeyInput {
   readonly stream: boolean;
   /** The client's body as it was parsed (stream options included: they change a stream's last chunks). */
   readonly body: Readonly<Record<string, unknown>>;
+  /** Client headers passed on to a backend (`anthropic-beta`), by lower-case name: absent ones leave the key as it was. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** The cache key: SHA-256 (hex) of the input with every object's keys in sorted order. */
@@ -31,6 +33,7 @@ export function cacheKeyOf(input: CacheKeyInput): string {
   const body: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(input.body)) if (!IGNORED_FIELDS.has(name)) body[name] = value;
   hash.update(canonicalJson(body));
+  if (input.headers && Object.keys(input.headers).length > 0) hash.update(`\n${canonicalJson(input.headers)}`);
   return hash.digest('hex');
 }
 

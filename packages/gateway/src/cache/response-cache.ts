@@ -44,7 +44,9 @@ export class ResponseCache {
 
   /** The request's ticket, or undefined when the cache is off for it (nothing else is done then). Throws a 400 on a bad header. */
   open(request: CacheRequest): CacheTicket | undefined {
-    const body = request.proxied.messages ? (request.proxied.messages as unknown as Record<string, unknown>) : request.proxied.body;
+    // What the client sent: a Messages or Responses body passes to a backend of its own protocol whole, not as its Chat translation.
+    const sent = request.proxied.messages ?? request.proxied.responses;
+    const body = sent ? (sent as unknown as Record<string, unknown>) : request.proxied.body;
     const mode = cacheModeOf(this.config, {
       route: request.route,
       model: request.plan.target,
@@ -62,6 +64,7 @@ export class ResponseCache {
       scope: this.config.scope === 'shared' ? 'shared' : ownerOf(request.apiKey, request.credential),
       stream: request.proxied.stream,
       body,
+      headers: passedHeadersOf(request),
     });
     return new CacheTicket(this, this.config, mode, hash, request);
   }
@@ -124,4 +127,14 @@ export function responseCacheFor(
 function ownerOf(apiKey: ApiKeyRecord | undefined, credential: string | undefined): string {
   if (apiKey) return `key:${apiKey.id}`;
   return `credential:${createHash('sha256').update(credential ?? '').digest('hex')}`;
+}
+
+/** The request's headers its ingress passes on to a backend (they may change the answer), joined as the ingress joins them. */
+function passedHeadersOf(request: CacheRequest): Record<string, string> {
+  const passed: Record<string, string> = {};
+  for (const name of request.ingress.passedHeaders ?? []) {
+    const value = request.headers[name];
+    if (value !== undefined) passed[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  return passed;
 }

@@ -1,4 +1,8 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
+import type { RoutePlan } from '@dosrouter/shared';
+import { eventually } from '../../../shared/src/test-support/eventually.js';
 import type { RequestOutcome } from '../proxy/request-outcome.js';
 import { RecentRequests } from './recent-requests.js';
 
@@ -22,6 +26,24 @@ const ring = (capacity: number, includePrompts = false) =>
 const body = { model: 'fast', messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'the secret prompt' }] };
 
 describe('the recent-requests ring', () => {
+  it('keeps no request text through an entry’s plan: a ring of requests must not hold their prompts', async () => {
+    setFlagsFromString('--expose-gc');
+    const collectGarbage = runInNewContext('gc') as () => void;
+    const recent = ring(3);
+    let facts: WeakRef<object> | undefined;
+    (() => {
+      // The plan's facts carry the last user message whole (rules match it): up to the body limit.
+      const plan = { target: 'fast', targetKind: 'model', strategy: { name: 'weighted' }, steps: [], attempts: [], keptDrained: false, facts: { lastUserText: 'the secret prompt'.repeat(1_000), profile: {}, metadata: {} } };
+      facts = new WeakRef(plan.facts);
+      recent.add(outcome('a'), plan as unknown as RoutePlan, body, 200, 1_050);
+    })();
+    await eventually(() => {
+      collectGarbage();
+      return facts!.deref() === undefined;
+    }, 5_000, 'the plan’s facts collected');
+    expect(recent.list()[0]!.routing).toMatchObject({ target: { kind: 'model', name: 'fast' }, strategy: 'weighted' });
+  });
+
   it('keeps the newest `capacity` requests, newest first', () => {
     const recent = ring(3);
     for (const id of ['a', 'b', 'c', 'd']) recent.add(outcome(id), undefined, body, 200, 1_050);

@@ -52,10 +52,13 @@ export interface RecentRequest {
   readonly routing: RecentRouting | null;
 }
 
+type RingPlan = Omit<RoutePlan, 'facts'>;
+
 /** What `add` keeps until the entry is read: scalars, the plan (already built) and the prompt preview, not the body. */
 interface Pending {
   readonly outcome: RequestOutcome;
-  readonly plan: RoutePlan | undefined;
+  /** Without its facts: they hold the last user message whole, which a ring of requests must not keep. */
+  readonly plan: RingPlan | undefined;
   readonly status: number;
   /** Epoch ms. */
   readonly at: number;
@@ -98,7 +101,7 @@ export class RecentRequests {
     if (capacity === 0) return;
     const at = Math.round(this.options.wallClock() - (this.options.clock() - closedAt));
     const prompt = this.options.includePrompts ? lastUserText(body) : undefined;
-    this.ring[this.added % capacity] = { outcome, plan, status, at, closedAt, prompt };
+    this.ring[this.added % capacity] = { outcome, plan: plan && withoutFacts(plan), status, at, closedAt, prompt };
     this.added += 1;
   }
 
@@ -154,7 +157,7 @@ export class RecentRequests {
 }
 
 /** The routing decision of a plan, without the live figures (weights, load) explain shows: those have moved on. */
-export function routingOf(plan: RoutePlan): RecentRouting {
+export function routingOf(plan: RingPlan): RecentRouting {
   return {
     target: { kind: plan.targetKind, name: plan.target },
     rule: plan.rule ?? null,
@@ -179,6 +182,10 @@ export function routingOf(plan: RoutePlan): RecentRouting {
     keptDrained: plan.keptDrained,
     economized: plan.economized === true,
   };
+}
+
+function withoutFacts({ facts: _facts, ...plan }: RoutePlan): RingPlan {
+  return plan;
 }
 
 /** The start of the last user message's text (Chat Completions shape: what every ingress routes on). */

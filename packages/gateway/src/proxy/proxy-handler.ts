@@ -124,6 +124,11 @@ export function createProxyHandler(
     context.planned(plan);
     // The response cache, when on for this request: a hit is served before admission or after it (cache.hitsCountAgainstRateLimit).
     const cache = dependencies.responseCache?.open({ headers: request.headers, response, context, proxied, plan, operation, route: routePath, ingress: shaperOf, apiKey, credential: clientCredential(request.headers) });
+    if (cache && plan.attempts.length === 0) {
+      // A model the key may not use is refused before any hit: an answer stored for another key is not its to read.
+      const refusal = unavailable();
+      if (refusal.code === 'model_not_allowed') throw refusal;
+    }
     if (cache && (await cache.serve('planned'))) return;
     // The requested model's only deployment, held by a backend's 429: waited for when the wait is worth it and fits the
     // request's deadline, else the client is told the circuit is open (unavailable) as for any other.

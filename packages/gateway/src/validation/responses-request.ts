@@ -123,7 +123,7 @@ function checkPart(part: unknown, path: string, allowed: ReadonlySet<string>): v
       return;
     case 'input_image':
       if (typeof part.image_url !== 'string' && typeof part.file_id !== 'string') fail(`${path}.image_url`, 'an image URL, a data URL, or a file_id', 'missing_required_parameter');
-      if (part.detail !== undefined && part.detail !== null && !['low', 'high', 'auto', 'original'].includes(String(part.detail))) fail(`${path}.detail`, "must be 'low', 'high', 'original' or 'auto'", 'invalid_value');
+      if (part.detail !== undefined && part.detail !== null && (typeof part.detail !== 'string' || !['low', 'high', 'auto', 'original'].includes(part.detail))) fail(`${path}.detail`, "must be 'low', 'high', 'original' or 'auto'", 'invalid_value');
       return;
     case 'input_file':
       if (typeof part.file_data !== 'string' && typeof part.file_id !== 'string' && typeof part.file_url !== 'string') {
@@ -169,7 +169,7 @@ function checkText(text: unknown): void {
       if (!isRecord(format.schema)) fail('text.format.schema', 'a JSON schema object', 'missing_required_parameter');
     }
   }
-  if (text.verbosity !== undefined && text.verbosity !== null && !['low', 'medium', 'high'].includes(String(text.verbosity))) {
+  if (text.verbosity !== undefined && text.verbosity !== null && (typeof text.verbosity !== 'string' || !['low', 'medium', 'high'].includes(text.verbosity))) {
     fail('text.verbosity', "must be 'low', 'medium' or 'high'", 'invalid_value');
   }
 }

@@ -37,6 +37,8 @@ export type AttemptShaper = (backend: Backend, deployment: Deployment) => Attemp
 export type Ingress = ((proxied: ProxiedRequest, raw: Buffer | undefined, headers: Readonly<Record<string, string | string[] | undefined>>) => AttemptShaper) & {
   /** The client protocol (`openai.chat/completions`, `anthropic.messages`): part of the response cache's key. */
   readonly protocol?: string;
+  /** Client headers some backend gets as they came (`anthropic-beta`): they may change the answer, so the cache's key has them. */
+  readonly passedHeaders?: readonly string[];
   /**
    * For an ingress whose writers translate an answer on its way to the client: a writer that does so for `proxied`
    * with no attempt behind it. The response cache keeps the answer as the attempt wrote it and replays a hit through

@@ -62,6 +62,7 @@ const shapeMessages: Ingress = (proxied, raw, headers) => {
 
 export const messagesIngress: Ingress = Object.assign(shapeMessages, {
   protocol: 'anthropic.messages',
+  passedHeaders: PASSED_HEADERS,
   // A cached Chat answer replayed to a Messages client (cache/cache-ticket.ts).
   translatedWriter: (response: ServerResponse, proxied: ProxiedRequest) =>
     new TranslatingAnswerWriter(response, messagesProtocol({ model: proxied.model, requestId: requestIdOf(response) }), proxied.stream),
