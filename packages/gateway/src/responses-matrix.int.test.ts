@@ -160,7 +160,8 @@ describe.each<Kind>(['openai api: chat', 'openai api: responses', 'anthropic', '
       const requests = harness.simulator.stats.requests;
       const error = await captureApiError(request);
       expect(error).toBeInstanceOf(OpenAI.BadRequestError);
-      expect(error.error).toMatchObject({ code: 'unsupported_by_deployment' });
+      expect(error.error).toMatchObject({ code: 'unsupported_by_deployment', param: 'text.format' });
+      expect(error.message).toContain('`text.format` of type json_schema');
       expect(harness.simulator.stats.requests).toBe(requests);
       return;
     }
