@@ -183,6 +183,7 @@ describe.each<Kind>(['openai api: chat', 'openai api: responses', 'anthropic', '
       expect(events.map((event) => event.type).filter((type, index, types) => type !== types[index - 1])).toEqual(TEXT_EVENTS);
       expect(events.map((event) => event.sequence_number)).toEqual(events.map((_, index) => index));
       const completed = events.at(-1) as OpenAI.Responses.ResponseCompletedEvent;
+      expect((events[0] as OpenAI.Responses.ResponseCreatedEvent).response.id).toBe(completed.response.id);
       return { id: completed.response.id, text: outputText(completed.response), cache: response.headers.get('x-dosrouter-cache') };
     };
     const live = await ask();
