@@ -198,4 +198,23 @@ describe.each<Kind>(['openai api: chat', 'openai api: responses', 'anthropic', '
     if (passedThrough(kind)) expect(replayed.id).toBe(live.id);
     else expect(replayed.id).not.toBe(live.id);
   });
+
+  it.each([false, true])('does not store an answer that calls a function (cache.toolCalls off, stream: %s)', async (stream) => {
+    const body = { model: MODEL, temperature: 0, input: `Weather in Quito (stream: ${stream})?`, tools: [weatherTool], tool_choice: 'required' as const };
+    const ask = async () => {
+      if (!stream) {
+        const { data, response } = await client.responses.create(body).withResponse();
+        expect(data.output.some((item) => item.type === 'function_call')).toBe(true);
+        return response.headers.get('x-dosrouter-cache');
+      }
+      const { data, response } = await client.responses.create({ ...body, stream: true }).withResponse();
+      const events = await collect(data);
+      expect(events.some((event) => event.type === 'response.function_call_arguments.done')).toBe(true);
+      return response.headers.get('x-dosrouter-cache');
+    };
+    const before = harness.simulator.stats.requests;
+    expect(await ask()).toBe('miss');
+    expect(await ask()).toBe('miss');
+    expect(harness.simulator.stats.requests).toBe(before + 2);
+  });
 });
