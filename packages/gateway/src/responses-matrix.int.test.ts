@@ -114,22 +114,16 @@ describe.each<Kind>(['openai api: chat', 'openai api: responses', 'anthropic', '
     expect(final.usage!.output_tokens).toBe(OUTPUT_TOKENS);
   });
 
-  it('calls a function, then answers from its output sent back with the whole input', async () => {
+  it('calls a function, then answers from its output sent back with the whole conversation, as Codex does', async () => {
     const input: OpenAI.Responses.ResponseInputItem[] = [{ role: 'user', content: 'Weather in Paris?' }];
-    const first = await client.responses.create({ model: MODEL, input, tools: [weatherTool], tool_choice: 'required' });
+    const first = await client.responses.create({ model: MODEL, input, tools: [weatherTool], tool_choice: 'required', store: false });
     const call = first.output.find((item): item is OpenAI.Responses.ResponseFunctionToolCall => item.type === 'function_call');
     expect(call).toMatchObject({ type: 'function_call', name: 'get_weather' });
     expect(call!.call_id.length).toBeGreaterThan(0);
     expect(JSON.parse(call!.arguments)).toHaveProperty('city');
-    const second = await client.responses.create({
-      model: MODEL,
-      tools: [weatherTool],
-      input: [
-        ...input,
-        { type: 'function_call', call_id: call!.call_id, name: call!.name, arguments: call!.arguments },
-        { type: 'function_call_output', call_id: call!.call_id, output: '{"temperature":21}' },
-      ],
-    });
+    // The first turn's output items go back as they came (ids and statuses included), then the function's output.
+    input.push(...(first.output as OpenAI.Responses.ResponseInputItem[]), { type: 'function_call_output', call_id: call!.call_id, output: '{"temperature":21}' });
+    const second = await client.responses.create({ model: MODEL, tools: [weatherTool], input, store: false });
     expect(second.status).toBe('completed');
     expect(second.output.some((item) => item.type === 'function_call')).toBe(false);
     expect(second.output_text.length).toBeGreaterThan(0);
@@ -137,6 +131,12 @@ describe.each<Kind>(['openai api: chat', 'openai api: responses', 'anthropic', '
     const sent = JSON.stringify(harness.simulator.recentRequests().at(-1)!.body);
     expect(sent).toContain('get_weather');
     expect(sent).toContain('temperature');
+    // A third turn carries the assistant's answer back too, streamed this time.
+    input.push(...(second.output as OpenAI.Responses.ResponseInputItem[]), { role: 'user', content: 'And tomorrow?' });
+    const third = await client.responses.stream({ model: MODEL, tools: [weatherTool], tool_choice: 'none', input, store: false }).finalResponse();
+    expect(third.status).toBe('completed');
+    expect(outputText(third).length).toBeGreaterThan(0);
+    expect(JSON.stringify(harness.simulator.recentRequests().at(-1)!.body)).toContain(second.output_text);
   });
 
   it('streams a function call as function_call_arguments events', async () => {
