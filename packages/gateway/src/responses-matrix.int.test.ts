@@ -139,6 +139,32 @@ describe.each<Kind>(['openai api: chat', 'openai api: responses', 'anthropic', '
     expect(JSON.stringify(harness.simulator.recentRequests().at(-1)!.body)).toContain(second.output_text);
   });
 
+  it('accepts the fields a Codex request carries', async () => {
+    const final = await client.responses
+      .stream({
+        model: MODEL,
+        instructions: 'You are a coding agent.',
+        input: [
+          { type: 'message', role: 'developer', content: [{ type: 'input_text', text: 'Work in /repo.' }] },
+          { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'List the files.' }] },
+          // An earlier turn's reasoning, as Codex sends it back: Chat, Messages and Gemini have no place for it.
+          { type: 'reasoning', id: 'rs_1', summary: [], encrypted_content: 'opaque' },
+          { type: 'message', id: 'msg_1', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'Listing them.', annotations: [] }] },
+          { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Go on.' }] },
+        ],
+        tools: [weatherTool],
+        tool_choice: 'auto',
+        parallel_tool_calls: false,
+        reasoning: { effort: 'low', summary: 'auto' },
+        store: false,
+        include: ['reasoning.encrypted_content'],
+        prompt_cache_key: 'session-1',
+      })
+      .finalResponse();
+    expect(final.status).toBe('completed');
+    expect(final.usage!.output_tokens).toBeGreaterThan(0);
+  });
+
   it('streams a function call as function_call_arguments events', async () => {
     const stream = client.responses.stream({ model: MODEL, input: 'Weather in Oslo?', tools: [weatherTool], tool_choice: { type: 'function', name: 'get_weather' } });
     const deltas: string[] = [];
