@@ -25,7 +25,9 @@ function sentBodies(harness: Harness, api: Api): Record<string, unknown>[] {
 }
 
 // The official OpenAI SDK's `client.responses` against the gateway, its deployments simulators of each API: Chat
-// Completions (every request translated, every answer back) and Responses (passed through untranslated).
+// Completions (every request translated, every answer back) and Responses (passed through untranslated). What each
+// API's backend receives, failover and errors; the scenarios every backend kind must serve (streamed events, the
+// stream helper, JSON schema, the cache) are in responses-matrix.int.test.ts.
 describe.each<Api>(['chat', 'responses'])('POST /v1/responses to an api: %s deployment', (api) => {
   let harness: Harness;
   let client: OpenAI;
@@ -74,41 +76,6 @@ describe.each<Api>(['chat', 'responses'])('POST /v1/responses to an api: %s depl
     }
   });
 
-  it('streams a Response: every event the SDK expects, in order, each with its sequence number', async () => {
-    const stream = await client.responses.create({ model: MODEL, input: 'Stream a greeting.', stream: true });
-    const events: OpenAI.Responses.ResponseStreamEvent[] = [];
-    for await (const event of stream) events.push(event);
-    const types = [...new Set(events.map((event) => event.type))];
-    expect(types).toEqual([
-      'response.created',
-      'response.in_progress',
-      'response.output_item.added',
-      'response.content_part.added',
-      'response.output_text.delta',
-      'response.output_text.done',
-      'response.content_part.done',
-      'response.output_item.done',
-      'response.completed',
-    ]);
-    expect(events.map((event) => event.sequence_number)).toEqual(events.map((_, index) => index));
-    const deltas = events.filter((event) => event.type === 'response.output_text.delta');
-    const done = events.find((event) => event.type === 'response.output_text.done')!;
-    expect(deltas.map((event) => event.delta).join('')).toBe(done.text);
-    const completed = events.at(-1) as OpenAI.Responses.ResponseCompletedEvent;
-    expect(completed.response.usage).toMatchObject({ output_tokens: OUTPUT_TOKENS });
-    expect(completed.response.output).toHaveLength(1);
-  });
-
-  it('gives responses.stream() its final response', async () => {
-    const stream = client.responses.stream({ model: MODEL, input: [{ role: 'user', content: [{ type: 'input_text', text: 'Stream again.' }] }] });
-    const texts: string[] = [];
-    stream.on('response.output_text.delta', (event) => texts.push(event.delta));
-    const final = await stream.finalResponse();
-    expect(final.status).toBe('completed');
-    expect(outputText(final)).toBe(texts.join(''));
-    expect(final.usage?.output_tokens).toBe(OUTPUT_TOKENS);
-  });
-
   it('calls a function and takes its output back in a second turn', async () => {
     const first = await client.responses.create({ model: MODEL, input: 'Weather in Paris?', tools: [weatherTool], tool_choice: 'required' });
     const call = first.output.find((item) => item.type === 'function_call')!;
@@ -135,17 +102,6 @@ describe.each<Api>(['chat', 'responses'])('POST /v1/responses to an api: %s depl
     } else {
       expect((sent.input as unknown[])[2]).toEqual({ type: 'function_call_output', call_id: call.call_id, output: '{"temperature":21}' });
     }
-  });
-
-  it('streams a function call as function_call_arguments events', async () => {
-    const stream = client.responses.stream({ model: MODEL, input: 'Weather in Oslo?', tools: [weatherTool], tool_choice: { type: 'function', name: 'get_weather' } });
-    const deltas: string[] = [];
-    stream.on('response.function_call_arguments.delta', (event) => deltas.push(event.delta));
-    const done = new Promise<OpenAI.Responses.ResponseFunctionCallArgumentsDoneEvent>((resolve) => stream.on('response.function_call_arguments.done', resolve));
-    const final = await stream.finalResponse();
-    const call = final.output.find((item) => item.type === 'function_call')!;
-    expect((await done).arguments).toBe(call.arguments);
-    expect(deltas.join('')).toBe(call.arguments);
   });
 
   it('answers in JSON that follows text.format json_schema', async () => {
@@ -373,52 +329,5 @@ describe('failover between an api: responses and an api: chat deployment', () =>
     // Both deployments answered: each API served a request of each protocol.
     expect(sentBodies(harness, 'chat').length).toBeGreaterThan(0);
     expect(sentBodies(harness, 'responses').length).toBeGreaterThan(0);
-  });
-});
-
-// A Responses request to a native Gemini deployment: its Chat translation goes on to generateContent, the answer comes
-// back through Chat Completions as a Response.
-describe('POST /v1/responses to a kind: gemini deployment', () => {
-  let harness: Harness;
-  let client: OpenAI;
-  beforeAll(async () => {
-    harness = await startHarness({
-      models: [{ id: MODEL, outputTokens: OUTPUT_TOKENS }],
-      configure: (config) => {
-        const google = (config.backends as Record<string, unknown>[])[0]!;
-        // The harness's simulator, addressed as Google's base URL is: the origin and the API version.
-        Object.assign(google, { name: 'google', kind: 'gemini', baseUrl: `${new URL(google.baseUrl as string).origin}/v1beta` });
-        for (const model of google.models as Record<string, unknown>[]) Object.assign(model, { pricing: PRICING, capabilities: ['streaming', 'tools', 'json_schema'] });
-      },
-    });
-    client = harness.client();
-  });
-  afterAll(() => harness.close());
-
-  it('answers text whole and streamed, with usage', async () => {
-    const { data: response, response: http } = await client.responses.create({ model: MODEL, instructions: 'Be brief.', input: 'Say hello.' }).withResponse();
-    expect(response).toMatchObject({ object: 'response', status: 'completed', usage: { output_tokens: OUTPUT_TOKENS } });
-    expect(response.output_text.length).toBeGreaterThan(0);
-    expect(Number(http.headers.get('x-dosrouter-cost-usd'))).toBeCloseTo((response.usage!.input_tokens * PRICING.inputPerMTok + OUTPUT_TOKENS * PRICING.outputPerMTok) / 1e6, 12);
-    const final = await client.responses.stream({ model: MODEL, instructions: 'Be brief.', input: 'Say hello.' }).finalResponse();
-    expect(outputText(final)).toBe(response.output_text);
-    expect(final.usage?.output_tokens).toBe(OUTPUT_TOKENS);
-    expect(harness.simulator.recentRequests().at(-1)!.path).toMatch(/^\/v1beta\/models\/.+:streamGenerateContent$/);
-  });
-
-  it('calls a function and takes its output back', async () => {
-    const first = await client.responses.create({ model: MODEL, input: 'Weather in Lima?', tools: [weatherTool], tool_choice: 'required' });
-    const call = first.output.find((item) => item.type === 'function_call')!;
-    expect(call).toMatchObject({ type: 'function_call', name: 'get_weather' });
-    const second = await client.responses.create({
-      model: MODEL,
-      tools: [weatherTool],
-      input: [
-        { role: 'user', content: 'Weather in Lima?' },
-        { type: 'function_call', call_id: call.call_id, name: call.name, arguments: call.arguments },
-        { type: 'function_call_output', call_id: call.call_id, output: '{"temperature":18}' },
-      ],
-    });
-    expect(second.output_text.length).toBeGreaterThan(0);
   });
 });

@@ -34,10 +34,11 @@ export function parseCachedAnswer(text: string): CachedAnswer | undefined {
 }
 
 /**
- * Whether an answer calls tools: a whole answer's or a stream's `tool_calls` array or finish reason, or a Messages
- * `tool_use` block. Read on the JSON text, where a quote inside a string value is escaped, so text that merely
- * mentions these names does not match.
+ * Whether an answer calls tools: a whole answer's or a stream's `tool_calls` array or finish reason, a Messages
+ * `tool_use` block, or a Response's `function_call` item (an `api: responses` deployment's answer, passed through).
+ * Read on the JSON text, where a quote inside a string value is escaped, so text that merely mentions these names
+ * does not match.
  */
 export function callsTools(body: string): boolean {
-  return /"tool_calls"\s*:\s*\[|"finish_reason"\s*:\s*"tool_calls"|"type"\s*:\s*"tool_use"|"stop_reason"\s*:\s*"tool_use"/.test(body);
+  return /"tool_calls"\s*:\s*\[|"finish_reason"\s*:\s*"tool_calls"|"type"\s*:\s*"(?:tool_use|function_call)"|"stop_reason"\s*:\s*"tool_use"/.test(body);
 }

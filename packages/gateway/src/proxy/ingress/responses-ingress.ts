@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { GatewayError } from '@dosrouter/shared';
 import { ChatStreamToResponses, completionAsEvents } from '../../translate/chat-stream-to-responses.js';
+import { inResponsesTerms } from '../../translate/responses-param-names.js';
 import { chatToResponse, type ResponseNames } from '../../translate/responses-to-chat.js';
 import { OPENAI_DIALECT } from '../../upstream/answer-dialect.js';
 import { chatToAnthropic } from '../../upstream/anthropic-egress.js';
@@ -49,12 +50,12 @@ const shapeResponses: Ingress = (proxied, raw) => {
     }
     if (backend.kind === 'anthropic') {
       // Messages always reports usage: the stream's usage chunk is read by the translation, never forwarded.
-      const { body, answer } = chatToAnthropic({ ...proxied, body: chat }, deployment, true, createdAt);
+      const { body, answer } = inResponsesFields(() => chatToAnthropic({ ...proxied, body: chat }, deployment, true, createdAt));
       return { operation: 'messages', body, dropUsageOnlyChunk: false, dialect: OPENAI_DIALECT, answer, writer };
     }
     if (backend.kind === 'gemini') {
       // The Chat translation goes on to Gemini, which always reports usage: read by the translation, never forwarded.
-      const translated = chatToGemini({ ...proxied, body: chat }, deployment, true, createdAt);
+      const translated = inResponsesFields(() => chatToGemini({ ...proxied, body: chat }, deployment, true, createdAt));
       return { ...translated, dropUsageOnlyChunk: false, dialect: OPENAI_DIALECT, writer };
     }
     if (backend.kind !== 'openai') {
@@ -80,6 +81,15 @@ export const responsesIngress: Ingress = Object.assign(shapeResponses, {
     return new TranslatingAnswerWriter(response, responsesProtocol(responseNames(proxied, Math.floor(Date.now() / 1000)), keep), proxied.stream);
   },
 });
+
+/** A translation to a backend's own API whose refusal names the Responses request's fields, not the Chat ones. */
+function inResponsesFields<T>(translate: () => T): T {
+  try {
+    return translate();
+  } catch (error) {
+    throw inResponsesTerms(error);
+  }
+}
 
 /** One Response's id, model, time and request: one per request, whichever attempt answers (or the cache). */
 function responseNames(proxied: ProxiedRequest, createdAt: number): ResponseNames {
