@@ -82,6 +82,30 @@ describe('in-flight de-duplication in embedded mode', () => {
     expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(3);
     expect(harness.simulator.stats.requests).toBe(2);
   });
+
+  it('lets streamed followers take over an answer whose leader broke mid-stream: they get it whole, the leader the error event', async () => {
+    const client = harness.client();
+    // The leader's stream is cut after 4 token events (recovery is off: its client gets the error event).
+    harness.simulator.injectFaults({ kind: 'stream_cut', afterTokens: 4 });
+    const leader = streamed(client, 'clean reference').then(
+      () => 'answered',
+      (error: unknown) => String(error),
+    );
+    await eventually(() => harness.simulator.stats.requests === 1, 10_000, 'the leader’s request at the backend');
+    const results = await Promise.all(Array.from({ length: 3 }, () => streamed(client, 'clean reference')));
+    expect(await leader).toMatch(/interrupted|broke|stream/i);
+    // The leader's request, and each follower's own once the shared stream broke.
+    expect(harness.simulator.stats.requests).toBe(4);
+    // Neither the broken answer nor the taken-over ones were stored: this one is made by the backend, unbroken.
+    const clean = await streamed(client, 'clean reference');
+    expect(clean.cache).toBe('miss');
+    expect(clean.text.length).toBeGreaterThan(0);
+    // Each follower's answer is the clean one, as one stream: the same text in as many chunks (no event twice).
+    for (const result of results) {
+      expect(result.text).toBe(clean.text);
+      expect(result.chunks).toBe(clean.chunks);
+    }
+  });
 });
 
 describe('in-flight de-duplication across replicas', () => {
