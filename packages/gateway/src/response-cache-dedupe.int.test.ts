@@ -108,6 +108,40 @@ describe('in-flight de-duplication in embedded mode', () => {
   });
 });
 
+describe('a follower taking over a broken shared stream, refused by its key’s limits', () => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await startHarness({
+      models: [SLOW],
+      configure: (config) => {
+        // Hits skip admission: a follower is admitted only when it takes over, and one request a minute is spent.
+        (config as { cache?: unknown }).cache = { enabled: true, models: ['slow'], hitsCountAgainstRateLimit: false };
+        (config as { limits?: unknown }).limits = { perKey: { requestsPerMinute: 1 } };
+        (config as { routing?: unknown }).routing = { recovery: 'off', retry: { attempts: 1 } };
+        (config as { auth?: unknown }).auth = { mode: 'open' };
+      },
+    });
+  });
+  afterAll(() => harness.close());
+
+  it('ends the follower’s open stream with the limit’s error event', async () => {
+    const client = harness.client();
+    harness.simulator.injectFaults({ kind: 'stream_cut', afterTokens: 4 });
+    const leader = streamed(client, 'limited').then(
+      () => 'answered',
+      () => 'failed',
+    );
+    await eventually(() => harness.simulator.stats.requests === 1, 10_000, 'the leader’s request at the backend');
+    const follower = await streamed(client, 'limited').then(
+      () => 'answered',
+      (error: unknown) => String(error),
+    );
+    expect(await leader).toBe('failed');
+    expect(follower).toMatch(/rate limit|requests per minute|limit/i);
+    expect(harness.simulator.stats.requests).toBe(1);
+  });
+});
+
 describe('in-flight de-duplication across replicas', () => {
   let simulator: Simulator;
   let cluster: ClusterHarness;
