@@ -5,6 +5,26 @@ import { eventually, startTestCluster, type TestCluster } from './support/test-c
 
 /** The backend takes 8 s to answer: long enough, on a busy machine, to kill the leader's replica while its request waits there. */
 const MODEL = { id: 'slow', headersDelayMs: 8_000, outputTokens: 12 };
+/** A backend that streams its answer slowly (a token every 200 ms): the leader can be killed mid-answer. */
+const DRIP = { id: 'drip', interTokenDelayMs: 200, outputTokens: 30 };
+const clientOf = (url: string, headers?: Record<string, string>) => new OpenAI({ apiKey: 'k', baseURL: `${url}/v1`, maxRetries: 0, timeout: 60_000, defaultHeaders: headers });
+
+/** A stream read as it comes: its text and content chunks so far, and its end (the error, if it ended with one). */
+function reading(client: OpenAI, body: OpenAI.ChatCompletionCreateParamsNonStreaming) {
+  const seen = { text: '', contentChunks: 0, chunks: 0 };
+  const done = client.chat.completions.create({ ...body, stream: true }).then(async (stream) => {
+    for await (const chunk of stream) {
+      seen.chunks += 1;
+      const content = chunk.choices[0]?.delta.content;
+      if (content) {
+        seen.contentChunks += 1;
+        seen.text += content;
+      }
+    }
+    return seen;
+  });
+  return { seen, done };
+}
 
 describe('in-flight de-duplication when the leader’s replica is killed', () => {
   let cluster: TestCluster;
@@ -28,7 +48,6 @@ describe('in-flight de-duplication when the leader’s replica is killed', () =>
 
   it('gives the followers on the other replicas an answer: one of them asks the backend itself', async () => {
     const [leaderReplica, ...others] = cluster.cluster.replicas;
-    const clientOf = (url: string) => new OpenAI({ apiKey: 'k', baseURL: `${url}/v1`, maxRetries: 0, timeout: 60_000 });
     const body = { model: 'slow', temperature: 0, messages: [{ role: 'user' as const, content: 'who answers?' }] };
     const leader = clientOf(leaderReplica!.url).chat.completions.create(body).then(
       () => 'answered',
@@ -55,4 +74,52 @@ describe('in-flight de-duplication when the leader’s replica is killed', () =>
     // The dead leader's request, and one follower's that took over: the other followers shared it.
     expect((await cluster.simulatorStats()).requests).toBe(2);
   }, 90_000);
+});
+
+describe('in-flight de-duplication when the leader’s replica is killed mid-stream', () => {
+  let cluster: TestCluster;
+  beforeAll(async () => {
+    cluster = await startTestCluster({
+      models: [DRIP],
+      replicas: 2,
+      configure: (config) => {
+        config.cache = { enabled: true, models: ['drip'], scope: 'shared', dedupe: { lockTtlMs: 2_000 } };
+      },
+    });
+  });
+  afterAll(async () => {
+    await cluster?.close();
+  });
+
+  it('lets followers that streamed part of the answer finish it when the leader’s replica is killed mid-stream', async () => {
+    const [leaderReplica, followerReplica] = cluster.cluster.replicas;
+    const body = { model: 'drip', temperature: 0, messages: [{ role: 'user' as const, content: 'killed mid-stream' }] };
+    const leader = reading(clientOf(leaderReplica!.url), body).done.then(
+      () => 'answered',
+      () => 'failed',
+    );
+    // And a whole answer's leader: its followers have been sent nothing when it dies, so they always go on.
+    const wholeLeader = clientOf(leaderReplica!.url).chat.completions.create(body).then(
+      () => 'answered',
+      () => 'failed',
+    );
+    await eventually(async () => (await cluster.simulatorStats()).requests === 2, 15_000, 'both leaders’ requests at the backend');
+    const followers = [0, 1, 2].map(() => reading(clientOf(followerReplica!.url), body));
+    const wholeFollowers = [0, 1].map(() => clientOf(followerReplica!.url).chat.completions.create(body));
+    await eventually(() => followers.every((follower) => follower.seen.contentChunks >= 2), 30_000, 'every follower streamed two content chunks');
+    await cluster.cluster.killReplica(0);
+    expect(await leader).toBe('failed');
+    await wholeLeader; // settled either way: it may have answered before the kill
+    const streams = await Promise.all(followers.map((follower) => follower.done));
+    const wholes = await Promise.all(wholeFollowers);
+    // A clean run of the same request, from the backend (the cache bypassed).
+    const clean = await reading(clientOf(followerReplica!.url, { 'x-dosrouter-cache': 'bypass' }), body).done;
+    expect(clean.text.length).toBeGreaterThan(0);
+    for (const stream of streams) {
+      expect(stream.text).toBe(clean.text);
+      expect(stream.chunks).toBe(clean.chunks);
+    }
+    expect(new Set(wholes.map((answer) => answer.choices[0]?.message.content)).size).toBe(1);
+    expect(wholes[0]!.choices[0]?.message.content).toBe(clean.text);
+  }, 120_000);
 });

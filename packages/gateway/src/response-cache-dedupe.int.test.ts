@@ -82,6 +82,64 @@ describe('in-flight de-duplication in embedded mode', () => {
     expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(3);
     expect(harness.simulator.stats.requests).toBe(2);
   });
+
+  it('lets streamed followers take over an answer whose leader broke mid-stream: they get it whole, the leader the error event', async () => {
+    const client = harness.client();
+    // The leader's stream is cut after 4 token events (recovery is off: its client gets the error event).
+    harness.simulator.injectFaults({ kind: 'stream_cut', afterTokens: 4 });
+    const leader = streamed(client, 'clean reference').then(
+      () => 'answered',
+      (error: unknown) => String(error),
+    );
+    await eventually(() => harness.simulator.stats.requests === 1, 10_000, 'the leader’s request at the backend');
+    const results = await Promise.all(Array.from({ length: 3 }, () => streamed(client, 'clean reference')));
+    expect(await leader).toMatch(/interrupted|broke|stream/i);
+    // The leader's request, and each follower's own once the shared stream broke.
+    expect(harness.simulator.stats.requests).toBe(4);
+    // Neither the broken answer nor the taken-over ones were stored: this one is made by the backend, unbroken.
+    const clean = await streamed(client, 'clean reference');
+    expect(clean.cache).toBe('miss');
+    expect(clean.text.length).toBeGreaterThan(0);
+    // Each follower's answer is the clean one, as one stream: the same text in as many chunks (no event twice).
+    for (const result of results) {
+      expect(result.text).toBe(clean.text);
+      expect(result.chunks).toBe(clean.chunks);
+    }
+  });
+});
+
+describe('a follower taking over a broken shared stream, refused by its key’s limits', () => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await startHarness({
+      models: [SLOW],
+      configure: (config) => {
+        // Hits skip admission: a follower is admitted only when it takes over, and one request a minute is spent.
+        (config as { cache?: unknown }).cache = { enabled: true, models: ['slow'], hitsCountAgainstRateLimit: false };
+        (config as { limits?: unknown }).limits = { perKey: { requestsPerMinute: 1 } };
+        (config as { routing?: unknown }).routing = { recovery: 'off', retry: { attempts: 1 } };
+        (config as { auth?: unknown }).auth = { mode: 'open' };
+      },
+    });
+  });
+  afterAll(() => harness.close());
+
+  it('ends the follower’s open stream with the limit’s error event', async () => {
+    const client = harness.client();
+    harness.simulator.injectFaults({ kind: 'stream_cut', afterTokens: 4 });
+    const leader = streamed(client, 'limited').then(
+      () => 'answered',
+      () => 'failed',
+    );
+    await eventually(() => harness.simulator.stats.requests === 1, 10_000, 'the leader’s request at the backend');
+    const follower = await streamed(client, 'limited').then(
+      () => 'answered',
+      (error: unknown) => String(error),
+    );
+    expect(await leader).toBe('failed');
+    expect(follower).toMatch(/rate limit|requests per minute|limit/i);
+    expect(harness.simulator.stats.requests).toBe(1);
+  });
 });
 
 describe('in-flight de-duplication across replicas', () => {

@@ -53,6 +53,8 @@ async function start(
     idleMs?: number;
     /** Backend `sim` is this server instead of the primary simulator (which still starts, unused). */
     primaryUrl?: string;
+    /** The `cache` section (off without it). */
+    cache?: Record<string, unknown>;
   } = {},
 ): Promise<Setup> {
   const model = { outputTokens: TOKENS, interTokenDelayMs: 2 };
@@ -79,6 +81,7 @@ async function start(
     ],
     routing: { strategy: 'cost', retry: { attempts: 3, initialBackoffMs: 100, maxBackoffMs: 200, deadlineMs: 6_000 }, ...options.routing },
     upstream: { timeouts: { firstTokenMs: 1_000 } },
+    ...(options.cache ? { cache: options.cache } : {}),
   };
   const closeSimulators = () => Promise.all([primary.close(), spare.close()]);
   let gatewayUrl: string;
@@ -434,5 +437,37 @@ describe.each(['embedded', 'cluster'] as const)('hedged requests in %s mode', (m
     expect(read.error).toBeUndefined();
     expect(read.headers.get('x-dosrouter-deployment')).toBe(PRIMARY);
     expect(setup.spare.stats.requests).toBe(0);
+  });
+});
+
+describe('mid-stream recovery and a shared stream (in-flight de-duplication)', () => {
+  it('continues the leader’s broken stream by recovery, and its followers take the answer over: each gets it whole', async () => {
+    // Tokens 100 ms apart: the followers join the leader's flight before its stream breaks.
+    const slow = { outputTokens: TOKENS, interTokenDelayMs: 100 };
+    const setup = await start('embedded', {
+      primaryModels: [{ id: MODEL, ...slow }],
+      spare: slow,
+      cache: { enabled: true, models: [MODEL] },
+    });
+    const canonical = (await canonicalAnswer(setup.primary)).join('');
+    setup.primary.injectFaults({ kind: 'stream_cut', afterTokens: 4 });
+    const body = { temperature: 0 };
+    const leader = askStream(setup, body);
+    await eventually(() => setup.primary.stats.requests === 1, 10_000, 'the leader’s request at the backend');
+    const followers = await Promise.all([0, 1].map(() => askStream(setup, body)));
+    const led = await leader;
+    // The leader's client: recovery's continuation on the spare, by prefill.
+    expect(led.error).toBeUndefined();
+    expect(led.content).toBe(canonical);
+    expect(setup.spare.stats.requests).toBeGreaterThanOrEqual(1);
+    expect(lastMessage(setup.spare)?.role).toBe('assistant');
+    for (const follower of followers) {
+      expect(follower.error).toBeUndefined();
+      expect(follower.content).toBe(canonical);
+      expect(shapeOf(follower)).toEqual({ finishReasons: ['stop'], roles: 1, ids: 1, usageChunks: 1 });
+    }
+    // Each follower asked again for the whole answer (replay, never a prefill), and skipped what it had.
+    const replays = [...setup.primary.recentRequests(), ...setup.spare.recentRequests()].filter((request) => (request.body as { messages: unknown[] }).messages.length === 1);
+    expect(replays).toHaveLength(1 + followers.length);
   });
 });

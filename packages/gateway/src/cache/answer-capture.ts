@@ -34,11 +34,19 @@ export class AnswerCapture {
     this.sink?.head(status, this.contentType);
   }
 
-  add(chunk: string | Buffer | undefined): void {
+  /**
+   * The answer's last bytes (written with its end), told to the followers only once the answer is known whole: a
+   * broken stream's error event is its client's alone (its followers take the answer over, decision 0019).
+   */
+  last: Buffer | undefined;
+
+  /** Bytes that passed; `last`: the ones written with the end. */
+  add(chunk: string | Buffer | undefined, last = false): void {
     if (chunk === undefined || chunk.length === 0 || (this.overflowed && !this.sink)) return;
     // A copy: the relay may hand over a view of a buffer it reuses.
     const buffer = Buffer.from(chunk);
-    this.sink?.data(buffer);
+    if (last) this.last = buffer;
+    else this.sink?.data(buffer);
     if (this.overflowed) return;
     this.bytes += buffer.length;
     if (this.bytes > this.maxBytes) {
@@ -84,7 +92,7 @@ class CapturingWriter extends EventEmitter implements AnswerWriter {
 
   end(chunk?: string | Buffer): unknown {
     this.inner.off('drain', this.relayDrain);
-    this.capture.add(chunk);
+    this.capture.add(chunk, true);
     this.capture.ended = true;
     return this.inner.end(chunk);
   }

@@ -5,6 +5,7 @@ import type { RequestContext } from '../request/request-context.js';
 import type { AnswerWriter } from '../upstream/attempt.js';
 import { endWithErrorEvent } from '../upstream/stream-relay.js';
 import type { ProxiedRequest } from '../validation/request-fields.js';
+import { DeliveredStream, type Transcript } from '../recovery/delivered-stream.js';
 import { AnswerCapture } from './answer-capture.js';
 import { CACHE_HEADER, type CacheMode } from './cache-policy.js';
 import { callsTools, type CachedAnswer } from './cached-answer.js';
@@ -26,16 +27,25 @@ export interface CacheRequest {
   readonly ingress: Ingress;
   readonly apiKey: ApiKeyRecord | undefined;
   readonly credential: string | undefined;
+  /**
+   * An OpenAI chat stream with one choice, written as it comes (no translating ingress): a follower that streamed part
+   * of a leader's answer that then broke takes it over (decision 0019). Others end with the error event.
+   */
+  readonly resumable: boolean;
 }
+
+/** Most of a shared stream's text a follower keeps to take the answer over; past it, a break ends with the error event. */
+const TAKEOVER_MAX_BYTES = 1024 * 1024;
 
 /** How often a follower whose leader failed looks the answer up and joins again before it goes on its own. */
 const MAX_FLIGHT_ROUNDS = 5;
 
 /**
  * How following a flight ended: served, the client left, no shared answer will begin (none in time, or the leader's
- * cannot be shared: go alone), or the leader failed first (look again).
+ * cannot be shared: go alone), the leader failed first (look again), or it broke after part of its stream went to
+ * this client (`takeover`: this request sends its own, relayed from where the client is).
  */
-type Followed = 'served' | 'gone' | 'timeout' | 'again';
+type Followed = 'served' | 'gone' | 'timeout' | 'again' | 'takeover';
 
 /**
  * One request's dealings with the cache: its mode and key, the hit it may be served, the answer it may store, and
@@ -45,6 +55,11 @@ export class CacheTicket {
   private capture: AnswerCapture | undefined;
   /** The flight this request leads, when it does. */
   private publisher: FlightPublisher | undefined;
+  /**
+   * What this follower's client was sent of a shared stream that broke: the request goes on to the backend and its
+   * new answer is relayed from the point this text ends (mid-stream recovery's `replay`), in the open stream.
+   */
+  takenOver: { readonly delivered: DeliveredStream; readonly transcript: Transcript } | undefined;
 
   constructor(
     private readonly cache: ResponseCache,
@@ -97,6 +112,10 @@ export class CacheTicket {
       if (role.role === 'leader') return this.miss(role.publisher);
       const followed = await this.follow(role.feed);
       if (followed === 'timeout') return this.miss();
+      if (followed === 'takeover') {
+        this.request.context.sharedAnswerBroke();
+        return false;
+      }
       if (followed === 'gone') this.request.context.failed('client_closed');
       if (followed !== 'again') return true;
     }
@@ -121,7 +140,12 @@ export class CacheTicket {
       const stored = response.writableFinished ? this.finished(capture) : undefined;
       if (!publisher) return;
       if (!stored) publisher.publish({ kind: 'fail' });
-      else void stored.then((costUsd) => publisher.publish({ kind: 'end', costUsd }));
+      else {
+        void stored.then((costUsd) => {
+          if (capture.last) publisher.publish({ kind: 'data', chunk: capture.last });
+          publisher.publish({ kind: 'end', costUsd });
+        });
+      }
     });
     return false;
   }
@@ -152,15 +176,23 @@ export class CacheTicket {
 
   /**
    * Follows another request's flight: its answer goes to this client as the leader writes it (a stream event by
-   * event; a whole answer at its end), and is accounted as a hit. A leader that fails before its answer began sends
-   * this request back to look again (`again`); after, the client's answer ends as a broken one does.
+   * event; a whole answer, head included, at its end), and is accounted as a hit. A leader that fails before this
+   * client was sent anything sends this request back to look again (`again`); after part of a resumable stream, the
+   * request takes the answer over (`takeover`); after part of another stream, the client's answer ends as a broken
+   * one does.
    */
   private follow(feed: FlightFeed): Promise<Followed> {
     const { response, context, ingress, proxied, plan } = this.request;
     return new Promise<Followed>((resolve) => {
+      /** The client's writer once the stream's head went out. */
       let writer: AnswerWriter | undefined;
+      /** A whole answer's head, sent with its body at the end. */
+      let opened: (() => AnswerWriter) | undefined;
+      let resumable = false;
       let head: { model: string; deployment: string; streaming: boolean } | undefined;
       const held: Buffer[] = [];
+      // What the client was sent of the stream, read back if the leader breaks (resumable streams only).
+      const delivered = this.request.resumable ? new DeliveredStream(TAKEOVER_MAX_BYTES) : undefined;
       let settled = false;
       let unsubscribe: (() => void) | undefined;
       const settle = (result: Followed): void => {
@@ -183,20 +215,34 @@ export class CacheTicket {
           case 'head': {
             clearTimeout(timer);
             head = { model: event.model, deployment: event.deployment, streaming: event.contentType.startsWith('text/event-stream') };
+            // A whole answer's head goes out with its body at the end: until then the request can still go on its own.
+            const begin = (): AnswerWriter => {
+              const out = event.translated && ingress.translatedWriter ? ingress.translatedWriter(response, proxied) : response;
+              out.writeHead(event.status, { ...this.hitHeaders(event.model, event.deployment), 'content-type': event.contentType });
+              return out;
+            };
+            if (!head.streaming) {
+              opened = begin;
+              return;
+            }
             context.servedFromCache(event.model, event.deployment, 0);
-            writer = event.translated && ingress.translatedWriter ? ingress.translatedWriter(response, proxied) : response;
-            writer.writeHead(event.status, { ...this.hitHeaders(event.model, event.deployment), 'content-type': event.contentType });
+            writer = begin();
+            resumable = !event.translated;
             return;
           }
           case 'data':
-            if (!writer || !head) return;
-            if (head.streaming) writer.write(event.chunk);
-            else held.push(event.chunk);
+            if (!head) return;
+            if (!head.streaming) held.push(event.chunk);
+            else if (writer) {
+              writer.write(event.chunk);
+              delivered?.add(event.chunk);
+            }
             return;
           case 'end': {
-            if (!writer || !head) return settle('again');
+            if (!head) return settle('again');
             const { model, deployment, streaming } = head;
-            const out = writer;
+            const out = writer ?? opened?.();
+            if (!out) return settle('again');
             context.servedFromCache(model, deployment, event.costUsd);
             this.cache.metricsSink.recordCacheLookup(plan.target, 'hit', event.costUsd);
             response.off('close', onClose);
@@ -206,16 +252,18 @@ export class CacheTicket {
             });
             return;
           }
-          case 'fail':
-            if (!writer || !head) return settle(event.alone ? 'timeout' : 'again');
-            // Part of the answer went out: it ends as a broken answer does, never as one that looks complete.
-            if (head.streaming) {
-              endWithErrorEvent(writer, context, new GatewayError('The answer this request was sharing broke before its end.', { status: 502, code: 'upstream_stream_interrupted', type: 'server_error' }));
-            } else {
-              context.failed('upstream_stream_interrupted');
-              response.destroy();
+          case 'fail': {
+            if (!writer) return settle(event.alone ? 'timeout' : 'again');
+            // Part of the stream went out: this request takes it over when it can, else it ends as a broken answer
+            // does, never as one that looks complete.
+            const transcript = resumable ? delivered?.transcript() : undefined;
+            if (delivered && transcript && transcript.unrecoverable === undefined) {
+              this.takenOver = { delivered, transcript };
+              return settle('takeover');
             }
+            endWithErrorEvent(writer, context, new GatewayError('The answer this request was sharing broke before its end.', { status: 502, code: 'upstream_stream_interrupted', type: 'server_error' }));
             return settle('served');
+          }
         }
       });
     });

@@ -3,6 +3,7 @@ import { GatewayError, internalError, type Logger } from '@dosrouter/shared';
 import { RequestContext } from '../request/request-context.js';
 import { hasUnreadBody } from '../lifecycle/lingering-close.js';
 import { anthropicErrorOf } from '../translate/anthropic-errors.js';
+import { OPENAI_DIALECT } from '../upstream/answer-dialect.js';
 
 /**
  * The one place errors become responses: OpenAI's `{"error":{message,type,param,code}}` with its status, or on
@@ -19,6 +20,12 @@ export function errorHandler({ logger }: { logger: Logger }) {
       logger.error('unhandled error', { requestId: outcome?.requestId, route: request.path, error: describe(error) });
     }
     if (response.headersSent) {
+      // A chat stream already under way (a follower taking over a shared stream that broke, refused at admission):
+      // it ends with the error event, as a broken stream does.
+      if (request.path.endsWith('/chat/completions') && !response.writableEnded && String(response.getHeader('content-type') ?? '').startsWith('text/event-stream')) {
+        response.end(OPENAI_DIALECT.errorEvent(gatewayError));
+        return;
+      }
       response.destroy();
       return;
     }

@@ -123,7 +123,8 @@ export function createProxyHandler(
     const { plan, snapshot, unavailable } = planRequest(dependencies, running, operation, routePath, proxied, request, response);
     context.planned(plan);
     // The response cache, when on for this request: a hit is served before admission or after it (cache.hitsCountAgainstRateLimit).
-    const cache = dependencies.responseCache?.open({ headers: request.headers, response, context, proxied, plan, operation, route: routePath, ingress: shaperOf, apiKey, credential: clientCredential(request.headers) });
+    const resumable = recoverable && streamsOneChoice(operation, proxied);
+    const cache = dependencies.responseCache?.open({ headers: request.headers, response, context, proxied, plan, operation, route: routePath, ingress: shaperOf, apiKey, credential: clientCredential(request.headers), resumable });
     if (cache && plan.attempts.length === 0) {
       // A model the key may not use is refused before any hit: an answer stored for another key is not its to read.
       const refusal = unavailable();
@@ -212,7 +213,14 @@ export function createProxyHandler(
       sequence.waitFor(heldByRateLimit.deployment, clock() + heldByRateLimit.waitMs + RETRY_AFTER_MARGIN_MS);
     }
     const admitted = new Set<string>(start < candidates.length ? [candidates[start]!.id] : []);
-    const recovery = recoverable ? recoveryFor(running.config.routing, operation, plan.target, proxied) : undefined;
+    // A follower whose shared stream broke continues it with a request of its own: a new answer, relayed from the
+    // point where it has repeated the text the client already has (decision 0019).
+    const takenOver = cache?.takenOver;
+    const recovery = takenOver
+      ? StreamRecovery.resuming(proxied.body, proxied.includeUsage, takenOver.delivered, takenOver.transcript)
+      : recoverable
+        ? recoveryFor(running.config.routing, operation, plan.target, proxied)
+        : undefined;
     let lastError: GatewayError | undefined;
     // Deployments skipped at their `maxConcurrent`, best first. When every deployment with room has been tried, the
     // request waits once for a slot on any of them (the first to free wins), within what is left of its deadline.
@@ -413,11 +421,15 @@ export function createProxyHandler(
  * undefined for everything else, which ends with the error event when it breaks after its first byte.
  */
 function recoveryFor(routing: GatewayConfig['routing'], operation: Operation, target: string, proxied: ProxiedRequest): StreamRecovery | undefined {
-  if (operation !== 'chat/completions' || !proxied.stream) return undefined;
-  const choices = proxied.body['n'];
-  if (choices !== undefined && choices !== null && choices !== 1) return undefined;
+  if (!streamsOneChoice(operation, proxied)) return undefined;
   const setting = (Object.hasOwn(routing.models, target) ? routing.models[target]?.recovery : undefined) ?? routing.recovery;
   return setting === 'on' ? new StreamRecovery(proxied.body, proxied.includeUsage, RECOVERY_MAX_BYTES) : undefined;
+}
+
+/** A chat stream with one choice: what recovery (and a shared stream's takeover) can continue. */
+function streamsOneChoice(operation: Operation, proxied: ProxiedRequest): boolean {
+  const choices = proxied.body['n'];
+  return operation === 'chat/completions' && proxied.stream && (choices === undefined || choices === null || choices === 1);
 }
 
 /** The requested model's only deployment when a backend's 429 holds its circuit open, with the time left. */

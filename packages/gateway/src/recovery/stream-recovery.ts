@@ -25,14 +25,30 @@ export class StreamRecovery {
   readonly breaks: StreamBreak[] = [];
   private transcriptAtBreak: Transcript | undefined;
   private readonly refusedPrefill = new Set<string>();
+  /** Every continuation replays the request (never a prefill): a shared stream taken over by a follower. */
+  private replayOnly = false;
 
   constructor(
     private readonly body: Readonly<Record<string, unknown>>,
     /** The client asked for stream usage: a continued stream ends with one usage chunk summing every attempt. */
     readonly includeUsage: boolean,
     maxBytes: number,
+    delivered?: DeliveredStream,
   ) {
-    this.delivered = new DeliveredStream(maxBytes);
+    this.delivered = delivered ?? new DeliveredStream(maxBytes);
+  }
+
+  /**
+   * The recovery of a stream whose first part the client got from a shared answer that broke (decision 0019): it
+   * starts continuing, from `transcript`, by asking for the same answer again (`replay`: the request is deterministic,
+   * so the new answer repeats the delivered text, which is skipped). `delivered` goes on keeping what the client is
+   * sent, for a later break.
+   */
+  static resuming(body: Readonly<Record<string, unknown>>, includeUsage: boolean, delivered: DeliveredStream, transcript: Transcript): StreamRecovery {
+    const recovery = new StreamRecovery(body, includeUsage, 0, delivered);
+    recovery.transcriptAtBreak = transcript;
+    recovery.replayOnly = true;
+    return recovery;
   }
 
   /** True once a break was taken over: the client's stream is open, its headers and first text sent. */
@@ -58,7 +74,7 @@ export class StreamRecovery {
 
   /** How `deployment` is asked to continue: by prefill, unless it refused one in this request. */
   modeFor(deployment: Deployment): ContinuationMode {
-    return this.refusedPrefill.has(deployment.id) ? 'replay' : 'prefill';
+    return this.replayOnly || this.refusedPrefill.has(deployment.id) ? 'replay' : 'prefill';
   }
 
   /** `deployment` answered the prefill with a refusal: it is asked again without it. */

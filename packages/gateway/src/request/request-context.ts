@@ -226,6 +226,15 @@ export class RequestContext {
     this.state.firstTokenAt ??= this.sinks.clock();
   }
 
+  /**
+   * The shared stream this request followed broke after part of it reached the client: the request goes on to the
+   * backend itself (its attempts are accounted as a miss's), continuing the client's stream.
+   */
+  sharedAnswerBroke(): void {
+    this.state.cache = 'miss';
+    this.state.savedUsd = undefined;
+  }
+
   /** An attempt on `deploymentId` ended: `ok`, or its error code. */
   attemptEnded(deploymentId: string, outcome: string): void {
     // A new array each time: a hedge's forks copied the state and must not share the log being written.
