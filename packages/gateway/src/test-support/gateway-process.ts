@@ -21,6 +21,12 @@ export interface GatewayProcess {
  * Registered with the test run, so that it dies with this test's worker (scripts/cluster/process-registry.mjs).
  */
 export async function startGatewayProcess(args: string[], environment: Record<string, string> = {}): Promise<GatewayProcess> {
+  const { listening, ...spawned } = spawnGatewayProcess(args, environment);
+  return { ...spawned, url: await listening };
+}
+
+/** `startGatewayProcess` without the wait: `listening` resolves to its URL once it logs that it listens. */
+export function spawnGatewayProcess(args: string[], environment: Record<string, string> = {}): Omit<GatewayProcess, 'url'> & { readonly listening: Promise<string> } {
   const child = spawnRegistered(process.execPath, [mainScript, ...args], {
     cwd: repository,
     // Embedded mode's journals in a directory of the test's own, not ./data in the repository.
@@ -28,13 +34,13 @@ export async function startGatewayProcess(args: string[], environment: Record<st
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: Record<string, unknown>[] = [];
-  const url = await new Promise<string>((resolve, reject) => {
+  const listening = new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const entry = JSON.parse(line) as Record<string, unknown>;
       lines.push(entry);
       if (entry.message === 'gateway listening') resolve(entry.url as string);
     });
-    child.once('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
+    child.once('exit', (code, signal) => reject(new Error(`gateway exited with ${code ?? signal}`)));
   });
-  return { child, lines, url };
+  return { child, lines, listening };
 }
