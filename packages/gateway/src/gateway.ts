@@ -230,7 +230,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       if (probingChanged(previous.config, next) || rebuilt.replaced.length > 0) {
         // The old one's last probes finish first, so that its tables never follow the new one's.
         await embeddedProber?.close();
-        embeddedProber = startEmbeddedProber(snapshot, cluster, metricsForProber, logger);
+        // Stopping meanwhile: close() has closed (or is closing) the old one and would never close a new one.
+        if (closing === undefined) embeddedProber = startEmbeddedProber(snapshot, cluster, metricsForProber, logger);
       }
       logger.info('config in service', {
         models: snapshot.catalog.models().map((model) => model.name),
