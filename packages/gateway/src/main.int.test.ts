@@ -5,8 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { catchesSighup, heldConfigFile } from '../../shared/src/test-support/held-startup.js';
-import { eventually } from './test-support/harness.js';
+import { expectSighupWhileStartingSurvived, heldConfigFile } from '../../shared/src/test-support/held-startup.js';
 import { mainScript, repository, spawnGatewayProcess, startGatewayProcess as startMain, type GatewayProcess as Started } from './test-support/gateway-process.js';
 
 describe('the gateway process with the demo config', () => {
@@ -77,25 +76,7 @@ describe('the gateway process sent SIGHUP while it starts', () => {
   it('stays up, serves /healthz and reloads once it is up', async () => {
     // Its startup blocks reading a config that is a named pipe until the test writes it: the SIGHUP surely comes first.
     const config = heldConfigFile(readFileSync(join(repository, 'config/demo.yaml'), 'utf8'));
-    const { child, lines, listening } = spawnGatewayProcess(['--config', config.path]);
-    listening.catch(() => undefined);
-    try {
-      await eventually(() => child.pid !== undefined && catchesSighup(child.pid), 20_000, 'a SIGHUP handler installed');
-      child.kill('SIGHUP');
-      await config.release();
-      const url = await listening;
-      const reloaded = (line: Record<string, unknown>): boolean =>
-        (line.message === 'config reload: nothing to change' || line.message === 'config reloaded') && line.trigger === 'SIGHUP';
-      await eventually(() => lines.some(reloaded), 20_000, 'the held reload');
-      expect(lines.map((line) => line.message)).toContain('SIGHUP during startup: reloading now');
-      expect(child.exitCode).toBeNull();
-      expect((await fetch(`${url}/healthz`)).status).toBe(200);
-    } finally {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await once(child, 'exit');
-      }
-      config.remove();
-    }
+    const { child, ...output } = spawnGatewayProcess(['--config', config.path]);
+    await expectSighupWhileStartingSurvived(child, output, config);
   }, 60_000);
 });

@@ -2,8 +2,8 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { logLines } from '../../../shared/src/test-support/held-startup.js';
 import { spawnRegistered } from '../../../../scripts/cluster/process-registry.mjs';
 
 export const repository = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -33,14 +33,6 @@ export function spawnGatewayProcess(args: string[], environment: Record<string, 
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', REDIS_URL: '', DOSROUTER_DATA_DIR: mkdtempSync(join(tmpdir(), 'dosrouter-data-')), ...environment },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const lines: Record<string, unknown>[] = [];
-  const listening = new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const entry = JSON.parse(line) as Record<string, unknown>;
-      lines.push(entry);
-      if (entry.message === 'gateway listening') resolve(entry.url as string);
-    });
-    child.once('exit', (code, signal) => reject(new Error(`gateway exited with ${code ?? signal}`)));
-  });
+  const { lines, listening } = logLines(child, 'gateway listening');
   return { child, lines, listening };
 }
