@@ -18,7 +18,6 @@ import {
   loggerDestination,
   openEmbeddedStorage,
   redisConnectionSettings,
-  weightsOf,
   type ConfigReloadStatus,
   type EmbeddedStorage,
   type GatewayConfig,
@@ -230,7 +229,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       if (probingChanged(previous.config, next) || rebuilt.replaced.length > 0) {
         // The old one's last probes finish first, so that its tables never follow the new one's.
         await embeddedProber?.close();
-        embeddedProber = startEmbeddedProber(snapshot, cluster, metricsForProber, logger);
+        // Stopping meanwhile: close() has closed (or is closing) the old one and would never close a new one.
+        if (closing === undefined) embeddedProber = startEmbeddedProber(snapshot, cluster, metricsForProber, logger);
       }
       logger.info('config in service', {
         models: snapshot.catalog.models().map((model) => model.name),
@@ -438,7 +438,7 @@ function startEmbeddedProber(snapshot: ConfigSnapshot, cluster: ClusterState, me
     deployments: catalog.deployments(),
     baseUrlOf: (backend) => backends.get(backend.name).baseUrl,
     readStats: (ids) => cluster.stats.read(ids, ROUTING_STATS_WINDOW_MS),
-    onPublish: (update) => useWeights(weightsOf(update.document), update.document.generation),
+    onPublish: (update) => useWeights(update.document),
     closeCircuit: async (deploymentId, probeStartedAt) => cluster.breakers.closeAfterProbe(deploymentId, probeStartedAt),
     metrics: metrics(),
     logger,

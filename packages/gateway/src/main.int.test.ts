@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mainScript, startGatewayProcess as startMain, type GatewayProcess as Started } from './test-support/gateway-process.js';
+import { expectSighupWhileStartingSurvived, heldConfigFile } from '../../shared/src/test-support/held-startup.js';
+import { mainScript, repository, spawnGatewayProcess, startGatewayProcess as startMain, type GatewayProcess as Started } from './test-support/gateway-process.js';
 
 describe('the gateway process with the demo config', () => {
   let started: Started;
@@ -69,4 +70,13 @@ describe('the gateway process with its admin key in a file (a Docker or Kubernet
     expect((await list('admin-key-from-file')).status).toBe(200);
     expect((await list('not-the-admin-key')).status).toBe(401);
   });
+});
+
+describe('the gateway process sent SIGHUP while it starts', () => {
+  it('stays up, serves /healthz and reloads once it is up', async () => {
+    // Its startup blocks reading a config that is a named pipe until the test writes it: the SIGHUP surely comes first.
+    const config = heldConfigFile(readFileSync(join(repository, 'config/demo.yaml'), 'utf8'));
+    const { child, ...output } = spawnGatewayProcess(['--config', config.path]);
+    await expectSighupWhileStartingSurvived(child, output, config);
+  }, 60_000);
 });

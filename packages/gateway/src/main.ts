@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { ConfigError, configForMain, createLogger, flushLogger, loadProcessConfig, parseEntryArguments, startReloadTriggers } from '@dosrouter/shared';
+import { ConfigError, configForMain, createLogger, flushLogger, holdReloadSignal, loadProcessConfig, parseEntryArguments, startReloadTriggers } from '@dosrouter/shared';
 import { runConfigCheck } from './check/config-check.js';
 import { startGateway } from './gateway.js';
 
@@ -27,6 +27,8 @@ function fail(message: string): never {
 }
 
 async function main(): Promise<void> {
+  // Before anything slow: a SIGHUP during startup (Node's default: exit) is held and replayed once the process is up.
+  const held = holdReloadSignal();
   let entry;
   try {
     entry = parseEntryArguments(process.argv.slice(2), ['check', 'json']);
@@ -71,7 +73,7 @@ async function main(): Promise<void> {
     models: config.backends.flatMap((backend) => backend.models.map((model) => model.name)),
   });
 
-  const stopReloading = startReloadTriggers({ path: configPath, settings: config.config, reload: (trigger) => gateway.reloadConfig(trigger), logger });
+  const stopReloading = startReloadTriggers({ path: configPath, settings: config.config, reload: (trigger) => gateway.reloadConfig(trigger), logger, held });
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {

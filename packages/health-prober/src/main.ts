@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { ConfigError, configForMain, createLogger, flushLogger, loadProcessConfig, parseEntryArguments, startReloadTriggers } from '@dosrouter/shared';
+import { ConfigError, configForMain, createLogger, flushLogger, holdReloadSignal, loadProcessConfig, parseEntryArguments, startReloadTriggers } from '@dosrouter/shared';
 import { startProber } from './prober.js';
 
 /** The same default as the gateway's: one config file serves both. */
@@ -33,6 +33,8 @@ function portFromEnvironment(): number | undefined {
 }
 
 async function main(): Promise<void> {
+  // Before anything slow: a SIGHUP during startup (Node's default: exit) is held and replayed once the process is up.
+  const held = holdReloadSignal();
   let entry;
   try {
     entry = parseEntryArguments(process.argv.slice(2));
@@ -62,7 +64,7 @@ async function main(): Promise<void> {
   }
   logger.info('prober listening', { url: prober.url, prober: prober.id, config: configPath, revision: prober.info.configRevision });
   const running = prober;
-  const stopReloading = startReloadTriggers({ path: configPath, settings: config.config, reload: (trigger) => running.reloadConfig(trigger), logger });
+  const stopReloading = startReloadTriggers({ path: configPath, settings: config.config, reload: (trigger) => running.reloadConfig(trigger), logger, held });
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {

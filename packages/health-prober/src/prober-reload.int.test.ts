@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawnRegistered } from '../../../scripts/cluster/process-registry.mjs';
+import { expectSighupWhileStartingSurvived, heldConfigFile, logLines } from '../../shared/src/test-support/held-startup.js';
 import { TEST_REDIS_URL } from '../../shared/src/test-support/redis.js';
 import { ConfigError, createLogger, readReplicaInfos, type GatewayConfig } from '@dosrouter/shared';
 import { checkMetrics } from '../../shared/src/test-support/promtool.js';
@@ -126,5 +127,21 @@ describe('the prober process on SIGHUP', () => {
       }
       rmSync(directory, { recursive: true, force: true });
     }
+  }, 60_000);
+});
+
+describe('the prober process sent SIGHUP while it starts', () => {
+  it('stays up, serves /healthz and reloads once it is up', async () => {
+    fixture = await startProberFixture({ intervalMs: 60_000 });
+    const current = fixture;
+    // Its startup blocks reading a config that is a named pipe until the test writes it: the SIGHUP surely comes first.
+    const config = heldConfigFile(JSON.stringify(current.document((document) => void (document.logging = { level: 'info' }))));
+    const repository = fileURLToPath(new URL('../../../', import.meta.url));
+    const child = spawnRegistered(process.execPath, [join(repository, 'packages/health-prober/dist/main.js'), '--config', config.path], {
+      cwd: repository,
+      env: { ...process.env, REDIS_URL: TEST_REDIS_URL, DOSROUTER_REDIS_PREFIX: current.prefix, PROBER_PORT: '0', PROBER_HOST: '127.0.0.1', DOSROUTER_PROBER_ID: 'prober-sighup-start' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    await expectSighupWhileStartingSurvived(child, logLines(child, 'prober listening'), config);
   }, 60_000);
 });

@@ -18,7 +18,7 @@ export { RESTART_ONLY_SETTINGS, liveChanges } from './config/restart-only.js';
 export type { LiveChanges } from './config/restart-only.js';
 export { watchConfigFile } from './config/config-watch.js';
 export { ConfigReloads } from './config/config-reloads.js';
-export { startReloadTriggers } from './config/reload-triggers.js';
+export { holdReloadSignal, startReloadTriggers, type HeldReloadSignal } from './config/reload-triggers.js';
 export type { ReloadTriggersOptions } from './config/reload-triggers.js';
 export type { ConfigReloadsOptions, ReloadTrigger } from './config/config-reloads.js';
 export type { ConfigWatchOptions } from './config/config-watch.js';

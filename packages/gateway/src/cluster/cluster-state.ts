@@ -17,6 +17,7 @@ import {
   hasRedis,
   OwnReplicaInfo,
   redisConnectionSettings,
+  weightsOf,
   type Deployment,
   type GatewayConfig,
   type Limiter,
@@ -60,14 +61,14 @@ export interface ClusterState {
   snapshot(): RoutingSnapshot;
   /** Cluster mode: the key layout, for the stores that read other replicas' records (the dashboard). */
   readonly keys?: RedisKeys;
-  /** Cluster mode: the prober's last weights document (health states, when published). */
+  /** The prober's last weights document (health states, when published): Redis's, or the embedded prober's. */
   weightsDocument?(): WeightsDocument | undefined;
   /** Cluster mode: runs `task` after each successful poll (never on a request's path). */
   addPollTask?(task: () => Promise<void>): void;
   /** A config reload changed the deployments: circuits, rolling stats and in-flight reads follow them. */
   useDeployments(deployments: readonly Deployment[]): void;
   /** Embedded mode: routes on a table the in-process prober computed. (Cluster mode reads the prober's from Redis.) */
-  useWeights?(weights: ReadonlyMap<string, number>, generation: number): void;
+  useWeights?(document: WeightsDocument): void;
   close(): Promise<void>;
 }
 
@@ -112,6 +113,7 @@ function createEmbeddedState({ config, deployments, logger, metrics, replica = r
   };
   const statsTimer = setInterval(refreshStats, config.redis.pollIntervalMs);
   statsTimer.unref();
+  let published: WeightsDocument | undefined;
   return {
     mode: 'embedded',
     replica,
@@ -126,10 +128,13 @@ function createEmbeddedState({ config, deployments, logger, metrics, replica = r
       breakers.useDeployments(next);
       ids = next.map((deployment) => deployment.id);
     },
-    useWeights: (weights, generation) => {
-      snapshot = { ...snapshot, weights };
-      metrics.recordWeights(false, generation);
+    useWeights: (document) => {
+      published = document;
+      snapshot = { ...snapshot, weights: weightsOf(document) };
+      metrics.recordWeights(false, document.generation);
     },
+    // Its health states for the dashboard, kept in memory as they were published.
+    weightsDocument: () => published,
     close: async () => {
       clearInterval(statsTimer);
       breakers.shutdown();

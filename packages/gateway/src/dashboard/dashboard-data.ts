@@ -40,7 +40,7 @@ export interface DeploymentView {
   readonly backend: string;
   readonly configuredWeight: number;
   readonly weight: number;
-  /** The prober's health state and score, when its table is fresh (cluster mode). */
+  /** The prober's health state and score (the prober process's, or the embedded prober's), once it has published. */
   readonly health: { readonly state: string; readonly score: number } | null;
   readonly circuit: { readonly state: string; readonly reason: string | null; readonly openedAt: number | null; readonly remainingMs: number | null };
   readonly inFlight: number;

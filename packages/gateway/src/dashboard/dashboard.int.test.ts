@@ -60,6 +60,32 @@ describe('the dashboard of an embedded gateway (no Redis)', () => {
   });
 });
 
+describe('the dashboard of an embedded gateway with its in-process prober', () => {
+  it("shows each deployment's health as the embedded prober last published it", async () => {
+    const harness = await startHarness({
+      models: [{ id: 'm' }],
+      adminKey: ADMIN_KEY,
+      configure: (config) => {
+        config.auth = { mode: 'open' };
+        config.prober = { embedded: true, probe: { intervalMs: 200, timeoutMs: 150 }, recomputeIntervalMs: 1_000 };
+      },
+    });
+    try {
+      type Health = { state: string; score: number } | null;
+      let health: Health = null;
+      await eventually(async () => {
+        const response = await fetch(`${harness.gateway.url}/dashboard/api/deployments`, { headers: admin });
+        const { data } = (await response.json()) as { data: { id: string; health: Health }[] };
+        health = data.find((deployment) => deployment.id === 'sim/m')?.health ?? null;
+        return health !== null;
+      }, 10_000, 'a probed health state');
+      expect(health).toEqual({ state: 'healthy', score: expect.any(Number) as number });
+    } finally {
+      await harness.close();
+    }
+  });
+});
+
 describe('the dashboard assets', () => {
   it('serves the built script and styles to anyone, and nothing else from the disk', async () => {
     const harness = await startHarness({ models: [{ id: 'm' }], adminKey: ADMIN_KEY });

@@ -10,15 +10,45 @@ export interface ReloadTriggersOptions {
   readonly settings: GatewayConfig['config'];
   readonly reload: (trigger: ReloadTrigger) => unknown;
   readonly logger: Logger;
+  /** The SIGHUP hold the process took first thing: released here, a SIGHUP it caught replayed as one reload. */
+  readonly held?: HeldReloadSignal;
+}
+
+export interface HeldReloadSignal {
+  /** Stops holding; whether a SIGHUP arrived meanwhile. */
+  release(): boolean;
+}
+
+/**
+ * Taken first thing in a process's main: Node's default for SIGHUP ends the process, and the reload handler is only
+ * installed once the process is up. Until then a SIGHUP is remembered instead; `startReloadTriggers` replays it.
+ */
+export function holdReloadSignal(): HeldReloadSignal {
+  let pending = false;
+  const onSignal = (): void => {
+    pending = true;
+  };
+  process.on('SIGHUP', onSignal);
+  return {
+    release: () => {
+      process.off('SIGHUP', onSignal);
+      return pending;
+    },
+  };
 }
 
 /**
  * What makes a process reload its config: SIGHUP, always; and with `config.watch`, a change of the file (debounced).
- * Returns a function that stops both.
+ * Returns a function that stops both. With `held`, a SIGHUP that arrived during startup is replayed once.
  */
-export function startReloadTriggers({ path, settings, reload, logger }: ReloadTriggersOptions): () => void {
+export function startReloadTriggers({ path, settings, reload, logger, held }: ReloadTriggersOptions): () => void {
   const onSignal = (): void => void reload('SIGHUP');
   process.on('SIGHUP', onSignal);
+  // Released only now that the reload handler is on: no moment without a SIGHUP handler.
+  if (held?.release() === true) {
+    logger.info('SIGHUP during startup: reloading now');
+    onSignal();
+  }
   const stopWatching = settings.watch
     ? watchConfigFile({
         path,

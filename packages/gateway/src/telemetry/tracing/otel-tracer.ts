@@ -9,7 +9,9 @@ import {
   DiagLogLevel,
   trace,
   type Attributes,
+  type Exception,
   type Span,
+  type SpanStatus,
   type Tracer,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -17,7 +19,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
-import { failureKind, type Deployment, type Logger, type RoutePlan } from '@dosrouter/shared';
+import { GatewayError, failureKind, type Deployment, type Logger, type RoutePlan } from '@dosrouter/shared';
 import { totalsOf, type RequestOutcome } from '../../proxy/request-outcome.js';
 import type { AttemptResult } from '../../upstream/attempt.js';
 import { retryAfterMsOf } from '../../upstream/attempt-layers.js';
@@ -160,12 +162,9 @@ class OtelRequestTrace implements RequestTrace {
         if (!span.isRecording()) return;
         span.setAttributes(attemptOutcomeAttributes(result, outcome, this.maxRetryAfterMs));
         if (answered) span.setAttributes(answerAttributes(answered, captureContent));
-        if (result instanceof Error) {
-          span.recordException(result);
-          span.setStatus({ code: SpanStatusCode.ERROR, message: result.message });
-        } else if (!result.ok && result.error.code !== 'client_closed') {
-          span.setStatus({ code: SpanStatusCode.ERROR, message: result.error.message });
-        }
+        const failure = attemptFailure(result, captureContent);
+        if (failure?.exception) span.recordException(failure.exception);
+        if (failure) span.setStatus(failure.status);
         span.end();
       },
     };
@@ -193,6 +192,21 @@ class OtelRequestTrace implements RequestTrace {
     }
     span.end();
   }
+}
+
+/**
+ * How a failed attempt marks its span: an error status, and an exception event when it threw; nothing for a success or
+ * a cancelled attempt. A backend's error message may quote the prompt: it goes in only with content capture on;
+ * otherwise the error's type, code and HTTP status (or the thrown error's name) stand for it.
+ */
+export function attemptFailure(result: AttemptResult | Error, captureContent: boolean): { readonly status: SpanStatus; readonly exception?: Exception } | undefined {
+  const summary = (error: Error): string => (error instanceof GatewayError ? `${error.type} ${error.code} (${error.status})` : error.name);
+  if (result instanceof Error) {
+    const exception = captureContent ? result : { name: result.name, ...(result instanceof GatewayError ? { code: result.code } : {}) };
+    return { status: { code: SpanStatusCode.ERROR, message: captureContent ? result.message : summary(result) }, exception };
+  }
+  if (result.ok || result.error.code === 'client_closed') return undefined;
+  return { status: { code: SpanStatusCode.ERROR, message: captureContent ? result.error.message : summary(result.error) } };
 }
 
 /** What became of an attempt: outcome, TTFT, usage, and why it failed (and so why the next one was made). */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { configSchema } from '@dosrouter/shared';
+import { GatewayError, configSchema } from '@dosrouter/shared';
+import { attemptFailure } from './otel-tracer.js';
 import { passThroughTrace } from './request-trace.js';
 import { finishReasonsOf, operationNameOf, outputMessagesOf, providerNameOf } from './span-attributes.js';
 import { checkEndpointVariables, tracingEnabled } from './start-tracing.js';
@@ -91,5 +92,32 @@ describe('span attributes', () => {
     expect(finishReasonsOf(body)).toEqual(['stop', 'length']);
     expect(JSON.parse(outputMessagesOf(body)!)).toHaveLength(2);
     expect(outputMessagesOf(Buffer.from('not json'))).toBeUndefined();
+  });
+});
+
+describe('attemptFailure', () => {
+  const quoting = (): GatewayError =>
+    new GatewayError('This model cannot answer "my secret prompt"', { status: 400, code: 'invalid_request', type: 'invalid_request_error' });
+
+  it("keeps a backend's error message (which may quote the prompt) out of the span without content capture", () => {
+    const failed = attemptFailure({ ok: false, error: quoting() }, false);
+    expect(failed).toEqual({ status: { code: 2, message: 'invalid_request_error invalid_request (400)' } });
+    const threw = attemptFailure(quoting(), false);
+    expect(threw?.status.message).toBe('invalid_request_error invalid_request (400)');
+    expect(threw?.exception).toEqual({ name: 'GatewayError', code: 'invalid_request' });
+    const plain = attemptFailure(new TypeError('fetch failed for "my secret prompt"'), false);
+    expect(plain).toEqual({ status: { code: 2, message: 'TypeError' }, exception: { name: 'TypeError' } });
+    expect(JSON.stringify([failed, threw, plain])).not.toContain('secret');
+  });
+
+  it('records the message and the exception itself with content capture on', () => {
+    const error = quoting();
+    expect(attemptFailure({ ok: false, error }, true)?.status.message).toBe(error.message);
+    expect(attemptFailure(error, true)).toEqual({ status: { code: 2, message: error.message }, exception: error });
+  });
+
+  it('marks nothing for a success or an attempt the client cancelled', () => {
+    expect(attemptFailure({ ok: true }, false)).toBeUndefined();
+    expect(attemptFailure({ ok: false, error: new GatewayError('gone', { status: 499, code: 'client_closed' }) }, false)).toBeUndefined();
   });
 });
