@@ -358,6 +358,12 @@ describe('API keys across two replicas sharing Redis', () => {
     // Its metrics are not left open either: with no admin key to check, it refuses them.
     const scrape = await fetch(`${bare.url}/metrics`);
     expect(scrape.status).toBe(401);
-    expect(await scrape.json()).toMatchObject({ error: { type: 'authentication_error', code: 'admin_key_not_configured' } });
+    expect(await scrape.json()).toMatchObject({
+      error: { type: 'authentication_error', code: 'admin_key_not_configured', message: expect.stringContaining('so /metrics needs the admin key') },
+    });
+    // Nor the readiness detail (replica ids), and its refusal names it rather than /metrics.
+    const detail = await fetch(`${bare.url}/readyz/detail`);
+    expect(detail.status).toBe(401);
+    expect(await detail.json()).toMatchObject({ error: { code: 'admin_key_not_configured', message: expect.stringContaining('so /readyz/detail needs the admin key') } });
   });
 });

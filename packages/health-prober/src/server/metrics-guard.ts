@@ -21,9 +21,11 @@ export function metricsGuard({ adminKey, clientKeysRequired, logger }: MetricsGu
   return clientKeysRequired ? metricsNeedAdminKey : undefined;
 }
 
-function metricsNeedAdminKey(_request: Request, _response: Response, next: NextFunction): void {
+function metricsNeedAdminKey(request: Request, _response: Response, next: NextFunction): void {
+  // The path guarded (/metrics, or /readyz/detail on a gateway), named as the client asked for it.
+  const path = request.originalUrl.split('?')[0];
   next(
-    new GatewayError('Client keys are required in this cluster, so /metrics needs the admin key: set DOSROUTER_ADMIN_KEY to scrape it.', {
+    new GatewayError(`Client keys are required in this cluster, so ${path} needs the admin key: set DOSROUTER_ADMIN_KEY to read it.`, {
       status: 401,
       code: 'admin_key_not_configured',
       type: 'authentication_error',

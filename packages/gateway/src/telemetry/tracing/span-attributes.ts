@@ -40,10 +40,13 @@ const PROVIDERS_BY_HOST: ReadonlyMap<string, string> = new Map([
   ['api.x.ai', 'x_ai'],
   ['api.perplexity.ai', 'perplexity'],
   ['api.cohere.com', 'cohere'],
+  // Gemini's OpenAI-compatible endpoint is on the same host as its own API.
+  ['generativelanguage.googleapis.com', 'gcp.gemini'],
 ]);
 
 export function providerNameOf(backend: Pick<Backend, 'kind' | 'baseUrl' | 'name'>): string {
   if (backend.kind === 'anthropic') return 'anthropic';
+  if (backend.kind === 'gemini') return 'gcp.gemini';
   const host = URL.canParse(backend.baseUrl) ? new URL(backend.baseUrl).hostname : '';
   return PROVIDERS_BY_HOST.get(host) ?? (host.endsWith('.openai.azure.com') ? 'azure.ai.openai' : backend.name);
 }

@@ -82,6 +82,8 @@ describe('span attributes', () => {
   it('names well-known providers by kind and host, and others by the backend', () => {
     expect(providerNameOf({ kind: 'anthropic', baseUrl: 'https://api.anthropic.com', name: 'claude' })).toBe('anthropic');
     expect(providerNameOf({ kind: 'openai', baseUrl: 'https://api.openai.com/v1', name: 'main' })).toBe('openai');
+    expect(providerNameOf({ kind: 'gemini', baseUrl: 'http://127.0.0.1:9/v1beta', name: 'google' })).toBe('gcp.gemini');
+    expect(providerNameOf({ kind: 'openai', baseUrl: 'https://generativelanguage.googleapis.com/v1beta/openai', name: 'g' })).toBe('gcp.gemini');
     expect(providerNameOf({ kind: 'openai', baseUrl: 'https://api.groq.com/openai/v1', name: 'fast' })).toBe('groq');
     expect(providerNameOf({ kind: 'openai', baseUrl: 'https://x.openai.azure.com/openai', name: 'az' })).toBe('azure.ai.openai');
     expect(providerNameOf({ kind: 'openai', baseUrl: 'http://vllm:8000/v1', name: 'local-vllm' })).toBe('local-vllm');
