@@ -58,7 +58,18 @@ export function startReloadTriggers({ path, settings, reload, logger, held }: Re
       })
     : undefined;
   return () => {
+    // Stopping (a drain may last seconds): a SIGHUP now is ignored rather than ending the process (Node's default).
+    ignoreSighupFromNowOn();
     process.off('SIGHUP', onSignal);
     stopWatching?.();
   };
+}
+
+let ignoringSighup = false;
+
+/** One no-op SIGHUP listener for the rest of the process's life (once, however many gateways stop in it). */
+function ignoreSighupFromNowOn(): void {
+  if (ignoringSighup) return;
+  ignoringSighup = true;
+  process.on('SIGHUP', () => {});
 }
