@@ -42,3 +42,16 @@ export function callArguments(text: unknown, param: string): Record<string, unkn
   if (!isRecord(value)) throw invalidRequest(`\`${param}\` must be a JSON object.`, param, 'invalid_value');
   return value;
 }
+
+/**
+ * A Chat user message's `content` in another protocol's parts: a string as one text part (none when empty), an array
+ * part by part through `translate` (which drops a part by answering undefined).
+ */
+export function userContentParts<T>(content: unknown, param: string, text: (text: string) => T, translate: (part: unknown, param: string) => T | undefined): T[] {
+  if (typeof content === 'string') return content === '' ? [] : [text(content)];
+  if (content === undefined || content === null) return [];
+  return (content as unknown[]).flatMap((part, index) => {
+    const translated = translate(part, `${param}[${index}]`);
+    return translated === undefined ? [] : [translated];
+  });
+}

@@ -12,7 +12,7 @@ import type {
   ToolChoice,
   UrlSource,
 } from './anthropic-types.js';
-import { callArguments, maxTokensOf, parseDataUrl, stringAt } from './chat-request-parts.js';
+import { callArguments, maxTokensOf, parseDataUrl, stringAt, userContentParts } from './chat-request-parts.js';
 
 /**
  * Chat Completions → Messages, for a `/v1/chat/completions` request routed to a `kind: anthropic` deployment, and
@@ -174,12 +174,7 @@ function textBlocks(content: unknown, param: string): TextBlockParam[] {
 }
 
 function userBlocks(content: unknown, param: string): ContentBlockParam[] {
-  if (typeof content === 'string') return content === '' ? [] : [{ type: 'text', text: content }];
-  if (content === undefined || content === null) return [];
-  return (content as unknown[]).flatMap((part, index) => {
-    const block = contentPart(part, `${param}[${index}]`);
-    return block === undefined ? [] : [block];
-  });
+  return userContentParts<ContentBlockParam>(content, param, (text) => ({ type: 'text', text }), contentPart);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { invalidRequest, isRecord, type GatewayError } from '@dosrouter/shared';
-import { callArguments, maxTokensOf, parseDataUrl, stringAt } from './chat-request-parts.js';
+import { callArguments, maxTokensOf, parseDataUrl, stringAt, userContentParts } from './chat-request-parts.js';
 import type {
   GeminiContent,
   GeminiFunctionDeclaration,
@@ -157,12 +157,7 @@ function textParts(content: unknown, param: string): GeminiPart[] {
 }
 
 function userParts(content: unknown, param: string): GeminiPart[] {
-  if (typeof content === 'string') return content === '' ? [] : [{ text: content }];
-  if (content === undefined || content === null) return [];
-  return (content as unknown[]).flatMap((part, index) => {
-    const translated = contentPart(part, `${param}[${index}]`);
-    return translated === undefined ? [] : [translated];
-  });
+  return userContentParts<GeminiPart>(content, param, (text) => ({ text }), contentPart);
 }
 
 /**
