@@ -92,6 +92,8 @@ describe.each<Kind>(['openai', 'anthropic'])('POST /v1/messages to a %s deployme
     expect(response.headers.get('request-id')).toBe(response.headers.get('x-request-id'));
     const cost = Number(response.headers.get('x-dosrouter-cost-usd'));
     expect(cost).toBeCloseTo((data.usage.input_tokens * PRICING.inputPerMTok + OUTPUT_TOKENS * PRICING.outputPerMTok) / 1e6, 12);
+    // Its own route label in the metrics (and the access line), not `other`.
+    expect(await harness.gateway.metrics.registry.getSingleMetricAsString('dosrouter_requests_total')).toContain('route="/v1/messages"');
     const sent = lastRequest(harness);
     if (kind === 'openai') {
       expect(sent.body).toMatchObject({ model: MODEL, max_tokens: 100, messages: [{ role: 'system', content: 'Be terse.' }, { role: 'user', content: 'Name three colours.' }] });

@@ -9,7 +9,7 @@ import { applySecurityHeaders, type CorsPolicy } from './security-headers.js';
 const ACCEPTABLE_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 
 /** Routes get their own metric label; anything else is "other", so unknown paths cannot explode cardinality. */
-const KNOWN_ROUTES = new Set(['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/responses', '/v1/models']);
+const KNOWN_ROUTES = new Set(['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/responses', '/v1/messages', '/v1/messages/count_tokens', '/v1/models']);
 /** `GET`/`DELETE /v1/responses/{id}`: one label for every id. */
 const STORED_RESPONSE_PATH = /^\/v1\/responses\/[^/]+$/;
 
