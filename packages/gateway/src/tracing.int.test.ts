@@ -245,9 +245,9 @@ describe('with tracing on', () => {
     expect(message.stop_reason).toBe('end_turn');
     await harness.gateway.close(1_000);
 
-    // Not a route of the metrics' fixed set: the span is named by its method, its path is an attribute.
+    // A route of the metrics' fixed set: the span is named by its method and route, its path an attribute too.
     const root = receiver.spans.find((span) => span.kind === 2)!;
-    expect(root).toMatchObject({ name: 'POST', attributes: expect.objectContaining({ 'url.path': '/v1/messages', 'gen_ai.operation.name': 'chat', 'http.response.status_code': 200 }) });
+    expect(root).toMatchObject({ name: 'POST /v1/messages', attributes: expect.objectContaining({ 'url.path': '/v1/messages', 'gen_ai.operation.name': 'chat', 'http.response.status_code': 200 }) });
     const attempt = receiver.spans.find((span) => span.kind === 3)!;
     expect(attempt.parentSpanId).toBe(root.spanId);
     // The answer the attempt relayed (Chat Completions, before the ingress translated it) ended with `stop`.
