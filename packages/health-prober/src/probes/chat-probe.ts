@@ -135,13 +135,8 @@ const MESSAGES: StreamProtocol = {
 
 /** A Messages stream event: a text, thinking or tool-input delta (or a tool use's start) is a token; message_delta's stop reason ends it. */
 function summarizeMessagesEvent(data: string): ChunkSummary | undefined {
-  let event: unknown;
-  try {
-    event = JSON.parse(data);
-  } catch {
-    return undefined;
-  }
-  if (!isRecord(event)) return undefined;
+  const event = jsonObjectOf(data);
+  if (event === undefined) return undefined;
   switch (event['type']) {
     case 'error':
       return { token: false, error: errorLabel(event['error']) };
@@ -182,13 +177,8 @@ export const GEMINI_PROBE_THINKING_BUDGET = 128;
 
 /** A GenerateContentResponse event: non-thought text or a function call is a token; a finishReason ends it. */
 function summarizeGeminiEvent(data: string): ChunkSummary | undefined {
-  let event: unknown;
-  try {
-    event = JSON.parse(data);
-  } catch {
-    return undefined;
-  }
-  if (!isRecord(event)) return undefined;
+  const event = jsonObjectOf(data);
+  if (event === undefined) return undefined;
   if (isRecord(event['error'])) {
     const status = event['error']['status'];
     return { token: false, error: isNonEmptyString(status) ? status.slice(0, 80) : '' };
@@ -212,13 +202,8 @@ interface ChunkSummary {
 
 /** Undefined when the data is not a JSON object. */
 function summarizeChunk(data: string): ChunkSummary | undefined {
-  let chunk: unknown;
-  try {
-    chunk = JSON.parse(data);
-  } catch {
-    return undefined;
-  }
-  if (!isRecord(chunk)) return undefined;
+  const chunk = jsonObjectOf(data);
+  if (chunk === undefined) return undefined;
   if (chunk['error'] !== undefined && chunk['error'] !== null) {
     return { token: false, error: errorLabel(chunk['error']) };
   }
@@ -261,4 +246,15 @@ function errorLabel(error: unknown): string {
 
 function isNonEmptyString(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0;
+}
+
+/** One stream event's data as a JSON object; undefined when it is not JSON or not an object. */
+function jsonObjectOf(data: string): Record<string, unknown> | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+  return isRecord(parsed) ? parsed : undefined;
 }
