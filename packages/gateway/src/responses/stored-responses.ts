@@ -80,14 +80,16 @@ export class StoredResponses {
   }
 
   /**
-   * Keeps a finished response, without the caller waiting: the write (its JSON made, then the store's command) runs
-   * in the check phase of this turn of the event loop, after the answer's last bytes were handed to the socket and
-   * before a request that arrives after them is read, so a client continuing at once finds it (in Redis: the command
-   * is on its way before the client can have read the end). Its failure is logged and counted, never the client's.
+   * Keeps a finished response, without the caller waiting for the store's answer: the write (its JSON made, then the
+   * store's command) is issued now, when the writers are told the Response is finished and before its last bytes go
+   * to the client, so the command is on the wire to Redis before the client can have read the end, and a client that
+   * continues at once through another replica finds it. (Issued after the last bytes instead, a loaded replica could
+   * be descheduled between the two and another replica's read overtake the write: seen as a 400
+   * previous_response_not_found in the cluster test.) Its failure is logged and counted, never the client's.
    */
   keep(response: ResponseToKeep): void {
     const { store } = this;
-    if (store !== undefined) setImmediate(() => this.save(store, response));
+    if (store !== undefined) this.save(store, response);
   }
 
   private save(store: ResponseStore, response: ResponseToKeep): void {
