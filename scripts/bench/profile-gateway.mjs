@@ -6,7 +6,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, mkdirSync, copyFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_AUTHORIZATION, writeGatewayConfig, writeSimulatorConfig } from './configs.mjs';
 import { findWrk, runWrk } from './load-wrk.mjs';
@@ -197,8 +197,11 @@ async function main() {
   }
 }
 
-main().catch(async (error) => {
-  console.error(`profile-gateway: ${error instanceof Error ? error.stack : String(error)}`);
-  await stopAllChildren();
-  process.exit(1);
-});
+// As a module (profile-streams.mjs imports `attribute`), nothing runs.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch(async (error) => {
+    console.error(`profile-gateway: ${error instanceof Error ? error.stack : String(error)}`);
+    await stopAllChildren();
+    process.exit(1);
+  });
+}
