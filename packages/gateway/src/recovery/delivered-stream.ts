@@ -82,7 +82,10 @@ export class DeliveredStream {
       this.first = bytes.toString('utf8', start === -1 ? 0 : start + 2, end === -1 ? bytes.length : end + 2);
     }
     if (this.refusal !== undefined) return;
-    for (let quote = bytes.indexOf(0x22); quote !== -1; quote = bytes.indexOf(0x22, quote + 1)) {
+    // A byte loop, not `indexOf` per quote: a native call for each of an event's ~25 quotes cost more than the loop.
+    const length = bytes.length;
+    for (let quote = 0; quote < length; quote += 1) {
+      if (bytes[quote] !== 0x22) continue;
       const entry = keyEntryAt(bytes, quote);
       if (!entry) continue;
       const value = stringValueAt(bytes, quote + entry.key.length);

@@ -223,6 +223,28 @@ describe('SseScanner on the bytes, after the first token', () => {
 });
 
 describe('usageFromResponse', () => {
+  it('after the first token, reads a chunk of one event in one pass and anything else on the general path', () => {
+    const seen: string[] = [];
+    const scanner = new SseScanner(true, { holdDone: true, onEvent: (data) => seen.push(data.toString()) });
+    forward(scanner, chunk('Hi'));
+    // One plain event: the very chunk, told to the observer.
+    const one = Buffer.from(chunk(' there'));
+    expect(scanner.push(one)).toBe(one);
+    // Two events in one chunk, a finish reason in the second: both read.
+    expect(forward(scanner, chunk(' a') + chunk('', 'stop'))).toBe(chunk(' a') + chunk('', 'stop'));
+    expect(scanner.finishSeen).toBe(true);
+    // A comment line, CRLF endings, an event with an id field, the usage-only chunk, [DONE]: the general path.
+    expect(forward(scanner, ': keep-alive\n\n')).toBe(': keep-alive\n\n');
+    expect(forward(scanner, chunk(' b').replace(/\n/g, '\r\n'))).toBe(chunk(' b').replace(/\n/g, '\r\n'));
+    expect(forward(scanner, `id: 7\n${chunk(' c')}`)).toBe(`id: 7\n${chunk(' c')}`);
+    expect(forward(scanner, usageChunk)).toBe('');
+    expect(scanner.usage?.totalTokens).toBe(11);
+    expect(forward(scanner, done)).toBe('');
+    expect(scanner.doneSeen).toBe(true);
+    expect(seen).toHaveLength(6);
+    expect(scanner.forwardedBytes).toBe(Buffer.byteLength(chunk('Hi') + chunk(' there') + chunk(' a') + chunk('', 'stop') + ': keep-alive\n\n' + chunk(' b').replace(/\n/g, '\r\n') + `id: 7\n${chunk(' c')}`));
+  });
+
   it('believes only whole, finite, non-negative token counts', () => {
     expect(usageFromResponse({ usage: { prompt_tokens: 'Infinity', completion_tokens: -5 } })).toEqual({ promptTokens: 0, completionTokens: 0, totalTokens: 0 });
     expect(usageFromResponse({ usage: { prompt_tokens: 12.5, completion_tokens: 1e300 } })).toEqual({ promptTokens: 13, completionTokens: 100_000_000, totalTokens: 100_000_013 });
