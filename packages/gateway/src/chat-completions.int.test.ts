@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JSON_STYLES } from '@dosrouter/provider-sim';
-import { SIMULATOR_KEY, startHarness, type Harness } from './test-support/harness.js';
+import { SIMULATOR_KEY, eventually, startHarness, type Harness } from './test-support/harness.js';
 
 const weatherTool = {
   type: 'function' as const,
@@ -105,6 +105,7 @@ describe.each(JSON_STYLES)('POST /v1/chat/completions through the gateway (backe
         { headers: { 'x-request-id': 'usage-hidden-1' } },
       );
       for await (const chunk of stream) expect(chunk.choices.length).toBe(1);
+      await eventually(() => harness.logs.accessLines().some((entry) => entry.requestId === 'usage-hidden-1'));
       const line = harness.logs.accessLines().find((entry) => entry.requestId === 'usage-hidden-1');
       expect(line).toMatchObject({ status: 200, completionTokens: 20, stream: true, deployment: 'sim/sim-model' });
       expect(line?.ttftMs).toEqual(expect.any(Number));

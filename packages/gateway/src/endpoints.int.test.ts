@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from './test-support/harness.js';
+import { eventually, startHarness, type Harness } from './test-support/harness.js';
 
 describe('the other endpoints', () => {
   let harness: Harness;
@@ -61,6 +61,7 @@ describe('the other endpoints', () => {
       { model: 'sim-model', messages: [{ role: 'user', content: 'SECRET-PROMPT-TEXT' }] },
       { headers: { 'x-request-id': 'access-line-1' } },
     );
+    await eventually(() => harness.logs.accessLines().some((line) => line.requestId === 'access-line-1'));
     const lines = harness.logs.accessLines().filter((line) => line.requestId === 'access-line-1');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ level: 'info', status: 200, model: 'sim-model', deployment: 'sim/sim-model', attempts: 1 });

@@ -341,6 +341,7 @@ describe('waiting for a backend is not the backend failing', () => {
 
     const metrics = await (await fetch(`${setup.harness.gateway.url}/metrics`)).text();
     expect(metrics).not.toMatch(/dosrouter_upstream_errors_total\{[^}]*\} [1-9]/);
+    await eventually(() => setup.harness.logs.accessLines().length >= 4, 10_000, 'four access lines');
     const lines = setup.harness.logs.accessLines();
     expect(lines.map((line) => [line.status, line.errorCode])).toEqual(Array.from({ length: 4 }, () => [499, 'client_closed']));
     // The circuit stayed closed: a patient client is answered at once by the same deployment.

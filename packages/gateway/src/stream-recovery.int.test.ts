@@ -209,6 +209,7 @@ describe.each(['embedded', 'cluster'] as const)('mid-stream recovery in %s mode'
       expect(usage.prompt_tokens).toBeGreaterThan(spareUsage.promptTokens);
       expect(read.elapsedMs).toBeLessThan(TOTAL_BOUND_MS);
 
+      await expect.poll(() => setup.logs.accessLines().at(-1), { timeout: 5_000 }).toMatchObject({ status: 200, deployment: SPARE, attempts: 2 });
       const access = setup.logs.accessLines().at(-1)!;
       expect(access).toMatchObject({ status: 200, deployment: SPARE, attempts: 2, recovered: [{ deployment: PRIMARY, cause }] });
       expect(access.errorCode).toBeUndefined();

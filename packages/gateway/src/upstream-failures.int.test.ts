@@ -32,6 +32,7 @@ describe('when the backend cannot be reached', () => {
       const { response } = await harness.client().chat.completions.create({ model: 'sim-model', messages }).withResponse();
       expect(response.headers.get('x-dosrouter-deployment')).toBe('sim/sim-model');
     }
+    await eventually(() => harness.logs.accessLines().filter((line) => line.model === 'sim-model').length >= 12);
     const attempts = harness.logs.accessLines().filter((line) => line.model === 'sim-model').map((line) => line.attempts);
     expect(attempts).toContain(2);
   });

@@ -184,7 +184,7 @@ export function createProxyHandler(
       dependencies.keyConcurrency,
     );
     // Past the key's concurrency the request waits for its key, within what the replica queue left of the deadline.
-    const admission = limits.admit(candidates, plan.target, place, clientGone.signal, deploymentSaturation.queueTimeoutMs - slot.waitedMs);
+    const admission = limits.admit(candidates, plan.target, place, clientGone, deploymentSaturation.queueTimeoutMs - slot.waitedMs);
     const start = typeof admission === 'number' ? admission : await admission;
     context.admitted(limits.headers);
     if (limits.queuedMs > 0) context.queued(slot.waitedMs + limits.queuedMs);

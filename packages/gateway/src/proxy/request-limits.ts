@@ -64,12 +64,13 @@ export class RequestLimits {
    * Admits the request; returns the index in `order` of the first deployment to try, at once when nothing limits it
    * (no round trip, no turn of the event loop). Throws (rejects with) a 429 when refused. Past the key's
    * concurrency limit, waits for a slot of its key at `place`, for at most `queueTimeoutMs`; when the client leaves
-   * meanwhile (`signal`), nothing is admitted and the caller, which watches the same signal, stops.
+   * meanwhile (`clientGone`), nothing is admitted and the caller, which watches the same signal, stops. The signal is
+   * asked of `clientGone` only for that wait: an AbortController is not free, and most requests never wait.
    */
-  admit(order: readonly Deployment[], model: string, place?: QueuePlace, signal?: AbortSignal, queueTimeoutMs = 0): number | Promise<number> {
+  admit(order: readonly Deployment[], model: string, place?: QueuePlace, clientGone?: { readonly signal: AbortSignal }, queueTimeoutMs = 0): number | Promise<number> {
     const firstUnlimited = order.findIndex((deployment) => !hasLimits(deployment.limits));
     if (!this.key && firstUnlimited === 0) return 0;
-    const keyWait = place && signal && this.key?.limits.concurrency ? { place, signal, timeoutMs: queueTimeoutMs } : undefined;
+    const keyWait = place && clientGone && this.key?.limits.concurrency ? { place, signal: clientGone.signal, timeoutMs: queueTimeoutMs } : undefined;
     return this.admitThroughLimiter(firstUnlimited === -1 ? order : order.slice(0, firstUnlimited + 1), model, keyWait);
   }
 

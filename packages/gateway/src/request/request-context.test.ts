@@ -56,10 +56,11 @@ function setUp() {
     },
   });
   const handlers = new InFlightTracker();
+  const accessLog = new AccessLog(destination, 'gateway');
   const sinks = {
     handlers,
     metrics,
-    accessLog: new AccessLog(destination, 'gateway'),
+    accessLog,
     usage,
     config: live,
     replica: 'replica-1',
@@ -70,8 +71,15 @@ function setUp() {
     const metric = await metrics.registry.getSingleMetric('dosrouter_requests_total')?.get();
     return (metric?.values ?? []).reduce((sum, value) => sum + value.value, 0);
   };
-  // The access log writes its lines on the next turn of the event loop.
-  const flushed = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+  // The access log writes its lines a few milliseconds later, or when flushed (as at shutdown); the usage record's
+  // write settles within a turn of the event loop.
+  const flushed = (): Promise<void> =>
+    new Promise((resolve) =>
+      setImmediate(() => {
+        accessLog.flush();
+        resolve();
+      }),
+    );
   return { context, records, accessLines, usage, requestsCounted, flushed, handlers };
 }
 

@@ -3,15 +3,22 @@ import type { Logger } from '@dosrouter/shared';
 import { latencyMsOf, totalsOf, ttftMsOf, type RequestOutcome } from '../proxy/request-outcome.js';
 
 /**
+ * Lines wait this long for the others of their batch: the destination's write is a trip to the thread pool, which
+ * with one request in flight, once per answer, took the core from the next request (docs/benchmarks.md, "Short
+ * requests (session 8)"); a few milliseconds' lines now share it.
+ */
+const FLUSH_DELAY_MS = 5;
+
+/**
  * One JSON line per finished request — never the prompt, the answer or a credential — in the same shape as the
  * logger's lines (timestamp, level, service, message). It bypasses winston's per-line stream pipeline and
- * formats: lines are serialised once and written in batches, one write per event-loop turn, to the logger's own
- * destination, so they stay in order with every other line. (winston per access line measured ~10% of the
- * gateway's CPU per request; see docs/decisions/0005-access-log-fast-path.md.)
+ * formats: lines are serialised once and written in batches, one write every `FLUSH_DELAY_MS` at most, to the
+ * logger's own destination, so they stay in order with every other line. (winston per access line measured ~10%
+ * of the gateway's CPU per request; see docs/decisions/0005-access-log-fast-path.md.)
  */
 export class AccessLog {
   private pending: string[] = [];
-  private scheduled = false;
+  private flushTimer: NodeJS.Timeout | undefined;
   /** The last timestamp written, per millisecond: many lines share one under load, and formatting it is not free. */
   private timestampMs = 0;
   private timestamp = '';
@@ -66,10 +73,7 @@ export class AccessLog {
         savedUsd: outcome.savedUsd,
       }),
     );
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
-    }
+    this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_DELAY_MS);
   }
 
   private now(): string {
@@ -83,7 +87,8 @@ export class AccessLog {
 
   /** Hands every pending line to the destination (also called before shutdown). */
   flush(): void {
-    this.scheduled = false;
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     if (this.pending.length === 0) return;
     const lines = this.pending;
     this.pending = [];

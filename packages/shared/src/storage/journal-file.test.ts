@@ -63,16 +63,34 @@ describe('JournalFile', () => {
     ]);
   });
 
-  it('writes appended lines to the file without sync, within a turn of the event loop', async () => {
+  it('writes appended lines to the file without sync, within writeDelayMs', async () => {
     const table = new Table();
     const journal = await open(table);
     table.set(journal, 'a', 1);
     await eventually(async () => (await lines()).includes('{"set":"a","value":1}'));
   });
 
+  it('holds appended lines for writeDelayMs, so that one write carries them all; sync writes them at once', async () => {
+    const table = new Table();
+    const journal = await open(table, { writeDelayMs: 60_000 });
+    table.set(journal, 'a', 1);
+    for (let turn = 0; turn < 5; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+    table.set(journal, 'b', 2);
+    expect(await lines()).toEqual(['{"journal":"table","v":1}']);
+    await journal.sync();
+    expect(await lines()).toEqual(['{"journal":"table","v":1}', '{"set":"a","value":1}', '{"set":"b","value":2}']);
+  });
+
+  it('writes on the next turn of the event loop with writeDelayMs 0', async () => {
+    const table = new Table();
+    const journal = await open(table, { writeDelayMs: 0 });
+    table.set(journal, 'a', 1);
+    await eventually(async () => (await lines()).includes('{"set":"a","value":1}'));
+  });
+
   it('writes lines appended while a write is under way in the next one, in order, without sync', async () => {
     const table = new Table();
-    const journal = await open(table);
+    const journal = await open(table, { writeDelayMs: 0 });
     // Appends over several turns: those that come while the first write is in the thread pool wait for it.
     for (let turn = 0; turn < 20; turn += 1) {
       for (let entry = 0; entry < 5; entry += 1) table.set(journal, `k${turn}-${entry}`, turn * 5 + entry);
@@ -151,13 +169,14 @@ describe('JournalFile', () => {
 
   it('cuts a failed write back to whole lines, logs once, rejects sync, and closes logging what was lost', async () => {
     // A child process (the built package) whose files may not grow past 64 KiB: the second write fails with EFBIG
-    // after part of it reached the file.
+    // after part of it reached the file. writeDelayMs 0: the append's own write fails (and is logged) on the next
+    // turn, before the sync's rejection is printed.
     const dist = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
     const script = `
       process.on('SIGXFSZ', () => {});
       const { JournalFile, createLogger } = await import(process.argv[1]);
       const logger = createLogger({ level: 'info', service: 'test' });
-      const journal = await JournalFile.open({ path: process.argv[2], kind: 'table', logger, retryMs: 20 }, { replay() {}, snapshot: () => [] });
+      const journal = await JournalFile.open({ path: process.argv[2], kind: 'table', logger, retryMs: 20, writeDelayMs: 0 }, { replay() {}, snapshot: () => [] });
       journal.append({ set: 'small', value: 1 });
       await journal.sync();
       journal.append({ set: 'big', value: 'x'.repeat(200000) });

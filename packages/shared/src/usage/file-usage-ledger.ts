@@ -20,7 +20,7 @@ export interface FileUsageLedgerOptions {
  * Embedded mode's usage, kept across restarts: a MemoryUsageLedger that answers totals and spend (what budgets
  * read), and a journal (`usage.jsonl`) of the records counted into it. A rewrite replaces the records with the
  * ledger's tables (one line per day and key) and the current month's spend. `append` does not wait for the disk:
- * records reach the file within a turn of the event loop and the disk within a second (Redis's `everysec`).
+ * records reach the file within a few milliseconds (the journal's `writeDelayMs`) and the disk within a second (Redis's `everysec`).
  */
 export class FileUsageLedger implements UsageLedger, SpendReader {
   private constructor(
