@@ -5,6 +5,7 @@
 // After `pnpm run build`:
 //   node scripts/bench/ab-gateway.mjs --variant now=. --variant before=/path/to/other/checkout [--rounds 3] [--duration 5]
 //   --variant quiet=.:logging.accessLog=false   (a config line replaced: key path=value of the bench's gateway.yaml)
+//   --variant semi8=.:node=--max-semi-space-size=8   (a Node/V8 option for this variant's gateway only)
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
@@ -33,7 +34,8 @@ function parseOptions() {
   const variants = values.variant.map((text) => {
     const [name, spec] = text.split('=', 2).length === 2 ? [text.slice(0, text.indexOf('=')), text.slice(text.indexOf('=') + 1)] : [text, '.'];
     const [root, ...edits] = spec.split(':');
-    return { name, root: resolve(ROOT, root), edits };
+    const nodeArguments = edits.filter((edit) => edit.startsWith('node=')).map((edit) => edit.slice('node='.length));
+    return { name, root: resolve(ROOT, root), edits: edits.filter((edit) => !edit.startsWith('node=')), nodeArguments };
   });
   return {
     variants,
@@ -89,7 +91,7 @@ async function main() {
           script: join(variant.root, 'packages/gateway/dist/main.js'),
           args: ['--config', config.path],
           env: { ...environment, PORT: '0', HOST: '127.0.0.1', DOSROUTER_DATA_DIR: join(directory, variant.name, `data-${round}`) },
-          nodeArguments: options.nodeArguments,
+          nodeArguments: [...options.nodeArguments, ...variant.nodeArguments],
         });
         if (options.keepOutput) gateway.child.stdout.on('data', (text) => appendFileSync(`${options.keepOutput}.${variant.name}.${round}`, text));
         const line = [`round ${round} ${variant.name.padEnd(12)}`];

@@ -154,3 +154,4 @@ export { loadTokenizer, countTextTokens, estimatePromptTokens as estimateUsagePr
 export * from './responses/index.js';
 export { responsesSchema } from './config/responses-schema.js';
 export type { ResponsesConfig, ResponseStoreConfig } from './config/responses-schema.js';
+export { flattened } from './flat-string.js';

@@ -171,30 +171,44 @@ export class BreakerBoard {
    * and counts neither way, so no client input can move a backend's circuit. A half-open circuit lets one trial
    * through, on this replica and (with a store) in the cluster; a trial that ends without a verdict frees the slot.
    */
-  async run(deploymentId: string, attempt: () => Promise<AttemptResult>): Promise<AttemptResult> {
+  run(deploymentId: string, attempt: () => Promise<AttemptResult>): Promise<AttemptResult> {
     const breaker = this.breakers.get(deploymentId);
-    if (!breaker) return attempt();
-    if (breaker.opened) return { ok: false, error: this.openError(deploymentId) };
-    const trial = breaker.halfOpen;
-    if (trial) {
-      if (this.trials.has(deploymentId)) return { ok: false, error: this.openError(deploymentId) };
-      this.trials.add(deploymentId);
-      const mine = this.store ? await this.store.tryTrial(deploymentId, this.replica, TRIAL_TTL_MS).catch(() => true) : true;
-      if (!mine) {
-        this.trials.delete(deploymentId);
-        return { ok: false, error: this.openError(deploymentId) };
-      }
+    if (breaker?.opened) return Promise.resolve({ ok: false, error: this.openError(deploymentId) });
+    if (breaker?.halfOpen) return this.runTrial(deploymentId, breaker, attempt);
+    // A closed circuit (the usual case) chains on the attempt instead of awaiting it: an async frame suspended for a
+    // stream's whole life stays on the heap (attempt-layers.ts).
+    let running: Promise<AttemptResult>;
+    try {
+      running = attempt();
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    if (!breaker) return running;
+    return running.then((result) => {
+      // A reload replaced or dropped this circuit meanwhile (useDeployments): the shut-down one takes no verdict.
+      // An attempt that began while the circuit was closed gives no verdict on a trial another request is making.
+      if (this.breakers.get(deploymentId) !== breaker || !breaker.closed) return result;
+      return this.judge(breaker, verdictOf(result)).then(() => result);
+    });
+  }
+
+  /** The half-open circuit's one trial, if this request gets it (on this replica, and in the cluster with a store). */
+  private async runTrial(deploymentId: string, breaker: Breaker, attempt: () => Promise<AttemptResult>): Promise<AttemptResult> {
+    if (this.trials.has(deploymentId)) return { ok: false, error: this.openError(deploymentId) };
+    this.trials.add(deploymentId);
+    const mine = this.store ? await this.store.tryTrial(deploymentId, this.replica, TRIAL_TTL_MS).catch(() => true) : true;
+    if (!mine) {
+      this.trials.delete(deploymentId);
+      return { ok: false, error: this.openError(deploymentId) };
     }
     try {
       const result = await attempt();
       // A reload replaced or dropped this circuit meanwhile (useDeployments): the shut-down one takes no verdict.
-      const current = this.breakers.get(deploymentId) === breaker;
-      // An attempt that began while the circuit was closed gives no verdict on a trial another request is making.
-      if (current && (trial || breaker.closed)) await this.judge(breaker, verdictOf(result));
+      if (this.breakers.get(deploymentId) === breaker) await this.judge(breaker, verdictOf(result));
       return result;
     } finally {
       // The trial slot is this circuit's: a replacing one's own trial is not freed by this one ending.
-      if (trial && this.breakers.get(deploymentId) === breaker) this.trials.delete(deploymentId);
+      if (this.breakers.get(deploymentId) === breaker) this.trials.delete(deploymentId);
     }
   }
 

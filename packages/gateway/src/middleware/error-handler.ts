@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { GatewayError, internalError, type Logger } from '@dosrouter/shared';
 import { RequestContext } from '../request/request-context.js';
+import { sentContentType } from '../http/sent-head.js';
 import { hasUnreadBody } from '../lifecycle/lingering-close.js';
 import { anthropicErrorOf } from '../translate/anthropic-errors.js';
 import { OPENAI_DIALECT } from '../upstream/answer-dialect.js';
@@ -22,7 +23,7 @@ export function errorHandler({ logger }: { logger: Logger }) {
     if (response.headersSent) {
       // A chat stream already under way (a follower taking over a shared stream that broke, refused at admission):
       // it ends with the error event, as a broken stream does.
-      if (request.path.endsWith('/chat/completions') && !response.writableEnded && String(response.getHeader('content-type') ?? '').startsWith('text/event-stream')) {
+      if (request.path.endsWith('/chat/completions') && !response.writableEnded && (sentContentType(response) ?? '').startsWith('text/event-stream')) {
         response.end(OPENAI_DIALECT.errorEvent(gatewayError));
         return;
       }

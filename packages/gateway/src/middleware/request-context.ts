@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import { flattened } from '../http/flat-string.js';
+import { flattened } from '@dosrouter/shared';
 import { RequestContext, type RequestSinks } from '../request/request-context.js';
 import { traceOf } from '../telemetry/tracing/request-trace.js';
 import { applySecurityHeaders, type CorsPolicy } from './security-headers.js';

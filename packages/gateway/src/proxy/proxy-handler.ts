@@ -5,6 +5,7 @@ import {
   AttemptSequence,
   GatewayError,
   failureKind,
+  flattened,
   type ApiKeyRecord,
   type Deployment,
   type GatewayConfig,
@@ -13,7 +14,6 @@ import {
 } from '@dosrouter/shared';
 import type { BreakerBoard } from '../cluster/breaker-board.js';
 import { clientCredential } from '../auth/authenticate.js';
-import { flattened } from '../http/flat-string.js';
 import { contextOf, type RequestContext } from '../request/request-context.js';
 import type { DeploymentSaturation } from '../saturation/deployment-saturation.js';
 import type { KeyConcurrency } from '../saturation/key-concurrency.js';

@@ -1,7 +1,7 @@
 import { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { GatewayError } from '@dosrouter/shared';
-import { flattened } from '../http/flat-string.js';
+import { keepOnlySentHead } from '../http/sent-head.js';
 import type { RequestContext } from '../request/request-context.js';
 import type { BreakCause } from '../recovery/stream-recovery.js';
 import { OPENAI_DIALECT, type AnswerDialect, type StreamScanner } from './answer-dialect.js';
@@ -181,9 +181,8 @@ export class StreamRelay extends RelaySink {
       const current = response instanceof ServerResponse ? response.socket : null;
       if (response instanceof ServerResponse && response.chunkedEncoding && response.headersSent && current !== null) {
         this.socket = current;
-        // Node keeps the head it sent (`_header`, built header by header) for the response's life: one string, not ~60 pieces.
-        const head = (response as ServerResponse & { readonly _header?: unknown })._header;
-        if (typeof head === 'string') flattened(head);
+        // Node keeps the head it sent for the response's life: one flat string, and not the headers it was made from.
+        keepOnlySentHead(response);
       }
     } else {
       // A chunk of size 0 would end the body.

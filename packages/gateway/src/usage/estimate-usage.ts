@@ -22,6 +22,8 @@ export function estimateUsage(operation: Operation, body: Record<string, unknown
  * to 30 OpenAI chunks.
  */
 export const SAMPLE_BYTES = 4 * 1024;
+/** The sample's text is made flat every this many events (StreamCompletionCounter.compact). */
+const COMPACT_EVERY = 4;
 
 /**
  * The completion tokens of a stream as it passes, for a backend that reports no usage (or a stream that breaks
@@ -38,6 +40,7 @@ export const SAMPLE_BYTES = 4 * 1024;
 export class StreamTokenEstimate {
   private readonly sample = new StreamCompletionCounter();
   private sampledBytes = 0;
+  private sampledEvents = 0;
   private otherBytes = 0;
 
   /** One JSON event's data, as the relay forwards it. */
@@ -45,6 +48,10 @@ export class StreamTokenEstimate {
     if (this.sampledBytes < SAMPLE_BYTES) {
       this.sample.add(data.toString('utf8'));
       this.sampledBytes += data.length;
+      // The sample's text is kept for the stream's life: flat every few events and once full, not a tree of its
+      // pieces (the estimate of a stream past its sample, 27 benchmark events: 1,108 bytes of heap, 548 flat).
+      this.sampledEvents += 1;
+      if (this.sampledEvents % COMPACT_EVERY === 0 || this.sampledBytes >= SAMPLE_BYTES) this.sample.compact();
       return;
     }
     this.otherBytes += data.length;

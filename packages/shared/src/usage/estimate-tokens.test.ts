@@ -9,6 +9,7 @@ import {
   estimatePromptTokens,
   estimateStreamCompletionTokens,
   loadTokenizer,
+  StreamCompletionCounter,
 } from './estimate-tokens.js';
 
 /** `text` in pieces of three characters, as a stream delivers it; counted piece by piece it would come out higher. */
@@ -281,6 +282,16 @@ describe('estimateStreamCompletionTokens', () => {
     ];
     expect(estimateStreamCompletionTokens(events)).toBe(estimateCompletionTokens({ choices: [{ message: { function_call: functionCall } }] }));
     expect(estimateStreamCompletionTokens(events)).toBe(2 + 5);
+  });
+
+  it('counts the same when its text is made flat between events (compact)', () => {
+    const events = [...interleave(firstChoice, secondChoice), ...closing];
+    const counter = new StreamCompletionCounter();
+    events.forEach((event, index) => {
+      counter.add(event);
+      if (index % 3 === 0) counter.compact();
+    });
+    expect(counter.tokens()).toBe(estimateCompletionTokens(answer));
   });
 
   it('puts completions text back together per choice', () => {

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type * as O200kBase from 'gpt-tokenizer/encoding/o200k_base';
 import { isRecord } from '../json.js';
+import { flattened } from '../flat-string.js';
 
 /**
  * Token counts with a real BPE tokenizer (gpt-tokenizer's `o200k_base`, the encoding of GPT-4o, GPT-4.1, GPT-5 and
@@ -218,6 +219,15 @@ export class StreamCompletionCounter {
     }
   }
 
+  /**
+   * Makes the text kept so far flat strings. Appended to piece by piece, each field is a tree of its pieces (32 bytes a
+   * join, and each piece a string of its own) until something reads it whole: a caller that keeps a counter for a
+   * long time calls this now and then.
+   */
+  compact(): void {
+    for (const streamed of this.choices.values()) streamed.compact();
+  }
+
   /** The tokens of the text given so far (one estimate, with its own tokenizing budget). */
   tokens(): number {
     return bounded(() => {
@@ -248,6 +258,16 @@ class StreamedChoice {
     if (typeof delta.reasoning === 'string') this.reasoning += delta.reasoning;
     if (isRecord(delta.function_call)) this.functionCall.add(delta.function_call);
     if (Array.isArray(delta.tool_calls)) this.addToolCalls(delta.tool_calls as readonly unknown[]);
+  }
+
+  compact(): void {
+    flattened(this.text);
+    flattened(this.content);
+    flattened(this.refusal);
+    flattened(this.reasoningContent);
+    flattened(this.reasoning);
+    this.functionCall.compact();
+    if (this.toolCalls !== undefined) for (const call of this.toolCalls.values()) call.compact();
   }
 
   private addToolCalls(calls: readonly unknown[]): void {
@@ -285,6 +305,11 @@ class StreamedCall {
   add(fn: Record<string, unknown>): void {
     if (typeof fn.name === 'string') this.name += fn.name;
     if (typeof fn.arguments === 'string') this.argumentsText += fn.arguments;
+  }
+
+  compact(): void {
+    flattened(this.name);
+    flattened(this.argumentsText);
   }
 
   tokens(): number {
