@@ -16,7 +16,8 @@ import { findWrk, runWrk, wrkVersion } from './bench/load-wrk.mjs';
 import { addStopHook, killAllChildrenNow, startServerProcess, stopAllChildren } from './bench/processes.mjs';
 import { formatReport, targetChecks } from './bench/report.mjs';
 import { requestBody, runScenario, selectScenarios } from './bench/scenarios.mjs';
-import { formatStreamReport } from './bench/stream-report.mjs';
+import { runStreamRateSweep } from './bench/stream-rate.mjs';
+import { formatRateReport, formatStreamReport } from './bench/stream-report.mjs';
 import { DEFAULT_STREAM_SECONDS, runStreamScenario, streamRates } from './bench/stream-scenarios.mjs';
 import { startNginx, startStreamSystem } from './bench/stream-system.mjs';
 import { embeddedSystem, startClusterSystem } from './bench/topologies.mjs';
@@ -33,9 +34,18 @@ const USAGE = `usage: node scripts/bench.mjs [options]
   --connections N    concurrency of the loaded scenarios (default 64)
   --streams N        streams of streams-1k and streams-10k instead of 1,000 and 10,000
   --only LIST        comma-separated scenario names or words: nonstream, stream, single, direct, gateway,
-                     cluster, nginx, limits, streams (streams-1k, streams-10k, streams-burst)
+                     cluster, nginx, limits, streams (streams-1k, streams-10k, streams-burst), rate (streams-rate)
+  --rate-streams N   streams of each streams-rate run (default 500)
+  --rates LIST       events/s per stream of the streams-rate sweep (default 10,20,40,50; each must divide 1000 ms)
+  --rate-all         run every rate of the sweep, past the first one nginx or the gateway did not sustain
   --json PATH        also write the result document to PATH
-  --tool NAME        wrk or autocannon (default: wrk when installed, else autocannon)`;
+  --tool NAME        wrk or autocannon (default: wrk when installed, else autocannon)
+
+streams-rate is not in the default set (up to 12 runs of ~25 s; --duration default 20 there): run it with
+--only streams-rate. nginx, gateway and gateway-h2 at each rate in turn, rising until nginx or the gateway no
+longer sustains the rate: events received over the steady window (every stream open) < 95 % of streams × rate,
+or p99 gap added between events > 200 ms. CPU per event is over that window; the report adds each target's highest
+sustained rate and the marginal cost per event between the two highest (Δcpu/Δevents, less stable).`;
 
 function parseOptions() {
   const { values } = parseArgs({
@@ -44,6 +54,9 @@ function parseOptions() {
       warmup: { type: 'string', default: '2' },
       connections: { type: 'string', default: '64' },
       streams: { type: 'string' },
+      'rate-streams': { type: 'string' },
+      rates: { type: 'string' },
+      'rate-all': { type: 'boolean', default: false },
       only: { type: 'string' },
       json: { type: 'string' },
       tool: { type: 'string' },
@@ -67,12 +80,22 @@ function parseOptions() {
     // Unset: each stream scenario's own length (DEFAULT_STREAM_SECONDS).
     streamSeconds: values.duration === undefined ? undefined : whole('duration', 1),
     streamCount: values.streams === undefined ? undefined : whole('streams', 1),
+    rateStreamCount: values['rate-streams'] === undefined ? undefined : whole('rate-streams', 1),
+    sweepRates: values.rates === undefined ? undefined : parseRates(values.rates),
+    rateAll: values['rate-all'],
     warmupSeconds: whole('warmup', 0),
     connections: whole('connections', 1),
     scenarios: selectScenarios(values.only),
     jsonPath: values.json === undefined ? undefined : resolve(values.json),
     tool: values.tool,
   };
+}
+
+function parseRates(text) {
+  const rates = text.split(',').map(Number);
+  // The simulator's interval between events is a whole number of milliseconds.
+  if (rates.some((rate) => !(rate > 0 && Number.isInteger(1000 / rate)))) throw new Error(`--rates must be events per second that divide 1000 ms, got "${text}"`);
+  return rates;
 }
 
 function chooseLoadGenerator(tool) {
@@ -242,6 +265,7 @@ function writeResults(document, jsonPath) {
 async function runScenarios(options, { runLoad, servers, directory }) {
   const results = [];
   const streamResults = [];
+  let rateSweep;
   const topologies = [];
   const embedded = servers && { system: embeddedSystem(servers, servers.gatewayConfig), record: { name: 'embedded', scenarios: [] } };
   if (embedded) topologies.push(embedded.record);
@@ -258,12 +282,18 @@ async function runScenarios(options, { runLoad, servers, directory }) {
       await stopCluster();
       if (streams === undefined) {
         console.error('starting the stream system (simulator, gateway, nginx)');
-        const rates = streamRates(options.scenarios);
+        const rates = streamRates(options.scenarios, options.sweepRates);
         const system = await startStreamSystem({ directory, rates, simulatorMain: SIMULATOR_MAIN, gatewayMain: GATEWAY_MAIN });
         streams = { system, record: { name: 'streams', scenarios: [] } };
         topologies.push(streams.record);
       }
       streams.record.scenarios.push(scenario.name);
+      if (scenario.kind === 'streams-rate') {
+        const sweep = await runStreamRateSweep(scenario, { system: streams.system, durationSeconds: options.streamSeconds, streamCount: options.rateStreamCount, rates: options.sweepRates, runEveryRate: options.rateAll });
+        streamResults.push(...sweep.results);
+        rateSweep = sweep.summary;
+        continue;
+      }
       streamResults.push(
         ...(await runStreamScenario(scenario, { system: streams.system, durationSeconds: options.streamSeconds, streamCount: options.streamCount, directory })),
       );
@@ -291,7 +321,7 @@ async function runScenarios(options, { runLoad, servers, directory }) {
     await streams.system.close();
   }
   if (embedded) Object.assign(embedded.record, embedded.system.describe());
-  return { results, streamResults, topologies };
+  return { results, streamResults, rateSweep, topologies };
 }
 
 async function main() {
@@ -310,7 +340,7 @@ async function main() {
     console.error(`simulator ${servers.simulator.url} (pid ${servers.simulator.pid}), gateway ${servers.gateway.url} (pid ${servers.gateway.pid}), deployment "${sanity.deployment}"`);
   }
 
-  const { results, streamResults, topologies } = await runScenarios(options, { runLoad: loadGenerator.run, servers, directory });
+  const { results, streamResults, rateSweep, topologies } = await runScenarios(options, { runLoad: loadGenerator.run, servers, directory });
   await stopAllChildren();
 
   const { run: _run, ...loadGeneratorFacts } = loadGenerator;
@@ -336,12 +366,14 @@ async function main() {
     topologies,
     results,
     streamResults,
+    rateSweep,
     // Warn and error lines the gateway logged over the whole benchmark, warm-ups included, and the first few of them.
     gatewayLog: servers && { ...servers.gateway.logCounts, firstProblemLines: servers.gateway.firstProblemLines },
   };
   document.targets = targetChecks(results, loadGenerator.latencyResolutionMs);
   if (results.length > 0) console.log(formatReport(document));
   if (streamResults.length > 0) console.log(formatStreamReport(document));
+  if (rateSweep !== undefined) console.log(formatRateReport(rateSweep));
   console.log(`\nwrote ${writeResults(document, options.jsonPath).join(', ')}`);
   if ([...results, ...streamResults].some((result) => result.problems.length > 0)) process.exitCode = 1;
 }

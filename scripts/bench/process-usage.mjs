@@ -12,13 +12,24 @@ function readClockTicks() {
   }
 }
 
-/** User plus system CPU time of a process, all threads included (the libuv pool that writes the log too), in seconds. */
-export function readCpuSeconds(pid) {
+/** User and system CPU time of a process, all threads included, in seconds: utime and stime of /proc/<pid>/stat. */
+export function readUserSystemSeconds(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // The command name (field 2) may hold spaces and parentheses; the fields after its closing ')' are plain.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields[0] is field 3 (state), so utime (field 14) is fields[11] and stime (field 15) is fields[12].
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  return { user: Number(fields[11]) / CLOCK_TICKS_PER_SECOND, system: Number(fields[12]) / CLOCK_TICKS_PER_SECOND };
+}
+
+/** The same summed over several processes (nginx's master and worker). */
+export function sumUserSystemSeconds(pids) {
+  return pids.map(readUserSystemSeconds).reduce((sum, usage) => ({ user: sum.user + usage.user, system: sum.system + usage.system }), { user: 0, system: 0 });
+}
+
+/** User plus system CPU time of a process, all threads included (the libuv pool that writes the log too), in seconds. */
+export function readCpuSeconds(pid) {
+  const { user, system } = readUserSystemSeconds(pid);
+  return user + system;
 }
 
 /**

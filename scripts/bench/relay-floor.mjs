@@ -7,20 +7,18 @@
 //   NODE_ENV=production node scripts/bench/relay-floor.mjs [--streams 1000] [--duration 20] [--rate 10]
 //     [--targets nginx,floor-undici,floor-raw,floor-h2,gateway,gateway-h2,gateway-b] [--rounds 1] [--gateway-main PATH]
 //     [--compare OTHER/packages/gateway/dist/main.js]   (gateway-b: another build, same config, for an A/B in one run)
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DEFAULT_AUTHORIZATION, streamModelName } from './configs.mjs';
-import { readFileSync } from 'node:fs';
-import { clockTicksPerSecond } from './process-usage.mjs';
-import { spawnTracked, startServerProcess, stopAllChildren } from './processes.mjs';
+import { DEFAULT_AUTHORIZATION } from './configs.mjs';
+import { sumUserSystemSeconds } from './process-usage.mjs';
+import { startServerProcess, stopAllChildren } from './processes.mjs';
+import { runStreamLoadProcess, streamRequestBody } from './stream-scenarios.mjs';
 import { startStreamSystem } from './stream-system.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const STREAM_LOAD_SCRIPT = fileURLToPath(new URL('./stream-load.mjs', import.meta.url));
 const FLOOR_SERVER_SCRIPT = fileURLToPath(new URL('./relay-floor-server.mjs', import.meta.url));
 const ALL_TARGETS = ['nginx', 'floor-undici', 'floor-raw', 'floor-h2', 'gateway', 'gateway-h2'];
 
@@ -43,32 +41,14 @@ const seconds = Number(values.duration);
 const rates = values.rate.split(',').map(Number);
 const targets = values.targets.split(',');
 
-/** User and system CPU seconds of a process (utime, stime of /proc/<pid>/stat). */
-function readUserSystem(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return [Number(fields[11]) / clockTicksPerSecond, Number(fields[12]) / clockTicksPerSecond];
-}
-
 function readPids(pids) {
-  return pids.map(readUserSystem).reduce(([user, system], [u, s]) => [user + u, system + s], [0, 0]);
+  const { user, system } = sumUserSystemSeconds(pids);
+  return [user, system];
 }
 
-async function runLoad(url, rate) {
-  const body = JSON.stringify({
-    model: streamModelName(rate),
-    stream: true,
-    stream_options: { include_usage: true },
-    max_tokens: seconds * rate,
-    messages: [{ role: 'user', content: 'Say hello in one short sentence.' }],
-  });
-  const options = { url, body, headers: { authorization: DEFAULT_AUTHORIZATION }, streams, intervalMs: 1000 / rate, rampSeconds: 1, timeoutSeconds: seconds + 60 };
-  const child = spawnTracked(process.execPath, [STREAM_LOAD_SCRIPT, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let stdout = '';
-  child.stdout.setEncoding('utf8').on('data', (text) => (stdout += text));
-  const [code] = await once(child, 'exit');
-  if (code !== 0) throw new Error(`stream load exited ${code}`);
-  return JSON.parse(stdout);
+function runLoad(url, rate) {
+  const body = streamRequestBody(rate, seconds);
+  return runStreamLoadProcess({ url, body, headers: { authorization: DEFAULT_AUTHORIZATION }, streams, intervalMs: 1000 / rate, rampSeconds: 1, timeoutSeconds: seconds + 60 });
 }
 
 async function main() {

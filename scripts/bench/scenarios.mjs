@@ -103,7 +103,7 @@ const ALL_SCENARIOS = [...SCENARIOS, ...STREAM_SCENARIOS];
  * ("single", "gateway", "cluster", "nginx").
  */
 export function selectScenarios(only) {
-  if (only === undefined) return ALL_SCENARIOS;
+  if (only === undefined) return ALL_SCENARIOS.filter((scenario) => !scenario.optional);
   const words = only.split(',').map((word) => word.trim()).filter(Boolean);
   const unknown = words.filter((word) => !ALL_SCENARIOS.some((scenario) => matches(scenario, word)));
   if (unknown.length > 0) {
@@ -112,7 +112,9 @@ export function selectScenarios(only) {
   return ALL_SCENARIOS.filter((scenario) => words.some((word) => matches(scenario, word)));
 }
 
+/** An optional scenario (streams-rate) runs only when named, or by its own words: not with every "streams". */
 function matches(scenario, word) {
+  if (scenario.optional) return scenario.name === word || (scenario.words ?? []).includes(word);
   return scenario.name === word || [...scenario.name.split('-'), ...(scenario.words ?? [])].includes(word);
 }
 

@@ -12,12 +12,28 @@ export interface StreamLoadOptions {
   /** Default 0: every stream at once. */
   rampSeconds?: number;
   timeoutSeconds: number;
+  /**
+   * A steady window (seconds from the first stream opened; it opens no earlier than every stream's answer and closes
+   * no later than the first stream's end): events, added gaps and the CPU of `pids` in it.
+   */
+  window?: { fromSeconds: number; toSeconds: number; pids: number[] };
+}
+
+export interface SteadyWindowResult {
+  /** When every stream had answered (or `fromSeconds`, if later), from the first stream opened. */
+  openedAtSeconds: number;
+  seconds: number;
+  events: number;
+  userSeconds: number;
+  systemSeconds: number;
+  addedGapMs: StreamTally['addedGapMs'];
 }
 
 export interface StreamLoadResult extends StreamTally {
   peakOpen: number;
   openedInSeconds: number;
   durationSeconds: number;
+  window?: SteadyWindowResult;
 }
 
 export function runStreamLoad(options: StreamLoadOptions): Promise<StreamLoadResult>;

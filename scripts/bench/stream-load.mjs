@@ -8,7 +8,8 @@
 // prints one JSON line with the result. It needs a file descriptor per stream: see docs/benchmarks.md.
 import { Agent, request } from 'node:http';
 import { pathToFileURL } from 'node:url';
-import { SseEventSplitter, StreamRecord, tallyStreams } from './stream-accounting.mjs';
+import { sumUserSystemSeconds } from './process-usage.mjs';
+import { SseEventSplitter, StreamRecord, summarize, tallyStreams } from './stream-accounting.mjs';
 
 /** How often the ramp opens its next batch of streams. */
 const RAMP_STEP_MS = 10;
@@ -25,8 +26,11 @@ const RAMP_STEP_MS = 10;
  * @param {number} options.intervalMs the simulator's configured gap between content events
  * @param {number} [options.rampSeconds] default 0
  * @param {number} options.timeoutSeconds
+ * @param {{ fromSeconds: number, toSeconds: number, pids: number[] }} [options.window] a steady window, in seconds
+ *   from the first stream opened (SteadyWindow): the events received in it, the gaps added in it, and the user and
+ *   system CPU of `pids` (the proxy) read at its two ends, on this process's clock, so that both count the same span
  */
-export async function runStreamLoad({ url, body, headers = {}, streams, intervalMs, rampSeconds = 0, timeoutSeconds }) {
+export async function runStreamLoad({ url, body, headers = {}, streams, intervalMs, rampSeconds = 0, timeoutSeconds, window }) {
   const target = new URL(url);
   // One connection per stream, none kept afterwards: a stream holds its connection for its whole life anyway.
   const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
@@ -38,6 +42,7 @@ export async function runStreamLoad({ url, body, headers = {}, streams, interval
   let open = 0;
   let peakOpen = 0;
   const startedAt = performance.now();
+  const steady = window && new SteadyWindow(window, streams, startedAt, gaps);
 
   const openStream = (index) =>
     new Promise((resolve) => {
@@ -46,9 +51,17 @@ export async function runStreamLoad({ url, body, headers = {}, streams, interval
       const splitter = new SseEventSplitter();
       let transportError;
       let settled = false;
+      let answered = false;
+      const answer = () => {
+        if (answered) return;
+        answered = true;
+        steady?.answered();
+      };
       const finish = (extra = {}) => {
         if (settled) return;
         settled = true;
+        answer();
+        steady?.stop();
         open -= 1;
         live.delete(handle);
         outcomes[index] = record.outcome({ transportError, cutMidEvent: splitter.pendingLength > 0, ...extra });
@@ -60,10 +73,15 @@ export async function runStreamLoad({ url, body, headers = {}, streams, interval
       open += 1;
       peakOpen = Math.max(peakOpen, open);
       client.on('response', (response) => {
+        answer();
         const retryAfter = response.headers['retry-after'];
         record.onHeaders(response.statusCode, typeof retryAfter === 'string' ? retryAfter : undefined);
         response.setEncoding('utf8');
-        response.on('data', (chunk) => record.onChunk(performance.now(), splitter.push(chunk)));
+        response.on('data', (chunk) => {
+          const payloads = splitter.push(chunk);
+          if (steady?.open) steady.events += payloads.length;
+          record.onChunk(performance.now(), payloads);
+        });
         response.on('end', () => finish());
         response.on('error', (error) => {
           transportError ??= error.code ?? error.message;
@@ -89,12 +107,79 @@ export async function runStreamLoad({ url, body, headers = {}, streams, interval
   await Promise.all(running);
   clearTimeout(deadline);
   agent.destroy();
+  const windowResult = steady?.result();
   return {
+    ...(windowResult && { window: windowResult }),
     ...tallyStreams(records, outcomes, gaps),
     peakOpen,
     openedInSeconds: allOpenedMs / 1000,
     durationSeconds: (performance.now() - startedAt) / 1000,
   };
+}
+
+/**
+ * The steady part of a run: every stream answered (its response head came, or it failed), none ended. It opens at
+ * `fromSeconds` or when the last stream answers, whichever is later, and closes at `toSeconds` or when the first stream
+ * ends, whichever is earlier; both on this process's clock, and what it counts is read between the two.
+ */
+class SteadyWindow {
+  constructor({ fromSeconds, toSeconds, pids }, streams, startedAt, gaps) {
+    this.pids = pids;
+    this.gaps = gaps;
+    this.startedAt = startedAt;
+    this.waiting = streams;
+    this.due = false;
+    this.open = false;
+    this.closed = false;
+    this.events = 0;
+    const delay = (seconds) => Math.max(0, startedAt + seconds * 1000 - performance.now());
+    setTimeout(() => {
+      this.due = true;
+      this.maybeStart();
+    }, delay(fromSeconds)).unref();
+    setTimeout(() => this.stop(), delay(toSeconds)).unref();
+  }
+
+  /** A stream's response head came, or it failed without one. */
+  answered() {
+    this.waiting -= 1;
+    this.maybeStart();
+  }
+
+  maybeStart() {
+    if (!this.due || this.waiting > 0 || this.open || this.closed) return;
+    this.open = true;
+    this.events = 0;
+    this.gapsFrom = this.gaps.length;
+    this.cpuBefore = sumUserSystemSeconds(this.pids);
+    this.openedAt = performance.now();
+  }
+
+  /** At `toSeconds`, or when a stream ends: the window closes (a stream ending before it opened does not close it). */
+  stop() {
+    if (!this.open) {
+      if (this.due) this.closed = true;
+      return;
+    }
+    this.open = false;
+    this.closed = true;
+    this.cpuAfter = sumUserSystemSeconds(this.pids);
+    this.closedAt = performance.now();
+    this.gapsTo = this.gaps.length;
+  }
+
+  /** Undefined when the window never opened (a stream still unanswered when it was due to close). */
+  result() {
+    if (this.cpuAfter === undefined) return undefined;
+    return {
+      openedAtSeconds: (this.openedAt - this.startedAt) / 1000,
+      seconds: (this.closedAt - this.openedAt) / 1000,
+      events: this.events,
+      userSeconds: this.cpuAfter.user - this.cpuBefore.user,
+      systemSeconds: this.cpuAfter.system - this.cpuBefore.system,
+      addedGapMs: summarize(this.gaps.slice(this.gapsFrom, this.gapsTo)),
+    };
+  }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -96,3 +96,33 @@ export function formatStreamReport(document) {
   }
   return lines.join('\n');
 }
+
+const RATE_COLUMNS = [
+  { title: 'target', value: (row) => row.target },
+  { title: 'rate/stream', value: (row) => String(row.rate) },
+  { title: 'events/s (of)', value: (row) => `${fixed(row.eventsPerSecond, 0)} (${row.expectedEventsPerSecond})` },
+  { title: 'window s', value: (row) => `${fixed(row.windowOpenedAtSeconds, 1)}+${fixed(row.windowSeconds, 1)}` },
+  { title: 'gap+ p99 ms', value: (row) => fixed(row.addedGapP99Ms, 1) },
+  { title: 'µs/event (user + sys)', value: (row) => `${fixed(row.cpuMicrosecondsPerEvent, 1)} (${fixed(row.userMicrosecondsPerEvent, 1)} + ${fixed(row.systemMicrosecondsPerEvent, 1)})` },
+  { title: '÷ nginx', value: (row) => `${fixed(row.toNginx, 2)}×` },
+  { title: 'whole run µs/event', value: (row) => fixed(row.wholeRunCpuMicrosecondsPerEvent, 1) },
+  { title: '÷ nginx', value: (row) => `${fixed(row.wholeRunToNginx, 2)}×` },
+  { title: 'ms/stream', value: (row) => fixed(row.perStreamMilliseconds, 2) },
+  { title: 'done/failed', value: (row) => `${row.completed}/${row.failed}` },
+  { title: 'sustained', value: (row) => (row.sustained ? 'yes' : `no: ${row.reasons.join('; ')}`) },
+];
+
+/** The streams-rate sweep: one row per target and rate, then each target's highest sustained rate and marginal cost. */
+export function formatRateReport(summary) {
+  const { streams, streamSeconds, window, sustains } = summary;
+  const lines = ['', `CPU per event at rising rates (streams-rate): ${streams} streams of ${streamSeconds} s per run; CPU and events over the steady window (every stream answered, none ended; at most ${window.fromSeconds}-${window.toSeconds} s; "window s": opened at + length)`];
+  lines.push(...formatTable(RATE_COLUMNS, summary.rows));
+  lines.push(`sustained: events received in the window >= ${sustains.minDeliveredShare * 100} % of streams × rate × window, and p99 gap added <= ${sustains.maxAddedGapP99Ms} ms. ms/stream: (whole-run CPU − events × window µs/event) / streams.`);
+  for (const entry of summary.perTarget) {
+    const marginal = entry.marginal
+      ? `; marginal (less stable) ${entry.marginal.low} → ${entry.marginal.high}/s: ${fixed(entry.marginal.cpuMicrosecondsPerEvent, 1)} µs/event, nginx ${fixed(entry.marginal.nginxCpuMicrosecondsPerEvent, 1)}, ${fixed(entry.marginal.toNginx, 2)}×`
+      : '';
+    lines.push(`${entry.target}: highest rate sustained ${entry.highestSustainedRate ?? 'none'}/s; at the highest nginx also sustained (${entry.highestSustainedWithNginx ?? '-'}/s) ${fixed(entry.toNginxAtHighest, 2)}× nginx${marginal}`);
+  }
+  return lines.join('\n');
+}

@@ -27,7 +27,7 @@ const STREAM_TIMEOUT_SLACK_SECONDS = 60;
 const TCP_COUNTERS = ['ListenOverflows', 'ListenDrops'];
 
 /** Pause between two runs, so that the previous run's sockets have closed and its garbage is collected. */
-const SETTLE_MS = 3_000;
+export const SETTLE_MS = 3_000;
 
 /** The burst scenario's limits.perKey.concurrency: the burst sends twice as many streams at once, from one key. */
 const BURST_CONCURRENCY_LIMIT = 200;
@@ -55,6 +55,19 @@ export const STREAM_SCENARIOS = [
     description: '10,000 concurrent streams at 1 event/s each: the connection-holding case',
   },
   {
+    // Not in the default set (selected only by name or "rate"): up to 12 runs of ~25 s. stream-rate.mjs runs it.
+    name: 'streams-rate',
+    kind: 'streams-rate',
+    optional: true,
+    streams: 500,
+    rates: [10, 20, 40, 50],
+    defaultSeconds: 20,
+    rampSeconds: 1,
+    targets: ['nginx', 'gateway', 'gateway-h2'],
+    words: ['rate'],
+    description: 'CPU per event at rising event rates (500 streams, 10, 20, 40, 50 events/s each), nginx, gateway and gateway-h2 interleaved per rate, up to the highest rate sustained',
+  },
+  {
     name: 'streams-burst',
     kind: 'streams-burst',
     streams: 2 * BURST_CONCURRENCY_LIMIT,
@@ -67,13 +80,31 @@ export const STREAM_SCENARIOS = [
   },
 ];
 
-/** The event rates the selected stream scenarios need, one simulator model each. */
-export function streamRates(scenarios) {
-  return [...new Set(scenarios.filter((scenario) => scenario.kind?.startsWith('streams')).map((scenario) => scenario.eventsPerSecond))];
+/**
+ * The event rates the selected stream scenarios need, one simulator model each (`sweepRates`: the rates of the
+ * streams-rate sweep, when --rates changes them).
+ */
+export function streamRates(scenarios, sweepRates) {
+  const rates = scenarios
+    .filter((scenario) => scenario.kind?.startsWith('streams'))
+    .flatMap((scenario) => (scenario.kind === 'streams-rate' ? (sweepRates ?? scenario.rates) : [scenario.eventsPerSecond]));
+  return [...new Set(rates)];
+}
+
+/** The request of every stream run: `streamSeconds` of content events at `eventsPerSecond`, usage included. */
+export function streamRequestBody(eventsPerSecond, streamSeconds) {
+  return JSON.stringify({
+    model: streamModelName(eventsPerSecond),
+    stream: true,
+    // Usage on every path, so that direct, nginx and the gateway all deliver the same events.
+    stream_options: { include_usage: true },
+    max_tokens: Math.round(streamSeconds * eventsPerSecond),
+    messages: [{ role: 'user', content: 'Say hello in one short sentence.' }],
+  });
 }
 
 /** Runs the stream load generator as its own process, so that its CPU is not the harness's; resolves with its result. */
-async function runStreamLoadProcess(options) {
+export async function runStreamLoadProcess(options) {
   const child = spawnTracked(process.execPath, [STREAM_LOAD_SCRIPT, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -99,9 +130,10 @@ const sumCpu = (pids) => pids.reduce((sum, pid) => sum + readCpuSeconds(pid), 0)
 
 /**
  * One run of `streams` streams to `target`, measured from the first stream opened to the last one ended: the
- * proxy's CPU per event received by the clients and its peak RSS, the simulator's, and the load generator's result.
+ * proxy's CPU per event received by the clients and its peak RSS, the simulator's, and the load generator's result
+ * (with `window`, also the proxy's CPU and the events in that steady part of the run).
  */
-async function runStreamTarget({ scenario, target, system, gateway, streamSeconds, streams, body, authorization }) {
+export async function runStreamTarget({ scenario, target, system, gateway, streamSeconds, streams, body, authorization, window }) {
   const proxy = proxyOf(system, target, gateway);
   const simulatorPid = system.simulator.pid;
   const measuredPids = [simulatorPid, ...(proxy?.pids ?? [])];
@@ -122,6 +154,8 @@ async function runStreamTarget({ scenario, target, system, gateway, streamSecond
     intervalMs: 1000 / scenario.eventsPerSecond,
     rampSeconds: scenario.rampSeconds,
     timeoutSeconds: streamSeconds + scenario.rampSeconds + STREAM_TIMEOUT_SLACK_SECONDS,
+    // The steady window's CPU is the proxy's (none straight to the simulator).
+    window: window && proxy && { ...window, pids: proxy.pids },
   });
 
   const machineAfter = readMachineCpuSeconds();
@@ -193,14 +227,7 @@ async function readCircuitStates(gatewayUrl) {
 export async function runStreamScenario(scenario, { system, durationSeconds, streamCount, directory }) {
   const streamSeconds = durationSeconds ?? DEFAULT_STREAM_SECONDS;
   const streams = scenario.kind === 'streams' && streamCount !== undefined ? streamCount : scenario.streams;
-  const body = JSON.stringify({
-    model: streamModelName(scenario.eventsPerSecond),
-    stream: true,
-    // Usage on every path, so that direct, nginx and the gateway all deliver the same events.
-    stream_options: { include_usage: true },
-    max_tokens: streamSeconds * scenario.eventsPerSecond,
-    messages: [{ role: 'user', content: 'Say hello in one short sentence.' }],
-  });
+  const body = streamRequestBody(scenario.eventsPerSecond, streamSeconds);
   const results = [];
   if (scenario.kind === 'streams-burst') {
     const config = writeStreamGatewayConfig(`${directory}/streams/burst-gateway`, system.simulator.url, [scenario.eventsPerSecond], { perKeyConcurrency: scenario.concurrencyLimit });

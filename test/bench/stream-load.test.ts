@@ -84,7 +84,12 @@ describe('runStreamLoad against the provider simulator', () => {
   let simulator: Simulator;
 
   beforeAll(async () => {
-    simulator = await startSimulator({ models: [{ id: 'sim-stream', interTokenDelayMs: 20, outputTokens: 5 }] });
+    simulator = await startSimulator({
+      models: [
+        { id: 'sim-stream', interTokenDelayMs: 20, outputTokens: 5 },
+        { id: 'sim-long', interTokenDelayMs: 20, outputTokens: 60 },
+      ],
+    });
   });
 
   afterAll(async () => {
@@ -119,5 +124,27 @@ describe('runStreamLoad against the provider simulator', () => {
     expect(result).toMatchObject({ streams: 10, completed: 7, failed: 3, refused: 2, refusedWithRetryAfter: 2 });
     expect(result.failures['status 429']).toBe(2);
     expect(Object.keys(result.failures).filter((reason) => reason !== 'status 429')).toHaveLength(1);
+  });
+
+  it('counts the events, gaps and CPU of a steady window on its own clock', async () => {
+    // 60 content events 20 ms apart: 1.2 s streams, all open at once; the window is 0.3 s to 0.9 s of them.
+    const result = await runStreamLoad({
+      url: `${simulator.baseUrl}/chat/completions`,
+      body: JSON.stringify({ model: 'sim-long', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+      streams: 10,
+      intervalMs: 20,
+      timeoutSeconds: 20,
+      window: { fromSeconds: 0.3, toSeconds: 0.9, pids: [process.pid] },
+    });
+
+    expect(result.completed).toBe(10);
+    const window = result.window!;
+    expect(window.seconds).toBeGreaterThanOrEqual(0.5);
+    // About 10 streams × 30 events; a loaded machine delays events, it does not add any.
+    expect(window.events).toBeGreaterThan(0);
+    expect(window.events).toBeLessThan(result.events);
+    expect(window.addedGapMs.samples).toBeGreaterThan(0);
+    expect(window.addedGapMs.samples).toBeLessThan(result.addedGapMs.samples);
+    expect(window.userSeconds + window.systemSeconds).toBeGreaterThanOrEqual(0);
   });
 });
