@@ -65,8 +65,10 @@ export function hasUnreadBody(request: IncomingMessage): boolean {
  */
 export function lingerOnUnreadBodies(server: Server, settings: LingeringCloseSettings): void {
   server.prependListener('request', (request: IncomingMessage, response: ServerResponse) => {
-    // Before Node's own 'finish' handler, which closes the connection or dumps the rest of the body.
-    response.prependOnceListener('finish', () => {
+    // Before Node's own 'finish' handler, which closes the connection or dumps the rest of the body. Not a once
+    // listener: a response finishes once, so the once wrapper and its removal from the front of the list were work
+    // for nothing (in one profile of a fresh gateway, 365 ms of its first 1000 short streams in that removal).
+    response.prependListener('finish', () => {
       if (!hasUnreadBody(request)) return;
       const socket = request.socket;
       const stopWatch = watchLinger(socket, settings, false);

@@ -36,6 +36,7 @@ import { StreamRecovery } from '../recovery/stream-recovery.js';
 import type { AttemptResult } from '../upstream/attempt.js';
 import { endWithErrorEvent } from '../upstream/stream-relay.js';
 import type { Backend, Operation } from '../upstream/backend.js';
+import { AttemptController } from '../upstream/upstream-request.js';
 import type { UsageRecorder } from '../usage/usage-recorder.js';
 import type { SpendObservations } from '../usage/spend-observations.js';
 import type { ProxiedRequest } from '../validation/request-fields.js';
@@ -299,7 +300,7 @@ export function createProxyHandler(
       };
       /** One attempt on `target`, told to `attemptContext` (the request's, or a fork while hedged attempts race). */
       const start = (target: Deployment, { backend, shape }: PlannedAttempt, attemptContext: RequestContext, claim?: () => boolean, targetSlot?: SaturationSlot) => {
-        const controller = new AbortController();
+        const controller = new AttemptController();
         controllers.add(controller);
         attemptContext.attemptStarted(target);
         const result = dispatch(

@@ -43,7 +43,7 @@ export function gateConnections(metrics: GatewayMetrics): AttemptLayer {
         }
         return afterwards(() => next(attempt, response), () => gate.release());
       };
-      const entry = gate.acquire(timeouts.connectionWaitMs, attempt.controller.signal);
+      const entry = gate.acquire(timeouts.connectionWaitMs, attempt.controller);
       return entry instanceof Promise ? entry.then(enter) : enter(entry);
     };
 }

@@ -113,7 +113,7 @@ async function requestAndRelay(input: AttemptInput, response: AnswerWriter, time
         body: input.body,
         idempotent: backend.requestOptions.idempotent,
       },
-      controller.signal,
+      controller,
     );
   } catch (error) {
     const expired = timedOut();

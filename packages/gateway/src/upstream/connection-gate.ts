@@ -38,12 +38,16 @@ export class ConnectionGate {
     return this.waiters.length - this.head - this.abandoned;
   }
 
-  /** A connection at once when one is free; else a wait of at most `deadlineMs` (0: no wait) that `signal` ends. */
-  acquire(deadlineMs: number, signal?: AbortSignal): GateEntry | Promise<GateEntry> {
+  /**
+   * A connection at once when one is free; else a wait of at most `deadlineMs` (0: no wait) that `abortable` ends
+   * (a signal, or a controller whose signal is read only for a wait: an AbortSignal costs microseconds to make).
+   */
+  acquire(deadlineMs: number, abortable?: AbortSignal | AbortController): GateEntry | Promise<GateEntry> {
     if (this.active < this.limit && this.waiting === 0) {
       this.active += 1;
       return { ok: true, waitedMs: 0 };
     }
+    const signal = abortable instanceof AbortController ? abortable.signal : abortable;
     if (signal?.aborted) return { ok: false, reason: 'aborted', waitedMs: 0 };
     if (deadlineMs <= 0) return { ok: false, reason: 'timeout', waitedMs: 0 };
     return new Promise<GateEntry>((resolve) => {

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requestUpstream, type BodySink } from './upstream-request.js';
+import { AttemptController, requestUpstream, type BodySink } from './upstream-request.js';
 
 /** A sink that records what it was told. */
 function recordingSink(): BodySink & { chunks: Buffer[]; ended: Promise<Error | undefined> } {
@@ -83,5 +83,20 @@ describe('requestUpstream', () => {
     response.pipe(sink);
     controller.abort(new Error('deadline passed'));
     expect(await sink.ended).toMatchObject({ message: 'deadline passed' });
+  });
+
+  it("an attempt's controller aborts a body being read and a request not yet answered, without the signal being read", async () => {
+    const controller = new AttemptController();
+    const response = await requestUpstream(pool, { path: '/open', method: 'POST', body: '{}' }, controller);
+    const sink = recordingSink();
+    response.pipe(sink);
+    controller.abort(new Error('deadline passed'));
+    expect(controller.aborted).toBe(true);
+    expect(await sink.ended).toMatchObject({ message: 'deadline passed' });
+    expect(controller.signal.reason).toMatchObject({ message: 'deadline passed' });
+
+    const early = new AttemptController();
+    early.abort(new Error('client gone'));
+    await expect(requestUpstream(pool, { path: '/', method: 'POST', body: '{}' }, early)).rejects.toThrow('client gone');
   });
 });
