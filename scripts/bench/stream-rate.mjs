@@ -4,7 +4,7 @@
 // open, none ended), so that opening and closing the streams is not in it; the whole run's figure is kept next to it,
 // and the difference between the two is what a stream costs over its life.
 import { DEFAULT_AUTHORIZATION } from './configs.mjs';
-import { runStreamTarget, SETTLE_MS, streamRequestBody } from './stream-scenarios.mjs';
+import { runStreamTarget, SETTLE_MS, streamRequestBody, warmUp } from './stream-scenarios.mjs';
 
 /**
  * A target sustains a rate when, over the steady window, the clients received at least this share of the events the
@@ -58,6 +58,7 @@ export async function runStreamRateSweep(scenario, { system, durationSeconds, st
     const atRate = { ...scenario, name: `${scenario.name}-${rate}`, eventsPerSecond: rate };
     const body = streamRequestBody(rate, streamSeconds);
     for (const target of scenario.targets) {
+      await warmUp({ target, system, gateway: system.gateway, authorization: DEFAULT_AUTHORIZATION, eventsPerSecond: rate });
       console.error(`running ${atRate.name}-${target}: ${streams} streams of ${streamSeconds} s at ${rate} events/s, steady window within ${window.fromSeconds}-${window.toSeconds} s`);
       const result = await runStreamTarget({ scenario: atRate, target, system, gateway: system.gateway, streamSeconds, streams, body, authorization: DEFAULT_AUTHORIZATION, window });
       result.sustain = judgeSustained(result, streams, rate);

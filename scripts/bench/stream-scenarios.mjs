@@ -128,6 +128,37 @@ function proxyOf(system, target, gateway) {
 
 const sumCpu = (pids) => pids.reduce((sum, pid) => sum + readCpuSeconds(pid), 0);
 
+/** The warm-up before a target's first measured run: this many streams of {@link WARM_UP_SECONDS} at the scenario's rate. */
+const WARM_UP_STREAMS = 500;
+const WARM_UP_SECONDS = 3;
+/** Targets warmed up in this process (a proxy stays warm across scenarios). */
+const warmTargets = new Set();
+
+/**
+ * Streams sent to `target` once, unmeasured, before its first measured run: a freshly started gateway spends about
+ * 2 s of CPU compiling its hot paths and opening its first pool connections (measured: a short stream cost a fresh
+ * gateway 2.5 ms in its first round of 1,000 and 0.94 ms by its fifth; nginx ~0.2 ms from the first), which a
+ * measured run would otherwise charge to its events. Every target is warmed the same way, nginx and the simulator
+ * included, so the ratios compare steady states. The measured run's RSS peak is reset after it.
+ */
+export async function warmUp({ target, system, gateway, authorization, eventsPerSecond }) {
+  const key = target === 'gateway' ? `gateway:${gateway.pid}` : target;
+  if (warmTargets.has(key)) return;
+  warmTargets.add(key);
+  console.error(`warming up ${target}: ${WARM_UP_STREAMS} streams of ${WARM_UP_SECONDS} s, not measured`);
+  const warm = await runStreamLoadProcess({
+    url: target === 'gateway' ? `${gateway.url}/v1/chat/completions` : system.urls[target],
+    body: streamRequestBody(eventsPerSecond, WARM_UP_SECONDS),
+    headers: { authorization },
+    streams: WARM_UP_STREAMS,
+    intervalMs: 1000 / eventsPerSecond,
+    rampSeconds: 1,
+    timeoutSeconds: WARM_UP_SECONDS + 1 + STREAM_TIMEOUT_SLACK_SECONDS,
+  });
+  if (warm.failed > 0) console.error(`warm-up of ${target}: ${warm.failed} of ${WARM_UP_STREAMS} streams failed`);
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+}
+
 /**
  * One run of `streams` streams to `target`, measured from the first stream opened to the last one ended: the
  * proxy's CPU per event received by the clients and its peak RSS, the simulator's, and the load generator's result
@@ -244,6 +275,7 @@ export async function runStreamScenario(scenario, { system, durationSeconds, str
     return results;
   }
   for (const target of scenario.targets) {
+    await warmUp({ target, system, gateway: system.gateway, authorization: DEFAULT_AUTHORIZATION, eventsPerSecond: scenario.eventsPerSecond });
     console.error(`running ${scenario.name}-${target}: ${streams} streams of ${streamSeconds} s at ${scenario.eventsPerSecond} events/s, opened over ${scenario.rampSeconds} s`);
     results.push(await runStreamTarget({ scenario, target, system, gateway: system.gateway, streamSeconds, streams, body, authorization: DEFAULT_AUTHORIZATION }));
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
