@@ -13,8 +13,9 @@ const FLUSH_DELAY_MS = 5;
  * One JSON line per finished request — never the prompt, the answer or a credential — in the same shape as the
  * logger's lines (timestamp, level, service, message). It bypasses winston's per-line stream pipeline and
  * formats: lines are serialised once and written in batches, one write every `FLUSH_DELAY_MS` at most, to the
- * logger's own destination, so they stay in order with every other line. (winston per access line measured ~10%
- * of the gateway's CPU per request; see docs/decisions/0005-access-log-fast-path.md.)
+ * logger's own destination, so each comes after every line logged before it (a line logged after it, in the up to
+ * `FLUSH_DELAY_MS` before its batch goes out, is written first). (winston per access line measured ~10% of the gateway's CPU per
+ * request; see docs/decisions/0005-access-log-fast-path.md.)
  */
 export class AccessLog {
   private pending: string[] = [];
