@@ -101,6 +101,27 @@ describe('JournalFile', () => {
     expect((await lines()).slice(1)).toEqual(expected);
   });
 
+  it('writes lines appended during the write that recovers from a failure, without another append', async () => {
+    const table = new Table();
+    const journal = await open(table, { writeDelayMs: 0, retryMs: 10 });
+    // The file's handle refuses the first write (as a full disk would); the retry's write succeeds, and while it is
+    // under way (still failing, as far as the journal knows) another line is appended.
+    const handle = (journal as unknown as { handle: { write: (...args: unknown[]) => Promise<unknown> } }).handle;
+    const write = handle.write.bind(handle);
+    let calls = 0;
+    handle.write = (...args: unknown[]) => {
+      calls += 1;
+      if (calls === 1) return Promise.reject(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }));
+      if (calls === 2) table.set(journal, 'b', 2);
+      return write(...args);
+    };
+    table.set(journal, 'a', 1);
+    await eventually(async () => (await lines()).includes('{"set":"a","value":1}'));
+    expect(recording.lines.map((line) => line.message)).toEqual(['cannot write the journal: its entries are kept in memory and retried']);
+    await eventually(async () => (await lines()).includes('{"set":"b","value":2}'), 1_000, 'the line appended during the recovering write in the file');
+    expect(await lines()).toEqual(['{"journal":"table","v":1}', '{"set":"a","value":1}', '{"set":"b","value":2}']);
+  });
+
   it('rewrites the journal as a snapshot at open, so that a replayed history shrinks to the state', async () => {
     const table = new Table();
     const journal = await open(table);

@@ -180,6 +180,8 @@ export class JournalFile {
     if (this.failing) {
       this.failing = false;
       this.options.logger.info('journal writes work again', { path: this.options.path });
+      // Lines appended during this write (a retry's or a sync's) found the journal failing and scheduled nothing.
+      if (this.pending.length > 0 && !this.flushScheduled && !this.closed) this.scheduleFlush();
     }
     if (this.size > this.compactMinBytes && this.size > 2 * this.compactedSize) await this.compact();
   }
