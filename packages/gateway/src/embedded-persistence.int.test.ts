@@ -156,6 +156,28 @@ describe('embedded mode across a restart (keys and usage in the data directory)'
     expect(stderr).toContain(`is in use by process ${gateway.child.pid}`);
   });
 
+  it('keeps a revocation killed right after its answer, and the records of answers stopped right after theirs', async () => {
+    // The key store waits for its line's fsync before answering, not for the journal's 5 ms batch: a SIGKILL sent as
+    // soon as the revocation answered cannot bring the key back.
+    const revoked = (await dosrouter(gateway, 'keys', 'create', '--name', 'revoked then killed')) as unknown as CreatedKey;
+    await dosrouter(gateway, 'keys', 'revoke', revoked.id);
+    let exited = once(gateway.child, 'exit');
+    gateway.child.kill('SIGKILL');
+    await exited;
+    gateway = await start();
+    expect(await statusOf(clientOf(gateway, revoked.secret).chat.completions.create({ model: 'fast', messages }))).toBe(401);
+
+    // A clean stop writes the usage lines still waiting for their batch: SIGTERM as soon as the last answer arrived.
+    const key = (await dosrouter(gateway, 'keys', 'create', '--name', 'stopped at once')) as unknown as CreatedKey;
+    await Promise.all([0, 1, 2, 3].map(() => clientOf(gateway, key.secret).chat.completions.create({ model: 'fast', messages })));
+    exited = once(gateway.child, 'exit');
+    gateway.child.kill('SIGTERM');
+    expect((await exited)[0]).toBe(0);
+    expect((await readFile(join(dataDir, 'usage.jsonl'), 'utf8')).split(key.id).length - 1).toBe(4);
+    gateway = await start();
+    expect((await usageOf(gateway, key)).own).toMatchObject({ totals: { requests: 4 } });
+  });
+
   it('keeps what reached the journals when the process is killed, and takes over its lock', async () => {
     const key = (await dosrouter(gateway, 'keys', 'create', '--name', 'survives a kill')) as unknown as CreatedKey;
     for (let index = 0; index < 3; index += 1) await clientOf(gateway, key.secret).chat.completions.create({ model: 'fast', messages });
