@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { ServerOptions } from 'node:http';
 import type { AddressInfo, Server } from 'node:net';
 import { parseSimulatorOptions } from './config/parse-simulator-options.js';
@@ -31,9 +32,10 @@ class RunningSimulator implements Simulator {
     private readonly state: SimulatorState,
     readonly port: number,
     host: string,
+    scheme: 'http' | 'https',
   ) {
     const urlHost = host.includes(':') ? `[${host}]` : host;
-    this.baseUrl = `http://${urlHost}:${port}/v1`;
+    this.baseUrl = `${scheme}://${urlHost}:${port}/v1`;
   }
 
   get stats(): SimulatorStats {
@@ -132,7 +134,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     clock,
     startedAtSeconds: Math.floor(clock() / 1000),
   };
-  const listener = createSimulatorServer(SERVER_OPTIONS, createRequestListener(state), resolved.http2);
+  const tls = resolved.tls && { cert: readFileSync(resolved.tls.certFile, 'utf8'), key: readFileSync(resolved.tls.keyFile, 'utf8') };
+  const listener = createSimulatorServer(SERVER_OPTIONS, createRequestListener(state), resolved.http2, tls);
   const address = await listen(listener.server, resolved.host, resolved.port);
-  return new RunningSimulator(listener, state, address.port, resolved.host);
+  return new RunningSimulator(listener, state, address.port, resolved.host, tls === undefined ? 'http' : 'https');
 }

@@ -62,6 +62,11 @@ export interface SimulatorOptions {
    * preface is served as HTTP/2, any other as HTTP/1.1. Default false (HTTP/1.1 only).
    */
   http2?: boolean;
+  /**
+   * Serve HTTPS with this certificate chain and private key (PEM files, read at start) instead of plain HTTP. With
+   * `http2`, TLS's ALPN offers h2 and http/1.1 and each connection speaks what its client chose. Default: plain HTTP.
+   */
+  tls?: { certFile: string; keyFile: string };
 }
 
 /** One queued fault: the next `count` requests for `model` (any model when omitted) get it. */

@@ -31,6 +31,7 @@ export interface ResolvedOptions {
   port: number;
   recordRequests: number;
   http2: boolean;
+  tls: { readonly certFile: string; readonly keyFile: string } | undefined;
 }
 
 export const DEFAULT_OUTPUT_TOKENS = 16;
@@ -74,5 +75,6 @@ export function parseSimulatorOptions(input: unknown): ResolvedOptions {
     port: options.port ?? 0,
     recordRequests: options.recordRequests ?? 100,
     http2: options.http2 ?? false,
+    tls: options.tls,
   };
 }

@@ -35,6 +35,7 @@ export const simulatorOptionsSchema = z
     port: z.number().int().min(0).max(65_535).optional(),
     recordRequests: z.number().int().min(0).optional(),
     http2: z.boolean().optional(),
+    tls: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
   })
   .superRefine((options, context) => {
     const seen = new Set<string>();

@@ -1,4 +1,9 @@
-import { connect } from 'node:http2';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { connect, type SecureClientSessionOptions } from 'node:http2';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually } from '../../../shared/src/test-support/eventually.js';
 import { startSimulator } from '../simulator.js';
@@ -12,9 +17,9 @@ afterEach(async () => {
 const body = JSON.stringify({ model: 'sim-a', stream: true, messages: [{ role: 'user', content: 'hi' }] });
 
 /** One streamed chat completion over h2c with prior knowledge; resolves with the status and the event text. */
-function askOverH2c(origin: string): Promise<{ status: number; text: string }> {
+function askOverH2c(origin: string, options: SecureClientSessionOptions = {}): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const session = connect(origin);
+    const session = connect(origin, options);
     session.once('error', reject);
     const stream = session.request({ ':method': 'POST', ':path': '/v1/chat/completions', 'content-type': 'application/json' });
     let status = 0;
@@ -64,5 +69,41 @@ describe('the simulator with http2', () => {
     const simulator = await startSimulator({ models: [{ id: 'sim-a' }] });
     running.push(simulator);
     await expect(askOverH2c(new URL(simulator.baseUrl).origin)).rejects.toThrow();
+  });
+});
+
+/** One streamed chat completion over HTTPS with HTTP/1.1 (node:https offers no ALPN), trusting `ca`; resolves with the event text. */
+function askOverHttps1(url: string, ca: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const outgoing = httpsRequest(url, { method: 'POST', ca, agent: false, headers: { 'content-type': 'application/json' } }, (response) => {
+      let text = '';
+      response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      response.once('end', () => resolve(text));
+    });
+    outgoing.once('error', reject);
+    outgoing.end(body);
+  });
+}
+
+describe('the simulator with tls', () => {
+  it('serves HTTPS, offering h2 and http/1.1 in ALPN with http2', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'provider-sim-tls-'));
+    try {
+      const certFile = join(directory, 'cert.pem');
+      const keyFile = join(directory, 'key.pem');
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=sim', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
+      const ca = readFileSync(certFile, 'utf8');
+      const simulator = await startSimulator({ models: [{ id: 'sim-a', outputTokens: 3 }], http2: true, tls: { certFile, keyFile } });
+      running.push(simulator);
+      expect(simulator.baseUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/v1$/);
+
+      expect(await askOverHttps1(`${simulator.baseUrl}/chat/completions`, ca)).toContain('data: [DONE]');
+      const overH2 = await askOverH2c(new URL(simulator.baseUrl).origin, { ca });
+      expect(overH2.status).toBe(200);
+      expect(overH2.text).toContain('data: [DONE]');
+      expect(simulator.stats.byHttpVersion).toEqual({ '1.1': 1, '2.0': 1 });
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { createServer as createHttpServer, type RequestListener, type ServerOptions } from 'node:http';
-import { createServer as createHttp2Server } from 'node:http2';
+import { createServer as createHttpsServer } from 'node:https';
+import { createSecureServer, createServer as createHttp2Server } from 'node:http2';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 
 /** What a client sends first on an HTTP/2 connection without TLS (RFC 9113 §3.4). */
@@ -16,7 +17,8 @@ export interface SimulatorServer {
  * and hands it to node:http2 (h2c with prior knowledge) when they are the HTTP/2 preface, to node:http otherwise.
  * Both call the same request listener (node:http2's compatibility API has the same request and response surface).
  */
-export function createSimulatorServer(options: ServerOptions, listener: RequestListener, http2: boolean): SimulatorServer {
+export function createSimulatorServer(options: ServerOptions, listener: RequestListener, http2: boolean, tls?: TlsPair): SimulatorServer {
+  if (tls !== undefined) return createTlsServer(options, listener, http2, tls);
   const http1 = createHttpServer(options, listener);
   if (!http2) return { server: http1, closeAllConnections: () => http1.closeAllConnections() };
 
@@ -49,6 +51,37 @@ export function createSimulatorServer(options: ServerOptions, listener: RequestL
   });
   return {
     server,
+    closeAllConnections: () => {
+      for (const socket of sockets) socket.destroy();
+    },
+  };
+}
+
+/** A certificate chain and its private key, PEM. */
+export interface TlsPair {
+  readonly cert: string;
+  readonly key: string;
+}
+
+/**
+ * HTTPS: node:https alone, or with `http2` node:http2's secure server offering h2 and http/1.1 in ALPN
+ * (`allowHTTP1`), each connection speaking what its client chose; its HTTP/1.1 connections get `options`' timeouts.
+ */
+function createTlsServer(options: ServerOptions, listener: RequestListener, http2: boolean, tls: TlsPair): SimulatorServer {
+  if (!http2) {
+    const https = createHttpsServer({ ...options, ...tls }, listener);
+    return { server: https, closeAllConnections: () => https.closeAllConnections() };
+  }
+  const secure = createSecureServer({ ...tls, allowHTTP1: true }, listener as unknown as Parameters<typeof createSecureServer>[1]);
+  // node:http2 serves its HTTP/1.1 fallback with node:http's connection listener, which reads these from the server.
+  Object.assign(secure, { requestTimeout: options.requestTimeout, headersTimeout: options.headersTimeout, keepAliveTimeout: options.keepAliveTimeout });
+  const sockets = new Set<Socket>();
+  secure.on('secureConnection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  return {
+    server: secure,
     closeAllConnections: () => {
       for (const socket of sockets) socket.destroy();
     },
