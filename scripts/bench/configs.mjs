@@ -82,10 +82,11 @@ export function streamModelName(eventsPerSecond) {
  * One model per event rate: no delay before the first event, then one content event every 1000 / rate ms. Answers
  * are as long as the request's max_tokens (the model's own length is far above any stream the benchmark asks for).
  */
-export function writeStreamSimulatorConfig(directory, rates) {
+export function writeStreamSimulatorConfig(directory, rates, { tls } = {}) {
   const path = join(directory, 'simulator.yaml');
-  // h2c next to HTTP/1.1 on the same port, for the gateway-h2 target; direct and nginx speak HTTP/1.1 to it.
-  const lines = ['host: 127.0.0.1', 'apiKey: sk-bench', 'http2: true', 'models:'];
+  // h2c next to HTTP/1.1 on the same port, for the gateway-h2 target; direct and nginx speak HTTP/1.1 to it. With
+  // `tls` ({ certFile, keyFile }): HTTPS, ALPN offering h2 and http/1.1 (the gateway-tls targets).
+  const lines = ['host: 127.0.0.1', 'apiKey: sk-bench', 'http2: true', ...(tls ? [`tls: { certFile: ${tls.certFile}, keyFile: ${tls.keyFile} }`] : []), 'models:'];
   for (const rate of rates) {
     lines.push(`  - id: ${streamModelName(rate)}`, `    interTokenDelayMs: ${1000 / rate}`, '    outputTokens: 100000', `    contextWindow: ${STREAM_CONTEXT_WINDOW}`);
   }
