@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { runAutocannon } from './bench/load-autocannon.mjs';
 import { OUTPUT_TOKENS, UNREACHABLE_PER_KEY_LIMITS, writeGatewayConfig, writeSimulatorConfig } from './bench/configs.mjs';
 import { findWrk, runWrk, wrkVersion } from './bench/load-wrk.mjs';
-import { addStopHook, killAllChildrenNow, startServerProcess, stopAllChildren } from './bench/processes.mjs';
+import { addStopHook, benchEnvironment, killAllChildrenNow, startServerProcess, stopAllChildren } from './bench/processes.mjs';
 import { formatReport, targetChecks } from './bench/report.mjs';
 import { requestBody, runScenario, selectScenarios } from './bench/scenarios.mjs';
 import { runStreamRateSweep } from './bench/stream-rate.mjs';
@@ -167,10 +167,7 @@ function requireLoopback(server) {
 }
 
 async function startServers(directory) {
-  const environment = { ...process.env, NODE_ENV: 'production' };
-  // The gateway refuses to start in embedded mode with REDIS_URL set, and must not pick up another config.
-  delete environment.REDIS_URL;
-  delete environment.DOSROUTER_CONFIG;
+  const environment = benchEnvironment();
   const simulator = await startServerProcess({
     name: 'simulator',
     script: SIMULATOR_MAIN,

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_AUTHORIZATION, writeGatewayConfig, writeSimulatorConfig } from './configs.mjs';
 import { findWrk, runWrk } from './load-wrk.mjs';
 import { readCpuSeconds } from './process-usage.mjs';
-import { startServerProcess, stopAllChildren, stopChild } from './processes.mjs';
+import { benchEnvironment, startServerProcess, stopAllChildren, stopChild } from './processes.mjs';
 import { requestBody } from './scenarios.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -70,9 +70,7 @@ async function main() {
   const wrk = findWrk();
   if (!wrk) throw new Error('wrk is not installed');
   const directory = mkdtempSync(join(os.tmpdir(), 'dosrouter-ab-'));
-  const environment = { ...process.env, NODE_ENV: 'production' };
-  delete environment.REDIS_URL;
-  delete environment.DOSROUTER_CONFIG;
+  const environment = benchEnvironment();
   const results = new Map(options.variants.map((variant) => [variant.name, []]));
   try {
     const simulator = await startServerProcess({

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { writeGatewayConfig, writeSimulatorConfig } from './configs.mjs';
-import { startServerProcess, stopAllChildren } from './processes.mjs';
+import { benchEnvironment, startServerProcess, stopAllChildren } from './processes.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SIMULATOR_MAIN = join(ROOT, 'packages', 'provider-sim', 'dist', 'main.js');
@@ -98,9 +98,7 @@ const format = (ms) => `${ms.toFixed(1)} ms`;
 
 async function main() {
   const directory = mkdtempSync(join(os.tmpdir(), 'dosrouter-hostile-'));
-  const environment = { ...process.env, NODE_ENV: 'production' };
-  delete environment.REDIS_URL;
-  delete environment.DOSROUTER_CONFIG;
+  const environment = benchEnvironment();
   delete environment.DOSROUTER_ADMIN_KEY;
   try {
     const simulator = await startServerProcess({ name: 'simulator', script: SIMULATOR_MAIN, args: ['--host', '127.0.0.1', '--port', '0', '--config', writeSimulatorConfig(directory)], env: environment });

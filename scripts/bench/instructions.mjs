@@ -13,6 +13,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_AUTHORIZATION, writeGatewayConfig, writeSimulatorConfig } from './configs.mjs';
+import { benchEnvironment } from './processes.mjs';
 import { requestBody } from './scenarios.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -41,9 +42,7 @@ async function main() {
   if (!Number.isInteger(requests) || requests < 1) throw new Error('usage: node scripts/bench/instructions.mjs <requests>');
   execFileSync('valgrind', ['--version']);
   const directory = mkdtempSync(join(os.tmpdir(), 'dosrouter-instructions-'));
-  const environment = { ...process.env, NODE_ENV: 'production' };
-  delete environment.REDIS_URL;
-  delete environment.DOSROUTER_CONFIG;
+  const environment = benchEnvironment();
   const started = [];
   try {
     const simulator = await startServer(process.execPath, [join(ROOT, 'packages/provider-sim/dist/main.js'), '--host', '127.0.0.1', '--port', '0', '--config', writeSimulatorConfig(directory)], environment);

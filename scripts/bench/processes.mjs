@@ -29,6 +29,17 @@ export function spawnTracked(command, args, options) {
 }
 
 /**
+ * The environment of the processes a benchmark starts: production mode, `extra` added, and neither REDIS_URL (the
+ * gateway refuses to start in embedded mode with it) nor DOSROUTER_CONFIG (it must not pick up another config).
+ */
+export function benchEnvironment(extra = {}) {
+  const environment = { ...process.env, NODE_ENV: 'production', ...extra };
+  delete environment.REDIS_URL;
+  delete environment.DOSROUTER_CONFIG;
+  return environment;
+}
+
+/**
  * Starts a Node server process and resolves once it prints a JSON line with a `url` field (the simulator and the
  * gateway both announce themselves that way). Its stdout is then read and discarded for as long as it runs, so that
  * the pipe never fills and the access log keeps costing what it costs in production; warn and error lines are

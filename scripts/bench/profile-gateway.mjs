@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_AUTHORIZATION, writeGatewayConfig, writeSimulatorConfig } from './configs.mjs';
 import { findWrk, runWrk } from './load-wrk.mjs';
 import { readCpuSeconds } from './process-usage.mjs';
-import { startServerProcess, stopAllChildren, stopChild } from './processes.mjs';
+import { benchEnvironment, startServerProcess, stopAllChildren, stopChild } from './processes.mjs';
 import { requestBody } from './scenarios.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -140,9 +140,7 @@ async function main() {
   const directory = mkdtempSync(join(os.tmpdir(), 'dosrouter-profile-'));
   const profileDirectory = join(directory, 'profile');
   try {
-    const environment = { ...process.env, NODE_ENV: 'production' };
-    delete environment.REDIS_URL;
-    delete environment.DOSROUTER_CONFIG;
+    const environment = benchEnvironment();
     const simulator = await startServerProcess({
       name: 'simulator',
       script: join(ROOT, 'packages/provider-sim/dist/main.js'),

@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_AUTHORIZATION, streamModelName, writeStreamGatewayConfig, writeStreamSimulatorConfig } from './configs.mjs';
 import { readCpuSeconds } from './process-usage.mjs';
 import { attribute } from './profile-gateway.mjs';
-import { spawnTracked, startServerProcess, stopAllChildren, stopChild } from './processes.mjs';
+import { benchEnvironment, spawnTracked, startServerProcess, stopAllChildren, stopChild } from './processes.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const STREAM_LOAD_SCRIPT = fileURLToPath(new URL('./stream-load.mjs', import.meta.url));
@@ -79,9 +79,7 @@ async function main() {
   const directory = mkdtempSync(join(os.tmpdir(), 'dosrouter-profile-streams-'));
   const profileDirectory = join(directory, 'profile');
   try {
-    const environment = { ...process.env, NODE_ENV: 'production' };
-    delete environment.REDIS_URL;
-    delete environment.DOSROUTER_CONFIG;
+    const environment = benchEnvironment();
     const simulator = await startServerProcess({
       name: 'simulator',
       script: join(ROOT, 'packages/provider-sim/dist/main.js'),

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_AUTHORIZATION, writeStreamGatewayConfig, writeStreamSimulatorConfig } from './configs.mjs';
 import { readPeakRssMegabytes, resetPeakRss, sumUserSystemSeconds } from './process-usage.mjs';
-import { startServerProcess, stopAllChildren } from './processes.mjs';
+import { benchEnvironment, startServerProcess, stopAllChildren } from './processes.mjs';
 import { runStreamLoadProcess, streamRequestBody, warmUp } from './stream-scenarios.mjs';
 import { startStreamSystem } from './stream-system.mjs';
 
@@ -82,9 +82,7 @@ async function startTlsTargets(directory) {
   const certFile = join(tlsDirectory, 'cert.pem');
   const keyFile = join(tlsDirectory, 'key.pem');
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=bench-simulator', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
-  const environment = { ...process.env, NODE_ENV: 'production' };
-  delete environment.REDIS_URL;
-  delete environment.DOSROUTER_CONFIG;
+  const environment = benchEnvironment();
   const simulator = await startServerProcess({
     name: 'tls simulator',
     script: join(ROOT, 'packages/provider-sim/dist/main.js'),

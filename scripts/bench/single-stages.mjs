@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_AUTHORIZATION, writeGatewayConfig, writeSimulatorConfig } from './configs.mjs';
 import { findWrk, runWrk } from './load-wrk.mjs';
 import { readCpuSeconds } from './process-usage.mjs';
-import { startServerProcess, stopAllChildren, stopChild } from './processes.mjs';
+import { benchEnvironment, startServerProcess, stopAllChildren, stopChild } from './processes.mjs';
 import { requestBody } from './scenarios.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -41,9 +41,7 @@ async function main() {
   const wrk = findWrk();
   if (!wrk) throw new Error('wrk is not installed');
   const directory = mkdtempSync(join(os.tmpdir(), 'dosrouter-stages-'));
-  const environment = { ...process.env, NODE_ENV: 'production', DOSROUTER_STAGES_OUT: join(directory, 'stages') };
-  delete environment.REDIS_URL;
-  delete environment.DOSROUTER_CONFIG;
+  const environment = benchEnvironment({ DOSROUTER_STAGES_OUT: join(directory, 'stages') });
   const prefix = { directory, name: 'stages' };
   const summary = [];
   try {

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_AUTHORIZATION, streamModelName, writeStreamGatewayConfig, writeStreamSimulatorConfig } from './configs.mjs';
 import { readPeakRssMegabytes, readRssMegabytes } from './process-usage.mjs';
-import { startServerProcess, stopAllChildren } from './processes.mjs';
+import { benchEnvironment, startServerProcess, stopAllChildren } from './processes.mjs';
 import { raiseOpenFileLimit } from './stream-system.mjs';
 import { runStreamLoad } from './stream-load.mjs';
 import { readHeapParts } from './heap-parts.mjs';
@@ -78,9 +78,7 @@ function readResidentByMapping(pid) {
 
 async function main() {
   const limit = raiseOpenFileLimit(process.pid);
-  const environment = { ...process.env, NODE_ENV: 'production' };
-  delete environment.REDIS_URL;
-  delete environment.DOSROUTER_CONFIG;
+  const environment = benchEnvironment();
   const simulator = await startServerProcess({
     name: 'heap simulator',
     script: join(ROOT, 'packages/provider-sim/dist/main.js'),

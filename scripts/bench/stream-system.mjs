@@ -8,7 +8,7 @@ import { renderNginxConfig } from '../cluster/nginx-config.mjs';
 import { findExecutable, freePort, ManagedProcess, waitForHttpOk } from '../cluster/processes.mjs';
 import { DEFAULT_AUTHORIZATION, streamModelName, writeStreamGatewayConfig, writeStreamSimulatorConfig } from './configs.mjs';
 import { childPids } from './process-usage.mjs';
-import { addStopHook, startServerProcess, stopChild, watchLogLevels } from './processes.mjs';
+import { addStopHook, benchEnvironment, startServerProcess, stopChild, watchLogLevels } from './processes.mjs';
 
 /** nginx writes these levels to stderr (error_log stderr warn); anything from [error] up is a failed request or worse. */
 const NGINX_LOG_MARKERS = { warn: ['[warn]'], error: ['[error]', '[crit]', '[alert]', '[emerg]'] };
@@ -56,9 +56,7 @@ export function raiseOpenFileLimit(pid) {
 export async function startStreamSystem({ directory, rates, simulatorMain, gatewayMain }) {
   const runDirectory = join(directory, 'streams');
   mkdirSync(runDirectory, { recursive: true });
-  const environment = { ...process.env, NODE_ENV: 'production' };
-  delete environment.REDIS_URL;
-  delete environment.DOSROUTER_CONFIG;
+  const environment = benchEnvironment();
   const harnessLimit = raiseOpenFileLimit(process.pid);
   const fileLimits = {};
   const stopped = [];
